@@ -1,0 +1,2 @@
+export type { DType } from "./tensor/dtype.js";
+export { DTYPES } from "./tensor/dtype.js";
