@@ -1,2 +1,123 @@
-export type { DType } from "./tensor/dtype.js";
-export { DTYPES } from "./tensor/dtype.js";
+// The public API of @koubai/core. Only re-exports live here.
+
+export { AnomalyError, detectAnomaly } from "./autograd/anomaly.js";
+export { type CustomOpDefinition, customOp, OpContext } from "./autograd/custom-op.js";
+export {
+  type BackwardOptions,
+  type BackwardStep,
+  topologicalOrder,
+  traceBackward,
+} from "./autograd/engine.js";
+export {
+  type AutogradGradOptions,
+  autogradGrad,
+  grad,
+  valueAndGrad,
+  vjp,
+} from "./autograd/functional.js";
+export { enableGrad, isGradEnabled, noGrad } from "./autograd/grad-mode.js";
+export { type BackwardFn, Node, record } from "./autograd/node.js";
+export {
+  GradcheckError,
+  type GradcheckOptions,
+  gradcheck,
+  gradgradcheck,
+} from "./debug/gradcheck.js";
+export { type GraphOptions, graphListing, toDot } from "./debug/graph.js";
+export {
+  type DropoutOptions,
+  dropout,
+  gelu,
+  logSoftmax,
+  softmax,
+} from "./functional/activation.js";
+export {
+  type BceWithLogitsOptions,
+  binaryCrossEntropyWithLogits,
+  type CrossEntropyOptions,
+  crossEntropy,
+  l1Loss,
+  linear,
+  mseLoss,
+  type NllLossOptions,
+  nllLoss,
+  type Reduction,
+} from "./functional/loss.js";
+export { add, div, maximum, minimum, mul, pow, sub, where } from "./ops/binary.js";
+export { eq, ge, gt, le, lt, ne } from "./ops/compare.js";
+export type { TensorLike } from "./ops/helpers.js";
+export { gather, indexAdd, indexSelect, scatterAdd } from "./ops/indexing.js";
+export { cat, chunk, split, stack } from "./ops/join.js";
+export { matmul } from "./ops/matmul.js";
+export {
+  amax,
+  amin,
+  argmax,
+  argmin,
+  logsumexp,
+  max,
+  mean,
+  min,
+  prod,
+  std,
+  sum,
+  type ValuesIndices,
+  type VarianceOptions,
+  variance,
+  variance as var,
+} from "./ops/reduce.js";
+export {
+  abs,
+  clamp,
+  erf,
+  exp,
+  leakyRelu,
+  log,
+  neg,
+  relu,
+  rsqrt,
+  sigmoid,
+  sign,
+  sqrt,
+  square,
+  tanh,
+} from "./ops/unary.js";
+export {
+  cast,
+  clone,
+  contiguous,
+  expand,
+  flatten,
+  narrow,
+  permute,
+  reshape,
+  select,
+  slice,
+  sliceScatter,
+  squeeze,
+  t,
+  transpose,
+  unsqueeze,
+  view,
+} from "./ops/view.js";
+export {
+  arange,
+  type CreateOptions,
+  eye,
+  full,
+  fullLike,
+  linspace,
+  ones,
+  onesLike,
+  type RandomOptions,
+  rand,
+  randint,
+  randn,
+  type TensorOptions,
+  tensor,
+  zeros,
+  zerosLike,
+} from "./tensor/creation.js";
+export { DTYPES, type DType, promoteTypes, type TypedArray } from "./tensor/dtype.js";
+export { defaultGenerator, Generator, manualSeed } from "./tensor/random.js";
+export { type NestedArray, Tensor } from "./tensor/tensor.js";

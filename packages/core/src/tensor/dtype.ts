@@ -1,3 +1,72 @@
-/** Element types a tensor can hold. `int32` is for indices and class targets and never carries gradients. */
-export type DType = "float32" | "float64" | "int32";
-export const DTYPES: readonly DType[] = ["float32", "float64", "int32"];
+// Element types, their typed-array storage, and PyTorch's promotion rule between them.
+
+/**
+ * Element types a tensor can hold. `float32` is the default; `int32` is for indices and class
+ * targets; `bool` is what comparisons return. Only float tensors can require gradients.
+ */
+export type DType = "float32" | "float64" | "int32" | "bool";
+
+export const DTYPES: readonly DType[] = ["float32", "float64", "int32", "bool"];
+
+/** The typed array behind each dtype. */
+export type TypedArray = Float32Array | Float64Array | Int32Array | Uint8Array;
+
+export interface TypedArrayMap {
+  float32: Float32Array;
+  float64: Float64Array;
+  int32: Int32Array;
+  bool: Uint8Array;
+}
+
+const CONSTRUCTORS = {
+  float32: Float32Array,
+  float64: Float64Array,
+  int32: Int32Array,
+  bool: Uint8Array,
+} as const;
+
+/** A zero-filled typed array of `length` elements for `dtype`. */
+export function allocate(dtype: DType, length: number): TypedArray {
+  return new CONSTRUCTORS[dtype](length);
+}
+
+export function isFloat(dtype: DType): dtype is "float32" | "float64" {
+  return dtype === "float32" || dtype === "float64";
+}
+
+export function dtypeOfArray(array: TypedArray): DType {
+  if (array instanceof Float32Array) return "float32";
+  if (array instanceof Float64Array) return "float64";
+  if (array instanceof Int32Array) return "int32";
+  return "bool";
+}
+
+const RANK: Record<DType, number> = { bool: 0, int32: 1, float32: 2, float64: 3 };
+
+/** PyTorch's promotion between two tensors: bool < int32 < float32 < float64. */
+export function promoteTypes(a: DType, b: DType): DType {
+  return RANK[a] >= RANK[b] ? a : b;
+}
+
+/**
+ * The dtype of `tensor op number`: a JS number is a "wrapped scalar" in PyTorch's terms and never
+ * widens a float tensor, but a non-integer number lifts an integer/bool tensor to float32.
+ */
+export function promoteWithScalar(dtype: DType, scalar: number): DType {
+  if (isFloat(dtype)) return dtype;
+  if (!Number.isInteger(scalar)) return "float32";
+  return dtype === "bool" ? "int32" : dtype;
+}
+
+/** The dtype a float-only op (exp, div, mean, ...) computes in: integers become float32. */
+export function floatDType(dtype: DType): "float32" | "float64" {
+  return dtype === "float64" ? "float64" : "float32";
+}
+
+export function assertDType(value: unknown, op: string): DType {
+  if (typeof value === "string" && (DTYPES as readonly string[]).includes(value))
+    return value as DType;
+  throw new TypeError(
+    `${op}: unknown dtype ${JSON.stringify(value)}; expected one of ${DTYPES.join(", ")}`,
+  );
+}

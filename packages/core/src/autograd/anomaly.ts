@@ -1,0 +1,51 @@
+// Anomaly detection, like torch.autograd.detect_anomaly: while on, every recorded node keeps
+// the stack where it was created, and the first forward or backward result holding NaN or Inf
+// throws an error naming the op and that stack.
+
+import type { Tensor } from "../tensor/tensor.js";
+
+let anomalyMode = false;
+
+export function isAnomalyEnabled(): boolean {
+  return anomalyMode;
+}
+
+/** Runs `fn` with anomaly detection on; restores the previous mode afterwards. */
+export function detectAnomaly<T>(fn: () => T): T {
+  const previous = anomalyMode;
+  anomalyMode = true;
+  try {
+    return fn();
+  } finally {
+    anomalyMode = previous;
+  }
+}
+
+export class AnomalyError extends Error {
+  override name = "AnomalyError";
+}
+
+/** Throws when `t` holds a NaN or an infinity; `what` says which op and pass produced it. */
+export function checkFinite(t: Tensor, what: string, createdAt: string | undefined): void {
+  if (t.dtype !== "float32" && t.dtype !== "float64") return;
+  const values = t.toArray();
+  for (let i = 0; i < values.length; i++) {
+    if (!Number.isFinite(values[i])) {
+      const kind = Number.isNaN(values[i]) ? "NaN" : "Inf";
+      const where = createdAt ? `\nThe op was created at:\n${createdAt}` : "";
+      throw new AnomalyError(
+        `${what} produced ${kind} (element ${i} of a tensor of shape [${t.shape.join(", ")}])${where}`,
+      );
+    }
+  }
+}
+
+export function creationStack(): string {
+  const stack = new Error().stack ?? "";
+  return stack
+    .split("\n")
+    .slice(1)
+    .filter((line) => !line.includes("/core/src/") && !line.includes("@koubai/core"))
+    .slice(0, 6)
+    .join("\n");
+}

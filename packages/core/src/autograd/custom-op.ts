@@ -1,0 +1,78 @@
+// User-defined ops with a hand-written backward, the analogue of torch.autograd.Function:
+// forward runs without recording, may save tensors on the context, and backward maps the output
+// gradient to one gradient per input. The engine checks their count, shapes and dtypes.
+
+import { formatShape } from "../tensor/shape.js";
+import { Tensor } from "../tensor/tensor.js";
+import { noGrad } from "./grad-mode.js";
+import { record } from "./node.js";
+
+/** What forward can stash for backward (`ctx` in PyTorch). */
+export class OpContext {
+  private savedTensors: Tensor[] = [];
+  /** Which inputs need a gradient in this backward call; skip the work for the others. */
+  needsInputGrad: readonly boolean[] = [];
+  /** Free-form non-tensor state (sizes, flags, numbers) for backward. */
+  readonly state: Record<string, unknown> = {};
+
+  /** Keeps tensors for backward; changing them in place afterwards is caught. */
+  saveForBackward(...tensors: Tensor[]): void {
+    this.savedTensors = tensors;
+  }
+
+  get saved(): readonly Tensor[] {
+    return this.savedTensors;
+  }
+}
+
+export interface CustomOpDefinition {
+  /** Shown in errors and graph exports. */
+  name: string;
+  /** Computes the output from tensor inputs; runs with grad mode off. */
+  forward: (ctx: OpContext, ...inputs: Tensor[]) => Tensor;
+  /**
+   * Returns one gradient (or null) per input. Write it with tensor ops to make the op twice
+   * differentiable: it is recorded when backward runs with `createGraph`.
+   */
+  backward: (ctx: OpContext, gradOut: Tensor) => readonly (Tensor | null)[];
+}
+
+/** Turns a forward/backward pair into a differentiable function of tensors. */
+export function customOp(definition: CustomOpDefinition): (...inputs: Tensor[]) => Tensor {
+  const { name, forward, backward } = definition;
+  if (typeof name !== "string" || typeof forward !== "function" || typeof backward !== "function") {
+    throw new TypeError(
+      "customOp: expected { name: string, forward: function, backward: function }",
+    );
+  }
+  return (...inputs: Tensor[]) => {
+    inputs.forEach((t, i) => {
+      if (!(t instanceof Tensor))
+        throw new TypeError(`${name}: input ${i} must be a Tensor, got ${typeof t}`);
+    });
+    const ctx = new OpContext();
+    const out = noGrad(() => forward(ctx, ...inputs));
+    if (!(out instanceof Tensor))
+      throw new TypeError(`${name}: forward must return a Tensor, got ${typeof out}`);
+    // A forward that returned one of its inputs (or a view of one) must not steal its graph.
+    const result = out.gradFn === null && !inputs.includes(out) ? out : out.detach();
+    return record(
+      name,
+      result,
+      inputs,
+      (gradOut, needsInputGrad) => {
+        ctx.needsInputGrad = needsInputGrad;
+        const grads = backward(ctx, gradOut);
+        if (!Array.isArray(grads) || grads.length !== inputs.length) {
+          throw new Error(
+            `${name}: backward returned ${Array.isArray(grads) ? grads.length : typeof grads} gradients, expected ${inputs.length} (one per input: ${inputs
+              .map((t) => formatShape(t.shape))
+              .join(", ")})`,
+          );
+        }
+        return grads;
+      },
+      ctx.saved,
+    );
+  };
+}

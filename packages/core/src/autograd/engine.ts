@@ -1,0 +1,204 @@
+// The backward pass. Collects the nodes reachable from the outputs with an iterative DFS,
+// orders them topologically (Kahn's algorithm, no recursion, so deep graphs cannot overflow
+// the stack), then walks them once, summing gradients per node and checking each gradient's
+// shape and dtype against the input it belongs to.
+
+import { formatShape } from "../tensor/shape.js";
+import type { Tensor } from "../tensor/tensor.js";
+import { checkFinite, isAnomalyEnabled } from "./anomaly.js";
+import { setGradEnabled } from "./grad-mode.js";
+import type { BackwardFn, Node } from "./node.js";
+
+export interface BackwardOptions {
+  /** Keep the graph so that backward can run through it again. Default: `createGraph`. */
+  retainGraph?: boolean;
+  /** Record the backward pass itself, for higher-order gradients. Default false. */
+  createGraph?: boolean;
+}
+
+interface RunOptions {
+  retainGraph: boolean;
+  createGraph: boolean;
+  /** Compute gradients for these tensors only and return them (torch.autograd.grad); else accumulate into leaves. */
+  inputs: readonly Tensor[] | null;
+}
+
+/** Topological order of the nodes reachable from `roots`, outputs first. */
+export function topologicalOrder(roots: readonly Node[]): Node[] {
+  const dependents = new Map<Node, number>();
+  const stack: Node[] = [];
+  for (const root of roots) {
+    if (!dependents.has(root)) {
+      dependents.set(root, 0);
+      stack.push(root);
+    }
+  }
+  while (stack.length > 0) {
+    const node = stack.pop()!;
+    for (const input of node.inputs) {
+      const next = input.gradFn;
+      if (next === null) continue;
+      const count = dependents.get(next);
+      if (count === undefined) {
+        dependents.set(next, 1);
+        stack.push(next);
+      } else dependents.set(next, count + 1);
+    }
+  }
+  const order: Node[] = [];
+  const ready = [...new Set(roots)].filter((r) => dependents.get(r) === 0);
+  while (ready.length > 0) {
+    const node = ready.pop()!;
+    order.push(node);
+    for (const input of node.inputs) {
+      const next = input.gradFn;
+      if (next === null) continue;
+      const left = dependents.get(next)! - 1;
+      dependents.set(next, left);
+      if (left === 0) ready.push(next);
+    }
+  }
+  return order;
+}
+
+/** One step of a traced backward pass: the node, the gradient it received, what it produced. */
+export interface BackwardStep {
+  node: Node;
+  gradOut: Tensor;
+  inputGrads: readonly (Tensor | null)[];
+  /** The backward function that was applied (its source reads as the local gradient rule). */
+  rule: BackwardFn;
+}
+
+let backwardTrace: ((step: BackwardStep) => void) | null = null;
+
+/** Runs `fn` and reports every backward step it performs to `onStep` (for teaching and debugging). */
+export function traceBackward<T>(fn: () => T, onStep: (step: BackwardStep) => void): T {
+  const previous = backwardTrace;
+  backwardTrace = onStep;
+  try {
+    return fn();
+  } finally {
+    backwardTrace = previous;
+  }
+}
+
+export function runBackward(
+  outputs: readonly Tensor[],
+  gradOutputs: readonly Tensor[],
+  options: RunOptions,
+): (Tensor | null)[] {
+  const { createGraph, retainGraph, inputs } = options;
+  const results: (Tensor | null)[] = inputs ? inputs.map(() => null) : [];
+  const targetIndex = new Map<Tensor, number[]>();
+  if (inputs) inputs.forEach((t, i) => targetIndex.set(t, [...(targetIndex.get(t) ?? []), i]));
+
+  const addResult = (t: Tensor, g: Tensor) => {
+    for (const i of targetIndex.get(t) ?? [])
+      results[i] = results[i] === null ? g : results[i]!.add(g);
+  };
+
+  const grads = new Map<Node, Tensor>();
+  const roots: Node[] = [];
+  for (let i = 0; i < outputs.length; i++) {
+    const out = outputs[i];
+    const g = gradOutputs[i];
+    if (out.gradFn === null) {
+      // A leaf as output: its gradient is the seed itself.
+      if (inputs) addResult(out, g);
+      else accumulateLeaf(out, g, createGraph);
+      continue;
+    }
+    grads.set(out.gradFn, grads.has(out.gradFn) ? grads.get(out.gradFn)!.add(g) : g);
+    roots.push(out.gradFn);
+  }
+
+  const order = topologicalOrder(roots);
+  // With explicit inputs, only nodes on a path to one of them need to run.
+  let needed: Set<Node> | null = null;
+  if (inputs) {
+    needed = new Set();
+    for (let i = order.length - 1; i >= 0; i--) {
+      const node = order[i];
+      for (const input of node.inputs) {
+        if (targetIndex.has(input) || (input.gradFn !== null && needed.has(input.gradFn))) {
+          needed.add(node);
+          break;
+        }
+      }
+    }
+  }
+
+  const previousMode = setGradEnabled(createGraph);
+  try {
+    for (const node of order) {
+      const gradOut = grads.get(node);
+      grads.delete(node);
+      if (node.retained !== null && gradOut !== undefined)
+        accumulateLeaf(node.retained, gradOut, createGraph);
+      if (gradOut === undefined || (needed !== null && !needed.has(node))) {
+        if (!retainGraph) node.release();
+        continue;
+      }
+      const backwardFn = node.backwardFn;
+      if (backwardFn === null) {
+        throw new Error(
+          `backward through ${node.op} a second time: its saved values were freed after the first backward. ` +
+            "Pass { retainGraph: true } to the first backward() to keep them.",
+        );
+      }
+      node.checkSavedVersions();
+      const needsInputGrad = node.inputs.map(
+        (t) =>
+          t.requiresGrad &&
+          (needed === null || targetIndex.has(t) || (t.gradFn !== null && needed.has(t.gradFn))),
+      );
+      const inputGrads = backwardFn(gradOut, needsInputGrad);
+      if (backwardTrace !== null) backwardTrace({ node, gradOut, inputGrads, rule: backwardFn });
+      if (!retainGraph) node.release();
+      if (inputGrads.length !== node.inputs.length) {
+        throw new Error(
+          `backward of ${node.op} returned ${inputGrads.length} gradients for ${node.inputs.length} inputs`,
+        );
+      }
+      for (let i = 0; i < node.inputs.length; i++) {
+        const input = node.inputs[i];
+        const g = inputGrads[i];
+        if (!needsInputGrad[i] || g === null || g === undefined) continue;
+        checkGradient(node, i, input, g);
+        if (isAnomalyEnabled())
+          checkFinite(g, `backward of ${node.op} (gradient of input ${i})`, node.createdAt);
+        if (targetIndex.has(input)) addResult(input, g);
+        if (input.gradFn !== null) {
+          const previous = grads.get(input.gradFn);
+          grads.set(input.gradFn, previous === undefined ? g : previous.add(g));
+        } else if (!inputs) accumulateLeaf(input, g, createGraph);
+      }
+    }
+  } finally {
+    setGradEnabled(previousMode);
+  }
+  return results;
+}
+
+function checkGradient(node: Node, i: number, input: Tensor, g: Tensor): void {
+  const shapeOk =
+    g.shape.length === input.shape.length && g.shape.every((s, d) => s === input.shape[d]);
+  if (!shapeOk || g.dtype !== input.dtype) {
+    throw new Error(
+      `backward of ${node.op}: the gradient for input ${i} has shape ${formatShape(g.shape)} and dtype ${g.dtype}, ` +
+        `but the input has shape ${formatShape(input.shape)} and dtype ${input.dtype}`,
+    );
+  }
+}
+
+/** Adds `g` into `t.grad` (a leaf, or a non-leaf that asked for `retainGrad()`). */
+function accumulateLeaf(t: Tensor, g: Tensor, createGraph: boolean): void {
+  if (createGraph) {
+    t.grad = t.grad === null ? g : t.grad.add(g);
+    return;
+  }
+  // A private contiguous copy: gradients may alias each other (add passes one tensor to both
+  // inputs) or be stride-0 expansions, and users modify .grad in place (clipping, optimizers).
+  t.grad = t.grad === null ? g.detach().clone() : t.grad.detach().add(g.detach());
+}

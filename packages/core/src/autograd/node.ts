@@ -1,0 +1,90 @@
+// A recorded operation: the graph is made of these. Each op's forward calls `record`, handing
+// over its backward as a closure over what it saved; nothing is recorded when grad mode is off
+// or no input requires grad, so inference pays nothing for autograd.
+
+import type { DType } from "../tensor/dtype.js";
+import type { Tensor } from "../tensor/tensor.js";
+import { checkFinite, creationStack, isAnomalyEnabled } from "./anomaly.js";
+import { isGradEnabled } from "./grad-mode.js";
+
+/**
+ * Maps the gradient of the op's output to one gradient per input (`null` where the input does
+ * not need one). Written with differentiable tensor ops, so double backward works for free.
+ */
+export type BackwardFn = (
+  gradOut: Tensor,
+  needsInputGrad: readonly boolean[],
+) => readonly (Tensor | null)[];
+
+let nextNodeId = 0;
+
+export class Node {
+  /** Creation order: a stable label for graph listings. */
+  readonly id = nextNodeId++;
+  /** Set by `retainGrad()`: the output tensor whose `.grad` should be filled. */
+  retained: Tensor | null = null;
+  /** The op's result, kept for graph exports until the graph is released by backward. */
+  output: Tensor | null = null;
+  /** Where the op was created, kept only under `detectAnomaly`. */
+  readonly createdAt: string | undefined;
+  private readonly savedVersions: number[] | null;
+
+  constructor(
+    /** The op's name, equal to its exported function name. */
+    readonly op: string,
+    /** The op's tensor inputs, in order; the engine follows those that require grad. */
+    readonly inputs: readonly Tensor[],
+    /** Released (set to null) after backward unless the graph is retained. */
+    public backwardFn: BackwardFn | null,
+    readonly outputShape: readonly number[],
+    readonly outputDType: DType,
+    private readonly saved: readonly Tensor[] | null,
+  ) {
+    this.savedVersions = saved === null ? null : saved.map((t) => t.storage.version);
+    this.createdAt = isAnomalyEnabled() ? creationStack() : undefined;
+  }
+
+  /** Frees what backward needed; a later backward through this node is an error. */
+  release(): void {
+    this.backwardFn = null;
+    this.output = null;
+  }
+
+  /** Throws if a tensor saved for backward was modified in place after the forward pass. */
+  checkSavedVersions(): void {
+    if (this.saved === null || this.savedVersions === null) return;
+    for (let i = 0; i < this.saved.length; i++) {
+      const now = this.saved[i].storage.version;
+      if (now !== this.savedVersions[i]) {
+        throw new Error(
+          `backward of ${this.op}: a tensor of shape [${this.saved[i].shape.join(", ")}] saved for the ` +
+            `gradient was modified in place after the forward pass (version ${this.savedVersions[i]} -> ${now}). ` +
+            "Clone it before changing it, or change it outside the graph.",
+        );
+      }
+    }
+  }
+}
+
+/**
+ * Attaches a graph node to `out` when grad mode is on and some input requires grad, and returns
+ * `out`. `saved` lists the tensors the backward closure reads, so in-place changes to them are
+ * caught instead of silently corrupting the gradient.
+ */
+export function record(
+  op: string,
+  out: Tensor,
+  inputs: readonly Tensor[],
+  backward: BackwardFn,
+  saved: readonly Tensor[] | null = null,
+): Tensor {
+  if (isAnomalyEnabled()) checkFinite(out, `forward of ${op}`, undefined);
+  if (!isGradEnabled()) return out;
+  let any = false;
+  for (let i = 0; i < inputs.length; i++) if (inputs[i].requiresGrad) any = true;
+  if (!any) return out;
+  out.gradFn = new Node(op, inputs, backward, out.shape, out.dtype, saved);
+  out.gradFn.output = out;
+  out.requiresGradFlag = true;
+  return out;
+}

@@ -1,0 +1,109 @@
+// Seeing the graph: Graphviz DOT (each node labelled with op, shape and dtype, optionally
+// values and gradients) and a compact text listing in topological order, for teaching.
+
+import { topologicalOrder } from "../autograd/engine.js";
+import type { Node } from "../autograd/node.js";
+import { formatShape } from "../tensor/shape.js";
+import type { Tensor } from "../tensor/tensor.js";
+
+export interface GraphOptions {
+  /** Show tensor values (up to `maxValues` of them). Default false. */
+  values?: boolean;
+  /** Show `.grad` of leaves and retained tensors. Default false. */
+  grads?: boolean;
+  /** Default 6. */
+  maxValues?: number;
+}
+
+function preview(t: Tensor | null | undefined, max: number): string {
+  if (!t) return "";
+  const values = Array.from(t.toArray().slice(0, max), (v) =>
+    Number.isInteger(v) ? String(v) : v.toPrecision(4),
+  );
+  return `[${values.join(", ")}${t.numel() > max ? ", …" : ""}]`;
+}
+
+function escape(text: string): string {
+  return text.replace(/\\/g, "\\\\").replace(/"/g, '\\"');
+}
+
+interface Walk {
+  order: Node[];
+  leaves: Tensor[];
+}
+
+function walk(root: Tensor): Walk {
+  const order = root.gradFn ? topologicalOrder([root.gradFn]) : [];
+  const leaves: Tensor[] = [];
+  const seen = new Set<Tensor>();
+  if (!root.gradFn) leaves.push(root);
+  for (const node of order) {
+    for (const input of node.inputs) {
+      if (input.gradFn === null && !seen.has(input)) {
+        seen.add(input);
+        leaves.push(input);
+      }
+    }
+  }
+  return { order, leaves };
+}
+
+/** The graph that produced `root` as Graphviz DOT source (render it with any Graphviz). */
+export function toDot(root: Tensor, options: GraphOptions = {}): string {
+  const max = options.maxValues ?? 6;
+  const { order, leaves } = walk(root);
+  const lines = [
+    "digraph koubai {",
+    '  rankdir="LR";',
+    '  node [fontname="Helvetica", fontsize=10];',
+  ];
+  const leafId = new Map<Tensor, string>();
+  leaves.forEach((leaf, i) => {
+    const id = `leaf${i}`;
+    leafId.set(leaf, id);
+    const parts = [
+      leaf.name ?? (leaf.requiresGrad ? "parameter" : "constant"),
+      `${formatShape(leaf.shape)} ${leaf.dtype}`,
+    ];
+    if (options.values) parts.push(`value ${preview(leaf, max)}`);
+    if (options.grads && leaf.grad) parts.push(`grad ${preview(leaf.grad, max)}`);
+    const style = leaf.requiresGrad
+      ? 'style=filled, fillcolor="#dbeafe"'
+      : 'style=filled, fillcolor="#f3f4f6"';
+    lines.push(`  ${id} [shape=box, ${style}, label="${escape(parts.join("\\n"))}"];`);
+  });
+  for (const node of order) {
+    const parts = [node.op, `${formatShape(node.outputShape)} ${node.outputDType}`];
+    if (options.values && node.output) parts.push(`value ${preview(node.output, max)}`);
+    if (options.grads && node.retained?.grad)
+      parts.push(`grad ${preview(node.retained.grad, max)}`);
+    lines.push(`  node${node.id} [shape=ellipse, label="${escape(parts.join("\\n"))}"];`);
+    for (const input of node.inputs) {
+      if (input.gradFn) lines.push(`  node${input.gradFn.id} -> node${node.id};`);
+      else lines.push(`  ${leafId.get(input)} -> node${node.id};`);
+    }
+  }
+  lines.push("}");
+  return lines.join("\n");
+}
+
+/** One line per op in topological order (inputs before the ops that use them). */
+export function graphListing(root: Tensor): string {
+  const { order, leaves } = walk(root);
+  const leafName = new Map<Tensor, string>();
+  const lines: string[] = [];
+  leaves.forEach((leaf, i) => {
+    const name = leaf.name ?? `leaf${i}`;
+    leafName.set(leaf, name);
+    lines.push(
+      `${name} = ${leaf.requiresGrad ? "parameter" : "constant"} ${formatShape(leaf.shape)} ${leaf.dtype}`,
+    );
+  });
+  for (const node of [...order].reverse()) {
+    const args = node.inputs.map((t) => (t.gradFn ? `%${t.gradFn.id}` : leafName.get(t)));
+    lines.push(
+      `%${node.id} = ${node.op}(${args.join(", ")}) -> ${formatShape(node.outputShape)} ${node.outputDType}`,
+    );
+  }
+  return lines.join("\n");
+}

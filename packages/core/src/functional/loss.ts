@@ -1,0 +1,230 @@
+// Loss functions composed from primitives (autograd derives their gradients), with PyTorch's
+// argument names and reductions. Targets are checked up front: a mismatched shape or an
+// out-of-range class is an error, never a silently broadcast or NaN loss.
+
+import { where } from "../ops/binary.js";
+import { checkTensor, requireFloat } from "../ops/helpers.js";
+import { formatShape, sameShape } from "../tensor/shape.js";
+import type { Tensor } from "../tensor/tensor.js";
+import { logSoftmax } from "./activation.js";
+
+export type Reduction = "mean" | "sum" | "none";
+
+function applyReduction(loss: Tensor, reduction: Reduction | undefined, op: string): Tensor {
+  const r = reduction ?? "mean";
+  if (r === "mean") return loss.mean();
+  if (r === "sum") return loss.sum();
+  if (r === "none") return loss;
+  throw new RangeError(
+    `${op}: reduction must be "mean", "sum" or "none", got ${JSON.stringify(r)}`,
+  );
+}
+
+function checkSameShape(input: Tensor, target: Tensor, op: string): void {
+  checkTensor(input, op);
+  checkTensor(target, op, "target");
+  requireFloat(input, op);
+  if (!sameShape(input.shape, target.shape)) {
+    throw new RangeError(
+      `${op}: input shape ${formatShape(input.shape)} and target shape ${formatShape(target.shape)} differ; ` +
+        "reshape one of them (Koubai does not broadcast loss targets, a common source of silent bugs)",
+    );
+  }
+}
+
+/** Mean squared error: reduce((input - target)²). */
+export function mseLoss(
+  input: Tensor,
+  target: Tensor,
+  options: { reduction?: Reduction } = {},
+): Tensor {
+  checkSameShape(input, target, "mseLoss");
+  return applyReduction(input.sub(target).square(), options.reduction, "mseLoss");
+}
+
+/** Mean absolute error: reduce(|input - target|). */
+export function l1Loss(
+  input: Tensor,
+  target: Tensor,
+  options: { reduction?: Reduction } = {},
+): Tensor {
+  checkSameShape(input, target, "l1Loss");
+  return applyReduction(input.sub(target).abs(), options.reduction, "l1Loss");
+}
+
+export interface NllLossOptions {
+  reduction?: Reduction;
+  /** Targets equal to this contribute nothing (and do not count in the mean). Default -100. */
+  ignoreIndex?: number;
+  /** Per-class weights, shape [C]. */
+  weight?: Tensor;
+}
+
+function checkClassTargets(input: Tensor, target: Tensor, op: string, ignoreIndex: number): void {
+  checkTensor(input, op);
+  checkTensor(target, op, "target");
+  requireFloat(input, op);
+  if (target.dtype !== "int32") {
+    throw new TypeError(
+      `${op}: class targets must be an int32 tensor, got dtype ${target.dtype} (shape ${formatShape(target.shape)})`,
+    );
+  }
+  if (input.ndim !== 2 || target.ndim !== 1 || target.shape[0] !== input.shape[0]) {
+    throw new RangeError(
+      `${op}: expected input [N, C] and target [N], got input ${formatShape(input.shape)} and target ${formatShape(target.shape)}`,
+    );
+  }
+  const classes = input.shape[1];
+  const values = target.toArray();
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v !== ignoreIndex && (v < 0 || v >= classes)) {
+      throw new RangeError(
+        `${op}: target[${i}] = ${v} is out of range for ${classes} classes (expected 0..${classes - 1} or ignoreIndex ${ignoreIndex})`,
+      );
+    }
+  }
+}
+
+/**
+ * Negative log-likelihood of class targets: loss_i = -w[t_i]·logProbs[i, t_i]. `mean` divides by
+ * the summed weights of the non-ignored targets, as in PyTorch.
+ */
+export function nllLoss(logProbs: Tensor, target: Tensor, options: NllLossOptions = {}): Tensor {
+  const ignoreIndex = options.ignoreIndex ?? -100;
+  checkClassTargets(logProbs, target, "nllLoss", ignoreIndex);
+  const valid = target.ne(ignoreIndex);
+  const safeTarget = where(valid, target, 0);
+  const picked = logProbs.gather(1, safeTarget.unsqueeze(1)).squeeze(1);
+  let weights = valid.to(logProbs.dtype);
+  if (options.weight !== undefined) {
+    checkTensor(options.weight, "nllLoss", "weight");
+    if (options.weight.ndim !== 1 || options.weight.shape[0] !== logProbs.shape[1]) {
+      throw new RangeError(
+        `nllLoss: weight must have shape [${logProbs.shape[1]}], got ${formatShape(options.weight.shape)}`,
+      );
+    }
+    weights = weights.mul(options.weight.to(logProbs.dtype).indexSelect(0, safeTarget));
+  }
+  const loss = picked.mul(weights).neg();
+  const reduction = options.reduction ?? "mean";
+  if (reduction === "mean") return loss.sum().div(weights.sum());
+  return applyReduction(loss, reduction, "nllLoss");
+}
+
+export interface CrossEntropyOptions extends NllLossOptions {
+  /** Mixes the target with the uniform distribution: (1-ε)·target + ε/C. Default 0. */
+  labelSmoothing?: number;
+}
+
+/**
+ * Cross-entropy of logits [N, C] against int32 class targets [N] or class probabilities [N, C]:
+ * nllLoss(logSoftmax(logits)), computed stably (logits of ±1000 are fine).
+ */
+export function crossEntropy(
+  logits: Tensor,
+  target: Tensor,
+  options: CrossEntropyOptions = {},
+): Tensor {
+  checkTensor(logits, "crossEntropy");
+  checkTensor(target, "crossEntropy", "target");
+  const smoothing = options.labelSmoothing ?? 0;
+  if (!(smoothing >= 0 && smoothing <= 1))
+    throw new RangeError(`crossEntropy: labelSmoothing must be in [0, 1], got ${smoothing}`);
+  if (target.dtype !== "int32") {
+    // Class probabilities.
+    checkSameShape(logits, target, "crossEntropy");
+    if (logits.ndim !== 2)
+      throw new RangeError(
+        `crossEntropy: expected logits [N, C], got ${formatShape(logits.shape)}`,
+      );
+    const classes = logits.shape[1];
+    const soft = smoothing > 0 ? target.mul(1 - smoothing).add(smoothing / classes) : target;
+    let perClass = logSoftmax(logits, 1).mul(soft);
+    if (options.weight !== undefined) perClass = perClass.mul(options.weight.to(logits.dtype));
+    const loss = perClass.sum(1).neg();
+    return applyReduction(loss, options.reduction, "crossEntropy");
+  }
+  const ignoreIndex = options.ignoreIndex ?? -100;
+  checkClassTargets(logits, target, "crossEntropy", ignoreIndex);
+  const logProbs = logSoftmax(logits, 1);
+  const nll = nllLoss(logProbs, target, options);
+  if (smoothing === 0) return nll;
+  // Label smoothing adds ε·(mean over classes of -w_c·logp_c), ignoring ignored rows.
+  const classes = logits.shape[1];
+  const valid = target.ne(ignoreIndex).to(logits.dtype);
+  let perClass = logProbs;
+  if (options.weight !== undefined) perClass = perClass.mul(options.weight.to(logits.dtype));
+  const smooth = perClass.sum(1).neg().mul(valid).div(classes);
+  const reduction = options.reduction ?? "mean";
+  let smoothReduced: Tensor;
+  if (reduction === "none") smoothReduced = smooth;
+  else if (reduction === "sum") smoothReduced = smooth.sum();
+  else {
+    const denominator =
+      options.weight !== undefined
+        ? options.weight
+            .to(logits.dtype)
+            .indexSelect(0, where(target.ne(ignoreIndex), target, 0))
+            .mul(valid)
+            .sum()
+        : valid.sum();
+    smoothReduced = smooth.sum().div(denominator);
+  }
+  return nll.mul(1 - smoothing).add(smoothReduced.mul(smoothing));
+}
+
+export interface BceWithLogitsOptions {
+  reduction?: Reduction;
+  /** Weight of positive examples, broadcast over the last dim (shape [C] or scalar-shaped). */
+  posWeight?: Tensor;
+  /** Per-element rescaling weight, broadcast to the input. */
+  weight?: Tensor;
+}
+
+/**
+ * Binary cross-entropy on logits x with targets t in [0, 1]:
+ * (1-t)·x + (1+(pw-1)·t)·log(1+e^(-x)), evaluated as log(e^(-m) + e^(-x-m)) + m with m = max(-x, 0)
+ * so that logits of ±1000 neither overflow nor lose precision.
+ */
+export function binaryCrossEntropyWithLogits(
+  logits: Tensor,
+  target: Tensor,
+  options: BceWithLogitsOptions = {},
+): Tensor {
+  checkSameShape(logits, target, "binaryCrossEntropyWithLogits");
+  const t = target.to(logits.dtype);
+  const m = logits.neg().clamp(0, null);
+  const softplusNeg = m.neg().exp().add(logits.neg().sub(m).exp()).log().add(m); // log(1 + e^-x)
+  const logWeight =
+    options.posWeight !== undefined
+      ? t.mul(options.posWeight.to(logits.dtype).sub(1)).add(1)
+      : null;
+  let loss = t
+    .neg()
+    .add(1)
+    .mul(logits)
+    .add(logWeight === null ? softplusNeg : logWeight.mul(softplusNeg));
+  if (options.weight !== undefined) loss = loss.mul(options.weight.to(logits.dtype));
+  return applyReduction(loss, options.reduction, "binaryCrossEntropyWithLogits");
+}
+
+/** y = x·Wᵀ + b for x [..., in], weight [out, in], bias [out]. */
+export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
+  checkTensor(x, "linear");
+  checkTensor(weight, "linear", "weight");
+  if (weight.ndim !== 2 || x.ndim < 1 || x.shape[x.ndim - 1] !== weight.shape[1]) {
+    throw new RangeError(
+      `linear: input ${formatShape(x.shape)} and weight ${formatShape(weight.shape)} do not fit (expected weight [out, in] with in = the input's last size)`,
+    );
+  }
+  const out = x.matmul(weight.t());
+  if (bias === undefined || bias === null) return out;
+  checkTensor(bias, "linear", "bias");
+  if (bias.ndim !== 1 || bias.shape[0] !== weight.shape[0]) {
+    throw new RangeError(
+      `linear: bias must have shape [${weight.shape[0]}], got ${formatShape(bias.shape)}`,
+    );
+  }
+  return out.add(bias);
+}

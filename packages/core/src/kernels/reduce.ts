@@ -1,0 +1,115 @@
+// Reductions over any set of dims of a strided view. The kept dims are walked with an odometer;
+// the reduced block is either an arithmetic run (base + k * step: the common contiguous case) or
+// a table of offsets. Accumulation happens in JS doubles whatever the storage dtype.
+
+import type { TypedArray } from "../tensor/dtype.js";
+import type { View } from "./strided.js";
+
+export type ReduceKind = "sum" | "prod" | "max" | "min" | "argmax" | "argmin";
+
+/** Reduces `dims` (sorted, unique) of `x` into `out` (contiguous over the kept dims, in order). */
+export function reduce(kind: ReduceKind, x: View, dims: readonly number[], out: TypedArray): void {
+  const keptShape: number[] = [];
+  const keptStrides: number[] = [];
+  const redShape: number[] = [];
+  const redStrides: number[] = [];
+  for (let d = 0; d < x.shape.length; d++) {
+    if (dims.includes(d)) {
+      redShape.push(x.shape[d]);
+      redStrides.push(x.strides[d]);
+    } else {
+      keptShape.push(x.shape[d]);
+      keptStrides.push(x.strides[d]);
+    }
+  }
+  const inner = innerOffsets(redShape, redStrides);
+  const count = out.length;
+  const index = new Array<number>(keptShape.length).fill(0);
+  let base = x.offset;
+  for (let o = 0; o < count; o++) {
+    out[o] = reduceBlock(kind, x.data, base, inner);
+    for (let d = keptShape.length - 1; d >= 0; d--) {
+      index[d]++;
+      base += keptStrides[d];
+      if (index[d] < keptShape[d]) break;
+      base -= keptStrides[d] * keptShape[d];
+      index[d] = 0;
+    }
+  }
+}
+
+interface Inner {
+  readonly n: number;
+  /** Step between consecutive elements when the block is an arithmetic run, else null. */
+  readonly step: number | null;
+  readonly offsets: Int32Array | null;
+}
+
+function innerOffsets(shape: number[], strides: number[]): Inner {
+  let n = 1;
+  for (const s of shape) n *= s;
+  // Drop size-1 dims, then check whether the rest collapses into one arithmetic run.
+  const live = shape.map((s, d) => [s, strides[d]] as const).filter(([s]) => s !== 1);
+  if (live.length === 0) return { n, step: 1, offsets: null };
+  let arithmetic = true;
+  for (let d = live.length - 1; d > 0; d--) {
+    if (live[d - 1][1] !== live[d][1] * live[d][0]) arithmetic = false;
+  }
+  if (arithmetic) return { n, step: live[live.length - 1][1], offsets: null };
+  const offsets = new Int32Array(n);
+  const index = new Array<number>(shape.length).fill(0);
+  let offset = 0;
+  for (let k = 0; k < n; k++) {
+    offsets[k] = offset;
+    for (let d = shape.length - 1; d >= 0; d--) {
+      index[d]++;
+      offset += strides[d];
+      if (index[d] < shape[d]) break;
+      offset -= strides[d] * shape[d];
+      index[d] = 0;
+    }
+  }
+  return { n, step: null, offsets };
+}
+
+function reduceBlock(kind: ReduceKind, data: TypedArray, base: number, inner: Inner): number {
+  const { n, step, offsets } = inner;
+  switch (kind) {
+    case "sum": {
+      let acc = 0;
+      if (offsets === null) for (let k = 0; k < n; k++) acc += data[base + k * step!];
+      else for (let k = 0; k < n; k++) acc += data[base + offsets[k]];
+      return acc;
+    }
+    case "prod": {
+      let acc = 1;
+      if (offsets === null) for (let k = 0; k < n; k++) acc *= data[base + k * step!];
+      else for (let k = 0; k < n; k++) acc *= data[base + offsets[k]];
+      return acc;
+    }
+    case "max":
+    case "min":
+    case "argmax":
+    case "argmin": {
+      // First occurrence wins at ties; NaN wins over everything (as PyTorch's max/argmax).
+      const wantMax = kind === "max" || kind === "argmax";
+      let best = data[base];
+      let bestK = 0;
+      if (best === best) {
+        for (let k = 1; k < n; k++) {
+          const v = data[base + (offsets === null ? k * step! : offsets[k])];
+          if (v !== v) {
+            best = v;
+            bestK = k;
+            break;
+          }
+          if (wantMax ? v > best : v < best) {
+            best = v;
+            bestK = k;
+          }
+        }
+      }
+      return kind === "max" || kind === "min" ? best : bestK;
+    }
+  }
+}

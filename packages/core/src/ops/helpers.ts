@@ -1,0 +1,86 @@
+// Shared plumbing for op definitions: turning scalars into tensors, allocating outputs, running
+// elementwise kernels under broadcasting, and reducing a broadcast gradient back to its input.
+
+import { type BinaryRow, mapBinary, mapUnary, type UnaryRow } from "../kernels/elementwise.js";
+import { allocate, type DType, isFloat, promoteTypes, promoteWithScalar } from "../tensor/dtype.js";
+import { broadcastShapes, formatShape, numelOf } from "../tensor/shape.js";
+import { Tensor } from "../tensor/tensor.js";
+
+/** A tensor or a plain number (a "wrapped scalar" that never widens a float tensor's dtype). */
+export type TensorLike = Tensor | number;
+
+export function checkTensor(value: unknown, op: string, what = "input"): Tensor {
+  if (value instanceof Tensor) return value;
+  throw new TypeError(`${op}: ${what} must be a Tensor, got ${describe(value)}`);
+}
+
+export function describe(value: unknown): string {
+  if (value instanceof Tensor)
+    return `a tensor of shape ${formatShape(value.shape)} and dtype ${value.dtype}`;
+  if (Array.isArray(value)) return "an array (wrap it with tensor(...))";
+  return value === null ? "null" : typeof value;
+}
+
+/** The dtype of a binary op between `a` and `b`, with PyTorch's promotion. */
+export function resultDType(a: TensorLike, b: TensorLike, op: string): DType {
+  if (typeof a === "number" && typeof b === "number") return "float32";
+  if (typeof a === "number") return promoteWithScalar(checkTensor(b, op).dtype, a);
+  if (typeof b === "number") return promoteWithScalar(checkTensor(a, op).dtype, b);
+  return promoteTypes(checkTensor(a, op).dtype, checkTensor(b, op, "other").dtype);
+}
+
+/** `value` as a tensor of `dtype` (a number becomes a 0-d tensor). */
+export function toTensor(value: TensorLike, dtype: DType, op: string): Tensor {
+  if (typeof value === "number") return Tensor.scalar(value, dtype);
+  return checkTensor(value, op).to(dtype);
+}
+
+export function unaryForward(row: UnaryRow, x: Tensor, dtype: DType): Tensor {
+  const out = allocate(dtype, x.numel());
+  mapUnary(row, x, out);
+  return Tensor.fromTypedArray(out, x.shape);
+}
+
+/**
+ * Broadcasts `a` and `b` and runs `row` into a new tensor of `dtype`. Kernels compute in JS
+ * doubles and round once on store, which equals computing in the promoted dtype.
+ */
+export function binaryForward(
+  row: BinaryRow,
+  a: Tensor,
+  b: Tensor,
+  dtype: DType,
+  op: string,
+): Tensor {
+  const shape = broadcastShapes(a.shape, b.shape, op);
+  const out = allocate(dtype, numelOf(shape));
+  mapBinary(row, a.broadcastView(shape), b.broadcastView(shape), shape, out);
+  return Tensor.fromTypedArray(out, shape);
+}
+
+/**
+ * The gradient of a broadcast input: sum `grad` over the dims that broadcasting added or
+ * stretched, so it has `input`'s shape again, and cast it to `input`'s dtype.
+ */
+export function unbroadcast(grad: Tensor, input: Tensor): Tensor {
+  const shape = input.shape;
+  if (grad.shape.length === shape.length && grad.shape.every((s, d) => s === shape[d])) {
+    return grad.dtype === input.dtype ? grad : grad.to(input.dtype);
+  }
+  const lead = grad.shape.length - shape.length;
+  const dims: number[] = [];
+  for (let d = 0; d < grad.shape.length; d++) {
+    if (d < lead || (shape[d - lead] === 1 && grad.shape[d] !== 1)) dims.push(d);
+  }
+  let summed = dims.length > 0 ? grad.sum(dims, true) : grad;
+  if (lead > 0) summed = summed.reshape(shape);
+  return summed.dtype === input.dtype ? summed : summed.to(input.dtype);
+}
+
+export function requireFloat(x: Tensor, op: string): void {
+  if (!isFloat(x.dtype)) {
+    throw new TypeError(
+      `${op}: expected a float32 or float64 tensor, got dtype ${x.dtype} (shape ${formatShape(x.shape)})`,
+    );
+  }
+}

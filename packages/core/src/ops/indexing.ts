@@ -1,0 +1,225 @@
+// Integer indexing: indexSelect/indexAdd pick or accumulate whole slices along a dim;
+// gather/scatterAdd pick or accumulate single elements. Each pair is the other's gradient, so
+// repeated indices accumulate in the gradient and double backward works.
+
+import { record } from "../autograd/node.js";
+import { allocate } from "../tensor/dtype.js";
+import { contiguousStrides, formatShape, normalizeDim, numelOf } from "../tensor/shape.js";
+import { Tensor } from "../tensor/tensor.js";
+import { checkTensor } from "./helpers.js";
+import { sliceScatter } from "./view.js";
+
+function checkIndex(index: Tensor, op: string): Int32Array {
+  checkTensor(index, op, "index");
+  if (index.dtype !== "int32") {
+    throw new TypeError(
+      `${op}: index must be an int32 tensor, got dtype ${index.dtype} (shape ${formatShape(index.shape)})`,
+    );
+  }
+  return index.toArray() as Int32Array;
+}
+
+function checkRange(
+  values: Int32Array,
+  size: number,
+  op: string,
+  dim: number,
+  shape: readonly number[],
+): void {
+  for (let i = 0; i < values.length; i++) {
+    if (values[i] < -size || values[i] >= size) {
+      throw new RangeError(
+        `${op}: index ${values[i]} is out of range for dim ${dim} of size ${size} (shape ${formatShape(shape)})`,
+      );
+    }
+  }
+}
+
+/** An int32 tensor that counts 0..size-1 along `dim` of x and has size 1 elsewhere. */
+export function arangeLike(x: Tensor, dim: number): Tensor {
+  const size = x.ndim === 0 ? 1 : x.shape[dim];
+  const data = new Int32Array(size);
+  for (let i = 0; i < size; i++) data[i] = i;
+  const shape = x.shape.map((_, d) => (d === dim ? size : 1));
+  return Tensor.fromTypedArray(data, shape);
+}
+
+/** The slices x[..., index[i], ...] along `dim` (index is 1-D int32). d/dx = indexAdd of the gradient. */
+export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
+  checkTensor(x, "indexSelect");
+  const d = normalizeDim(dim, x.ndim, "indexSelect", x.shape);
+  const idx = checkIndex(index, "indexSelect");
+  if (index.ndim > 1)
+    throw new RangeError(
+      `indexSelect: index must be 0-D or 1-D, got shape ${formatShape(index.shape)}`,
+    );
+  const size = x.ndim === 0 ? 1 : x.shape[d];
+  checkRange(idx, size, "indexSelect", d, x.shape);
+  const pieces = Array.from(idx, (i) => x.detach().narrow(d, i < 0 ? i + size : i, 1));
+  const shape = x.shape.slice();
+  if (x.ndim > 0) shape[d] = idx.length;
+  const out = allocate(x.dtype, numelOf(shape));
+  const inner = numelOf(x.shape.slice(d + 1));
+  pieces.forEach((piece, p) => {
+    const values = piece.toArray();
+    const outer = values.length / inner;
+    for (let o = 0; o < outer; o++) {
+      for (let j = 0; j < inner; j++) out[(o * idx.length + p) * inner + j] = values[o * inner + j];
+    }
+  });
+  const result = Tensor.fromTypedArray(out, shape);
+  return record(
+    "indexSelect",
+    result,
+    [x],
+    (gradOut) => [indexAdd(zerosOf(x), d, index, gradOut)],
+    [index],
+  );
+}
+
+/**
+ * x with `source` added at the slices `index` along `dim` (repeats accumulate). d/dx = identity,
+ * d/dsource = indexSelect of the gradient.
+ */
+export function indexAdd(x: Tensor, dim: number, index: Tensor, source: Tensor): Tensor {
+  checkTensor(x, "indexAdd");
+  checkTensor(source, "indexAdd", "source");
+  const d = normalizeDim(dim, x.ndim, "indexAdd", x.shape);
+  const idx = checkIndex(index, "indexAdd");
+  const size = x.ndim === 0 ? 1 : x.shape[d];
+  checkRange(idx, size, "indexAdd", d, x.shape);
+  const expected = x.shape.slice();
+  if (x.ndim > 0) expected[d] = idx.length;
+  if (source.ndim !== expected.length || source.shape.some((s, i) => s !== expected[i])) {
+    throw new RangeError(
+      `indexAdd: source has shape ${formatShape(source.shape)}, expected ${formatShape(expected)}`,
+    );
+  }
+  const out = x.toArray().slice();
+  const src = source.toArray();
+  const inner = numelOf(x.shape.slice(d + 1));
+  const outer = numelOf(x.shape.slice(0, d));
+  for (let o = 0; o < outer; o++) {
+    for (let p = 0; p < idx.length; p++) {
+      const target = idx[p] < 0 ? idx[p] + size : idx[p];
+      for (let j = 0; j < inner; j++)
+        out[(o * size + target) * inner + j] += src[(o * idx.length + p) * inner + j];
+    }
+  }
+  const result = Tensor.fromTypedArray(out, x.shape);
+  return record(
+    "indexAdd",
+    result,
+    [x, source],
+    (gradOut, needs) => [
+      needs[0] ? gradOut : null,
+      needs[1] ? indexSelect(gradOut, d, index) : null,
+    ],
+    [index],
+  );
+}
+
+/** Visits every position of `index` (same ndim as x), yielding the flat offset into a contiguous x-shaped buffer. */
+function forEachGatherPosition(
+  xShape: readonly number[],
+  index: Tensor,
+  idx: Int32Array,
+  dim: number,
+  op: string,
+  visit: (k: number, target: number) => void,
+): void {
+  if (index.ndim !== xShape.length) {
+    throw new RangeError(
+      `${op}: index has ${index.ndim} dims (shape ${formatShape(index.shape)}) but the input has ${xShape.length} (shape ${formatShape(xShape)})`,
+    );
+  }
+  for (let d = 0; d < xShape.length; d++) {
+    if (d !== dim && index.shape[d] > xShape[d]) {
+      throw new RangeError(
+        `${op}: index shape ${formatShape(index.shape)} is larger than the input shape ${formatShape(xShape)} at dim ${d}`,
+      );
+    }
+  }
+  const size = xShape.length === 0 ? 1 : xShape[dim];
+  checkRange(idx, size, op, dim, xShape);
+  const xStrides = contiguousStrides(xShape);
+  const position = new Array<number>(index.ndim).fill(0);
+  for (let k = 0; k < idx.length; k++) {
+    let target = 0;
+    for (let d = 0; d < index.ndim; d++) {
+      const coordinate = d === dim ? (idx[k] < 0 ? idx[k] + size : idx[k]) : position[d];
+      target += coordinate * xStrides[d];
+    }
+    visit(k, target);
+    for (let d = index.ndim - 1; d >= 0; d--) {
+      position[d]++;
+      if (position[d] < index.shape[d]) break;
+      position[d] = 0;
+    }
+  }
+}
+
+/** out[i][j] = x[i][index[i][j]] (for dim 1; likewise for any dim). d/dx = scatterAdd of the gradient. */
+export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
+  checkTensor(x, "gather");
+  const d = normalizeDim(dim, x.ndim, "gather", x.shape);
+  const idx = checkIndex(index, "gather");
+  const values = x.toArray();
+  const out = allocate(x.dtype, idx.length);
+  forEachGatherPosition(x.shape, index, idx, d, "gather", (k, target) => {
+    out[k] = values[target];
+  });
+  const result = Tensor.fromTypedArray(out, index.shape);
+  return record("gather", result, [x], (gradOut) => [scatterAdd(zerosOf(x), d, index, gradOut)], [
+    index,
+  ]);
+}
+
+/**
+ * x with src[i][j] added at [i][index[i][j]] (for dim 1); repeated indices accumulate.
+ * d/dx = identity, d/dsrc = gather of the gradient.
+ */
+export function scatterAdd(x: Tensor, dim: number, index: Tensor, src: Tensor): Tensor {
+  checkTensor(x, "scatterAdd");
+  checkTensor(src, "scatterAdd", "src");
+  const d = normalizeDim(dim, x.ndim, "scatterAdd", x.shape);
+  const idx = checkIndex(index, "scatterAdd");
+  if (src.ndim !== index.ndim || index.shape.some((s, i) => s > src.shape[i])) {
+    throw new RangeError(
+      `scatterAdd: src shape ${formatShape(src.shape)} must be at least the index shape ${formatShape(index.shape)}`,
+    );
+  }
+  const out = x.toArray().slice();
+  const source = index.shape.reduce((t, size, d) => t.narrow(d, 0, size), src.detach()).toArray();
+  forEachGatherPosition(x.shape, index, idx, d, "scatterAdd", (k, target) => {
+    out[target] += source[k];
+  });
+  const result = Tensor.fromTypedArray(out, x.shape);
+  return record(
+    "scatterAdd",
+    result,
+    [x, src],
+    (gradOut, needs) => [
+      needs[0] ? gradOut : null,
+      needs[1] ? padTo(gather(gradOut, d, index), src.shape) : null,
+    ],
+    [index],
+  );
+}
+
+function zerosOf(x: Tensor): Tensor {
+  return Tensor.fromTypedArray(allocate(x.dtype, x.numel()), x.shape);
+}
+
+/** Zero-pads `g` (no larger than `shape` in any dim) at the end of each dim up to `shape`. */
+function padTo(g: Tensor, shape: readonly number[]): Tensor {
+  let out = g;
+  for (let d = 0; d < shape.length; d++) {
+    if (out.shape[d] < shape[d]) {
+      const target = out.shape.slice();
+      target[d] = shape[d];
+      out = sliceScatter(out, target, d, 0, 1);
+    }
+  }
+  return out;
+}

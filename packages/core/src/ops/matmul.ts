@@ -1,0 +1,81 @@
+// Matrix product with PyTorch's rules: 1-D·1-D is a dot product, a 1-D operand gains (and then
+// loses) a dim, and leading batch dims broadcast. d/dA = dOut·Bᵀ, d/dB = Aᵀ·dOut.
+
+import { record } from "../autograd/node.js";
+import { gemm } from "../kernels/matmul.js";
+import { allocate, promoteTypes } from "../tensor/dtype.js";
+import { broadcastShapes, formatShape, numelOf } from "../tensor/shape.js";
+import { Tensor } from "../tensor/tensor.js";
+import { checkTensor, unbroadcast } from "./helpers.js";
+
+export function matmul(a: Tensor, b: Tensor): Tensor {
+  checkTensor(a, "matmul");
+  checkTensor(b, "matmul", "other");
+  if (a.ndim === 0 || b.ndim === 0) {
+    throw new RangeError(
+      `matmul: both arguments need at least 1 dim, got shapes ${formatShape(a.shape)} and ${formatShape(b.shape)}`,
+    );
+  }
+  if (a.dtype !== b.dtype) {
+    throw new TypeError(
+      `matmul: both arguments must have the same dtype, got ${a.dtype} (shape ${formatShape(a.shape)}) and ${b.dtype} (shape ${formatShape(b.shape)})`,
+    );
+  }
+  // Lift 1-D operands to matrices, multiply, then drop the added dims again.
+  const a2 = a.ndim === 1 ? a.unsqueeze(0) : a;
+  const b2 = b.ndim === 1 ? b.unsqueeze(1) : b;
+  let out = batchedMatmul(a2, b2, formatShape(a.shape), formatShape(b.shape));
+  if (a.ndim === 1) out = out.squeeze(-2);
+  if (b.ndim === 1) out = out.squeeze(-1);
+  return out;
+}
+
+/** [..., M, K] @ [..., K, N] -> [..., M, N] with broadcast batch dims; both at least 2-D. */
+function batchedMatmul(a: Tensor, b: Tensor, aShape: string, bShape: string): Tensor {
+  const m = a.shape[a.ndim - 2];
+  const k = a.shape[a.ndim - 1];
+  const n = b.shape[b.ndim - 1];
+  if (b.shape[b.ndim - 2] !== k) {
+    throw new RangeError(
+      `matmul: shapes ${aShape} and ${bShape} cannot be multiplied (inner sizes ${k} and ${b.shape[b.ndim - 2]} differ)`,
+    );
+  }
+  const batch = broadcastShapes(a.shape.slice(0, -2), b.shape.slice(0, -2), "matmul");
+  const dtype = promoteTypes(a.dtype, b.dtype);
+  const outShape = [...batch, m, n];
+  const out = allocate(dtype, numelOf(outShape));
+  const av = a.broadcastView([...batch, m, k]);
+  // gemm streams over rows of b: give it unit column stride.
+  const bc = b.strides[b.ndim - 1] === 1 || n === 1 ? b : b.contiguous();
+  const bv = bc.broadcastView([...batch, k, n]);
+  const batches = numelOf(batch);
+  const index = new Array<number>(batch.length).fill(0);
+  let aOffset = av.offset;
+  let bOffset = bv.offset;
+  const ar = av.strides[batch.length];
+  const ac = av.strides[batch.length + 1];
+  const br = bv.strides[batch.length];
+  for (let i = 0; i < batches; i++) {
+    gemm(av.data, aOffset, ar, ac, bv.data, bOffset, br, out, i * m * n, m, n, k);
+    for (let d = batch.length - 1; d >= 0; d--) {
+      index[d]++;
+      aOffset += av.strides[d];
+      bOffset += bv.strides[d];
+      if (index[d] < batch[d]) break;
+      aOffset -= av.strides[d] * batch[d];
+      bOffset -= bv.strides[d] * batch[d];
+      index[d] = 0;
+    }
+  }
+  const result = Tensor.fromTypedArray(out, outShape);
+  return record(
+    "matmul",
+    result,
+    [a, b],
+    (gradOut, needs) => [
+      needs[0] ? unbroadcast(gradOut.matmul(b.transpose(-1, -2)), a) : null,
+      needs[1] ? unbroadcast(a.transpose(-1, -2).matmul(gradOut), b) : null,
+    ],
+    [a, b],
+  );
+}

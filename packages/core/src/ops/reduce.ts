@@ -1,0 +1,247 @@
+// Reductions over one, several or all dims, with `keepdim`. Backward re-expands the gradient to
+// the input's shape; tie rules follow PyTorch: amax/amin and full max/min split the gradient
+// evenly among tied elements, max/min along a dim send it to the returned index.
+
+import { record } from "../autograd/node.js";
+import { type ReduceKind, reduce } from "../kernels/reduce.js";
+import { allocate, type DType, isFloat } from "../tensor/dtype.js";
+import {
+  formatShape,
+  normalizeDim,
+  normalizeDims,
+  numelOf,
+  reducedShape,
+} from "../tensor/shape.js";
+import { Tensor } from "../tensor/tensor.js";
+import { where } from "./binary.js";
+import { checkTensor, requireFloat } from "./helpers.js";
+import { arangeLike } from "./indexing.js";
+
+type Dims = number | readonly number[] | undefined;
+
+export interface ValuesIndices {
+  values: Tensor;
+  /** int32 positions along the reduced dim (first occurrence at ties). */
+  indices: Tensor;
+}
+
+export interface VarianceOptions {
+  /** Subtracted from the element count in the denominator: 1 (default) is unbiased, 0 biased. */
+  correction?: number;
+  keepdim?: boolean;
+}
+
+function run(kind: ReduceKind, x: Tensor, dims: number[], keepdim: boolean, dtype: DType): Tensor {
+  const shape = reducedShape(x.shape, dims, keepdim);
+  const out = allocate(dtype, numelOf(shape));
+  reduce(kind, x, dims, out);
+  return Tensor.fromTypedArray(out, shape);
+}
+
+/** `grad` (reduced over `dims`) reshaped to keep those dims, ready to broadcast against x. */
+function keepDims(grad: Tensor, x: Tensor, dims: readonly number[], keepdim: boolean): Tensor {
+  return keepdim ? grad : grad.reshape(reducedShape(x.shape, dims, true));
+}
+
+function checkNonEmpty(x: Tensor, dims: readonly number[], op: string): void {
+  for (const d of dims.length === 0 && x.ndim > 0 ? [] : dims) {
+    if (x.shape[d] === 0)
+      throw new RangeError(
+        `${op}: cannot reduce over dim ${d} of size 0 (shape ${formatShape(x.shape)}); the result would have no identity`,
+      );
+  }
+  if (x.numel() === 0 && dims.length === x.ndim)
+    throw new RangeError(`${op}: cannot reduce an empty tensor (shape ${formatShape(x.shape)})`);
+}
+
+/** Σ over dims; d/dx = 1 (the gradient broadcast back). Integer and bool inputs sum to int32. */
+export function sum(x: Tensor, dim?: Dims, keepdim = false): Tensor {
+  checkTensor(x, "sum");
+  const dims = normalizeDims(dim, x.ndim, "sum", x.shape);
+  const out = run("sum", x, dims, keepdim, isFloat(x.dtype) ? x.dtype : "int32");
+  return record("sum", out, [x], (gradOut) => [
+    keepDims(gradOut, x, dims, keepdim).expand(x.shape),
+  ]);
+}
+
+/** Arithmetic mean over dims (float tensors only); composed as sum / count. */
+export function mean(x: Tensor, dim?: Dims, keepdim = false): Tensor {
+  checkTensor(x, "mean");
+  requireFloat(x, "mean");
+  const dims = normalizeDims(dim, x.ndim, "mean", x.shape);
+  const count = dims.reduce((n, d) => n * x.shape[d], 1);
+  return sum(x, dims, keepdim).div(count);
+}
+
+/**
+ * Π over one dim (or all). d/dx_i = Π_{j≠i} x_j: out/x_i when no element is zero; with one zero,
+ * only the zero gets the product of the rest; with two or more, all gradients are 0.
+ */
+export function prod(x: Tensor, dim?: number, keepdim = false): Tensor {
+  checkTensor(x, "prod");
+  if (dim === undefined) {
+    const flat = prod(x.reshape([-1]), 0, false);
+    return keepdim ? flat.reshape(x.shape.map(() => 1)) : flat;
+  }
+  const d = normalizeDim(dim, x.ndim, "prod", x.shape);
+  const dims = x.ndim === 0 ? [] : [d];
+  const out = run("prod", x, dims, keepdim, isFloat(x.dtype) ? x.dtype : "int32");
+  return record(
+    "prod",
+    out,
+    [x],
+    (gradOut) => {
+      const isZero = x.eq(0);
+      const zeros = isZero.sum(dims, true);
+      const safeX = where(isZero, 1, x);
+      const restOfProduct = safeX.prod(d, true); // product of the nonzero elements
+      const outKeep = keepDims(out, x, dims, keepdim);
+      const noZeros = outKeep.div(safeX);
+      const onlyZero = restOfProduct.mul(isZero.mul(zeros.eq(1)));
+      return [keepDims(gradOut, x, dims, keepdim).mul(noZeros.mul(zeros.eq(0)).add(onlyZero))];
+    },
+    [x, out],
+  );
+}
+
+function extreme(kind: "max" | "min", op: string, x: Tensor, dim: Dims, keepdim: boolean): Tensor {
+  checkTensor(x, op);
+  const dims = normalizeDims(dim, x.ndim, op, x.shape);
+  checkNonEmpty(x, dims, op);
+  const out = run(kind, x, dims, keepdim, x.dtype);
+  if (!isFloat(x.dtype)) return out;
+  return record(
+    op,
+    out,
+    [x],
+    (gradOut) => {
+      const hits = x.eq(keepDims(out, x, dims, keepdim)).to(x.dtype);
+      const share = hits.div(hits.sum(dims, true));
+      return [share.mul(keepDims(gradOut, x, dims, keepdim))];
+    },
+    [x, out],
+  );
+}
+
+/** Maximum over dims; d/dx = 1/k on each of the k tied maxima, 0 elsewhere. */
+export function amax(x: Tensor, dim?: Dims, keepdim = false): Tensor {
+  return extreme("max", "amax", x, dim, keepdim);
+}
+
+/** Minimum over dims; gradient split evenly among ties, as `amax`. */
+export function amin(x: Tensor, dim?: Dims, keepdim = false): Tensor {
+  return extreme("min", "amin", x, dim, keepdim);
+}
+
+function extremeAlong(
+  kind: "max" | "min",
+  x: Tensor,
+  dim: number,
+  keepdim: boolean,
+): ValuesIndices {
+  checkTensor(x, kind);
+  const d = normalizeDim(dim, x.ndim, kind, x.shape);
+  const dims = x.ndim === 0 ? [] : [d];
+  checkNonEmpty(x, dims, kind);
+  const indices = run(kind === "max" ? "argmax" : "argmin", x, dims, keepdim, "int32");
+  const values = run(kind, x, dims, keepdim, x.dtype);
+  if (!isFloat(x.dtype)) return { values, indices };
+  record(
+    kind,
+    values,
+    [x],
+    (gradOut) => {
+      const chosen = arangeLike(x, d).eq(keepDims(indices, x, dims, keepdim));
+      return [keepDims(gradOut, x, dims, keepdim).mul(chosen)];
+    },
+    [indices],
+  );
+  return { values, indices };
+}
+
+/**
+ * Without `dim`: the largest element (gradient split among ties). With `dim`: `{ values, indices }`
+ * along it, and the gradient goes to the returned index.
+ */
+export function max(x: Tensor): Tensor;
+export function max(x: Tensor, dim: number, keepdim?: boolean): ValuesIndices;
+export function max(x: Tensor, dim?: number, keepdim = false): Tensor | ValuesIndices {
+  return dim === undefined
+    ? extreme("max", "max", x, undefined, false)
+    : extremeAlong("max", x, dim, keepdim);
+}
+
+/** The smallest element, or `{ values, indices }` along `dim`; tie rules as `max`. */
+export function min(x: Tensor): Tensor;
+export function min(x: Tensor, dim: number, keepdim?: boolean): ValuesIndices;
+export function min(x: Tensor, dim?: number, keepdim = false): Tensor | ValuesIndices {
+  return dim === undefined
+    ? extreme("min", "min", x, undefined, false)
+    : extremeAlong("min", x, dim, keepdim);
+}
+
+function argExtreme(
+  kind: "argmax" | "argmin",
+  x: Tensor,
+  dim: number | undefined,
+  keepdim: boolean,
+): Tensor {
+  checkTensor(x, kind);
+  if (dim === undefined) {
+    const flat = run(kind, x.reshape([-1]), [0], false, "int32");
+    return keepdim ? flat.reshape(x.shape.map(() => 1)) : flat;
+  }
+  const d = normalizeDim(dim, x.ndim, kind, x.shape);
+  const dims = x.ndim === 0 ? [] : [d];
+  checkNonEmpty(x, dims, kind);
+  return run(kind, x, dims, keepdim, "int32");
+}
+
+/** Index (int32) of the largest element along `dim`, or in the flattened tensor; first at ties. */
+export function argmax(x: Tensor, dim?: number, keepdim = false): Tensor {
+  return argExtreme("argmax", x, dim, keepdim);
+}
+
+/** Index (int32) of the smallest element; first at ties. */
+export function argmin(x: Tensor, dim?: number, keepdim = false): Tensor {
+  return argExtreme("argmin", x, dim, keepdim);
+}
+
+/**
+ * log Σ exp(x) over dims, stably: the maximum m is taken out first, log Σ exp(x - m) + m, so
+ * logits of ±1000 are fine. Composite: autograd derives d/dx = softmax(x).
+ */
+export function logsumexp(x: Tensor, dim: Dims, keepdim = false): Tensor {
+  checkTensor(x, "logsumexp");
+  requireFloat(x, "logsumexp");
+  const dims = normalizeDims(dim, x.ndim, "logsumexp", x.shape);
+  const peak = x.detach().amax(dims, true);
+  const shift = peak.mul(peak.abs().lt(Number.POSITIVE_INFINITY)); // an infinite max would give inf - inf
+  const result = x.sub(shift).exp().sum(dims, true).log().add(shift);
+  return keepdim ? result : result.squeeze(dims);
+}
+
+/**
+ * Σ(x - mean)² / (N - correction) over dims; `correction` 1 (default) is the unbiased estimate.
+ * Two-pass (mean first) with double accumulation, so a mean of 1e4 and a spread of 0.1 come out
+ * right. Composite: autograd derives the gradient.
+ */
+export function variance(x: Tensor, dim?: Dims, options: VarianceOptions = {}): Tensor {
+  checkTensor(x, "var");
+  requireFloat(x, "var");
+  const { correction = 1, keepdim = false } = options;
+  if (!Number.isFinite(correction) || correction < 0)
+    throw new RangeError(`var: correction must be a non-negative number, got ${correction}`);
+  const dims = normalizeDims(dim, x.ndim, "var", x.shape);
+  const count = dims.reduce((n, d) => n * x.shape[d], 1);
+  const centered = x.sub(x.mean(dims, true));
+  return centered
+    .square()
+    .sum(dims, keepdim)
+    .div(Math.max(0, count - correction));
+}
+
+/** √var; same options as `variance`. */
+export function std(x: Tensor, dim?: Dims, options: VarianceOptions = {}): Tensor {
+  return variance(x, dim, options).sqrt();
+}

@@ -1,0 +1,121 @@
+// In-place updates for optimizers, initialisers and gradient clipping. They are never recorded:
+// changing a leaf that requires grad is only allowed with grad mode off (as in PyTorch), and each
+// write bumps the storage version so backward refuses tensors modified after being saved.
+
+import { isGradEnabled } from "../autograd/grad-mode.js";
+import { broadcastShapes, formatShape, sameShape } from "./shape.js";
+import { Tensor } from "./tensor.js";
+
+type TensorLike = Tensor | number;
+
+function checkWritable(target: Tensor, op: string): void {
+  if (isGradEnabled() && target.requiresGrad) {
+    throw new Error(
+      `${op}: in-place change of a tensor that requires grad (shape ${formatShape(target.shape)}) would corrupt the graph; ` +
+        "wrap the update in noGrad(() => ...)",
+    );
+  }
+  if (target.strides.some((s, d) => s === 0 && target.shape[d] > 1)) {
+    throw new Error(
+      `${op}: cannot write in place into an expanded (broadcast) view of shape ${formatShape(target.shape)}`,
+    );
+  }
+}
+
+/** Runs `update(current, ...sources)` element by element over `target`, writing back in place. */
+function forEachElement(
+  target: Tensor,
+  sources: readonly Tensor[],
+  op: string,
+  update: (current: number, values: number[]) => number,
+): void {
+  for (const s of sources) {
+    const shape = broadcastShapes(target.shape, s.shape, op);
+    if (!sameShape(shape, target.shape)) {
+      throw new RangeError(
+        `${op}: source of shape ${formatShape(s.shape)} does not broadcast to the target's shape ${formatShape(target.shape)}`,
+      );
+    }
+  }
+  const views = sources.map((s) => s.broadcastView(target.shape));
+  const { shape, strides, data } = target;
+  const ndim = shape.length;
+  const index = new Array<number>(ndim).fill(0);
+  const n = target.numel();
+  const values = new Array<number>(views.length);
+  const offsets = views.map((v) => v.offset);
+  let offset = target.offset;
+  for (let k = 0; k < n; k++) {
+    for (let s = 0; s < views.length; s++) values[s] = views[s].data[offsets[s]];
+    data[offset] = update(data[offset], values);
+    for (let d = ndim - 1; d >= 0; d--) {
+      index[d]++;
+      offset += strides[d];
+      for (let s = 0; s < views.length; s++) offsets[s] += views[s].strides[d];
+      if (index[d] < shape[d]) break;
+      offset -= strides[d] * shape[d];
+      for (let s = 0; s < views.length; s++) offsets[s] -= views[s].strides[d] * shape[d];
+      index[d] = 0;
+    }
+  }
+  target.storage.version++;
+}
+
+function asSource(value: TensorLike, target: Tensor): Tensor {
+  return typeof value === "number" ? Tensor.scalar(value, target.dtype) : value;
+}
+
+export function addInPlace<T extends Tensor>(target: T, other: TensorLike, alpha: number): T {
+  checkWritable(target, "add_");
+  const source = asSource(other, target);
+  // Fast path: both contiguous with the same shape (the optimizer case).
+  if (target.isContiguous() && source.isContiguous() && sameShape(target.shape, source.shape)) {
+    const t = target.data;
+    const s = source.data;
+    const to = target.offset;
+    const so = source.offset;
+    const n = target.numel();
+    for (let i = 0; i < n; i++) t[to + i] += alpha * s[so + i];
+    target.storage.version++;
+    return target;
+  }
+  forEachElement(target, [source], "add_", (current, [v]) => current + alpha * v);
+  return target;
+}
+
+export function mulInPlace<T extends Tensor>(target: T, other: TensorLike): T {
+  checkWritable(target, "mul_");
+  forEachElement(target, [asSource(other, target)], "mul_", (current, [v]) => current * v);
+  return target;
+}
+
+export function addcmulInPlace<T extends Tensor>(
+  target: T,
+  a: Tensor,
+  b: Tensor,
+  value: number,
+): T {
+  checkWritable(target, "addcmul_");
+  forEachElement(target, [a, b], "addcmul_", (current, [x, y]) => current + value * x * y);
+  return target;
+}
+
+export function addcdivInPlace<T extends Tensor>(
+  target: T,
+  a: Tensor,
+  b: Tensor,
+  value: number,
+): T {
+  checkWritable(target, "addcdiv_");
+  forEachElement(target, [a, b], "addcdiv_", (current, [x, y]) => current + (value * x) / y);
+  return target;
+}
+
+export function copyInPlace<T extends Tensor>(target: T, source: TensorLike): T {
+  checkWritable(target, "copy_");
+  const isBool = target.dtype === "bool";
+  forEachElement(target, [asSource(source, target)], "copy_", (_, [v]) =>
+    isBool ? (v !== 0 ? 1 : 0) : v,
+  );
+  return target;
+}
