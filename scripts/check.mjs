@@ -16,11 +16,12 @@ const reportDirs = ["packages/core", "packages/layers", "packages/optim", "examp
 );
 for (const dir of reportDirs) rmSync(dir, { recursive: true, force: true });
 
+const bin = (name) => join(root, "node_modules", ".bin", name);
 const steps = [
-  ["typecheck + unit tests", "pnpm", ["exec", "turbo", "run", "typecheck", "test", "--continue"]],
-  ["lint", "pnpm", ["exec", "biome", "ci", "."]],
-  ["build", "pnpm", ["exec", "tsc", "-b", "tsconfig.build.json"]],
-  ["docs", "pnpm", ["exec", "typedoc"]],
+  ["typecheck + unit tests", bin("turbo"), ["run", "typecheck", "test", "--continue"]],
+  ["lint", bin("biome"), ["ci", "."]],
+  ["build", bin("tsc"), ["-b", "tsconfig.build.json"]],
+  ["docs", bin("typedoc"), []],
 ];
 const failedSteps = [];
 for (const [label, cmd, args] of steps) {
@@ -28,6 +29,7 @@ for (const [label, cmd, args] of steps) {
   const started = Date.now();
   const result = spawnSync(cmd, args, { cwd: root, stdio: "inherit", env });
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  if (result.error) console.error(`could not start ${cmd}: ${result.error.message}`);
   if (result.status !== 0) failedSteps.push(label);
   console.log(`=== ${label}: ${result.status === 0 ? "ok" : "FAILED"} (${seconds} s) ===`);
 }
