@@ -3,7 +3,7 @@
 // problem; the last line is the test total CI reads: `N passed, N failed, N skipped`.
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { delimiter, join } from "node:path";
 
 const root = join(import.meta.dirname, "..");
 const env = {
