@@ -6,8 +6,10 @@ import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { delimiter, join } from "node:path";
 
 const root = join(import.meta.dirname, "..");
+// pnpm rebuilds PATH for scripts without the pinned pnpm in .tools/, but turbo must find it there.
 const env = {
   ...process.env,
+  PATH: `${join(root, ".tools", "node_modules", ".bin")}${delimiter}${process.env.PATH ?? ""}`,
   TURBO_TELEMETRY_DISABLED: "1",
   FORCE_COLOR: process.env.CI ? "0" : "1",
 };
