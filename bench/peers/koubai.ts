@@ -1,0 +1,126 @@
+// Koubai's side of the peer benchmark, written with core primitives only: BatchNorm as a
+// composite (mean, biased variance, rsqrt), matmul, and an MLP training step whose SGD-momentum
+// update runs under noGrad with in-place ops (layers/optim are not used, so the numbers measure
+// the core alone).
+
+import { crossEntropy, noGrad, type Tensor, tensor } from "@koubai/core";
+import {
+  type BatchNormInputs,
+  MLP_PARAM_NAMES,
+  type MatmulInputs,
+  type MlpInputs,
+  type MlpParamName,
+} from "./inputs.js";
+import type { Case, Framework, Outputs } from "./measure.js";
+
+/** Training-mode BatchNorm over dim 0: `(x - mean) * rsqrt(var + eps) * gamma + beta`, var biased. */
+export function batchNormComposite(x: Tensor, gamma: Tensor, beta: Tensor, eps: number): Tensor {
+  const mean = x.mean(0, true);
+  const variance = x.var(0, { correction: 0, keepdim: true });
+  return x.sub(mean).mul(variance.add(eps).rsqrt()).mul(gamma).add(beta);
+}
+
+function leaf(data: Float32Array, shape: readonly number[]): Tensor {
+  return tensor(data, { shape, requiresGrad: true });
+}
+
+function gradOf(t: Tensor, name: string): Float32Array {
+  if (t.grad === null) throw new Error(`koubai: ${name} received no gradient`);
+  return t.grad.toArray() as Float32Array;
+}
+
+async function batchNorm(inputs: BatchNormInputs): Promise<Case> {
+  const { n, c, eps } = inputs;
+  const x = leaf(inputs.x, [n, c]);
+  const gamma = leaf(inputs.gamma, [c]);
+  const beta = leaf(inputs.beta, [c]);
+  const gradOut = tensor(inputs.gradOut, { shape: [n, c] });
+  const run = (): Tensor => {
+    x.grad = null;
+    gamma.grad = null;
+    beta.grad = null;
+    const y = batchNormComposite(x, gamma, beta, eps);
+    y.backward(gradOut);
+    return y;
+  };
+  return {
+    async check(): Promise<Outputs> {
+      const y = run();
+      return {
+        y: y.toArray() as Float32Array,
+        gradX: gradOf(x, "x"),
+        gradGamma: gradOf(gamma, "gamma"),
+        gradBeta: gradOf(beta, "beta"),
+      };
+    },
+    step: () => void run(),
+    dispose() {},
+  };
+}
+
+async function matmul(inputs: MatmulInputs): Promise<Case> {
+  const { n } = inputs;
+  const a = tensor(inputs.a, { shape: [n, n] });
+  const b = tensor(inputs.b, { shape: [n, n] });
+  return {
+    check: async () => ({ out: a.matmul(b).toArray() as Float32Array }),
+    step: () => void a.matmul(b),
+    dispose() {},
+  };
+}
+
+type Params = Record<MlpParamName, Tensor>;
+
+function mlpLoss(p: Params, x: Tensor, labels: Tensor, eps: number): Tensor {
+  let h = x.matmul(p.w1).add(p.b1);
+  h = batchNormComposite(h, p.g1, p.be1, eps).relu();
+  h = h.matmul(p.w2).add(p.b2);
+  h = batchNormComposite(h, p.g2, p.be2, eps).relu();
+  return crossEntropy(h.matmul(p.w3).add(p.b3), labels);
+}
+
+async function mlp(inputs: MlpInputs): Promise<Case> {
+  const { batch, eps, lr, momentum } = inputs;
+  const x = tensor(inputs.x, { shape: [batch, inputs.shapes.w1[0]] });
+  const labels = tensor(inputs.labels);
+  const params = {} as Params;
+  const buffers = {} as Params;
+  for (const name of MLP_PARAM_NAMES) {
+    params[name] = leaf(inputs.params[name], inputs.shapes[name]);
+    buffers[name] = tensor(new Float32Array(inputs.params[name].length), {
+      shape: inputs.shapes[name],
+    });
+  }
+  // PyTorch SGD (dampening 0, no Nesterov): buf = momentum * buf + grad; p -= lr * buf. PyTorch
+  // sets buf = grad on step 1, which zero-initialised buffers give by the same formula.
+  const trainStep = (): number => {
+    for (const name of MLP_PARAM_NAMES) params[name].grad = null;
+    const loss = mlpLoss(params, x, labels, eps);
+    loss.backward();
+    noGrad(() => {
+      for (const name of MLP_PARAM_NAMES) {
+        const buf = buffers[name].mul_(momentum).add_(params[name].grad as Tensor);
+        params[name].sub_(buf, lr);
+      }
+    });
+    return loss.item();
+  };
+  return {
+    async check(): Promise<Outputs> {
+      const loss1 = trainStep();
+      const loss2 = trainStep();
+      const out: Outputs = { loss: new Float32Array([loss1, loss2]) };
+      for (const name of ["w1", "g1", "w3", "b3"] as const) {
+        const now = params[name].toArray() as Float32Array;
+        out[`delta.${name}`] = now.map((v, i) => v - inputs.params[name][i]);
+      }
+      return out;
+    },
+    step: () => void trainStep(),
+    dispose() {},
+  };
+}
+
+export function koubaiFramework(version: string): Framework {
+  return { name: "koubai", version, batchNorm, matmul, mlp };
+}

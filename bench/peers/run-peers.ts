@@ -1,0 +1,184 @@
+// Entry point of the peer benchmark (`pnpm --filter @koubai/bench bench:peers`): Koubai against
+// TF.js (cpu, wasm) and jax-js (wasm, jit) on identical inputs. For each workload every framework
+// first computes its outputs, which must agree with Koubai's, then is warmed up and timed.
+// Prints one markdown table and writes bench/results/peers.json.
+// Options: --workloads=bn,matmul,mlp128,mlp16 and --frameworks=koubai,tfjs-cpu,... select subsets.
+
+import { execFileSync } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import os from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import {
+  type BatchNormInputs,
+  type MatmulInputs,
+  type MlpInputs,
+  makeBatchNormInputs,
+  makeMatmulInputs,
+  makeMlpInputs,
+} from "./inputs.js";
+import { jaxFramework } from "./jax.js";
+import { koubaiFramework } from "./koubai.js";
+import { type Case, compareOutputs, type Framework, type Outputs, type TimingOptions, time } from "./measure.js";
+import { markdownHeader, markdownTable, type Report, type ResultRow } from "./report.js";
+import { tfjsFramework } from "./tfjs.js";
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+interface Workload {
+  id: string;
+  label: string;
+  /** Floating-point operations per timed step, where a GFLOP/s figure means something. */
+  flops?: number;
+  /** Bound on the scale-free output error against the reference (see compareOutputs). */
+  tolerance: number;
+  open(framework: Framework): Promise<Case>;
+}
+
+function workloads(): Workload[] {
+  let bn: BatchNormInputs | undefined;
+  let mm: MatmulInputs | undefined;
+  const mlps = new Map<number, MlpInputs>();
+  const mlpInputs = (batch: number): MlpInputs => {
+    const made = mlps.get(batch) ?? makeMlpInputs(batch);
+    mlps.set(batch, made);
+    return made;
+  };
+  const mlp = (batch: number): Workload => ({
+    id: `mlp${batch}`,
+    label: `MLP train step, batch ${batch}`,
+    tolerance: 2e-3,
+    open: (f) => f.mlp(mlpInputs(batch)),
+  });
+  return [
+    {
+      id: "bn",
+      label: "BatchNorm fwd+bwd [4096, 1024]",
+      tolerance: 1e-3,
+      open: (f) => f.batchNorm((bn ??= makeBatchNormInputs(4096, 1024))),
+    },
+    {
+      id: "matmul",
+      label: "matmul 1024×1024",
+      flops: 2 * 1024 ** 3,
+      tolerance: 1e-4,
+      open: (f) => f.matmul((mm ??= makeMatmulInputs(1024))),
+    },
+    mlp(128),
+    mlp(16),
+  ];
+}
+
+/** Timing settings: a time budget per case keeps slow peers (TF.js cpu BatchNorm) to few runs. */
+const TIMING: TimingOptions = { warmup: 2, minRepeats: 3, maxRepeats: 15, budgetMs: 2500 };
+
+function option(name: string): string[] | undefined {
+  const arg = process.argv.find((a) => a.startsWith(`--${name}=`));
+  return arg?.slice(name.length + 3).split(",");
+}
+
+function packageVersion(entry: string, name: string): string {
+  let dir = dirname(createRequire(import.meta.url).resolve(entry));
+  for (let i = 0; i < 5; i++, dir = dirname(dir)) {
+    try {
+      const manifest = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"));
+      if (manifest.name === name) return manifest.version as string;
+    } catch {}
+  }
+  throw new Error(`run-peers: cannot find the package.json of ${name}`);
+}
+
+function koubaiVersion(): string {
+  const manifest = JSON.parse(readFileSync(join(here, "../../packages/core/package.json"), "utf8"));
+  let commit = "unknown commit";
+  try {
+    commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: here }).toString().trim();
+  } catch {}
+  return `@koubai/core ${manifest.version} (${commit}, plain JS kernels, composite BatchNorm)`;
+}
+
+function errorText(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split("\n")[0].slice(0, 120);
+}
+
+async function measureCase(workload: Workload, framework: Framework, reference: Outputs | undefined) {
+  const row: ResultRow = { workload: workload.label, framework: framework.name };
+  let outputs: Outputs | undefined;
+  let opened: Case | undefined;
+  try {
+    opened = await workload.open(framework);
+    const started = performance.now();
+    outputs = await opened.check();
+    const checkMs = performance.now() - started;
+    if (reference !== undefined) row.agreement = compareOutputs(reference, outputs, workload.tolerance);
+    // The check already ran the workload once; a slow case needs no second warm-up.
+    const warmup = checkMs > 1000 ? 1 : TIMING.warmup;
+    row.timing = await time(() => opened?.step(), { ...TIMING, warmup });
+    if (workload.flops !== undefined) row.gflops = workload.flops / (row.timing.medianMs * 1e6);
+  } catch (error) {
+    row.error = errorText(error);
+  } finally {
+    opened?.dispose();
+  }
+  return { row, outputs };
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const loadavgStart = os.loadavg();
+  const chosenWorkloads = option("workloads");
+  const chosenFrameworks = option("frameworks");
+  const frameworks: Framework[] = [
+    koubaiFramework(koubaiVersion()),
+    await tfjsFramework("cpu"),
+    await tfjsFramework("wasm"),
+    await jaxFramework(packageVersion("@jax-js/jax", "@jax-js/jax")),
+  ].filter((f) => chosenFrameworks === undefined || chosenFrameworks.includes(f.name));
+  const results: ResultRow[] = [];
+  for (const workload of workloads()) {
+    if (chosenWorkloads !== undefined && !chosenWorkloads.includes(workload.id)) continue;
+    let reference: Outputs | undefined;
+    let koubaiMs: number | undefined;
+    for (const framework of frameworks) {
+      const { row, outputs } = await measureCase(workload, framework, reference);
+      if (reference === undefined && outputs !== undefined) reference = outputs;
+      if (framework.name === "koubai") koubaiMs = row.timing?.medianMs;
+      if (row.timing !== undefined && koubaiMs !== undefined) {
+        row.timeVsKoubai = row.timing.medianMs / koubaiMs;
+      }
+      results.push(row);
+      const ms = row.timing?.medianMs.toFixed(1) ?? row.error;
+      console.error(`  ${workload.label} / ${framework.name}: ${ms} ms`);
+    }
+  }
+  const cpus = os.cpus();
+  const report: Report = {
+    date: new Date().toISOString(),
+    node: process.version,
+    platform: `${os.platform()} ${os.arch()}`,
+    cpus: { count: cpus.length, model: cpus[0]?.model ?? "unknown" },
+    loadavgStart,
+    loadavgEnd: os.loadavg(),
+    versions: Object.fromEntries(frameworks.map((f) => [f.name, f.version])),
+    reference: frameworks[0]?.name ?? "none",
+    notes: [
+      "Same seeded float32 inputs in every framework; outputs checked against the reference before timing.",
+      "Medians of timed repeats after warm-up; each case stops after 15 runs or 2.5 s of timed runs (at least 3).",
+      "BatchNorm: training-mode composite (mean, biased variance, rsqrt, affine) forward plus backward with a given upstream gradient; jax-js gets it as the gradient of sum(y * gradOut).",
+      "MLP: 784-256-BN-ReLU-256-BN-ReLU-10, softmax cross-entropy, SGD momentum 0.9 (PyTorch form), loss read back every step; BatchNorm running statistics are not tracked in any framework.",
+      "Koubai fused BatchNorm (layers BatchNorm1d { fused: true }) not measured: the layers branch has no BatchNorm1d yet.",
+    ],
+    results,
+    totalSeconds: (performance.now() - started) / 1000,
+  };
+  console.log(markdownHeader(report));
+  console.log();
+  console.log(markdownTable(report));
+  const out = join(here, "../results/peers.json");
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
+  console.log(`\nWrote ${out} (${report.totalSeconds.toFixed(0)} s)`);
+}
+
+await main();
