@@ -6,8 +6,8 @@
 import { blockUntilReady, init, jit, nn, numpy as np, tree, valueAndGrad } from "@jax-js/jax";
 import {
   type BatchNormInputs,
-  MLP_PARAM_NAMES,
   type MatmulInputs,
+  MLP_PARAM_NAMES,
   type MlpInputs,
   type MlpParamName,
 } from "./inputs.js";
@@ -18,7 +18,10 @@ function batchNormComposite(x: np.Array, gamma: np.Array, beta: np.Array, eps: n
   const mean = np.mean(x.ref, 0, { keepdims: true });
   const centred = x.sub(mean);
   const variance = np.mean(np.square(centred.ref), 0, { keepdims: true });
-  return centred.mul(np.reciprocal(np.sqrt(variance.add(eps)))).mul(gamma).add(beta);
+  return centred
+    .mul(np.reciprocal(np.sqrt(variance.add(eps))))
+    .mul(gamma)
+    .add(beta);
 }
 
 function array(data: Float32Array, shape: readonly number[]): np.Array {
@@ -36,7 +39,12 @@ async function batchNorm(inputs: BatchNormInputs): Promise<Case> {
   const beta = array(inputs.beta, [c]);
   const gradOut = array(inputs.gradOut, [n, c]);
   // The vjp with cotangent gradOut, as the gradient of sum(y * gradOut); y returned as aux.
-  const objective = (xs: np.Array, g: np.Array, b: np.Array, dy: np.Array): [np.Array, np.Array] => {
+  const objective = (
+    xs: np.Array,
+    g: np.Array,
+    b: np.Array,
+    dy: np.Array,
+  ): [np.Array, np.Array] => {
     const y = batchNormComposite(xs, g, b, eps);
     return [np.sum(y.ref.mul(dy)), y];
   };
@@ -104,16 +112,18 @@ async function mlp(inputs: MlpInputs): Promise<Case> {
     buffers[name] = np.zeros([...inputs.shapes[name]]);
   }
   // PyTorch SGD (dampening 0, no Nesterov): buf = momentum * buf + grad; p -= lr * buf.
-  const step = jit((p: Params, m: Params, xs: np.Array, target: np.Array): [Params, Params, np.Array] => {
-    const [loss, grads] = valueAndGrad((q: Params) => mlpLoss(q, xs, target, eps))(tree.ref(p));
-    const nextP = {} as Params;
-    const nextM = {} as Params;
-    for (const name of MLP_PARAM_NAMES) {
-      nextM[name] = m[name].mul(momentum).add(grads[name]);
-      nextP[name] = p[name].sub(nextM[name].ref.mul(lr));
-    }
-    return [nextP, nextM, loss];
-  });
+  const step = jit(
+    (p: Params, m: Params, xs: np.Array, target: np.Array): [Params, Params, np.Array] => {
+      const [loss, grads] = valueAndGrad((q: Params) => mlpLoss(q, xs, target, eps))(tree.ref(p));
+      const nextP = {} as Params;
+      const nextM = {} as Params;
+      for (const name of MLP_PARAM_NAMES) {
+        nextM[name] = m[name].mul(momentum).add(grads[name]);
+        nextP[name] = p[name].sub(nextM[name].ref.mul(lr));
+      }
+      return [nextP, nextM, loss];
+    },
+  );
   const trainStep = async (): Promise<number> => {
     const [nextP, nextM, loss] = step(params, buffers, x.ref, oneHot.ref);
     params = nextP;
@@ -142,7 +152,8 @@ async function mlp(inputs: MlpInputs): Promise<Case> {
 /** Starts jax-js's Wasm backend and returns its adapter. */
 export async function jaxFramework(version: string): Promise<Framework> {
   const devices = await init("wasm");
-  if (!devices.includes("wasm")) throw new Error(`jax-js: no wasm device (got ${devices.join(", ")})`);
+  if (!devices.includes("wasm"))
+    throw new Error(`jax-js: no wasm device (got ${devices.join(", ")})`);
   // jax-js spreads Wasm work over Web Workers only when both SharedArrayBuffer and a global
   // Worker exist; Node 20 has no global Worker, so it runs on one thread here.
   const threaded = typeof SharedArrayBuffer !== "undefined" && "Worker" in globalThis;

@@ -6,8 +6,8 @@
 import { crossEntropy, noGrad, type Tensor, tensor } from "@koubai/core";
 import {
   type BatchNormInputs,
-  MLP_PARAM_NAMES,
   type MatmulInputs,
+  MLP_PARAM_NAMES,
   type MlpInputs,
   type MlpParamName,
 } from "./inputs.js";

@@ -49,7 +49,10 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
-export async function time(work: () => void | Promise<void>, options: TimingOptions): Promise<Timing> {
+export async function time(
+  work: () => void | Promise<void>,
+  options: TimingOptions,
+): Promise<Timing> {
   for (let i = 0; i < options.warmup; i++) await work();
   const samplesMs: number[] = [];
   let spent = 0;
@@ -87,7 +90,10 @@ export function compareOutputs(reference: Outputs, actual: Outputs, tolerance: n
   for (const [name, expected] of Object.entries(reference)) {
     const got = actual[name];
     if (got === undefined || got.length !== expected.length) {
-      return { ok: false, worst: { output: `${name} (missing or wrong size)`, relError: Infinity } };
+      return {
+        ok: false,
+        worst: { output: `${name} (missing or wrong size)`, relError: Infinity },
+      };
     }
     let scale = 0;
     let diff = 0;

@@ -10,17 +10,17 @@ import { createRequire } from "node:module";
 import os from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import {
-  type BatchNormInputs,
-  type MatmulInputs,
-  type MlpInputs,
-  makeBatchNormInputs,
-  makeMatmulInputs,
-  makeMlpInputs,
-} from "./inputs.js";
+import { makeBatchNormInputs, makeMatmulInputs, makeMlpInputs } from "./inputs.js";
 import { jaxFramework } from "./jax.js";
 import { koubaiFramework } from "./koubai.js";
-import { type Case, compareOutputs, type Framework, type Outputs, type TimingOptions, time } from "./measure.js";
+import {
+  type Case,
+  compareOutputs,
+  type Framework,
+  type Outputs,
+  type TimingOptions,
+  time,
+} from "./measure.js";
 import { markdownHeader, markdownTable, type Report, type ResultRow } from "./report.js";
 import { tfjsFramework } from "./tfjs.js";
 
@@ -36,34 +36,40 @@ interface Workload {
   open(framework: Framework): Promise<Case>;
 }
 
-function workloads(): Workload[] {
-  let bn: BatchNormInputs | undefined;
-  let mm: MatmulInputs | undefined;
-  const mlps = new Map<number, MlpInputs>();
-  const mlpInputs = (batch: number): MlpInputs => {
-    const made = mlps.get(batch) ?? makeMlpInputs(batch);
-    mlps.set(batch, made);
-    return made;
+/** Builds a workload's inputs on first use only, then hands every framework the same arrays. */
+function once<T>(make: () => T): () => T {
+  let value: T | undefined;
+  return () => {
+    value ??= make();
+    return value;
   };
-  const mlp = (batch: number): Workload => ({
-    id: `mlp${batch}`,
-    label: `MLP train step, batch ${batch}`,
-    tolerance: 2e-3,
-    open: (f) => f.mlp(mlpInputs(batch)),
-  });
+}
+
+function workloads(): Workload[] {
+  const bn = once(() => makeBatchNormInputs(4096, 1024));
+  const mm = once(() => makeMatmulInputs(1024));
+  const mlp = (batch: number): Workload => {
+    const inputs = once(() => makeMlpInputs(batch));
+    return {
+      id: `mlp${batch}`,
+      label: `MLP train step, batch ${batch}`,
+      tolerance: 2e-3,
+      open: (f) => f.mlp(inputs()),
+    };
+  };
   return [
     {
       id: "bn",
       label: "BatchNorm fwd+bwd [4096, 1024]",
       tolerance: 1e-3,
-      open: (f) => f.batchNorm((bn ??= makeBatchNormInputs(4096, 1024))),
+      open: (f) => f.batchNorm(bn()),
     },
     {
       id: "matmul",
       label: "matmul 1024×1024",
       flops: 2 * 1024 ** 3,
       tolerance: 1e-4,
-      open: (f) => f.matmul((mm ??= makeMatmulInputs(1024))),
+      open: (f) => f.matmul(mm()),
     },
     mlp(128),
     mlp(16),
@@ -102,7 +108,11 @@ function errorText(error: unknown): string {
   return (error instanceof Error ? error.message : String(error)).split("\n")[0].slice(0, 120);
 }
 
-async function measureCase(workload: Workload, framework: Framework, reference: Outputs | undefined) {
+async function measureCase(
+  workload: Workload,
+  framework: Framework,
+  reference: Outputs | undefined,
+) {
   const row: ResultRow = { workload: workload.label, framework: framework.name };
   let outputs: Outputs | undefined;
   let opened: Case | undefined;
@@ -111,9 +121,10 @@ async function measureCase(workload: Workload, framework: Framework, reference: 
     const started = performance.now();
     outputs = await opened.check();
     const checkMs = performance.now() - started;
-    if (reference !== undefined) row.agreement = compareOutputs(reference, outputs, workload.tolerance);
-    // The check already ran the workload once; a slow case needs no second warm-up.
-    const warmup = checkMs > 1000 ? 1 : TIMING.warmup;
+    if (reference !== undefined)
+      row.agreement = compareOutputs(reference, outputs, workload.tolerance);
+    // The check already ran the workload once, which is warm-up enough for a slow case.
+    const warmup = checkMs > 1000 ? 0 : TIMING.warmup;
     row.timing = await time(() => opened?.step(), { ...TIMING, warmup });
     if (workload.flops !== undefined) row.gflops = workload.flops / (row.timing.medianMs * 1e6);
   } catch (error) {

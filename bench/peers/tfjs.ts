@@ -8,8 +8,8 @@ import * as tf from "@tensorflow/tfjs";
 import { getThreadsCount, version_wasm } from "@tensorflow/tfjs-backend-wasm";
 import {
   type BatchNormInputs,
-  MLP_PARAM_NAMES,
   type MatmulInputs,
+  MLP_PARAM_NAMES,
   type MlpInputs,
   type MlpParamName,
 } from "./inputs.js";
