@@ -1,9 +1,11 @@
-// Koubai's side of the peer benchmark, written with core primitives only: BatchNorm as a
+// Koubai's side of the peer benchmark. `koubai` uses core primitives only: BatchNorm as a
 // composite (mean, biased variance, rsqrt), matmul, and an MLP training step whose SGD-momentum
-// update runs under noGrad with in-place ops (layers/optim are not used, so the numbers measure
-// the core alone).
+// update runs under noGrad with in-place ops. `koubai-fused` swaps in the layers package's fused
+// BatchNorm (one op with the hand-derived batchNormBackward): BatchNorm1d({ fused: true }) for
+// the BatchNorm workload, fusedBatchNorm inside the MLP.
 
 import { crossEntropy, noGrad, type Tensor, tensor } from "@koubai/core";
+import { BatchNorm1d, fusedBatchNorm } from "@koubai/layers";
 import {
   type BatchNormInputs,
   type MatmulInputs,
@@ -13,12 +15,15 @@ import {
 } from "./inputs.js";
 import type { Case, Framework, Outputs } from "./measure.js";
 
+/** A training-mode BatchNorm over dim 0 of [N, C]: `(x, gamma, beta, eps) => y`. */
+type BatchNormFn = (x: Tensor, gamma: Tensor, beta: Tensor, eps: number) => Tensor;
+
 /** Training-mode BatchNorm over dim 0: `(x - mean) * rsqrt(var + eps) * gamma + beta`, var biased. */
-export function batchNormComposite(x: Tensor, gamma: Tensor, beta: Tensor, eps: number): Tensor {
+export const batchNormComposite: BatchNormFn = (x, gamma, beta, eps) => {
   const mean = x.mean(0, true);
   const variance = x.var(0, { correction: 0, keepdim: true });
   return x.sub(mean).mul(variance.add(eps).rsqrt()).mul(gamma).add(beta);
-}
+};
 
 function leaf(data: Float32Array, shape: readonly number[]): Tensor {
   return tensor(data, { shape, requiresGrad: true });
@@ -29,17 +34,44 @@ function gradOf(t: Tensor, name: string): Float32Array {
   return t.grad.toArray() as Float32Array;
 }
 
-async function batchNorm(inputs: BatchNormInputs): Promise<Case> {
-  const { n, c, eps } = inputs;
+const batchNormFused: BatchNormFn = (x, gamma, beta, eps) =>
+  fusedBatchNorm(x, gamma, beta, eps).out;
+
+/** The BatchNorm workload through its affine parameters `gamma`, `beta` (leaves) and `forward`. */
+interface BatchNormSetup {
+  gamma: Tensor;
+  beta: Tensor;
+  forward(x: Tensor): Tensor;
+}
+
+function compositeSetup(inputs: BatchNormInputs): BatchNormSetup {
+  const gamma = leaf(inputs.gamma, [inputs.c]);
+  const beta = leaf(inputs.beta, [inputs.c]);
+  return { gamma, beta, forward: (x) => batchNormComposite(x, gamma, beta, inputs.eps) };
+}
+
+/** The public layer path; in training mode it also updates its [C] running statistics. */
+function moduleSetup(inputs: BatchNormInputs): BatchNormSetup {
+  const layer = new BatchNorm1d(inputs.c, { eps: inputs.eps, fused: true });
+  const gamma = layer.weight as Tensor;
+  const beta = layer.bias as Tensor;
+  noGrad(() => {
+    gamma.copy_(tensor(inputs.gamma));
+    beta.copy_(tensor(inputs.beta));
+  });
+  return { gamma, beta, forward: (x) => layer.forward(x) };
+}
+
+async function batchNorm(inputs: BatchNormInputs, setup: BatchNormSetup): Promise<Case> {
+  const { n, c } = inputs;
   const x = leaf(inputs.x, [n, c]);
-  const gamma = leaf(inputs.gamma, [c]);
-  const beta = leaf(inputs.beta, [c]);
+  const { gamma, beta } = setup;
   const gradOut = tensor(inputs.gradOut, { shape: [n, c] });
   const run = (): Tensor => {
     x.grad = null;
     gamma.grad = null;
     beta.grad = null;
-    const y = batchNormComposite(x, gamma, beta, eps);
+    const y = setup.forward(x);
     y.backward(gradOut);
     return y;
   };
@@ -71,15 +103,15 @@ async function matmul(inputs: MatmulInputs): Promise<Case> {
 
 type Params = Record<MlpParamName, Tensor>;
 
-function mlpLoss(p: Params, x: Tensor, labels: Tensor, eps: number): Tensor {
+function mlpLoss(p: Params, x: Tensor, labels: Tensor, eps: number, bn: BatchNormFn): Tensor {
   let h = x.matmul(p.w1).add(p.b1);
-  h = batchNormComposite(h, p.g1, p.be1, eps).relu();
+  h = bn(h, p.g1, p.be1, eps).relu();
   h = h.matmul(p.w2).add(p.b2);
-  h = batchNormComposite(h, p.g2, p.be2, eps).relu();
+  h = bn(h, p.g2, p.be2, eps).relu();
   return crossEntropy(h.matmul(p.w3).add(p.b3), labels);
 }
 
-async function mlp(inputs: MlpInputs): Promise<Case> {
+async function mlp(inputs: MlpInputs, bn: BatchNormFn): Promise<Case> {
   const { batch, eps, lr, momentum } = inputs;
   const x = tensor(inputs.x, { shape: [batch, inputs.shapes.w1[0]] });
   const labels = tensor(inputs.labels);
@@ -95,7 +127,7 @@ async function mlp(inputs: MlpInputs): Promise<Case> {
   // sets buf = grad on step 1, which zero-initialised buffers give by the same formula.
   const trainStep = (): number => {
     for (const name of MLP_PARAM_NAMES) params[name].grad = null;
-    const loss = mlpLoss(params, x, labels, eps);
+    const loss = mlpLoss(params, x, labels, eps, bn);
     loss.backward();
     noGrad(() => {
       for (const name of MLP_PARAM_NAMES) {
@@ -122,5 +154,21 @@ async function mlp(inputs: MlpInputs): Promise<Case> {
 }
 
 export function koubaiFramework(version: string): Framework {
-  return { name: "koubai", version, batchNorm, matmul, mlp };
+  return {
+    name: "koubai",
+    version,
+    batchNorm: async (inputs) => batchNorm(inputs, compositeSetup(inputs)),
+    matmul,
+    mlp: async (inputs) => mlp(inputs, batchNormComposite),
+  };
+}
+
+/** Koubai with the layers package's fused BatchNorm; matmul is the same kernel, so not repeated. */
+export function koubaiFusedFramework(version: string): Framework {
+  return {
+    name: "koubai-fused",
+    version,
+    batchNorm: async (inputs) => batchNorm(inputs, moduleSetup(inputs)),
+    mlp: async (inputs) => mlp(inputs, batchNormFused),
+  };
 }

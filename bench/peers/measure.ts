@@ -19,13 +19,13 @@ export interface Case {
   dispose(): void;
 }
 
-/** A framework adapter: its label, its version, and a constructor per workload. */
+/** A framework adapter: its label, its version, and a constructor per workload it runs. */
 export interface Framework {
   name: string;
   version: string;
-  batchNorm(inputs: BatchNormInputs): Promise<Case>;
-  matmul(inputs: MatmulInputs): Promise<Case>;
-  mlp(inputs: MlpInputs): Promise<Case>;
+  batchNorm?(inputs: BatchNormInputs): Promise<Case>;
+  matmul?(inputs: MatmulInputs): Promise<Case>;
+  mlp?(inputs: MlpInputs): Promise<Case>;
 }
 
 export interface TimingOptions {
