@@ -78,7 +78,7 @@ function workloads(): Workload[] {
 }
 
 /** Timing settings: a time budget per case keeps slow peers (TF.js cpu BatchNorm) to few runs. */
-const TIMING: TimingOptions = { warmup: 2, minRepeats: 3, maxRepeats: 15, budgetMs: 2500 };
+const TIMING: TimingOptions = { warmup: 2, minRepeats: 3, maxRepeats: 40, budgetMs: 2500 };
 
 function option(name: string): string[] | undefined {
   const arg = process.argv.find((a) => a.startsWith(`--${name}=`));
@@ -184,7 +184,7 @@ async function main(): Promise<void> {
     reference: frameworks[0]?.name ?? "none",
     notes: [
       "Same seeded float32 inputs in every framework; outputs checked against the reference before timing.",
-      "Medians of timed repeats after warm-up; each case stops after 15 runs or 2.5 s of timed runs (at least 3).",
+      "Medians of timed repeats after warm-up; each case stops after 40 runs or 2.5 s of timed runs (at least 3).",
       "BatchNorm: training-mode composite (mean, biased variance, rsqrt, affine) forward plus backward with a given upstream gradient; jax-js gets it as the gradient of sum(y * gradOut).",
       "MLP: 784-256-BN-ReLU-256-BN-ReLU-10, softmax cross-entropy, SGD momentum 0.9 (PyTorch form), loss read back every step; BatchNorm running statistics are not tracked in any framework.",
       "koubai-fused: the BatchNorm workload runs the layers package's BatchNorm1d({ fused: true }) in training mode (which also updates its [C] running statistics); its MLP uses fusedBatchNorm; matmul is the same kernel as koubai's, so not repeated.",
