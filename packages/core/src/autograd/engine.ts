@@ -91,7 +91,11 @@ export function runBackward(
   const { createGraph, retainGraph, inputs } = options;
   const results: (Tensor | null)[] = inputs ? inputs.map(() => null) : [];
   const targetIndex = new Map<Tensor, number[]>();
-  if (inputs) inputs.forEach((t, i) => targetIndex.set(t, [...(targetIndex.get(t) ?? []), i]));
+  if (inputs) {
+    inputs.forEach((t, i) => {
+      targetIndex.set(t, [...(targetIndex.get(t) ?? []), i]);
+    });
+  }
 
   const addResult = (t: Tensor, g: Tensor) => {
     for (const i of targetIndex.get(t) ?? [])
