@@ -224,7 +224,11 @@ export function logsumexp(x: Tensor, dim: Dims, keepdim = false): Tensor {
 /**
  * Σ(x - mean)² / (N - correction) over dims; `correction` 1 (default) is the unbiased estimate.
  * Two-pass (mean first) with double accumulation, so a mean of 1e4 and a spread of 0.1 come out
- * right. Composite: autograd derives the gradient.
+ * right. d/dx = 2(x - mean)/(N - correction).
+ * NOTE: a primitive, not a composite: through `x - mean(x)` autograd would add the mean path's
+ * term -2·Σ(x - mean)/N, which is 0 in exact arithmetic but not in floating point, and costs
+ * precision when |mean| ≫ std. The backward is written with differentiable ops, so the second
+ * derivative 2(δᵢⱼ - 1/N)/(N - correction) still comes out.
  */
 export function variance(x: Tensor, dim?: Dims, options: VarianceOptions = {}): Tensor {
   checkTensor(x, "var");
@@ -234,11 +238,20 @@ export function variance(x: Tensor, dim?: Dims, options: VarianceOptions = {}): 
     throw new RangeError(`var: correction must be a non-negative number, got ${correction}`);
   const dims = normalizeDims(dim, x.ndim, "var", x.shape);
   const count = dims.reduce((n, d) => n * x.shape[d], 1);
-  const centered = x.sub(x.mean(dims, true));
-  return centered
-    .square()
-    .sum(dims, keepdim)
-    .div(Math.max(0, count - correction));
+  const divisor = Math.max(0, count - correction);
+  const value = x.detach();
+  const out = value.sub(value.mean(dims, true)).square().sum(dims, keepdim).div(divisor);
+  return record(
+    "var",
+    out,
+    [x],
+    (gradOut) => [
+      keepDims(gradOut, x, dims, keepdim)
+        .mul(x.sub(x.mean(dims, true)))
+        .mul(2 / divisor),
+    ],
+    [x],
+  );
 }
 
 /** √var; same options as `variance`. */
