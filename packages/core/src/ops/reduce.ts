@@ -74,8 +74,9 @@ export function mean(x: Tensor, dim?: Dims, keepdim = false): Tensor {
 }
 
 /**
- * Π over one dim (or all). d/dx_i = Π_{j≠i} x_j: out/x_i when no element is zero; with one zero,
- * only the zero gets the product of the rest; with two or more, all gradients are 0.
+ * Π over one dim (or all). d/dx_i = Π_{j≠i} x_j: out/x_i when no element is zero; otherwise the
+ * product of the others is formed explicitly, which stays right (also for second derivatives)
+ * with one zero (only the zero gets a gradient) or several (all gradients are 0).
  */
 export function prod(x: Tensor, dim?: number, keepdim = false): Tensor {
   checkTensor(x, "prod");
@@ -91,17 +92,27 @@ export function prod(x: Tensor, dim?: number, keepdim = false): Tensor {
     out,
     [x],
     (gradOut) => {
-      const isZero = x.eq(0);
-      const zeros = isZero.sum(dims, true);
-      const safeX = where(isZero, 1, x);
-      const restOfProduct = safeX.prod(d, true); // product of the nonzero elements
-      const outKeep = keepDims(out, x, dims, keepdim);
-      const noZeros = outKeep.div(safeX);
-      const onlyZero = restOfProduct.mul(isZero.mul(zeros.eq(1)));
-      return [keepDims(gradOut, x, dims, keepdim).mul(noZeros.mul(zeros.eq(0)).add(onlyZero))];
+      const g = keepDims(gradOut, x, dims, keepdim);
+      if (dims.length === 0) return [g];
+      if (!x.toArray().includes(0)) return [g.mul(keepDims(out, x, dims, keepdim)).div(x)];
+      return [g.mul(productOfOthers(x, d))];
     },
     [x, out],
   );
+}
+
+/**
+ * Π_{j≠i} x_j along `dim`, for every i, without dividing: x is repeated along a new dim j next to
+ * i with the diagonal j = i set to 1, then multiplied out over j. O(n²) memory, so only used
+ * when x holds zeros.
+ */
+function productOfOthers(x: Tensor, dim: number): Tensor {
+  const n = x.shape[dim];
+  const shape = x.shape.slice();
+  shape.splice(dim, 0, n);
+  const repeated = x.unsqueeze(dim).expand(shape);
+  const diagonal = arangeLike(repeated, dim).eq(arangeLike(repeated, dim + 1));
+  return where(diagonal, 1, repeated).prod(dim + 1);
 }
 
 function extreme(kind: "max" | "min", op: string, x: Tensor, dim: Dims, keepdim: boolean): Tensor {
