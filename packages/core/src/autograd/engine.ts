@@ -5,7 +5,7 @@
 
 import { formatShape } from "../tensor/shape.js";
 import type { Tensor } from "../tensor/tensor.js";
-import { checkFinite, isAnomalyEnabled } from "./anomaly.js";
+import { checkFinite, inBackward, isAnomalyEnabled } from "./anomaly.js";
 import { setGradEnabled } from "./grad-mode.js";
 import type { BackwardFn, Node } from "./node.js";
 
@@ -157,7 +157,9 @@ export function runBackward(
           t.requiresGrad &&
           (needed === null || targetIndex.has(t) || (t.gradFn !== null && needed.has(t.gradFn))),
       );
-      const inputGrads = backwardFn(gradOut, needsInputGrad);
+      const inputGrads = isAnomalyEnabled()
+        ? inBackward(() => backwardFn(gradOut, needsInputGrad))
+        : backwardFn(gradOut, needsInputGrad);
       if (backwardTrace !== null) backwardTrace({ node, gradOut, inputGrads, rule: backwardFn });
       if (!retainGraph) node.release();
       if (inputGrads.length !== node.inputs.length) {
