@@ -12,12 +12,10 @@ import {
   numelOf,
   reducedShape,
 } from "../tensor/shape.js";
-import { Tensor } from "../tensor/tensor.js";
+import { type Dims, Tensor } from "../tensor/tensor.js";
 import { where } from "./binary.js";
 import { checkTensor, requireFloat } from "./helpers.js";
 import { arangeLike } from "./indexing.js";
-
-type Dims = number | readonly number[] | undefined;
 
 export interface ValuesIndices {
   values: Tensor;
@@ -115,7 +113,13 @@ function productOfOthers(x: Tensor, dim: number): Tensor {
   return where(diagonal, 1, repeated).prod(dim + 1);
 }
 
-function extreme(kind: "max" | "min", op: string, x: Tensor, dim: Dims, keepdim: boolean): Tensor {
+function extreme(
+  kind: "max" | "min",
+  op: string,
+  x: Tensor,
+  dim: Dims | undefined,
+  keepdim: boolean,
+): Tensor {
   checkTensor(x, op);
   const dims = normalizeDims(dim, x.ndim, op, x.shape);
   checkNonEmpty(x, dims, op);
@@ -222,7 +226,7 @@ export function argmin(x: Tensor, dim?: number, keepdim = false): Tensor {
  * log Σ exp(x) over dims, stably: the maximum m is taken out first, log Σ exp(x - m) + m, so
  * logits of ±1000 are fine. Composite: autograd derives d/dx = softmax(x).
  */
-export function logsumexp(x: Tensor, dim: Dims, keepdim = false): Tensor {
+export function logsumexp(x: Tensor, dim: Dims | undefined, keepdim = false): Tensor {
   checkTensor(x, "logsumexp");
   requireFloat(x, "logsumexp");
   const dims = normalizeDims(dim, x.ndim, "logsumexp", x.shape);
