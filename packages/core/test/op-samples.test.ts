@@ -51,6 +51,7 @@ const NOT_OPS = new Set([
   "zerosLike",
   "promoteTypes",
   "Generator",
+  "Storage",
   "manualSeed",
   "Tensor",
 ]);
