@@ -1,4 +1,5 @@
-// Entry point of `pnpm bench`: runs the benchmarks and prints markdown tables.
+// First half of `pnpm bench`: core overhead and kernel throughput (the side-by-side peer
+// comparison, peers/run-peers.ts, runs after it).
 
 import { formatRows, runCoreOverhead } from "./core-overhead.js";
 
