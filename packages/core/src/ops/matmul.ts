@@ -44,19 +44,19 @@ function batchedMatmul(a: Tensor, b: Tensor, aShape: string, bShape: string): Te
   const dtype = promoteTypes(a.dtype, b.dtype);
   const outShape = [...batch, m, n];
   const out = allocate(dtype, numelOf(outShape));
+  // The kernels read both operands through their strides: transposes are never materialised.
   const av = a.broadcastView([...batch, m, k]);
-  // gemm streams over rows of b: give it unit column stride.
-  const bc = b.strides[b.ndim - 1] === 1 || n === 1 ? b : b.contiguous();
-  const bv = bc.broadcastView([...batch, k, n]);
+  const bv = b.broadcastView([...batch, k, n]);
   const batches = numelOf(batch);
   const index = new Array<number>(batch.length).fill(0);
   let aOffset = av.offset;
   let bOffset = bv.offset;
-  const ar = av.strides[batch.length];
-  const ac = av.strides[batch.length + 1];
-  const br = bv.strides[batch.length];
+  const [ar, ac] = av.strides.slice(batch.length);
+  const [br, bc] = bv.strides.slice(batch.length);
   for (let i = 0; i < batches; i++) {
-    gemm(av.data, aOffset, ar, ac, bv.data, bOffset, br, out, i * m * n, m, n, k);
+    const aMatrix = { data: av.data, offset: aOffset, rowStride: ar, colStride: ac };
+    const bMatrix = { data: bv.data, offset: bOffset, rowStride: br, colStride: bc };
+    gemm(aMatrix, bMatrix, out, i * m * n, m, n, k);
     for (let d = batch.length - 1; d >= 0; d--) {
       index[d]++;
       aOffset += av.strides[d];
