@@ -117,6 +117,36 @@ for (const backend of ["js", "wasm"] as const) {
         expect(Array.from(out.toArray())).toEqual(expected);
       });
 
+      it("multiplies every batch by a shared B: [2,3,5,7] @ [7,4], with A's batches in either order", () => {
+        setKernelBackend(backend);
+        const Array_ = dtype === "float32" ? Float32Array : Float64Array;
+        const aFlat = Array_.from(values(2 * 3 * 5 * 7, 9));
+        const bFlat = Array_.from(values(7 * 4, 10));
+        const b = Tensor.fromTypedArray(bFlat, [7, 4]);
+        const bt = (p: number, j: number) => bFlat[p * 4 + j];
+        // Row-major batches (one [30, 7] @ [7, 4] product) and permuted batches (one per batch).
+        const layouts = [
+          {
+            a: Tensor.fromTypedArray(aFlat, [2, 3, 5, 7]),
+            at: (x: number, y: number) => x * 3 + y,
+          },
+          {
+            a: Tensor.fromTypedArray(aFlat, [3, 2, 5, 7]).transpose(0, 1),
+            at: (x: number, y: number) => y * 2 + x,
+          },
+        ];
+        for (const { a, at: batchOf } of layouts) {
+          const expected: number[] = [];
+          for (let x = 0; x < 2; x++) {
+            for (let y = 0; y < 3; y++) {
+              const at = (i: number, p: number) => aFlat[(batchOf(x, y) * 5 + i) * 7 + p];
+              expected.push(...reference(at, bt, [5, 4, 7], round, roundEachStep));
+            }
+          }
+          expect(Array.from(matmul(a, b).toArray())).toEqual(expected);
+        }
+      });
+
       it("returns zeros when the inner size is 0", () => {
         setKernelBackend(backend);
         const out = matmul(zeros([3, 0], { dtype }), zeros([0, 2], { dtype }));
