@@ -1,9 +1,10 @@
 // Core micro-benchmarks: the fixed cost of one tiny recorded op (the issue's target is ≤ 2 µs for
 // adding two [4,4] float32 tensors that require grad), and kernel throughput for a 1M-element
-// elementwise op, a 1M-element sum and a 256×256 matmul. Each figure is the median of several
-// repeats; nothing here asserts, it reports.
+// elementwise op, a 1M-element sum, and matmul GFLOP/s for 256² and 1024² ("auto" runs the
+// WebAssembly SIMD GEMM at these sizes; the "js" row is the blocked JS fallback). Each figure is
+// the median of several repeats; nothing here asserts, it reports.
 
-import { add, matmul, noGrad, randn, sum, type Tensor } from "@koubai/core";
+import { add, matmul, noGrad, randn, setKernelBackend, sum, type Tensor } from "@koubai/core";
 
 export interface BenchRow {
   name: string;
@@ -91,20 +92,30 @@ export function runCoreOverhead(): BenchRow[] {
     throughput: `${(n / reduction / 1000).toFixed(2)} G elements/s`,
   });
 
-  const m = randn([256, 256]);
-  const w = randn([256, 256]);
-  const product = measure(
-    () => {
-      sink = matmul(m, w);
-    },
-    3,
-    7,
-  );
-  rows.push({
-    name: "matmul 256×256 float32",
-    medianMicros: product,
-    throughput: `${((2 * 256 ** 3) / product / 1000).toFixed(2)} GFLOP/s`,
-  });
+  const gemmCases = [
+    [256, "float32", "auto", 7],
+    [256, "float32", "js", 5],
+    [256, "float64", "auto", 7],
+    [1024, "float32", "auto", 5],
+  ] as const;
+  for (const [size, dtype, backend, repeats] of gemmCases) {
+    setKernelBackend(backend);
+    const m = randn([size, size], { dtype });
+    const w = randn([size, size], { dtype });
+    const micros = measure(
+      () => {
+        sink = matmul(m, w);
+      },
+      size >= 1024 ? 1 : 3,
+      repeats,
+    );
+    rows.push({
+      name: `matmul ${size}×${size} ${dtype} (backend ${backend})`,
+      medianMicros: micros,
+      throughput: `${((2 * size ** 3) / micros / 1000).toFixed(2)} GFLOP/s`,
+    });
+  }
+  setKernelBackend("auto");
 
   if (sink === null) throw new Error("benchmark produced nothing");
   return rows;

@@ -45,6 +45,7 @@ export {
   nllLoss,
   type Reduction,
 } from "./functional/loss.js";
+export { getKernelBackend, type KernelBackend, setKernelBackend } from "./kernels/backend.js";
 export { add, div, maximum, minimum, mul, pow, sub, where } from "./ops/binary.js";
 export { eq, ge, gt, le, lt, ne } from "./ops/compare.js";
 export { gather, indexAdd, indexSelect, scatterAdd } from "./ops/indexing.js";

@@ -11,6 +11,8 @@ const NOT_OPS = new Set([
   "AnomalyError",
   "detectAnomaly",
   "customOp",
+  "getKernelBackend",
+  "setKernelBackend",
   "OpContext",
   "topologicalOrder",
   "traceBackward",

@@ -2,7 +2,7 @@
 // loses) a dim, and leading batch dims broadcast. d/dA = dOut·Bᵀ, d/dB = Aᵀ·dOut.
 
 import { record } from "../autograd/node.js";
-import { gemm } from "../kernels/matmul.js";
+import { gemm, type StridedMatrix } from "../kernels/matmul.js";
 import { allocate, promoteTypes } from "../tensor/dtype.js";
 import { broadcastShapes, formatShape, numelOf } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
@@ -44,27 +44,31 @@ function batchedMatmul(a: Tensor, b: Tensor, aShape: string, bShape: string): Te
   const dtype = promoteTypes(a.dtype, b.dtype);
   const outShape = [...batch, m, n];
   const out = allocate(dtype, numelOf(outShape));
+  // The kernels read both operands through their strides: transposes are never materialised.
   const av = a.broadcastView([...batch, m, k]);
-  // gemm streams over rows of b: give it unit column stride.
-  const bc = b.strides[b.ndim - 1] === 1 || n === 1 ? b : b.contiguous();
-  const bv = bc.broadcastView([...batch, k, n]);
+  const bv = b.broadcastView([...batch, k, n]);
   const batches = numelOf(batch);
-  const index = new Array<number>(batch.length).fill(0);
-  let aOffset = av.offset;
-  let bOffset = bv.offset;
-  const ar = av.strides[batch.length];
-  const ac = av.strides[batch.length + 1];
-  const br = bv.strides[batch.length];
-  for (let i = 0; i < batches; i++) {
-    gemm(av.data, aOffset, ar, ac, bv.data, bOffset, br, out, i * m * n, m, n, k);
-    for (let d = batch.length - 1; d >= 0; d--) {
-      index[d]++;
-      aOffset += av.strides[d];
-      bOffset += bv.strides[d];
-      if (index[d] < batch[d]) break;
-      aOffset -= av.strides[d] * batch[d];
-      bOffset -= bv.strides[d] * batch[d];
-      index[d] = 0;
+  const [ar, ac] = av.strides.slice(batch.length);
+  if (batches > 1 && foldsIntoRows(av.strides, batch, m, bv.strides)) {
+    // One shared B and rows of A evenly spaced across batches (e.g. [B, T, K] @ [K, N]): a single
+    // [batches·M, K] @ [K, N] product, so B is packed once.
+    const aMatrix = { data: av.data, offset: av.offset, rowStride: ar, colStride: ac };
+    gemm(aMatrix, matrixAt(bv, bv.offset), out, 0, batches * m, n, k);
+  } else {
+    const index = new Array<number>(batch.length).fill(0);
+    let aOffset = av.offset;
+    let bOffset = bv.offset;
+    for (let i = 0; i < batches; i++) {
+      gemm(matrixAt(av, aOffset), matrixAt(bv, bOffset), out, i * m * n, m, n, k);
+      for (let d = batch.length - 1; d >= 0; d--) {
+        index[d]++;
+        aOffset += av.strides[d];
+        bOffset += bv.strides[d];
+        if (index[d] < batch[d]) break;
+        aOffset -= av.strides[d] * batch[d];
+        bOffset -= bv.strides[d] * batch[d];
+        index[d] = 0;
+      }
     }
   }
   const result = Tensor.fromTypedArray(out, outShape);
@@ -78,4 +82,29 @@ function batchedMatmul(a: Tensor, b: Tensor, aShape: string, bShape: string): Te
     ],
     [a, b],
   );
+}
+
+/** The matrix in the last two dims of `v`, starting at `offset`. */
+function matrixAt(v: Tensor, offset: number): StridedMatrix {
+  const d = v.ndim - 2;
+  return { data: v.data, offset, rowStride: v.strides[d], colStride: v.strides[d + 1] };
+}
+
+/**
+ * True when b is the same matrix for every batch (all batch strides 0) and a's batch dims step
+ * exactly like further rows (stride of the innermost batch dim = M·rowStride, and so on out).
+ */
+function foldsIntoRows(
+  aStrides: readonly number[],
+  batch: readonly number[],
+  m: number,
+  bStrides: readonly number[],
+): boolean {
+  let expected = aStrides[batch.length] * m;
+  for (let d = batch.length - 1; d >= 0; d--) {
+    if (bStrides[d] !== 0 && batch[d] !== 1) return false;
+    if (aStrides[d] !== expected && batch[d] !== 1) return false;
+    expected *= batch[d];
+  }
+  return true;
 }

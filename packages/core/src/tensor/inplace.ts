@@ -65,17 +65,35 @@ function asSource(value: TensorLike, target: Tensor): Tensor {
   return typeof value === "number" ? Tensor.scalar(value, target.dtype) : value;
 }
 
+/**
+ * For the fast paths: a contiguous target whose sources are each either contiguous with the
+ * target's shape (step 1) or a single element (step 0). False when any source needs the general
+ * strided walk. Reading source i at `offset + i * step` keeps one loop per op for both cases.
+ */
+function isFlat(target: Tensor, sources: readonly Tensor[]): boolean {
+  if (!target.isContiguous()) return false;
+  for (const s of sources) {
+    const single = s.numel() === 1 && s.ndim <= target.ndim; // broadcasts without a shape check
+    if (!single && !(s.isContiguous() && sameShape(s.shape, target.shape))) return false;
+  }
+  return true;
+}
+
+function stepOf(source: Tensor, target: Tensor): number {
+  return sameShape(source.shape, target.shape) ? 1 : 0;
+}
+
 export function addInPlace<T extends Tensor>(target: T, other: TensorLike, alpha: number): T {
   checkWritable(target, "add_");
   const source = asSource(other, target);
-  // Fast path: both contiguous with the same shape (the optimizer case).
-  if (target.isContiguous() && source.isContiguous() && sameShape(target.shape, source.shape)) {
+  if (isFlat(target, [source])) {
     const t = target.data;
     const s = source.data;
     const to = target.offset;
     const so = source.offset;
+    const step = stepOf(source, target);
     const n = target.numel();
-    for (let i = 0; i < n; i++) t[to + i] += alpha * s[so + i];
+    for (let i = 0; i < n; i++) t[to + i] += alpha * s[so + i * step];
     target.storage.version++;
     return target;
   }
@@ -85,7 +103,19 @@ export function addInPlace<T extends Tensor>(target: T, other: TensorLike, alpha
 
 export function mulInPlace<T extends Tensor>(target: T, other: TensorLike): T {
   checkWritable(target, "mul_");
-  forEachElement(target, [asSource(other, target)], "mul_", (current, [v]) => current * v);
+  const source = asSource(other, target);
+  if (isFlat(target, [source])) {
+    const t = target.data;
+    const s = source.data;
+    const to = target.offset;
+    const so = source.offset;
+    const step = stepOf(source, target);
+    const n = target.numel();
+    for (let i = 0; i < n; i++) t[to + i] *= s[so + i * step];
+    target.storage.version++;
+    return target;
+  }
+  forEachElement(target, [source], "mul_", (current, [v]) => current * v);
   return target;
 }
 
@@ -96,6 +126,15 @@ export function addcmulInPlace<T extends Tensor>(
   value: number,
 ): T {
   checkWritable(target, "addcmul_");
+  if (isFlat(target, [a, b])) {
+    const [t, x, y] = [target.data, a.data, b.data];
+    const [to, xo, yo] = [target.offset, a.offset, b.offset];
+    const [xs, ys] = [stepOf(a, target), stepOf(b, target)];
+    const n = target.numel();
+    for (let i = 0; i < n; i++) t[to + i] += value * x[xo + i * xs] * y[yo + i * ys];
+    target.storage.version++;
+    return target;
+  }
   forEachElement(target, [a, b], "addcmul_", (current, [x, y]) => current + value * x * y);
   return target;
 }
@@ -107,6 +146,15 @@ export function addcdivInPlace<T extends Tensor>(
   value: number,
 ): T {
   checkWritable(target, "addcdiv_");
+  if (isFlat(target, [a, b])) {
+    const [t, x, y] = [target.data, a.data, b.data];
+    const [to, xo, yo] = [target.offset, a.offset, b.offset];
+    const [xs, ys] = [stepOf(a, target), stepOf(b, target)];
+    const n = target.numel();
+    for (let i = 0; i < n; i++) t[to + i] += (value * x[xo + i * xs]) / y[yo + i * ys];
+    target.storage.version++;
+    return target;
+  }
   forEachElement(target, [a, b], "addcdiv_", (current, [x, y]) => current + (value * x) / y);
   return target;
 }

@@ -1,0 +1,35 @@
+// Which implementation the float kernels use. "auto" (the default) runs the WebAssembly SIMD GEMM
+// where it is available and the product is large enough to repay packing, and plain JS otherwise;
+// "js" and "wasm" force one side (tests run both). Integer matmul always uses JS.
+
+import { wasmGemmAvailable } from "./gemm-wasm.js";
+
+/** `"auto"` picks per call; `"js"` and `"wasm"` force one implementation for every float size. */
+export type KernelBackend = "auto" | "js" | "wasm";
+
+let backend: KernelBackend = "auto";
+
+/**
+ * Chooses the kernel implementation for float matmul. `"wasm"` throws where WebAssembly SIMD128
+ * is unavailable. Results agree across backends: float64 bit for bit, float32 to rounding (the
+ * wasm kernel rounds each step to float32, the JS kernel accumulates in float64).
+ *
+ * @example
+ * setKernelBackend("js"); // e.g. to compare against the WebAssembly path
+ */
+export function setKernelBackend(choice: KernelBackend): void {
+  if (choice !== "auto" && choice !== "js" && choice !== "wasm") {
+    throw new TypeError(
+      `setKernelBackend: unknown backend ${JSON.stringify(choice)}; expected "auto", "js" or "wasm"`,
+    );
+  }
+  if (choice === "wasm" && !wasmGemmAvailable()) {
+    throw new Error("setKernelBackend: WebAssembly SIMD128 is not available in this environment");
+  }
+  backend = choice;
+}
+
+/** The current choice made with {@link setKernelBackend}. */
+export function getKernelBackend(): KernelBackend {
+  return backend;
+}

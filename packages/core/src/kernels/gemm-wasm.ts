@@ -1,0 +1,113 @@
+// The WebAssembly SIMD128 GEMM (gemm.wat): packs strided operands into the module's memory in
+// the panel layout the tiles read, runs the kernel, and copies the result out. Transposed inputs
+// cost nothing extra: packing reads through (row stride, column stride) either way. The module is
+// compiled synchronously on first use (about 1 KB, under the browsers' 4 KB main-thread limit).
+
+import type { FloatArray, StridedMatrix } from "./gemm-js.js";
+import { GEMM_WASM_BASE64 } from "./gemm-wasm-module.js";
+
+/** Rows per A panel (the tile height in gemm.wat). */
+const MR = 4;
+
+interface GemmExports {
+  memory: WebAssembly.Memory;
+  gemmF32(a: number, b: number, c: number, mp: number, np: number, k: number): void;
+  gemmF64(a: number, b: number, c: number, mp: number, np: number, k: number): void;
+}
+
+let exports: GemmExports | null | undefined;
+
+function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
+  const binary = atob(text);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
+/** The instantiated module, or null where WebAssembly or SIMD128 is unavailable. */
+function load(): GemmExports | null {
+  if (exports !== undefined) return exports;
+  try {
+    const module = new WebAssembly.Module(decodeBase64(GEMM_WASM_BASE64));
+    exports = new WebAssembly.Instance(module, {}).exports as unknown as GemmExports;
+  } catch {
+    exports = null;
+  }
+  return exports;
+}
+
+/** True when the SIMD GEMM can run here (WebAssembly with SIMD128). */
+export function wasmGemmAvailable(): boolean {
+  return load() !== null;
+}
+
+/** Grows the module memory to at least `bytes` and returns it. */
+function memoryOf(gemm: GemmExports, bytes: number): ArrayBuffer {
+  const { memory } = gemm;
+  const missing = bytes - memory.buffer.byteLength;
+  if (missing > 0) memory.grow(Math.ceil(missing / 65536));
+  return memory.buffer;
+}
+
+/**
+ * Packs rows [0, rows) of the [rows, depth] matrix `x` into panels of `width` rows, each stored
+ * as [depth][width], padding the last panel with zeros. For B, pass Bᵀ (swap the strides).
+ */
+function pack(
+  x: StridedMatrix,
+  rows: number,
+  depth: number,
+  width: number,
+  dst: Float32Array | Float64Array,
+): void {
+  const { data, offset, rowStride, colStride } = x;
+  let q = 0;
+  for (let r0 = 0; r0 < rows; r0 += width) {
+    const valid = Math.min(width, rows - r0);
+    for (let p = 0; p < depth; p++) {
+      const base = offset + r0 * rowStride + p * colStride;
+      for (let r = 0; r < valid; r++) dst[q + r] = data[base + r * rowStride];
+      for (let r = valid; r < width; r++) dst[q + r] = 0;
+      q += width;
+    }
+  }
+}
+
+/**
+ * out[outOffset + i*n + j] = Σ_p a[i, p]·b[p, j] for float32 or float64 data, computed in the
+ * array's precision in the order p = 0..k-1 (bit-identical to the plain loop in that precision).
+ * Requires k ≥ 1 and a loaded module.
+ */
+export function gemmWasm(
+  a: StridedMatrix,
+  b: StridedMatrix,
+  out: FloatArray,
+  outOffset: number,
+  m: number,
+  n: number,
+  k: number,
+): void {
+  const gemm = load();
+  if (gemm === null) throw new Error("matmul: the WebAssembly SIMD kernel is not available here");
+  const isF32 = out instanceof Float32Array;
+  const size = isF32 ? 4 : 8;
+  const nr = isF32 ? 8 : 4;
+  const mp = Math.ceil(m / MR) * MR;
+  const np = Math.ceil(n / nr) * nr;
+  const aBytes = mp * k * size;
+  const bBytes = np * k * size;
+  const buffer = memoryOf(gemm, aBytes + bBytes + mp * np * size);
+  const View = isF32 ? Float32Array : Float64Array;
+  pack(a, m, k, MR, new View(buffer, 0, mp * k));
+  pack(
+    { data: b.data, offset: b.offset, rowStride: b.colStride, colStride: b.rowStride },
+    n,
+    k,
+    nr,
+    new View(buffer, aBytes, np * k),
+  );
+  const c = new View(buffer, aBytes + bBytes, mp * np);
+  c.fill(0);
+  (isF32 ? gemm.gemmF32 : gemm.gemmF64)(0, aBytes, aBytes + bBytes, mp, np, k);
+  for (let i = 0; i < m; i++) out.set(c.subarray(i * np, i * np + n), outOffset + i * n);
+}

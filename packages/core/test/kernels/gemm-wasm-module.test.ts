@@ -1,0 +1,24 @@
+// The committed gemm-wasm-module.ts must be assembled from the committed gemm.wat: a source edit
+// without `pnpm --filter @koubai/core run build:wasm` fails here.
+
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { GEMM_WASM_BASE64, GEMM_WAT_SHA256 } from "../../src/kernels/gemm-wasm-module.js";
+
+const watPath = new URL("../../src/kernels/gemm.wat", import.meta.url);
+
+describe("gemm-wasm-module", () => {
+  it("was generated from the current gemm.wat (else run build:wasm)", () => {
+    const source = readFileSync(watPath, "utf8");
+    expect(createHash("sha256").update(source).digest("hex")).toBe(GEMM_WAT_SHA256);
+  });
+
+  it("holds a valid module under 4 KB, the browsers' limit for synchronous compilation", () => {
+    const bytes = Buffer.from(GEMM_WASM_BASE64, "base64");
+    expect(bytes.length).toBeLessThan(4096);
+    expect(WebAssembly.validate(bytes)).toBe(true);
+    const exports = WebAssembly.Module.exports(new WebAssembly.Module(bytes)).map((e) => e.name);
+    expect(exports.sort()).toEqual(["gemmF32", "gemmF64", "memory"]);
+  });
+});

@@ -1,0 +1,89 @@
+// In-place updates on their contiguous fast paths (same-shape or single-element sources) and on
+// the general strided walk (broadcast rows, transposed targets): both must give the elementwise
+// formula computed here on plain arrays.
+
+import { describe, expect, it } from "vitest";
+import { type Tensor, tensor } from "../../src/index.js";
+
+const base = [1, -2, 3.5, 4, 0.25, -6];
+const x = [0.5, 2, -1, 3, 8, -0.5];
+const y = [2, -4, 0.5, 1, 16, 0.25];
+
+/** [2, 3] float64 targets laid out contiguously or as the transpose of a [3, 2] tensor. */
+function target(values: number[], layout: "contiguous" | "transposed"): Tensor {
+  if (layout === "contiguous")
+    return tensor([values.slice(0, 3), values.slice(3)], { dtype: "float64" });
+  const rows = [0, 1, 2].map((j) => [values[j], values[3 + j]]);
+  return tensor(rows, { dtype: "float64" }).t();
+}
+
+function flat(t: Tensor): number[] {
+  return (t.tolist() as number[][]).flat();
+}
+
+const pair = (values: number[]) =>
+  tensor([values.slice(0, 3), values.slice(3)], { dtype: "float64" });
+
+for (const layout of ["contiguous", "transposed"] as const) {
+  describe(`in-place ops on a ${layout} [2,3] target`, () => {
+    it("add_ adds alpha times a same-shape tensor, a number, or a one-element tensor", () => {
+      expect(flat(target(base, layout).add_(pair(x), 2))).toEqual(base.map((v, i) => v + 2 * x[i]));
+      expect(flat(target(base, layout).add_(3, -1))).toEqual(base.map((v) => v - 3));
+      expect(flat(target(base, layout).add_(tensor([1.5], { dtype: "float64" })))).toEqual(
+        base.map((v) => v + 1.5),
+      );
+    });
+
+    it("add_ broadcasts a row over the target", () => {
+      const row = tensor([10, 20, 30], { dtype: "float64" });
+      expect(flat(target(base, layout).add_(row))).toEqual(
+        base.map((v, i) => v + [10, 20, 30][i % 3]),
+      );
+    });
+
+    it("mul_ multiplies by a same-shape tensor, a number, or a broadcast row", () => {
+      expect(flat(target(base, layout).mul_(pair(x)))).toEqual(base.map((v, i) => v * x[i]));
+      expect(flat(target(base, layout).mul_(-0.5))).toEqual(base.map((v) => v * -0.5));
+      const row = tensor([1, 2, 3], { dtype: "float64" });
+      expect(flat(target(base, layout).mul_(row))).toEqual(base.map((v, i) => v * (1 + (i % 3))));
+    });
+
+    it("addcmul_ adds value·a·b and addcdiv_ adds value·a/b", () => {
+      expect(flat(target(base, layout).addcmul_(pair(x), pair(y), 0.5))).toEqual(
+        base.map((v, i) => v + 0.5 * x[i] * y[i]),
+      );
+      expect(flat(target(base, layout).addcdiv_(pair(x), pair(y), -3))).toEqual(
+        base.map((v, i) => v + (-3 * x[i]) / y[i]),
+      );
+      const one = tensor(4, { dtype: "float64" });
+      expect(flat(target(base, layout).addcmul_(pair(x), one))).toEqual(
+        base.map((v, i) => v + x[i] * 4),
+      );
+    });
+
+    it("bumps the storage version once per update", () => {
+      const t = target(base, layout);
+      const before = t.storage.version;
+      t.add_(pair(x)).mul_(2).addcmul_(pair(x), pair(y)).addcdiv_(pair(x), pair(y));
+      expect(t.storage.version).toBe(before + 4);
+    });
+  });
+}
+
+describe("in-place shape checks", () => {
+  it("rejects a one-element source with more dims than the target", () => {
+    const scalar = tensor(1, { dtype: "float64" });
+    expect(() => scalar.add_(tensor([[2]], { dtype: "float64" }))).toThrow(
+      /add_: source of shape \[1, 1\]/,
+    );
+    expect(() => scalar.mul_(tensor([[2]], { dtype: "float64" }))).toThrow(
+      /mul_: source of shape \[1, 1\]/,
+    );
+  });
+
+  it("rounds float32 targets on every store", () => {
+    const t = tensor([1], { dtype: "float32" });
+    t.addcdiv_(tensor([1], { dtype: "float32" }), tensor([3], { dtype: "float32" }));
+    expect(t.item()).toBe(Math.fround(1 + Math.fround(1) / Math.fround(3)));
+  });
+});
