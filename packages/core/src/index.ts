@@ -18,6 +18,14 @@ export {
 export { enableGrad, isGradEnabled, noGrad } from "./autograd/grad-mode.js";
 export { type BackwardFn, Node, record } from "./autograd/node.js";
 export {
+  type CompareOptions,
+  compareGradients,
+  compareTensors,
+  firstDisagreement,
+  formatComparison,
+  type GradientComparison,
+} from "./debug/compare.js";
+export {
   GradcheckError,
   type GradcheckOptions,
   gradcheck,
