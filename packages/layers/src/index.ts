@@ -1,1 +1,51 @@
-export {};
+// The public API of @koubai/layers. Only re-exports live here.
+
+export {
+  Dropout,
+  Flatten,
+  GELU,
+  Identity,
+  LeakyReLU,
+  LogSoftmax,
+  ReLU,
+  Sigmoid,
+  Softmax,
+  Tanh,
+} from "./activation.js";
+export {
+  BatchNorm1d,
+  BatchNorm2d,
+  BatchNormBase,
+  type BatchNormOptions,
+  FusedBatchNorm1d,
+  FusedBatchNorm2d,
+} from "./batch-norm.js";
+export {
+  type BatchNormGrads,
+  type BatchNormSaved,
+  type BatchNormStats,
+  batchNormBackward,
+  fusedBatchNorm,
+} from "./batch-norm-backward.js";
+export * as init from "./init.js";
+export { LayerNorm, type LayerNormOptions } from "./layer-norm.js";
+export { Linear, type LinearOptions } from "./linear.js";
+export {
+  BCEWithLogitsLoss,
+  type BCEWithLogitsLossOptions,
+  CrossEntropyLoss,
+  type CrossEntropyLossOptions,
+  L1Loss,
+  MSELoss,
+  NLLLoss,
+  type NLLLossOptions,
+} from "./loss.js";
+export { Module, type ModuleEntry } from "./module.js";
+export { Parameter } from "./parameter.js";
+export { Sequential } from "./sequential.js";
+export {
+  type LoadStateDictOptions,
+  type LoadStateDictResult,
+  stateKey,
+  toSnakeCase,
+} from "./state-dict.js";

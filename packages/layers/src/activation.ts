@@ -1,0 +1,102 @@
+// Stateless layers wrapping core's activations and shape ops: no parameters, no buffers.
+
+import { dropout, type Generator, gelu, logSoftmax, softmax, type Tensor } from "@koubai/core";
+import { Module } from "./module.js";
+
+/** relu(x) = max(x, 0), elementwise. */
+export class ReLU extends Module {
+  forward(x: Tensor): Tensor {
+    return x.relu();
+  }
+}
+
+/** leakyRelu(x) = x for x ≥ 0, negativeSlope·x otherwise (default slope 0.01). */
+export class LeakyReLU extends Module {
+  constructor(readonly negativeSlope = 0.01) {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    return x.leakyRelu(this.negativeSlope);
+  }
+}
+
+/** tanh(x), elementwise. */
+export class Tanh extends Module {
+  forward(x: Tensor): Tensor {
+    return x.tanh();
+  }
+}
+
+/** σ(x) = 1 / (1 + e^(-x)), elementwise. */
+export class Sigmoid extends Module {
+  forward(x: Tensor): Tensor {
+    return x.sigmoid();
+  }
+}
+
+/** GELU(x) = x·Φ(x) (or the tanh approximation with `approximate: "tanh"`). */
+export class GELU extends Module {
+  constructor(readonly approximate: "none" | "tanh" = "none") {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    return gelu(x, { approximate: this.approximate });
+  }
+}
+
+/** softmax along `dim`: e^(x_i) / Σ_j e^(x_j), computed stably. */
+export class Softmax extends Module {
+  constructor(readonly dim: number) {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    return softmax(x, this.dim);
+  }
+}
+
+/** log softmax along `dim`: x - logsumexp(x). */
+export class LogSoftmax extends Module {
+  constructor(readonly dim: number) {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    return logSoftmax(x, this.dim);
+  }
+}
+
+/**
+ * Inverted dropout: in training, zeroes each element with probability p and scales the rest by
+ * 1/(1-p); the identity in eval mode.
+ */
+export class Dropout extends Module {
+  constructor(
+    readonly p = 0.5,
+    readonly options: { generator?: Generator } = {},
+  ) {
+    super();
+    if (!(p >= 0 && p <= 1)) throw new RangeError(`Dropout: p must be in [0, 1], got ${p}`);
+  }
+  forward(x: Tensor): Tensor {
+    return dropout(x, { p: this.p, training: this.training, generator: this.options.generator });
+  }
+}
+
+/** Flattens dims startDim..endDim into one (default 1..-1: [N, ...] → [N, rest]). */
+export class Flatten extends Module {
+  constructor(
+    readonly startDim = 1,
+    readonly endDim = -1,
+  ) {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    return x.flatten(this.startDim, this.endDim);
+  }
+}
+
+/** Returns its input unchanged. */
+export class Identity extends Module {
+  forward(x: Tensor): Tensor {
+    return x;
+  }
+}

@@ -1,0 +1,197 @@
+// BatchNorm's hand-derived backward (batchNormBackward) and the fused training-mode op built on
+// it with core's customOp. The module (batch-norm.ts) chooses between this and the composite.
+
+import {
+  customOp,
+  isGradEnabled,
+  type OpContext,
+  type Tensor,
+  Tensor as TensorClass,
+  zeros,
+} from "@koubai/core";
+
+/** What the backward needs from a batch-statistics forward. */
+export interface BatchNormSaved {
+  /** Normalised input x̂ = (x - μ)·invStd, shape of the input [N, C, ...]. */
+  xHat: Tensor;
+  /** 1/√(σ²_biased + eps) per channel, shape [C]. */
+  invStd: Tensor;
+  /** γ, shape [C]; null when the layer has no affine transform (γ = 1). */
+  weight: Tensor | null;
+  /** The dims statistics were taken over; default every dim but 1 (channels). */
+  reduceDims?: readonly number[];
+}
+
+export interface BatchNormGrads {
+  /** ∂L/∂x, shape of the input. */
+  gradInput: Tensor;
+  /** ∂L/∂γ = Σ dy·x̂ per channel [C]; null without a weight. */
+  gradWeight: Tensor | null;
+  /** ∂L/∂β = Σ dy per channel [C]; null without a weight. */
+  gradBias: Tensor | null;
+}
+
+function defaultReduceDims(ndim: number): number[] {
+  return Array.from({ length: ndim }, (_, d) => d).filter((d) => d !== 1);
+}
+
+/**
+ * Gradients of training-mode batch norm y = γ·x̂ + β, x̂ = (x - μ)·invStd, where μ and σ² (biased)
+ * are taken over the m = N·L (or N·H·W) values of each channel:
+ *
+ *   dx = (γ·invStd / m) · (m·dy - Σdy - x̂·Σ(dy·x̂)),   dγ = Σ(dy·x̂),   dβ = Σdy.
+ *
+ * Derivation: dL/dx̂ = γ·dy. With x̂_i = (x_i - μ)·invStd, ∂μ/∂x_i = 1/m and
+ * ∂invStd/∂x_i = -invStd³·(x_i - μ)/m = -invStd²·x̂_i/m, so
+ * dx_j = invStd·(g_j - Σg/m) - invStd·x̂_j·Σ(g·x̂)/m with g = γ·dy; factor out γ·invStd/m.
+ *
+ * Written with core tensor ops, so the result is itself differentiable (double backward): pass
+ * an `xHat` and `invStd` that are functions of x in the graph to differentiate through them.
+ */
+export function batchNormBackward(gradOut: Tensor, saved: BatchNormSaved): BatchNormGrads {
+  const { xHat, invStd, weight } = saved;
+  if (!(gradOut instanceof TensorClass) || !(xHat instanceof TensorClass)) {
+    throw new TypeError("batchNormBackward: gradOut and saved.xHat must be Tensors");
+  }
+  if (gradOut.ndim !== xHat.ndim || gradOut.shape.some((s, d) => s !== xHat.shape[d])) {
+    throw new RangeError(
+      `batchNormBackward: gradOut [${gradOut.shape.join(", ")}] and xHat [${xHat.shape.join(", ")}] must have the same shape`,
+    );
+  }
+  const reduceDims = saved.reduceDims ?? defaultReduceDims(xHat.ndim);
+  const channelShape = xHat.shape.map((s, d) => (reduceDims.includes(d) ? 1 : s));
+  const channels = channelShape.reduce((a, b) => a * b, 1);
+  for (const [what, t] of [
+    ["invStd", invStd],
+    ["weight", weight],
+  ] as const) {
+    if (t !== null && t.numel() !== channels) {
+      throw new RangeError(
+        `batchNormBackward: saved.${what} has shape [${t.shape.join(", ")}], expected ${channels} values (one per channel)`,
+      );
+    }
+  }
+  const m = reduceDims.reduce((n, d) => n * xHat.shape[d], 1);
+  const sumDy = gradOut.sum(reduceDims, true);
+  const sumDyXHat = gradOut.mul(xHat).sum(reduceDims, true);
+  let scale = invStd.reshape(channelShape).div(m);
+  if (weight !== null) scale = scale.mul(weight.reshape(channelShape));
+  const gradInput = scale.mul(gradOut.mul(m).sub(sumDy).sub(xHat.mul(sumDyXHat)));
+  if (weight === null) return { gradInput, gradWeight: null, gradBias: null };
+  return {
+    gradInput,
+    gradWeight: sumDyXHat.reshape(weight.shape),
+    gradBias: sumDy.reshape(weight.shape),
+  };
+}
+
+/** Output and per-channel batch statistics (detached, shape [C]) of a batch-statistics forward. */
+export interface BatchNormStats {
+  out: Tensor;
+  /** μ per channel. */
+  mean: Tensor;
+  /** Biased variance σ² = Σ(x - μ)²/m per channel. */
+  varBiased: Tensor;
+}
+
+/** Per-channel mean and biased variance in double precision, two passes over [N, C, S]. */
+function channelStats(x: Tensor, n: number, c: number, s: number) {
+  const data = x.data;
+  const base = x.offset;
+  const m = n * s;
+  const mean = new Float64Array(c);
+  const varBiased = new Float64Array(c);
+  for (let ch = 0; ch < c; ch++) {
+    let sum = 0;
+    for (let i = 0; i < n; i++) {
+      const start = base + (i * c + ch) * s;
+      for (let k = 0; k < s; k++) sum += data[start + k];
+    }
+    const mu = sum / m;
+    let squares = 0;
+    for (let i = 0; i < n; i++) {
+      const start = base + (i * c + ch) * s;
+      for (let k = 0; k < s; k++) {
+        const d = data[start + k] - mu;
+        squares += d * d;
+      }
+    }
+    mean[ch] = mu;
+    varBiased[ch] = squares / m;
+  }
+  return { mean, varBiased };
+}
+
+/**
+ * Training-mode batch norm as one op (core's customOp): statistics in two passes, the output in a
+ * third, and `batchNormBackward` as its gradient. With `createGraph` the backward recomputes x̂
+ * and invStd from x with tensor ops, so second derivatives flow through the statistics.
+ */
+export function fusedBatchNorm(
+  x: Tensor,
+  weight: Tensor | null,
+  bias: Tensor | null,
+  eps: number,
+): BatchNormStats {
+  const reduceDims = defaultReduceDims(x.ndim);
+  const n = x.shape[0];
+  const c = x.shape[1];
+  const s = x.shape.slice(2).reduce((a, b) => a * b, 1);
+  let mean: Tensor | null = null;
+  let varBiased: Tensor | null = null;
+  const op = customOp({
+    name: "fusedBatchNorm",
+    forward: (ctx: OpContext, input: Tensor, w?: Tensor, b?: Tensor) => {
+      const xc = input.contiguous();
+      const stats = channelStats(xc, n, c, s);
+      const invStd = new Float64Array(c);
+      for (let ch = 0; ch < c; ch++) invStd[ch] = 1 / Math.sqrt(stats.varBiased[ch] + eps);
+      const xHat = zeros(xc.shape, { dtype: xc.dtype });
+      const out = zeros(xc.shape, { dtype: xc.dtype });
+      const wData = w?.contiguous().toArray();
+      const bData = b?.contiguous().toArray();
+      const src = xc.data;
+      for (let i = 0; i < n; i++) {
+        for (let ch = 0; ch < c; ch++) {
+          const start = (i * c + ch) * s;
+          const mu = stats.mean[ch];
+          const inv = invStd[ch];
+          const g = wData === undefined ? 1 : wData[ch];
+          const beta = bData === undefined ? 0 : bData[ch];
+          for (let k = 0; k < s; k++) {
+            const h = (src[xc.offset + start + k] - mu) * inv;
+            xHat.data[start + k] = h;
+            out.data[start + k] = h * g + beta;
+          }
+        }
+      }
+      const dtype = input.dtype;
+      const invStdTensor = TensorClass.fromTypedArray(invStd, [c]).to(dtype);
+      mean = TensorClass.fromTypedArray(stats.mean, [c]).to(dtype);
+      varBiased = TensorClass.fromTypedArray(stats.varBiased, [c]).to(dtype);
+      ctx.saveForBackward(input, xHat, invStdTensor, ...(w === undefined ? [] : [w]));
+      return out;
+    },
+    backward: (ctx: OpContext, gradOut: Tensor) => {
+      const [input, savedXHat, savedInvStd, w] = ctx.saved;
+      let xHat = savedXHat;
+      let invStd = savedInvStd;
+      if (isGradEnabled()) {
+        // Recorded backward (createGraph): rebuild x̂ and invStd from x so they carry its graph.
+        const centered = input.sub(input.mean(reduceDims, true));
+        const inv = centered.square().mean(reduceDims, true).add(eps).rsqrt();
+        xHat = centered.mul(inv);
+        invStd = inv.reshape([c]);
+      }
+      const grads = batchNormBackward(gradOut, { xHat, invStd, weight: w ?? null, reduceDims });
+      if (w === undefined) return [grads.gradInput];
+      return [grads.gradInput, grads.gradWeight, grads.gradBias];
+    },
+  });
+  if ((weight === null) !== (bias === null))
+    throw new TypeError("fusedBatchNorm: weight and bias must both be tensors or both be null");
+  const inputs = weight === null || bias === null ? [x] : [x, weight, bias];
+  const out = op(...inputs);
+  if (mean === null || varBiased === null) throw new Error("fusedBatchNorm: forward did not run");
+  return { out, mean, varBiased };
+}

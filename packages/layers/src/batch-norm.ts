@@ -1,0 +1,194 @@
+// BatchNorm1d/2d with PyTorch's exact semantics. The default forward is composed from core
+// primitives (autograd derives the gradient); `fused: true` uses fusedBatchNorm, whose backward is
+// the hand-derived batchNormBackward. Both share the running-statistics update below.
+
+import { noGrad, ones, type Tensor, tensor, zeros } from "@koubai/core";
+import { fusedBatchNorm } from "./batch-norm-backward.js";
+import { Module } from "./module.js";
+import { Parameter } from "./parameter.js";
+
+export interface BatchNormOptions {
+  /** Added to the variance before the square root. Default 1e-5. */
+  eps?: number;
+  /**
+   * Weight of the NEW batch statistic in the running average: r ← (1 - momentum)·r + momentum·s.
+   * Default 0.1; null for a cumulative average (momentum = 1 / numBatchesTracked).
+   */
+  momentum?: number | null;
+  /** Learn γ (init 1) and β (init 0). Default true. */
+  affine?: boolean;
+  /** Keep running statistics and use them in eval mode. Default true. */
+  trackRunningStats?: boolean;
+  /** Default float32. */
+  dtype?: "float32" | "float64";
+  /** Use the one-op forward with the hand-derived backward. Default false (composite). */
+  fused?: boolean;
+}
+
+/**
+ * Shared implementation of BatchNorm1d/2d. Training (or no running statistics): normalise each
+ * channel with the batch mean and BIASED batch variance, y = (x - μ)/√(σ² + eps)·γ + β, and
+ * (when tracking) update, under noGrad and in place:
+ * runningMean ← (1 - f)·runningMean + f·μ, runningVar ← (1 - f)·runningVar + f·σ²·m/(m - 1)
+ * (the UNBIASED variance), numBatchesTracked += 1, with f = momentum, or 1/numBatchesTracked
+ * when momentum is null. Eval with tracking: normalise with runningMean and runningVar.
+ */
+export abstract class BatchNormBase extends Module {
+  weight: Parameter | null = null;
+  bias: Parameter | null = null;
+  runningMean: Tensor | null = null;
+  runningVar: Tensor | null = null;
+  /** int32 scalar; `num_batches_tracked` in the state dict (int64 in PyTorch). */
+  numBatchesTracked: Tensor | null = null;
+  readonly eps: number;
+  readonly momentum: number | null;
+  readonly affine: boolean;
+  readonly trackRunningStats: boolean;
+  readonly fused: boolean;
+
+  constructor(
+    readonly numFeatures: number,
+    options: BatchNormOptions = {},
+  ) {
+    super();
+    const name = this.constructor.name;
+    if (!Number.isInteger(numFeatures) || numFeatures < 1)
+      throw new RangeError(`${name}: numFeatures must be a positive integer, got ${numFeatures}`);
+    const { eps = 1e-5, momentum = 0.1, affine = true, trackRunningStats = true } = options;
+    const { dtype = "float32", fused = false } = options;
+    if (!(eps >= 0)) throw new RangeError(`${name}: eps must be >= 0, got ${eps}`);
+    if (momentum !== null && !(momentum >= 0 && momentum <= 1))
+      throw new RangeError(`${name}: momentum must be in [0, 1] or null, got ${momentum}`);
+    this.eps = eps;
+    this.momentum = momentum;
+    this.affine = affine;
+    this.trackRunningStats = trackRunningStats;
+    this.fused = fused;
+    const c = [numFeatures];
+    this.registerParameter("weight", affine ? new Parameter(ones(c, { dtype })) : null);
+    this.registerParameter("bias", affine ? new Parameter(zeros(c, { dtype })) : null);
+    this.registerBuffer("runningMean", trackRunningStats ? zeros(c, { dtype }) : null);
+    this.registerBuffer("runningVar", trackRunningStats ? ones(c, { dtype }) : null);
+    this.registerBuffer(
+      "numBatchesTracked",
+      trackRunningStats ? tensor(0, { dtype: "int32" }) : null,
+    );
+  }
+
+  /** Throws unless `x` has a rank this layer accepts. */
+  protected abstract checkRank(x: Tensor): void;
+
+  /** Resets runningMean to 0, runningVar to 1 and numBatchesTracked to 0. */
+  resetRunningStats(): void {
+    noGrad(() => {
+      this.runningMean?.zero_();
+      this.runningVar?.fill_(1);
+      this.numBatchesTracked?.zero_();
+    });
+  }
+
+  forward(x: Tensor): Tensor {
+    this.checkRank(x);
+    const name = this.constructor.name;
+    const dtype = (this.weight ?? this.runningMean)?.dtype;
+    if (x.shape[1] !== this.numFeatures || (dtype !== undefined && x.dtype !== dtype)) {
+      throw new RangeError(
+        `${name}(${this.numFeatures}): input ${x.dtype} [${x.shape.join(", ")}] needs ${this.numFeatures} channels in dim 1` +
+          (dtype !== undefined
+            ? ` and dtype ${dtype} (call .to("${x.dtype}") on the layer or cast the input)`
+            : ""),
+      );
+    }
+    const channelShape = x.shape.map((s, d) => (d === 1 ? s : 1));
+    const useBatchStats = this.training || this.runningMean === null || this.runningVar === null;
+    if (!useBatchStats) {
+      // Eval with running statistics: an elementwise affine map, identical for both paths.
+      const invStd = this.runningVar!.add(this.eps).rsqrt().reshape(channelShape);
+      return this.#affine(x.sub(this.runningMean!.reshape(channelShape)).mul(invStd), channelShape);
+    }
+    const m = x.numel() / this.numFeatures;
+    if (m <= 1) {
+      throw new RangeError(
+        `${name}: expected more than 1 value per channel when training, got input of shape [${x.shape.join(", ")}]`,
+      );
+    }
+    const { out, mean, varBiased } = this.fused
+      ? fusedBatchNorm(x, this.weight, this.bias, this.eps)
+      : this.#composite(x, channelShape);
+    if (this.training && this.trackRunningStats) this.#updateRunningStats(mean, varBiased, m);
+    return out;
+  }
+
+  #affine(xHat: Tensor, channelShape: number[]): Tensor {
+    if (this.weight === null || this.bias === null) return xHat;
+    return xHat.mul(this.weight.reshape(channelShape)).add(this.bias.reshape(channelShape));
+  }
+
+  #composite(x: Tensor, channelShape: number[]) {
+    const dims = x.shape.map((_, d) => d).filter((d) => d !== 1);
+    const mean = x.mean(dims, true);
+    const centered = x.sub(mean);
+    const varBiased = centered.square().mean(dims, true);
+    const xHat = centered.mul(varBiased.add(this.eps).rsqrt());
+    const c = [this.numFeatures];
+    return {
+      out: this.#affine(xHat, channelShape),
+      mean: mean.detach().reshape(c),
+      varBiased: varBiased.detach().reshape(c),
+    };
+  }
+
+  #updateRunningStats(mean: Tensor, varBiased: Tensor, m: number): void {
+    noGrad(() => {
+      const tracked = this.numBatchesTracked!;
+      tracked.add_(1);
+      const f = this.momentum ?? 1 / tracked.item();
+      const runningMean = this.runningMean!;
+      const runningVar = this.runningVar!;
+      runningMean.copy_(runningMean.mul(1 - f).add(mean.mul(f)));
+      runningVar.copy_(runningVar.mul(1 - f).add(varBiased.mul(m / (m - 1)).mul(f)));
+    });
+  }
+}
+
+/**
+ * Batch norm over [N, C] or [N, C, L] inputs (statistics per channel C over N, or N·L).
+ *
+ * @example
+ * ```ts
+ * const bn = new BatchNorm1d(256, { fused: true });
+ * const y = bn.forward(randn([32, 256])); // training: batch statistics, running stats updated
+ * ```
+ */
+export class BatchNorm1d extends BatchNormBase {
+  protected checkRank(x: Tensor): void {
+    if (x.ndim !== 2 && x.ndim !== 3)
+      throw new RangeError(
+        `${this.constructor.name}: expected a 2-D [N, C] or 3-D [N, C, L] input, got shape [${x.shape.join(", ")}]`,
+      );
+  }
+}
+
+/** Batch norm over [N, C, H, W] inputs (statistics per channel C over N·H·W). */
+export class BatchNorm2d extends BatchNormBase {
+  protected checkRank(x: Tensor): void {
+    if (x.ndim !== 4)
+      throw new RangeError(
+        `${this.constructor.name}: expected a 4-D [N, C, H, W] input, got shape [${x.shape.join(", ")}]`,
+      );
+  }
+}
+
+/** BatchNorm1d with `fused: true` (one op, hand-derived backward). */
+export class FusedBatchNorm1d extends BatchNorm1d {
+  constructor(numFeatures: number, options: Omit<BatchNormOptions, "fused"> = {}) {
+    super(numFeatures, { ...options, fused: true });
+  }
+}
+
+/** BatchNorm2d with `fused: true` (one op, hand-derived backward). */
+export class FusedBatchNorm2d extends BatchNorm2d {
+  constructor(numFeatures: number, options: Omit<BatchNormOptions, "fused"> = {}) {
+    super(numFeatures, { ...options, fused: true });
+  }
+}

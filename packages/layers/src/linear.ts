@@ -1,0 +1,60 @@
+// Linear: y = x·Wᵀ + b, with PyTorch's default initialisation.
+
+import { type Generator, linear, type Tensor, zeros } from "@koubai/core";
+import { kaimingUniform, uniform } from "./init.js";
+import { Module } from "./module.js";
+import { Parameter } from "./parameter.js";
+
+export interface LinearOptions {
+  /** Learn an additive bias. Default true. */
+  bias?: boolean;
+  /** Default float32. */
+  dtype?: "float32" | "float64";
+  /** Generator for the initial weights (default: core's default generator). */
+  generator?: Generator;
+}
+
+/**
+ * Fully connected layer: y = x·Wᵀ + b for x [..., inFeatures] → y [..., outFeatures], with
+ * weight [outFeatures, inFeatures] and bias [outFeatures]. Initialised as `nn.Linear`:
+ * weight by kaimingUniform(a = √5), i.e. U(-1/√inFeatures, 1/√inFeatures), and bias by
+ * U(-1/√inFeatures, 1/√inFeatures) (0 when inFeatures is 0).
+ *
+ * @example
+ * ```ts
+ * const fc = new Linear(4, 2);
+ * fc.forward(randn([8, 4])).shape; // [8, 2]
+ * ```
+ */
+export class Linear extends Module {
+  weight: Parameter;
+  bias: Parameter | null;
+
+  constructor(
+    readonly inFeatures: number,
+    readonly outFeatures: number,
+    options: LinearOptions = {},
+  ) {
+    super();
+    for (const [what, n] of [
+      ["inFeatures", inFeatures],
+      ["outFeatures", outFeatures],
+    ] as const) {
+      if (!Number.isInteger(n) || n < 0)
+        throw new RangeError(`Linear: ${what} must be a non-negative integer, got ${n}`);
+    }
+    const { bias = true, dtype = "float32", generator } = options;
+    this.weight = new Parameter(zeros([outFeatures, inFeatures], { dtype }));
+    this.bias = null;
+    this.registerParameter("bias", bias ? new Parameter(zeros([outFeatures], { dtype })) : null);
+    if (inFeatures > 0) kaimingUniform(this.weight, { a: Math.sqrt(5), generator });
+    if (this.bias !== null && inFeatures > 0) {
+      const bound = 1 / Math.sqrt(inFeatures);
+      uniform(this.bias, -bound, bound, { generator });
+    }
+  }
+
+  forward(x: Tensor): Tensor {
+    return linear(x, this.weight, this.bias);
+  }
+}

@@ -1,0 +1,121 @@
+// Loss modules: thin wrappers over core's functional losses with the same options. Class and
+// positive weights are buffers (`weight`, `pos_weight` in the state dict), as in PyTorch.
+
+import {
+  binaryCrossEntropyWithLogits,
+  crossEntropy,
+  l1Loss,
+  mseLoss,
+  nllLoss,
+  type Reduction,
+  type Tensor,
+} from "@koubai/core";
+import { Module } from "./module.js";
+
+/** mean/sum/none of (input - target)², as `nn.MSELoss`. */
+export class MSELoss extends Module {
+  constructor(readonly options: { reduction?: Reduction } = {}) {
+    super();
+  }
+  forward(input: Tensor, target: Tensor): Tensor {
+    return mseLoss(input, target, this.options);
+  }
+}
+
+/** mean/sum/none of |input - target|, as `nn.L1Loss`. */
+export class L1Loss extends Module {
+  constructor(readonly options: { reduction?: Reduction } = {}) {
+    super();
+  }
+  forward(input: Tensor, target: Tensor): Tensor {
+    return l1Loss(input, target, this.options);
+  }
+}
+
+export interface NLLLossOptions {
+  /** Per-class weights [C]. */
+  weight?: Tensor | null;
+  /** Targets equal to this are skipped (default -100). */
+  ignoreIndex?: number;
+  /** Default "mean" (divides by the summed weights of non-ignored targets). */
+  reduction?: Reduction;
+}
+
+/** -w[t]·logProbs[i, t] for log-probabilities [N, C] and int32 targets [N], as `nn.NLLLoss`. */
+export class NLLLoss extends Module {
+  weight: Tensor | null = null;
+  readonly ignoreIndex: number;
+  readonly reduction: Reduction;
+  constructor(options: NLLLossOptions = {}) {
+    super();
+    this.registerBuffer("weight", options.weight ?? null);
+    this.ignoreIndex = options.ignoreIndex ?? -100;
+    this.reduction = options.reduction ?? "mean";
+  }
+  forward(input: Tensor, target: Tensor): Tensor {
+    return nllLoss(input, target, {
+      weight: this.weight ?? undefined,
+      ignoreIndex: this.ignoreIndex,
+      reduction: this.reduction,
+    });
+  }
+}
+
+export interface CrossEntropyLossOptions extends NLLLossOptions {
+  /** (1-ε)·target + ε/C (default 0). */
+  labelSmoothing?: number;
+}
+
+/**
+ * nllLoss(logSoftmax(logits)) for logits [N, C] and int32 class targets [N] (or class
+ * probabilities [N, C]), with weight, ignoreIndex and labelSmoothing as `nn.CrossEntropyLoss`.
+ */
+export class CrossEntropyLoss extends Module {
+  weight: Tensor | null = null;
+  readonly ignoreIndex: number;
+  readonly reduction: Reduction;
+  readonly labelSmoothing: number;
+  constructor(options: CrossEntropyLossOptions = {}) {
+    super();
+    this.registerBuffer("weight", options.weight ?? null);
+    this.ignoreIndex = options.ignoreIndex ?? -100;
+    this.reduction = options.reduction ?? "mean";
+    this.labelSmoothing = options.labelSmoothing ?? 0;
+  }
+  forward(input: Tensor, target: Tensor): Tensor {
+    return crossEntropy(input, target, {
+      weight: this.weight ?? undefined,
+      ignoreIndex: this.ignoreIndex,
+      reduction: this.reduction,
+      labelSmoothing: this.labelSmoothing,
+    });
+  }
+}
+
+export interface BCEWithLogitsLossOptions {
+  /** Per-element weight, broadcast to the input. */
+  weight?: Tensor | null;
+  /** Weight of positive examples, broadcast over the last dim. */
+  posWeight?: Tensor | null;
+  reduction?: Reduction;
+}
+
+/** Binary cross-entropy on logits, stable for large |x|, as `nn.BCEWithLogitsLoss`. */
+export class BCEWithLogitsLoss extends Module {
+  weight: Tensor | null = null;
+  posWeight: Tensor | null = null;
+  readonly reduction: Reduction;
+  constructor(options: BCEWithLogitsLossOptions = {}) {
+    super();
+    this.registerBuffer("weight", options.weight ?? null);
+    this.registerBuffer("posWeight", options.posWeight ?? null);
+    this.reduction = options.reduction ?? "mean";
+  }
+  forward(input: Tensor, target: Tensor): Tensor {
+    return binaryCrossEntropyWithLogits(input, target, {
+      weight: this.weight ?? undefined,
+      posWeight: this.posWeight ?? undefined,
+      reduction: this.reduction,
+    });
+  }
+}

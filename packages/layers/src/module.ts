@@ -1,0 +1,296 @@
+// Module: the base class of every layer, PyTorch's nn.Module in camelCase. Parameters, buffers and
+// child modules are found by scanning the instance's own properties (rule below); the state dict
+// (keys, validation, loading) lives in state-dict.ts.
+
+import { type DType, noGrad, type Tensor, Tensor as TensorClass } from "@koubai/core";
+import { Parameter } from "./parameter.js";
+import {
+  type LoadStateDictOptions,
+  type LoadStateDictResult,
+  loadState,
+  stateOf,
+} from "./state-dict.js";
+
+/** One parameter or buffer slot of a module, as found by `Module.ownEntries()`. */
+export interface ModuleEntry {
+  /** The property name on the module (camelCase, as written in TypeScript). */
+  name: string;
+  kind: "parameter" | "buffer";
+  /** Null for a slot registered empty (e.g. `bias: null`); such slots are skipped everywhere. */
+  tensor: Tensor | null;
+  /** Buffers only: false keeps the buffer out of `stateDict()`. */
+  persistent: boolean;
+}
+
+type Slots = Record<string, unknown>;
+
+function checkName(module: Module, name: string, what: string): void {
+  if (typeof name !== "string" || name === "" || name.includes(".")) {
+    throw new TypeError(
+      `${module.constructor.name}.${what}: name must be a non-empty string without ".", got ${JSON.stringify(name)}`,
+    );
+  }
+  if (
+    name === "training" ||
+    name in Module.prototype ||
+    (!Object.hasOwn(module, name) && name in module)
+  ) {
+    throw new TypeError(
+      `${module.constructor.name}.${what}: "${name}" is already a method or property of the module`,
+    );
+  }
+}
+
+/**
+ * Base class of layers and models. Subclasses assign parameters and sub-modules to properties and
+ * implement `forward`.
+ *
+ * Discovery rule: at every query the module scans its own enumerable properties in property order
+ * (declaration/assignment order; JavaScript puts integer-like names such as "0", "1" first, in
+ * ascending order). A property holding a `Parameter` is a parameter, one holding a `Module` is a
+ * child module. Buffers are plain tensors, so they must be registered with `registerBuffer`;
+ * `registerParameter(name, null)` declares an empty parameter slot (like `bias=None`). A module's
+ * own parameters come before its children's, and its own buffers after its own parameters, as in
+ * PyTorch. Names in `namedParameters()` are the property paths (`layers.0.weight`); `stateDict()`
+ * keys are the same paths in PyTorch's snake_case (`runningMean` → `running_mean`).
+ *
+ * @example
+ * ```ts
+ * class Mlp extends Module {
+ *   fc1 = new Linear(4, 8);
+ *   fc2 = new Linear(8, 2);
+ *   forward(x: Tensor): Tensor { return this.fc2.forward(this.fc1.forward(x).relu()); }
+ * }
+ * new Mlp().namedParameters().map(([n]) => n); // ["fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"]
+ * ```
+ */
+export abstract class Module {
+  /** True in training mode (the default), false after `eval()`. */
+  training = true;
+  readonly #parameterSlots = new Set<string>();
+  readonly #bufferSlots = new Map<string, boolean>();
+
+  /** Computes the module's output. */
+  abstract forward(...inputs: Tensor[]): Tensor;
+
+  /** Adds a parameter (or an empty slot) named `name`; same as assigning a Parameter to the property. */
+  registerParameter(name: string, param: Parameter | null): void {
+    checkName(this, name, "registerParameter");
+    if (param !== null && !(param instanceof Parameter)) {
+      throw new TypeError(
+        `${this.constructor.name}.registerParameter: "${name}" must be a Parameter or null; wrap tensors with new Parameter(t)`,
+      );
+    }
+    this.#bufferSlots.delete(name);
+    this.#parameterSlots.add(name);
+    (this as unknown as Slots)[name] = param;
+  }
+
+  /** Adds a buffer: state that is saved and moved with the module but not trained (running statistics). */
+  registerBuffer(
+    name: string,
+    tensor: Tensor | null,
+    options: { persistent?: boolean } = {},
+  ): void {
+    checkName(this, name, "registerBuffer");
+    if (tensor !== null && (!(tensor instanceof TensorClass) || tensor instanceof Parameter)) {
+      throw new TypeError(
+        `${this.constructor.name}.registerBuffer: "${name}" must be a plain Tensor or null (a Parameter belongs in registerParameter)`,
+      );
+    }
+    this.#parameterSlots.delete(name);
+    this.#bufferSlots.set(name, options.persistent ?? true);
+    (this as unknown as Slots)[name] = tensor;
+  }
+
+  /** Adds a child module; same as assigning it to the property. */
+  registerModule(name: string, module: Module): void {
+    checkName(this, name, "registerModule");
+    if (!(module instanceof Module)) {
+      throw new TypeError(`${this.constructor.name}.registerModule: "${name}" must be a Module`);
+    }
+    (this as unknown as Slots)[name] = module;
+  }
+
+  /** @internal This module's own parameter and buffer slots, parameters first, in property order. */
+  ownEntries(): ModuleEntry[] {
+    const params: ModuleEntry[] = [];
+    const buffers: ModuleEntry[] = [];
+    const slots = this as unknown as Slots;
+    for (const name of Object.keys(this)) {
+      const value = slots[name];
+      if (this.#bufferSlots.has(name)) {
+        if (value !== null && !(value instanceof TensorClass)) {
+          throw new TypeError(
+            `${this.constructor.name}: buffer "${name}" holds ${typeof value}, expected a Tensor or null`,
+          );
+        }
+        const persistent = this.#bufferSlots.get(name) ?? true;
+        buffers.push({ name, kind: "buffer", tensor: value as Tensor | null, persistent });
+      } else if (value instanceof Parameter) {
+        params.push({ name, kind: "parameter", tensor: value, persistent: true });
+      } else if (this.#parameterSlots.has(name)) {
+        if (value !== null) {
+          throw new TypeError(
+            `${this.constructor.name}: parameter "${name}" holds a ${value instanceof TensorClass ? "plain Tensor" : typeof value}; assign a Parameter (new Parameter(t)) or null`,
+          );
+        }
+        params.push({ name, kind: "parameter", tensor: null, persistent: true });
+      }
+    }
+    return [...params, ...buffers];
+  }
+
+  /** Direct children with their property names, in property order. */
+  namedChildren(): [string, Module][] {
+    const slots = this as unknown as Slots;
+    return Object.keys(this)
+      .filter((name) => slots[name] instanceof Module)
+      .map((name) => [name, slots[name] as Module]);
+  }
+
+  children(): Module[] {
+    return this.namedChildren().map(([, m]) => m);
+  }
+
+  /** This module ("") and every descendant, depth-first pre-order, each module once. */
+  namedModules(prefix = ""): [string, Module][] {
+    const out: [string, Module][] = [];
+    const seen = new Set<Module>();
+    const visit = (path: string, module: Module): void => {
+      if (seen.has(module)) return;
+      seen.add(module);
+      out.push([path, module]);
+      for (const [name, child] of module.namedChildren())
+        visit(path === "" ? name : `${path}.${name}`, child);
+    };
+    visit(prefix, this);
+    return out;
+  }
+
+  modules(): Module[] {
+    return this.namedModules().map(([, m]) => m);
+  }
+
+  /** Every parameter with its dotted path (`layers.0.weight`), each tensor once. */
+  namedParameters(): [string, Parameter][] {
+    return this.#collect("parameter") as [string, Parameter][];
+  }
+
+  parameters(): Parameter[] {
+    return this.namedParameters().map(([, p]) => p);
+  }
+
+  /** Every non-null buffer (persistent or not) with its dotted path, each tensor once. */
+  namedBuffers(): [string, Tensor][] {
+    return this.#collect("buffer");
+  }
+
+  buffers(): Tensor[] {
+    return this.namedBuffers().map(([, b]) => b);
+  }
+
+  #collect(kind: ModuleEntry["kind"]): [string, Tensor][] {
+    const out: [string, Tensor][] = [];
+    const seen = new Set<Tensor>();
+    for (const [path, module] of this.namedModules()) {
+      for (const entry of module.ownEntries()) {
+        if (entry.kind !== kind || entry.tensor === null || seen.has(entry.tensor)) continue;
+        seen.add(entry.tensor);
+        out.push([path === "" ? entry.name : `${path}.${entry.name}`, entry.tensor]);
+      }
+    }
+    return out;
+  }
+
+  /** Sets `training` on this module and every descendant. Returns `this`. */
+  train(mode = true): this {
+    for (const module of this.modules()) module.training = mode;
+    return this;
+  }
+
+  /** Evaluation mode: `train(false)`. */
+  eval(): this {
+    return this.train(false);
+  }
+
+  /** Calls `fn` on every module (children first, then this one, as PyTorch's `apply`). Returns `this`. */
+  apply(fn: (module: Module) => void): this {
+    for (const child of this.children()) child.apply(fn);
+    fn(this);
+    return this;
+  }
+
+  /**
+   * Clears the gradients of all parameters: `grad = null` (default, `setToNone: true`), or fills
+   * the existing gradients with zeros.
+   */
+  zeroGrad(options: { setToNone?: boolean } = {}): void {
+    const setToNone = options.setToNone ?? true;
+    noGrad(() => {
+      for (const p of this.parameters()) {
+        if (p.grad === null) continue;
+        if (setToNone) p.grad = null;
+        else p.grad = p.grad.detach().zero_();
+      }
+    });
+  }
+
+  /**
+   * The parameters and persistent buffers by PyTorch key (`0.weight`, `1.running_mean`), in
+   * insertion order: own parameters, own buffers, then each child's entries. Values are detached
+   * tensors sharing storage with the module.
+   */
+  stateDict(): Record<string, Tensor> {
+    return stateOf(this);
+  }
+
+  /**
+   * Copies `state` into the module's parameters and buffers in place (tensor identity is kept, so
+   * optimizers stay attached). Every key is validated first: with `strict` (default) missing and
+   * unexpected keys are errors; a shape or dtype mismatch always is. On error nothing changes.
+   */
+  loadStateDict(
+    state: Record<string, Tensor>,
+    options: LoadStateDictOptions = {},
+  ): LoadStateDictResult {
+    return loadState(this, state, options);
+  }
+
+  /**
+   * Casts every floating-point parameter and buffer to `dtype` (integer buffers such as
+   * `numBatchesTracked` are kept), like `module.to(dtype)`. Parameters are replaced by new
+   * Parameter objects: create optimizers after calling this. Returns `this`.
+   */
+  to(dtype: DType): this {
+    if (dtype !== "float32" && dtype !== "float64") {
+      throw new TypeError(
+        `${this.constructor.name}.to: dtype must be float32 or float64, got ${dtype}`,
+      );
+    }
+    for (const module of this.modules()) {
+      const slots = module as unknown as Slots;
+      for (const { name, kind, tensor } of module.ownEntries()) {
+        if (tensor === null || tensor.dtype === dtype) continue;
+        if (tensor.dtype !== "float32" && tensor.dtype !== "float64") continue;
+        const cast = noGrad(() => tensor.detach().to(dtype));
+        if (kind === "parameter") {
+          const param = new Parameter(cast, tensor.requiresGrad);
+          param.grad = tensor.grad === null ? null : noGrad(() => tensor.grad!.detach().to(dtype));
+          slots[name] = param;
+        } else slots[name] = cast;
+      }
+    }
+    return this;
+  }
+
+  /** `to("float64")`. */
+  double(): this {
+    return this.to("float64");
+  }
+
+  /** `to("float32")`. */
+  float(): this {
+    return this.to("float32");
+  }
+}
