@@ -5,8 +5,8 @@
 import {
   compareGradients,
   firstDisagreement,
-  type GradientComparison,
   Generator,
+  type GradientComparison,
   randn,
   type Tensor,
   tensor,
@@ -15,6 +15,8 @@ import { autogradIntermediates } from "./intermediates.js";
 import { batchNormBackwardStaged, batchNormForward, type StagedGradients } from "./numpy-port.js";
 
 export interface BugDiagnosis {
+  /** The [N, C] float64 input. */
+  x: Tensor;
   /** Staged port without the bug vs autograd, in backward order. */
   correctRows: GradientComparison[];
   /** Staged port with the published bug vs autograd, in backward order. */
@@ -69,6 +71,7 @@ export function diagnoseBuggyFormula(n = 64, scales = [0.5, 1, 2, 4], seed = 11)
     .mul(x.sub(cache.mu).mul(2 / n));
   const unexplained = buggy.dx.sub(reference.dx).sub(predicted).abs().max().item();
   return {
+    x,
     correctRows: rowsAgainst(correct, reference),
     buggyRows,
     firstWrong: firstDisagreement(buggyRows)?.name,

@@ -73,7 +73,11 @@ export function batchNormBackwardStaged(
       : // dvar = np.sum(dx_hat * (x - mu), axis=0) * -0.5 * std**-3
         dxHat.mul(xMinusMu).sum(0).mul(-0.5).mul(std.pow(-3));
     // dmean = np.sum(dx_hat * -1 / std, axis=0) + dvar * np.mean(-2 * (x - mu), axis=0)
-    const dmean = dxHat.mul(-1).div(std).sum(0).add(dvar.mul(xMinusMu.mul(-2).mean(0)));
+    const dmean = dxHat
+      .mul(-1)
+      .div(std)
+      .sum(0)
+      .add(dvar.mul(xMinusMu.mul(-2).mean(0)));
     // dx = dx_hat / std + dvar * 2 * (x - mu) / N + dmean / N
     const dx = dxHat.div(std).add(dvar.mul(2).mul(xMinusMu).div(n)).add(dmean.div(n));
     // dgamma = np.sum(dout * x_hat, axis=0)
