@@ -4,7 +4,6 @@
 
 import {
   compareTensors,
-  type DType,
   Generator,
   noGrad,
   randn,
