@@ -126,15 +126,18 @@ export abstract class BatchNormBase extends Module {
 
   #composite(x: Tensor, channelShape: number[]) {
     const dims = x.shape.map((_, d) => d).filter((d) => d !== 1);
-    const mean = x.mean(dims, true);
-    const centered = x.sub(mean);
+    // Statistics in float64 even for float32 input, as PyTorch's CPU kernel accumulates in
+    // double: a float32 mean of 1e4 is only good to ±5e-4, which is 0.5% of a 0.1 spread.
+    const x64 = x.to("float64");
+    const mean = x64.mean(dims, true);
+    const centered = x64.sub(mean);
     const varBiased = centered.square().mean(dims, true);
-    const xHat = centered.mul(varBiased.add(this.eps).rsqrt());
+    const xHat = centered.mul(varBiased.add(this.eps).rsqrt()).to(x.dtype);
     const c = [this.numFeatures];
     return {
       out: this.#affine(xHat, channelShape),
-      mean: mean.detach().reshape(c),
-      varBiased: varBiased.detach().reshape(c),
+      mean: mean.detach().reshape(c).to(x.dtype),
+      varBiased: varBiased.detach().reshape(c).to(x.dtype),
     };
   }
 

@@ -1,0 +1,69 @@
+// Test helpers: decoding the PyTorch fixture encoding and comparing tensors with atol/rtol.
+
+import { readFileSync } from "node:fs";
+import { type DType, type Tensor, tensor } from "@koubai/core";
+import { expect } from "vitest";
+
+/** A tensor as written by the fixture generators: flat row-major data, NaN/inf as strings. */
+export interface Encoded {
+  shape: number[];
+  dtype: DType;
+  data: (number | string)[];
+}
+
+export function decode(e: Encoded): Tensor {
+  const values = e.data.map((v) =>
+    v === "nan" ? Number.NaN : v === "inf" ? Infinity : v === "-inf" ? -Infinity : Number(v),
+  );
+  return tensor(values, { shape: e.shape, dtype: e.dtype });
+}
+
+export function loadFixture<T>(name: string): T {
+  return JSON.parse(readFileSync(new URL(`./fixtures/${name}`, import.meta.url), "utf8")) as T;
+}
+
+/** Largest |a - b| / (atol + rtol·|b|) over the elements; ≤ 1 means close. */
+export function closeness(actual: Tensor, expected: Tensor, atol: number, rtol: number): number {
+  const a = actual.toArray();
+  const b = expected.toArray();
+  let worst = 0;
+  for (let i = 0; i < b.length; i++) {
+    const ratio = Math.abs(a[i] - b[i]) / (atol + rtol * Math.abs(b[i]));
+    worst = Number.isNaN(ratio) ? Infinity : Math.max(worst, ratio);
+  }
+  return worst;
+}
+
+/** Asserts same shape and |a - b| ≤ atol + rtol·|b| elementwise, naming the worst element. */
+export function expectAllclose(
+  actual: Tensor | null,
+  expected: Tensor,
+  { atol = 1e-12, rtol = 1e-10, what = "tensor" } = {},
+): void {
+  expect(actual, `${what} is missing`).not.toBeNull();
+  const a = actual as Tensor;
+  expect(a.shape, `${what} shape`).toEqual(expected.shape);
+  const x = a.toArray();
+  const y = expected.toArray();
+  for (let i = 0; i < y.length; i++) {
+    const ok = Math.abs(x[i] - y[i]) <= atol + rtol * Math.abs(y[i]);
+    if (!ok) {
+      expect.fail(
+        `${what}: element ${i} is ${x[i]}, expected ${y[i]} (|diff| ${Math.abs(x[i] - y[i])}, atol ${atol}, rtol ${rtol})`,
+      );
+    }
+  }
+}
+
+/** max|a - b| / max|b|: the normwise relative difference. */
+export function maxRelativeDifference(a: Tensor, b: Tensor): number {
+  const x = a.toArray();
+  const y = b.toArray();
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < y.length; i++) {
+    diff = Math.max(diff, Math.abs(x[i] - y[i]));
+    scale = Math.max(scale, Math.abs(y[i]));
+  }
+  return scale === 0 ? diff : diff / scale;
+}

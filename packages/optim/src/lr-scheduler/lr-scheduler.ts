@@ -1,0 +1,114 @@
+// The LRScheduler base class: PyTorch's chainable scheduler protocol. Each `step()` advances
+// `lastEpoch` and writes `getLr()`'s values into the optimizer's groups; subclasses compute
+// new rates from the current ones (the "chainable" form), with a closed form for jumps.
+
+import type { Optimizer, ParamGroup } from "../optimizer.js";
+
+/** The JSON-serialisable form of a scheduler's state (everything but the optimizer). */
+export type SchedulerStateDict = Record<string, unknown>;
+
+/**
+ * Base class of learning-rate schedulers, mirroring `torch.optim.lr_scheduler._LRScheduler`.
+ * Constructing a scheduler records each group's `initialLr` (if not set yet) and takes the
+ * initial step, so the optimizer's lr is the epoch-0 value right away. Call `step()` once per
+ * epoch (or per batch for `OneCycleLR`), after `optimizer.step()`.
+ *
+ * To resume, construct the optimizer and scheduler as before, then `loadStateDict` both.
+ */
+export abstract class LRScheduler {
+  /** Number of `step()` calls so far, minus one: 0 right after construction. */
+  lastEpoch = -1;
+  /** Each group's `initialLr`, the rate the schedule is relative to. */
+  baseLrs: number[];
+  /** @internal Steps taken, including the initial one (PyTorch's `_step_count`). */
+  stepCount = 0;
+  protected lastLr: number[] = [];
+
+  constructor(readonly optimizer: Optimizer) {
+    for (const group of optimizer.paramGroups) {
+      if (group.initialLr === undefined) group.initialLr = group.lr;
+    }
+    this.baseLrs = optimizer.paramGroups.map((g) => g.initialLr!);
+  }
+
+  /** The learning rates for `lastEpoch`, from the groups' current rates. */
+  protected abstract getLr(): number[];
+
+  /** The learning rates at `lastEpoch` computed directly, for schedulers that have a closed form. */
+  protected closedFormLr(): number[] | null {
+    return null;
+  }
+
+  /** Names of subclass fields saved by `stateDict()` besides the base ones. */
+  protected abstract readonly stateKeys: readonly string[];
+
+  /** @internal Subclasses call this at the end of their constructor (PyTorch's `_initial_step`). */
+  initialStep(): void {
+    this.stepCount = 0;
+    this.step();
+  }
+
+  /** Advances the schedule by one step and updates every group's `lr`. */
+  step(): void {
+    this.stepCount += 1;
+    this.lastEpoch += 1;
+    this.apply(this.getLr());
+  }
+
+  /**
+   * @internal Jumps to `epoch` using the closed form when there is one (PyTorch's deprecated
+   * `step(epoch)`, which `SequentialLR` uses at its milestones).
+   */
+  stepTo(epoch: number): void {
+    this.stepCount += 1;
+    this.lastEpoch = epoch;
+    this.apply(this.closedFormLr() ?? this.getLr());
+  }
+
+  private apply(values: number[]): void {
+    this.groups.forEach((group, i) => {
+      group.lr = values[i];
+    });
+    this.lastLr = this.groups.map((g) => g.lr);
+  }
+
+  /** The optimizer's groups (read live: `loadStateDict` on the optimizer keeps them). */
+  protected get groups(): ParamGroup[] {
+    return this.optimizer.paramGroups;
+  }
+
+  /** The learning rates the last `step()` set, one per group. */
+  getLastLr(): number[] {
+    return [...this.lastLr];
+  }
+
+  /** The scheduler's state as plain JSON-serialisable data. */
+  stateDict(): SchedulerStateDict {
+    const out: SchedulerStateDict = {
+      lastEpoch: this.lastEpoch,
+      baseLrs: [...this.baseLrs],
+      stepCount: this.stepCount,
+      lastLr: [...this.lastLr],
+    };
+    const self = this as unknown as Record<string, unknown>;
+    for (const key of this.stateKeys) out[key] = structuredClone(self[key]);
+    return out;
+  }
+
+  /** Restores a `stateDict()` (possibly after `JSON.parse`). */
+  loadStateDict(stateDict: SchedulerStateDict): void {
+    const name = `${this.constructor.name}.loadStateDict`;
+    if (typeof stateDict !== "object" || stateDict === null) {
+      throw new TypeError(`${name}: expected an object from stateDict()`);
+    }
+    for (const key of ["lastEpoch", "baseLrs", "stepCount", "lastLr", ...this.stateKeys]) {
+      if (!(key in stateDict)) throw new Error(`${name}: the state dict has no ${key}`);
+    }
+    const self = this as unknown as Record<string, unknown>;
+    this.lastEpoch = stateDict.lastEpoch as number;
+    this.baseLrs = [...(stateDict.baseLrs as number[])];
+    this.stepCount = stateDict.stepCount as number;
+    this.lastLr = [...(stateDict.lastLr as number[])];
+    for (const key of this.stateKeys) self[key] = structuredClone(stateDict[key]);
+  }
+}

@@ -1,0 +1,237 @@
+// The Optimizer base class: parameter groups with per-group options, per-parameter state, and
+// state dicts that refer to parameters by index (as PyTorch does) so training can resume from
+// JSON. The update rules live in the subclasses (sgd.ts, adam.ts, adamw.ts).
+
+import { enableGrad, noGrad, Tensor } from "@koubai/core";
+import {
+  deserializeTensor,
+  isSerializedTensor,
+  type SerializedTensor,
+  serializeTensor,
+} from "./serialize.js";
+
+/**
+ * One parameter group: its tensors plus the options that apply to them. `lr` is read on every
+ * `step()`, so schedulers (and users) change it by assignment. Schedulers add their own keys
+ * (`initialLr`, and `maxLr`, `minLr`, `maxMomentum`, `baseMomentum` for `OneCycleLR`), which
+ * are saved with the group.
+ */
+export interface ParamGroup {
+  params: Tensor[];
+  lr: number;
+  initialLr?: number;
+  [option: string]: unknown;
+}
+
+/** The options of a group type, without `params` (a key-remapping `Omit` that keeps known keys). */
+export type GroupOptions<G extends ParamGroup> = {
+  [K in keyof G as K extends "params" ? never : K]: G[K];
+};
+
+/** A group as passed in: `params` may be any iterable of tensors; missing options take the defaults. */
+export type ParamGroupInput<G extends ParamGroup> = { params: Iterable<Tensor> | Tensor } & Partial<
+  GroupOptions<G>
+>;
+
+/** What an optimizer accepts: tensors (one group) or an array of groups. */
+export type Params<G extends ParamGroup> = Iterable<Tensor> | Iterable<ParamGroupInput<G>>;
+
+/** Per-parameter state values: tensors (moment buffers) and numbers (step counts). */
+export type StateValue = Tensor | number;
+
+/** The JSON-serialisable form returned by `Optimizer.stateDict()`. */
+export interface OptimizerStateDict {
+  /** Per-parameter state, keyed by the parameter's index across all groups in order. */
+  state: Record<string, Record<string, number | SerializedTensor>>;
+  /** Group options, with `params` replaced by the parameters' indices. */
+  paramGroups: Array<Record<string, unknown> & { params: number[] }>;
+}
+
+/**
+ * Base class of all optimizers, mirroring `torch.optim.Optimizer`. Subclasses implement
+ * `update(group)`; `step()` runs it for every group under `noGrad`.
+ */
+export abstract class Optimizer<G extends ParamGroup = ParamGroup, S extends object = object> {
+  /** The groups in order; each holds its tensors and options. */
+  readonly paramGroups: G[] = [];
+  /** Per-parameter state, created lazily on the first step that parameter has a gradient. */
+  readonly state = new Map<Tensor, S>();
+
+  constructor(
+    params: Params<G>,
+    /** Options used for any group that does not set them. */
+    readonly defaults: GroupOptions<G>,
+  ) {
+    const name = this.constructor.name;
+    if (params instanceof Tensor) {
+      throw new TypeError(
+        `${name}: params should be an iterable of Tensors or of parameter groups, got a single Tensor; wrap it in an array`,
+      );
+    }
+    if (params === null || typeof (params as Iterable<unknown>)[Symbol.iterator] !== "function") {
+      throw new TypeError(
+        `${name}: params should be an iterable of Tensors or of parameter groups, got ${params === null ? "null" : typeof params}`,
+      );
+    }
+    const items = Array.from(params as Iterable<Tensor | ParamGroupInput<G>>);
+    if (items.length === 0) throw new RangeError(`${name}: got an empty parameter list`);
+    const groups = items.every((item) => item instanceof Tensor)
+      ? [{ params: items as Tensor[] } as unknown as ParamGroupInput<G>]
+      : (items as ParamGroupInput<G>[]);
+    for (const group of groups) this.addParamGroup(group);
+  }
+
+  /** Throws when a group's options are invalid (negative lr, ...). Called by `addParamGroup`. */
+  protected abstract validateGroup(group: G): void;
+
+  /** Applies one update to every parameter of `group` that has a gradient. Runs under `noGrad`. */
+  protected abstract update(group: G): void;
+
+  /**
+   * Performs one optimization step. With a `closure` (which re-evaluates the model, calls
+   * `backward()` and returns the loss), runs it first with grad mode on and returns its result.
+   */
+  step<T = undefined>(closure?: () => T): T | undefined {
+    const loss = closure === undefined ? undefined : enableGrad(closure);
+    noGrad(() => {
+      for (const group of this.paramGroups) this.update(group);
+    });
+    return loss;
+  }
+
+  /**
+   * Clears the gradients of every parameter: `setToNone` (default, as in PyTorch 2) sets `.grad`
+   * to null, so the next step skips parameters that receive no gradient; otherwise fills with 0.
+   */
+  zeroGrad({ setToNone = true }: { setToNone?: boolean } = {}): void {
+    for (const group of this.paramGroups) {
+      for (const p of group.params) {
+        if (p.grad === null) continue;
+        if (setToNone) p.grad = null;
+        else noGrad(() => p.grad!.detach().zero_());
+      }
+    }
+  }
+
+  /** Adds a group (e.g. layers unfrozen during fine-tuning); missing options take `defaults`. */
+  addParamGroup(input: ParamGroupInput<G>): void {
+    const name = this.constructor.name;
+    if (typeof input !== "object" || input === null || !("params" in input)) {
+      throw new TypeError(`${name}.addParamGroup: a group must be an object with a params field`);
+    }
+    const raw = input.params;
+    if (raw instanceof Set) {
+      throw new TypeError(
+        `${name}.addParamGroup: params must be an ordered collection (an array), not a Set, so state dicts match between runs`,
+      );
+    }
+    const params = raw instanceof Tensor ? [raw] : Array.from(raw);
+    params.forEach((p, i) => {
+      if (!(p instanceof Tensor)) {
+        throw new TypeError(
+          `${name}.addParamGroup: can only optimize Tensors, but params[${i}] is ${p === null ? "null" : typeof p}`,
+        );
+      }
+      if (!p.isLeaf) {
+        throw new Error(
+          `${name}.addParamGroup: can't optimize a non-leaf Tensor (params[${i}] was produced by ${p.gradFn!.op}); use a leaf created with requiresGrad`,
+        );
+      }
+    });
+    const existing = new Set(this.paramGroups.flatMap((g) => g.params));
+    if (params.some((p) => existing.has(p))) {
+      throw new Error(`${name}.addParamGroup: some parameters appear in more than one group`);
+    }
+    const group = { ...this.defaults, ...input, params } as unknown as G;
+    const options = group as ParamGroup;
+    if (Array.isArray(options.betas)) options.betas = [...options.betas];
+    this.validateGroup(group);
+    this.paramGroups.push(group);
+  }
+
+  /** The state as JSON-serialisable data; parameters are referred to by index. */
+  stateDict(): OptimizerStateDict {
+    const index = new Map<Tensor, number>();
+    const paramGroups = this.paramGroups.map((group) => {
+      const { params, ...options } = group;
+      const ids = params.map((p) => {
+        if (!index.has(p)) index.set(p, index.size);
+        return index.get(p)!;
+      });
+      return { ...structuredClone(options), params: ids };
+    });
+    const state: OptimizerStateDict["state"] = {};
+    for (const [p, s] of this.state) {
+      const id = index.get(p);
+      if (id === undefined) continue;
+      const entry: Record<string, number | SerializedTensor> = {};
+      for (const [key, value] of Object.entries(s)) {
+        entry[key] = value instanceof Tensor ? serializeTensor(value) : (value as number);
+      }
+      state[String(id)] = entry;
+    }
+    return { state, paramGroups };
+  }
+
+  /**
+   * Restores a `stateDict()` (possibly after `JSON.parse`). The groups must have the same sizes;
+   * saved group options replace the current ones; state tensors are copied and cast to their
+   * parameter's dtype.
+   */
+  loadStateDict(stateDict: OptimizerStateDict): void {
+    const name = `${this.constructor.name}.loadStateDict`;
+    const saved = stateDict?.paramGroups;
+    if (!Array.isArray(saved) || typeof stateDict.state !== "object") {
+      throw new TypeError(`${name}: expected an object with state and paramGroups`);
+    }
+    if (saved.length !== this.paramGroups.length) {
+      throw new RangeError(
+        `${name}: loaded state dict has ${saved.length} parameter groups, this optimizer has ${this.paramGroups.length}`,
+      );
+    }
+    const byId = new Map<number, Tensor>();
+    saved.forEach((g, i) => {
+      const params = this.paramGroups[i].params;
+      if (!Array.isArray(g.params) || g.params.length !== params.length) {
+        throw new RangeError(
+          `${name}: loaded parameter group ${i} has ${g.params?.length} parameters, this optimizer's has ${params.length}`,
+        );
+      }
+      g.params.forEach((id, j) => {
+        byId.set(id, params[j]);
+      });
+    });
+    const state = new Map<Tensor, S>();
+    for (const [key, entry] of Object.entries(stateDict.state)) {
+      const p = byId.get(Number(key));
+      if (p === undefined)
+        throw new RangeError(`${name}: state for unknown parameter index ${key}`);
+      const restored: Record<string, StateValue> = {};
+      for (const [field, value] of Object.entries(entry)) {
+        if (typeof value === "number") {
+          restored[field] = value;
+          continue;
+        }
+        if (!isSerializedTensor(value)) {
+          throw new TypeError(`${name}: state ${key}.${field} is neither a number nor a tensor`);
+        }
+        const t = deserializeTensor(value, `${name} (state ${key}.${field})`, p.dtype);
+        if (t.shape.length !== p.shape.length || t.shape.some((s, d) => s !== p.shape[d])) {
+          throw new RangeError(
+            `${name}: state ${key}.${field} has shape [${t.shape.join(", ")}] but parameter ${key} has shape [${p.shape.join(", ")}]`,
+          );
+        }
+        restored[field] = t;
+      }
+      state.set(p, restored as S);
+    }
+    this.paramGroups.forEach((group, i) => {
+      const { params: _ids, ...options } = structuredClone(saved[i]);
+      for (const k of Object.keys(group)) if (k !== "params") delete group[k];
+      Object.assign(group, options);
+      this.validateGroup(group);
+    });
+    this.state.clear();
+    for (const [p, s] of state) this.state.set(p, s);
+  }
+}

@@ -1,0 +1,68 @@
+// Loads torch-optim.json (written by real PyTorch 1.13, see fixtures/generate_torch_optim.py)
+// and turns its encoded tensors into Koubai tensors.
+
+import { readFileSync } from "node:fs";
+import { type Tensor, tensor } from "@koubai/core";
+
+/** A fixture tensor: flat row-major values, with non-finite values as "nan"/"inf"/"-inf". */
+export interface EncodedTensor {
+  shape: number[];
+  dtype: "float32" | "float64";
+  data: Array<number | string>;
+}
+
+export interface OptimizerCase {
+  name: string;
+  optimizer: "SGD" | "Adam" | "AdamW";
+  options: Record<string, unknown>;
+  params: EncodedTensor[];
+  grads: EncodedTensor[][];
+  trajectory: EncodedTensor[][];
+}
+
+export interface SchedulerCase {
+  name: string;
+  scheduler: string;
+  optimizer: { type: "SGD"; lr: number; momentum: number };
+  options: Record<string, unknown>;
+  lrs: number[];
+  momentums?: number[];
+}
+
+export interface ClipCase {
+  name: string;
+  fn: "clipGradNorm" | "clipGradValue";
+  args: { maxNorm?: number; normType?: number | string; clipValue?: number };
+  grads: EncodedTensor[];
+  clippedGrads: EncodedTensor[];
+  totalNorm: number | string | null;
+}
+
+interface Fixtures {
+  torchVersion: string;
+  optimizers: OptimizerCase[];
+  schedulers: SchedulerCase[];
+  clipping: ClipCase[];
+}
+
+export const fixtures: Fixtures = JSON.parse(
+  readFileSync(new URL("../fixtures/torch-optim.json", import.meta.url), "utf8"),
+);
+
+/** A fixture number: "nan", "inf" and "-inf" decoded. */
+export function decodeNumber(v: number | string): number {
+  if (typeof v === "number") return v;
+  if (v === "nan") return Number.NaN;
+  if (v === "inf") return Number.POSITIVE_INFINITY;
+  if (v === "-inf") return Number.NEGATIVE_INFINITY;
+  throw new Error(`fixture: unknown encoded number ${JSON.stringify(v)}`);
+}
+
+export function decodeValues(t: EncodedTensor): number[] {
+  return t.data.map(decodeNumber);
+}
+
+/** A fresh tensor holding the fixture's values in its dtype. */
+export function decodeTensor(t: EncodedTensor, requiresGrad = false): Tensor {
+  return tensor(decodeValues(t), { shape: t.shape, dtype: t.dtype, requiresGrad });
+}
