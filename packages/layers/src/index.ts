@@ -42,6 +42,7 @@ export {
 } from "./loss.js";
 export { Module, type ModuleEntry } from "./module.js";
 export { Parameter } from "./parameter.js";
+export { loadSafetensors, safetensorsMetadata, saveSafetensors } from "./safetensors.js";
 export { Sequential } from "./sequential.js";
 export {
   type LoadStateDictOptions,

@@ -116,7 +116,7 @@ describe("fusedBatchNorm and batchNormBackward", () => {
     });
     // (1/3)·(3·[0, 1, 0] - 1 - xHat·0) = [-1/3, 2/3, -1/3]
     const dx = Array.from(g3.gradInput.toArray());
-    [-1 / 3, 2 / 3, -1 / 3].forEach((v, i) => expect(dx[i]).toBeCloseTo(v, 14));
+    for (const [i, v] of [-1 / 3, 2 / 3, -1 / 3].entries()) expect(dx[i]).toBeCloseTo(v, 14);
     expect(g3.gradWeight).toBeNull();
   });
 

@@ -60,8 +60,7 @@ describe.each([
     c.steps.forEach((step, i) => {
       bn.train(step.training);
       const x = decode(step.input).requiresGrad_(true);
-      bn.weight && (bn.weight.grad = null);
-      bn.bias && (bn.bias.grad = null);
+      bn.zeroGrad();
       const y = bn.forward(x);
       y.backward(decode(step.gradOutput));
       const at = (what: string) => ({ ...tol, what: `step ${i} ${what}` });

@@ -1,0 +1,151 @@
+import { ones, randn, type Tensor, tensor, zeros } from "@koubai/core";
+import { describe, expect, it } from "vitest";
+import { ReLU } from "../src/activation.js";
+import { BatchNorm1d } from "../src/batch-norm.js";
+import { Linear } from "../src/linear.js";
+import { Module } from "../src/module.js";
+import { Parameter } from "../src/parameter.js";
+import { Sequential } from "../src/sequential.js";
+
+class Net extends Module {
+  scale = new Parameter(ones([1]));
+  layers = new Sequential(new Linear(3, 4), new BatchNorm1d(4), new ReLU());
+  head = new Linear(4, 2, { bias: false });
+  cache: Tensor | null = zeros([2]);
+  forward(x: Tensor): Tensor {
+    return this.head.forward(this.layers.forward(x)).mul(this.scale);
+  }
+}
+
+describe("Module discovery", () => {
+  it("names parameters by dotted path, own first, in declaration order", () => {
+    expect(new Net().namedParameters().map(([n]) => n)).toEqual([
+      "scale",
+      "layers.0.weight",
+      "layers.0.bias",
+      "layers.1.weight",
+      "layers.1.bias",
+      "head.weight",
+    ]);
+  });
+
+  it("lists children, modules and buffers; plain tensors are not buffers", () => {
+    const net = new Net();
+    expect(net.namedChildren().map(([n]) => n)).toEqual(["layers", "head"]);
+    expect(net.namedModules().map(([n]) => n)).toEqual([
+      "",
+      "layers",
+      "layers.0",
+      "layers.1",
+      "layers.2",
+      "head",
+    ]);
+    expect(net.namedBuffers().map(([n]) => n)).toEqual([
+      "layers.1.runningMean",
+      "layers.1.runningVar",
+      "layers.1.numBatchesTracked",
+    ]);
+    expect(net.parameters()).toHaveLength(6);
+    expect(net.children()[1]).toBe(net.head);
+  });
+
+  it("counts a shared parameter once", () => {
+    const shared = new Linear(2, 2);
+    const twice = new Sequential(shared, shared);
+    expect(twice.parameters()).toHaveLength(2);
+  });
+
+  it("registers parameters, buffers and modules explicitly, and validates them", () => {
+    const m = new Sequential();
+    m.registerParameter("w", new Parameter(ones([2])));
+    m.registerBuffer("stat", zeros([2]));
+    m.registerBuffer("scratch", zeros([1]), { persistent: false });
+    m.registerModule("inner", new ReLU());
+    expect(m.namedParameters().map(([n]) => n)).toEqual(["w"]);
+    expect(m.namedBuffers().map(([n]) => n)).toEqual(["stat", "scratch"]);
+    expect(Object.keys(m.stateDict())).toEqual(["w", "stat"]);
+    expect(() => m.registerParameter("x", zeros([1]) as Parameter)).toThrow(
+      /must be a Parameter or null/,
+    );
+    expect(() => m.registerBuffer("a.b", zeros([1]))).toThrow(/without "."/);
+    expect(() => m.registerModule("forward", new ReLU())).toThrow(/already a method/);
+    (m as unknown as Record<string, unknown>).w = zeros([2]);
+    expect(() => m.parameters()).toThrow(/parameter "w" holds a plain Tensor/);
+  });
+});
+
+describe("Module modes, gradients and dtype", () => {
+  it("sets training recursively with train() and eval()", () => {
+    const net = new Net().eval();
+    expect(net.modules().every((m) => !m.training)).toBe(true);
+    net.train();
+    expect(net.modules().every((m) => m.training)).toBe(true);
+  });
+
+  it("zeroGrad sets gradients to null, or to zeros with setToNone false", () => {
+    const fc = new Linear(3, 2);
+    fc.forward(randn([4, 3]))
+      .sum()
+      .backward();
+    fc.zeroGrad({ setToNone: false });
+    expect(Array.from(fc.weight.grad!.toArray())).toEqual(new Array(6).fill(0));
+    fc.zeroGrad();
+    expect(fc.weight.grad).toBeNull();
+  });
+
+  it("to(float64) casts float parameters and buffers and keeps int32 counters", () => {
+    const net = new Net().double();
+    expect(
+      net
+        .parameters()
+        .every((p) => p.dtype === "float64" && p instanceof Parameter && p.requiresGrad),
+    ).toBe(true);
+    const bn = net.layers.at(1) as BatchNorm1d;
+    expect(bn.runningMean!.dtype).toBe("float64");
+    expect(bn.numBatchesTracked!.dtype).toBe("int32");
+    expect(net.forward(randn([5, 3], { dtype: "float64" })).dtype).toBe("float64");
+  });
+});
+
+describe("stateDict and loadStateDict", () => {
+  it("uses PyTorch's snake_case keys in insertion order", () => {
+    expect(Object.keys(new Sequential(new Linear(2, 3), new BatchNorm1d(3)).stateDict())).toEqual([
+      "0.weight",
+      "0.bias",
+      "1.weight",
+      "1.bias",
+      "1.running_mean",
+      "1.running_var",
+      "1.num_batches_tracked",
+    ]);
+  });
+
+  it("copies values in place, keeping the parameter objects", () => {
+    const a = new Linear(2, 2);
+    const b = new Linear(2, 2);
+    const weight = b.weight;
+    b.loadStateDict(a.stateDict());
+    expect(b.weight).toBe(weight);
+    expect(Array.from(b.weight.toArray())).toEqual(Array.from(a.weight.toArray()));
+  });
+
+  it("reports missing, unexpected and mismatched keys together and changes nothing", () => {
+    const fc = new Linear(2, 2);
+    const before = Array.from(fc.weight.toArray());
+    const state = { weight: zeros([2, 3]), extra: zeros([1]) };
+    expect(() => fc.loadStateDict(state)).toThrow(
+      /nothing was loaded[\s\S]*missing keys: bias[\s\S]*unexpected keys: extra[\s\S]*"weight" is float32 \[2, 3\] but the module expects float32 \[2, 2\]/,
+    );
+    expect(() =>
+      fc.loadStateDict({ weight: zeros([2, 2], { dtype: "float64" }), bias: zeros([2]) }),
+    ).toThrow(/"weight" is float64 \[2, 2\] but the module expects float32 \[2, 2\]/);
+    expect(Array.from(fc.weight.toArray())).toEqual(before);
+  });
+
+  it("only reports missing and unexpected keys when strict is false", () => {
+    const fc = new Linear(2, 2);
+    const result = fc.loadStateDict({ weight: ones([2, 2]), other: tensor(1) }, { strict: false });
+    expect(result).toEqual({ missingKeys: ["bias"], unexpectedKeys: ["other"] });
+    expect(Array.from(fc.weight.toArray())).toEqual([1, 1, 1, 1]);
+  });
+});
