@@ -2,14 +2,7 @@
 // composite layer, the hand-derived batchNormBackward, and float64 central differences (plain JS,
 // see finite-differences.ts). Each pair is compared with a per-dtype tolerance.
 
-import {
-  compareTensors,
-  Generator,
-  noGrad,
-  randn,
-  type Tensor,
-  tensor,
-} from "@koubai/core";
+import { compareTensors, Generator, noGrad, randn, type Tensor, tensor } from "@koubai/core";
 import { BatchNorm1d, BatchNorm2d, batchNormBackward } from "@koubai/layers";
 import { batchNormFiniteDifferences } from "./finite-differences.js";
 
