@@ -11,7 +11,7 @@ import {
 } from "@koubai/core";
 import { describe, expect, it } from "vitest";
 import { runCustomLayer } from "./main.js";
-import { rmsNorm, rmsNormFused } from "./rms-norm.js";
+import { RMSNorm, rmsNorm, rmsNormFused } from "./rms-norm.js";
 
 const generator = new Generator(3);
 const input = () => randn([3, 4], { dtype: "float64", generator }).requiresGrad_();
@@ -68,6 +68,19 @@ describe("RMSNorm", () => {
       },
     });
     expect(() => gradcheck(broken, [input(), weight()])).toThrow(GradcheckError);
+  });
+});
+
+describe("RMSNorm module", () => {
+  it("registers its weight (ones) and gives the same output fused or composed", () => {
+    const composed = new RMSNorm(4, { dtype: "float64" });
+    const fused = new RMSNorm(4, { dtype: "float64", fused: true });
+    expect(composed.namedParameters().map(([n]) => n)).toEqual(["weight"]);
+    expect(Array.from(composed.stateDict().weight.toArray())).toEqual([1, 1, 1, 1]);
+    const x = randn([2, 4], { dtype: "float64", generator });
+    const a = composed.forward(x).toArray();
+    const b = fused.forward(x).toArray();
+    a.forEach((v, i) => expect(b[i]).toBeCloseTo(v, 14));
   });
 });
 

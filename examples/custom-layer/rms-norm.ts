@@ -2,7 +2,8 @@
 // customOp with a hand-written backward. The two must agree; custom-layer.test.ts checks that
 // with gradcheck and compareGradients. See docs/guides/custom-layer.md for the walk-through.
 
-import { customOp, type Tensor } from "@koubai/core";
+import { customOp, ones, type Tensor } from "@koubai/core";
+import { Module, Parameter } from "@koubai/layers";
 
 /** Default ε added to the mean square, as torch.nn.RMSNorm uses for float32. */
 export const RMS_EPS = 1e-6;
@@ -53,3 +54,23 @@ export const rmsNormFused: (x: Tensor, weight: Tensor) => Tensor = customOp({
     return [gradX, gradW];
   },
 });
+
+/**
+ * The layer: a learnable weight [D] initialised to 1, and a choice of implementation. Assigning a
+ * Parameter to a property registers it, so `parameters()` and `stateDict()` find `weight`.
+ */
+export class RMSNorm extends Module {
+  weight: Parameter;
+
+  constructor(
+    readonly normalizedShape: number,
+    readonly options: { fused?: boolean; dtype?: "float32" | "float64" } = {},
+  ) {
+    super();
+    this.weight = new Parameter(ones([normalizedShape], { dtype: options.dtype ?? "float32" }));
+  }
+
+  forward(x: Tensor): Tensor {
+    return this.options.fused ? rmsNormFused(x, this.weight) : rmsNorm(x, this.weight);
+  }
+}
