@@ -80,7 +80,9 @@ describe("RMSNorm module", () => {
     const x = randn([2, 4], { dtype: "float64", generator });
     const a = composed.forward(x).toArray();
     const b = fused.forward(x).toArray();
-    a.forEach((v, i) => expect(b[i]).toBeCloseTo(v, 14));
+    a.forEach((v, i) => {
+      expect(b[i]).toBeCloseTo(v, 14);
+    });
   });
 });
 
