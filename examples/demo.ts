@@ -43,7 +43,7 @@ for (const dtype of ["float64", "float32"] as const) {
   allOk &&= ok;
   console.log(
     `   ${dtype}: hand vs autograd ${worst(mine, "handVsAutograd")}, autograd vs FD ${worst(mine, "autogradVsFiniteDiff")}, ` +
-      `hand vs FD ${worst(mine, "handVsFiniteDiff")}  (tolerance ${TOLERANCE[dtype].exact} / ${TOLERANCE[dtype].finiteDiff}) ${ok ? "✓" : "✗"}`,
+      `hand vs FD ${worst(mine, "handVsFiniteDiff")}  (tolerance ${TOLERANCE[dtype].exact.toExponential(0)} / ${TOLERANCE[dtype].finiteDiff.toExponential(0)}) ${ok ? "✓" : "✗"}`,
   );
 }
 

@@ -31,6 +31,8 @@ export function bugCaught(d: BugDiagnosis): boolean {
   return d.correctRows.every((r) => r.ok) && d.firstWrong === "dvar" && ratioMatches;
 }
 
+const fmt = (x: number) => x.toExponential(0);
+
 function main(): void {
   const started = performance.now();
   const rows = standardCases().flatMap((c) => runCase(c));
@@ -39,8 +41,9 @@ function main(): void {
   );
   console.log("batchNormBackward, and float64 central differences (plain JS, h = 1e-5).");
   console.log(
-    `Tolerance, as a fraction of max|reference|: float64 ${TOLERANCE.float64.exact} (exact paths), ${TOLERANCE.float64.finiteDiff} (vs FD); ` +
-      `float32 ${TOLERANCE.float32.exact}, ${TOLERANCE.float32.finiteDiff}. "scaled" = max abs / max|reference|.\n`,
+    `Tolerance, as a fraction of max|reference|: float64 ${fmt(TOLERANCE.float64.exact)} (exact paths), ` +
+      `${fmt(TOLERANCE.float64.finiteDiff)} (vs FD); float32 ${fmt(TOLERANCE.float32.exact)}, ` +
+      `${fmt(TOLERANCE.float32.finiteDiff)}. "scaled" = max abs / max|reference|.\n`,
   );
   console.log(formatCaseTable(rows));
   const gridOk = allWithinTolerance(rows);

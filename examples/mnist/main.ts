@@ -116,7 +116,7 @@ export async function runMnist(options: MnistOptions): Promise<MnistReport> {
   const diverged = report.withoutBatchNorm.steps.some((s) => !Number.isFinite(s.loss));
   log(
     `\nlr 1.0: with BatchNorm ${percent(report.withBatchNorm.testAccuracy)}, without ${percent(report.withoutBatchNorm.testAccuracy)}` +
-      `${diverged ? " (its loss became non-finite: diverged)" : ""}. PyTorch 1.13 on this setup: 95.0% vs 9.3%.`,
+      `${diverged ? " (its loss became non-finite: diverged)" : ""}. PyTorch 1.13 (issue 6): 95.0% vs 9.3%.`,
   );
   const series = [
     { name: "with BatchNorm", steps: report.withBatchNorm.steps },
