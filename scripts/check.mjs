@@ -3,11 +3,13 @@
 // problem; the last line is the test total CI reads: `N passed, N failed, N skipped`.
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { delimiter, join } from "node:path";
 
 const root = join(import.meta.dirname, "..");
+// pnpm rebuilds PATH for scripts without the pinned pnpm in .tools/, but turbo must find it there.
 const env = {
   ...process.env,
+  PATH: `${join(root, ".tools", "node_modules", ".bin")}${delimiter}${process.env.PATH ?? ""}`,
   TURBO_TELEMETRY_DISABLED: "1",
   FORCE_COLOR: process.env.CI ? "0" : "1",
 };
@@ -16,11 +18,12 @@ const reportDirs = ["packages/core", "packages/layers", "packages/optim", "examp
 );
 for (const dir of reportDirs) rmSync(dir, { recursive: true, force: true });
 
+const bin = (name) => join(root, "node_modules", ".bin", name);
 const steps = [
-  ["typecheck + unit tests", "pnpm", ["exec", "turbo", "run", "typecheck", "test", "--continue"]],
-  ["lint", "pnpm", ["exec", "biome", "ci", "."]],
-  ["build", "pnpm", ["exec", "tsc", "-b", "tsconfig.build.json"]],
-  ["docs", "pnpm", ["exec", "typedoc"]],
+  ["typecheck + unit tests", bin("turbo"), ["run", "typecheck", "test", "--continue"]],
+  ["lint", bin("biome"), ["ci", "."]],
+  ["build", bin("tsc"), ["-b", "tsconfig.build.json"]],
+  ["docs", bin("typedoc"), []],
 ];
 const failedSteps = [];
 for (const [label, cmd, args] of steps) {
@@ -28,6 +31,7 @@ for (const [label, cmd, args] of steps) {
   const started = Date.now();
   const result = spawnSync(cmd, args, { cwd: root, stdio: "inherit", env });
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  if (result.error) console.error(`could not start ${cmd}: ${result.error.message}`);
   if (result.status !== 0) failedSteps.push(label);
   console.log(`=== ${label}: ${result.status === 0 ? "ok" : "FAILED"} (${seconds} s) ===`);
 }

@@ -8,6 +8,7 @@ export {
   topologicalOrder,
   traceBackward,
 } from "./autograd/engine.js";
+export type { TensorFunction } from "./autograd/functional.js";
 export {
   type AutogradGradOptions,
   autogradGrad,
@@ -17,6 +18,7 @@ export {
 } from "./autograd/functional.js";
 export { enableGrad, isGradEnabled, noGrad } from "./autograd/grad-mode.js";
 export { type BackwardFn, Node, record } from "./autograd/node.js";
+export type { CheckedFunction } from "./debug/gradcheck.js";
 export {
   type CompareOptions,
   compareGradients,
@@ -53,7 +55,6 @@ export {
 } from "./functional/loss.js";
 export { add, div, maximum, minimum, mul, pow, sub, where } from "./ops/binary.js";
 export { eq, ge, gt, le, lt, ne } from "./ops/compare.js";
-export type { TensorLike } from "./ops/helpers.js";
 export { gather, indexAdd, indexSelect, scatterAdd } from "./ops/indexing.js";
 export { cat, chunk, split, stack } from "./ops/join.js";
 export { matmul } from "./ops/matmul.js";
@@ -128,4 +129,6 @@ export {
 } from "./tensor/creation.js";
 export { DTYPES, type DType, promoteTypes, type TypedArray } from "./tensor/dtype.js";
 export { defaultGenerator, Generator, manualSeed } from "./tensor/random.js";
+export { Storage } from "./tensor/storage.js";
+export type { Dims, TensorLike } from "./tensor/tensor.js";
 export { type NestedArray, Tensor } from "./tensor/tensor.js";

@@ -67,3 +67,46 @@ export function maxRelativeDifference(a: Tensor, b: Tensor): number {
   }
   return scale === 0 ? diff : diff / scale;
 }
+
+export interface LinearCase {
+  name: string;
+  inFeatures: number;
+  outFeatures: number;
+  bias: boolean;
+  weight: Encoded;
+  biasValue: Encoded | null;
+  input: Encoded;
+  output: Encoded;
+  gradOutput: Encoded;
+  gradInput: Encoded;
+  gradWeight: Encoded;
+  gradBias: Encoded | null;
+}
+export interface LossCase {
+  name: string;
+  module: string;
+  options: Record<string, unknown>;
+  input: Encoded;
+  target: Encoded;
+  output: Encoded;
+  gradOutput: Encoded;
+  gradInput: Encoded;
+}
+export interface MlpFixture {
+  initialState: Record<string, Encoded>;
+  input: Encoded;
+  target: Encoded;
+  steps: {
+    loss: number;
+    logits: Encoded;
+    grads: Record<string, Encoded>;
+    state: Record<string, Encoded>;
+  }[];
+  finalState: Record<string, Encoded>;
+}
+/** torch-layers.json (PyTorch 1.13): the Linear, loss and MLP cases. */
+export const layersFixture = loadFixture<{
+  linear: LinearCase[];
+  losses: LossCase[];
+  mlp: MlpFixture;
+}>("torch-layers.json");

@@ -4,50 +4,9 @@ import { describe, expect, it } from "vitest";
 import { ReLU } from "../src/activation.js";
 import { BatchNorm1d } from "../src/batch-norm.js";
 import { Linear } from "../src/linear.js";
-import { BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss } from "../src/loss.js";
-import type { Module } from "../src/module.js";
+import { CrossEntropyLoss } from "../src/loss.js";
 import { Sequential } from "../src/sequential.js";
-import { decode, type Encoded, expectAllclose, loadFixture } from "./helpers.js";
-
-interface LinearCase {
-  name: string;
-  inFeatures: number;
-  outFeatures: number;
-  bias: boolean;
-  weight: Encoded;
-  biasValue: Encoded | null;
-  input: Encoded;
-  output: Encoded;
-  gradOutput: Encoded;
-  gradInput: Encoded;
-  gradWeight: Encoded;
-  gradBias: Encoded | null;
-}
-interface LossCase {
-  name: string;
-  module: string;
-  options: Record<string, unknown>;
-  input: Encoded;
-  target: Encoded;
-  output: Encoded;
-  gradOutput: Encoded;
-  gradInput: Encoded;
-}
-interface MlpFixture {
-  initialState: Record<string, Encoded>;
-  input: Encoded;
-  target: Encoded;
-  steps: {
-    loss: number;
-    logits: Encoded;
-    grads: Record<string, Encoded>;
-    state: Record<string, Encoded>;
-  }[];
-  finalState: Record<string, Encoded>;
-}
-const fixture = loadFixture<{ linear: LinearCase[]; losses: LossCase[]; mlp: MlpFixture }>(
-  "torch-layers.json",
-);
+import { decode, type Encoded, expectAllclose, layersFixture as fixture } from "./helpers.js";
 
 describe("Linear-BatchNorm1d-ReLU-Linear trained 5 SGD steps matches PyTorch", () => {
   it("has the same losses, logits, gradients and state (running stats included) at every step", () => {

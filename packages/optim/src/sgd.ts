@@ -43,11 +43,13 @@ export interface SGDState {
  * p ← p − γ·g
  * ```
  *
- * NOTE: this is PyTorch's form, where the learning rate multiplies the whole buffer. Sutskever
- * et al. (2013) and TensorFlow's `MomentumOptimizer` fold the learning rate into the velocity
- * (`v ← μ·v − γ·g; p ← p + v`); the two agree for a constant lr but differ as soon as a
- * scheduler changes γ (here a new lr applies to all past momentum at once). Nesterov here is
- * the same reformulation: the step is `g + μ·b` rather than a look-ahead gradient.
+ * NOTE: this is PyTorch's form, where the learning rate multiplies the whole buffer.
+ * Sutskever et al. (2013) and TensorFlow 2's `tf.keras.optimizers.SGD` fold the learning rate
+ * into the velocity instead (`v ← μ·v − γ·g; p ← p + v`, Nesterov `p ← p + μ·v − γ·g`). With
+ * `v = −γ·b` the two agree while γ is constant, but differ as soon as a scheduler changes it:
+ * here a new lr rescales all past momentum at once, there it only affects new gradients.
+ * TensorFlow 1's `MomentumOptimizer` accumulates like PyTorch but has no dampening. Nesterov
+ * here is the same reformulation: the step uses `g + μ·b`, not a look-ahead gradient.
  *
  * @example
  * ```ts

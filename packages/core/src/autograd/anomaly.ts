@@ -6,8 +6,29 @@ import type { Tensor } from "../tensor/tensor.js";
 
 let anomalyMode = false;
 
+let backwardDepth = 0;
+
 export function isAnomalyEnabled(): boolean {
   return anomalyMode;
+}
+
+/** Whether a forward result should be checked: not inside an op's backward (see `inBackward`). */
+export function checksForward(): boolean {
+  return anomalyMode && backwardDepth === 0;
+}
+
+/**
+ * Runs an op's backward function. The ops it calls skip their forward checks, so that a NaN or
+ * Inf it produces is reported by the engine as coming from that op's backward (as PyTorch
+ * names `SqrtBackward0`), not from some helper op inside it.
+ */
+export function inBackward<T>(fn: () => T): T {
+  backwardDepth++;
+  try {
+    return fn();
+  } finally {
+    backwardDepth--;
+  }
 }
 
 /** Runs `fn` with anomaly detection on; restores the previous mode afterwards. */

@@ -5,7 +5,7 @@
 
 import { formatShape } from "../tensor/shape.js";
 import type { Tensor } from "../tensor/tensor.js";
-import { checkFinite, isAnomalyEnabled } from "./anomaly.js";
+import { checkFinite, inBackward, isAnomalyEnabled } from "./anomaly.js";
 import { setGradEnabled } from "./grad-mode.js";
 import type { BackwardFn, Node } from "./node.js";
 
@@ -91,7 +91,11 @@ export function runBackward(
   const { createGraph, retainGraph, inputs } = options;
   const results: (Tensor | null)[] = inputs ? inputs.map(() => null) : [];
   const targetIndex = new Map<Tensor, number[]>();
-  if (inputs) inputs.forEach((t, i) => targetIndex.set(t, [...(targetIndex.get(t) ?? []), i]));
+  if (inputs) {
+    inputs.forEach((t, i) => {
+      targetIndex.set(t, [...(targetIndex.get(t) ?? []), i]);
+    });
+  }
 
   const addResult = (t: Tensor, g: Tensor) => {
     for (const i of targetIndex.get(t) ?? [])
@@ -153,7 +157,9 @@ export function runBackward(
           t.requiresGrad &&
           (needed === null || targetIndex.has(t) || (t.gradFn !== null && needed.has(t.gradFn))),
       );
-      const inputGrads = backwardFn(gradOut, needsInputGrad);
+      const inputGrads = isAnomalyEnabled()
+        ? inBackward(() => backwardFn(gradOut, needsInputGrad))
+        : backwardFn(gradOut, needsInputGrad);
       if (backwardTrace !== null) backwardTrace({ node, gradOut, inputGrads, rule: backwardFn });
       if (!retainGraph) node.release();
       if (inputGrads.length !== node.inputs.length) {

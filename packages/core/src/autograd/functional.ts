@@ -70,7 +70,8 @@ export function autogradGrad(
   return grads;
 }
 
-type Fn = (...args: Tensor[]) => Tensor;
+/** A function of tensors returning a tensor, as taken by `grad`, `valueAndGrad` and `vjp`. */
+export type TensorFunction = (...args: Tensor[]) => Tensor;
 
 /** Fresh leaves for the differentiated arguments; arguments that already require grad are kept so nesting works. */
 function prepare(
@@ -118,7 +119,7 @@ function normalizeArgnums(argnums: number | readonly number[]): number[] {
  * `argnums` a list, it returns one gradient per listed argument. Nests: `grad(grad(f))`.
  */
 export function grad(
-  f: Fn,
+  f: TensorFunction,
   argnums: number | readonly number[] = 0,
 ): (...args: Tensor[]) => Tensor | Tensor[] {
   const nums = normalizeArgnums(argnums);
@@ -132,7 +133,7 @@ export function grad(
 
 /** Like `grad`, but returns `[value, gradient(s)]` from a single forward pass. */
 export function valueAndGrad(
-  f: Fn,
+  f: TensorFunction,
   argnums: number | readonly number[] = 0,
 ): (...args: Tensor[]) => [Tensor, Tensor | Tensor[]] {
   const nums = normalizeArgnums(argnums);
@@ -148,7 +149,10 @@ export function valueAndGrad(
  * Vector-Jacobian product: returns `[f(...primals), vjpFn]` where `vjpFn(cotangent)` gives
  * cotangentᵀ·∂f/∂primal for every primal. `vjpFn` may be called more than once.
  */
-export function vjp(f: Fn, ...primals: Tensor[]): [Tensor, (cotangent: Tensor) => Tensor[]] {
+export function vjp(
+  f: TensorFunction,
+  ...primals: Tensor[]
+): [Tensor, (cotangent: Tensor) => Tensor[]] {
   const nums = primals.map((_, i) => i);
   const { inputs, nested } = prepare(primals, nums, "vjp");
   const out = enableGrad(() => f(...inputs));

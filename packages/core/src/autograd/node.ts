@@ -4,7 +4,7 @@
 
 import type { DType } from "../tensor/dtype.js";
 import type { Tensor } from "../tensor/tensor.js";
-import { checkFinite, creationStack, isAnomalyEnabled } from "./anomaly.js";
+import { checkFinite, checksForward, creationStack, isAnomalyEnabled } from "./anomaly.js";
 import { isGradEnabled } from "./grad-mode.js";
 
 /**
@@ -78,7 +78,7 @@ export function record(
   backward: BackwardFn,
   saved: readonly Tensor[] | null = null,
 ): Tensor {
-  if (isAnomalyEnabled()) checkFinite(out, `forward of ${op}`, undefined);
+  if (checksForward()) checkFinite(out, `forward of ${op}`, undefined);
   if (!isGradEnabled()) return out;
   let any = false;
   for (let i = 0; i < inputs.length; i++) if (inputs[i].requiresGrad) any = true;

@@ -32,9 +32,10 @@ export class GradcheckError extends Error {
   }
 }
 
-type MultiFn = (...inputs: Tensor[]) => Tensor | readonly Tensor[];
+/** The function under check: tensors in, one tensor or several out. */
+export type CheckedFunction = (...inputs: Tensor[]) => Tensor | readonly Tensor[];
 
-function outputsOf(fn: MultiFn, inputs: Tensor[]): Tensor[] {
+function outputsOf(fn: CheckedFunction, inputs: Tensor[]): Tensor[] {
   const result = fn(...inputs);
   return result instanceof Tensor ? [result] : [...result];
 }
@@ -63,7 +64,7 @@ function prepareInputs(inputs: readonly Tensor[], op: string): Tensor[] {
  * Returns true, or throws a GradcheckError naming input, element, output, analytic and numeric.
  */
 export function gradcheck(
-  fn: MultiFn,
+  fn: CheckedFunction,
   inputs: readonly Tensor[],
   options: GradcheckOptions = {},
 ): true {
@@ -146,7 +147,7 @@ export function gradcheck(
  * with the backward pass recorded (createGraph). Random gradOutputs come from a fixed seed.
  */
 export function gradgradcheck(
-  fn: MultiFn,
+  fn: CheckedFunction,
   inputs: readonly Tensor[],
   options: GradcheckOptions & { gradOutputs?: readonly Tensor[] } = {},
 ): true {

@@ -23,7 +23,7 @@ function preview(t: Tensor | null | undefined, max: number): string {
   return `[${values.join(", ")}${t.numel() > max ? ", …" : ""}]`;
 }
 
-function escapeDot(text: string): string {
+function escapeLabel(text: string): string {
   return text.replace(/\\/g, "\\\\").replace(/"/g, '\\"');
 }
 
@@ -70,14 +70,14 @@ export function toDot(root: Tensor, options: GraphOptions = {}): string {
     const style = leaf.requiresGrad
       ? 'style=filled, fillcolor="#dbeafe"'
       : 'style=filled, fillcolor="#f3f4f6"';
-    lines.push(`  ${id} [shape=box, ${style}, label="${parts.map(escapeDot).join("\\n")}"];`);
+    lines.push(`  ${id} [shape=box, ${style}, label="${parts.map(escapeLabel).join("\\n")}"];`);
   });
   for (const node of order) {
     const parts = [node.op, `${formatShape(node.outputShape)} ${node.outputDType}`];
     if (options.values && node.output) parts.push(`value ${preview(node.output, max)}`);
     if (options.grads && node.retained?.grad)
       parts.push(`grad ${preview(node.retained.grad, max)}`);
-    lines.push(`  node${node.id} [shape=ellipse, label="${parts.map(escapeDot).join("\\n")}"];`);
+    lines.push(`  node${node.id} [shape=ellipse, label="${parts.map(escapeLabel).join("\\n")}"];`);
     for (const input of node.inputs) {
       if (input.gradFn) lines.push(`  node${input.gradFn.id} -> node${node.id};`);
       else lines.push(`  ${leafId.get(input)} -> node${node.id};`);

@@ -106,7 +106,9 @@ export function nllLoss(logProbs: Tensor, target: Tensor, options: NllLossOption
     }
     weights = weights.mul(options.weight.to(logProbs.dtype).indexSelect(0, safeTarget));
   }
-  const loss = picked.mul(weights).neg();
+  // Masked with `where`, not by the zero weight alone: when every target is ignored the mean is
+  // 0/0 = NaN, and a product with 0 would turn its infinite gradient into NaN instead of 0.
+  const loss = where(valid, picked.mul(weights), 0).neg();
   const reduction = options.reduction ?? "mean";
   if (reduction === "mean") return loss.sum().div(weights.sum());
   return applyReduction(loss, reduction, "nllLoss");
@@ -152,10 +154,11 @@ export function crossEntropy(
   if (smoothing === 0) return nll;
   // Label smoothing adds ε·(mean over classes of -w_c·logp_c), ignoring ignored rows.
   const classes = logits.shape[1];
-  const valid = target.ne(ignoreIndex).to(logits.dtype);
+  const validMask = target.ne(ignoreIndex);
+  const valid = validMask.to(logits.dtype);
   let perClass = logProbs;
   if (options.weight !== undefined) perClass = perClass.mul(options.weight.to(logits.dtype));
-  const smooth = perClass.sum(1).neg().mul(valid).div(classes);
+  const smooth = where(validMask, perClass.sum(1).neg(), 0).div(classes);
   const reduction = options.reduction ?? "mean";
   let smoothReduced: Tensor;
   if (reduction === "none") smoothReduced = smooth;

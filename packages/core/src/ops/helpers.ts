@@ -6,8 +6,9 @@ import { allocate, type DType, isFloat, promoteTypes, promoteWithScalar } from "
 import { broadcastShapes, formatShape, numelOf } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
 
-/** A tensor or a plain number (a "wrapped scalar" that never widens a float tensor's dtype). */
-export type TensorLike = Tensor | number;
+export type { TensorLike } from "../tensor/tensor.js";
+
+import type { TensorLike } from "../tensor/tensor.js";
 
 export function checkTensor(value: unknown, op: string, what = "input"): Tensor {
   if (value instanceof Tensor) return value;

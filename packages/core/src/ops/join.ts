@@ -12,7 +12,9 @@ import { checkTensor } from "./helpers.js";
 export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
   if (!Array.isArray(tensors) || tensors.length === 0)
     throw new TypeError("cat: expected a non-empty array of tensors");
-  tensors.forEach((t, i) => checkTensor(t, "cat", `tensors[${i}]`));
+  tensors.forEach((t, i) => {
+    checkTensor(t, "cat", `tensors[${i}]`);
+  });
   const first = tensors[0];
   const d = normalizeDim(dim, first.ndim, "cat", first.shape);
   if (first.ndim === 0)

@@ -12,12 +12,10 @@ import {
   numelOf,
   reducedShape,
 } from "../tensor/shape.js";
-import { Tensor } from "../tensor/tensor.js";
+import { type Dims, Tensor } from "../tensor/tensor.js";
 import { where } from "./binary.js";
 import { checkTensor, requireFloat } from "./helpers.js";
 import { arangeLike } from "./indexing.js";
-
-type Dims = number | readonly number[] | undefined;
 
 export interface ValuesIndices {
   values: Tensor;
@@ -74,8 +72,9 @@ export function mean(x: Tensor, dim?: Dims, keepdim = false): Tensor {
 }
 
 /**
- * Π over one dim (or all). d/dx_i = Π_{j≠i} x_j: out/x_i when no element is zero; with one zero,
- * only the zero gets the product of the rest; with two or more, all gradients are 0.
+ * Π over one dim (or all). d/dx_i = Π_{j≠i} x_j: out/x_i when no element is zero; otherwise the
+ * product of the others is formed explicitly, which stays right (also for second derivatives)
+ * with one zero (only the zero gets a gradient) or several (all gradients are 0).
  */
 export function prod(x: Tensor, dim?: number, keepdim = false): Tensor {
   checkTensor(x, "prod");
@@ -91,20 +90,36 @@ export function prod(x: Tensor, dim?: number, keepdim = false): Tensor {
     out,
     [x],
     (gradOut) => {
-      const isZero = x.eq(0);
-      const zeros = isZero.sum(dims, true);
-      const safeX = where(isZero, 1, x);
-      const restOfProduct = safeX.prod(d, true); // product of the nonzero elements
-      const outKeep = keepDims(out, x, dims, keepdim);
-      const noZeros = outKeep.div(safeX);
-      const onlyZero = restOfProduct.mul(isZero.mul(zeros.eq(1)));
-      return [keepDims(gradOut, x, dims, keepdim).mul(noZeros.mul(zeros.eq(0)).add(onlyZero))];
+      const g = keepDims(gradOut, x, dims, keepdim);
+      if (dims.length === 0) return [g];
+      if (!x.toArray().includes(0)) return [g.mul(keepDims(out, x, dims, keepdim)).div(x)];
+      return [g.mul(productOfOthers(x, d))];
     },
     [x, out],
   );
 }
 
-function extreme(kind: "max" | "min", op: string, x: Tensor, dim: Dims, keepdim: boolean): Tensor {
+/**
+ * Π_{j≠i} x_j along `dim`, for every i, without dividing: x is repeated along a new dim j next to
+ * i with the diagonal j = i set to 1, then multiplied out over j. O(n²) memory, so only used
+ * when x holds zeros.
+ */
+function productOfOthers(x: Tensor, dim: number): Tensor {
+  const n = x.shape[dim];
+  const shape = x.shape.slice();
+  shape.splice(dim, 0, n);
+  const repeated = x.unsqueeze(dim).expand(shape);
+  const diagonal = arangeLike(repeated, dim).eq(arangeLike(repeated, dim + 1));
+  return where(diagonal, 1, repeated).prod(dim + 1);
+}
+
+function extreme(
+  kind: "max" | "min",
+  op: string,
+  x: Tensor,
+  dim: Dims | undefined,
+  keepdim: boolean,
+): Tensor {
   checkTensor(x, op);
   const dims = normalizeDims(dim, x.ndim, op, x.shape);
   checkNonEmpty(x, dims, op);
@@ -211,7 +226,7 @@ export function argmin(x: Tensor, dim?: number, keepdim = false): Tensor {
  * log Σ exp(x) over dims, stably: the maximum m is taken out first, log Σ exp(x - m) + m, so
  * logits of ±1000 are fine. Composite: autograd derives d/dx = softmax(x).
  */
-export function logsumexp(x: Tensor, dim: Dims, keepdim = false): Tensor {
+export function logsumexp(x: Tensor, dim: Dims | undefined, keepdim = false): Tensor {
   checkTensor(x, "logsumexp");
   requireFloat(x, "logsumexp");
   const dims = normalizeDims(dim, x.ndim, "logsumexp", x.shape);
@@ -224,7 +239,11 @@ export function logsumexp(x: Tensor, dim: Dims, keepdim = false): Tensor {
 /**
  * Σ(x - mean)² / (N - correction) over dims; `correction` 1 (default) is the unbiased estimate.
  * Two-pass (mean first) with double accumulation, so a mean of 1e4 and a spread of 0.1 come out
- * right. Composite: autograd derives the gradient.
+ * right. d/dx = 2(x - mean)/(N - correction).
+ * NOTE: a primitive, not a composite: through `x - mean(x)` autograd would add the mean path's
+ * term -2·Σ(x - mean)/N, which is 0 in exact arithmetic but not in floating point, and costs
+ * precision when |mean| ≫ std. The backward is written with differentiable ops, so the second
+ * derivative 2(δᵢⱼ - 1/N)/(N - correction) still comes out.
  */
 export function variance(x: Tensor, dim?: Dims, options: VarianceOptions = {}): Tensor {
   checkTensor(x, "var");
@@ -234,11 +253,27 @@ export function variance(x: Tensor, dim?: Dims, options: VarianceOptions = {}): 
     throw new RangeError(`var: correction must be a non-negative number, got ${correction}`);
   const dims = normalizeDims(dim, x.ndim, "var", x.shape);
   const count = dims.reduce((n, d) => n * x.shape[d], 1);
-  const centered = x.sub(x.mean(dims, true));
-  return centered
+  const divisor = Math.max(0, count - correction);
+  // The forward runs in float64 even for float32 input: a float32 mean of values near 1e4 is off
+  // by up to half an ulp (5e-4), which would bias a variance of 0.01 by ~1e-5 relative.
+  const value = x.detach().to("float64");
+  const out = value
+    .sub(value.mean(dims, true))
     .square()
     .sum(dims, keepdim)
-    .div(Math.max(0, count - correction));
+    .div(divisor)
+    .to(x.dtype);
+  return record(
+    "var",
+    out,
+    [x],
+    (gradOut) => [
+      keepDims(gradOut, x, dims, keepdim)
+        .mul(x.sub(x.mean(dims, true)))
+        .mul(2 / divisor),
+    ],
+    [x],
+  );
 }
 
 /** √var; same options as `variance`. */

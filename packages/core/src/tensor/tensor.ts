@@ -21,8 +21,10 @@ import * as inplace from "./inplace.js";
 import { contiguousStrides, formatShape, numelOf } from "./shape.js";
 import { Storage } from "./storage.js";
 
-type TensorLike = Tensor | number;
-type Dims = number | readonly number[];
+/** A tensor or a plain number (a "wrapped scalar" that never widens a float tensor's dtype). */
+export type TensorLike = Tensor | number;
+/** A dim or a list of dims; negative values count from the end. */
+export type Dims = number | readonly number[];
 
 /** Nested arrays of numbers as returned by `tolist()`. */
 export type NestedArray = number | NestedArray[];

@@ -1,0 +1,174 @@
+// Koubai's side of the peer benchmark. `koubai` uses core primitives only: BatchNorm as a
+// composite (mean, biased variance, rsqrt), matmul, and an MLP training step whose SGD-momentum
+// update runs under noGrad with in-place ops. `koubai-fused` swaps in the layers package's fused
+// BatchNorm (one op with the hand-derived batchNormBackward): BatchNorm1d({ fused: true }) for
+// the BatchNorm workload, fusedBatchNorm inside the MLP.
+
+import { crossEntropy, noGrad, type Tensor, tensor } from "@koubai/core";
+import { BatchNorm1d, fusedBatchNorm } from "@koubai/layers";
+import {
+  type BatchNormInputs,
+  type MatmulInputs,
+  MLP_PARAM_NAMES,
+  type MlpInputs,
+  type MlpParamName,
+} from "./inputs.js";
+import type { Case, Framework, Outputs } from "./measure.js";
+
+/** A training-mode BatchNorm over dim 0 of [N, C]: `(x, gamma, beta, eps) => y`. */
+type BatchNormFn = (x: Tensor, gamma: Tensor, beta: Tensor, eps: number) => Tensor;
+
+/** Training-mode BatchNorm over dim 0: `(x - mean) * rsqrt(var + eps) * gamma + beta`, var biased. */
+export const batchNormComposite: BatchNormFn = (x, gamma, beta, eps) => {
+  const mean = x.mean(0, true);
+  const variance = x.var(0, { correction: 0, keepdim: true });
+  return x.sub(mean).mul(variance.add(eps).rsqrt()).mul(gamma).add(beta);
+};
+
+function leaf(data: Float32Array, shape: readonly number[]): Tensor {
+  return tensor(data, { shape, requiresGrad: true });
+}
+
+function gradOf(t: Tensor, name: string): Float32Array {
+  if (t.grad === null) throw new Error(`koubai: ${name} received no gradient`);
+  return t.grad.toArray() as Float32Array;
+}
+
+const batchNormFused: BatchNormFn = (x, gamma, beta, eps) =>
+  fusedBatchNorm(x, gamma, beta, eps).out;
+
+/** The BatchNorm workload through its affine parameters `gamma`, `beta` (leaves) and `forward`. */
+interface BatchNormSetup {
+  gamma: Tensor;
+  beta: Tensor;
+  forward(x: Tensor): Tensor;
+}
+
+function compositeSetup(inputs: BatchNormInputs): BatchNormSetup {
+  const gamma = leaf(inputs.gamma, [inputs.c]);
+  const beta = leaf(inputs.beta, [inputs.c]);
+  return { gamma, beta, forward: (x) => batchNormComposite(x, gamma, beta, inputs.eps) };
+}
+
+/** The public layer path; in training mode it also updates its [C] running statistics. */
+function moduleSetup(inputs: BatchNormInputs): BatchNormSetup {
+  const layer = new BatchNorm1d(inputs.c, { eps: inputs.eps, fused: true });
+  const gamma = layer.weight as Tensor;
+  const beta = layer.bias as Tensor;
+  noGrad(() => {
+    gamma.copy_(tensor(inputs.gamma));
+    beta.copy_(tensor(inputs.beta));
+  });
+  return { gamma, beta, forward: (x) => layer.forward(x) };
+}
+
+async function batchNorm(inputs: BatchNormInputs, setup: BatchNormSetup): Promise<Case> {
+  const { n, c } = inputs;
+  const x = leaf(inputs.x, [n, c]);
+  const { gamma, beta } = setup;
+  const gradOut = tensor(inputs.gradOut, { shape: [n, c] });
+  const run = (): Tensor => {
+    x.grad = null;
+    gamma.grad = null;
+    beta.grad = null;
+    const y = setup.forward(x);
+    y.backward(gradOut);
+    return y;
+  };
+  return {
+    async check(): Promise<Outputs> {
+      const y = run();
+      return {
+        y: y.toArray() as Float32Array,
+        gradX: gradOf(x, "x"),
+        gradGamma: gradOf(gamma, "gamma"),
+        gradBeta: gradOf(beta, "beta"),
+      };
+    },
+    step: () => void run(),
+    dispose() {},
+  };
+}
+
+async function matmul(inputs: MatmulInputs): Promise<Case> {
+  const { n } = inputs;
+  const a = tensor(inputs.a, { shape: [n, n] });
+  const b = tensor(inputs.b, { shape: [n, n] });
+  return {
+    check: async () => ({ out: a.matmul(b).toArray() as Float32Array }),
+    step: () => void a.matmul(b),
+    dispose() {},
+  };
+}
+
+type Params = Record<MlpParamName, Tensor>;
+
+function mlpLoss(p: Params, x: Tensor, labels: Tensor, eps: number, bn: BatchNormFn): Tensor {
+  let h = x.matmul(p.w1).add(p.b1);
+  h = bn(h, p.g1, p.be1, eps).relu();
+  h = h.matmul(p.w2).add(p.b2);
+  h = bn(h, p.g2, p.be2, eps).relu();
+  return crossEntropy(h.matmul(p.w3).add(p.b3), labels);
+}
+
+async function mlp(inputs: MlpInputs, bn: BatchNormFn): Promise<Case> {
+  const { batch, eps, lr, momentum } = inputs;
+  const x = tensor(inputs.x, { shape: [batch, inputs.shapes.w1[0]] });
+  const labels = tensor(inputs.labels);
+  const params = {} as Params;
+  const buffers = {} as Params;
+  for (const name of MLP_PARAM_NAMES) {
+    params[name] = leaf(inputs.params[name], inputs.shapes[name]);
+    buffers[name] = tensor(new Float32Array(inputs.params[name].length), {
+      shape: inputs.shapes[name],
+    });
+  }
+  // PyTorch SGD (dampening 0, no Nesterov): buf = momentum * buf + grad; p -= lr * buf. PyTorch
+  // sets buf = grad on step 1, which zero-initialised buffers give by the same formula.
+  const trainStep = (): number => {
+    for (const name of MLP_PARAM_NAMES) params[name].grad = null;
+    const loss = mlpLoss(params, x, labels, eps, bn);
+    loss.backward();
+    noGrad(() => {
+      for (const name of MLP_PARAM_NAMES) {
+        const buf = buffers[name].mul_(momentum).add_(params[name].grad as Tensor);
+        params[name].sub_(buf, lr);
+      }
+    });
+    return loss.item();
+  };
+  return {
+    async check(): Promise<Outputs> {
+      const loss1 = trainStep();
+      const loss2 = trainStep();
+      const out: Outputs = { loss: new Float32Array([loss1, loss2]) };
+      for (const name of ["w1", "g1", "w3", "b3"] as const) {
+        const now = params[name].toArray() as Float32Array;
+        out[`delta.${name}`] = now.map((v, i) => v - inputs.params[name][i]);
+      }
+      return out;
+    },
+    step: () => void trainStep(),
+    dispose() {},
+  };
+}
+
+export function koubaiFramework(version: string): Framework {
+  return {
+    name: "koubai",
+    version,
+    batchNorm: async (inputs) => batchNorm(inputs, compositeSetup(inputs)),
+    matmul,
+    mlp: async (inputs) => mlp(inputs, batchNormComposite),
+  };
+}
+
+/** Koubai with the layers package's fused BatchNorm; matmul is the same kernel, so not repeated. */
+export function koubaiFusedFramework(version: string): Framework {
+  return {
+    name: "koubai-fused",
+    version,
+    batchNorm: async (inputs) => batchNorm(inputs, moduleSetup(inputs)),
+    mlp: async (inputs) => mlp(inputs, batchNormFused),
+  };
+}

@@ -1,0 +1,110 @@
+// What every framework adapter provides (one `Case` per workload), how a case is timed (warm-up,
+// then repeats until a count or a time budget is reached, reporting the median), and how two
+// frameworks' outputs are compared before anything is timed.
+
+import type { BatchNormInputs, MatmulInputs, MlpInputs } from "./inputs.js";
+
+/** Named float outputs of a workload, flattened row-major, for the cross-framework check. */
+export type Outputs = Record<string, Float32Array>;
+
+/** One workload set up in one framework, on its own copy of the shared inputs. */
+export interface Case {
+  /**
+   * Runs the workload once and returns its outputs. For the MLP it runs two training steps from
+   * the initial parameters and returns the losses and the parameter updates.
+   */
+  check(): Promise<Outputs>;
+  /** The timed unit of work; it must leave every result computed (not merely scheduled). */
+  step(): void | Promise<void>;
+  dispose(): void;
+}
+
+/** A framework adapter: its label, its version, and a constructor per workload it runs. */
+export interface Framework {
+  name: string;
+  version: string;
+  batchNorm?(inputs: BatchNormInputs): Promise<Case>;
+  matmul?(inputs: MatmulInputs): Promise<Case>;
+  mlp?(inputs: MlpInputs): Promise<Case>;
+}
+
+export interface TimingOptions {
+  warmup: number;
+  minRepeats: number;
+  maxRepeats: number;
+  /** Stop repeating once this much time went into timed repeats (after `minRepeats`). */
+  budgetMs: number;
+}
+
+export interface Timing {
+  medianMs: number;
+  minMs: number;
+  repeats: number;
+  samplesMs: number[];
+}
+
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+export async function time(
+  work: () => void | Promise<void>,
+  options: TimingOptions,
+): Promise<Timing> {
+  for (let i = 0; i < options.warmup; i++) await work();
+  const samplesMs: number[] = [];
+  let spent = 0;
+  while (
+    samplesMs.length < options.minRepeats ||
+    (samplesMs.length < options.maxRepeats && spent < options.budgetMs)
+  ) {
+    const start = performance.now();
+    await work();
+    const elapsed = performance.now() - start;
+    samplesMs.push(elapsed);
+    spent += elapsed;
+  }
+  return {
+    medianMs: median(samplesMs),
+    minMs: Math.min(...samplesMs),
+    repeats: samplesMs.length,
+    samplesMs,
+  };
+}
+
+export interface Agreement {
+  ok: boolean;
+  /** The worst output: max |a - b| divided by max |reference| of that output. */
+  worst: { output: string; relError: number };
+}
+
+/**
+ * Compares `actual` against `reference` output by output. The error of each output is
+ * `max |actual - reference| / max(|reference|)`, a scale-free float32 check that tolerates the
+ * different summation orders of the frameworks; `tolerance` bounds it.
+ */
+export function compareOutputs(reference: Outputs, actual: Outputs, tolerance: number): Agreement {
+  let worst = { output: "", relError: 0 };
+  for (const [name, expected] of Object.entries(reference)) {
+    const got = actual[name];
+    if (got === undefined || got.length !== expected.length) {
+      return {
+        ok: false,
+        worst: { output: `${name} (missing or wrong size)`, relError: Infinity },
+      };
+    }
+    let scale = 0;
+    let diff = 0;
+    for (let i = 0; i < expected.length; i++) {
+      scale = Math.max(scale, Math.abs(expected[i]));
+      const d = Math.abs(got[i] - expected[i]);
+      // A NaN in either side must fail the check, so compare with `!(d <= diff)`.
+      if (!(d <= diff)) diff = Number.isNaN(d) ? Infinity : d;
+    }
+    const relError = diff / (scale || 1);
+    if (relError > worst.relError || worst.output === "") worst = { output: name, relError };
+  }
+  return { ok: worst.relError <= tolerance, worst };
+}

@@ -1,0 +1,205 @@
+// Entry point of the peer benchmark (`pnpm --filter @koubai/bench bench:peers`): Koubai against
+// TF.js (cpu, wasm) and jax-js (wasm, jit) on identical inputs. For each workload every framework
+// first computes its outputs, which must agree with Koubai's, then is warmed up and timed.
+// Prints one markdown table and writes bench/results/peers.json.
+// Options: --workloads=bn,matmul,mlp128,mlp16 and --frameworks=koubai,tfjs-cpu,... select subsets.
+
+import { execFileSync } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import os from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { makeBatchNormInputs, makeMatmulInputs, makeMlpInputs } from "./inputs.js";
+import { jaxFramework } from "./jax.js";
+import { koubaiFramework, koubaiFusedFramework } from "./koubai.js";
+import {
+  type Case,
+  compareOutputs,
+  type Framework,
+  type Outputs,
+  type TimingOptions,
+  time,
+} from "./measure.js";
+import { markdownHeader, markdownTable, type Report, type ResultRow } from "./report.js";
+import { tfjsFramework } from "./tfjs.js";
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+interface Workload {
+  id: string;
+  label: string;
+  /** Floating-point operations per timed step, where a GFLOP/s figure means something. */
+  flops?: number;
+  /** Bound on the scale-free output error against the reference (see compareOutputs). */
+  tolerance: number;
+  /** Sets the workload up in `framework`; undefined when the framework does not run it. */
+  open(framework: Framework): Promise<Case> | undefined;
+}
+
+/** Builds a workload's inputs on first use only, then hands every framework the same arrays. */
+function once<T>(make: () => T): () => T {
+  let value: T | undefined;
+  return () => {
+    value ??= make();
+    return value;
+  };
+}
+
+function workloads(): Workload[] {
+  const bn = once(() => makeBatchNormInputs(4096, 1024));
+  const mm = once(() => makeMatmulInputs(1024));
+  const mlp = (batch: number): Workload => {
+    const inputs = once(() => makeMlpInputs(batch));
+    return {
+      id: `mlp${batch}`,
+      label: `MLP train step, batch ${batch}`,
+      tolerance: 2e-3,
+      open: (f) => f.mlp?.(inputs()),
+    };
+  };
+  return [
+    {
+      id: "bn",
+      label: "BatchNorm fwd+bwd [4096, 1024]",
+      tolerance: 1e-3,
+      open: (f) => f.batchNorm?.(bn()),
+    },
+    {
+      id: "matmul",
+      label: "matmul 1024×1024",
+      flops: 2 * 1024 ** 3,
+      tolerance: 1e-4,
+      open: (f) => f.matmul?.(mm()),
+    },
+    mlp(128),
+    mlp(16),
+  ];
+}
+
+/** Timing settings: a time budget per case keeps slow peers (TF.js cpu BatchNorm) to few runs. */
+const TIMING: TimingOptions = { warmup: 2, minRepeats: 3, maxRepeats: 40, budgetMs: 2500 };
+
+function option(name: string): string[] | undefined {
+  const arg = process.argv.find((a) => a.startsWith(`--${name}=`));
+  return arg?.slice(name.length + 3).split(",");
+}
+
+function packageVersion(entry: string, name: string): string {
+  let dir = dirname(createRequire(import.meta.url).resolve(entry));
+  for (let i = 0; i < 5; i++, dir = dirname(dir)) {
+    try {
+      const manifest = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"));
+      if (manifest.name === name) return manifest.version as string;
+    } catch {}
+  }
+  throw new Error(`run-peers: cannot find the package.json of ${name}`);
+}
+
+/** The Koubai package(s) that ran, at which commit, with `detail` on the BatchNorm path. */
+function koubaiVersion(pkg: "core" | "layers", detail: string): string {
+  const manifest = JSON.parse(
+    readFileSync(join(here, `../../packages/${pkg}/package.json`), "utf8"),
+  );
+  let commit = "unknown commit";
+  try {
+    commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: here }).toString().trim();
+  } catch {}
+  return `@koubai/${pkg} ${manifest.version} (${commit}, plain JS kernels, ${detail})`;
+}
+
+function errorText(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split("\n")[0].slice(0, 120);
+}
+
+async function measureCase(
+  workload: Workload,
+  framework: Framework,
+  reference: Outputs | undefined,
+): Promise<{ row: ResultRow; outputs?: Outputs } | undefined> {
+  const row: ResultRow = { workload: workload.label, framework: framework.name };
+  let outputs: Outputs | undefined;
+  let opened: Case | undefined;
+  try {
+    const opening = workload.open(framework);
+    if (opening === undefined) return undefined;
+    opened = await opening;
+    const started = performance.now();
+    outputs = await opened.check();
+    const checkMs = performance.now() - started;
+    if (reference !== undefined)
+      row.agreement = compareOutputs(reference, outputs, workload.tolerance);
+    // The check already ran the workload once, which is warm-up enough for a slow case.
+    const warmup = checkMs > 1000 ? 0 : TIMING.warmup;
+    row.timing = await time(() => opened?.step(), { ...TIMING, warmup });
+    if (workload.flops !== undefined) row.gflops = workload.flops / (row.timing.medianMs * 1e6);
+  } catch (error) {
+    row.error = errorText(error);
+  } finally {
+    opened?.dispose();
+  }
+  return { row, outputs };
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const loadavgStart = os.loadavg();
+  const chosenWorkloads = option("workloads");
+  const chosenFrameworks = option("frameworks");
+  const frameworks: Framework[] = [
+    koubaiFramework(koubaiVersion("core", "composite BatchNorm from core primitives")),
+    koubaiFusedFramework(koubaiVersion("layers", "fused BatchNorm with batchNormBackward")),
+    await tfjsFramework("cpu"),
+    await tfjsFramework("wasm"),
+    await jaxFramework(packageVersion("@jax-js/jax", "@jax-js/jax")),
+  ].filter((f) => chosenFrameworks === undefined || chosenFrameworks.includes(f.name));
+  const results: ResultRow[] = [];
+  for (const workload of workloads()) {
+    if (chosenWorkloads !== undefined && !chosenWorkloads.includes(workload.id)) continue;
+    let reference: Outputs | undefined;
+    let koubaiMs: number | undefined;
+    for (const framework of frameworks) {
+      const measured = await measureCase(workload, framework, reference);
+      if (measured === undefined) continue;
+      const { row, outputs } = measured;
+      if (reference === undefined && outputs !== undefined) reference = outputs;
+      if (framework.name === "koubai") koubaiMs = row.timing?.medianMs;
+      if (row.timing !== undefined && koubaiMs !== undefined) {
+        row.timeVsKoubai = row.timing.medianMs / koubaiMs;
+      }
+      results.push(row);
+      const ms = row.timing?.medianMs.toFixed(1) ?? row.error;
+      console.error(`  ${workload.label} / ${framework.name}: ${ms} ms`);
+    }
+  }
+  const cpus = os.cpus();
+  const report: Report = {
+    date: new Date().toISOString(),
+    node: process.version,
+    platform: `${os.platform()} ${os.arch()}`,
+    cpus: { count: cpus.length, model: cpus[0]?.model ?? "unknown" },
+    loadavgStart,
+    loadavgEnd: os.loadavg(),
+    versions: Object.fromEntries(frameworks.map((f) => [f.name, f.version])),
+    reference: frameworks[0]?.name ?? "none",
+    notes: [
+      "Same seeded float32 inputs in every framework; outputs checked against the reference before timing.",
+      "Medians of timed repeats after warm-up; each case stops after 40 runs or 2.5 s of timed runs (at least 3).",
+      "BatchNorm: training-mode composite (mean, biased variance, rsqrt, affine) forward plus backward with a given upstream gradient; jax-js gets it as the gradient of sum(y * gradOut).",
+      "MLP: 784-256-BN-ReLU-256-BN-ReLU-10, softmax cross-entropy, SGD momentum 0.9 (PyTorch form), loss read back every step; BatchNorm running statistics are not tracked in any framework.",
+      "koubai-fused: the BatchNorm workload runs the layers package's BatchNorm1d({ fused: true }) in training mode (which also updates its [C] running statistics); its MLP uses fusedBatchNorm; matmul is the same kernel as koubai's, so not repeated.",
+      "time / Koubai's divides by the composite (core-only) Koubai median of the same workload.",
+    ],
+    results,
+    totalSeconds: (performance.now() - started) / 1000,
+  };
+  console.log(markdownHeader(report));
+  console.log();
+  console.log(markdownTable(report));
+  const out = join(here, "../results/peers.json");
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
+  console.log(`\nWrote ${out} (${report.totalSeconds.toFixed(0)} s)`);
+}
+
+await main();

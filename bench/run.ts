@@ -1,0 +1,7 @@
+// First half of `pnpm bench`: core overhead and kernel throughput (the side-by-side peer
+// comparison, peers/run-peers.ts, runs after it).
+
+import { formatRows, runCoreOverhead } from "./core-overhead.js";
+
+console.log("## Core overhead and kernel throughput\n");
+console.log(formatRows(runCoreOverhead()));

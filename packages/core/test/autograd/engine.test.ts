@@ -1,0 +1,75 @@
+// The backward engine: accumulation into leaves, retained non-leaf gradients, detach, retained
+// graphs, and deep graphs walked without recursion.
+
+import { describe, expect, it } from "vitest";
+import { ones, randn, tensor, zeros } from "../../src/index.js";
+
+describe("backward", () => {
+  it("adds into a leaf's .grad across backward calls instead of overwriting it", () => {
+    const x = tensor([1, 2, 3], { dtype: "float64", requiresGrad: true });
+    x.mul(x).sum().backward();
+    expect(x.grad).toBeAllclose([2, 4, 6]);
+    x.mul(3).sum().backward();
+    expect(x.grad).toBeAllclose([5, 7, 9]);
+  });
+
+  it("sums the gradients of a tensor used twice in one graph", () => {
+    const x = tensor([0.5, -1], { dtype: "float64", requiresGrad: true });
+    x.mul(2).add(x.square()).sum().backward();
+    expect(x.grad).toBeAllclose([3, 0]);
+  });
+
+  it("leaves .grad null on non-leaves unless retainGrad() was called", () => {
+    const x = tensor([1, 2], { dtype: "float64", requiresGrad: true });
+    const hidden = x.mul(3);
+    const kept = x.mul(4).retainGrad();
+    hidden.add(kept.square()).sum().backward();
+    expect(hidden.grad).toBeNull();
+    expect(kept.grad).toBeAllclose([8, 16]);
+    expect(x.grad).toBeAllclose([3 + 32, 3 + 64]);
+  });
+
+  it("stops gradients at detach(), which shares storage with the original", () => {
+    const x = tensor([2, 3], { dtype: "float64", requiresGrad: true });
+    const d = x.detach();
+    expect(d.requiresGrad).toBe(false);
+    expect(d.isLeaf).toBe(true);
+    expect(d.data).toBe(x.data);
+    x.mul(d).sum().backward();
+    expect(x.grad).toBeAllclose([2, 3]);
+  });
+
+  it("runs a second time through a graph kept with retainGraph", () => {
+    const x = tensor([1, 2], { dtype: "float64", requiresGrad: true });
+    const loss = x.exp().sum();
+    loss.backward(undefined, { retainGraph: true });
+    loss.backward();
+    expect(x.grad).toBeAllclose([2 * Math.E, 2 * Math.exp(2)]);
+  });
+
+  it("accepts an explicit gradient for a non-scalar output", () => {
+    const x = tensor([1, 2, 3], { dtype: "float64", requiresGrad: true });
+    x.square().backward(tensor([1, 0, -1], { dtype: "float64" }));
+    expect(x.grad).toBeAllclose([2, 0, -6]);
+  });
+
+  it("walks a chain of 100,000 ops without overflowing the stack", () => {
+    const x = tensor(1, { dtype: "float64", requiresGrad: true });
+    let y = x;
+    for (let i = 0; i < 100_000; i++) y = y.add(1);
+    y.backward();
+    expect(x.grad?.item()).toBe(1);
+  });
+
+  it("gives .grad a private copy that later in-place changes do not leak into", () => {
+    const x = zeros([2], { dtype: "float64", requiresGrad: true });
+    const seed = ones([2], { dtype: "float64" });
+    x.mul(1).backward(seed);
+    seed.fill_(5);
+    expect(x.grad).toBeAllclose([1, 1]);
+  });
+
+  it("refuses backward from a tensor that does not require grad", () => {
+    expect(() => randn([1]).sum().backward()).toThrow(/does not require grad/);
+  });
+});

@@ -1,0 +1,158 @@
+// Reading torch-ops.json (format documented in fixtures/generate_torch_ops.py) and mapping each
+// fixture op name to the Koubai call that mirrors the PyTorch call the generator made.
+
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import type { DType, Reduction, Tensor } from "../src/index.js";
+import * as core from "../src/index.js";
+
+export interface EncodedTensor {
+  shape: number[];
+  dtype: DType;
+  data: (number | "nan" | "inf" | "-inf")[];
+  requiresGrad?: boolean;
+}
+
+export interface FixtureCase {
+  name: string;
+  op: string;
+  inputs: EncodedTensor[];
+  args: Record<string, unknown>;
+  outputs: EncodedTensor[];
+  gradOutputs: (EncodedTensor | null)[];
+  grads: (EncodedTensor | null)[];
+  secondOrder?: {
+    gradGradInputs: (EncodedTensor | null)[];
+    gradGrads: (EncodedTensor | null)[];
+  };
+}
+
+export function loadFixtures(): { torchVersion: string; cases: FixtureCase[] } {
+  const path = fileURLToPath(new URL("./fixtures/torch-ops.json", import.meta.url));
+  return JSON.parse(readFileSync(path, "utf8"));
+}
+
+const SPECIAL: Record<string, number> = { nan: Number.NaN, inf: Infinity, "-inf": -Infinity };
+
+/** A fresh Koubai tensor (a leaf, requiring grad if the fixture says so). */
+export function decode(encoded: EncodedTensor): Tensor {
+  const values = encoded.data.map((v) => (typeof v === "string" ? SPECIAL[v] : v));
+  const t = core.tensor(values, { dtype: encoded.dtype, shape: encoded.shape });
+  return encoded.requiresGrad ? t.requiresGrad_(true) : t;
+}
+
+type Args = Record<string, unknown>;
+type OpCall = (inputs: Tensor[], args: Args) => Tensor | Tensor[];
+
+const num = (args: Args, key: string): number => args[key] as number;
+const dims = (args: Args): number | number[] | undefined =>
+  args.dim as number | number[] | undefined;
+const keepdim = (args: Args): boolean => (args.keepdim as boolean | undefined) ?? false;
+const reduction = (args: Args): { reduction: Reduction } => ({
+  reduction: args.reduction as Reduction,
+});
+
+const binary = (fn: (a: Tensor, b: Tensor) => Tensor): OpCall => {
+  return ([a, b]) => fn(a, b);
+};
+const unary = (fn: (x: Tensor) => Tensor): OpCall => {
+  return ([x]) => fn(x);
+};
+const reduce = (fn: (x: Tensor, dim?: number | number[], keepdim?: boolean) => Tensor): OpCall => {
+  return ([x], args) => fn(x, dims(args), keepdim(args));
+};
+const valuesIndices = (fn: typeof core.max): OpCall => {
+  return ([x], args) => {
+    if (args.dim === undefined) return fn(x);
+    const { values, indices } = fn(x, num(args, "dim"), keepdim(args));
+    return [values, indices];
+  };
+};
+const argExtreme = (fn: typeof core.argmax): OpCall => {
+  return ([x], args) => (args.dim === undefined ? fn(x) : fn(x, num(args, "dim"), keepdim(args)));
+};
+const varianceLike = (fn: typeof core.variance): OpCall => {
+  return ([x], args) =>
+    fn(x, dims(args), { correction: num(args, "correction"), keepdim: keepdim(args) });
+};
+
+/** One entry per fixture op name; the name equals the Koubai function name. */
+export const FIXTURE_OPS: Record<string, OpCall> = {
+  add: binary(core.add),
+  sub: binary(core.sub),
+  mul: binary(core.mul),
+  div: binary(core.div),
+  maximum: binary(core.maximum),
+  minimum: binary(core.minimum),
+  pow: ([a, b], args) =>
+    args.exponent === undefined ? core.pow(a, b) : core.pow(a, num(args, "exponent")),
+  neg: unary(core.neg),
+  exp: unary(core.exp),
+  log: unary(core.log),
+  sqrt: unary(core.sqrt),
+  rsqrt: unary(core.rsqrt),
+  abs: unary(core.abs),
+  tanh: unary(core.tanh),
+  sigmoid: unary(core.sigmoid),
+  relu: unary(core.relu),
+  square: unary(core.square),
+  leakyRelu: ([x], args) => core.leakyRelu(x, num(args, "negativeSlope")),
+  gelu: ([x], args) => core.gelu(x, { approximate: args.approximate as "none" | "tanh" }),
+  clamp: ([x], args) =>
+    core.clamp(x, args.min as number | undefined, args.max as number | undefined),
+  where: ([c, a, b]) => core.where(c, a, b),
+  eq: binary(core.eq),
+  ne: binary(core.ne),
+  lt: binary(core.lt),
+  le: binary(core.le),
+  gt: binary(core.gt),
+  ge: binary(core.ge),
+  sum: reduce(core.sum),
+  mean: reduce(core.mean),
+  amax: reduce(core.amax),
+  amin: reduce(core.amin),
+  logsumexp: reduce(core.logsumexp),
+  prod: ([x], args) => core.prod(x, args.dim as number | undefined, keepdim(args)),
+  max: valuesIndices(core.max),
+  min: valuesIndices(core.min),
+  argmax: argExtreme(core.argmax),
+  argmin: argExtreme(core.argmin),
+  var: varianceLike(core.var),
+  std: varianceLike(core.std),
+  matmul: binary(core.matmul),
+  reshape: ([x], args) => core.reshape(x, args.shape as number[]),
+  transpose: ([x], args) => core.transpose(x, num(args, "dim0"), num(args, "dim1")),
+  permute: ([x], args) => core.permute(x, args.dims as number[]),
+  expand: ([x], args) => core.expand(x, args.shape as number[]),
+  squeeze: ([x], args) => core.squeeze(x, args.dim as number | undefined),
+  unsqueeze: ([x], args) => core.unsqueeze(x, num(args, "dim")),
+  flatten: ([x], args) => core.flatten(x, num(args, "startDim"), num(args, "endDim")),
+  narrow: ([x], args) => core.narrow(x, num(args, "dim"), num(args, "start"), num(args, "length")),
+  slice: ([x], args) =>
+    core.slice(x, num(args, "dim"), num(args, "start"), num(args, "stop"), num(args, "step")),
+  select: ([x], args) => core.select(x, num(args, "dim"), num(args, "index")),
+  cat: (xs, args) => core.cat(xs, num(args, "dim")),
+  stack: (xs, args) => core.stack(xs, num(args, "dim")),
+  split: ([x], args) => core.split(x, args.splitSize as number | number[], num(args, "dim")),
+  chunk: ([x], args) => core.chunk(x, num(args, "chunks"), num(args, "dim")),
+  indexSelect: ([x, index], args) => core.indexSelect(x, num(args, "dim"), index),
+  gather: ([x, index], args) => core.gather(x, num(args, "dim"), index),
+  softmax: ([x], args) => core.softmax(x, num(args, "dim")),
+  logSoftmax: ([x], args) => core.logSoftmax(x, num(args, "dim")),
+  linear: ([x, w, b]) => core.linear(x, w, b),
+  mseLoss: ([a, b], args) => core.mseLoss(a, b, reduction(args)),
+  l1Loss: ([a, b], args) => core.l1Loss(a, b, reduction(args)),
+  nllLoss: ([x, y], args) =>
+    core.nllLoss(x, y, { ...reduction(args), ignoreIndex: args.ignoreIndex as number | undefined }),
+  crossEntropy: ([x, y], args) =>
+    core.crossEntropy(x, y, {
+      ...reduction(args),
+      ignoreIndex: args.ignoreIndex as number | undefined,
+      labelSmoothing: args.labelSmoothing as number | undefined,
+    }),
+  binaryCrossEntropyWithLogits: ([x, y], args) =>
+    core.binaryCrossEntropyWithLogits(x, y, {
+      ...reduction(args),
+      posWeight: args.posWeight === undefined ? undefined : decode(args.posWeight as EncodedTensor),
+    }),
+};

@@ -1,0 +1,134 @@
+// Reductions: random shapes and dim subsets against a naive loop, gradients against central
+// differences, and the numerical stability of variance far from zero.
+
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import {
+  amax,
+  Generator,
+  gradcheck,
+  mean,
+  randn,
+  sum,
+  type Tensor,
+  tensor,
+  variance,
+} from "../../src/index.js";
+import { indices, numel, rowMajorStrides } from "./strided-reference.js";
+
+/** A shape and a subset of its dims (possibly empty, meaning "all" when passed as undefined). */
+const shapeAndDims = fc
+  .array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength: 4 })
+  .chain((shape) =>
+    fc.tuple(
+      fc.constant(shape),
+      fc.subarray(
+        shape.map((_, d) => d),
+        { minLength: 1 },
+      ),
+      fc.boolean(),
+    ),
+  );
+
+function values(shape: readonly number[], seed: number): number[] {
+  return Array.from({ length: numel(shape) }, (_, i) => Math.sin(seed * 3.3 + i * 0.91) * 2);
+}
+
+/** Naive reduction: group the flat input by the kept coordinates and fold each group. */
+function reference(
+  data: readonly number[],
+  shape: readonly number[],
+  dims: readonly number[],
+  keepdim: boolean,
+  fold: (group: number[]) => number,
+): { shape: number[]; values: number[] } {
+  const outShape = shape.map((s, d) => (dims.includes(d) ? 1 : s));
+  const strides = rowMajorStrides(outShape);
+  const groups: number[][] = Array.from({ length: numel(outShape) }, () => []);
+  let k = 0;
+  for (const index of indices(shape)) {
+    const target = index.reduce((acc, i, d) => acc + (dims.includes(d) ? 0 : i * strides[d]), 0);
+    groups[target].push(data[k++]);
+  }
+  return {
+    shape: keepdim ? outShape : shape.filter((_, d) => !dims.includes(d)),
+    values: groups.map(fold),
+  };
+}
+
+const REDUCTIONS: [
+  string,
+  (x: Tensor, dims: number[], keepdim: boolean) => Tensor,
+  (g: number[]) => number,
+][] = [
+  ["sum", sum, (g) => g.reduce((a, b) => a + b, 0)],
+  ["mean", mean, (g) => g.reduce((a, b) => a + b, 0) / g.length],
+  ["amax", amax, (g) => Math.max(...g)],
+  [
+    "variance",
+    (x, dims, keepdim) => variance(x, dims, { keepdim, correction: 0 }),
+    (g) => {
+      const m = g.reduce((a, b) => a + b, 0) / g.length;
+      return g.reduce((a, b) => a + (b - m) ** 2, 0) / g.length;
+    },
+  ],
+];
+
+describe.each(REDUCTIONS)("%s over random dims", (_, op, fold) => {
+  it("matches a naive grouping loop", () => {
+    fc.assert(
+      fc.property(
+        shapeAndDims,
+        fc.integer({ min: 0, max: 1000 }),
+        ([shape, dims, keepdim], seed) => {
+          const data = values(shape, seed);
+          const out = op(tensor(data, { dtype: "float64", shape }), dims, keepdim);
+          const expected = reference(data, shape, dims, keepdim, fold);
+          expect(out.shape).toEqual(expected.shape);
+          expect(out).toBeAllclose(
+            tensor(expected.values, { dtype: "float64", shape: expected.shape }),
+          );
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+
+  it("has gradients that agree with central differences", () => {
+    fc.assert(
+      fc.property(
+        shapeAndDims,
+        fc.integer({ min: 0, max: 1000 }),
+        ([shape, dims, keepdim], seed) => {
+          const x = tensor(values(shape, seed), { dtype: "float64", shape, requiresGrad: true });
+          expect(gradcheck((t) => op(t, dims, keepdim), [x])).toBe(true);
+        },
+      ),
+      { numRuns: 15 },
+    );
+  });
+});
+
+describe("variance far from zero", () => {
+  // Values 1e4 + 0.1·z: the exact variance is computed here in a naive two-pass loop over the
+  // float64 values themselves, so only Koubai's rounding is measured.
+  const generator = new Generator(11);
+  const z = randn([1000], { dtype: "float64", generator }).toArray();
+  const data = Array.from(z, (v) => 1e4 + 0.1 * v);
+  const m = data.reduce((a, b) => a + b, 0) / data.length;
+  const exact = data.reduce((a, b) => a + (b - m) ** 2, 0) / (data.length - 1);
+
+  it("is exact to 1e-12 in float64 with mean 1e4 and std 0.1", () => {
+    expect(variance(tensor(data, { dtype: "float64" })).item()).toBeCloseTo(exact, 12);
+    expect(Math.abs(exact - 0.01)).toBeLessThan(0.002);
+  });
+
+  it("stays within float32 rounding of the input in float32", () => {
+    const x32 = tensor(data, { dtype: "float32" });
+    const stored = Array.from(x32.toArray());
+    const m32 = stored.reduce((a, b) => a + b, 0) / stored.length;
+    const exact32 = stored.reduce((a, b) => a + (b - m32) ** 2, 0) / (stored.length - 1);
+    expect(variance(x32).item()).toBeAllclose(exact32, { atol: 0, rtol: 1e-6 });
+    expect(variance(x32).item()).toBeAllclose(exact, { atol: 0, rtol: 0.05 });
+  });
+});

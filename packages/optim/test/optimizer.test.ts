@@ -1,0 +1,169 @@
+import { tensor, zeros } from "@koubai/core";
+import { describe, expect, it } from "vitest";
+import { Adam, type OptimizerStateDict, SGD } from "../src/index.js";
+import "./helpers/allclose.js";
+
+const param = (values: number[] = [0, 0]) =>
+  tensor(values, { dtype: "float64", requiresGrad: true });
+
+describe("Optimizer parameter groups", () => {
+  it("takes any iterable of tensors as one group with the defaults", () => {
+    const [a, b] = [param(), param()];
+    function* params() {
+      yield a;
+      yield b;
+    }
+    const optimizer = new SGD(params(), { lr: 0.1, momentum: 0.9 });
+    expect(optimizer.paramGroups).toHaveLength(1);
+    expect(optimizer.paramGroups[0]).toMatchObject({ lr: 0.1, momentum: 0.9, nesterov: false });
+    expect(optimizer.paramGroups[0].params).toEqual([a, b]);
+  });
+
+  it("gives each group its own options, falling back to the defaults", () => {
+    const [a, b] = [param(), param()];
+    const optimizer = new SGD([{ params: [a] }, { params: [b], lr: 1 }], { lr: 0.1 });
+    a.grad = tensor([1, 1], { dtype: "float64" });
+    b.grad = tensor([1, 1], { dtype: "float64" });
+    optimizer.step();
+    expect(a).toBeAllclose([-0.1, -0.1]);
+    expect(b).toBeAllclose([-1, -1]);
+  });
+
+  it("adds groups later with addParamGroup", () => {
+    const optimizer = new Adam([param()], { lr: 0.1 });
+    optimizer.addParamGroup({ params: param(), lr: 0.5 });
+    expect(optimizer.paramGroups.map((g) => g.lr)).toEqual([0.1, 0.5]);
+    expect(optimizer.paramGroups[1].betas).toEqual([0.9, 0.999]);
+    expect(optimizer.paramGroups[1].betas).not.toBe(optimizer.paramGroups[0].betas);
+  });
+
+  it.each([
+    [() => new SGD([], { lr: 1 }), "SGD: got an empty parameter list"],
+    [() => new SGD(param() as never, { lr: 1 }), "got a single Tensor; wrap it in an array"],
+    [() => new SGD([param().mul(2)], { lr: 1 }), "can't optimize a non-leaf Tensor (params[0]"],
+    [() => new SGD([{ params: new Set([param()]) }], { lr: 1 }), "not a Set"],
+    [() => new SGD([{ params: [3] as never }], { lr: 1 }), "params[0] is number"],
+  ])("rejects bad params (%#)", (make, message) => {
+    expect(make).toThrow(message);
+  });
+
+  it("rejects a parameter that is already in another group", () => {
+    const a = param();
+    const optimizer = new SGD([a], { lr: 1 });
+    expect(() => optimizer.addParamGroup({ params: [a] })).toThrow(
+      "SGD.addParamGroup: some parameters appear in more than one group",
+    );
+  });
+});
+
+describe("Optimizer.zeroGrad", () => {
+  it("sets gradients to null by default", () => {
+    const a = param();
+    a.grad = tensor([1, 2], { dtype: "float64" });
+    new SGD([a], { lr: 1 }).zeroGrad();
+    expect(a.grad).toBeNull();
+  });
+
+  it("fills gradients with zeros in place with setToNone: false", () => {
+    const a = param();
+    const grad = tensor([1, 2], { dtype: "float64" });
+    a.grad = grad;
+    new SGD([a], { lr: 1 }).zeroGrad({ setToNone: false });
+    expect(a.grad).toBe(grad);
+    expect(grad).toBeAllclose([0, 0], { atol: 0 });
+  });
+});
+
+describe("Optimizer.step", () => {
+  it("runs the closure with grad mode on and returns its loss", () => {
+    const a = param([1, 2]);
+    const optimizer = new SGD([a], { lr: 0.5 });
+    const loss = optimizer.step(() => {
+      const l = a.mul(a).sum();
+      l.backward();
+      return l.item();
+    });
+    expect(loss).toBe(5);
+    expect(a).toBeAllclose([0, 0]);
+  });
+});
+
+describe("Optimizer state dicts", () => {
+  it("refers to parameters by index and holds state as plain data", () => {
+    const [a, b] = [param([1, 2]), param([3, 4])];
+    const optimizer = new Adam([{ params: [a] }, { params: [b], lr: 0.5 }], { lr: 0.1 });
+    b.grad = tensor([1, -1], { dtype: "float64" });
+    optimizer.step();
+    const sd = optimizer.stateDict();
+    expect(sd.paramGroups.map((g) => g.params)).toEqual([[0], [1]]);
+    expect(sd.paramGroups[1].lr).toBe(0.5);
+    expect(Object.keys(sd.state)).toEqual(["1"]);
+    expect(sd.state["1"].step).toBe(1);
+    // m = (1 − β1)·g with β1 = 0.9, exactly as float64 computes 1 − 0.9.
+    const m = 1 - 0.9;
+    expect(sd.state["1"].expAvg).toEqual({ shape: [2], dtype: "float64", data: [m, -m] });
+  });
+
+  it("keeps NaN, infinities and -0 through JSON", () => {
+    const a = param([0, 0, 0, 0]);
+    const optimizer = new SGD([a], { lr: 1, momentum: 0.5 });
+    a.grad = tensor([Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -0], {
+      dtype: "float64",
+    });
+    optimizer.step();
+    const json = JSON.parse(JSON.stringify(optimizer.stateDict())) as OptimizerStateDict;
+    const b = param([0, 0, 0, 0]);
+    const restored = new SGD([b], { lr: 1, momentum: 0.5 });
+    restored.loadStateDict(json);
+    const buffer = restored.state.get(b)!.momentumBuffer!.toArray();
+    expect(Array.from(buffer)).toEqual([
+      Number.NaN,
+      Number.POSITIVE_INFINITY,
+      Number.NEGATIVE_INFINITY,
+      -0,
+    ]);
+    expect(Object.is(buffer[3], -0)).toBe(true);
+  });
+
+  it("casts loaded state to the parameter's dtype", () => {
+    const a = param([1, 2]);
+    const optimizer = new SGD([a], { lr: 1, momentum: 0.9 });
+    a.grad = tensor([1, 2], { dtype: "float64" });
+    optimizer.step();
+    const b = zeros([2], { requiresGrad: true });
+    const restored = new SGD([b], { lr: 1, momentum: 0.9 });
+    restored.loadStateDict(optimizer.stateDict());
+    expect(restored.state.get(b)!.momentumBuffer!.dtype).toBe("float32");
+  });
+
+  it("replaces the group options with the saved ones", () => {
+    const optimizer = new SGD([param()], { lr: 0.1 });
+    const sd = optimizer.stateDict();
+    sd.paramGroups[0].lr = 0.01;
+    const other = new SGD([param()], { lr: 5, momentum: 0.9 });
+    other.loadStateDict(sd);
+    expect(other.paramGroups[0]).toMatchObject({ lr: 0.01, momentum: 0 });
+  });
+
+  it("names the mismatch when the groups differ", () => {
+    const saved = new SGD([param(), param()], { lr: 1 }).stateDict();
+    expect(() => new SGD([param()], { lr: 1 }).loadStateDict(saved)).toThrow(
+      "SGD.loadStateDict: loaded parameter group 0 has 2 parameters, this optimizer's has 1",
+    );
+    const two = new SGD([{ params: [param()] }, { params: [param()] }], { lr: 1 });
+    expect(() => two.loadStateDict(saved)).toThrow(
+      "SGD.loadStateDict: loaded state dict has 1 parameter groups, this optimizer has 2",
+    );
+  });
+
+  it("names the shapes when saved state does not fit a parameter", () => {
+    const a = param([1, 2]);
+    const optimizer = new SGD([a], { lr: 1, momentum: 0.9 });
+    a.grad = tensor([1, 2], { dtype: "float64" });
+    optimizer.step();
+    const other = new SGD([param([1, 2, 3])], { lr: 1, momentum: 0.9 });
+    expect(() => other.loadStateDict(optimizer.stateDict())).toThrow(
+      "SGD.loadStateDict: state 0.momentumBuffer has shape [2] but parameter 0 has shape [3]",
+    );
+  });
+});
