@@ -18,7 +18,6 @@ export {
 } from "./autograd/functional.js";
 export { enableGrad, isGradEnabled, noGrad } from "./autograd/grad-mode.js";
 export { type BackwardFn, Node, record } from "./autograd/node.js";
-export type { CheckedFunction } from "./debug/gradcheck.js";
 export {
   type CompareOptions,
   compareGradients,
@@ -27,6 +26,7 @@ export {
   formatComparison,
   type GradientComparison,
 } from "./debug/compare.js";
+export type { CheckedFunction } from "./debug/gradcheck.js";
 export {
   GradcheckError,
   type GradcheckOptions,
