@@ -35,7 +35,8 @@ export const TARGET_ACCURACY = 0.96;
 
 export function parseOptions(argv: readonly string[]): MnistOptions {
   const { values } = parseArgs({
-    args: [...argv],
+    // `pnpm run mnist -- --quick` passes the "--" through; `pnpm run mnist --quick` does not.
+    args: argv.filter((a) => a !== "--"),
     options: {
       quick: { type: "boolean", default: false },
       epochs: { type: "string" },
