@@ -18,7 +18,12 @@ function run(cmd, args) {
   execFileSync(cmd, args, {
     cwd: root,
     stdio: "inherit",
-    env: { ...process.env, TURBO_TELEMETRY_DISABLED: "1" },
+    env: {
+      ...process.env,
+      // Root scripts call `pnpm` (and turbo calls it too): the pinned one in .tools/ comes first.
+      PATH: `${join(toolsDir, "node_modules", ".bin")}${delimiter}${process.env.PATH ?? ""}`,
+      TURBO_TELEMETRY_DISABLED: "1",
+    },
   });
 }
 

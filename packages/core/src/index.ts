@@ -18,6 +18,14 @@ export {
 } from "./autograd/functional.js";
 export { enableGrad, isGradEnabled, noGrad } from "./autograd/grad-mode.js";
 export { type BackwardFn, Node, record } from "./autograd/node.js";
+export {
+  type CompareOptions,
+  compareGradients,
+  compareTensors,
+  firstDisagreement,
+  formatComparison,
+  type GradientComparison,
+} from "./debug/compare.js";
 export type { CheckedFunction } from "./debug/gradcheck.js";
 export {
   GradcheckError,
