@@ -7,10 +7,14 @@ import { getKernelBackend, matmul, setKernelBackend, tensor } from "@koubai/core
 /** [M, K] @ [K, N]: 33·29·47 = 44,979 multiply-adds, odd sizes that leave partial SIMD tiles. */
 export const MATMUL_SIZES = { m: 33, k: 47, n: 29 } as const;
 
-/** Element (i, j) of operand `which` ("a" is [M, K], "b" is [K, N]): sin(1 + i·cols + j) scaled. */
+/**
+ * Element (i, j) of operand `which` ("a" is [M, K], "b" is [K, N]): the fractional part of
+ * (1 + i·cols + j)·0.6180339887, minus 0.5, in [-0.5, 0.5). Only correctly rounded arithmetic,
+ * so every engine gets the same bits (Math.sin does not: Node 20 and Chromium 156 differ by ulps).
+ */
 export function matmulOperand(which: "a" | "b", i: number, j: number): number {
   const cols = which === "a" ? MATMUL_SIZES.k : MATMUL_SIZES.n;
-  return Math.sin(1 + i * cols + j) * (which === "a" ? 1 : 0.5);
+  return (((1 + i * cols + j) * 0.6180339887) % 1) - 0.5;
 }
 
 export interface MatmulResult {
