@@ -55,7 +55,13 @@ export function runTinyNetwork(seed = 3): GraphRun {
         inputGrads: step.inputGrads.map((g) => (g === null ? null : Array.from(g.toArray()))),
       }),
   );
-  return { model, x, loss, dot: toDot(loss, { values: true, grads: true, maxValues: 4 }), steps };
+  return {
+    model,
+    x,
+    loss,
+    dot: toDot(loss, { values: true, grads: true, maxValues: 4, direction: "TB" }),
+    steps,
+  };
 }
 
 /** One numbered line per backward step: op, gradient in, rule, gradients out. */

@@ -13,6 +13,8 @@ export interface GraphOptions {
   grads?: boolean;
   /** Default 6. */
   maxValues?: number;
+  /** Layout direction: "LR" (left to right, the default) or "TB" (top to bottom, better for long graphs). */
+  direction?: "LR" | "TB";
 }
 
 function preview(t: Tensor | null | undefined, max: number): string {
@@ -54,7 +56,7 @@ export function toDot(root: Tensor, options: GraphOptions = {}): string {
   const { order, leaves } = walk(root);
   const lines = [
     "digraph koubai {",
-    '  rankdir="LR";',
+    `  rankdir="${options.direction ?? "LR"}";`,
     '  node [fontname="Helvetica", fontsize=10];',
   ];
   const leafId = new Map<Tensor, string>();

@@ -23,6 +23,11 @@ describe("toDot", () => {
     expect(dot).toMatch(/label="x\\n\[3, 1\] float32"/);
   });
 
+  it("lays the graph out left to right unless asked for top to bottom", () => {
+    expect(toDot(smallGraph().loss)).toContain('rankdir="LR"');
+    expect(toDot(smallGraph().loss, { direction: "TB" })).toContain('rankdir="TB"');
+  });
+
   it("is structurally valid: balanced braces and every edge between declared nodes", () => {
     const dot = toDot(smallGraph().loss, { values: true, grads: true });
     expect(dot.startsWith("digraph")).toBe(true);
