@@ -9,6 +9,7 @@ import { bundlePage, removeBundle, type StaticServer, serveStatic } from "./help
 import { chromiumArgs, chromiumMissingReason, chromiumPath } from "./helpers/chromium.js";
 import {
   expectBackward,
+  expectClose,
   expectGradchecks,
   expectMatmul,
   expectMlpMatchesTorch,
@@ -76,9 +77,19 @@ describe.skipIf(skipReason !== null)("runChecks in headless Chromium", () => {
   it("round-trips a state dict through safetensors bytes", () => expectSafetensors(results));
   it("names the op and the layer in error messages of the minified bundle", () =>
     expectReadableErrors(results));
-  it("computes exactly the numbers Node computes", () => {
+  // Koubai's own arithmetic is deterministic, but the engines' Math.exp and Math.log are not the
+  // same functions (Node 20 and Chromium 156 differ in the last float64 bit on 10% and 2% of
+  // inputs), so the float32 training numbers may differ by a rounding step; the rest is exact.
+  it("computes the numbers Node computes: exactly, up to float32 rounding in training", () => {
     const node = runChecks("node");
-    const strip = ({ runtime, milliseconds, ...numbers }: CheckResults) => numbers;
-    expect(strip(results)).toEqual(strip(node));
+    const { runtime, milliseconds, mlp, ...exact } = results;
+    const { runtime: _r, milliseconds: _m, mlp: nodeMlp, ...nodeExact } = node;
+    expect(exact).toEqual(nodeExact);
+    for (const kind of ["composite", "fused"] as const) {
+      expectClose(mlp[kind].losses, nodeMlp[kind].losses, 0, 1e-6);
+      for (const [key, values] of Object.entries(mlp[kind].final)) {
+        expectClose(values, nodeMlp[kind].final[key], 1e-7, 1e-6);
+      }
+    }
   });
 });
