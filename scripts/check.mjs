@@ -13,9 +13,14 @@ const env = {
   TURBO_TELEMETRY_DISABLED: "1",
   FORCE_COLOR: process.env.CI ? "0" : "1",
 };
-const reportDirs = ["packages/core", "packages/layers", "packages/optim", "examples", "bench"].map(
-  (p) => join(root, p, "reports"),
-);
+const reportDirs = [
+  "packages/core",
+  "packages/layers",
+  "packages/optim",
+  "examples",
+  "bench",
+  "browser-test",
+].map((p) => join(root, p, "reports"));
 for (const dir of reportDirs) rmSync(dir, { recursive: true, force: true });
 
 const bin = (name) => join(root, "node_modules", ".bin", name);
