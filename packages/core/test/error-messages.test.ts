@@ -5,8 +5,13 @@
 import { describe, expect, it } from "vitest";
 import {
   add,
+  arange,
+  argmax,
+  autogradGrad,
+  crossEntropy,
   customOp,
   gather,
+  grad,
   indexSelect,
   matmul,
   narrow,
@@ -136,5 +141,38 @@ describe("error messages", () => {
     expect(() => {
       zeros([2], { dtype: "bool" }).requiresGrad = true;
     }).toThrow(TypeError);
+  });
+
+  it("a gradient that is not a tensor is named as such, not a JS property error", () => {
+    const x = ones([2]).requiresGrad_(true);
+    const y = x.mul(2);
+    expect(() => y.backward([1, 1] as never)).toThrow(
+      /backward: gradient must be a Tensor or a number, got an array/,
+    );
+    expect(() => autogradGrad(y, x, { gradOutputs: [[1, 1] as never] })).toThrow(
+      /autogradGrad: gradOutputs\[0\] must be a Tensor, got an array/,
+    );
+  });
+
+  it("grad with argnums beyond the arguments names the argnums and the call", () => {
+    expect(() => grad((a) => a.sum(), 1)(ones([2]))).toThrow(
+      /grad: argnums \[1\] names argument 1, but the function was called with 1 argument\(s\)/,
+    );
+  });
+
+  it("an unknown dtype in arange is refused, listing the valid ones", () => {
+    expect(() => arange(3, undefined, 1, { dtype: "float16" as never })).toThrow(
+      /arange: unknown dtype "float16"; expected one of float32, float64, int32, bool/,
+    );
+  });
+
+  it("argmax of an empty tensor is an error, not index 0", () => {
+    expect(() => argmax(zeros([0]))).toThrow(/argmax: cannot reduce/);
+  });
+
+  it("float class indices in crossEntropy are named as a dtype problem", () => {
+    expect(() => crossEntropy(zeros([3, 4]), tensor([0, 1, 2]))).toThrow(
+      /crossEntropy: target of shape \[3\] looks like class indices but has dtype float32; class indices must be an int32 tensor/,
+    );
   });
 });

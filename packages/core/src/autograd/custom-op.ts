@@ -55,7 +55,9 @@ export function customOp(definition: CustomOpDefinition): (...inputs: Tensor[]) 
     if (!(out instanceof Tensor))
       throw new TypeError(`${name}: forward must return a Tensor, got ${typeof out}`);
     // A forward that returned one of its inputs (or a view of one) must not steal its graph.
-    const result = out.gradFn === null && !inputs.includes(out) ? out : out.detach();
+    // A forward that returned an input, a captured tensor that requires grad, or a view of one
+    // must not have a graph node attached to it: give the op its own tensor.
+    const result = out.requiresGrad || inputs.includes(out) ? out.detach() : out;
     return record(
       name,
       result,

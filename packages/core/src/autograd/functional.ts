@@ -38,6 +38,11 @@ export function autogradGrad(
     if (!out.requiresGrad)
       throw new Error(`autogradGrad: outputs[${i}] does not require grad (it has no graph)`);
     const seed = options.gradOutputs?.[i];
+    if (seed !== undefined && !(seed instanceof Tensor)) {
+      throw new TypeError(
+        `autogradGrad: gradOutputs[${i}] must be a Tensor, got ${Array.isArray(seed) ? "an array" : typeof seed}`,
+      );
+    }
     if (seed !== undefined) {
       if (seed.shape.length !== out.shape.length || seed.shape.some((s, d) => s !== out.shape[d])) {
         throw new Error(
@@ -80,6 +85,13 @@ function prepare(
   fnName: string,
 ): { inputs: Tensor[]; nested: boolean } {
   let nested = false;
+  for (const i of argnums) {
+    if (!Number.isInteger(i) || i < 0 || i >= args.length) {
+      throw new RangeError(
+        `${fnName}: argnums ${JSON.stringify(argnums)} names argument ${i}, but the function was called with ${args.length} argument(s)`,
+      );
+    }
+  }
   const inputs = args.map((a, i) => {
     if (!(a instanceof Tensor)) throw new TypeError(`${fnName}: argument ${i} must be a Tensor`);
     if (!argnums.includes(i)) return a;

@@ -133,6 +133,12 @@ export function crossEntropy(
   const smoothing = options.labelSmoothing ?? 0;
   if (!(smoothing >= 0 && smoothing <= 1))
     throw new RangeError(`crossEntropy: labelSmoothing must be in [0, 1], got ${smoothing}`);
+  if (target.dtype !== "int32" && target.ndim === logits.ndim - 1) {
+    throw new TypeError(
+      `crossEntropy: target of shape ${formatShape(target.shape)} looks like class indices but has dtype ${target.dtype}; ` +
+        "class indices must be an int32 tensor (float targets must be class probabilities shaped like the logits)",
+    );
+  }
   if (target.dtype !== "int32") {
     // Class probabilities.
     checkSameShape(logits, target, "crossEntropy");

@@ -203,7 +203,9 @@ function argExtreme(
 ): Tensor {
   checkTensor(x, kind);
   if (dim === undefined) {
-    const flat = run(kind, x.reshape([-1]), [0], false, "int32");
+    const flatInput = x.reshape([-1]);
+    checkNonEmpty(flatInput, [0], kind);
+    const flat = run(kind, flatInput, [0], false, "int32");
     return keepdim ? flat.reshape(x.shape.map(() => 1)) : flat;
   }
   const d = normalizeDim(dim, x.ndim, kind, x.shape);

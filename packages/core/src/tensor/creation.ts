@@ -159,7 +159,11 @@ export function arange(start: number, end?: number, step = 1, options: CreateOpt
   }
   const n = Math.max(0, Math.ceil((to - from) / step));
   const allInts = [from, to, step].every(Number.isInteger);
-  const dtype = options.dtype ?? (allInts ? "int32" : "float32");
+  const dtype = options.dtype
+    ? assertDType(options.dtype, "arange")
+    : allInts
+      ? "int32"
+      : "float32";
   const data = allocate(dtype, n);
   for (let i = 0; i < n; i++) data[i] = from + i * step;
   return finish(Tensor.fromTypedArray(data, [n]), options);
@@ -174,7 +178,7 @@ export function linspace(
 ): Tensor {
   if (!Number.isInteger(steps) || steps < 0)
     throw new RangeError(`linspace: steps must be a non-negative integer, got ${steps}`);
-  const data = allocate(options.dtype ?? "float32", steps);
+  const data = allocate(options.dtype ? assertDType(options.dtype, "linspace") : "float32", steps);
   const step = steps > 1 ? (end - start) / (steps - 1) : 0;
   // Fill from both ends, as PyTorch does, so the last value is exactly `end`.
   for (let i = 0; i < steps; i++)
@@ -226,7 +230,10 @@ export function randint(
   }
   const dims = validateShape(shape, "randint");
   const generator = options.generator ?? defaultGenerator;
-  const data = allocate(options.dtype ?? "int32", numelOf(dims));
+  const data = allocate(
+    options.dtype ? assertDType(options.dtype, "randint") : "int32",
+    numelOf(dims),
+  );
   for (let i = 0; i < data.length; i++) data[i] = generator.integer(low, high);
   return finish(Tensor.fromTypedArray(data, dims), options);
 }

@@ -143,6 +143,11 @@ export class Tensor {
         typeof gradient === "number"
           ? Tensor.scalar(gradient, this.dtype).expand(this.shape)
           : gradient;
+      if (!(seed instanceof Tensor)) {
+        throw new TypeError(
+          `backward: gradient must be a Tensor or a number, got ${Array.isArray(seed) ? "an array (wrap it with tensor(...))" : typeof seed}`,
+        );
+      }
       if (
         seed.shape.length !== this.shape.length ||
         seed.shape.some((s, d) => s !== this.shape[d])

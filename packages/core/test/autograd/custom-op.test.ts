@@ -77,6 +77,19 @@ describe("customOp", () => {
     expect(w.grad).not.toBeNull();
   });
 
+  it("never turns a captured leaf into a non-leaf when forward returns it", () => {
+    const weight = tensor([1, 2], { requiresGrad: true });
+    const passthrough = customOp({
+      name: "returnWeight",
+      forward: () => weight,
+      backward: (_ctx, gradOut) => [gradOut],
+    });
+    const out = passthrough(tensor([0, 0], { requiresGrad: true }));
+    expect(weight.isLeaf).toBe(true);
+    expect(out).not.toBe(weight);
+    expect(out.gradFn?.op).toBe("returnWeight");
+  });
+
   it("catches an in-place change to a tensor saved on the context", () => {
     const x = tensor([1, 2], { dtype: "float64", requiresGrad: true });
     const y = mySigmoid(x).sum();
