@@ -268,15 +268,24 @@ export abstract class Module {
         `${this.constructor.name}.to: dtype must be float32 or float64, got ${dtype}`,
       );
     }
+    // One replacement per original tensor, so weights tied between modules stay tied.
+    const replaced = new Map<Tensor, Tensor>();
     for (const module of this.modules()) {
       const slots = module as unknown as Slots;
       for (const { name, kind, tensor } of module.ownEntries()) {
         if (tensor === null || tensor.dtype === dtype) continue;
         if (tensor.dtype !== "float32" && tensor.dtype !== "float64") continue;
+        const already = replaced.get(tensor);
+        if (already !== undefined) {
+          slots[name] = already;
+          continue;
+        }
         const cast = noGrad(() => tensor.detach().to(dtype));
+        replaced.set(tensor, cast);
         if (kind === "parameter") {
           const param = new Parameter(cast, tensor.requiresGrad);
           param.grad = tensor.grad === null ? null : noGrad(() => tensor.grad!.detach().to(dtype));
+          replaced.set(tensor, param);
           slots[name] = param;
         } else slots[name] = cast;
       }

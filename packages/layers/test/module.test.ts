@@ -105,6 +105,16 @@ describe("Module modes, gradients and dtype", () => {
     expect(bn.numBatchesTracked!.dtype).toBe("int32");
     expect(net.forward(randn([5, 3], { dtype: "float64" })).dtype).toBe("float64");
   });
+
+  it("to(float64) keeps a weight tied between two layers tied", () => {
+    const a = new Linear(2, 2);
+    const b = new Linear(2, 2);
+    b.weight = a.weight;
+    const net = new Sequential(a, b).double();
+    expect(b.weight).toBe(a.weight);
+    expect(net.parameters()).toHaveLength(3);
+    expect(a.weight.dtype).toBe("float64");
+  });
 });
 
 describe("stateDict and loadStateDict", () => {
