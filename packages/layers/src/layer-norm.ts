@@ -53,6 +53,12 @@ export class LayerNorm extends Module {
         `LayerNorm: input of shape [${x.shape.join(", ")}] does not end with normalizedShape [${this.normalizedShape.join(", ")}]`,
       );
     }
+    const paramDType = this.weight?.dtype ?? this.bias?.dtype;
+    if (paramDType !== undefined && x.dtype !== paramDType) {
+      throw new TypeError(
+        `LayerNorm: input has dtype ${x.dtype} but the layer's parameters are ${paramDType}; call .to("${x.dtype}") on the layer or cast the input`,
+      );
+    }
     const dims = Array.from({ length: k }, (_, i) => x.ndim - k + i);
     const centered = x.sub(x.mean(dims, true));
     const variance = centered.square().mean(dims, true);

@@ -21,6 +21,13 @@ describe("LayerNorm", () => {
     );
   });
 
+  it("refuses an input whose dtype differs from its parameters instead of widening silently", () => {
+    const ln = new LayerNorm(2);
+    expect(() => ln.forward(tensor([[1, 3]], { dtype: "float64" }))).toThrow(
+      /LayerNorm: input has dtype float64 but the layer's parameters are float32/,
+    );
+  });
+
   it("passes gradcheck in float64", () => {
     const ln = new LayerNorm(3, { dtype: "float64" });
     const x = randn([2, 3], { dtype: "float64", generator: new Generator(1), requiresGrad: true });
