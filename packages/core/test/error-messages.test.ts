@@ -175,4 +175,10 @@ describe("error messages", () => {
       /crossEntropy: target of shape \[3\] looks like class indices but has dtype float32; class indices must be an int32 tensor/,
     );
   });
+
+  it("matmul of bool tensors is refused, naming both shapes", () => {
+    expect(() =>
+      matmul(zeros([2, 2], { dtype: "bool" }), zeros([2, 2], { dtype: "bool" })),
+    ).toThrow(/matmul: bool tensors are not supported \(shapes \[2, 2\] and \[2, 2\]\)/);
+  });
 });

@@ -107,10 +107,10 @@ export function runBackward(
   for (let i = 0; i < outputs.length; i++) {
     const out = outputs[i];
     const g = gradOutputs[i];
+    // An output that is also an input gets its seed as (part of) its gradient.
+    if (inputs) addResult(out, g);
     if (out.gradFn === null) {
-      // A leaf as output: its gradient is the seed itself.
-      if (inputs) addResult(out, g);
-      else accumulateLeaf(out, g, createGraph);
+      if (!inputs) accumulateLeaf(out, g, createGraph);
       continue;
     }
     grads.set(out.gradFn, grads.has(out.gradFn) ? grads.get(out.gradFn)!.add(g) : g);
@@ -201,7 +201,8 @@ function checkGradient(node: Node, i: number, input: Tensor, g: Tensor): void {
 /** Adds `g` into `t.grad` (a leaf, or a non-leaf that asked for `retainGrad()`). */
 function accumulateLeaf(t: Tensor, g: Tensor, createGraph: boolean): void {
   if (createGraph) {
-    t.grad = t.grad === null ? g : t.grad.add(g);
+    // A differentiable copy, for the same aliasing reasons as below.
+    t.grad = t.grad === null ? g.clone() : t.grad.add(g);
     return;
   }
   // A private contiguous copy: gradients may alias each other (add passes one tensor to both

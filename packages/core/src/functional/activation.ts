@@ -15,6 +15,7 @@ export function softmax(x: Tensor, dim: number): Tensor {
   checkTensor(x, "softmax");
   requireFloat(x, "softmax");
   const d = normalizeDim(dim, x.ndim, "softmax", x.shape);
+  if (x.numel() === 0) return x.clone();
   const shifted = x.sub(x.detach().amax(d, true)).exp();
   return shifted.div(shifted.sum(d, true));
 }
@@ -24,6 +25,7 @@ export function logSoftmax(x: Tensor, dim: number): Tensor {
   checkTensor(x, "logSoftmax");
   requireFloat(x, "logSoftmax");
   const d = normalizeDim(dim, x.ndim, "logSoftmax", x.shape);
+  if (x.numel() === 0) return x.clone();
   return x.sub(x.logsumexp(d, true));
 }
 

@@ -171,8 +171,13 @@ export const mulRow: BinaryRow = (a, ai, as, b, bi, bs, out, oi, n) => {
 export const divRow: BinaryRow = (a, ai, as, b, bi, bs, out, oi, n) => {
   for (let i = 0; i < n; i++) out[oi + i] = a[ai + i * as] / b[bi + i * bs];
 };
+/** C's pow, not JS `**`: 1^y = 1 for every y (NaN too) and (-1)^±∞ = 1, as in PyTorch. */
 export const powRow: BinaryRow = (a, ai, as, b, bi, bs, out, oi, n) => {
-  for (let i = 0; i < n; i++) out[oi + i] = a[ai + i * as] ** b[bi + i * bs];
+  for (let i = 0; i < n; i++) {
+    const x = a[ai + i * as];
+    const y = b[bi + i * bs];
+    out[oi + i] = x === 1 || (x === -1 && (y === Infinity || y === -Infinity)) ? 1 : x ** y;
+  }
 };
 /** NaN-propagating, like torch.maximum. */
 export const maximumRow: BinaryRow = (a, ai, as, b, bi, bs, out, oi, n) => {
@@ -230,7 +235,8 @@ export function clampRow(lo: number, hi: number): UnaryRow {
   return (x, xi, xs, out, oi, n) => {
     for (let i = 0; i < n; i++) {
       const v = x[xi + i * xs];
-      out[oi + i] = v < lo ? lo : v > hi ? hi : v;
+      const raised = v < lo ? lo : v; // then lowered: with lo > hi everything becomes hi, as torch
+      out[oi + i] = raised > hi ? hi : raised;
     }
   };
 }

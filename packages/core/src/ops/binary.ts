@@ -1,6 +1,7 @@
 // Elementwise ops of two tensors, with broadcasting and PyTorch's type promotion. Gradients of
 // broadcast inputs are summed back to the input's shape by `unbroadcast`.
 
+import { noGrad } from "../autograd/grad-mode.js";
 import { record } from "../autograd/node.js";
 import * as k from "../kernels/elementwise.js";
 import { selectWhere } from "../kernels/where.js";
@@ -29,10 +30,23 @@ function operands(a: TensorLike, b: TensorLike, op: string): [Tensor, Tensor, Te
 /** a + alpha·b; d/da = 1, d/db = alpha */
 export function add(a: TensorLike, b: TensorLike, alpha = 1): Tensor {
   const [x, y, dtype] = operands(a, b, "add");
+  if (dtype === "bool" && alpha !== 1) {
+    throw new TypeError(
+      `add: alpha ${alpha} is not allowed when both operands are bool (the result is a logical or)`,
+    );
+  }
+  // bool + bool is a logical or, which is the maximum of 0/1 values.
+  const row = dtype === "bool" ? k.maximumRow : k.addRow;
   const out =
     alpha === 1
-      ? binaryForward(k.addRow, x, y, dtype, "add")
-      : binaryForward(k.addRow, x, y.mul(alpha), dtype, "add");
+      ? binaryForward(row, x, y, dtype, "add")
+      : binaryForward(
+          row,
+          x,
+          noGrad(() => y.mul(alpha)),
+          dtype,
+          "add",
+        );
   return record("add", out, [x, y], (gradOut, needs) => [
     needs[0] ? unbroadcast(gradOut, x) : null,
     needs[1] ? unbroadcast(alpha === 1 ? gradOut : gradOut.mul(alpha), y) : null,
@@ -46,7 +60,13 @@ export function sub(a: TensorLike, b: TensorLike, alpha = 1): Tensor {
   const out =
     alpha === 1
       ? binaryForward(k.subRow, x, y, dtype, "sub")
-      : binaryForward(k.subRow, x, y.mul(alpha), dtype, "sub");
+      : binaryForward(
+          k.subRow,
+          x,
+          noGrad(() => y.mul(alpha)),
+          dtype,
+          "sub",
+        );
   return record("sub", out, [x, y], (gradOut, needs) => [
     needs[0] ? unbroadcast(gradOut, x) : null,
     needs[1] ? unbroadcast(gradOut.mul(-alpha), y) : null,

@@ -2,7 +2,13 @@
 // elementwise kernels under broadcasting, and reducing a broadcast gradient back to its input.
 
 import { type BinaryRow, mapBinary, mapUnary, type UnaryRow } from "../kernels/elementwise.js";
-import { allocate, type DType, isFloat, promoteTypes, promoteWithScalar } from "../tensor/dtype.js";
+import {
+  allocate,
+  type DType,
+  isFloat,
+  promoteTensorTypes,
+  promoteWithScalar,
+} from "../tensor/dtype.js";
 import { broadcastShapes, formatShape, numelOf } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
 
@@ -27,7 +33,7 @@ export function resultDType(a: TensorLike, b: TensorLike, op: string): DType {
   if (typeof a === "number" && typeof b === "number") return "float32";
   if (typeof a === "number") return promoteWithScalar(checkTensor(b, op).dtype, a);
   if (typeof b === "number") return promoteWithScalar(checkTensor(a, op).dtype, b);
-  return promoteTypes(checkTensor(a, op).dtype, checkTensor(b, op, "other").dtype);
+  return promoteTensorTypes(checkTensor(a, op), checkTensor(b, op, "other"));
 }
 
 /** `value` as a tensor of `dtype` (a number becomes a 0-d tensor). */

@@ -16,6 +16,11 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
       `matmul: both arguments need at least 1 dim, got shapes ${formatShape(a.shape)} and ${formatShape(b.shape)}`,
     );
   }
+  if (a.dtype === "bool" || b.dtype === "bool") {
+    throw new TypeError(
+      `matmul: bool tensors are not supported (shapes ${formatShape(a.shape)} and ${formatShape(b.shape)}); cast with .to("int32") or .float()`,
+    );
+  }
   if (a.dtype !== b.dtype) {
     throw new TypeError(
       `matmul: both arguments must have the same dtype, got ${a.dtype} (shape ${formatShape(a.shape)}) and ${b.dtype} (shape ${formatShape(b.shape)})`,

@@ -48,6 +48,24 @@ export function promoteTypes(a: DType, b: DType): DType {
   return RANK[a] >= RANK[b] ? a : b;
 }
 
+const CATEGORY: Record<DType, number> = { bool: 0, int32: 1, float32: 2, float64: 2 };
+
+/**
+ * PyTorch's promotion between two tensors: a 0-d tensor only decides the result when it is of a
+ * higher category (bool < integer < float) than the other, dimensioned one; otherwise the
+ * dimensioned tensor's dtype wins among equals (so float32 [N] + float64 0-d stays float32).
+ */
+export function promoteTensorTypes(
+  a: { dtype: DType; shape: readonly number[] },
+  b: { dtype: DType; shape: readonly number[] },
+): DType {
+  const aScalar = a.shape.length === 0;
+  const bScalar = b.shape.length === 0;
+  if (aScalar === bScalar) return promoteTypes(a.dtype, b.dtype);
+  const [dimensioned, zeroDim] = aScalar ? [b, a] : [a, b];
+  return CATEGORY[zeroDim.dtype] > CATEGORY[dimensioned.dtype] ? zeroDim.dtype : dimensioned.dtype;
+}
+
 /**
  * The dtype of `tensor op number`: a JS number is a "wrapped scalar" in PyTorch's terms and never
  * widens a float tensor, but a non-integer number lifts an integer/bool tensor to float32.

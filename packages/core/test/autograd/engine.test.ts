@@ -2,7 +2,7 @@
 // graphs, and deep graphs walked without recursion.
 
 import { describe, expect, it } from "vitest";
-import { ones, randn, tensor, zeros } from "../../src/index.js";
+import { autogradGrad, ones, randn, tensor, zeros } from "../../src/index.js";
 
 describe("backward", () => {
   it("adds into a leaf's .grad across backward calls instead of overwriting it", () => {
@@ -71,5 +71,27 @@ describe("backward", () => {
 
   it("refuses backward from a tensor that does not require grad", () => {
     expect(() => randn([1]).sum().backward()).toThrow(/does not require grad/);
+  });
+});
+
+describe("gradients under createGraph", () => {
+  it("gives each leaf its own writable .grad even when backward hands both the same tensor", () => {
+    const a = tensor([1, 2], { requiresGrad: true });
+    const b = tensor([3, 4], { requiresGrad: true });
+    a.add(b)
+      .mul(tensor([3, 4]))
+      .sum()
+      .backward(undefined, { createGraph: true });
+    expect(a.grad).not.toBe(b.grad);
+    a.grad!.detach().mul_(10);
+    expect(Array.from(a.grad!.toArray())).toEqual([30, 40]);
+    expect(Array.from(b.grad!.toArray())).toEqual([3, 4]);
+  });
+
+  it("returns the seed as the gradient of an output with respect to itself", () => {
+    const x = tensor([1, 2], { requiresGrad: true });
+    const y = x.mul(2).sum();
+    const [g] = autogradGrad(y, y);
+    expect(g!.item()).toBe(1);
   });
 });

@@ -85,3 +85,39 @@ describe.each(OPS)("%s under broadcasting", (_, op, scalarOp) => {
     );
   });
 });
+
+describe("type promotion and bool arithmetic (PyTorch's rules)", () => {
+  it("lets a 0-d tensor decide the dtype only when it is of a higher category", () => {
+    const f32 = tensor([1, 2]);
+    expect(add(f32, tensor(1, { dtype: "float64" })).dtype).toBe("float32");
+    expect(add(tensor([1, 2], { dtype: "int32" }), tensor(1.5, { dtype: "float64" })).dtype).toBe(
+      "float64",
+    );
+    expect(add(tensor([1, 2], { dtype: "bool" }), tensor(1, { dtype: "int32" })).dtype).toBe(
+      "int32",
+    );
+    expect(add(tensor(1), tensor(1, { dtype: "float64" })).dtype).toBe("float64");
+    expect(add(f32, tensor([1, 1], { dtype: "float64" })).dtype).toBe("float64");
+  });
+
+  it("adds bool tensors as a logical or and refuses an alpha", () => {
+    const t = tensor([1, 1, 0], { dtype: "bool" });
+    const sum = add(t, t);
+    expect(sum.dtype).toBe("bool");
+    expect(Array.from(sum.toArray())).toEqual([1, 1, 0]);
+    expect(() => add(t, t, 3)).toThrow(/add: alpha 3 is not allowed when both operands are bool/);
+  });
+});
+
+describe("pow follows C's pow at the special values", () => {
+  it("gives 1 for a base of 1 with any exponent and for (-1)^±inf", () => {
+    expect(
+      Array.from(
+        tensor([1, -1, -1])
+          .pow(tensor([Number.NaN, Infinity, -Infinity]))
+          .toArray(),
+      ),
+    ).toEqual([1, 1, 1]);
+    expect(Array.from(tensor([1, -1]).pow(Infinity).toArray())).toEqual([1, 1]);
+  });
+});
