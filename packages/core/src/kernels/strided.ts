@@ -71,3 +71,12 @@ export function copyToContiguous(view: View, out: TypedArray): void {
     else for (let i = 0; i < n; i++) out[dst + i] = data[src + i * innerStride];
   });
 }
+
+/** Writes `values` (row-major, one per element of `dst`) into the strided view `dst`. */
+export function writeToView(dst: View, values: ArrayLike<number>): void {
+  const { data, shape, strides } = dst;
+  const innerStride = shape.length === 0 ? 1 : strides[shape.length - 1];
+  forEachRow(shape, strides, dst.offset, (dstOffset, valueOffset, n) => {
+    for (let i = 0; i < n; i++) data[dstOffset + i * innerStride] = values[valueOffset + i];
+  });
+}

@@ -3,6 +3,7 @@
 // narrow, so they need no backward of their own.
 
 import { record } from "../autograd/node.js";
+import { writeToView } from "../kernels/strided.js";
 import { allocate, promoteTypes } from "../tensor/dtype.js";
 import { formatShape, normalizeDim, numelOf } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
@@ -43,29 +44,12 @@ export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
   for (const t of tensors) {
     starts.push(start);
     const window = new Tensor(out.storage, t.shape, out.strides, start * out.strides[d]);
-    writeInto(window, t);
+    writeToView(window, t.toArray());
     start += t.shape[d];
   }
   return record("cat", out, tensors, (gradOut, needs) =>
     tensors.map((t, i) => (needs[i] ? gradOut.narrow(d, starts[i], t.shape[d]).to(t.dtype) : null)),
   );
-}
-
-function writeInto(window: Tensor, src: Tensor): void {
-  const values = src.toArray();
-  const { shape, strides, data } = window;
-  const index = new Array<number>(shape.length).fill(0);
-  let offset = window.offset;
-  for (let k = 0; k < values.length; k++) {
-    data[offset] = values[k];
-    for (let d = shape.length - 1; d >= 0; d--) {
-      index[d]++;
-      offset += strides[d];
-      if (index[d] < shape[d]) break;
-      offset -= strides[d] * shape[d];
-      index[d] = 0;
-    }
-  }
 }
 
 /** Stacks same-shaped tensors along a new dim `dim` (in [-ndim-1, ndim]). */

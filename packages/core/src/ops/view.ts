@@ -3,7 +3,7 @@
 // Also cast, contiguous and clone, which copy.
 
 import { record } from "../autograd/node.js";
-import { copyToContiguous } from "../kernels/strided.js";
+import { copyToContiguous, writeToView } from "../kernels/strided.js";
 import { allocate, type DType, isFloat } from "../tensor/dtype.js";
 import {
   contiguousStrides,
@@ -38,11 +38,11 @@ function materialize(x: Tensor, dtype: DType = x.dtype): Tensor {
 
 /** The same values in `dtype`; d/dx = identity, cast back to x's dtype. */
 export function cast(x: Tensor, dtype: DType): Tensor {
-  checkTensor(x, "to");
+  checkTensor(x, "cast");
   if (x.dtype === dtype) return x;
   const out = materialize(x, dtype);
   if (!isFloat(dtype)) return out; // integer results carry no gradient
-  return record("to", out, [x], (gradOut) => [gradOut.to(x.dtype)]);
+  return record("cast", out, [x], (gradOut) => [gradOut.to(x.dtype)]);
 }
 
 /** A contiguous copy of x (x itself when already contiguous); d/dx = identity. */
@@ -385,27 +385,8 @@ export function sliceScatter(
   const strides = out.strides.slice();
   strides[dim] *= step;
   const window = new Tensor(out.storage, src.shape, strides, from * out.strides[dim]);
-  copyStridedInto(src, window);
+  writeToView(window, src.toArray());
   return record("sliceScatter", out, [src], (gradOut) => [
     gradOut.slice(dim, from, from + src.shape[dim] * step, step),
   ]);
-}
-
-/** Copies `src` element by element into the (same-shaped) strided `dst`. */
-function copyStridedInto(src: Tensor, dst: Tensor): void {
-  const values = src.toArray();
-  const shape = dst.shape;
-  const ndim = shape.length;
-  const index = new Array<number>(ndim).fill(0);
-  let offset = dst.offset;
-  for (let k = 0; k < values.length; k++) {
-    dst.data[offset] = values[k];
-    for (let d = ndim - 1; d >= 0; d--) {
-      index[d]++;
-      offset += dst.strides[d];
-      if (index[d] < shape[d]) break;
-      offset -= dst.strides[d] * shape[d];
-      index[d] = 0;
-    }
-  }
 }
