@@ -204,7 +204,6 @@ export function gemmWasm(
     new View(buffer, aBytes, np * k),
   );
   const c = new View(buffer, aBytes + bBytes, mp * np);
-  c.fill(0);
   (isF32 ? gemm.gemmF32 : gemm.gemmF64)(0, aBytes, aBytes + bBytes, mp, np, k);
   if (np === n) out.set(c.subarray(0, m * n), outOffset);
   else for (let i = 0; i < m; i++) out.set(c.subarray(i * np, i * np + n), outOffset + i * n);
