@@ -9,6 +9,13 @@ import {
   Tensor as TensorClass,
   zeros,
 } from "@koubai/core";
+import {
+  channelGradSums,
+  channelStats,
+  type FloatData,
+  inputGrad,
+  normalize,
+} from "./batch-norm-kernel.js";
 
 /** What the backward needs from a batch-statistics forward. */
 export interface BatchNormSaved {
@@ -94,38 +101,56 @@ export interface BatchNormStats {
   varBiased: Tensor;
 }
 
-/** Per-channel mean and biased variance in double precision, two passes over [N, C, S]. */
-function channelStats(x: Tensor, n: number, c: number, s: number) {
-  const data = x.data;
-  const base = x.offset;
-  const m = n * s;
-  const mean = new Float64Array(c);
-  const varBiased = new Float64Array(c);
-  for (let ch = 0; ch < c; ch++) {
-    let sum = 0;
-    for (let i = 0; i < n; i++) {
-      const start = base + (i * c + ch) * s;
-      for (let k = 0; k < s; k++) sum += data[start + k];
-    }
-    const mu = sum / m;
-    let squares = 0;
-    for (let i = 0; i < n; i++) {
-      const start = base + (i * c + ch) * s;
-      for (let k = 0; k < s; k++) {
-        const d = data[start + k] - mu;
-        squares += d * d;
-      }
-    }
-    mean[ch] = mu;
-    varBiased[ch] = squares / m;
+/** First-order backward of fusedBatchNorm with the typed-array kernels (grad mode off). */
+function fusedBackward(
+  ctx: OpContext,
+  input: Tensor,
+  gradOut: Tensor,
+  w: Tensor | undefined,
+  n: number,
+  c: number,
+  s: number,
+): (Tensor | null)[] {
+  const mean = ctx.state.mean as Float64Array;
+  const invStd = ctx.state.invStd as Float64Array;
+  const xc = input.contiguous();
+  const dy = gradOut.contiguous();
+  const x = xc.data as FloatData;
+  const g = dy.data as FloatData;
+  const sums = channelGradSums(g, dy.offset, x, xc.offset, n, c, s, mean, invStd);
+  let gradInput: Tensor | null = null;
+  if (ctx.needsInputGrad[0]) {
+    gradInput = zeros(xc.shape, { dtype: xc.dtype });
+    const gamma = w === undefined ? null : w.toArray();
+    inputGrad(
+      g,
+      dy.offset,
+      x,
+      xc.offset,
+      gradInput.data as FloatData,
+      n,
+      c,
+      s,
+      mean,
+      invStd,
+      gamma,
+      sums,
+    );
   }
-  return { mean, varBiased };
+  if (w === undefined) return [gradInput];
+  const dtype = input.dtype;
+  return [
+    gradInput,
+    TensorClass.fromTypedArray(sums.sumDyXHat, w.shape).to(dtype),
+    TensorClass.fromTypedArray(sums.sumDy, w.shape).to(dtype),
+  ];
 }
 
 /**
  * Training-mode batch norm as one op (core's customOp): statistics in two passes, the output in a
- * third, and `batchNormBackward` as its gradient. With `createGraph` the backward recomputes x̂
- * and invStd from x with tensor ops, so second derivatives flow through the statistics.
+ * third (batch-norm-kernel.ts); its gradient is two passes of the same kernels, or
+ * `batchNormBackward` in tensor ops when the backward is recorded (`createGraph`), where x̂ and
+ * invStd are recomputed from x so second derivatives flow through the statistics.
  */
 export function fusedBatchNorm(
   x: Tensor,
@@ -143,49 +168,40 @@ export function fusedBatchNorm(
     name: "fusedBatchNorm",
     forward: (ctx: OpContext, input: Tensor, w?: Tensor, b?: Tensor) => {
       const xc = input.contiguous();
-      const stats = channelStats(xc, n, c, s);
+      const stats = channelStats(xc.data as FloatData, xc.offset, n, c, s);
       const invStd = new Float64Array(c);
       for (let ch = 0; ch < c; ch++) invStd[ch] = 1 / Math.sqrt(stats.varBiased[ch] + eps);
-      const xHat = zeros(xc.shape, { dtype: xc.dtype });
       const out = zeros(xc.shape, { dtype: xc.dtype });
-      const wData = w?.contiguous().toArray();
-      const bData = b?.contiguous().toArray();
-      const src = xc.data;
-      for (let i = 0; i < n; i++) {
-        for (let ch = 0; ch < c; ch++) {
-          const start = (i * c + ch) * s;
-          const mu = stats.mean[ch];
-          const inv = invStd[ch];
-          const g = wData === undefined ? 1 : wData[ch];
-          const beta = bData === undefined ? 0 : bData[ch];
-          for (let k = 0; k < s; k++) {
-            const h = (src[xc.offset + start + k] - mu) * inv;
-            xHat.data[start + k] = h;
-            out.data[start + k] = h * g + beta;
-          }
-        }
-      }
+      const gamma = w === undefined ? null : w.toArray();
+      const beta = b === undefined ? null : b.toArray();
+      const src = xc.data as FloatData;
+      normalize(src, xc.offset, out.data as FloatData, n, c, s, stats.mean, invStd, gamma, beta);
       const dtype = input.dtype;
-      const invStdTensor = TensorClass.fromTypedArray(invStd, [c]).to(dtype);
       mean = TensorClass.fromTypedArray(stats.mean, [c]).to(dtype);
       varBiased = TensorClass.fromTypedArray(stats.varBiased, [c]).to(dtype);
-      ctx.saveForBackward(input, xHat, invStdTensor, ...(w === undefined ? [] : [w]));
+      // x̂ is recomputed from x in the backward (in float64), so only μ and invStd are kept.
+      ctx.state.mean = stats.mean;
+      ctx.state.invStd = invStd;
+      ctx.saveForBackward(input, ...(w === undefined ? [] : [w]));
       return out;
     },
     backward: (ctx: OpContext, gradOut: Tensor) => {
-      const [input, savedXHat, savedInvStd, w] = ctx.saved;
-      let xHat = savedXHat;
-      let invStd = savedInvStd;
+      const [input, w] = ctx.saved;
       if (isGradEnabled()) {
-        // Recorded backward (createGraph): rebuild x̂ and invStd from x so they carry its graph.
+        // Recorded backward (createGraph): x̂ and invStd rebuilt from x with tensor ops, so they
+        // carry its graph and second derivatives flow through the statistics.
         const centered = input.sub(input.mean(reduceDims, true));
         const inv = centered.square().mean(reduceDims, true).add(eps).rsqrt();
-        xHat = centered.mul(inv);
-        invStd = inv.reshape([c]);
+        const grads = batchNormBackward(gradOut, {
+          xHat: centered.mul(inv),
+          invStd: inv.reshape([c]),
+          weight: w ?? null,
+          reduceDims,
+        });
+        if (w === undefined) return [grads.gradInput];
+        return [grads.gradInput, grads.gradWeight, grads.gradBias];
       }
-      const grads = batchNormBackward(gradOut, { xHat, invStd, weight: w ?? null, reduceDims });
-      if (w === undefined) return [grads.gradInput];
-      return [grads.gradInput, grads.gradWeight, grads.gradBias];
+      return fusedBackward(ctx, input, gradOut, w, n, c, s);
     },
   });
   if ((weight === null) !== (bias === null))

@@ -194,6 +194,10 @@ export const minimumRow: BinaryRow = (a, ai, as, b, bi, bs, out, oi, n) => {
     out[oi + i] = x !== x || y !== y ? Number.NaN : x < y ? x : y;
   }
 };
+/** a·(b > 0 ? 1 : 0): relu's backward from its output b. */
+export const reluBackwardRow: BinaryRow = (a, ai, as, b, bi, bs, out, oi, n) => {
+  for (let i = 0; i < n; i++) out[oi + i] = a[ai + i * as] * (b[bi + i * bs] > 0 ? 1 : 0);
+};
 export const eqRow: BinaryRow = (a, ai, as, b, bi, bs, out, oi, n) => {
   for (let i = 0; i < n; i++) out[oi + i] = a[ai + i * as] === b[bi + i * bs] ? 1 : 0;
 };

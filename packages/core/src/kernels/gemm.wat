@@ -4,7 +4,7 @@
 ;; Layout (all padded with zeros by the packer, so there are no edge cases here):
 ;;   A: mp/MR panels, panel i holds rows i*MR..i*MR+MR-1 as [k][MR]   (MR = 4)
 ;;   B: np/NR panels, panel j holds cols j*NR..j*NR+NR-1 as [k][NR]   (NR = 8 for f32, 4 for f64)
-;;   C: row-major [mp][np], zeroed by the caller.
+;;   C: row-major [mp][np]; the first K block overwrites it, so it needs no zeroing.
 ;; Loops follow BLIS: K in blocks of KC = 256, M in blocks of MC = 128 rows (the A block stays in
 ;; L2), then each B micro-panel (KC x NR, L1-resident) meets every A micro-panel of the block.
 ;; Every C element receives a[i,p]*b[p,j] for p = 0, 1, ..., k-1 in order with a separate
@@ -14,8 +14,10 @@
 (module
   (memory (export "memory") 1)
 
-  ;; C[4x8] += A panel (kc x 4) · B panel (kc x 8), f32. ldc is the row stride of C in bytes.
+  ;; C[4x8] += A panel (kc x 4) · B panel (kc x 8), f32 (C = ... when $first is set). ldc is the
+  ;; row stride of C in bytes.
   (func $tileF32 (param $a i32) (param $b i32) (param $c i32) (param $kc i32) (param $ldc i32)
+    (param $first i32)
     (local $c1 i32) (local $c2 i32) (local $c3 i32) (local $end i32)
     (local $b0 v128) (local $b1 v128) (local $av v128)
     (local $x00 v128) (local $x01 v128) (local $x10 v128) (local $x11 v128)
@@ -23,14 +25,17 @@
     (local.set $c1 (i32.add (local.get $c) (local.get $ldc)))
     (local.set $c2 (i32.add (local.get $c1) (local.get $ldc)))
     (local.set $c3 (i32.add (local.get $c2) (local.get $ldc)))
-    (local.set $x00 (v128.load (local.get $c)))
-    (local.set $x01 (v128.load offset=16 (local.get $c)))
-    (local.set $x10 (v128.load (local.get $c1)))
-    (local.set $x11 (v128.load offset=16 (local.get $c1)))
-    (local.set $x20 (v128.load (local.get $c2)))
-    (local.set $x21 (v128.load offset=16 (local.get $c2)))
-    (local.set $x30 (v128.load (local.get $c3)))
-    (local.set $x31 (v128.load offset=16 (local.get $c3)))
+    ;; The first K block starts from +0 (the locals' initial value), so C needs no zeroing.
+    (if (i32.eqz (local.get $first))
+      (then
+        (local.set $x00 (v128.load (local.get $c)))
+        (local.set $x01 (v128.load offset=16 (local.get $c)))
+        (local.set $x10 (v128.load (local.get $c1)))
+        (local.set $x11 (v128.load offset=16 (local.get $c1)))
+        (local.set $x20 (v128.load (local.get $c2)))
+        (local.set $x21 (v128.load offset=16 (local.get $c2)))
+        (local.set $x30 (v128.load (local.get $c3)))
+        (local.set $x31 (v128.load offset=16 (local.get $c3)))))
     (local.set $end (i32.add (local.get $b) (i32.shl (local.get $kc) (i32.const 5))))
     (loop $k
       (local.set $b0 (v128.load (local.get $b)))
@@ -59,8 +64,9 @@
     (v128.store (local.get $c3) (local.get $x30))
     (v128.store offset=16 (local.get $c3) (local.get $x31)))
 
-  ;; C[4x4] += A panel (kc x 4) · B panel (kc x 4), f64. ldc is the row stride of C in bytes.
+  ;; C[4x4] += A panel (kc x 4) · B panel (kc x 4), f64 (C = ... when $first is set).
   (func $tileF64 (param $a i32) (param $b i32) (param $c i32) (param $kc i32) (param $ldc i32)
+    (param $first i32)
     (local $c1 i32) (local $c2 i32) (local $c3 i32) (local $end i32)
     (local $b0 v128) (local $b1 v128) (local $av v128)
     (local $x00 v128) (local $x01 v128) (local $x10 v128) (local $x11 v128)
@@ -68,14 +74,17 @@
     (local.set $c1 (i32.add (local.get $c) (local.get $ldc)))
     (local.set $c2 (i32.add (local.get $c1) (local.get $ldc)))
     (local.set $c3 (i32.add (local.get $c2) (local.get $ldc)))
-    (local.set $x00 (v128.load (local.get $c)))
-    (local.set $x01 (v128.load offset=16 (local.get $c)))
-    (local.set $x10 (v128.load (local.get $c1)))
-    (local.set $x11 (v128.load offset=16 (local.get $c1)))
-    (local.set $x20 (v128.load (local.get $c2)))
-    (local.set $x21 (v128.load offset=16 (local.get $c2)))
-    (local.set $x30 (v128.load (local.get $c3)))
-    (local.set $x31 (v128.load offset=16 (local.get $c3)))
+    ;; The first K block starts from +0 (the locals' initial value), so C needs no zeroing.
+    (if (i32.eqz (local.get $first))
+      (then
+        (local.set $x00 (v128.load (local.get $c)))
+        (local.set $x01 (v128.load offset=16 (local.get $c)))
+        (local.set $x10 (v128.load (local.get $c1)))
+        (local.set $x11 (v128.load offset=16 (local.get $c1)))
+        (local.set $x20 (v128.load (local.get $c2)))
+        (local.set $x21 (v128.load offset=16 (local.get $c2)))
+        (local.set $x30 (v128.load (local.get $c3)))
+        (local.set $x31 (v128.load offset=16 (local.get $c3)))))
     (local.set $end (i32.add (local.get $b) (i32.shl (local.get $kc) (i32.const 5))))
     (loop $k
       (local.set $b0 (v128.load (local.get $b)))
@@ -131,8 +140,8 @@
             (local.set $cTile (i32.add (local.get $c)
               (i32.add (i32.mul (local.get $ir) (local.get $ldc)) (i32.mul (local.get $jr) (local.get $size)))))
             (if (i32.eq (local.get $size) (i32.const 4))
-              (then (call $tileF32 (local.get $aTile) (local.get $bTile) (local.get $cTile) (local.get $kc) (local.get $ldc)))
-              (else (call $tileF64 (local.get $aTile) (local.get $bTile) (local.get $cTile) (local.get $kc) (local.get $ldc))))
+              (then (call $tileF32 (local.get $aTile) (local.get $bTile) (local.get $cTile) (local.get $kc) (local.get $ldc) (i32.eqz (local.get $pc))))
+              (else (call $tileF64 (local.get $aTile) (local.get $bTile) (local.get $cTile) (local.get $kc) (local.get $ldc) (i32.eqz (local.get $pc)))))
             (local.set $ir (i32.add (local.get $ir) (i32.const 4)))
             (br_if $mPanels (i32.lt_u (local.get $ir) (local.get $icEnd))))
           (local.set $jr (i32.add (local.get $jr) (local.get $nr)))

@@ -9,7 +9,7 @@ import {
   promoteTensorTypes,
   promoteWithScalar,
 } from "../tensor/dtype.js";
-import { broadcastShapes, formatShape, numelOf } from "../tensor/shape.js";
+import { broadcastShapes, formatShape, numelOf, sameShape } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
 
 export type { TensorLike } from "../tensor/tensor.js";
@@ -59,6 +59,12 @@ export function binaryForward(
   dtype: DType,
   op: string,
 ): Tensor {
+  if (sameShape(a.shape, b.shape) && a.isContiguous() && b.isContiguous()) {
+    // The common case in training loops: no broadcast views, one flat loop.
+    const out = allocate(dtype, a.numel());
+    row(a.data, a.offset, 1, b.data, b.offset, 1, out, 0, out.length);
+    return Tensor.fromTypedArray(out, a.shape);
+  }
   const shape = broadcastShapes(a.shape, b.shape, op);
   const out = allocate(dtype, numelOf(shape));
   mapBinary(row, a.broadcastView(shape), b.broadcastView(shape), shape, out);

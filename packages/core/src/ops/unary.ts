@@ -5,7 +5,7 @@ import { record } from "../autograd/node.js";
 import * as k from "../kernels/elementwise.js";
 import { floatDType } from "../tensor/dtype.js";
 import type { Tensor } from "../tensor/tensor.js";
-import { checkTensor, unaryForward } from "./helpers.js";
+import { binaryForward, checkTensor, unaryForward } from "./helpers.js";
 
 function floatUnary(op: string, row: k.UnaryRow, x: Tensor): Tensor {
   checkTensor(x, op);
@@ -82,7 +82,19 @@ export function sigmoid(x: Tensor): Tensor {
 export function relu(x: Tensor): Tensor {
   checkTensor(x, "relu");
   const out = unaryForward(k.reluRow, x, x.dtype);
-  return record("relu", out, [x], (gradOut) => [gradOut.mul(out.gt(0))], [out]);
+  return record("relu", out, [x], (gradOut) => [reluBackward(gradOut, out)], [out]);
+}
+
+/**
+ * relu's backward in one kernel: gradOut·(out > 0), as `gradOut.mul(out.gt(0))` (so NaN·0 stays
+ * NaN) without the bool mask in between. d/dgradOut = (out > 0); `out` gets no gradient (a step
+ * function), so double backward is the same op again. Checked through relu's gradgradcheck.
+ */
+function reluBackward(gradOut: Tensor, out: Tensor): Tensor {
+  const result = binaryForward(k.reluBackwardRow, gradOut, out, gradOut.dtype, "reluBackward");
+  return record("reluBackward", result, [gradOut], (gradGrad) => [reluBackward(gradGrad, out)], [
+    out,
+  ]);
 }
 
 /** x if x > 0 else slope·x; d/dx = 1 if x > 0 else slope (slope at x = 0, as in PyTorch). */

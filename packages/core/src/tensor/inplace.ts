@@ -3,6 +3,7 @@
 // write bumps the storage version so backward refuses tensors modified after being saved.
 
 import { isGradEnabled } from "../autograd/grad-mode.js";
+import * as k from "../kernels/inplace.js";
 import { broadcastShapes, formatShape, sameShape } from "./shape.js";
 import { Tensor } from "./tensor.js";
 
@@ -91,9 +92,9 @@ export function addInPlace<T extends Tensor>(target: T, other: TensorLike, alpha
     const s = source.data;
     const to = target.offset;
     const so = source.offset;
-    const step = stepOf(source, target);
     const n = target.numel();
-    for (let i = 0; i < n; i++) t[to + i] += alpha * s[so + i * step];
+    if (stepOf(source, target) === 1) k.addScaledRun(t, to, s, so, alpha, n);
+    else k.addValueRun(t, to, alpha * s[so], n);
     target.storage.version++;
     return target;
   }
@@ -109,9 +110,9 @@ export function mulInPlace<T extends Tensor>(target: T, other: TensorLike): T {
     const s = source.data;
     const to = target.offset;
     const so = source.offset;
-    const step = stepOf(source, target);
     const n = target.numel();
-    for (let i = 0; i < n; i++) t[to + i] *= s[so + i * step];
+    if (stepOf(source, target) === 1) k.mulRun(t, to, s, so, n);
+    else k.mulValueRun(t, to, s[so], n);
     target.storage.version++;
     return target;
   }
@@ -130,8 +131,7 @@ export function addcmulInPlace<T extends Tensor>(
     const [t, x, y] = [target.data, a.data, b.data];
     const [to, xo, yo] = [target.offset, a.offset, b.offset];
     const [xs, ys] = [stepOf(a, target), stepOf(b, target)];
-    const n = target.numel();
-    for (let i = 0; i < n; i++) t[to + i] += value * x[xo + i * xs] * y[yo + i * ys];
+    k.addcmulRun(t, to, x, xo, xs, y, yo, ys, value, target.numel());
     target.storage.version++;
     return target;
   }
@@ -150,8 +150,7 @@ export function addcdivInPlace<T extends Tensor>(
     const [t, x, y] = [target.data, a.data, b.data];
     const [to, xo, yo] = [target.offset, a.offset, b.offset];
     const [xs, ys] = [stepOf(a, target), stepOf(b, target)];
-    const n = target.numel();
-    for (let i = 0; i < n; i++) t[to + i] += (value * x[xo + i * xs]) / y[yo + i * ys];
+    k.addcdivRun(t, to, x, xo, xs, y, yo, ys, value, target.numel());
     target.storage.version++;
     return target;
   }

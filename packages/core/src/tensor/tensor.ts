@@ -40,6 +40,8 @@ export class Tensor {
   requiresGradFlag = false;
   /** Optional label shown in graph exports. */
   name: string | undefined = undefined;
+  /** The element type, fixed by the typed array (a field: ops read it often, instanceof is slower). */
+  readonly dtype: DType;
 
   /** @internal Use the creation functions (`tensor`, `zeros`, ...) instead. */
   constructor(
@@ -49,6 +51,7 @@ export class Tensor {
     readonly offset: number,
   ) {
     this.data = storage.data;
+    this.dtype = dtypeOfArray(storage.data);
   }
 
   /** @internal A contiguous tensor over a fresh typed array. */
@@ -61,10 +64,6 @@ export class Tensor {
     const data = allocate(dtype, 1);
     data[0] = dtype === "bool" ? (value !== 0 ? 1 : 0) : value;
     return Tensor.fromTypedArray(data, []);
-  }
-
-  get dtype(): DType {
-    return dtypeOfArray(this.data);
   }
 
   get ndim(): number {

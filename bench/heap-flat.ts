@@ -1,0 +1,78 @@
+// Memory check for long training runs: 10,000 steps of a small MLP (32-64-BN-ReLU-64-BN-ReLU-10,
+// batch 32, cross-entropy, SGD with momentum) through the public packages, sampling the heap after
+// a forced GC every 1000 steps. Exits non-zero when, after warm-up (step 1000), heapUsed or the
+// typed-array memory outside the heap (arrayBuffers) grows by more than LIMIT_MB.
+// Run: node --expose-gc --import tsx --conditions=@koubai/source heap-flat.ts [steps]
+
+import { crossEntropy, randint, randn, type Tensor } from "@koubai/core";
+import { BatchNorm1d, Linear, ReLU, Sequential } from "@koubai/layers";
+import { SGD } from "@koubai/optim";
+
+const LIMIT_MB = 4;
+const steps = Number(process.argv[2] ?? 10_000);
+const gc = (globalThis as { gc?: () => void }).gc;
+if (gc === undefined) {
+  console.error("heap-flat: run with node --expose-gc");
+  process.exit(2);
+}
+
+const model = new Sequential(
+  new Linear(32, 64),
+  new BatchNorm1d(64, { fused: true }),
+  new ReLU(),
+  new Linear(64, 64),
+  new BatchNorm1d(64),
+  new ReLU(),
+  new Linear(64, 10),
+);
+const optimizer = new SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
+const x: Tensor = randn([32, 32]);
+const labels: Tensor = randint(0, 10, [32]);
+
+interface Sample {
+  step: number;
+  heapMB: number;
+  arrayBuffersMB: number;
+  loss: number;
+}
+
+/** Forced GCs with pauses between them: backing stores of dead typed arrays are freed off-thread. */
+async function sample(step: number, loss: number): Promise<Sample> {
+  for (let i = 0; i < 3; i++) {
+    gc?.();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  const usage = process.memoryUsage();
+  return {
+    step,
+    heapMB: usage.heapUsed / 2 ** 20,
+    arrayBuffersMB: usage.arrayBuffers / 2 ** 20,
+    loss,
+  };
+}
+
+const samples: Sample[] = [await sample(0, Number.NaN)];
+for (let step = 1; step <= steps; step++) {
+  optimizer.zeroGrad();
+  const loss = crossEntropy(model.forward(x), labels);
+  loss.backward();
+  optimizer.step();
+  if (step % 1000 === 0) samples.push(await sample(step, loss.item()));
+}
+
+for (const s of samples) {
+  console.log(
+    `step ${String(s.step).padStart(6)}  heapUsed ${s.heapMB.toFixed(2).padStart(7)} MB  arrayBuffers ${s.arrayBuffersMB.toFixed(2).padStart(6)} MB  loss ${s.loss.toFixed(4)}`,
+  );
+}
+const warm = samples.find((s) => s.step >= Math.min(1000, steps)) ?? samples[0];
+const later = samples.filter((s) => s.step > warm.step);
+const heapGrowth = Math.max(0, ...later.map((s) => s.heapMB - warm.heapMB));
+const bufferGrowth = Math.max(0, ...later.map((s) => s.arrayBuffersMB - warm.arrayBuffersMB));
+console.log(
+  `growth after step ${warm.step}: heapUsed ${heapGrowth.toFixed(2)} MB, arrayBuffers ${bufferGrowth.toFixed(2)} MB (limit ${LIMIT_MB} MB)`,
+);
+if (heapGrowth > LIMIT_MB || bufferGrowth > LIMIT_MB) {
+  console.error("heap-flat: memory grows during training");
+  process.exit(1);
+}
