@@ -54,7 +54,9 @@ function workloads(): Workload[] {
     return {
       id: `mlp${batch}`,
       label: `MLP train step, batch ${batch}`,
-      tolerance: 2e-3,
+      // delta.g1 (BatchNorm γ after two steps, ~1e-3 moved off 1.0) is float32 noise-bound: the
+      // same Koubai step in float32 vs float64 differs by 5.5e-3 of its largest value at batch 128.
+      tolerance: 1e-2,
       open: (f) => f.mlp?.(inputs()),
     };
   };
