@@ -54,8 +54,10 @@ function workloads(): Workload[] {
     return {
       id: `mlp${batch}`,
       label: `MLP train step, batch ${batch}`,
-      // delta.g1 (BatchNorm γ after two steps, ~1e-3 moved off 1.0) is float32 noise-bound: the
-      // same Koubai step in float32 vs float64 differs by 5.5e-3 of its largest value at batch 128.
+      // delta.g1 (BatchNorm γ after two steps, ~1e-3 moved off 1.0) amplifies float32 rounding
+      // about a thousandfold. Against the same step in float64 at batch 128: Koubai 5.5e-3 (its
+      // WebAssembly GEMM accumulates in float32, ~1e-6 relative per product, like BLAS; with the
+      // float64-accumulating JS GEMM it is 7e-5), TF.js wasm and jax-js 7e-5.
       tolerance: 1e-2,
       open: (f) => f.mlp?.(inputs()),
     };
