@@ -91,12 +91,14 @@ export abstract class BatchNormBase extends Module {
     this.checkRank(x);
     const name = this.constructor.name;
     const dtype = (this.weight ?? this.runningMean)?.dtype;
-    if (x.shape[1] !== this.numFeatures || (dtype !== undefined && x.dtype !== dtype)) {
+    if (x.shape[1] !== this.numFeatures) {
       throw new RangeError(
-        `${name}(${this.numFeatures}): input ${x.dtype} [${x.shape.join(", ")}] needs ${this.numFeatures} channels in dim 1` +
-          (dtype !== undefined
-            ? ` and dtype ${dtype} (call .to("${x.dtype}") on the layer or cast the input)`
-            : ""),
+        `${name}(${this.numFeatures}): input of shape [${x.shape.join(", ")}] has ${x.shape[1]} channels in dim 1, expected ${this.numFeatures}`,
+      );
+    }
+    if (dtype !== undefined && x.dtype !== dtype) {
+      throw new TypeError(
+        `${name}(${this.numFeatures}): input has dtype ${x.dtype} but the layer's parameters and buffers are ${dtype}; call .to("${x.dtype}") on the layer or cast the input`,
       );
     }
     const channelShape = x.shape.map((s, d) => (d === 1 ? s : 1));

@@ -161,6 +161,23 @@ export function addcdivInPlace<T extends Tensor>(
 export function copyInPlace<T extends Tensor>(target: T, source: TensorLike): T {
   checkWritable(target, "copy_");
   const isBool = target.dtype === "bool";
+  if (!isBool && target.isContiguous()) {
+    // Fast paths (running statistics, loadStateDict, fill_/zero_): a fill, or one block copy.
+    const n = target.numel();
+    const { data, offset } = target;
+    if (typeof source === "number") {
+      data.fill(source, offset, offset + n);
+      target.storage.version++;
+      return target;
+    }
+    if (source.isContiguous() && sameShape(source.shape, target.shape)) {
+      const values = source.data.subarray(source.offset, source.offset + n);
+      if (values.constructor === data.constructor) data.set(values as never, offset);
+      else for (let i = 0; i < n; i++) data[offset + i] = values[i];
+      target.storage.version++;
+      return target;
+    }
+  }
   forEachElement(target, [asSource(source, target)], "copy_", (_, [v]) =>
     isBool ? (v !== 0 ? 1 : 0) : v,
   );

@@ -3,7 +3,7 @@
 // formula computed here on plain arrays.
 
 import { describe, expect, it } from "vitest";
-import { type Tensor, tensor } from "../../src/index.js";
+import { type Tensor, tensor, zeros } from "../../src/index.js";
 
 const base = [1, -2, 3.5, 4, 0.25, -6];
 const x = [0.5, 2, -1, 3, 8, -0.5];
@@ -85,5 +85,40 @@ describe("in-place shape checks", () => {
     const t = tensor([1], { dtype: "float32" });
     t.addcdiv_(tensor([1], { dtype: "float32" }), tensor([3], { dtype: "float32" }));
     expect(t.item()).toBe(Math.fround(1 + Math.fround(1) / Math.fround(3)));
+  });
+});
+
+describe("copy_, fill_ and zero_", () => {
+  it("copy a same-shaped contiguous source, converting dtype, and bump the version", () => {
+    const target = zeros([2, 3]);
+    const before = target.storage.version;
+    target.copy_(
+      tensor(
+        [
+          [1, 2, 3],
+          [4, 5, 6],
+        ],
+        { dtype: "float64" },
+      ),
+    );
+    expect(Array.from(target.toArray())).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(target.storage.version).toBe(before + 1);
+  });
+
+  it("copy into a strided view and from a broadcast source without touching other elements", () => {
+    const base = zeros([3, 3]);
+    base.slice(1, 0, 3, 2).copy_(tensor([7, 8]));
+    expect(Array.from(base.toArray())).toEqual([7, 0, 8, 7, 0, 8, 7, 0, 8]);
+    const window = zeros([4]).narrow(0, 1, 2);
+    window.fill_(5);
+    expect(Array.from(window.storage.data)).toEqual([0, 5, 5, 0]);
+    window.zero_();
+    expect(Array.from(window.storage.data)).toEqual([0, 0, 0, 0]);
+  });
+
+  it("copy into a bool tensor as 0/1", () => {
+    const flags = zeros([3], { dtype: "bool" });
+    flags.copy_(tensor([0, 2.5, -1]));
+    expect(Array.from(flags.toArray())).toEqual([0, 1, 1]);
   });
 });
