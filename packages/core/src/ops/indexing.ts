@@ -55,18 +55,20 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
     );
   const size = x.ndim === 0 ? 1 : x.shape[d];
   checkRange(idx, size, "indexSelect", d, x.shape);
-  const pieces = Array.from(idx, (i) => x.detach().narrow(d, i < 0 ? i + size : i, 1));
   const shape = x.shape.slice();
   if (x.ndim > 0) shape[d] = idx.length;
   const out = allocate(x.dtype, numelOf(shape));
+  // Row-major copy of x viewed as [outer, size, inner]; each picked slice is `inner` contiguous values.
+  const values = x.toArray();
   const inner = numelOf(x.shape.slice(d + 1));
-  pieces.forEach((piece, p) => {
-    const values = piece.toArray();
-    const outer = values.length / inner;
-    for (let o = 0; o < outer; o++) {
-      for (let j = 0; j < inner; j++) out[(o * idx.length + p) * inner + j] = values[o * inner + j];
+  const outer = numelOf(x.shape.slice(0, d));
+  for (let o = 0; o < outer; o++) {
+    for (let p = 0; p < idx.length; p++) {
+      const source = idx[p] < 0 ? idx[p] + size : idx[p];
+      const from = (o * size + source) * inner;
+      out.set(values.subarray(from, from + inner) as never, (o * idx.length + p) * inner);
     }
-  });
+  }
   const result = Tensor.fromTypedArray(out, shape);
   return record(
     "indexSelect",
@@ -95,7 +97,7 @@ export function indexAdd(x: Tensor, dim: number, index: Tensor, source: Tensor):
       `indexAdd: source has shape ${formatShape(source.shape)}, expected ${formatShape(expected)}`,
     );
   }
-  const out = x.toArray().slice();
+  const out = x.toArray();
   const src = source.toArray();
   const inner = numelOf(x.shape.slice(d + 1));
   const outer = numelOf(x.shape.slice(0, d));
@@ -189,7 +191,7 @@ export function scatterAdd(x: Tensor, dim: number, index: Tensor, src: Tensor): 
       `scatterAdd: src shape ${formatShape(src.shape)} must be at least the index shape ${formatShape(index.shape)}`,
     );
   }
-  const out = x.toArray().slice();
+  const out = x.toArray();
   const source = index.shape.reduce((t, size, d) => t.narrow(d, 0, size), src.detach()).toArray();
   forEachGatherPosition(x.shape, index, idx, d, "scatterAdd", (k, target) => {
     out[target] += source[k];
