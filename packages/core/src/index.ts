@@ -54,6 +54,13 @@ export {
   type Reduction,
 } from "./functional/loss.js";
 export { getKernelBackend, type KernelBackend, setKernelBackend } from "./kernels/backend.js";
+export {
+  type BatchNormForwardStats,
+  type BatchNormGradSums,
+  batchNormBackwardF32,
+  batchNormForwardF32,
+  wasmBatchNormAvailable,
+} from "./kernels/batch-norm-wasm.js";
 export { add, div, maximum, minimum, mul, pow, sub, where } from "./ops/binary.js";
 export { eq, ge, gt, le, lt, ne } from "./ops/compare.js";
 export { gather, indexAdd, indexSelect, scatterAdd } from "./ops/indexing.js";

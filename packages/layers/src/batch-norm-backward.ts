@@ -2,14 +2,20 @@
 // it with core's customOp. The module (batch-norm.ts) chooses between this and the composite.
 
 import {
+  batchNormBackwardF32,
+  batchNormForwardF32,
   customOp,
+  getKernelBackend,
   isGradEnabled,
   type OpContext,
   type Tensor,
   Tensor as TensorClass,
+  wasmBatchNormAvailable,
   zeros,
 } from "@koubai/core";
 import {
+  type ChannelGradSums,
+  type ChannelStats,
   channelGradSums,
   channelStats,
   type FloatData,
@@ -101,6 +107,16 @@ export interface BatchNormStats {
   varBiased: Tensor;
 }
 
+/** Float32 data goes to core's WebAssembly SIMD kernels unless `setKernelBackend("js")`. */
+function useWasm(data: FloatData): data is Float32Array {
+  const choice = getKernelBackend();
+  return (
+    data instanceof Float32Array &&
+    choice !== "js" &&
+    (choice === "wasm" || wasmBatchNormAvailable())
+  );
+}
+
 /** First-order backward of fusedBatchNorm with the typed-array kernels (grad mode off). */
 function fusedBackward(
   ctx: OpContext,
@@ -117,9 +133,17 @@ function fusedBackward(
   const dy = gradOut.contiguous();
   const x = xc.data as FloatData;
   const g = dy.data as FloatData;
-  const sums = channelGradSums(g, dy.offset, x, xc.offset, n, c, s, mean, invStd);
   let gradInput: Tensor | null = null;
-  if (ctx.needsInputGrad[0]) {
+  let sums: ChannelGradSums;
+  if (useWasm(x) && g instanceof Float32Array) {
+    const gamma = w === undefined ? null : w.toArray();
+    if (ctx.needsInputGrad[0]) gradInput = zeros(xc.shape, { dtype: xc.dtype });
+    const out = gradInput === null ? null : (gradInput.data as Float32Array);
+    sums = batchNormBackwardF32(g, dy.offset, x, xc.offset, out, n, c, s, mean, invStd, gamma);
+  } else {
+    sums = channelGradSums(g, dy.offset, x, xc.offset, n, c, s, mean, invStd);
+  }
+  if (ctx.needsInputGrad[0] && gradInput === null) {
     gradInput = zeros(xc.shape, { dtype: xc.dtype });
     const gamma = w === undefined ? null : w.toArray();
     inputGrad(
@@ -168,14 +192,23 @@ export function fusedBatchNorm(
     name: "fusedBatchNorm",
     forward: (ctx: OpContext, input: Tensor, w?: Tensor, b?: Tensor) => {
       const xc = input.contiguous();
-      const stats = channelStats(xc.data as FloatData, xc.offset, n, c, s);
-      const invStd = new Float64Array(c);
-      for (let ch = 0; ch < c; ch++) invStd[ch] = 1 / Math.sqrt(stats.varBiased[ch] + eps);
       const out = zeros(xc.shape, { dtype: xc.dtype });
       const gamma = w === undefined ? null : w.toArray();
       const beta = b === undefined ? null : b.toArray();
       const src = xc.data as FloatData;
-      normalize(src, xc.offset, out.data as FloatData, n, c, s, stats.mean, invStd, gamma, beta);
+      let stats: ChannelStats;
+      let invStd: Float64Array;
+      if (useWasm(src)) {
+        const dst = out.data as Float32Array;
+        const result = batchNormForwardF32(src, xc.offset, dst, n, c, s, eps, gamma, beta);
+        stats = result;
+        invStd = result.invStd;
+      } else {
+        stats = channelStats(src, xc.offset, n, c, s);
+        invStd = new Float64Array(c);
+        for (let ch = 0; ch < c; ch++) invStd[ch] = 1 / Math.sqrt(stats.varBiased[ch] + eps);
+        normalize(src, xc.offset, out.data as FloatData, n, c, s, stats.mean, invStd, gamma, beta);
+      }
       const dtype = input.dtype;
       mean = TensorClass.fromTypedArray(stats.mean, [c]).to(dtype);
       varBiased = TensorClass.fromTypedArray(stats.varBiased, [c]).to(dtype);

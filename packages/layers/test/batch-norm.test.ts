@@ -1,5 +1,5 @@
-import { randn, tensor } from "@koubai/core";
-import { describe, expect, it } from "vitest";
+import { randn, setKernelBackend, tensor } from "@koubai/core";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { BatchNorm1d, BatchNorm2d, type BatchNormBase } from "../src/batch-norm.js";
 import { Parameter } from "../src/parameter.js";
 import { decode, type Encoded, expectAllclose, loadFixture } from "./helpers.js";
@@ -51,9 +51,12 @@ function tolerance(c: BnCase) {
 }
 
 describe.each([
-  ["composite", false],
-  ["fused", true],
-])("BatchNorm (%s) against PyTorch 1.13", (_, fused) => {
+  ["composite", false, "auto"],
+  ["fused, WebAssembly kernels for float32", true, "wasm"],
+  ["fused, JS kernels", true, "js"],
+] as const)("BatchNorm (%s) against PyTorch 1.13", (_, fused, backend) => {
+  beforeEach(() => setKernelBackend(backend));
+  afterEach(() => setKernelBackend("auto"));
   it.each(cases.map((c) => [c.name, c] as const))("%s matches every step", (_name, c) => {
     const bn = build(c, fused);
     const tol = tolerance(c);

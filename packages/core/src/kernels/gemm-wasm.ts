@@ -18,7 +18,8 @@ interface GemmExports {
 
 let exports: GemmExports | null | undefined;
 
-function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
+/** The bytes of a base64 string (atob works in browsers and Node alike). */
+export function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
   const binary = atob(text);
   const bytes = new Uint8Array(binary.length);
   for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
@@ -42,9 +43,8 @@ export function wasmGemmAvailable(): boolean {
   return load() !== null;
 }
 
-/** Grows the module memory to at least `bytes` and returns it. */
-function memoryOf(gemm: GemmExports, bytes: number): ArrayBuffer {
-  const { memory } = gemm;
+/** Grows a module's memory to at least `bytes` and returns its (possibly new) buffer. */
+export function growMemory(memory: WebAssembly.Memory, bytes: number): ArrayBuffer {
   const missing = bytes - memory.buffer.byteLength;
   if (missing > 0) memory.grow(Math.ceil(missing / 65536));
   return memory.buffer;
@@ -193,7 +193,7 @@ export function gemmWasm(
   const np = Math.ceil(n / nr) * nr;
   const aBytes = mp * k * size;
   const bBytes = np * k * size;
-  const buffer = memoryOf(gemm, aBytes + bBytes + mp * np * size);
+  const buffer = growMemory(gemm.memory, aBytes + bBytes + mp * np * size);
   const View = isF32 ? Float32Array : Float64Array;
   pack(a, m, k, MR, new View(buffer, 0, mp * k));
   pack(
