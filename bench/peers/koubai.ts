@@ -1,11 +1,12 @@
 // Koubai's side of the peer benchmark. `koubai` uses core primitives only: BatchNorm as a
 // composite (mean, biased variance, rsqrt), matmul, and an MLP training step whose SGD-momentum
-// update runs under noGrad with in-place ops. `koubai-fused` swaps in the layers package's fused
+// update is @koubai/optim's SGD (one fused pass per parameter, what a user would write). `koubai-fused` swaps in the layers package's fused
 // BatchNorm (one op with the hand-derived batchNormBackward): BatchNorm1d({ fused: true }) for
 // the BatchNorm workload, fusedBatchNorm inside the MLP.
 
 import { crossEntropy, noGrad, type Tensor, tensor } from "@koubai/core";
 import { BatchNorm1d, fusedBatchNorm } from "@koubai/layers";
+import { SGD } from "@koubai/optim";
 import {
   type BatchNormInputs,
   type MatmulInputs,
@@ -116,25 +117,20 @@ async function mlp(inputs: MlpInputs, bn: BatchNormFn): Promise<Case> {
   const x = tensor(inputs.x, { shape: [batch, inputs.shapes.w1[0]] });
   const labels = tensor(inputs.labels);
   const params = {} as Params;
-  const buffers = {} as Params;
   for (const name of MLP_PARAM_NAMES) {
     params[name] = leaf(inputs.params[name], inputs.shapes[name]);
-    buffers[name] = tensor(new Float32Array(inputs.params[name].length), {
-      shape: inputs.shapes[name],
-    });
   }
-  // PyTorch SGD (dampening 0, no Nesterov): buf = momentum * buf + grad; p -= lr * buf. PyTorch
-  // sets buf = grad on step 1, which zero-initialised buffers give by the same formula.
+  // PyTorch SGD (dampening 0, no Nesterov): buf = momentum * buf + grad; p -= lr * buf, with
+  // buf = grad on step 1.
+  const optimizer = new SGD(
+    MLP_PARAM_NAMES.map((name) => params[name]),
+    { lr, momentum },
+  );
   const trainStep = (): number => {
-    for (const name of MLP_PARAM_NAMES) params[name].grad = null;
+    optimizer.zeroGrad();
     const loss = mlpLoss(params, x, labels, eps, bn);
     loss.backward();
-    noGrad(() => {
-      for (const name of MLP_PARAM_NAMES) {
-        const buf = buffers[name].mul_(momentum).add_(params[name].grad as Tensor);
-        params[name].sub_(buf, lr);
-      }
-    });
+    optimizer.step();
     return loss.item();
   };
   return {
