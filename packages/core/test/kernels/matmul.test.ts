@@ -65,6 +65,11 @@ const SIZES: [number, number, number][] = [
   [17, 3, 129],
   [129, 17, 17],
   [5, 129, 260],
+  // Sizes the wasm tiles read in place (m % 4 == 0, n % 8 == 0), across two K blocks and two M
+  // blocks; [4, 40, 20] with a transposed B runs as Cᵀ = Bᵀ·Aᵀ.
+  [8, 16, 300],
+  [132, 24, 7],
+  [4, 40, 20],
 ];
 const LAYOUTS: [Layout, Layout][] = [
   ["contiguous", "contiguous"],
