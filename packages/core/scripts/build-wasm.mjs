@@ -15,6 +15,7 @@ const wabt = await wabtFactory();
 const MODULES = [
   { name: "gemm", prefix: "GEMM" },
   { name: "batch-norm", prefix: "BATCH_NORM" },
+  { name: "sgd", prefix: "SGD" },
 ];
 
 for (const { name, prefix } of MODULES) {

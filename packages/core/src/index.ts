@@ -61,6 +61,7 @@ export {
   batchNormForwardF32,
   wasmBatchNormAvailable,
 } from "./kernels/batch-norm-wasm.js";
+export { sgdMomentumF32, wasmSgdAvailable } from "./kernels/sgd-wasm.js";
 export { add, div, maximum, minimum, mul, pow, sub, where } from "./ops/binary.js";
 export { eq, ge, gt, le, lt, ne } from "./ops/compare.js";
 export { gather, indexAdd, indexSelect, scatterAdd } from "./ops/indexing.js";

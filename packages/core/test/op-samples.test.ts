@@ -16,6 +16,8 @@ const NOT_OPS = new Set([
   "batchNormForwardF32",
   "batchNormBackwardF32",
   "wasmBatchNormAvailable",
+  "sgdMomentumF32",
+  "wasmSgdAvailable",
   "OpContext",
   "topologicalOrder",
   "traceBackward",

@@ -1,0 +1,63 @@
+;; SGD with momentum in WebAssembly SIMD128 over float32 arrays (source of sgd-wasm-module.ts;
+;; regenerate with `pnpm run build:wasm`); sgd-wasm.ts copies the arrays in and out.
+;;
+;; Per element, in float64 and rounded to float32 on each store, exactly as the JS loop in
+;; @koubai/optim: buf = buf·momentum + keep·g, then p = p + step·buf (buf as stored).
+;; NOTE: the high-lane promote and the join are written out in the loop: V8 (Node 20) does not
+;; inline wasm calls, and one call per vector made such loops 5x slower.
+
+(module
+  (memory (export "memory") 1)
+
+  (func (export "momentumF32") (param $p i32) (param $g i32) (param $buf i32) (param $n i32)
+    (param $momentum f64) (param $keep f64) (param $step f64)
+    (local $end i32) (local $end4 i32) (local $m v128) (local $kp v128) (local $st v128)
+    (local $v v128) (local $lo v128) (local $hi v128) (local $b v128) (local $s f64)
+    (local.set $m (f64x2.splat (local.get $momentum)))
+    (local.set $kp (f64x2.splat (local.get $keep)))
+    (local.set $st (f64x2.splat (local.get $step)))
+    (local.set $end (i32.add (local.get $p) (i32.shl (local.get $n) (i32.const 2))))
+    (local.set $end4 (i32.add (local.get $p) (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2))))
+    (block $done4 (loop $quads
+      (br_if $done4 (i32.ge_u (local.get $p) (local.get $end4)))
+      ;; buf·momentum + keep·g, rounded to float32
+      (local.set $v (v128.load (local.get $buf)))
+      (local.set $b (v128.load (local.get $g)))
+      (local.set $lo (f64x2.add
+        (f64x2.mul (f64x2.promote_low_f32x4 (local.get $v)) (local.get $m))
+        (f64x2.mul (local.get $kp) (f64x2.promote_low_f32x4 (local.get $b)))))
+      (local.set $hi (f64x2.add
+        (f64x2.mul
+          (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v)))
+          (local.get $m))
+        (f64x2.mul (local.get $kp)
+          (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $b) (local.get $b))))))
+      (local.set $b (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+        (f32x4.demote_f64x2_zero (local.get $lo)) (f32x4.demote_f64x2_zero (local.get $hi))))
+      (v128.store (local.get $buf) (local.get $b))
+      ;; p + step·buf, rounded to float32
+      (local.set $v (v128.load (local.get $p)))
+      (local.set $lo (f64x2.add (f64x2.promote_low_f32x4 (local.get $v))
+        (f64x2.mul (local.get $st) (f64x2.promote_low_f32x4 (local.get $b)))))
+      (local.set $hi (f64x2.add
+        (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v)))
+        (f64x2.mul (local.get $st)
+          (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $b) (local.get $b))))))
+      (v128.store (local.get $p) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+        (f32x4.demote_f64x2_zero (local.get $lo)) (f32x4.demote_f64x2_zero (local.get $hi))))
+      (local.set $p (i32.add (local.get $p) (i32.const 16)))
+      (local.set $g (i32.add (local.get $g) (i32.const 16)))
+      (local.set $buf (i32.add (local.get $buf) (i32.const 16)))
+      (br $quads)))
+    (block $done (loop $ones
+      (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
+      (local.set $s (f64.promote_f32 (f32.demote_f64 (f64.add
+        (f64.mul (f64.promote_f32 (f32.load (local.get $buf))) (local.get $momentum))
+        (f64.mul (local.get $keep) (f64.promote_f32 (f32.load (local.get $g))))))))
+      (f32.store (local.get $buf) (f32.demote_f64 (local.get $s)))
+      (f32.store (local.get $p) (f32.demote_f64 (f64.add (f64.promote_f32 (f32.load (local.get $p)))
+        (f64.mul (local.get $step) (local.get $s)))))
+      (local.set $p (i32.add (local.get $p) (i32.const 4)))
+      (local.set $g (i32.add (local.get $g) (i32.const 4)))
+      (local.set $buf (i32.add (local.get $buf) (i32.const 4)))
+      (br $ones)))))
