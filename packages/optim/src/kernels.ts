@@ -3,7 +3,13 @@
 // the same order and with the same rounding (every intermediate is a float64; float32 arrays
 // round on store), so float64 trajectories agree with torch to the last few ulps.
 
-import type { Tensor, TypedArray } from "@koubai/core";
+import {
+  getKernelBackend,
+  sgdMomentumF32,
+  type Tensor,
+  type TypedArray,
+  wasmSgdAvailable,
+} from "@koubai/core";
 
 /** A contiguous, writable view of a tensor's elements: `data[offset .. offset + n)`. */
 export interface Flat {
@@ -72,6 +78,18 @@ export function sgdKernel(
 }
 
 /**
+ * Float32 runs of at least this many elements go to core's WebAssembly SIMD kernel (same
+ * arithmetic, 3x faster on 200k values including the copies), unless `setKernelBackend("js")`.
+ */
+const WASM_MIN_ELEMENTS = 1024;
+
+function useWasm(n: number): boolean {
+  const choice = getKernelBackend();
+  if (choice === "js" || n < WASM_MIN_ELEMENTS) return false;
+  return choice === "wasm" || wasmSgdAvailable();
+}
+
+/**
  * The common SGD case (momentum after the first step, no weight decay, Nesterov or maximize) as
  * its own small loop, the same arithmetic as sgdKernel's: the general loop's per-element branches
  * made it 2x slower (1.1 ms vs 0.55 ms on 200k float32 values).
@@ -87,6 +105,15 @@ function momentumRun(
   keep: number,
   step: number,
 ): void {
+  if (
+    useWasm(n) &&
+    pd instanceof Float32Array &&
+    gd instanceof Float32Array &&
+    buf instanceof Float32Array
+  ) {
+    sgdMomentumF32(pd, po, gd, go, buf, n, momentum, keep, step);
+    return;
+  }
   for (let i = 0; i < n; i++) {
     buf[i] = buf[i] * momentum + keep * gd[go + i];
     pd[po + i] = pd[po + i] + step * buf[i];

@@ -1,5 +1,5 @@
-import { tensor, zeros } from "@koubai/core";
-import { describe, expect, it } from "vitest";
+import { setKernelBackend, tensor, zeros } from "@koubai/core";
+import { afterEach, describe, expect, it } from "vitest";
 import { SGD } from "../src/index.js";
 import "./helpers/allclose.js";
 import { fixtures } from "./helpers/fixtures.js";
@@ -17,6 +17,8 @@ describe("SGD matches torch.optim.SGD 1.13", () => {
 });
 
 describe("SGD update rule", () => {
+  afterEach(() => setKernelBackend("auto"));
+
   it("uses the first gradient as the momentum buffer, undamped", () => {
     const p = tensor([1], { dtype: "float64", requiresGrad: true });
     const optimizer = new SGD([p], { lr: 0.1, momentum: 0.9, dampening: 0.5 });
@@ -52,6 +54,31 @@ describe("SGD update rule", () => {
     expect(p.dtype).toBe("float32");
     expect(p).toBeAllclose([-0.1, -0.2, -0.3], { atol: 1e-7, rtol: 1e-6 });
   });
+
+  it.each(["js", "wasm"] as const)(
+    "takes float32 momentum steps of 2000 values with the %s kernel exactly like the float64-then-round loop",
+    (backend) => {
+      setKernelBackend(backend);
+      const n = 2000;
+      const start = Float32Array.from({ length: n }, (_, i) => Math.sin(i));
+      const grads = [1, 2, 3].map((s) =>
+        Float32Array.from({ length: n }, (_, i) => Math.cos(i * s)),
+      );
+      const p = tensor(start.slice(), { requiresGrad: true });
+      const optimizer = new SGD([p], { lr: 0.05, momentum: 0.9, dampening: 0.25 });
+      const expected = start.slice();
+      const buf = new Float32Array(n);
+      grads.forEach((g, step) => {
+        p.grad = tensor(g);
+        optimizer.step();
+        for (let i = 0; i < n; i++) {
+          buf[i] = step === 0 ? g[i] : Math.fround(buf[i] * 0.9 + 0.75 * g[i]);
+          expected[i] = Math.fround(expected[i] + -0.05 * buf[i]);
+        }
+      });
+      expect(Array.from(p.toArray())).toEqual(Array.from(expected));
+    },
+  );
 
   it("updates a non-contiguous parameter view in place", () => {
     const base = tensor(
