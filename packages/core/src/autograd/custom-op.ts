@@ -35,6 +35,12 @@ export interface CustomOpDefinition {
    * differentiable: it is recorded when backward runs with `createGraph`.
    */
   backward: (ctx: OpContext, gradOut: Tensor) => readonly (Tensor | null)[];
+  /**
+   * Promise that backward returns tensors it created itself and keeps no reference to (not saved
+   * tensors, not `gradOut` or views of it, nothing stashed on `ctx`). A leaf's first `.grad` may
+   * then be such a tensor itself instead of a copy. Default false.
+   */
+  freshGradients?: boolean;
 }
 
 /** Turns a forward/backward pair into a differentiable function of tensors. */
@@ -58,7 +64,7 @@ export function customOp(definition: CustomOpDefinition): (...inputs: Tensor[]) 
     // A forward that returned an input, a captured tensor that requires grad, or a view of one
     // must not have a graph node attached to it: give the op its own tensor.
     const result = out.requiresGrad || inputs.includes(out) ? out.detach() : out;
-    return record(
+    const recorded = record(
       name,
       result,
       inputs,
@@ -76,5 +82,8 @@ export function customOp(definition: CustomOpDefinition): (...inputs: Tensor[]) 
       },
       ctx.saved,
     );
+    if (recorded.gradFn !== null)
+      recorded.gradFn.freshGradients = definition.freshGradients === true;
+    return recorded;
   };
 }

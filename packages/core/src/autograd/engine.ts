@@ -4,6 +4,7 @@
 // shape and dtype against the input it belongs to.
 
 import { formatShape } from "../tensor/shape.js";
+import { Storage } from "../tensor/storage.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { checkFinite, inBackward, isAnomalyEnabled } from "./anomaly.js";
 import { setGradEnabled } from "./grad-mode.js";
@@ -157,6 +158,7 @@ export function runBackward(
           t.requiresGrad &&
           (needed === null || targetIndex.has(t) || (t.gradFn !== null && needed.has(t.gradFn))),
       );
+      const firstFresh = Storage.nextSerial();
       const inputGrads = isAnomalyEnabled()
         ? inBackward(() => backwardFn(gradOut, needsInputGrad))
         : backwardFn(gradOut, needsInputGrad);
@@ -178,7 +180,11 @@ export function runBackward(
         if (input.gradFn !== null) {
           const previous = grads.get(input.gradFn);
           grads.set(input.gradFn, previous === undefined ? g : previous.add(g));
-        } else if (!inputs) accumulateLeaf(input, g, createGraph);
+        } else if (!inputs) {
+          const own = !createGraph && isFresh(node, g, i, inputGrads, firstFresh);
+          if (own && input.grad === null) input.grad = g;
+          else accumulateLeaf(input, g, createGraph);
+        }
       }
     }
   } finally {
@@ -196,6 +202,29 @@ function checkGradient(node: Node, i: number, input: Tensor, g: Tensor): void {
         `but the input has shape ${formatShape(input.shape)} and dtype ${input.dtype}`,
     );
   }
+}
+
+/**
+ * True when gradient `i` of `node` can become a leaf's `.grad` without a copy, because nothing
+ * else can hold its buffer: the op promises fresh gradients, the buffer was allocated during this
+ * backward call (its storage serial is at least `firstFresh`), `g` covers all of it contiguously,
+ * no other gradient of the call shares it (add hands one tensor to both inputs), and no trace
+ * keeps the step.
+ */
+function isFresh(
+  node: Node,
+  g: Tensor,
+  i: number,
+  inputGrads: readonly (Tensor | null)[],
+  firstFresh: number,
+): boolean {
+  if (!node.freshGradients || backwardTrace !== null || g.storage.serial < firstFresh) return false;
+  if (g.requiresGrad || g.offset !== 0 || g.numel() !== g.data.length || !g.isContiguous())
+    return false;
+  for (let j = 0; j < inputGrads.length; j++) {
+    if (j !== i && inputGrads[j]?.storage === g.storage) return false;
+  }
+  return true;
 }
 
 /** Adds `g` into `t.grad` (a leaf, or a non-leaf that asked for `retainGrad()`). */

@@ -25,6 +25,12 @@ export class Node {
   retained: Tensor | null = null;
   /** The op's result, kept for graph exports until the graph is released by backward. */
   output: Tensor | null = null;
+  /**
+   * True when the backward returns only tensors it created and keeps no reference to (every
+   * built-in op; custom ops that declare `freshGradients`), so the engine may adopt a fresh,
+   * contiguous one as a leaf's first `.grad` instead of copying it.
+   */
+  freshGradients = true;
   /** Where the op was created, kept only under `detectAnomaly`. */
   readonly createdAt: string | undefined;
   private readonly savedVersions: number[] | null;

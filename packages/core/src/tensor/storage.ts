@@ -3,7 +3,16 @@
 
 import type { TypedArray } from "./dtype.js";
 
+let created = 0;
+
 export class Storage {
   version = 0;
+  /** Creation order, so the autograd engine can tell buffers made during one backward step. */
+  readonly serial = created++;
   constructor(readonly data: TypedArray) {}
+
+  /** The serial the next storage will get. */
+  static nextSerial(): number {
+    return created;
+  }
 }

@@ -2,7 +2,15 @@
 // graphs, and deep graphs walked without recursion.
 
 import { describe, expect, it } from "vitest";
-import { autogradGrad, ones, randn, tensor, zeros } from "../../src/index.js";
+import {
+  autogradGrad,
+  customOp,
+  ones,
+  randn,
+  type Tensor,
+  tensor,
+  zeros,
+} from "../../src/index.js";
 
 describe("backward", () => {
   it("adds into a leaf's .grad across backward calls instead of overwriting it", () => {
@@ -67,6 +75,55 @@ describe("backward", () => {
     x.mul(1).backward(seed);
     seed.fill_(5);
     expect(x.grad).toBeAllclose([1, 1]);
+  });
+
+  it("lets every leaf own its .grad when add hands the same gradient to both inputs", () => {
+    const a = tensor([1, 2], { requiresGrad: true });
+    const b = tensor([3, 4], { requiresGrad: true });
+    a.add(b)
+      .mul(tensor([3, 4]))
+      .sum()
+      .backward();
+    expect(a.grad).not.toBe(b.grad);
+    a.grad!.mul_(10);
+    expect(Array.from(a.grad!.toArray())).toEqual([30, 40]);
+    expect(Array.from(b.grad!.toArray())).toEqual([3, 4]);
+  });
+
+  it("adopts a custom op's gradient as .grad only when the op declares freshGradients", () => {
+    for (const freshGradients of [true, false]) {
+      let returned: Tensor | null = null;
+      const op = customOp({
+        name: "double",
+        freshGradients,
+        forward: (_ctx, x) => x.mul(2),
+        backward: (_ctx, gradOut) => {
+          returned = gradOut.mul(2);
+          return [returned];
+        },
+      });
+      const x = tensor([1, 2], { requiresGrad: true });
+      op(x).sum().backward();
+      expect(x.grad === returned).toBe(freshGradients);
+      expect(Array.from(x.grad!.toArray())).toEqual([2, 2]);
+    }
+  });
+
+  it("copies a fresh gradient that backward returns for two inputs, so each leaf owns its own", () => {
+    const op = customOp({
+      name: "sumOfTwo",
+      freshGradients: true,
+      forward: (_ctx, x, y) => x.add(y),
+      backward: (_ctx, gradOut) => {
+        const g = gradOut.mul(1);
+        return [g, g];
+      },
+    });
+    const a = tensor([1, 2], { requiresGrad: true });
+    const b = tensor([3, 4], { requiresGrad: true });
+    op(a, b).sum().backward();
+    a.grad!.mul_(10);
+    expect(Array.from(b.grad!.toArray())).toEqual([1, 1]);
   });
 
   it("refuses backward from a tensor that does not require grad", () => {
