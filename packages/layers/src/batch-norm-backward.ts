@@ -190,6 +190,7 @@ export function fusedBatchNorm(
   let varBiased: Tensor | null = null;
   const op = customOp({
     name: "fusedBatchNorm",
+    freshGradients: true,
     forward: (ctx: OpContext, input: Tensor, w?: Tensor, b?: Tensor) => {
       const xc = input.contiguous();
       const out = zeros(xc.shape, { dtype: xc.dtype });
