@@ -64,6 +64,13 @@ function kernels(): BatchNormExports {
   return k;
 }
 
+/**
+ * The float32 input the last forward left at address 0 of the module's memory, so that the
+ * backward of the same call can skip copying it again. `version` is the caller's storage version
+ * of `x` at the time (in-place writes bump it); undefined means never reuse.
+ */
+let resident: { x: Float32Array; offset: number; total: number; version: number } | null = null;
+
 /** Byte offset `bytes` rounded up to a multiple of 16 (v128 alignment). */
 function align16(bytes: number): number {
   return Math.ceil(bytes / 16) * 16;
@@ -82,7 +89,8 @@ export interface BatchNormForwardStats {
  * Training-mode BatchNorm forward over the contiguous float32 [n, c, s] array `x` (from
  * `xOffset`): μ and the biased variance per channel in two passes (float64 sums), then
  * out = (x - μ)·(invStd·γ) + β per element, rounded once, written to `out` from 0. `gamma` and
- * `beta` null mean 1 and 0. Same formulas and roundings as the JS kernels.
+ * `beta` null mean 1 and 0. Same formulas and roundings as the JS kernels. `xVersion`, the
+ * storage version of `x`, lets the next backward of the same `x` reuse the copy made here.
  */
 export function batchNormForwardF32(
   x: Float32Array,
@@ -94,6 +102,7 @@ export function batchNormForwardF32(
   eps: number,
   gamma: ArrayLike<number> | null,
   beta: ArrayLike<number> | null,
+  xVersion?: number,
 ): BatchNormForwardStats {
   const k = kernels();
   const total = n * c * s;
@@ -104,6 +113,7 @@ export function batchNormForwardF32(
   const accAt = f + 32 * c;
   const buffer = growMemory(k.memory, accAt + 8 * c);
   new Float32Array(buffer, xAt, total).set(x.subarray(xOffset, xOffset + total));
+  resident = xVersion === undefined ? null : { x, offset: xOffset, total, version: xVersion };
   const factors = new Float64Array(buffer, f, 5 * c);
   factors.fill(0);
   const mean = new Float64Array(c);
@@ -134,7 +144,8 @@ export interface BatchNormGradSums {
  * Training-mode BatchNorm backward over contiguous float32 [n, c, s] arrays: Σdy and Σdy·x̂ per
  * channel (x̂ = (x - μ)·invStd, float64) and, when `out` is given, the input gradient
  * dx = A·dy - A·Σdy/m - (A·invStd·Σdy·x̂/m)·(x - μ) with A = γ·invStd, rounded once per element.
- * `gamma` null means γ = 1. Same formulas and roundings as the JS kernels.
+ * `gamma` null means γ = 1. Same formulas and roundings as the JS kernels. When the last forward
+ * copied this `x` (same array, offset and size) with the same `xVersion`, that copy is reused.
  */
 export function batchNormBackwardF32(
   dy: Float32Array,
@@ -148,18 +159,27 @@ export function batchNormBackwardF32(
   mean: Float64Array,
   invStd: Float64Array,
   gamma: ArrayLike<number> | null,
+  xVersion?: number,
 ): BatchNormGradSums {
   const k = kernels();
   const total = n * c * s;
   const m = n * s;
-  const dyAt = 0;
-  const xAt = align16(4 * total);
-  const outAt = align16(xAt + 4 * total);
+  // x sits at 0 as in the forward: when the forward of this very x left it there, unchanged
+  // since (same array, offset, size and storage version), it is not copied again.
+  const xAt = 0;
+  const dyAt = align16(4 * total);
+  const outAt = align16(dyAt + 4 * total);
   const f = align16(outAt + 4 * total);
   const sumsAt = f + 32 * c;
   const buffer = growMemory(k.memory, sumsAt + 16 * c);
   new Float32Array(buffer, dyAt, total).set(dy.subarray(dyOffset, dyOffset + total));
-  new Float32Array(buffer, xAt, total).set(x.subarray(xOffset, xOffset + total));
+  const r = resident;
+  const isResident =
+    r !== null && xVersion === r.version && x === r.x && xOffset === r.offset && total === r.total;
+  if (!isResident) {
+    new Float32Array(buffer, xAt, total).set(x.subarray(xOffset, xOffset + total));
+    resident = null;
+  }
   const factors = new Float64Array(buffer, f, 6 * c);
   factors.set(mean);
   factors.fill(0, 4 * c);

@@ -141,3 +141,56 @@ describe("the SIMD loops and their scalar tails", () => {
     }
   });
 });
+
+describe("the backward's reuse of the forward's copy of x", () => {
+  const [n, c] = [4, 8];
+  const total = n * c;
+  const make = (seed: number) =>
+    Float32Array.from({ length: total }, (_, e) => Math.sin(e * seed) * 2 + (e % 3));
+  const dy = Float32Array.from({ length: total }, (_, e) => Math.cos(e * 0.7));
+  const forward = (x: Float32Array, version?: number) =>
+    batchNormForwardF32(x, 0, new Float32Array(total), n, c, 1, 1e-5, null, null, version);
+
+  /** μ and 1/√(σ² + eps) per channel of an [n, c] array, in float64 loops written here. */
+  function statsOf(x: Float32Array) {
+    const mean = new Float64Array(c);
+    const invStd = new Float64Array(c);
+    for (let ch = 0; ch < c; ch++) {
+      let sum = 0;
+      for (let i = 0; i < n; i++) sum += x[i * c + ch];
+      mean[ch] = sum / n;
+      let squares = 0;
+      for (let i = 0; i < n; i++) squares += (x[i * c + ch] - mean[ch]) ** 2;
+      invStd[ch] = 1 / Math.sqrt(squares / n + 1e-5);
+    }
+    return { mean, invStd };
+  }
+
+  function expectGradient(x: Float32Array, version: number) {
+    const { mean, invStd } = statsOf(x);
+    const dx = new Float32Array(total);
+    batchNormBackwardF32(dy, 0, x, 0, dx, n, c, 1, mean, invStd, null, version);
+    const expected = reference(x, dy, n, c, 1).dx;
+    for (let e = 0; e < total; e++) expect(dx[e]).toBeCloseTo(expected[e], 5);
+  }
+
+  it("reuses it for the same array and version", () => {
+    const x = make(1.3);
+    forward(x, 3);
+    expectGradient(x, 3);
+  });
+
+  it("reads the new values of an x changed in place since the forward (version bumped)", () => {
+    const x = make(1.3);
+    forward(x, 0);
+    x.set(make(2.9));
+    expectGradient(x, 1);
+  });
+
+  it("copies x again when another forward ran in between", () => {
+    const x = make(1.3);
+    forward(x, 7);
+    forward(make(0.4), 7);
+    expectGradient(x, 7);
+  });
+});
