@@ -10,20 +10,7 @@ export type ReduceKind = "sum" | "prod" | "max" | "min" | "argmax" | "argmin";
 /** Reduces `dims` (sorted, unique) of `x` into `out` (contiguous over the kept dims, in order). */
 export function reduce(kind: ReduceKind, x: View, dims: readonly number[], out: TypedArray): void {
   if ((kind === "sum" || kind === "prod") && reduceLeading(kind, x, dims, out)) return;
-  const keptShape: number[] = [];
-  const keptStrides: number[] = [];
-  const redShape: number[] = [];
-  const redStrides: number[] = [];
-  for (let d = 0; d < x.shape.length; d++) {
-    if (dims.includes(d)) {
-      redShape.push(x.shape[d]);
-      redStrides.push(x.strides[d]);
-    } else {
-      keptShape.push(x.shape[d]);
-      keptStrides.push(x.strides[d]);
-    }
-  }
-  const inner = innerOffsets(redShape, redStrides);
+  const { keptShape, keptStrides, inner } = split(x, dims);
   const count = out.length;
   const index = new Array<number>(keptShape.length).fill(0);
   let base = x.offset;
@@ -35,6 +22,65 @@ export function reduce(kind: ReduceKind, x: View, dims: readonly number[], out: 
       if (index[d] < keptShape[d]) break;
       base -= keptStrides[d] * keptShape[d];
       index[d] = 0;
+    }
+  }
+}
+
+/**
+ * out[o] = Σ (x - mean[o])² over the reduced block of output o, accumulated in float64 in the
+ * same element order as `reduce("sum", ...)`: the squared-deviation pass of a variance without
+ * materialising x - mean (bit-identical to summing `(x - mean).square()`).
+ */
+export function sumSquaredDeviations(
+  x: View,
+  dims: readonly number[],
+  mean: Float64Array,
+  out: Float64Array,
+): void {
+  const r = dims.length;
+  const cols = out.length;
+  if (r > 0 && r < x.shape.length && dims[r - 1] === r - 1 && isContiguous(x.shape, x.strides)) {
+    let rows = 1;
+    for (let d = 0; d < r; d++) rows *= x.shape[d];
+    squaredDeviationRows(x.data, x.offset, rows, cols, mean, out);
+    return;
+  }
+  const { keptShape, keptStrides, inner } = split(x, dims);
+  const index = new Array<number>(keptShape.length).fill(0);
+  let base = x.offset;
+  for (let o = 0; o < cols; o++) {
+    const mu = mean[o];
+    let acc = 0;
+    for (let k = 0; k < inner.n; k++) {
+      const d = x.data[base + (inner.offsets === null ? k * inner.step! : inner.offsets[k])] - mu;
+      acc += d * d;
+    }
+    out[o] = acc;
+    for (let d = keptShape.length - 1; d >= 0; d--) {
+      index[d]++;
+      base += keptStrides[d];
+      if (index[d] < keptShape[d]) break;
+      base -= keptStrides[d] * keptShape[d];
+      index[d] = 0;
+    }
+  }
+}
+
+/** acc[j] += (data[offset + i·cols + j] - mean[j])² for each row i in order. */
+function squaredDeviationRows(
+  data: TypedArray,
+  offset: number,
+  rows: number,
+  cols: number,
+  mean: Float64Array,
+  acc: Float64Array,
+): void {
+  acc.fill(0);
+  for (let i = 0; i < rows; i++) {
+    const row = offset + i * cols;
+    for (let j = 0; j < cols; j++) {
+      const d = data[row + j] - mean[j];
+      acc[j] += d * d;
     }
   }
 }
@@ -83,6 +129,24 @@ function prodRows(data: TypedArray, offset: number, rows: number, cols: number, 
     const row = offset + i * cols;
     for (let j = 0; j < cols; j++) acc[j] *= data[row + j];
   }
+}
+
+/** The kept dims (walked by an odometer) and the reduced block of `x` for `dims`. */
+function split(x: View, dims: readonly number[]) {
+  const keptShape: number[] = [];
+  const keptStrides: number[] = [];
+  const redShape: number[] = [];
+  const redStrides: number[] = [];
+  for (let d = 0; d < x.shape.length; d++) {
+    if (dims.includes(d)) {
+      redShape.push(x.shape[d]);
+      redStrides.push(x.strides[d]);
+    } else {
+      keptShape.push(x.shape[d]);
+      keptStrides.push(x.strides[d]);
+    }
+  }
+  return { keptShape, keptStrides, inner: innerOffsets(redShape, redStrides) };
 }
 
 interface Inner {

@@ -3,7 +3,7 @@
 // evenly among tied elements, max/min along a dim send it to the returned index.
 
 import { record } from "../autograd/node.js";
-import { type ReduceKind, reduce } from "../kernels/reduce.js";
+import { type ReduceKind, reduce, sumSquaredDeviations } from "../kernels/reduce.js";
 import { allocate, type DType, isFloat } from "../tensor/dtype.js";
 import {
   formatShape,
@@ -257,14 +257,18 @@ export function variance(x: Tensor, dim?: Dims, options: VarianceOptions = {}): 
   const count = dims.reduce((n, d) => n * x.shape[d], 1);
   const divisor = Math.max(0, count - correction);
   // The forward runs in float64 even for float32 input: a float32 mean of values near 1e4 is off
-  // by up to half an ulp (5e-4), which would bias a variance of 0.01 by ~1e-5 relative.
-  const value = x.detach().to("float64");
-  const out = value
-    .sub(value.mean(dims, true))
-    .square()
-    .sum(dims, keepdim)
-    .div(divisor)
-    .to(x.dtype);
+  // by up to half an ulp (5e-4), which would bias a variance of 0.01 by ~1e-5 relative. Two
+  // kernel passes, mean = Σx/count then Σ(x - mean)²/divisor, with no float64 copy of x.
+  const shape = reducedShape(x.shape, dims, keepdim);
+  const size = numelOf(shape);
+  const mu = new Float64Array(size);
+  reduce("sum", x, dims, mu);
+  for (let o = 0; o < size; o++) mu[o] = mu[o] / count;
+  const squares = new Float64Array(size);
+  sumSquaredDeviations(x, dims, mu, squares);
+  const values = allocate(x.dtype, size);
+  for (let o = 0; o < size; o++) values[o] = squares[o] / divisor;
+  const out = Tensor.fromTypedArray(values, shape);
   return record(
     "var",
     out,

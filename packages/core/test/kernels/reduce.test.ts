@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { reduce } from "../../src/kernels/reduce.js";
+import { reduce, sumSquaredDeviations } from "../../src/kernels/reduce.js";
 
 /** A contiguous view over `data` with the given shape. */
 function view(data: Float64Array, shape: number[]) {
@@ -31,5 +31,22 @@ describe("reduce over leading dims of a contiguous view", () => {
     const out = new Float64Array(2);
     reduce("prod", x, [0], out);
     expect(Array.from(out)).toEqual([15, 48]);
+  });
+});
+
+describe("sumSquaredDeviations", () => {
+  // [2, 3]: rows 1, 2, 3 and 3, 6, 9.
+  const x = view(new Float64Array([1, 2, 3, 3, 6, 9]), [2, 3]);
+
+  it("sums (x - mean)² down the columns when the leading dim is reduced", () => {
+    const out = new Float64Array(3);
+    sumSquaredDeviations(x, [0], new Float64Array([2, 4, 6]), out);
+    expect(Array.from(out)).toEqual([2, 8, 18]);
+  });
+
+  it("sums (x - mean)² along the rows when the trailing dim is reduced", () => {
+    const out = new Float64Array(2);
+    sumSquaredDeviations(x, [1], new Float64Array([2, 6]), out);
+    expect(Array.from(out)).toEqual([2, 18]);
   });
 });
