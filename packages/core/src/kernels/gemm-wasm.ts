@@ -1,7 +1,8 @@
-// The WebAssembly SIMD128 GEMM (gemm.wat): packs strided operands into the module's memory in
-// the panel layout the tiles read, runs the kernel, and copies the result out. Transposed inputs
-// cost nothing extra: packing reads through (row stride, column stride) either way. The module is
-// compiled synchronously on first use (about 1 KB, under the browsers' 4 KB main-thread limit).
+// The WebAssembly SIMD128 GEMM (gemm.wat): copies row- or column-major operands into the module's
+// memory as they are when the tiles can read them there, packs the others into panels, runs the
+// kernel, and copies the result out. Transposed inputs cost nothing extra: packing reads through
+// (row stride, column stride) either way. The module is compiled synchronously on first use
+// (about 1 KB, under the browsers' 4 KB main-thread limit).
 
 import type { TypedArray } from "../tensor/dtype.js";
 import type { FloatArray, StridedMatrix } from "./gemm-js.js";
