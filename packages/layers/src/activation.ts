@@ -12,7 +12,10 @@ export class ReLU extends Module {
 
 /** leakyRelu(x) = x for x ≥ 0, negativeSlope·x otherwise (default slope 0.01). */
 export class LeakyReLU extends Module {
-  constructor(readonly negativeSlope = 0.01) {
+  constructor(
+    /** Slope for negative inputs. */
+    readonly negativeSlope = 0.01,
+  ) {
     super();
   }
   forward(x: Tensor): Tensor {
@@ -36,7 +39,10 @@ export class Sigmoid extends Module {
 
 /** GELU(x) = x·Φ(x) (or the tanh approximation with `approximate: "tanh"`). */
 export class GELU extends Module {
-  constructor(readonly approximate: "none" | "tanh" = "none") {
+  constructor(
+    /** `"none"`: exact x/2·(1 + erf(x/√2)); `"tanh"`: x/2·(1 + tanh(√(2/π)·(x + 0.044715x³))). */
+    readonly approximate: "none" | "tanh" = "none",
+  ) {
     super();
   }
   forward(x: Tensor): Tensor {
@@ -46,7 +52,10 @@ export class GELU extends Module {
 
 /** softmax along `dim`: e^(x_i) / Σ_j e^(x_j), computed stably. */
 export class Softmax extends Module {
-  constructor(readonly dim: number) {
+  constructor(
+    /** The dim whose entries sum to 1 (e.g. 1 for `[N, C]`); negative counts from the end. */
+    readonly dim: number,
+  ) {
     super();
   }
   forward(x: Tensor): Tensor {
@@ -56,7 +65,10 @@ export class Softmax extends Module {
 
 /** log softmax along `dim`: x - logsumexp(x). */
 export class LogSoftmax extends Module {
-  constructor(readonly dim: number) {
+  constructor(
+    /** The dim normalised over (e.g. 1 for `[N, C]`); negative counts from the end. */
+    readonly dim: number,
+  ) {
     super();
   }
   forward(x: Tensor): Tensor {
@@ -69,9 +81,15 @@ export class LogSoftmax extends Module {
  * 1/(1-p); the identity in eval mode.
  */
 export class Dropout extends Module {
+  /** @throws RangeError when `p` is outside [0, 1]. */
   constructor(
+    /** Probability of zeroing an element. */
     readonly p = 0.5,
-    readonly options: { generator?: Generator } = {},
+    /** Construction options. */
+    readonly options: {
+      /** Source of the random masks (default core's default generator). */
+      generator?: Generator;
+    } = {},
   ) {
     super();
     if (!(p >= 0 && p <= 1)) throw new RangeError(`Dropout: p must be in [0, 1], got ${p}`);
@@ -84,7 +102,9 @@ export class Dropout extends Module {
 /** Flattens dims startDim..endDim into one (default 1..-1: [N, ...] → [N, rest]). */
 export class Flatten extends Module {
   constructor(
+    /** First dim merged (default 1, keeping the batch dim). */
     readonly startDim = 1,
+    /** Last dim merged, inclusive (default -1, the last). */
     readonly endDim = -1,
   ) {
     super();

@@ -35,6 +35,7 @@ export interface BatchNormSaved {
   reduceDims?: readonly number[];
 }
 
+/** The three gradients returned by {@link batchNormBackward}. */
 export interface BatchNormGrads {
   /** ∂L/∂x, shape of the input. */
   gradInput: Tensor;
@@ -100,6 +101,7 @@ export function batchNormBackward(gradOut: Tensor, saved: BatchNormSaved): Batch
 
 /** Output and per-channel batch statistics (detached, shape [C]) of a batch-statistics forward. */
 export interface BatchNormStats {
+  /** The normalised, scaled and shifted output y, shape of the input. */
   out: Tensor;
   /** μ per channel. */
   mean: Tensor;

@@ -7,6 +7,7 @@ import { fusedBatchNorm } from "./batch-norm-backward.js";
 import { Module } from "./module.js";
 import { Parameter } from "./parameter.js";
 
+/** Options of {@link BatchNorm1d} and {@link BatchNorm2d}, as the keyword arguments of `nn.BatchNorm1d`. */
 export interface BatchNormOptions {
   /** Added to the variance before the square root. Default 1e-5. */
   eps?: number;
@@ -19,7 +20,7 @@ export interface BatchNormOptions {
   affine?: boolean;
   /** Keep running statistics and use them in eval mode. Default true. */
   trackRunningStats?: boolean;
-  /** Default float32. */
+  /** Dtype of the parameters and running statistics. Default float32. */
   dtype?: "float32" | "float64";
   /** Use the one-op forward with the hand-derived backward. Default false (composite). */
   fused?: boolean;
@@ -34,19 +35,30 @@ export interface BatchNormOptions {
  * when momentum is null. Eval with tracking: normalise with runningMean and runningVar.
  */
 export abstract class BatchNormBase extends Module {
+  /** γ, `[C]` (init 1), or null without `affine`. */
   weight: Parameter | null = null;
+  /** β, `[C]` (init 0), or null without `affine`. */
   bias: Parameter | null = null;
+  /** Running mean μ̂, `[C]` (init 0, a buffer), or null without `trackRunningStats`. */
   runningMean: Tensor | null = null;
+  /** Running UNBIASED variance, `[C]` (init 1, a buffer), or null without `trackRunningStats`. */
   runningVar: Tensor | null = null;
   /** int32 scalar; `num_batches_tracked` in the state dict (int64 in PyTorch). */
   numBatchesTracked: Tensor | null = null;
+  /** Added to the variance before the square root. */
   readonly eps: number;
+  /** Weight of the new batch statistic in the running averages; null for a cumulative average. */
   readonly momentum: number | null;
+  /** Whether γ and β are learned. */
   readonly affine: boolean;
+  /** Whether running statistics are kept (and used in eval mode). */
   readonly trackRunningStats: boolean;
+  /** Whether forward uses the one-op `fusedBatchNorm` with the hand-derived backward. */
   readonly fused: boolean;
 
+  /** @throws RangeError when numFeatures is not a positive integer, eps < 0, or momentum is outside [0, 1] and not null. */
   constructor(
+    /** C: the number of channels (size of dim 1 of the input). */
     readonly numFeatures: number,
     options: BatchNormOptions = {},
   ) {

@@ -19,11 +19,13 @@ export type Nonlinearity =
   | "leakyRelu"
   | "selu";
 
+/** Options of the random initialisers (`uniform`, `normal`, `xavier*`, `kaiming*`). */
 export interface RandomInitOptions {
   /** Source of randomness; default core's default generator (seed it with `manualSeed`). */
   generator?: Generator;
 }
 
+/** Options of `kaimingUniform` and `kaimingNormal`, as in `torch.nn.init.kaiming_*_`. */
 export interface KaimingOptions extends RandomInitOptions {
   /** Negative slope of the leaky ReLU that follows (used when nonlinearity is "leakyRelu"). Default 0. */
   a?: number;
@@ -70,8 +72,15 @@ export function calculateGain(nonlinearity: Nonlinearity, param?: number): numbe
 /**
  * PyTorch's fans of a weight of shape [out, in, ...kernel]: fanIn = in·∏kernel,
  * fanOut = out·∏kernel. Needs at least 2 dimensions.
+ *
+ * @throws RangeError when `tensor` has fewer than 2 dims.
  */
-export function calculateFanInAndFanOut(tensor: Tensor): { fanIn: number; fanOut: number } {
+export function calculateFanInAndFanOut(tensor: Tensor): {
+  /** `in·∏kernel`: inputs feeding each output unit. */
+  fanIn: number;
+  /** `out·∏kernel`: outputs fed by each input unit. */
+  fanOut: number;
+} {
   if (tensor.ndim < 2) {
     throw new RangeError(
       `calculateFanInAndFanOut: fans cannot be computed for a tensor with fewer than 2 dimensions (shape [${tensor.shape.join(", ")}])`,

@@ -4,12 +4,13 @@ import { ones, type Tensor, zeros } from "@koubai/core";
 import { Module } from "./module.js";
 import { Parameter } from "./parameter.js";
 
+/** Options of {@link LayerNorm}, as the keyword arguments of `nn.LayerNorm`. */
 export interface LayerNormOptions {
   /** Added to the variance before the square root. Default 1e-5. */
   eps?: number;
   /** Learn weight (init 1) and bias (init 0) of shape normalizedShape. Default true. */
   elementwiseAffine?: boolean;
-  /** Default float32. */
+  /** Dtype of weight and bias. Default float32. */
   dtype?: "float32" | "float64";
 }
 
@@ -18,11 +19,16 @@ export interface LayerNormOptions {
  * the biased variance, as `nn.LayerNorm`. Input [..., ...normalizedShape].
  */
 export class LayerNorm extends Module {
+  /** The trailing dims normalised over, e.g. `[C]` for input `[N, T, C]`. */
   readonly normalizedShape: readonly number[];
+  /** Added to the variance before the square root. */
   readonly eps: number;
+  /** γ, of shape `normalizedShape` (init 1), or null without `elementwiseAffine`. */
   weight: Parameter | null;
+  /** β, of shape `normalizedShape` (init 0), or null without `elementwiseAffine`. */
   bias: Parameter | null;
 
+  /** @throws RangeError when `normalizedShape` is empty or holds a size below 1. */
   constructor(normalizedShape: number | readonly number[], options: LayerNormOptions = {}) {
     super();
     const shape = typeof normalizedShape === "number" ? [normalizedShape] : [...normalizedShape];
@@ -45,6 +51,12 @@ export class LayerNorm extends Module {
     );
   }
 
+  /**
+   * Normalises `x` of `[..., ...normalizedShape]`; the output has the same shape.
+   *
+   * @throws RangeError when `x` does not end with `normalizedShape`.
+   * @throws TypeError when `x`'s dtype differs from the parameters'.
+   */
   forward(x: Tensor): Tensor {
     const k = this.normalizedShape.length;
     const tail = x.shape.slice(x.ndim - k);

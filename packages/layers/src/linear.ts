@@ -5,10 +5,11 @@ import { kaimingUniform, uniform } from "./init.js";
 import { Module } from "./module.js";
 import { Parameter } from "./parameter.js";
 
+/** Options of {@link Linear}, as the keyword arguments of `nn.Linear`. */
 export interface LinearOptions {
   /** Learn an additive bias. Default true. */
   bias?: boolean;
-  /** Default float32. */
+  /** Dtype of weight and bias. Default float32. */
   dtype?: "float32" | "float64";
   /** Generator for the initial weights (default: core's default generator). */
   generator?: Generator;
@@ -27,11 +28,16 @@ export interface LinearOptions {
  * ```
  */
 export class Linear extends Module {
+  /** The weight W, `[outFeatures, inFeatures]`. */
   weight: Parameter;
+  /** The bias b, `[outFeatures]`, or null when created with `bias: false`. */
   bias: Parameter | null;
 
+  /** @throws RangeError when a feature count is not a non-negative integer. */
   constructor(
+    /** Size of the last input dim. */
     readonly inFeatures: number,
+    /** Size of the last output dim. */
     readonly outFeatures: number,
     options: LinearOptions = {},
   ) {
@@ -54,6 +60,7 @@ export class Linear extends Module {
     }
   }
 
+  /** `x·Wᵀ + b`: `[..., inFeatures]` → `[..., outFeatures]`. */
   forward(x: Tensor): Tensor {
     return linear(x, this.weight, this.bias);
   }

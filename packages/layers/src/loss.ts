@@ -14,7 +14,13 @@ import { Module } from "./module.js";
 
 /** mean/sum/none of (input - target)², as `nn.MSELoss`. */
 export class MSELoss extends Module {
-  constructor(readonly options: { reduction?: Reduction } = {}) {
+  constructor(
+    /** How the per-element losses are reduced. */
+    readonly options: {
+      /** Default `"mean"`. */
+      reduction?: Reduction;
+    } = {},
+  ) {
     super();
   }
   forward(input: Tensor, target: Tensor): Tensor {
@@ -24,7 +30,13 @@ export class MSELoss extends Module {
 
 /** mean/sum/none of |input - target|, as `nn.L1Loss`. */
 export class L1Loss extends Module {
-  constructor(readonly options: { reduction?: Reduction } = {}) {
+  constructor(
+    /** How the per-element losses are reduced. */
+    readonly options: {
+      /** Default `"mean"`. */
+      reduction?: Reduction;
+    } = {},
+  ) {
     super();
   }
   forward(input: Tensor, target: Tensor): Tensor {
@@ -32,6 +44,7 @@ export class L1Loss extends Module {
   }
 }
 
+/** Options of {@link NLLLoss}, as the keyword arguments of `nn.NLLLoss`. */
 export interface NLLLossOptions {
   /** Per-class weights [C]. */
   weight?: Tensor | null;
@@ -43,8 +56,11 @@ export interface NLLLossOptions {
 
 /** -w[t]·logProbs[i, t] for log-probabilities [N, C] and int32 targets [N], as `nn.NLLLoss`. */
 export class NLLLoss extends Module {
+  /** Per-class weights `[C]` (a buffer, `weight` in the state dict), or null for equal weights. */
   weight: Tensor | null = null;
+  /** Targets equal to this contribute nothing and do not count in the mean. */
   readonly ignoreIndex: number;
+  /** How the per-sample losses are reduced. */
   readonly reduction: Reduction;
   constructor(options: NLLLossOptions = {}) {
     super();
@@ -61,6 +77,7 @@ export class NLLLoss extends Module {
   }
 }
 
+/** Options of {@link CrossEntropyLoss}, as the keyword arguments of `nn.CrossEntropyLoss`. */
 export interface CrossEntropyLossOptions extends NLLLossOptions {
   /** (1-ε)·target + ε/C (default 0). */
   labelSmoothing?: number;
@@ -71,9 +88,13 @@ export interface CrossEntropyLossOptions extends NLLLossOptions {
  * probabilities [N, C]), with weight, ignoreIndex and labelSmoothing as `nn.CrossEntropyLoss`.
  */
 export class CrossEntropyLoss extends Module {
+  /** Per-class weights `[C]` (a buffer, `weight` in the state dict), or null for equal weights. */
   weight: Tensor | null = null;
+  /** Class-index targets equal to this contribute nothing and do not count in the mean. */
   readonly ignoreIndex: number;
+  /** How the per-sample losses are reduced. */
   readonly reduction: Reduction;
+  /** ε in the smoothed target (1-ε)·target + ε/C. */
   readonly labelSmoothing: number;
   constructor(options: CrossEntropyLossOptions = {}) {
     super();
@@ -92,18 +113,23 @@ export class CrossEntropyLoss extends Module {
   }
 }
 
+/** Options of {@link BCEWithLogitsLoss}, as the keyword arguments of `nn.BCEWithLogitsLoss`. */
 export interface BCEWithLogitsLossOptions {
   /** Per-element weight, broadcast to the input. */
   weight?: Tensor | null;
   /** Weight of positive examples, broadcast over the last dim. */
   posWeight?: Tensor | null;
+  /** Default `"mean"`. */
   reduction?: Reduction;
 }
 
 /** Binary cross-entropy on logits, stable for large |x|, as `nn.BCEWithLogitsLoss`. */
 export class BCEWithLogitsLoss extends Module {
+  /** Per-element weight broadcast to the input (a buffer, `weight` in the state dict), or null. */
   weight: Tensor | null = null;
+  /** Weight of positive examples, broadcast over the last dim (a buffer, `pos_weight`), or null. */
   posWeight: Tensor | null = null;
+  /** How the per-element losses are reduced. */
   readonly reduction: Reduction;
   constructor(options: BCEWithLogitsLossOptions = {}) {
     super();

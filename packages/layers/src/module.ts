@@ -15,6 +15,7 @@ import {
 export interface ModuleEntry {
   /** The property name on the module (camelCase, as written in TypeScript). */
   name: string;
+  /** Whether the slot holds a trainable `Parameter` or a registered buffer. */
   kind: "parameter" | "buffer";
   /** Null for a slot registered empty (e.g. `bias: null`); such slots are skipped everywhere. */
   tensor: Tensor | null;
@@ -149,6 +150,7 @@ export abstract class Module {
       .map((name) => [name, slots[name] as Module]);
   }
 
+  /** Direct children, in property order (`namedChildren()` without the names). */
   children(): Module[] {
     return this.namedChildren().map(([, m]) => m);
   }
@@ -168,6 +170,7 @@ export abstract class Module {
     return out;
   }
 
+  /** This module and every descendant, depth-first pre-order (`namedModules()` without the names). */
   modules(): Module[] {
     return this.namedModules().map(([, m]) => m);
   }
@@ -177,6 +180,10 @@ export abstract class Module {
     return this.#collect("parameter") as [string, Parameter][];
   }
 
+  /**
+   * Every parameter, each tensor once, in `namedParameters()` order: what an optimizer takes,
+   * as in `new SGD(model.parameters(), { lr: 0.1 })`.
+   */
   parameters(): Parameter[] {
     return this.namedParameters().map(([, p]) => p);
   }
@@ -186,6 +193,7 @@ export abstract class Module {
     return this.#collect("buffer");
   }
 
+  /** Every non-null buffer, each tensor once (`namedBuffers()` without the names). */
   buffers(): Tensor[] {
     return this.namedBuffers().map(([, b]) => b);
   }

@@ -4,11 +4,13 @@
 import { noGrad, type Tensor, Tensor as TensorClass } from "@koubai/core";
 import type { Module } from "./module.js";
 
+/** Options of `Module.loadStateDict`, as `load_state_dict(state, strict=)`. */
 export interface LoadStateDictOptions {
   /** Missing and unexpected keys are errors (default true); otherwise they are only reported. */
   strict?: boolean;
 }
 
+/** What `Module.loadStateDict` returns, like PyTorch's `_IncompatibleKeys`: both lists are empty after a strict load. */
 export interface LoadStateDictResult {
   /** Keys the module has but `state` lacks. */
   missingKeys: string[];

@@ -17,8 +17,11 @@ import {
  * are saved with the group.
  */
 export interface ParamGroup {
+  /** The tensors this group updates (leaves that require grad). */
   params: Tensor[];
+  /** Learning rate γ of this group, read at every `step()`. */
   lr: number;
+  /** The rate schedules are relative to, set by the first scheduler attached (PyTorch's `initial_lr`). */
   initialLr?: number;
   [option: string]: unknown;
 }
@@ -29,9 +32,10 @@ export type GroupOptions<G extends ParamGroup> = {
 };
 
 /** A group as passed in: `params` may be any iterable of tensors; missing options take the defaults. */
-export type ParamGroupInput<G extends ParamGroup> = { params: Iterable<Tensor> | Tensor } & Partial<
-  GroupOptions<G>
->;
+export type ParamGroupInput<G extends ParamGroup> = {
+  /** The group's tensors: an iterable of them (a single tensor is accepted too). */
+  params: Iterable<Tensor> | Tensor;
+} & Partial<GroupOptions<G>>;
 
 /** What an optimizer accepts: tensors (one group) or an array of groups. */
 export type Params<G extends ParamGroup> = Iterable<Tensor> | Iterable<ParamGroupInput<G>>;
@@ -44,7 +48,12 @@ export interface OptimizerStateDict {
   /** Per-parameter state, keyed by the parameter's index across all groups in order. */
   state: Record<string, Record<string, number | SerializedTensor>>;
   /** Group options, with `params` replaced by the parameters' indices. */
-  paramGroups: Array<Record<string, unknown> & { params: number[] }>;
+  paramGroups: Array<
+    Record<string, unknown> & {
+      /** Indices of the group's parameters, numbered across all groups in order. */
+      params: number[];
+    }
+  >;
 }
 
 /**

@@ -6,8 +6,11 @@ import { type DType, type Tensor, tensor } from "@koubai/core";
 
 /** A tensor as plain data: `data` is row-major, with "NaN", "Infinity", "-Infinity", "-0" as strings. */
 export interface SerializedTensor {
+  /** The tensor's shape. */
   shape: number[];
+  /** The tensor's dtype. */
   dtype: DType;
+  /** The values in row-major order; NaN, ±Infinity and -0 as the strings above. */
   data: Array<number | string> | ArrayLike<number>;
 }
 

@@ -26,6 +26,7 @@ export interface SGDParamGroup extends ParamGroup, Required<SGDOptions> {}
 
 /** Per-parameter state of `SGD`: the momentum buffer, created on the first step with momentum. */
 export interface SGDState {
+  /** The momentum buffer b, of the parameter's shape and dtype (absent while momentum is 0). */
   momentumBuffer?: Tensor;
 }
 
@@ -60,6 +61,11 @@ export interface SGDState {
  * ```
  */
 export class SGD extends Optimizer<SGDParamGroup, SGDState> {
+  /**
+   * @throws TypeError when `lr` is missing or `params` is not an iterable of tensors or groups.
+   * @throws RangeError for a negative lr, momentum or weightDecay, an empty parameter list, or
+   * Nesterov without momentum > 0 and zero dampening.
+   */
   constructor(params: Params<SGDParamGroup>, options: SGDOptions) {
     const defaults = {
       lr: options?.lr,

@@ -31,7 +31,12 @@ export function inBackward<T>(fn: () => T): T {
   }
 }
 
-/** Runs `fn` with anomaly detection on; restores the previous mode afterwards. */
+/**
+ * Runs `fn` with anomaly detection on, like `torch.autograd.detect_anomaly()`, and restores the
+ * previous mode afterwards. Slow (every result is scanned): for debugging only.
+ *
+ * @throws AnomalyError at the first forward or backward result holding NaN or ±Infinity.
+ */
 export function detectAnomaly<T>(fn: () => T): T {
   const previous = anomalyMode;
   anomalyMode = true;
@@ -42,7 +47,12 @@ export function detectAnomaly<T>(fn: () => T): T {
   }
 }
 
+/**
+ * Thrown under {@link detectAnomaly} when a forward or backward result holds NaN or ±Infinity;
+ * the message names the op, the pass, the element and (for backward) where the op was created.
+ */
 export class AnomalyError extends Error {
+  /** Always `"AnomalyError"`. */
   override name = "AnomalyError";
 }
 

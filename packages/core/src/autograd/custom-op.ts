@@ -20,11 +20,13 @@ export class OpContext {
     this.savedTensors = tensors;
   }
 
+  /** The tensors passed to `saveForBackward`, in order. */
   get saved(): readonly Tensor[] {
     return this.savedTensors;
   }
 }
 
+/** The name, forward and backward of a user-defined op, as given to {@link customOp}. */
 export interface CustomOpDefinition {
   /** Shown in errors and graph exports. */
   name: string;
@@ -43,7 +45,33 @@ export interface CustomOpDefinition {
   freshGradients?: boolean;
 }
 
-/** Turns a forward/backward pair into a differentiable function of tensors. */
+/**
+ * Turns a forward/backward pair into a differentiable function of tensors, like subclassing
+ * `torch.autograd.Function`. Forward runs with grad mode off; backward receives `gradOut` (the
+ * output's shape) and returns one gradient per input, each checked by the engine against that
+ * input's shape and dtype.
+ *
+ * @throws TypeError when the definition lacks a string `name` or `forward`/`backward` functions;
+ * the returned function throws when given a non-tensor or when forward returns one.
+ *
+ * @example
+ * ```ts
+ * // cube(x) = x³, d/dx = 3x²
+ * const cube = customOp({
+ *   name: "cube",
+ *   forward: (ctx, x) => {
+ *     ctx.saveForBackward(x);
+ *     return x.pow(3);
+ *   },
+ *   backward: (ctx, gradOut) => {
+ *     const [x] = ctx.saved;
+ *     return [gradOut.mul(x.square().mul(3))];
+ *   },
+ * });
+ * const x = tensor([2], { dtype: "float64", requiresGrad: true });
+ * cube(x).sum().backward(); // x.grad = [12]
+ * ```
+ */
 export function customOp(definition: CustomOpDefinition): (...inputs: Tensor[]) => Tensor {
   const { name, forward, backward } = definition;
   if (typeof name !== "string" || typeof forward !== "function" || typeof backward !== "function") {
@@ -60,7 +88,6 @@ export function customOp(definition: CustomOpDefinition): (...inputs: Tensor[]) 
     const out = noGrad(() => forward(ctx, ...inputs));
     if (!(out instanceof Tensor))
       throw new TypeError(`${name}: forward must return a Tensor, got ${typeof out}`);
-    // A forward that returned one of its inputs (or a view of one) must not steal its graph.
     // A forward that returned an input, a captured tensor that requires grad, or a view of one
     // must not have a graph node attached to it: give the op its own tensor.
     const result = out.requiresGrad || inputs.includes(out) ? out.detach() : out;

@@ -10,6 +10,7 @@ import { checkFinite, inBackward, isAnomalyEnabled } from "./anomaly.js";
 import { setGradEnabled } from "./grad-mode.js";
 import type { BackwardFn, Node } from "./node.js";
 
+/** Options of `Tensor.backward`, as in `torch.Tensor.backward`. */
 export interface BackwardOptions {
   /** Keep the graph so that backward can run through it again. Default: `createGraph`. */
   retainGraph?: boolean;
@@ -64,8 +65,11 @@ export function topologicalOrder(roots: readonly Node[]): Node[] {
 
 /** One step of a traced backward pass: the node, the gradient it received, what it produced. */
 export interface BackwardStep {
+  /** The op whose backward ran. */
   node: Node;
+  /** The gradient of the loss with respect to the node's output (summed over all its uses). */
   gradOut: Tensor;
+  /** What the node's backward returned: one gradient per input, null where none was needed. */
   inputGrads: readonly (Tensor | null)[];
   /** The backward function that was applied (its source reads as the local gradient rule). */
   rule: BackwardFn;

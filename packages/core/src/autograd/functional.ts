@@ -8,6 +8,7 @@ import { Tensor } from "../tensor/tensor.js";
 import { runBackward } from "./engine.js";
 import { enableGrad } from "./grad-mode.js";
 
+/** Options of {@link autogradGrad}, as in `torch.autograd.grad`. */
 export interface AutogradGradOptions {
   /** Seed gradients, one per output; optional for one-element outputs. */
   gradOutputs?: readonly Tensor[];
@@ -21,7 +22,12 @@ export interface AutogradGradOptions {
 
 /**
  * The gradients of `outputs` with respect to `inputs`, like torch.autograd.grad: nothing is
- * written to `.grad`. Each output needs a seed unless it has one element.
+ * written to `.grad`. Each output needs a seed (`gradOutputs[i]`, of its shape) unless it has one
+ * element; the result for input x is Σᵢ gradOutputs[i]ᵀ·∂outputs[i]/∂x, of x's shape.
+ *
+ * @throws Error when an input or output does not require grad, when an output with more than one
+ * element has no seed, when a seed's shape differs from its output's, or when an input was not
+ * used (unless `allowUnused`).
  */
 export function autogradGrad(
   outputs: Tensor | readonly Tensor[],
@@ -127,8 +133,20 @@ function normalizeArgnums(argnums: number | readonly number[]): number[] {
 }
 
 /**
- * `grad(f)` is a function returning df/dx at its arguments (`f` must return one element). With
- * `argnums` a list, it returns one gradient per listed argument. Nests: `grad(grad(f))`.
+ * `grad(f)` is a function returning df/dx at its arguments (`f` must return one element),
+ * like `jax.grad`. With `argnums` a list, it returns one gradient per listed argument. Nests:
+ * `grad(grad(f))`.
+ *
+ * @throws RangeError (from the returned function) when `argnums` names a missing argument;
+ * Error when `f` does not return a one-element tensor.
+ *
+ * @example
+ * ```ts
+ * const f = (x: Tensor) => x.pow(3); // f(x) = x³ on a one-element x
+ * const x = tensor(3);
+ * grad(f)(x);       // f'(x) = 3x² = 27
+ * grad(grad(f))(x); // f''(x) = 6x = 18
+ * ```
  */
 export function grad(
   f: TensorFunction,

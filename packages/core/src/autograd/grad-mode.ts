@@ -3,6 +3,10 @@
 
 let enabled = true;
 
+/**
+ * Whether ops currently record the graph, like `torch.is_grad_enabled()`: false inside
+ * {@link noGrad}, true by default and inside {@link enableGrad}.
+ */
 export function isGradEnabled(): boolean {
   return enabled;
 }

@@ -18,6 +18,11 @@ export type BackwardFn = (
 
 let nextNodeId = 0;
 
+/**
+ * One recorded operation in the autograd graph (PyTorch's `grad_fn`): a tensor's `gradFn` points
+ * at the node that produced it, and the node's `inputs` lead on to their own `gradFn`s. Created
+ * by {@link record}; users read nodes (graph exports, {@link traceBackward}) but never build them.
+ */
 export class Node {
   /** Creation order: a stable label for graph listings. */
   readonly id = nextNodeId++;
@@ -42,7 +47,9 @@ export class Node {
     readonly inputs: readonly Tensor[],
     /** Released (set to null) after backward unless the graph is retained. */
     public backwardFn: BackwardFn | null,
+    /** Shape of the op's output: every incoming `gradOut` has it. */
     readonly outputShape: readonly number[],
+    /** Dtype of the op's output: every incoming `gradOut` has it. */
     readonly outputDType: DType,
     private readonly saved: readonly Tensor[] | null,
   ) {

@@ -6,6 +6,7 @@
 import { formatShape } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
 
+/** Tolerances of {@link compareTensors}: ok when |actual − expected| ≤ atol + rtol·|expected|. */
 export interface CompareOptions {
   /** Absolute tolerance. Default 1e-6. */
   atol?: number;
@@ -15,7 +16,9 @@ export interface CompareOptions {
 
 /** One row of a gradient comparison: `actual` (the gradient under test) against `expected`. */
 export interface GradientComparison {
+  /** The label given to the pair (e.g. `"dx"`). */
   name: string;
+  /** The shared shape of `actual` and `expected`. */
   shape: readonly number[];
   /** max_i |actual_i − expected_i| (NaN if either side holds a NaN). */
   maxAbsDiff: number;

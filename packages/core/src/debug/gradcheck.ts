@@ -9,6 +9,10 @@ import { Generator } from "../tensor/random.js";
 import { formatShape } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
 
+/**
+ * Tolerances of {@link gradcheck}: an element passes when
+ * |analytic − numeric| ≤ atol + rtol·|numeric|, as in `torch.autograd.gradcheck`.
+ */
 export interface GradcheckOptions {
   /** Finite-difference step. Default 1e-6. */
   eps?: number;
@@ -18,14 +22,21 @@ export interface GradcheckOptions {
   rtol?: number;
 }
 
+/** Thrown by {@link gradcheck} for the Jacobian entry that misses the tolerance by the most. */
 export class GradcheckError extends Error {
+  /** Always `"GradcheckError"`. */
   override name = "GradcheckError";
   constructor(
     message: string,
+    /** Position of the failing input in the `inputs` list. */
     readonly inputIndex: number,
+    /** Flat (row-major) position of the element within that input. */
     readonly elementIndex: number,
+    /** Flat position of the output element, counting through all outputs in order. */
     readonly outputIndex: number,
+    /** ∂output/∂input at that entry, from backward. */
     readonly analytic: number,
+    /** The same entry from central differences: (f(x + eps) − f(x − eps)) / (2·eps). */
     readonly numeric: number,
   ) {
     super(message);
@@ -60,8 +71,19 @@ function prepareInputs(inputs: readonly Tensor[], op: string): Tensor[] {
 }
 
 /**
- * Checks the gradients of `fn` at `inputs` (float64; those that require grad are checked).
- * Returns true, or throws a GradcheckError naming input, element, output, analytic and numeric.
+ * Checks the gradients of `fn` at `inputs` (float64; those that require grad are checked):
+ * every entry of the analytic Jacobian (one backward pass per output element) against central
+ * differences (f(x + eps) − f(x − eps)) / (2·eps). Returns true.
+ *
+ * @throws GradcheckError naming input, element, output, analytic and numeric value of the worst
+ * entry outside atol + rtol·|numeric|.
+ * @throws TypeError when an input requiring grad is not float64; Error when none requires grad.
+ *
+ * @example
+ * ```ts
+ * const x = randn([3, 4], { dtype: "float64", requiresGrad: true });
+ * gradcheck((x) => x.tanh().sum(1), [x]); // true
+ * ```
  */
 export function gradcheck(
   fn: CheckedFunction,

@@ -6,12 +6,13 @@ import type { Node } from "../autograd/node.js";
 import { formatShape } from "../tensor/shape.js";
 import type { Tensor } from "../tensor/tensor.js";
 
+/** What {@link toDot} draws besides op, shape and dtype. */
 export interface GraphOptions {
   /** Show tensor values (up to `maxValues` of them). Default false. */
   values?: boolean;
   /** Show `.grad` of leaves and retained tensors. Default false. */
   grads?: boolean;
-  /** Default 6. */
+  /** Most values shown per tensor when `values` is on. Default 6. */
   maxValues?: number;
   /** Layout direction: "LR" (left to right, the default) or "TB" (top to bottom, better for long graphs). */
   direction?: "LR" | "TB";

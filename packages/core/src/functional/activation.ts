@@ -47,11 +47,13 @@ export function gelu(x: Tensor, options: { approximate?: "none" | "tanh" } = {})
   );
 }
 
+/** Options of {@link dropout}, as `torch.nn.functional.dropout`. */
 export interface DropoutOptions {
   /** Probability of zeroing an element, in [0, 1]. Default 0.5. */
   p?: number;
   /** Dropout is the identity when false (evaluation). Default true. */
   training?: boolean;
+  /** Source of the random mask. Default the global `defaultGenerator`. */
   generator?: Generator;
 }
 

@@ -8,6 +8,7 @@ import { formatShape, sameShape } from "../tensor/shape.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { logSoftmax } from "./activation.js";
 
+/** How a loss reduces its per-element values: their mean (the default), their sum, or none (same shape). */
 export type Reduction = "mean" | "sum" | "none";
 
 function applyReduction(loss: Tensor, reduction: Reduction | undefined, op: string): Tensor {
@@ -52,7 +53,12 @@ export function l1Loss(
   return applyReduction(input.sub(target).abs(), options.reduction, "l1Loss");
 }
 
+/** Options of {@link nllLoss}, as `torch.nn.functional.nll_loss`. */
 export interface NllLossOptions {
+  /**
+   * Default `"mean"`; for class-index targets the mean divides by the summed weights of the
+   * non-ignored targets, as in PyTorch.
+   */
   reduction?: Reduction;
   /** Targets equal to this contribute nothing (and do not count in the mean). Default -100. */
   ignoreIndex?: number;
@@ -114,6 +120,7 @@ export function nllLoss(logProbs: Tensor, target: Tensor, options: NllLossOption
   return applyReduction(loss, reduction, "nllLoss");
 }
 
+/** Options of {@link crossEntropy}, as `torch.nn.functional.cross_entropy`. */
 export interface CrossEntropyOptions extends NllLossOptions {
   /** Mixes the target with the uniform distribution: (1-ε)·target + ε/C. Default 0. */
   labelSmoothing?: number;
@@ -183,7 +190,9 @@ export function crossEntropy(
   return nll.mul(1 - smoothing).add(smoothReduced.mul(smoothing));
 }
 
+/** Options of {@link binaryCrossEntropyWithLogits}, as `torch.nn.functional.binary_cross_entropy_with_logits`. */
 export interface BceWithLogitsOptions {
+  /** Default `"mean"`. */
   reduction?: Reduction;
   /** Weight of positive examples, broadcast over the last dim (shape [C] or scalar-shaped). */
   posWeight?: Tensor;

@@ -8,6 +8,24 @@ import { broadcastShapes, formatShape, numelOf } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
 import { checkTensor, unbroadcast } from "./helpers.js";
 
+/**
+ * Matrix product `a @ b`, like `torch.matmul`: `[M, K] @ [K, N] -> [M, N]`; batch dims broadcast
+ * (`[B, M, K] @ [K, N] -> [B, M, N]`, `[B, 1, M, K] @ [H, K, N] -> [B, H, M, N]`); a 1-D `a` of
+ * `[K]` acts as `[1, K]` and a 1-D `b` as `[K, 1]`, the added dim being removed again, so
+ * `[K] @ [K]` is a 0-d dot product. d/dA = gradOut·Bᵀ, d/dB = Aᵀ·gradOut (summed over broadcast
+ * batch dims).
+ *
+ * @throws RangeError when an operand is 0-d, when the inner sizes differ, or when the batch dims
+ * do not broadcast.
+ * @throws TypeError when the dtypes differ or an operand is bool.
+ *
+ * @example
+ * ```ts
+ * const x = randn([8, 3]);  // [N, in]
+ * const w = randn([3, 4]);  // [in, out]
+ * matmul(x, w).shape;       // [8, 4]
+ * ```
+ */
 export function matmul(a: Tensor, b: Tensor): Tensor {
   checkTensor(a, "matmul");
   checkTensor(b, "matmul", "other");

@@ -17,15 +17,19 @@ import { where } from "./binary.js";
 import { checkTensor, requireFloat } from "./helpers.js";
 import { arangeLike } from "./indexing.js";
 
+/** The result of `max`/`min` along a dim, like PyTorch's `(values, indices)` named tuple. */
 export interface ValuesIndices {
+  /** The extreme values, of the input's shape without the reduced dim (kept as size 1 with `keepdim`). */
   values: Tensor;
   /** int32 positions along the reduced dim (first occurrence at ties). */
   indices: Tensor;
 }
 
+/** Options of {@link variance} and {@link std}, as `torch.var(x, dim, correction=, keepdim=)`. */
 export interface VarianceOptions {
   /** Subtracted from the element count in the denominator: 1 (default) is unbiased, 0 biased. */
   correction?: number;
+  /** Keep the reduced dims as size 1 (so the result broadcasts against the input). Default false. */
   keepdim?: boolean;
 }
 
@@ -175,10 +179,19 @@ function extremeAlong(
 }
 
 /**
- * Without `dim`: the largest element (gradient split among ties). With `dim`: `{ values, indices }`
- * along it, and the gradient goes to the returned index.
+ * The largest element of `x` as a 0-d tensor, like `torch.max(x)`. d/dx = 1/k on each of the k
+ * tied maxima, 0 elsewhere.
+ *
+ * @throws RangeError when `x` is empty.
  */
 export function max(x: Tensor): Tensor;
+/**
+ * `{ values, indices }` of the maxima along `dim`, like `torch.max(x, dim)`: for `x` of
+ * `[N, C]` and `dim` 1 both are `[N]` (`[N, 1]` with `keepdim`), `indices` int32, first at ties.
+ * d/dx = gradOut at the returned index, 0 elsewhere.
+ *
+ * @throws RangeError when `dim` is out of range or has size 0.
+ */
 export function max(x: Tensor, dim: number, keepdim?: boolean): ValuesIndices;
 export function max(x: Tensor, dim?: number, keepdim = false): Tensor | ValuesIndices {
   return dim === undefined
@@ -186,8 +199,19 @@ export function max(x: Tensor, dim?: number, keepdim = false): Tensor | ValuesIn
     : extremeAlong("max", x, dim, keepdim);
 }
 
-/** The smallest element, or `{ values, indices }` along `dim`; tie rules as `max`. */
+/**
+ * The smallest element of `x` as a 0-d tensor, like `torch.min(x)`; the gradient is split
+ * evenly among tied minima.
+ *
+ * @throws RangeError when `x` is empty.
+ */
 export function min(x: Tensor): Tensor;
+/**
+ * `{ values, indices }` of the minima along `dim`, like `torch.min(x, dim)`; shapes and gradient
+ * as for `max` along a dim.
+ *
+ * @throws RangeError when `dim` is out of range or has size 0.
+ */
 export function min(x: Tensor, dim: number, keepdim?: boolean): ValuesIndices;
 export function min(x: Tensor, dim?: number, keepdim = false): Tensor | ValuesIndices {
   return dim === undefined
@@ -214,7 +238,12 @@ function argExtreme(
   return run(kind, x, dims, keepdim, "int32");
 }
 
-/** Index (int32) of the largest element along `dim`, or in the flattened tensor; first at ties. */
+/**
+ * Index (int32) of the largest element along `dim`, or in the flattened tensor; first at ties.
+ * Not differentiable.
+ *
+ * @throws RangeError when the reduced dim (or the tensor) is empty.
+ */
 export function argmax(x: Tensor, dim?: number, keepdim = false): Tensor {
   return argExtreme("argmax", x, dim, keepdim);
 }

@@ -13,18 +13,23 @@ import { defaultGenerator, type Generator } from "./random.js";
 import { formatShape, numelOf, validateShape } from "./shape.js";
 import { type NestedArray, Tensor } from "./tensor.js";
 
+/** Options shared by the creation functions. */
 export interface CreateOptions {
   /** Default float32 (int32 for `randint` and `arange` of integers). */
   dtype?: DType;
+  /** Make the result a leaf that requires grad (float dtypes only). Default false. */
   requiresGrad?: boolean;
 }
 
+/** Options of {@link tensor}. */
 export interface TensorOptions extends CreateOptions {
   /** The shape for flat data (a typed array or a flat list); inferred from nesting otherwise. */
   shape?: readonly number[];
 }
 
+/** Options of the random creation functions ({@link rand}, {@link randn}, {@link randint}). */
 export interface RandomOptions extends CreateOptions {
+  /** Source of randomness; seed one with `new Generator(seed)`. Default the global `defaultGenerator`. */
   generator?: Generator;
 }
 
@@ -44,8 +49,19 @@ function inferShape(data: NestedArray | readonly NestedArray[]): number[] {
 }
 
 /**
- * A tensor holding a copy of `data`: a number, nested arrays (ragged nesting is an error), or a
- * typed array (its dtype is kept unless `dtype` says otherwise; pass `shape` for more than 1-D).
+ * A tensor holding a copy of `data`: a number (a 0-d tensor), nested arrays, or a typed array
+ * (its dtype is kept unless `dtype` says otherwise; pass `shape` for more than 1-D), like
+ * `torch.tensor`. Numbers and arrays default to float32.
+ *
+ * @throws RangeError for ragged nested arrays or a `shape` that does not match the data's length.
+ * @throws TypeError for non-numeric elements, non-integers with dtype int32, or an unknown dtype.
+ *
+ * @example
+ * ```ts
+ * const x = tensor([[1, 2, 3], [4, 5, 6]]);                          // [2, 3] float32
+ * const y = tensor([0, 2], { dtype: "int32" });                       // class indices
+ * const w = tensor(new Float64Array(6), { shape: [3, 2], requiresGrad: true });
+ * ```
  */
 export function tensor(
   data: number | NestedArray[] | TypedArray | readonly number[],
@@ -133,19 +149,30 @@ function filled(
   return finish(Tensor.fromTypedArray(data, dims), options);
 }
 
+/**
+ * A tensor of `shape` filled with 0 (float32 unless `dtype` says otherwise).
+ *
+ * @throws TypeError or RangeError when `shape` is not an array of non-negative integers, or for
+ * an unknown dtype.
+ */
 export const zeros = (shape: readonly number[], options: CreateOptions = {}): Tensor =>
   filled(shape, 0, options, "zeros");
+/** A tensor of `shape` filled with 1; validates like {@link zeros}. */
 export const ones = (shape: readonly number[], options: CreateOptions = {}): Tensor =>
   filled(shape, 1, options, "ones");
+/** A tensor of `shape` filled with `value`; validates like {@link zeros}. */
 export const full = (
   shape: readonly number[],
   value: number,
   options: CreateOptions = {},
 ): Tensor => filled(shape, value, options, "full");
+/** Zeros of `t`'s shape and dtype (options override the dtype); never in `t`'s graph. */
 export const zerosLike = (t: Tensor, options: CreateOptions = {}): Tensor =>
   zeros(t.shape, { dtype: t.dtype, ...options });
+/** Ones of `t`'s shape and dtype (options override the dtype), e.g. a `backward` seed. */
 export const onesLike = (t: Tensor, options: CreateOptions = {}): Tensor =>
   ones(t.shape, { dtype: t.dtype, ...options });
+/** `value` at every position of `t`'s shape, in `t`'s dtype unless options override it. */
 export const fullLike = (t: Tensor, value: number, options: CreateOptions = {}): Tensor =>
   full(t.shape, value, { dtype: t.dtype, ...options });
 

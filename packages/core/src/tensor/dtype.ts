@@ -6,6 +6,7 @@
  */
 export type DType = "float32" | "float64" | "int32" | "bool";
 
+/** Every {@link DType} as a list, for validating and iterating over dtypes. */
 export const DTYPES: readonly DType[] = ["float32", "float64", "int32", "bool"];
 
 /** The typed array behind each dtype. */

@@ -29,6 +29,24 @@ export type Dims = number | readonly number[];
 /** Nested arrays of numbers as returned by `tolist()`. */
 export type NestedArray = number | NestedArray[];
 
+/**
+ * An n-dimensional array of one dtype that can record the operations applied to it, so that
+ * `backward()` can compute gradients (PyTorch's `torch.Tensor`, with camelCase names).
+ *
+ * A tensor is a strided view onto a shared {@link Storage}: element `[i₀, i₁, ...]` lives at
+ * `data[offset + Σ iₖ·strides[k]]`, so views (`transpose`, `slice`, `expand`, ...) never copy.
+ * Create tensors with {@link tensor}, {@link zeros}, {@link randn} and friends, not the
+ * constructor. Methods are chainable wrappers over the functions of the same name; elementwise
+ * methods broadcast like NumPy and take a plain number wherever a tensor is accepted.
+ *
+ * @example
+ * ```ts
+ * const x = tensor([[1, 2], [3, 4]], { requiresGrad: true }); // [2, 2] float32
+ * const y = x.mul(x).sum();                                     // Σ x², a 0-d tensor
+ * y.backward();
+ * x.grad!.tolist(); // [[2, 4], [6, 8]]  (d/dx Σ x² = 2x)
+ * ```
+ */
 export class Tensor {
   /** The typed array behind this tensor (shared with its views); element `idx` is at `offset + idx·strides`. */
   readonly data: TypedArray;
@@ -45,9 +63,13 @@ export class Tensor {
 
   /** @internal Use the creation functions (`tensor`, `zeros`, ...) instead. */
   constructor(
+    /** The buffer shared by this tensor and all its views; its `version` counts in-place writes. */
     readonly storage: Storage,
+    /** Size of each dim, outermost first; `[]` for a 0-d (scalar) tensor. */
     readonly shape: readonly number[],
+    /** Elements to skip in `data` per step along each dim; 0 along broadcast (expanded) dims. */
     readonly strides: readonly number[],
+    /** Position in `data` of the first element (nonzero for some views). */
     readonly offset: number,
   ) {
     this.data = storage.data;
@@ -66,10 +88,12 @@ export class Tensor {
     return Tensor.fromTypedArray(data, []);
   }
 
+  /** Number of dims (`shape.length`); 0 for a scalar. */
   get ndim(): number {
     return this.shape.length;
   }
 
+  /** Number of elements: the product of `shape` (1 for a 0-d tensor). */
   numel(): number {
     return numelOf(this.shape);
   }
@@ -87,6 +111,12 @@ export class Tensor {
     return this.requiresGradFlag;
   }
 
+  /**
+   * Same as `requiresGrad_(value)`.
+   *
+   * @throws TypeError when turning it on for a non-float tensor; Error when turning it off on a
+   * non-leaf.
+   */
   set requiresGrad(value: boolean) {
     this.requiresGrad_(value);
   }
@@ -96,7 +126,12 @@ export class Tensor {
     return this.gradFn === null;
   }
 
-  /** Sets `requiresGrad` in place on a leaf, like `torch.Tensor.requires_grad_`. Returns `this`. */
+  /**
+   * Sets `requiresGrad` in place, like `torch.Tensor.requires_grad_`. Returns `this`.
+   *
+   * @throws TypeError when `value` is true and the dtype is not float32/float64.
+   * @throws Error when `value` is false on a non-leaf (use `detach()` instead).
+   */
   requiresGrad_(value = true): this {
     if (value && !isFloat(this.dtype)) {
       throw new TypeError(
@@ -112,7 +147,11 @@ export class Tensor {
     return this;
   }
 
-  /** Keeps `.grad` for this non-leaf tensor during backward (leaves always keep it). */
+  /**
+   * Keeps `.grad` for this non-leaf tensor during backward (leaves always keep it). Returns `this`.
+   *
+   * @throws Error when the tensor does not require grad.
+   */
   retainGrad(): this {
     if (!this.requiresGradFlag) throw new Error("retainGrad: this tensor does not require grad");
     if (this.gradFn !== null) this.gradFn.retained = this;
@@ -121,7 +160,23 @@ export class Tensor {
 
   /**
    * Computes the gradient of this tensor with respect to every leaf that requires grad and adds
-   * it into their `.grad`. A scalar needs no `gradient`; any other shape needs one of its shape.
+   * it into their `.grad` (gradients accumulate across calls, as in PyTorch: zero them between
+   * steps). A one-element tensor needs no `gradient` (the seed is 1); any other shape needs a
+   * `gradient` of exactly its shape (a number is broadcast to it), and the result is the
+   * vector-Jacobian product gradientᵀ·∂this/∂leaf. The graph is freed afterwards unless
+   * `retainGraph` (or `createGraph`, for higher-order gradients) is set.
+   *
+   * @throws Error when this tensor does not require grad, when a non-scalar output gets no
+   * `gradient`, when `gradient` has another shape, or when the graph was already freed.
+   * @throws TypeError when `gradient` is neither a Tensor nor a number.
+   *
+   * @example
+   * ```ts
+   * const w = randn([3, 2], { requiresGrad: true });
+   * const loss = tensor([[1, 2, 3]]).matmul(w).square().mean(); // [1, 3] @ [3, 2] -> [1, 2] -> 0-d
+   * loss.backward();
+   * w.grad!.shape; // [3, 2]
+   * ```
    */
   backward(gradient?: TensorLike, options: BackwardOptions = {}): void {
     if (!this.requiresGradFlag) {
@@ -165,12 +220,16 @@ export class Tensor {
     });
   }
 
-  /** A tensor sharing storage with this one but cut from the graph. */
+  /** A tensor sharing storage (and shape, strides, offset) with this one but cut from the graph: a leaf that does not require grad. */
   detach(): Tensor {
     return new Tensor(this.storage, this.shape, this.strides, this.offset);
   }
 
-  /** The single value of a one-element tensor. */
+  /**
+   * The single value of a one-element tensor, as a JS number.
+   *
+   * @throws Error when the tensor has more than one element.
+   */
   item(): number {
     if (this.numel() !== 1)
       throw new Error(
@@ -197,6 +256,7 @@ export class Tensor {
     return build(0, 0);
   }
 
+  /** A readable, PyTorch-like rendering of the values, shape and dtype (for logging). */
   toString(): string {
     return formatTensor(this);
   }
@@ -222,162 +282,211 @@ export class Tensor {
   to(dtype: DType): Tensor {
     return view.cast(this, dtype);
   }
+  /** `to("float32")`. */
   float(): Tensor {
     return this.to("float32");
   }
+  /** `to("float64")`: the dtype `gradcheck` needs. */
   double(): Tensor {
     return this.to("float64");
   }
 
   // --- elementwise ------------------------------------------------------------------------------
+  /** `this + alpha·other`, broadcast; see {@link @koubai/core!add | add}. */
   add(other: TensorLike, alpha?: number): Tensor {
     return binary.add(this, other, alpha);
   }
+  /** `this - alpha·other`, broadcast; see {@link @koubai/core!sub | sub}. */
   sub(other: TensorLike, alpha?: number): Tensor {
     return binary.sub(this, other, alpha);
   }
+  /** `this · other` elementwise, broadcast; see {@link @koubai/core!mul | mul}. */
   mul(other: TensorLike): Tensor {
     return binary.mul(this, other);
   }
+  /** `this / other` elementwise (true division: integers give float32); see {@link @koubai/core!div | div}. */
   div(other: TensorLike): Tensor {
     return binary.div(this, other);
   }
+  /** `this ^ exponent` elementwise; see {@link @koubai/core!pow | pow}. */
   pow(exponent: TensorLike): Tensor {
     return binary.pow(this, exponent);
   }
+  /** Elementwise maximum with `other` (NaN propagates; ties split the gradient); see {@link @koubai/core!maximum | maximum}. */
   maximum(other: TensorLike): Tensor {
     return binary.maximum(this, other);
   }
+  /** Elementwise minimum with `other` (NaN propagates; ties split the gradient); see {@link @koubai/core!minimum | minimum}. */
   minimum(other: TensorLike): Tensor {
     return binary.minimum(this, other);
   }
+  /** `-this`; see {@link @koubai/core!neg | neg}. */
   neg(): Tensor {
     return unary.neg(this);
   }
+  /** `e^this`; see {@link @koubai/core!exp | exp}. */
   exp(): Tensor {
     return unary.exp(this);
   }
+  /** Natural logarithm `ln this`; see {@link @koubai/core!log | log}. */
   log(): Tensor {
     return unary.log(this);
   }
+  /** `√this`; see {@link @koubai/core!sqrt | sqrt}. */
   sqrt(): Tensor {
     return unary.sqrt(this);
   }
+  /** `1/√this`; see {@link @koubai/core!rsqrt | rsqrt}. */
   rsqrt(): Tensor {
     return unary.rsqrt(this);
   }
+  /** `|this|` (subgradient 0 at 0); see {@link @koubai/core!abs | abs}. */
   abs(): Tensor {
     return unary.abs(this);
   }
+  /** -1, 0 or 1 per element (zero gradient); see {@link @koubai/core!sign | sign}. */
   sign(): Tensor {
     return unary.sign(this);
   }
+  /** `this²`; see {@link @koubai/core!square | square}. */
   square(): Tensor {
     return unary.square(this);
   }
+  /** Hyperbolic tangent; see {@link @koubai/core!tanh | tanh}. */
   tanh(): Tensor {
     return unary.tanh(this);
   }
+  /** Logistic sigmoid `1/(1+e^-x)`; see {@link @koubai/core!sigmoid | sigmoid}. */
   sigmoid(): Tensor {
     return unary.sigmoid(this);
   }
+  /** `max(this, 0)` (gradient 0 at 0); see {@link @koubai/core!relu | relu}. */
   relu(): Tensor {
     return unary.relu(this);
   }
+  /** `x` where `x > 0`, else `negativeSlope·x` (default 0.01); see {@link @koubai/core!leakyRelu | leakyRelu}. */
   leakyRelu(negativeSlope?: number): Tensor {
     return unary.leakyRelu(this, negativeSlope);
   }
+  /** `x·Φ(x)` (exact, or the tanh approximation); see {@link @koubai/core!gelu | gelu}. */
   gelu(options?: { approximate?: "none" | "tanh" }): Tensor {
     return activation.gelu(this, options);
   }
+  /** The Gauss error function; see {@link @koubai/core!erf | erf}. */
   erf(): Tensor {
     return unary.erf(this);
   }
+  /** `min(max(this, min), max)`; either bound may be null. See {@link @koubai/core!clamp | clamp}. */
   clamp(min?: number | null, max?: number | null): Tensor {
     return unary.clamp(this, min, max);
   }
 
   // --- comparisons (not differentiable; return bool) ---------------------------------------------
+  /** `this == other` elementwise, as a bool tensor; see {@link @koubai/core!eq | eq}. */
   eq(other: TensorLike): Tensor {
     return compare.eq(this, other);
   }
+  /** `this != other` elementwise, as a bool tensor; see {@link @koubai/core!ne | ne}. */
   ne(other: TensorLike): Tensor {
     return compare.ne(this, other);
   }
+  /** `this < other` elementwise, as a bool tensor; see {@link @koubai/core!lt | lt}. */
   lt(other: TensorLike): Tensor {
     return compare.lt(this, other);
   }
+  /** `this <= other` elementwise, as a bool tensor; see {@link @koubai/core!le | le}. */
   le(other: TensorLike): Tensor {
     return compare.le(this, other);
   }
+  /** `this > other` elementwise, as a bool tensor; see {@link @koubai/core!gt | gt}. */
   gt(other: TensorLike): Tensor {
     return compare.gt(this, other);
   }
+  /** `this >= other` elementwise, as a bool tensor; see {@link @koubai/core!ge | ge}. */
   ge(other: TensorLike): Tensor {
     return compare.ge(this, other);
   }
 
   // --- reductions ---------------------------------------------------------------------------------
+  /** Σ over `dim` (all dims when omitted); integer and bool tensors sum to int32. See {@link @koubai/core!sum | sum}. */
   sum(dim?: Dims, keepdim = false): Tensor {
     return reduceOps.sum(this, dim, keepdim);
   }
+  /** Arithmetic mean over `dim` (all dims when omitted); float tensors only. See {@link @koubai/core!mean | mean}. */
   mean(dim?: Dims, keepdim = false): Tensor {
     return reduceOps.mean(this, dim, keepdim);
   }
+  /** Π over one dim (all elements when omitted); see {@link @koubai/core!prod | prod}. */
   prod(dim?: number, keepdim = false): Tensor {
     return reduceOps.prod(this, dim, keepdim);
   }
+  /** `Σ(x - mean)² / (N - correction)` over `dim`; unbiased (`correction` 1) by default. See {@link @koubai/core!variance | variance}. */
   var(dim?: Dims, options?: reduceOps.VarianceOptions): Tensor {
     return reduceOps.variance(this, dim, options);
   }
+  /** `√var`, unbiased by default; see {@link @koubai/core!std | std}. */
   std(dim?: Dims, options?: reduceOps.VarianceOptions): Tensor {
     return reduceOps.std(this, dim, options);
   }
+  /** Maximum over `dim` (all dims when omitted); ties share the gradient evenly. See {@link @koubai/core!amax | amax}. */
   amax(dim?: Dims, keepdim = false): Tensor {
     return reduceOps.amax(this, dim, keepdim);
   }
+  /** Minimum over `dim` (all dims when omitted); ties share the gradient evenly. See {@link @koubai/core!amin | amin}. */
   amin(dim?: Dims, keepdim = false): Tensor {
     return reduceOps.amin(this, dim, keepdim);
   }
-  /** Without `dim`: the maximum of all elements. With `dim`: `{ values, indices }` like `torch.max(x, dim)`. */
+  /** The maximum of all elements, a 0-d tensor (tied maxima share the gradient); see {@link @koubai/core!max | max}. */
   max(): Tensor;
+  /** `{ values, indices }` of the maxima along `dim`, like `torch.max(x, dim)`; the gradient goes to the returned index. */
   max(dim: number, keepdim?: boolean): reduceOps.ValuesIndices;
   max(dim?: number, keepdim = false): Tensor | reduceOps.ValuesIndices {
     return dim === undefined ? reduceOps.max(this) : reduceOps.max(this, dim, keepdim);
   }
+  /** The minimum of all elements, a 0-d tensor (tied minima share the gradient); see {@link @koubai/core!min | min}. */
   min(): Tensor;
+  /** `{ values, indices }` of the minima along `dim`, like `torch.min(x, dim)`; the gradient goes to the returned index. */
   min(dim: number, keepdim?: boolean): reduceOps.ValuesIndices;
   min(dim?: number, keepdim = false): Tensor | reduceOps.ValuesIndices {
     return dim === undefined ? reduceOps.min(this) : reduceOps.min(this, dim, keepdim);
   }
+  /** int32 index of the largest element along `dim` (of the flattened tensor when omitted); first at ties. */
   argmax(dim?: number, keepdim = false): Tensor {
     return reduceOps.argmax(this, dim, keepdim);
   }
+  /** int32 index of the smallest element along `dim` (of the flattened tensor when omitted); first at ties. */
   argmin(dim?: number, keepdim = false): Tensor {
     return reduceOps.argmin(this, dim, keepdim);
   }
+  /** `log Σ exp(x)` over `dim`, computed stably; see {@link @koubai/core!logsumexp | logsumexp}. */
   logsumexp(dim: Dims, keepdim = false): Tensor {
     return reduceOps.logsumexp(this, dim, keepdim);
   }
+  /** `e^xᵢ / Σⱼ e^xⱼ` along `dim`, computed stably; see {@link @koubai/core!softmax | softmax}. */
   softmax(dim: number): Tensor {
     return activation.softmax(this, dim);
   }
+  /** `x - logsumexp(x)` along `dim`; see {@link @koubai/core!logSoftmax | logSoftmax}. */
   logSoftmax(dim: number): Tensor {
     return activation.logSoftmax(this, dim);
   }
 
   // --- linear algebra -------------------------------------------------------------------------------
+  /** Matrix product with PyTorch's 1-D and batch-broadcast rules, e.g. `[B, M, K] @ [K, N] -> [B, M, N]`; see {@link @koubai/core!matmul | matmul}. */
   matmul(other: Tensor): Tensor {
     return matmul(this, other);
   }
 
   // --- views and shape ------------------------------------------------------------------------------
+  /** The same elements in a new shape (one size may be -1); a view when the layout allows, else a copy. See {@link @koubai/core!reshape | reshape}. */
   reshape(...shape: number[] | [readonly number[]]): Tensor {
     return view.reshape(this, flattenShapeArgs(shape));
   }
+  /** Like `reshape`, but always a view; throws when the strides would need a copy. See {@link @koubai/core!view | view}. */
   view(...shape: number[] | [readonly number[]]): Tensor {
     return view.view(this, flattenShapeArgs(shape));
   }
+  /** A view with dims `dim0` and `dim1` swapped; see {@link @koubai/core!transpose | transpose}. */
   transpose(dim0: number, dim1: number): Tensor {
     return view.transpose(this, dim0, dim1);
   }
@@ -385,24 +494,31 @@ export class Tensor {
   t(): Tensor {
     return view.t(this);
   }
+  /** A view with the dims reordered: output dim i is input dim `dims[i]`. See {@link @koubai/core!permute | permute}. */
   permute(...dims: number[] | [readonly number[]]): Tensor {
     return view.permute(this, flattenShapeArgs(dims));
   }
+  /** A broadcast view of `shape` (stride 0 along expanded dims; -1 keeps a size); see {@link @koubai/core!expand | expand}. */
   expand(...shape: number[] | [readonly number[]]): Tensor {
     return view.expand(this, flattenShapeArgs(shape));
   }
+  /** `expand(other.shape)`. */
   expandAs(other: Tensor): Tensor {
     return view.expand(this, other.shape);
   }
+  /** A view without size-1 dims (all of them, or those listed in `dim`); see {@link @koubai/core!squeeze | squeeze}. */
   squeeze(dim?: Dims): Tensor {
     return view.squeeze(this, dim);
   }
+  /** A view with a size-1 dim inserted at `dim`, e.g. `[C]` to `[1, C]` with `dim` 0. See {@link @koubai/core!unsqueeze | unsqueeze}. */
   unsqueeze(dim: number): Tensor {
     return view.unsqueeze(this, dim);
   }
+  /** Dims `startDim..endDim` merged into one, e.g. `[N, C, H, W]` to `[N, C·H·W]` with `startDim` 1. See {@link @koubai/core!flatten | flatten}. */
   flatten(startDim = 0, endDim = -1): Tensor {
     return view.flatten(this, startDim, endDim);
   }
+  /** A view of `length` elements from `start` along `dim`; see {@link @koubai/core!narrow | narrow}. */
   narrow(dim: number, start: number, length: number): Tensor {
     return view.narrow(this, dim, start, length);
   }
@@ -410,36 +526,47 @@ export class Tensor {
   slice(dim: number, start?: number | null, stop?: number | null, step?: number): Tensor {
     return view.slice(this, dim, start, stop, step);
   }
+  /** A view of the slice at `index` along `dim`, with that dim removed (`x[:, index]` for `dim` 1). */
   select(dim: number, index: number): Tensor {
     return view.select(this, dim, index);
   }
+  /** This tensor with a row-major, gap-free layout: itself when it already is, else a copy. */
   contiguous(): Tensor {
     return view.contiguous(this);
   }
+  /** A copy in fresh storage that stays in the graph (d/dx = identity); see {@link @koubai/core!clone | clone}. */
   clone(): Tensor {
     return view.clone(this);
   }
+  /** Views along `dim` of `splitSize` each (the last may be smaller), or of the listed sizes; see {@link @koubai/core!split | split}. */
   split(splitSize: number | readonly number[], dim = 0): Tensor[] {
     return join.split(this, splitSize, dim);
   }
+  /** At most `chunks` views of size ⌈size / chunks⌉ along `dim`; see {@link @koubai/core!chunk | chunk}. */
   chunk(chunks: number, dim = 0): Tensor[] {
     return join.chunk(this, chunks, dim);
   }
+  /** The slices at the int32 positions `index` (1-D) along `dim`; see {@link @koubai/core!indexSelect | indexSelect}. */
   indexSelect(dim: number, index: Tensor): Tensor {
     return indexing.indexSelect(this, dim, index);
   }
+  /** `out[i][j] = this[i][index[i][j]]` for `dim` 1 (likewise for any dim); see {@link @koubai/core!gather | gather}. */
   gather(dim: number, index: Tensor): Tensor {
     return indexing.gather(this, dim, index);
   }
 
   // --- in place (never recorded; for optimizers and initialisers, usually inside noGrad) ----------
+  // Each throws when grad mode is on and the target requires grad, when the target is an expanded
+  // (stride-0) view, or when the source does not broadcast to the target's shape.
   /** `this += alpha * other`, in place. */
   add_(other: TensorLike, alpha = 1): this {
     return inplace.addInPlace(this, other, alpha);
   }
+  /** `this -= alpha * other`, in place. */
   sub_(other: TensorLike, alpha = 1): this {
     return inplace.addInPlace(this, other, -alpha);
   }
+  /** `this *= other`, in place. */
   mul_(other: TensorLike): this {
     return inplace.mulInPlace(this, other);
   }
@@ -451,15 +578,19 @@ export class Tensor {
   addcdiv_(tensor1: Tensor, tensor2: Tensor, value = 1): this {
     return inplace.addcdivInPlace(this, tensor1, tensor2, value);
   }
+  /** Writes `source` (broadcast to this shape, cast to this dtype) into this tensor, in place. */
   copy_(source: TensorLike): this {
     return inplace.copyInPlace(this, source);
   }
+  /** Sets every element to `value`, in place. */
   fill_(value: number): this {
     return inplace.copyInPlace(this, value);
   }
+  /** Sets every element to 0, in place (e.g. to reset a `.grad`). */
   zero_(): this {
     return inplace.copyInPlace(this, 0);
   }
+  /** `this = min(max(this, min), max)`, in place; either bound may be null. */
   clamp_(min?: number | null, max?: number | null): this {
     return inplace.copyInPlace(this, unary.clamp(this.detach(), min, max));
   }

@@ -29,7 +29,9 @@ function pyMod(a: number, b: number): number {
  * ```
  */
 export class CosineAnnealingLR extends LRScheduler {
+  /** T: steps from the initial rate down to `etaMin` (half the period). */
   readonly tMax: number;
+  /** ηmin: the lowest rate, default 0. */
   readonly etaMin: number;
   protected readonly stateKeys = ["tMax", "etaMin"];
 

@@ -25,8 +25,11 @@ export interface LinearLROptions {
  * ```
  */
 export class LinearLR extends LRScheduler {
+  /** s: the multiplier at step 0. */
   readonly startFactor: number;
+  /** e: the multiplier from step `totalIters` on. */
   readonly endFactor: number;
+  /** T: steps the ramp lasts. */
   readonly totalIters: number;
   protected readonly stateKeys = ["startFactor", "endFactor", "totalIters"];
 

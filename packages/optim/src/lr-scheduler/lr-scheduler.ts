@@ -22,9 +22,13 @@ export abstract class LRScheduler {
   baseLrs: number[];
   /** @internal Steps taken, including the initial one (PyTorch's `_step_count`). */
   stepCount = 0;
+  /** The rates the last `step()` wrote into the groups (read them with `getLastLr()`). */
   protected lastLr: number[] = [];
 
-  constructor(readonly optimizer: Optimizer) {
+  constructor(
+    /** The optimizer whose groups' `lr` this scheduler sets. */
+    readonly optimizer: Optimizer,
+  ) {
     for (const group of optimizer.paramGroups) {
       if (group.initialLr === undefined) group.initialLr = group.lr;
     }

@@ -69,8 +69,11 @@ function perGroup(name: string, groups: number, value: number | readonly number[
  * ```
  */
 export class OneCycleLR extends LRScheduler {
+  /** Number of steps in the cycle; stepping past it is an error. */
   readonly totalSteps: number;
+  /** Interpolation within each phase. */
   readonly annealStrategy: "cos" | "linear";
+  /** Whether momentum (or Adam's beta1) is cycled inversely to the rate. */
   readonly cycleMomentum: boolean;
   /** Whether momentum is Adam's beta1 (`betas[0]`) rather than SGD's `momentum`. */
   readonly useBeta1: boolean;

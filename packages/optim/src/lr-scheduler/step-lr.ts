@@ -20,7 +20,9 @@ function checkPositiveInteger(where: string, option: string, value: unknown): vo
  * ```
  */
 export class StepLR extends LRScheduler {
+  /** Steps between two decays. */
   readonly stepSize: number;
+  /** Multiplicative decay factor, default 0.1. */
   readonly gamma: number;
   protected readonly stateKeys = ["stepSize", "gamma"];
 
@@ -58,6 +60,7 @@ export class StepLR extends LRScheduler {
 export class MultiStepLR extends LRScheduler {
   /** Milestones in increasing order, repeats kept. */
   readonly milestones: number[];
+  /** Multiplicative decay factor, default 0.1. */
   readonly gamma: number;
   protected readonly stateKeys = ["milestones", "gamma"];
 
@@ -98,6 +101,7 @@ export class MultiStepLR extends LRScheduler {
  * ```
  */
 export class ExponentialLR extends LRScheduler {
+  /** Multiplicative decay factor applied every step. */
   readonly gamma: number;
   protected readonly stateKeys = ["gamma"];
 
