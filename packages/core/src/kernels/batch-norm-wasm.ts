@@ -81,6 +81,7 @@ function align16(bytes: number): number {
 
 /** Per-channel statistics of a batch-statistics forward, float64, [C] each. */
 export interface BatchNormForwardStats {
+  /** μ = Σx/m per channel. */
   mean: Float64Array;
   /** Σ(x - μ)²/m. */
   varBiased: Float64Array;
@@ -142,7 +143,9 @@ export function batchNormForwardF32(
 
 /** Σdy and Σdy·x̂ per channel (the gradients of β and γ), float64, [C] each. */
 export interface BatchNormGradSums {
+  /** Σdy per channel (the gradient of β). */
   sumDy: Float64Array;
+  /** Σdy·x̂ per channel (the gradient of γ). */
   sumDyXHat: Float64Array;
 }
 
