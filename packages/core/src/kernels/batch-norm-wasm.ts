@@ -66,13 +66,13 @@ function kernels(): BatchNormExports {
 
 /**
  * The float32 input the last forward left at address 0 of the module's memory, so that the
- * backward of the same call can skip copying it again; held weakly, so that it never keeps a
- * finished batch alive. `version` is the caller's storage version of `x` at the time (in-place
- * writes bump it). NOTE: writes straight into a tensor's `.data` bypass the version, as they
- * bypass autograd's saved-tensor check.
+ * backward of the same call can skip copying it again. `version` is the caller's storage version
+ * of `x` at the time (in-place writes bump it). NOTE: held strongly (one array at most): a
+ * WeakRef would keep every target alive until the current job ends, which in a synchronous
+ * training loop is every batch. Writes straight into a tensor's `.data` bypass the version, as
+ * they bypass autograd's saved-tensor check.
  */
-let resident: { x: WeakRef<Float32Array>; offset: number; total: number; version: number } | null =
-  null;
+let resident: { x: Float32Array; offset: number; total: number; version: number } | null = null;
 
 /** Byte offset `bytes` rounded up to a multiple of 16 (v128 alignment). */
 function align16(bytes: number): number {
@@ -117,10 +117,7 @@ export function batchNormForwardF32(
   const accAt = f + 32 * c;
   const buffer = growMemory(k.memory, accAt + 8 * c);
   new Float32Array(buffer, xAt, total).set(x.subarray(xOffset, xOffset + total));
-  resident =
-    xVersion === undefined
-      ? null
-      : { x: new WeakRef(x), offset: xOffset, total, version: xVersion };
+  resident = xVersion === undefined ? null : { x, offset: xOffset, total, version: xVersion };
   const factors = new Float64Array(buffer, f, 5 * c);
   factors.fill(0);
   const mean = new Float64Array(c);
@@ -184,11 +181,7 @@ export function batchNormBackwardF32(
   new Float32Array(buffer, dyAt, total).set(dy.subarray(dyOffset, dyOffset + total));
   const r = resident;
   const isResident =
-    r !== null &&
-    xVersion === r.version &&
-    x === r.x.deref() &&
-    xOffset === r.offset &&
-    total === r.total;
+    r !== null && xVersion === r.version && x === r.x && xOffset === r.offset && total === r.total;
   if (!isResident) {
     new Float32Array(buffer, xAt, total).set(x.subarray(xOffset, xOffset + total));
     resident = null;
