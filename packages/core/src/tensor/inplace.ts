@@ -120,23 +120,50 @@ export function mulInPlace<T extends Tensor>(target: T, other: TensorLike): T {
   return target;
 }
 
+type TernaryRun = typeof k.addcmulRun;
+
+/**
+ * `target += increment(value, a, b)` in place: the flat kernel when it applies, else the strided
+ * walk, which must compute the increment in the kernel's order of operations.
+ */
+function ternaryInPlace<T extends Tensor>(
+  op: string,
+  target: T,
+  a: Tensor,
+  b: Tensor,
+  value: number,
+  run: TernaryRun,
+  increment: (value: number, x: number, y: number) => number,
+): T {
+  checkWritable(target, op);
+  if (isFlat(target, [a, b])) {
+    const [xs, ys] = [stepOf(a, target), stepOf(b, target)];
+    run(
+      target.data,
+      target.offset,
+      a.data,
+      a.offset,
+      xs,
+      b.data,
+      b.offset,
+      ys,
+      value,
+      target.numel(),
+    );
+    target.storage.version++;
+    return target;
+  }
+  forEachElement(target, [a, b], op, (current, [x, y]) => current + increment(value, x, y));
+  return target;
+}
+
 export function addcmulInPlace<T extends Tensor>(
   target: T,
   a: Tensor,
   b: Tensor,
   value: number,
 ): T {
-  checkWritable(target, "addcmul_");
-  if (isFlat(target, [a, b])) {
-    const [t, x, y] = [target.data, a.data, b.data];
-    const [to, xo, yo] = [target.offset, a.offset, b.offset];
-    const [xs, ys] = [stepOf(a, target), stepOf(b, target)];
-    k.addcmulRun(t, to, x, xo, xs, y, yo, ys, value, target.numel());
-    target.storage.version++;
-    return target;
-  }
-  forEachElement(target, [a, b], "addcmul_", (current, [x, y]) => current + value * x * y);
-  return target;
+  return ternaryInPlace("addcmul_", target, a, b, value, k.addcmulRun, (v, x, y) => v * x * y);
 }
 
 export function addcdivInPlace<T extends Tensor>(
@@ -145,17 +172,7 @@ export function addcdivInPlace<T extends Tensor>(
   b: Tensor,
   value: number,
 ): T {
-  checkWritable(target, "addcdiv_");
-  if (isFlat(target, [a, b])) {
-    const [t, x, y] = [target.data, a.data, b.data];
-    const [to, xo, yo] = [target.offset, a.offset, b.offset];
-    const [xs, ys] = [stepOf(a, target), stepOf(b, target)];
-    k.addcdivRun(t, to, x, xo, xs, y, yo, ys, value, target.numel());
-    target.storage.version++;
-    return target;
-  }
-  forEachElement(target, [a, b], "addcdiv_", (current, [x, y]) => current + (value * x) / y);
-  return target;
+  return ternaryInPlace("addcdiv_", target, a, b, value, k.addcdivRun, (v, x, y) => (v * x) / y);
 }
 
 export function copyInPlace<T extends Tensor>(target: T, source: TensorLike): T {
