@@ -119,7 +119,8 @@ export function runCoreOverhead(): BenchRow[] {
       () => {
         sink = matmul(m, w);
       },
-      size >= 1024 ? 1 : 3,
+      // With threads, the first call also starts the workers.
+      size >= 1024 ? threads : 3,
       repeats,
     );
     rows.push({
