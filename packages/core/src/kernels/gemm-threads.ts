@@ -51,8 +51,20 @@ for (;;) {
 }
 `;
 
-/** Below this many multiply-adds (m·n·k) a product stays on one thread. */
-export const THREADS_MIN_MULTIPLY_ADDS = 1 << 21;
+/**
+ * Below this many multiply-adds (m·n·k) a product stays on one thread: waking a worker costs
+ * tens of µs. Measured on the 2-core dev machine (medians, 1 vs 2 threads): [16,784]·[784,256]
+ * (3.2M) 234 vs 277 µs, 128³ (2.1M) 150 vs 186 µs, [64,784]·[784,256] (12.8M) 769 vs 559 µs,
+ * [128,784]·[784,256] (25.7M) 1558 vs 965 µs.
+ */
+export const THREADS_MIN_MULTIPLY_ADDS = 1 << 23;
+
+let minMultiplyAdds = THREADS_MIN_MULTIPLY_ADDS;
+
+/** Overrides {@link THREADS_MIN_MULTIPLY_ADDS} (internal: tests thread small products). */
+export function setThreadsMinMultiplyAdds(count: number): void {
+  minMultiplyAdds = count;
+}
 
 interface NodeWorker {
   unref(): void;
@@ -189,7 +201,7 @@ function stopPool(): void {
 
 /**
  * Sets how many threads large float matmuls use (default 1: the single-threaded kernel, no
- * workers). With n > 1, products of at least {@link THREADS_MIN_MULTIPLY_ADDS} multiply-adds on
+ * workers). With n > 1, products of at least 2^23 multiply-adds (m·n·k, e.g. 204³) on
  * the WebAssembly backend split C's rows over the calling thread and n - 1 worker_threads that
  * share one WebAssembly memory; results are bit-identical to n = 1. Node only (≥ 20.16): throws
  * where worker_threads is unavailable (browsers), and for n outside 1..64 or not an integer.
@@ -221,7 +233,7 @@ export function getKernelThreads(): number {
  * are on and the product is large enough, else null (the single-threaded module).
  */
 export function threadedGemm(m: number, n: number, k: number): GemmExports | null {
-  if (threads === 1 || m * n * k < THREADS_MIN_MULTIPLY_ADDS || m < 8) return null;
+  if (threads === 1 || m * n * k < minMultiplyAdds || m < 8) return null;
   if (pool === null) pool = startPool(threads);
   return pool.engine;
 }
