@@ -122,13 +122,8 @@ function startPool(n: number): Pool {
     worker.unref();
     workers.push(worker);
   }
-  const p: Pool = {
-    threads: n,
-    engine: { memory, gemmF32: own.gemmF32, gemmF64: own.gemmF64 },
-    workers,
-    control,
-    seq: 0,
-  };
+  const p: Pool = { threads: n, engine: { memory, ...own }, workers, control, seq: 0 };
+  // The engine gemm-wasm.ts drives: the same entry points, split into bands over the threads.
   p.engine = {
     memory,
     gemmF32: (...args) => runBands(p, own.gemmF32, 4, args),
