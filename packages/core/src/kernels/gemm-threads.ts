@@ -1,53 +1,66 @@
 // Multi-threaded GEMM (Node only, off by default): the shared-memory build of gemm.wat
 // (gemm-shared-wasm-module.ts) is instantiated on the main thread and in n - 1 worker_threads,
 // all on one `WebAssembly.Memory({ shared: true })`. gemm-wasm.ts packs the operands into that
-// memory as usual; the kernel call is then split into bands of C's rows (multiples of the 4-row
-// tile), one per thread, and the main thread computes the first band and waits for the others
-// with Atomics.wait. Each C element goes through the same tile code as in the single-threaded
-// call, so results are bit-identical. Browsers are not supported: their main thread may not
-// block, so setKernelThreads(n > 1) throws there.
+// memory as usual; the kernel call is then cut into chunks of C's rows (multiples of the 4-row
+// tile) that the main thread and the woken workers claim one at a time from a shared ticket, so
+// a worker that gets no core (the machine is shared) costs nothing: the main thread takes its
+// chunks. The main thread then waits with Atomics.wait for chunks still running elsewhere. Each
+// C element goes through the same tile code as in the single-threaded call, so results are
+// bit-identical. Browsers are not supported: their main thread may not block, so
+// setKernelThreads(n > 1) throws there.
 
 import { GEMM_SHARED_WASM_BASE64 } from "./gemm-shared-wasm-module.js";
 import { decodeBase64, type GemmExports, type GemmFn } from "./gemm-wasm.js";
 
-/** Int32 slots per worker in the control array: seq, done, failed, kind, 11 arguments. */
-const SLOTS = 16;
-const SEQ = 0;
-const DONE = 1;
-const FAILED = 2;
-const KIND = 3;
-const ARGS = 4;
-/** How long the main thread waits for a band before giving up on the workers (ms). */
+// The control array (Int32, shared): the job id (1..32767; -1 stops the workers), the ticket
+// (job << 16 | next chunk), chunks done, a failure flag, then the job: element size, chunk
+// count, rows per chunk, and the 11 arguments of the kernel call.
+const JOB = 0;
+const TICKET = 1;
+const COMPLETED = 2;
+const FAILED = 3;
+const SIZE = 4;
+const CHUNKS = 5;
+const CHUNK_ROWS = 6;
+const ARGS = 7;
+const CONTROL_LENGTH = ARGS + 11;
+/** How long the main thread waits for a chunk claimed by a worker before giving up (ms). */
 const TIMEOUT_MS = 60_000;
 
-// The worker: instantiates the module on the shared memory, then loops: wait for a new seq,
-// run the band whose arguments are in its slots, publish done = seq (and failed on a trap).
+// The worker: instantiates the module on the shared memory, then sleeps until the job id
+// changes, claims chunks of that job until none are left, and goes back to sleep. Claiming
+// compares the whole ticket, job id included, so a late worker never takes a chunk of a newer
+// job with the arguments of an older one.
 const WORKER_SOURCE = `
 const { workerData } = require("node:worker_threads");
-const { memory, bytes, control, base } = workerData;
+const { memory, bytes, control } = workerData;
 const ctl = new Int32Array(control);
+const gemm = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports;
 let seen = 0;
-let gemm = null;
-try {
-  const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
-  gemm = instance.exports;
-} catch {}
 for (;;) {
-  Atomics.wait(ctl, base + ${SEQ}, seen);
-  seen = Atomics.load(ctl, base + ${SEQ});
-  if (seen < 0) break;
-  let failed = 0;
-  try {
-    const run = ctl[base + ${KIND}] === 4 ? gemm.gemmF32 : gemm.gemmF64;
-    const a = [];
-    for (let i = 0; i < 11; i++) a.push(ctl[base + ${ARGS} + i]);
-    run(...a);
-  } catch {
-    failed = 1;
+  Atomics.wait(ctl, ${JOB}, seen);
+  const job = Atomics.load(ctl, ${JOB});
+  if (job < 0) break;
+  seen = job;
+  const run = ctl[${SIZE}] === 4 ? gemm.gemmF32 : gemm.gemmF64;
+  const chunks = ctl[${CHUNKS}];
+  const chunkRows = ctl[${CHUNK_ROWS}];
+  const [a, aPanel, aRow, aK, b, bPanel, bK, c, mp, np, k] = ctl.slice(${ARGS}, ${ARGS + 11});
+  for (;;) {
+    const ticket = Atomics.load(ctl, ${TICKET});
+    const chunk = ticket & 0xffff;
+    if (ticket >>> 16 !== job || chunk >= chunks) break;
+    if (Atomics.compareExchange(ctl, ${TICKET}, ticket, ticket + 1) !== ticket) continue;
+    const r0 = chunk * chunkRows;
+    const rows = Math.min(chunkRows, mp - r0);
+    try {
+      run(a + r0 * aPanel, aPanel, aRow, aK, b, bPanel, bK, c + r0 * np * ctl[${SIZE}], rows, np, k);
+    } catch {
+      Atomics.store(ctl, ${FAILED}, 1);
+    }
+    Atomics.add(ctl, ${COMPLETED}, 1);
+    Atomics.notify(ctl, ${COMPLETED});
   }
-  Atomics.store(ctl, base + ${FAILED}, failed);
-  Atomics.store(ctl, base + ${DONE}, seen);
-  Atomics.notify(ctl, base + ${DONE});
 }
 `;
 
@@ -66,6 +79,16 @@ export function setThreadsMinMultiplyAdds(count: number): void {
   minMultiplyAdds = count;
 }
 
+let mainThreadClaims = true;
+
+/**
+ * Whether the calling thread claims chunks too (internal: tests turn it off so that the workers
+ * must compute every chunk).
+ */
+export function setMainThreadClaims(claims: boolean): void {
+  mainThreadClaims = claims;
+}
+
 interface NodeWorker {
   unref(): void;
   terminate(): Promise<number>;
@@ -80,7 +103,7 @@ interface Pool {
   engine: GemmExports;
   workers: NodeWorker[];
   control: Int32Array;
-  seq: number;
+  job: number;
 }
 
 let threads = 1;
@@ -111,85 +134,80 @@ function startPool(n: number): Pool {
     gemmF32: GemmFn;
     gemmF64: GemmFn;
   };
-  const control = new Int32Array(new SharedArrayBuffer(n * SLOTS * 4));
+  const control = new Int32Array(new SharedArrayBuffer(CONTROL_LENGTH * 4));
   const workers: NodeWorker[] = [];
   for (let w = 1; w < n; w++) {
     const worker = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { memory, bytes, control: control.buffer, base: w * SLOTS },
+      workerData: { memory, bytes, control: control.buffer },
     });
     // Idle workers block in Atomics.wait; unref lets the process exit regardless.
     worker.unref();
     workers.push(worker);
   }
-  const p: Pool = { threads: n, engine: { memory, ...own }, workers, control, seq: 0 };
-  // The engine gemm-wasm.ts drives: the same entry points, split into bands over the threads.
+  const p: Pool = { threads: n, engine: { memory, ...own }, workers, control, job: 0 };
+  // The engine gemm-wasm.ts drives: the same entry points, shared out over the threads.
   p.engine = {
     memory,
-    gemmF32: (...args) => runBands(p, own.gemmF32, 4, args),
-    gemmF64: (...args) => runBands(p, own.gemmF64, 8, args),
+    gemmF32: (...args) => runChunks(p, own.gemmF32, 4, args),
+    gemmF64: (...args) => runChunks(p, own.gemmF64, 8, args),
   };
   return p;
 }
 
 /**
- * Splits C's mp rows into one band per thread (multiples of 4 rows, as even as possible),
- * hands bands 1.. to the workers, runs band 0 here and waits for the rest.
+ * Cuts C's mp rows into about 4 chunks per thread (at least 8 rows each, multiples of 4), posts
+ * the job, claims chunks here like the workers do, then waits for chunks claimed elsewhere.
  */
-function runBands(p: Pool, own: GemmFn, size: number, args: Parameters<GemmFn>): void {
+function runChunks(p: Pool, own: GemmFn, size: number, args: Parameters<GemmFn>): void {
   const [a, aPanel, aRow, aK, b, bPanel, bK, c, mp, np, k] = args;
-  const tiles = mp / 4;
-  const bands = Math.min(p.threads, tiles);
-  const start = (t: number) => Math.floor((t * tiles) / bands) * 4;
+  const chunkRows = Math.max(8, Math.ceil(mp / (4 * p.threads) / 4) * 4);
+  const chunks = Math.ceil(mp / chunkRows);
   const ctl = p.control;
-  p.seq++;
-  for (let t = 1; t < bands; t++) {
-    const base = t * SLOTS;
-    const r0 = start(t);
-    const rows = start(t + 1) - r0;
-    const band = [
-      a + r0 * aPanel,
-      aPanel,
-      aRow,
-      aK,
-      b,
-      bPanel,
-      bK,
-      c + r0 * np * size,
-      rows,
-      np,
-      k,
-    ];
-    ctl[base + KIND] = size;
-    for (let i = 0; i < band.length; i++) ctl[base + ARGS + i] = band[i];
-    Atomics.store(ctl, base + SEQ, p.seq);
-    Atomics.notify(ctl, base + SEQ);
-  }
-  own(a, aPanel, aRow, aK, b, bPanel, bK, c, start(1), np, k);
-  let failed = false;
-  for (let t = 1; t < bands; t++) {
-    const base = t * SLOTS;
-    const deadline = Date.now() + TIMEOUT_MS;
-    for (;;) {
-      const done = Atomics.load(ctl, base + DONE);
-      if (done === p.seq) break;
-      if (Date.now() > deadline) {
-        stopPool();
-        throw new Error(`matmul: kernel worker ${t} did not finish within ${TIMEOUT_MS} ms`);
-      }
-      Atomics.wait(ctl, base + DONE, done, 100);
+  p.job = (p.job % 32767) + 1;
+  const job = p.job;
+  ctl[SIZE] = size;
+  ctl[CHUNKS] = chunks;
+  ctl[CHUNK_ROWS] = chunkRows;
+  for (let i = 0; i < 11; i++) ctl[ARGS + i] = args[i];
+  Atomics.store(ctl, COMPLETED, 0);
+  Atomics.store(ctl, FAILED, 0);
+  Atomics.store(ctl, TICKET, job << 16);
+  Atomics.store(ctl, JOB, job);
+  Atomics.notify(ctl, JOB);
+  let failure: unknown = null;
+  while (mainThreadClaims) {
+    const ticket = Atomics.load(ctl, TICKET);
+    const chunk = ticket & 0xffff;
+    if (chunk >= chunks) break;
+    if (Atomics.compareExchange(ctl, TICKET, ticket, ticket + 1) !== ticket) continue;
+    const r0 = chunk * chunkRows;
+    const rows = Math.min(chunkRows, mp - r0);
+    try {
+      own(a + r0 * aPanel, aPanel, aRow, aK, b, bPanel, bK, c + r0 * np * size, rows, np, k);
+    } catch (error) {
+      failure = error;
     }
-    if (ctl[base + FAILED] !== 0) failed = true;
+    Atomics.add(ctl, COMPLETED, 1);
   }
-  if (failed) throw new Error("matmul: a kernel worker failed (WebAssembly trap)");
+  const deadline = Date.now() + TIMEOUT_MS;
+  for (;;) {
+    const done = Atomics.load(ctl, COMPLETED);
+    if (done === chunks) break;
+    if (Date.now() > deadline) {
+      stopPool();
+      throw new Error(`matmul: kernel workers did not finish within ${TIMEOUT_MS} ms`);
+    }
+    Atomics.wait(ctl, COMPLETED, done, 100);
+  }
+  if (failure !== null) throw failure;
+  if (ctl[FAILED] !== 0) throw new Error("matmul: a kernel worker failed (WebAssembly trap)");
 }
 
 function stopPool(): void {
   if (pool === null) return;
-  for (let t = 1; t < pool.threads; t++) {
-    Atomics.store(pool.control, t * SLOTS + SEQ, -1);
-    Atomics.notify(pool.control, t * SLOTS + SEQ);
-  }
+  Atomics.store(pool.control, JOB, -1);
+  Atomics.notify(pool.control, JOB);
   for (const worker of pool.workers) void worker.terminate();
   pool = null;
 }
@@ -197,8 +215,8 @@ function stopPool(): void {
 /**
  * Sets how many threads large float matmuls use (default 1: the single-threaded kernel, no
  * workers). With n > 1, products of at least 2^23 multiply-adds (m·n·k, e.g. 204³) on
- * the WebAssembly backend split C's rows over the calling thread and n - 1 worker_threads that
- * share one WebAssembly memory; results are bit-identical to n = 1. Node only (≥ 20.16): throws
+ * the WebAssembly backend share C's rows out between the calling thread and n - 1
+ * worker_threads on one shared WebAssembly memory (the calling thread blocks until done); results are bit-identical to n = 1. Node only (≥ 20.16): throws
  * where worker_threads is unavailable (browsers), and for n outside 1..64 or not an integer.
  *
  * @example

@@ -13,6 +13,7 @@ import {
   Tensor,
 } from "../../src/index.js";
 import {
+  setMainThreadClaims,
   setThreadsMinMultiplyAdds,
   THREADS_MIN_MULTIPLY_ADDS,
 } from "../../src/kernels/gemm-threads.js";
@@ -53,11 +54,11 @@ function bothWays(a: Tensor, b: Tensor): [number[], number[]] {
 
 // The threshold is lowered to 0 below, so every product with m ≥ 8 runs on 2 threads.
 const SIZES: [number, number, number][] = [
-  [133, 127, 129], // m, n, k all odd: packed A and B, padded tiles
-  [9, 51, 49], // 3 row tiles over 2 threads: uneven bands
+  [133, 127, 129], // m, n, k all odd: packed A and B, padded tiles; 7 chunks of 20 rows, then 16
+  [9, 51, 49], // chunks of 8 rows and 4 (1 valid)
   [128, 128, 136], // read in place
   [36, 26, 300], // two K blocks
-  [8, 8, 1], // one tile per thread, k = 1
+  [8, 8, 1], // a single chunk, k = 1
 ];
 const LAYOUTS: [Layout, Layout][] = [
   ["contiguous", "contiguous"],
@@ -69,26 +70,35 @@ const LAYOUTS: [Layout, Layout][] = [
 beforeEach(() => setThreadsMinMultiplyAdds(0));
 
 afterEach(() => {
+  setMainThreadClaims(true);
   setThreadsMinMultiplyAdds(THREADS_MIN_MULTIPLY_ADDS);
   setKernelThreads(1);
   setKernelBackend("auto");
 });
 
 describe.runIf(kernelThreadsAvailable())("matmul with 2 kernel threads", () => {
-  for (const dtype of ["float32", "float64"] as const) {
-    for (const [m, n, k] of SIZES) {
-      for (const [la, lb] of LAYOUTS) {
-        it(`matches 1 thread bit for bit: ${dtype} [${m},${k}] (${la}) @ [${k},${n}] (${lb})`, () => {
-          const a = matrix(m, k, la, dtype, m * 31 + k);
-          const b = matrix(k, n, lb, dtype, n * 17 + k + 1);
-          const [one, two] = bothWays(a, b);
-          expect(two).toEqual(one);
-        });
+  // claims false: the worker must compute every chunk; true: both threads race for chunks.
+  for (const [claims, who] of [
+    [false, "worker only"],
+    [true, "shared"],
+  ] as const) {
+    for (const dtype of ["float32", "float64"] as const) {
+      for (const [m, n, k] of SIZES) {
+        for (const [la, lb] of LAYOUTS) {
+          it(`matches 1 thread bit for bit (${who}): ${dtype} [${m},${k}] (${la}) @ [${k},${n}] (${lb})`, () => {
+            setMainThreadClaims(claims);
+            const a = matrix(m, k, la, dtype, m * 31 + k);
+            const b = matrix(k, n, lb, dtype, n * 17 + k + 1);
+            const [one, two] = bothWays(a, b);
+            expect(two).toEqual(one);
+          });
+        }
       }
     }
   }
 
   it("matches 1 thread on the Cᵀ path (x @ wᵀ with a wide w): [16,512] @ [512,640]ᵀ-view", () => {
+    setMainThreadClaims(false);
     const x = matrix(16, 512, "contiguous", "float32", 5);
     const w = matrix(512, 640, "transposed", "float32", 6);
     const [one, two] = bothWays(x, w);
@@ -103,6 +113,7 @@ describe.runIf(kernelThreadsAvailable())("matmul with 2 kernel threads", () => {
     const [ab1] = bothWays(a, b);
     const [cd1] = bothWays(c, d);
     setKernelThreads(2);
+    setMainThreadClaims(false);
     for (let round = 0; round < 3; round++) {
       expect(Array.from(matmul(a, b).toArray() as ArrayLike<number>)).toEqual(ab1);
       expect(Array.from(matmul(c, d).toArray() as ArrayLike<number>)).toEqual(cd1);
