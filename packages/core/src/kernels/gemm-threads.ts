@@ -128,7 +128,11 @@ function startPool(n: number): Pool {
   const Worker = workerConstructor();
   if (Worker === null) throw new Error("setKernelThreads: worker_threads is not available here");
   const bytes = decodeBase64(GEMM_SHARED_WASM_BASE64);
-  const memory = new WebAssembly.Memory({ initial: 1, maximum: 16384, shared: true });
+  const memory = new WebAssembly.Memory({
+    initial: 1,
+    maximum: SHARED_MEMORY_BYTES / 65536,
+    shared: true,
+  });
   const module = new WebAssembly.Module(bytes);
   const own = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as {
     gemmF32: GemmFn;
@@ -241,12 +245,17 @@ export function getKernelThreads(): number {
   return threads;
 }
 
+/** The shared memory's maximum (16384 pages, as in the module's import). */
+const SHARED_MEMORY_BYTES = 16384 * 65536;
+
 /**
  * The engine gemm-wasm.ts should run an m·n·k product on: the shared-memory one when threads
- * are on and the product is large enough, else null (the single-threaded module).
+ * are on and the product is large enough (and its padded float64 operands fit in the shared
+ * memory's 1 GiB), else null (the single-threaded module).
  */
 export function threadedGemm(m: number, n: number, k: number): GemmExports | null {
   if (threads === 1 || m * n * k < minMultiplyAdds || m < 8) return null;
+  if (((m + 4) * k + (n + 8) * k + (m + 4) * (n + 8)) * 8 > SHARED_MEMORY_BYTES) return null;
   if (pool === null) pool = startPool(threads);
   return pool.engine;
 }
