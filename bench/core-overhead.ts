@@ -4,7 +4,17 @@
 // WebAssembly SIMD GEMM at these sizes; the "js" row is the blocked JS fallback). Each figure is
 // the median of several repeats; nothing here asserts, it reports.
 
-import { add, matmul, noGrad, randn, setKernelBackend, sum, type Tensor } from "@koubai/core";
+import {
+  add,
+  kernelThreadsAvailable,
+  matmul,
+  noGrad,
+  randn,
+  setKernelBackend,
+  setKernelThreads,
+  sum,
+  type Tensor,
+} from "@koubai/core";
 
 export interface BenchRow {
   name: string;
@@ -92,30 +102,35 @@ export function runCoreOverhead(): BenchRow[] {
     throughput: `${(n / reduction / 1000).toFixed(2)} G elements/s`,
   });
 
-  const gemmCases = [
-    [256, "float32", "auto", 7],
-    [256, "float32", "js", 5],
-    [256, "float64", "auto", 7],
-    [1024, "float32", "auto", 5],
-  ] as const;
-  for (const [size, dtype, backend, repeats] of gemmCases) {
+  // [size, dtype, backend, repeats, kernel threads]; threads 2 only where worker_threads exist.
+  const gemmCases: [number, "float32" | "float64", "auto" | "js", number, number][] = [
+    [256, "float32", "auto", 7, 1],
+    [256, "float32", "js", 5, 1],
+    [256, "float64", "auto", 7, 1],
+    [1024, "float32", "auto", 5, 1],
+  ];
+  if (kernelThreadsAvailable()) gemmCases.push([1024, "float32", "auto", 5, 2]);
+  for (const [size, dtype, backend, repeats, threads] of gemmCases) {
     setKernelBackend(backend);
+    setKernelThreads(threads);
     const m = randn([size, size], { dtype });
     const w = randn([size, size], { dtype });
     const micros = measure(
       () => {
         sink = matmul(m, w);
       },
-      size >= 1024 ? 1 : 3,
+      // With threads, the first call also starts the workers.
+      size >= 1024 ? threads : 3,
       repeats,
     );
     rows.push({
-      name: `matmul ${size}×${size} ${dtype} (backend ${backend})`,
+      name: `matmul ${size}×${size} ${dtype} (backend ${backend}${threads > 1 ? `, ${threads} threads` : ""})`,
       medianMicros: micros,
       throughput: `${((2 * size ** 3) / micros / 1000).toFixed(2)} GFLOP/s`,
     });
   }
   setKernelBackend("auto");
+  setKernelThreads(1);
 
   if (sink === null) throw new Error("benchmark produced nothing");
   return rows;

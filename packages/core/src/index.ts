@@ -61,6 +61,11 @@ export {
   batchNormForwardF32,
   wasmBatchNormAvailable,
 } from "./kernels/batch-norm-wasm.js";
+export {
+  getKernelThreads,
+  kernelThreadsAvailable,
+  setKernelThreads,
+} from "./kernels/gemm-threads.js";
 export { sgdMomentumF32, wasmSgdAvailable } from "./kernels/sgd-wasm.js";
 export { add, div, maximum, minimum, mul, pow, sub, where } from "./ops/binary.js";
 export { eq, ge, gt, le, lt, ne } from "./ops/compare.js";

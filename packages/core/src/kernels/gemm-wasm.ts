@@ -11,14 +11,16 @@ import { GEMM_WASM_BASE64 } from "./gemm-wasm-module.js";
 /** Rows per A panel (the tile height in gemm.wat). */
 const MR = 4;
 
-interface GemmExports {
+/** The module's exports, or an engine of the same shape (gemm-threads.ts). */
+export interface GemmExports {
   memory: WebAssembly.Memory;
   /** Strides in bytes; see gemm.wat's $gemm for the addressing. */
   gemmF32: GemmFn;
   gemmF64: GemmFn;
 }
 
-type GemmFn = (
+/** A kernel entry point, as exported by gemm.wat. */
+export type GemmFn = (
   a: number,
   aPanel: number,
   aRow: number,
@@ -257,7 +259,8 @@ function product(
 /**
  * out[outOffset + i*n + j] = Σ_p a[i, p]·b[p, j] for float32 or float64 data, computed in the
  * array's precision in the order p = 0..k-1 (bit-identical to the plain loop in that precision).
- * Requires k ≥ 1 and a loaded module.
+ * Requires k ≥ 1 and a loaded module. `engine` replaces the module (gemm-threads.ts passes its
+ * shared-memory one); null means the module.
  */
 export function gemmWasm(
   a: StridedMatrix,
@@ -267,8 +270,9 @@ export function gemmWasm(
   m: number,
   n: number,
   k: number,
+  engine: GemmExports | null = null,
 ): void {
-  const gemm = load();
+  const gemm = engine ?? load();
   if (gemm === null) throw new Error("matmul: the WebAssembly SIMD kernel is not available here");
   const isF32 = out instanceof Float32Array;
   // A column-major B (x @ wᵀ in a linear layer's backward) would be packed whole; when it is

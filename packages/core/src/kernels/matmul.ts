@@ -5,6 +5,7 @@
 import type { TypedArray } from "../tensor/dtype.js";
 import { getKernelBackend } from "./backend.js";
 import { type FloatArray, gemmJs, gemmSimple, type StridedMatrix } from "./gemm-js.js";
+import { threadedGemm } from "./gemm-threads.js";
 import { gemmWasm, wasmGemmAvailable } from "./gemm-wasm.js";
 
 export type { StridedMatrix } from "./gemm-js.js";
@@ -38,7 +39,7 @@ export function gemm(
   } else if (k === 0) {
     out.fill(0, outOffset, outOffset + m * n);
   } else if (useWasm(m, n, k)) {
-    gemmWasm(a, b, out, outOffset, m, n, k);
+    gemmWasm(a, b, out, outOffset, m, n, k, threadedGemm(m, n, k));
   } else {
     gemmJs(a, b, out as FloatArray, outOffset, m, n, k);
   }
