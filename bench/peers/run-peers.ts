@@ -110,7 +110,7 @@ function koubaiVersion(pkg: "core" | "layers", detail: string): string {
   try {
     commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: here }).toString().trim();
   } catch {}
-  return `@koubai/${pkg} ${manifest.version} (${commit}, plain JS kernels, ${detail})`;
+  return `@koubai/${pkg} ${manifest.version} (${commit}, WebAssembly SIMD kernels (GEMM, fused BatchNorm, SGD) with JS elsewhere, ${detail})`;
 }
 
 function errorText(error: unknown): string {
