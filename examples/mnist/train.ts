@@ -123,6 +123,20 @@ export function train(data: MnistData, options: TrainOptions): TrainResult {
     let lossSum = 0;
     let correct = 0;
     let seen = 0;
+    const report = (final: boolean, seconds: number, testAccuracy?: number) =>
+      options.onProgress?.(
+        {
+          epoch,
+          epochs,
+          done: seen,
+          total: n,
+          loss: lossSum / seen,
+          accuracy: correct / seen,
+          samplesPerSecond: seen / seconds,
+          ...(testAccuracy === undefined ? {} : { testAccuracy }),
+        },
+        final,
+      );
     for (let start = 0; start < n; start += batchSize) {
       const index = order.narrow(0, start, Math.min(batchSize, n - start));
       const x = data.train.images.indexSelect(0, index);
@@ -144,19 +158,7 @@ export function train(data: MnistData, options: TrainOptions): TrainResult {
       lossSum += lossValue * b;
       correct += correctCount(logits, y);
       seen += b;
-      const seconds = (performance.now() - epochStart) / 1000;
-      options.onProgress?.(
-        {
-          epoch,
-          epochs,
-          done: seen,
-          total: n,
-          loss: lossSum / seen,
-          accuracy: correct / seen,
-          samplesPerSecond: seen / seconds,
-        },
-        false,
-      );
+      report(false, (performance.now() - epochStart) / 1000);
     }
     const seconds = (performance.now() - epochStart) / 1000;
     const testAccuracy = evaluate(model, data.test);
@@ -167,19 +169,7 @@ export function train(data: MnistData, options: TrainOptions): TrainResult {
       testAccuracy,
       seconds,
     });
-    options.onProgress?.(
-      {
-        epoch,
-        epochs,
-        done: seen,
-        total: n,
-        loss: lossSum / seen,
-        accuracy: correct / seen,
-        samplesPerSecond: seen / seconds,
-        testAccuracy,
-      },
-      true,
-    );
+    report(true, seconds, testAccuracy);
   }
   const seconds = (performance.now() - started) / 1000;
   return {
