@@ -302,10 +302,9 @@ export function variance(x: Tensor, dim?: Dims, options: VarianceOptions = {}): 
     "var",
     out,
     [x],
+    // 2/divisor scales the reduced-size gradient, not the full-size product: one pass fewer.
     (gradOut) => [
-      keepDims(gradOut, x, dims, keepdim)
-        .mul(x.sub(x.mean(dims, true)))
-        .mul(2 / divisor),
+      x.sub(x.mean(dims, true)).mul(keepDims(gradOut, x, dims, keepdim).mul(2 / divisor)),
     ],
     [x],
   );
