@@ -252,5 +252,9 @@ function accumulateLeaf(t: Tensor, g: Tensor, createGraph: boolean): void {
   }
   // A private contiguous copy: gradients may alias each other (add passes one tensor to both
   // inputs) or be stride-0 expansions, and users modify .grad in place (clipping, optimizers).
-  t.grad = t.grad === null ? g.detach().clone() : t.grad.detach().add(g.detach());
+  if (t.grad === null) t.grad = g.detach().clone();
+  // Later gradients are added in place, as PyTorch's AccumulateGrad does (`grad += new_grad`
+  // without createGraph): no full-size allocation per extra contribution.
+  else if (!t.grad.requiresGrad && t.grad.isContiguous()) t.grad.add_(g.detach());
+  else t.grad = t.grad.detach().add(g.detach());
 }

@@ -21,6 +21,15 @@ describe("backward", () => {
     expect(x.grad).toBeAllclose([5, 7, 9]);
   });
 
+  it("accumulates into the existing .grad tensor in place, as torch 1.13 does (x.grad is g)", () => {
+    const x = tensor([1, 2], { dtype: "float64", requiresGrad: true });
+    x.mul(2).sum().backward();
+    const first = x.grad;
+    x.mul(3).sum().backward();
+    expect(x.grad).toBe(first);
+    expect(first).toBeAllclose([5, 5]);
+  });
+
   it("sums the gradients of a tensor used twice in one graph", () => {
     const x = tensor([0.5, -1], { dtype: "float64", requiresGrad: true });
     x.mul(2).add(x.square()).sum().backward();
