@@ -119,6 +119,15 @@ function chunksOf(n: number, c: number, s: number): Chunks {
   };
 }
 
+/**
+ * The first unit of the last chunk. The per-element passes walk the chunks backwards: the sums
+ * before them must run forwards (summation order), and the data they read last is the likeliest
+ * to still be in the L3 cache.
+ */
+function lastChunk(units: number, per: number): number {
+  return units === 0 ? -1 : Math.floor((units - 1) / per) * per;
+}
+
 /** Copies units [u, u + count) of `src` (from `offset`) into the scratch `dst`, `ld` apart. */
 function copyIn(
   dst: Float32Array,
@@ -236,7 +245,7 @@ export function batchNormForwardF32(
     factors[c + ch] = invStd[ch] * (gamma === null ? 1 : gamma[ch]);
     factors[2 * c + ch] = beta === null ? 0 : beta[ch];
   }
-  for (let u = 0; u < units && !empty; u += per) {
+  for (let u = lastChunk(units, per); u >= 0 && !empty; u -= per) {
     const count = Math.min(per, units - u);
     copyIn(xs, x, xOffset, u, count, plan);
     k.normalizeF32(xAt, outAt, count, c, s, ld, u % c, f);
@@ -305,7 +314,7 @@ export function batchNormBackwardF32(
     factors[2 * c + ch] = (a * sumDy[ch]) / m;
     factors[3 * c + ch] = (a * invStd[ch] * sumDyXHat[ch]) / m;
   }
-  for (let u = 0; u < units && !empty; u += per) {
+  for (let u = lastChunk(units, per); u >= 0 && !empty; u -= per) {
     const count = Math.min(per, units - u);
     copyIn(dys, dy, dyOffset, u, count, plan);
     copyIn(xs, x, xOffset, u, count, plan);
