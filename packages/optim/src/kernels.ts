@@ -1,7 +1,8 @@
 // Fused per-element update loops over contiguous typed arrays: one pass per parameter, no
 // temporaries. Each loop performs PyTorch 1.13's sequence of tensor ops element by element, in
-// the same order and with the same rounding (every intermediate is a float64; float32 arrays
-// round on store), so float64 trajectories agree with torch to the last few ulps.
+// the same order and with the same rounding, so float64 trajectories agree with torch to the
+// last few ulps. Intermediates are float64 and float32 arrays round on store, except SGD on
+// float32, which rounds where torch's float32 ops do and matches torch bit for bit.
 
 import {
   getKernelBackend,
@@ -47,7 +48,12 @@ export interface SgdCoefficients {
   maximize: boolean;
 }
 
-/** One SGD step; `buf` is the momentum buffer (null without momentum), `first` its first use. */
+/**
+ * One SGD step; `buf` is the momentum buffer (null without momentum), `first` its first use.
+ * Float32 parameters follow torch's float32 arithmetic: the scalars are rounded to float32, a
+ * product `buf·momentum` is rounded on its own, and each `x + scalar·y` (torch's `add_` with
+ * `alpha`, a fused multiply-add) is one float64 add of an exact product, rounded once.
+ */
 export function sgdKernel(
   p: Flat,
   g: Flat,
@@ -56,25 +62,34 @@ export function sgdKernel(
   first: boolean,
   c: SgdCoefficients,
 ): void {
-  const { lr, momentum, dampening, weightDecay, nesterov, maximize } = c;
   const pd = p.data;
   const gd = g.data;
   const po = p.offset;
   const go = g.offset;
-  const keep = 1 - dampening;
+  const f32 = pd instanceof Float32Array;
+  const round = f32 ? Math.fround : keepDouble;
+  const lr = round(c.lr);
+  const momentum = round(c.momentum);
+  const keep = round(1 - c.dampening);
+  const weightDecay = round(c.weightDecay);
+  const { nesterov, maximize } = c;
   if (buf !== null && !first && !nesterov && !maximize && weightDecay === 0) {
     momentumRun(pd, po, gd, go, buf, n, momentum, keep, -lr);
     return;
   }
   for (let i = 0; i < n; i++) {
     let d = maximize ? -gd[go + i] : gd[go + i];
-    if (weightDecay !== 0) d = d + weightDecay * pd[po + i];
+    if (weightDecay !== 0) d = round(d + weightDecay * pd[po + i]);
     if (buf !== null) {
-      buf[i] = first ? d : buf[i] * momentum + keep * d;
-      d = nesterov ? d + momentum * buf[i] : buf[i];
+      buf[i] = first ? d : round(round(buf[i] * momentum) + keep * d);
+      d = nesterov ? round(d + momentum * buf[i]) : buf[i];
     }
     pd[po + i] = pd[po + i] + -lr * d;
   }
+}
+
+function keepDouble(v: number): number {
+  return v;
 }
 
 /**
@@ -92,7 +107,8 @@ function useWasm(n: number): boolean {
 /**
  * The common SGD case (momentum after the first step, no weight decay, Nesterov or maximize) as
  * its own small loop, the same arithmetic as sgdKernel's: the general loop's per-element branches
- * made it 2x slower (1.1 ms vs 0.55 ms on 200k float32 values).
+ * made it 2x slower (1.1 ms vs 0.55 ms on 200k float32 values). The scalars arrive rounded to
+ * the parameter's precision; stores into a Float32Array round the float64 sums once.
  */
 function momentumRun(
   pd: TypedArray,
@@ -112,6 +128,13 @@ function momentumRun(
     buf instanceof Float32Array
   ) {
     sgdMomentumF32(pd, po, gd, go, buf, n, momentum, keep, step);
+    return;
+  }
+  if (pd instanceof Float32Array) {
+    for (let i = 0; i < n; i++) {
+      buf[i] = Math.fround(buf[i] * momentum) + keep * gd[go + i];
+      pd[po + i] = pd[po + i] + step * buf[i];
+    }
     return;
   }
   for (let i = 0; i < n; i++) {

@@ -2,7 +2,7 @@ import { setKernelBackend, tensor, zeros } from "@koubai/core";
 import { afterEach, describe, expect, it } from "vitest";
 import { SGD } from "../src/index.js";
 import "./helpers/allclose.js";
-import { fixtures } from "./helpers/fixtures.js";
+import { decodeValues, fixtures, lcgValues } from "./helpers/fixtures.js";
 import { expectTrajectoryMatches } from "./helpers/trajectory.js";
 
 const cases = fixtures.optimizers.filter((c) => c.optimizer === "SGD");
@@ -13,6 +13,32 @@ describe("SGD matches torch.optim.SGD 1.13", () => {
   });
   it.each(cases.map((c) => [c.name, c] as const))("follows torch's trajectory: %s", (_, c) => {
     expectTrajectoryMatches(c);
+  });
+});
+
+describe("SGD on float32 matches torch.optim.SGD 1.13 bit for bit", () => {
+  afterEach(() => setKernelBackend("auto"));
+
+  it("has float32 fixture cases to check", () => {
+    expect(fixtures.sgdFloat32.length).toBeGreaterThanOrEqual(4);
+  });
+
+  const runs = fixtures.sgdFloat32.flatMap((c) =>
+    (["js", "wasm"] as const).map((backend) => [c.name, backend, c] as const),
+  );
+  it.each(runs)("%s with the %s kernel", (_, backend, c) => {
+    setKernelBackend(backend);
+    const p = tensor(lcgValues(c.n, c.seed), { requiresGrad: true });
+    const optimizer = new SGD([p], c.options as never);
+    for (let step = 0; step < c.steps; step++) {
+      p.grad = tensor(lcgValues(c.n, c.seed + 1 + step));
+      optimizer.step();
+    }
+    expect(Array.from(p.toArray())).toEqual(decodeValues(c.param));
+    if (c.momentumBuffer !== null) {
+      const buffer = optimizer.state.get(p)?.momentumBuffer;
+      expect(Array.from(buffer?.toArray() ?? [])).toEqual(decodeValues(c.momentumBuffer));
+    }
   });
 });
 
@@ -56,7 +82,7 @@ describe("SGD update rule", () => {
   });
 
   it.each(["js", "wasm"] as const)(
-    "takes float32 momentum steps of 2000 values with the %s kernel exactly like the float64-then-round loop",
+    "takes float32 momentum steps of 2000 values with the %s kernel exactly as torch's float32 ops round",
     (backend) => {
       setKernelBackend(backend);
       const n = 2000;
@@ -71,9 +97,12 @@ describe("SGD update rule", () => {
       grads.forEach((g, step) => {
         p.grad = tensor(g);
         optimizer.step();
+        // Scalars in float32; buf·momentum rounded alone; each "+ scalar·x" is a float64 add of
+        // an exact product, rounded once (torch's add_ with alpha).
+        const [m, keep, lr] = [Math.fround(0.9), Math.fround(0.75), Math.fround(0.05)];
         for (let i = 0; i < n; i++) {
-          buf[i] = step === 0 ? g[i] : Math.fround(buf[i] * 0.9 + 0.75 * g[i]);
-          expected[i] = Math.fround(expected[i] + -0.05 * buf[i]);
+          buf[i] = step === 0 ? g[i] : Math.fround(Math.fround(buf[i] * m) + keep * g[i]);
+          expected[i] = Math.fround(expected[i] + -lr * buf[i]);
         }
       });
       expect(Array.from(p.toArray())).toEqual(Array.from(expected));

@@ -40,9 +40,12 @@ export function wasmSgdAvailable(): boolean {
 }
 
 /**
- * In place, for i in [0, n): buf[i] = buf[i]·momentum + keep·g[gOffset + i], then
- * p[pOffset + i] = p[pOffset + i] + step·buf[i], each computed in float64 and rounded to float32
- * on store (the same arithmetic as a plain JS loop over the float32 arrays).
+ * In place, for i in [0, n), torch 1.13's float32 SGD-momentum arithmetic with the scalars
+ * rounded to float32 (m, k, s = fround(momentum), fround(keep), fround(step)):
+ * buf[i] = fround(fround(buf[i]·m) + k·g[gOffset + i]), then
+ * p[pOffset + i] = fround(p[pOffset + i] + s·buf[i]), each `+` one float64 add (the products of
+ * float32 values are exact), i.e. torch's fused multiply-add up to float64 ties. A JS loop
+ * computing exactly these expressions gives the same bits.
  */
 export function sgdMomentumF32(
   p: Float32Array,
@@ -59,6 +62,7 @@ export function sgdMomentumF32(
   if (k === null) throw new Error("SGD: the WebAssembly SIMD kernel is not available here");
   // Chunks of CHUNK elements pass through a small, cache-resident scratch: copying whole arrays
   // in and out would read and write every array twice from main memory.
+  const [m, kp, st] = [Math.fround(momentum), Math.fround(keep), Math.fround(step)];
   const chunk = Math.min(n, CHUNK);
   const bytes = Math.ceil(chunk / 4) * 16;
   const memory = growMemory(k.memory, 3 * bytes);
@@ -72,7 +76,7 @@ export function sgdMomentumF32(
     pView.set(p.subarray(pAt, pAt + len));
     gView.set(g.subarray(gAt, gAt + len));
     bufView.set(buf.subarray(start, start + len));
-    k.momentumF32(0, bytes, 2 * bytes, len, momentum, keep, step);
+    k.momentumF32(0, bytes, 2 * bytes, len, m, kp, st);
     p.set(len === chunk ? pView : pView.subarray(0, len), pAt);
     buf.set(len === chunk ? bufView : bufView.subarray(0, len), start);
   }

@@ -1,8 +1,14 @@
 ;; SGD with momentum in WebAssembly SIMD128 over float32 arrays (source of sgd-wasm-module.ts;
-;; regenerate with `pnpm run build:wasm`); sgd-wasm.ts copies the arrays in and out.
+;; regenerate with `pnpm run build:wasm`); sgd-wasm.ts streams the arrays through in chunks.
 ;;
-;; Per element, in float64 and rounded to float32 on each store, exactly as the JS loop in
-;; @koubai/optim: buf = buf·momentum + keep·g, then p = p + step·buf (buf as stored).
+;; torch 1.13's float32 arithmetic, element by element, with momentum, keep (1 - dampening) and
+;; step (-lr) already rounded to float32 by the caller, as torch casts its scalars:
+;;   buf = round32(round32(buf·momentum) + keep·g)   (buf.mul_(momentum).add_(g, alpha=keep))
+;;   p   = round32(p + step·buf)                      (p.add_(buf, alpha=-lr))
+;; A product of two float32 values is exact in float64, so each "+ scalar·x" is one float64 add
+;; then one rounding to float32: torch's fused multiply-add (one rounding) except where the
+;; float64 sum is itself a float32 tie (about 2^-29 of inputs). With keep = 1 the first add is
+;; a plain float32 add (exact either way), done in float32x4.
 ;; NOTE: the high-lane promote and the join are written out in the loop: V8 (Node 20) does not
 ;; inline wasm calls, and one call per vector made such loops 5x slower.
 
@@ -11,31 +17,33 @@
 
   (func (export "momentumF32") (param $p i32) (param $g i32) (param $buf i32) (param $n i32)
     (param $momentum f64) (param $keep f64) (param $step f64)
-    (local $end i32) (local $end4 i32) (local $m v128) (local $kp v128) (local $st v128)
-    (local $v v128) (local $lo v128) (local $hi v128) (local $b v128) (local $s f64)
-    (local.set $m (f64x2.splat (local.get $momentum)))
+    (local $end i32) (local $end4 i32) (local $unit i32) (local $m v128) (local $kp v128)
+    (local $st v128) (local $v v128) (local $b v128) (local $lo v128) (local $hi v128)
+    (local $s f64)
+    (local.set $m (f32x4.splat (f32.demote_f64 (local.get $momentum))))
     (local.set $kp (f64x2.splat (local.get $keep)))
     (local.set $st (f64x2.splat (local.get $step)))
+    (local.set $unit (f64.eq (local.get $keep) (f64.const 1)))
     (local.set $end (i32.add (local.get $p) (i32.shl (local.get $n) (i32.const 2))))
     (local.set $end4 (i32.add (local.get $p) (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2))))
     (block $done4 (loop $quads
       (br_if $done4 (i32.ge_u (local.get $p) (local.get $end4)))
-      ;; buf·momentum + keep·g, rounded to float32
-      (local.set $v (v128.load (local.get $buf)))
+      ;; buf = round32(buf·momentum) + keep·g
+      (local.set $v (f32x4.mul (v128.load (local.get $buf)) (local.get $m)))
       (local.set $b (v128.load (local.get $g)))
-      (local.set $lo (f64x2.add
-        (f64x2.mul (f64x2.promote_low_f32x4 (local.get $v)) (local.get $m))
-        (f64x2.mul (local.get $kp) (f64x2.promote_low_f32x4 (local.get $b)))))
-      (local.set $hi (f64x2.add
-        (f64x2.mul
-          (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v)))
-          (local.get $m))
-        (f64x2.mul (local.get $kp)
-          (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $b) (local.get $b))))))
-      (local.set $b (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
-        (f32x4.demote_f64x2_zero (local.get $lo)) (f32x4.demote_f64x2_zero (local.get $hi))))
+      (if (local.get $unit)
+        (then (local.set $b (f32x4.add (local.get $v) (local.get $b))))
+        (else
+          (local.set $lo (f64x2.add (f64x2.promote_low_f32x4 (local.get $v))
+            (f64x2.mul (local.get $kp) (f64x2.promote_low_f32x4 (local.get $b)))))
+          (local.set $hi (f64x2.add
+            (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v)))
+            (f64x2.mul (local.get $kp)
+              (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $b) (local.get $b))))))
+          (local.set $b (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+            (f32x4.demote_f64x2_zero (local.get $lo)) (f32x4.demote_f64x2_zero (local.get $hi))))))
       (v128.store (local.get $buf) (local.get $b))
-      ;; p + step·buf, rounded to float32
+      ;; p = p + step·buf, one float64 add, rounded to float32
       (local.set $v (v128.load (local.get $p)))
       (local.set $lo (f64x2.add (f64x2.promote_low_f32x4 (local.get $v))
         (f64x2.mul (local.get $st) (f64x2.promote_low_f32x4 (local.get $b)))))
@@ -52,7 +60,7 @@
     (block $done (loop $ones
       (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
       (local.set $s (f64.promote_f32 (f32.demote_f64 (f64.add
-        (f64.mul (f64.promote_f32 (f32.load (local.get $buf))) (local.get $momentum))
+        (f64.promote_f32 (f32.mul (f32.load (local.get $buf)) (f32.demote_f64 (local.get $momentum))))
         (f64.mul (local.get $keep) (f64.promote_f32 (f32.load (local.get $g))))))))
       (f32.store (local.get $buf) (f32.demote_f64 (local.get $s)))
       (f32.store (local.get $p) (f32.demote_f64 (f64.add (f64.promote_f32 (f32.load (local.get $p)))

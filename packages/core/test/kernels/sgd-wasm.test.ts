@@ -26,18 +26,26 @@ describe("sgdMomentumF32", () => {
   });
 
   // 1003: one chunk with a SIMD tail; 8197: two full 4096-element chunks and a partial third.
-  it.each([1003, 8197])(
-    "matches the float64-then-round loop bit for bit on %i values at offsets (SIMD, tail, chunks)",
-    (n) => {
+  // keep = 1 takes the float32x4 add, any other keep the float64 one.
+  it.each([
+    [1003, 1],
+    [1003, 0.7],
+    [8197, 1],
+    [8197, 0.7],
+  ])(
+    "matches torch's float32 expressions, written as a JS loop, bit for bit on %i values with keep %d",
+    (n, keepValue) => {
       const p = values(n + 2, 1);
       const g = values(n + 1, 2);
       const buf = values(n, 3);
       const [pRef, bufRef] = [p.slice(), buf.slice()];
+      // torch casts its scalars to float32; products of two float32 values are exact doubles.
+      const [m, keep, step] = [Math.fround(0.9), Math.fround(keepValue), Math.fround(-0.01)];
       for (let i = 0; i < n; i++) {
-        bufRef[i] = Math.fround(bufRef[i] * 0.9 + 0.7 * g[1 + i]);
-        pRef[2 + i] = Math.fround(pRef[2 + i] + -0.01 * bufRef[i]);
+        bufRef[i] = Math.fround(Math.fround(bufRef[i] * m) + keep * g[1 + i]);
+        pRef[2 + i] = Math.fround(pRef[2 + i] + step * bufRef[i]);
       }
-      sgdMomentumF32(p, 2, g, 1, buf, n, 0.9, 0.7, -0.01);
+      sgdMomentumF32(p, 2, g, 1, buf, n, 0.9, keepValue, -0.01);
       expect(Array.from(buf)).toEqual(Array.from(bufRef));
       expect(Array.from(p)).toEqual(Array.from(pRef));
     },

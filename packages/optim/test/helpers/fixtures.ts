@@ -38,11 +38,36 @@ export interface ClipCase {
   totalNorm: number | string | null;
 }
 
+/** Float32 SGD on `n` LCG values (see lcgValues): torch's parameter after `steps` steps. */
+export interface SgdFloat32Case {
+  name: string;
+  /** Parameter from lcgValues(n, seed); the gradient of step k from lcgValues(n, seed + 1 + k). */
+  seed: number;
+  n: number;
+  steps: number;
+  options: Record<string, unknown>;
+  param: EncodedTensor;
+  momentumBuffer: EncodedTensor | null;
+}
+
 interface Fixtures {
   torchVersion: string;
   optimizers: OptimizerCase[];
   schedulers: SchedulerCase[];
   clipping: ClipCase[];
+  sgdFloat32: SgdFloat32Case[];
+}
+
+/**
+ * float32 values in [-2, 2) from the LCG the fixture script also implements:
+ * state = 1664525·state + 1013904223 (mod 2^32), value = state/2^32·4 - 2.
+ */
+export function lcgValues(count: number, seed: number): Float32Array {
+  let state = seed >>> 0;
+  return Float32Array.from({ length: count }, () => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return (state / 2 ** 32) * 4 - 2;
+  });
 }
 
 export const fixtures: Fixtures = JSON.parse(
