@@ -291,16 +291,16 @@ function wantWasm(n: number): boolean {
   return backend === "wasm" || (backend === "auto" && n >= WASM_MIN_ELEMENTS);
 }
 
-/** `out` is a float array and every other array is of its type. */
-function oneFloatType(out: TypedArray, ...arrays: TypedArray[]): out is FloatArray {
+/** `out` is a float array and `a` and `b` are of its type. */
+function oneFloatType(out: TypedArray, a: TypedArray, b: TypedArray): out is FloatArray {
   if (!(out instanceof Float32Array || out instanceof Float64Array)) return false;
-  return arrays.every((x) => x.constructor === out.constructor);
+  return a.constructor === out.constructor && b.constructor === out.constructor;
 }
 
 function unaryOnWasm(row: UnaryRow, x: View, out: TypedArray): boolean {
   const op = WASM_UNARY.get(row);
   if (op === undefined || out.length === 0 || !wantWasm(out.length)) return false;
-  if (!oneFloatType(out, x.data)) return false;
+  if (!oneFloatType(out, x.data, x.data)) return false;
   return unaryWasm(op, x.data as FloatArray, x.offset, out);
 }
 

@@ -1,7 +1,7 @@
 // The chunked streaming of elementwise-wasm.ts, called directly: layouts, chunk boundaries and
 // the values it must not touch. The drivers' dispatch is tested in elementwise.test.ts.
 
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import {
   binaryWasm,
   unaryWasm,
@@ -65,5 +65,30 @@ describe("unaryWasm", () => {
     const out = new Float64Array(9001);
     unaryWasm("square", x, 0, out);
     for (const i of [0, 4095, 4096, 8191, 8192, 9000]) expect(out[i]).toBe((i - 4500.5) ** 2);
+  });
+});
+
+describe("without WebAssembly SIMD", () => {
+  it("reports the loops unavailable and returns false without writing", async () => {
+    vi.resetModules();
+    vi.stubGlobal("WebAssembly", {
+      Module: class {
+        constructor() {
+          throw new Error("WebAssembly SIMD128 is not supported here");
+        }
+      },
+    });
+    try {
+      const fresh = await import("../../src/kernels/elementwise-wasm.js");
+      expect(fresh.wasmElementwiseAvailable()).toBe(false);
+      const x = new Float32Array([1, 2, 3]);
+      const out = new Float32Array(3).fill(7);
+      const flat = { data: x, offset: 0, layout: "flat" } as const;
+      expect(fresh.binaryWasm("add", flat, flat, out, 3)).toBe(false);
+      expect(fresh.unaryWasm("neg", x, 0, out)).toBe(false);
+      expect(Array.from(out)).toEqual([7, 7, 7]);
+    } finally {
+      vi.unstubAllGlobals();
+    }
   });
 });

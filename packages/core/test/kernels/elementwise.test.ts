@@ -157,6 +157,19 @@ describe("mapBinary on the wasm backend", () => {
     expect(wasm.binaryWasm).not.toHaveBeenCalled();
   });
 
+  it("falls back to the JS rows when the wasm loops cannot run", () => {
+    setKernelBackend("wasm");
+    vi.mocked(wasm.binaryWasm).mockReturnValueOnce(false);
+    const shape: [number, number] = [17, 59];
+    const a = operand(Float64Array, "contiguous", shape, 1);
+    const b = operand(Float64Array, "row", shape, 2);
+    const out = new Float64Array(17 * 59);
+    k.mapBinary(k.subRow, a, b, shape, out);
+    const expected = Array.from(out, (_, i) => a.data[2 + i] - b.data[2 + (i % 59)]);
+    expect(exact(out)).toEqual(exact(expected));
+    expect(wasm.binaryWasm).toHaveBeenCalledOnce();
+  });
+
   it("stays on the JS rows under the js backend and, on auto, for fewer than 128 elements", () => {
     const a = operand(Float32Array, "contiguous", [1, 127], 1);
     setKernelBackend("auto");
