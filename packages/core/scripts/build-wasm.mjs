@@ -34,6 +34,7 @@ const MODULES = [
   },
   { name: "batch-norm", prefix: "BATCH_NORM", out: "batch-norm" },
   { name: "sgd", prefix: "SGD", out: "sgd" },
+  { name: "elementwise", prefix: "ELEMENTWISE", out: "elementwise" },
 ];
 
 for (const { name, prefix, out, rewrite } of MODULES) {

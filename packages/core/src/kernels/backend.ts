@@ -1,6 +1,7 @@
 // Which implementation the float kernels use. "auto" (the default) runs the WebAssembly SIMD GEMM
 // where it is available and the product is large enough to repay packing, and plain JS otherwise;
-// "js" and "wasm" force one side (tests run both). Integer matmul always uses JS.
+// "js" and "wasm" force one side (tests run both). Integer matmul always uses JS. The float
+// elementwise ops of elementwise.ts follow the same choice ("auto": wasm from 128 elements).
 
 import { wasmGemmAvailable } from "./gemm-wasm.js";
 
@@ -12,7 +13,9 @@ let backend: KernelBackend = "auto";
 /**
  * Chooses the kernel implementation for float matmul. `"wasm"` throws where WebAssembly SIMD128
  * is unavailable. Results agree across backends: float64 bit for bit, float32 to rounding (the
- * wasm kernel rounds each step to float32, the JS kernel accumulates in float64).
+ * wasm kernel rounds each step to float32, the JS kernel accumulates in float64). The same choice
+ * routes float add, sub, mul, div, maximum, minimum, neg, abs, square, sqrt, rsqrt, relu and
+ * relu's backward, whose wasm loops give bit-identical results in both dtypes.
  *
  * @example
  * setKernelBackend("js"); // e.g. to compare against the WebAssembly path

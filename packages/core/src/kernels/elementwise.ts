@@ -1,8 +1,20 @@
 // Elementwise loops. Each op has its own small loop (a distinct function, so V8 keeps each call
 // site monomorphic); the drivers below feed them rows of contiguous, strided or broadcast input.
 // Loops read `x[xi + i * xs]`: a step of 1 is a contiguous row, 0 a broadcast scalar.
+// For float arrays of one dtype the drivers hand the common ops and layouts (contiguous, scalar,
+// row or column broadcast) to the WebAssembly SIMD loops of elementwise-wasm.ts instead, which
+// give bit-identical results; see the dispatch section at the end.
 
 import type { TypedArray } from "../tensor/dtype.js";
+import { getKernelBackend } from "./backend.js";
+import {
+  binaryWasm,
+  type Layout,
+  unaryWasm,
+  type WasmBinaryOp,
+  type WasmUnaryOp,
+} from "./elementwise-wasm.js";
+import type { FloatArray } from "./gemm-js.js";
 import { forEachRow, isContiguous, type View } from "./strided.js";
 
 export type UnaryRow = (
@@ -28,6 +40,7 @@ export type BinaryRow = (
 /** Applies a unary row kernel to a view, writing a contiguous `out`. */
 export function mapUnary(row: UnaryRow, x: View, out: TypedArray): void {
   if (isContiguous(x.shape, x.strides)) {
+    if (unaryOnWasm(row, x, out)) return;
     row(x.data, x.offset, 1, out, 0, out.length);
     return;
   }
@@ -48,6 +61,7 @@ export function mapBinary(
 ): void {
   const ndim = shape.length;
   const n = out.length;
+  if (n > 0 && binaryOnWasm(row, a, b, shape, out)) return;
   const aFlat = isContiguous(shape, a.strides);
   const bFlat = isContiguous(shape, b.strides);
   if ((aFlat || isScalarView(a)) && (bFlat || isScalarView(b))) {
@@ -243,4 +257,86 @@ export function clampRow(lo: number, hi: number): UnaryRow {
       out[oi + i] = raised > hi ? hi : raised;
     }
   };
+}
+
+// --- WebAssembly dispatch ----------------------------------------------------------------------
+
+/**
+ * Below this many elements the JS rows win: a wasm call, the chunk copies and their subarray
+ * views cost about as much as a short JS loop (measured on Node 20, see the branch's report).
+ */
+const WASM_MIN_ELEMENTS = 128;
+
+const WASM_BINARY = new Map<BinaryRow, WasmBinaryOp>([
+  [addRow, "add"],
+  [subRow, "sub"],
+  [mulRow, "mul"],
+  [divRow, "div"],
+  [maximumRow, "maximum"],
+  [minimumRow, "minimum"],
+  [reluBackwardRow, "reluBackward"],
+]);
+const WASM_UNARY = new Map<UnaryRow, WasmUnaryOp>([
+  [negRow, "neg"],
+  [absRow, "abs"],
+  [squareRow, "square"],
+  [sqrtRow, "sqrt"],
+  [rsqrtRow, "rsqrt"],
+  [reluRow, "relu"],
+]);
+
+/** `"wasm"` takes every size, `"auto"` sizes from WASM_MIN_ELEMENTS, `"js"` none. */
+function wantWasm(n: number): boolean {
+  const backend = getKernelBackend();
+  return backend === "wasm" || (backend === "auto" && n >= WASM_MIN_ELEMENTS);
+}
+
+/** `out` is a float array and `a` and `b` are of its type. */
+function oneFloatType(out: TypedArray, a: TypedArray, b: TypedArray): out is FloatArray {
+  if (!(out instanceof Float32Array || out instanceof Float64Array)) return false;
+  return a.constructor === out.constructor && b.constructor === out.constructor;
+}
+
+function unaryOnWasm(row: UnaryRow, x: View, out: TypedArray): boolean {
+  const op = WASM_UNARY.get(row);
+  if (op === undefined || out.length === 0 || !wantWasm(out.length)) return false;
+  if (!oneFloatType(out, x.data, x.data)) return false;
+  return unaryWasm(op, x.data as FloatArray, x.offset, out);
+}
+
+function binaryOnWasm(
+  row: BinaryRow,
+  a: View,
+  b: View,
+  shape: readonly number[],
+  out: TypedArray,
+): boolean {
+  const op = WASM_BINARY.get(row);
+  if (op === undefined || !wantWasm(out.length) || !oneFloatType(out, a.data, b.data)) return false;
+  const aLayout = layoutOf(a.strides, shape);
+  const bLayout = layoutOf(b.strides, shape);
+  if (aLayout === null || bLayout === null) return false;
+  const inner = shape.length === 0 ? 1 : shape[shape.length - 1];
+  return binaryWasm(
+    op,
+    { data: a.data as FloatArray, offset: a.offset, layout: aLayout },
+    { data: b.data as FloatArray, offset: b.offset, layout: bLayout },
+    out,
+    inner,
+  );
+}
+
+/** How an operand with (broadcast) `strides` over `shape` maps to the flat output, if simply. */
+function layoutOf(strides: readonly number[], shape: readonly number[]): Layout | null {
+  if (isContiguous(shape, strides)) return "flat";
+  const last = shape.length - 1;
+  let leadingZero = true;
+  for (let d = 0; d < last; d++) if (strides[d] !== 0 && shape[d] !== 1) leadingZero = false;
+  if (leadingZero && (strides[last] === 0 || shape[last] === 1)) return "scalar";
+  if (shape[last] === 1) return null;
+  if (leadingZero && strides[last] === 1) return "row";
+  if (strides[last] === 0 && isContiguous(shape.slice(0, last), strides.slice(0, last))) {
+    return "column";
+  }
+  return null;
 }

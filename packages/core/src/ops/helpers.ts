@@ -62,7 +62,7 @@ export function binaryForward(
   if (sameShape(a.shape, b.shape) && a.isContiguous() && b.isContiguous()) {
     // The common case in training loops: no broadcast views, one flat loop.
     const out = allocate(dtype, a.numel());
-    row(a.data, a.offset, 1, b.data, b.offset, 1, out, 0, out.length);
+    mapBinary(row, a, b, a.shape, out);
     return Tensor.fromTypedArray(out, a.shape);
   }
   const shape = broadcastShapes(a.shape, b.shape, op);
