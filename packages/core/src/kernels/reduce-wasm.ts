@@ -1,9 +1,11 @@
 // The WebAssembly SIMD reductions (reduce.wat) of contiguous float32/float64 [rows, cols] blocks:
-// column sums and squared deviations (reductions over the leading dims). Data is streamed in
+// column sums and squared deviations (reductions over the leading dims), row sums and row maxima
+// (reductions over the trailing dims). Data is streamed in
 // chunks of rows through a fixed 128 KB scratch in the module's memory, so a large array is read
 // once and never copied whole; the float64 sums stay in the module's memory between chunks.
 // Results are bit-identical to the JS loops in reduce.ts (same float64 arithmetic, same order).
 
+import type { TypedArray } from "../tensor/dtype.js";
 import { decodeBase64 } from "./gemm-wasm.js";
 import { REDUCE_WASM_BASE64 } from "./reduce-wasm-module.js";
 
@@ -11,6 +13,10 @@ interface ReduceExports {
   memory: WebAssembly.Memory;
   columnsF32(x: number, rows: number, cols: number, mean: number, acc: number, mode: number): void;
   columnsF64(x: number, rows: number, cols: number, mean: number, acc: number, mode: number): void;
+  rowSumsF32(x: number, rows: number, len: number, acc: number): void;
+  rowSumsF64(x: number, rows: number, len: number, acc: number): void;
+  rowMaxF32(x: number, rows: number, len: number, acc: number): void;
+  rowMaxF64(x: number, rows: number, len: number, acc: number): void;
 }
 
 /** Byte layout of the module's fixed 256 KB memory (reduce.wat declares 4 pages). */
@@ -20,12 +26,16 @@ const ACC = CHUNK + CHUNK_BYTES;
 const MEAN = ACC + 64 * 1024;
 /** Columns (float64 sums and means) one pass holds; wider blocks are done in column tiles. */
 const TILE_COLS = (64 * 1024) / 8;
+/** Rows whose running sums or maxima one row pass holds. */
+const TILE_ROWS = TILE_COLS;
 
 interface Kernels {
   readonly exports: ReduceExports;
   readonly chunkF32: Float32Array;
   readonly chunkF64: Float64Array;
   readonly acc: Float64Array;
+  /** The same bytes as `acc`, for float32 row maxima. */
+  readonly accF32: Float32Array;
   readonly mean: Float64Array;
 }
 
@@ -43,6 +53,7 @@ function load(): Kernels | null {
       chunkF32: new Float32Array(buffer, CHUNK, CHUNK_BYTES / 4),
       chunkF64: new Float64Array(buffer, CHUNK, CHUNK_BYTES / 8),
       acc: new Float64Array(buffer, ACC, TILE_COLS),
+      accF32: new Float32Array(buffer, ACC, TILE_ROWS),
       mean: new Float64Array(buffer, MEAN, TILE_COLS),
     };
   } catch {
@@ -97,5 +108,48 @@ export function columnSumsWasm(
       run(CHUNK, n, width, MEAN, ACC, mode);
     }
     out.set(k.acc.subarray(0, width), j0);
+  }
+}
+
+/**
+ * For the [rows, len] block of `data` starting at `offset` (row-major, contiguous), out[r] =
+ * Σ_k data[offset + r·len + k] accumulated in float64 from 0 over k = 0..len-1 in order (kind
+ * "sum"), or the maximum of the row as the JS loop finds it (kind "max": a value replaces the
+ * running maximum when greater, and any NaN makes the result NaN).
+ */
+export function rowReduceWasm(
+  kind: "sum" | "max",
+  data: Float32Array | Float64Array,
+  offset: number,
+  rows: number,
+  len: number,
+  out: TypedArray,
+): void {
+  const k = required();
+  const f32 = data instanceof Float32Array;
+  const chunk = f32 ? k.chunkF32 : k.chunkF64;
+  const { rowSumsF32, rowSumsF64, rowMaxF32, rowMaxF64 } = k.exports;
+  const run = kind === "sum" ? (f32 ? rowSumsF32 : rowSumsF64) : f32 ? rowMaxF32 : rowMaxF64;
+  const acc = kind === "max" && f32 ? k.accF32 : k.acc;
+  // Whole rows when four or more fit in the chunk; longer rows four at a time, in segments (the
+  // running sums and maxima carry over between segments).
+  const group = 4 * len <= chunk.length ? Math.min(Math.floor(chunk.length / len), TILE_ROWS) : 4;
+  const segment = Math.min(len, Math.floor(chunk.length / group));
+  for (let i0 = 0; i0 < rows; i0 += group) {
+    const n = Math.min(group, rows - i0);
+    acc.fill(kind === "sum" ? 0 : Number.NEGATIVE_INFINITY, 0, n);
+    const base = offset + i0 * len;
+    for (let k0 = 0; k0 < len; k0 += segment) {
+      const width = Math.min(segment, len - k0);
+      if (width === len) chunk.set(data.subarray(base, base + n * len));
+      else {
+        for (let r = 0; r < n; r++) {
+          const start = base + r * len + k0;
+          chunk.set(data.subarray(start, start + width), r * width);
+        }
+      }
+      run(CHUNK, n, width, ACC);
+    }
+    for (let r = 0; r < n; r++) out[i0 + r] = acc[r];
   }
 }

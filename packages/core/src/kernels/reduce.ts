@@ -1,12 +1,13 @@
 // Reductions over any set of dims of a strided view. The kept dims are walked with an odometer;
 // the reduced block is either an arithmetic run (base + k * step: the common contiguous case) or
 // a table of offsets. Accumulation happens in JS doubles whatever the storage dtype. Contiguous
-// float32/float64 sums over the leading dims go to the WebAssembly SIMD kernels of reduce-wasm.ts
-// (bit-identical results) when the backend allows it.
+// float32/float64 sums over the leading or trailing dims, and maxima over the trailing dims, go
+// to the WebAssembly SIMD kernels of reduce-wasm.ts (bit-identical results) when the backend
+// allows it.
 
 import type { TypedArray } from "../tensor/dtype.js";
 import { getKernelBackend } from "./backend.js";
-import { columnSumsWasm, wasmReduceAvailable } from "./reduce-wasm.js";
+import { columnSumsWasm, rowReduceWasm, wasmReduceAvailable } from "./reduce-wasm.js";
 import { isContiguous, type View } from "./strided.js";
 
 export type ReduceKind = "sum" | "prod" | "max" | "min" | "argmax" | "argmin";
@@ -31,6 +32,7 @@ function useWasm(data: TypedArray, size: number): data is Float32Array | Float64
 /** Reduces `dims` (sorted, unique) of `x` into `out` (contiguous over the kept dims, in order). */
 export function reduce(kind: ReduceKind, x: View, dims: readonly number[], out: TypedArray): void {
   if ((kind === "sum" || kind === "prod") && reduceLeading(kind, x, dims, out)) return;
+  if ((kind === "sum" || kind === "max") && reduceTrailingWasm(kind, x, dims, out)) return;
   const { keptShape, keptStrides, inner } = split(x, dims);
   const count = out.length;
   const index = new Array<number>(keptShape.length).fill(0);
@@ -156,6 +158,30 @@ function prodRows(data: TypedArray, offset: number, rows: number, cols: number, 
     const row = offset + i * cols;
     for (let j = 0; j < cols; j++) acc[j] *= data[row + j];
   }
+}
+
+/**
+ * Sum or max over the trailing dims r..ndim-1 (not all) of a contiguous float `x`, seen as
+ * [rows, len], in the wasm kernels: four rows side by side, each row in order, so results equal
+ * `reduceBlock` bit for bit. False (nothing done) for other layouts or when JS is chosen.
+ */
+function reduceTrailingWasm(
+  kind: "sum" | "max",
+  x: View,
+  dims: readonly number[],
+  out: TypedArray,
+): boolean {
+  const r = dims.length;
+  const ndim = x.shape.length;
+  if (r === 0 || r === ndim || dims[0] !== ndim - r) return false;
+  const rows = out.length;
+  let len = 1;
+  for (let d = ndim - r; d < ndim; d++) len *= x.shape[d];
+  if (rows === 0 || len === 0 || !isContiguous(x.shape, x.strides)) return false;
+  // Under four rows, each row is one sequential chain, no faster than JS: only "wasm" forces it.
+  if (!useWasm(x.data, rows < 4 ? 0 : rows * len)) return false;
+  rowReduceWasm(kind, x.data, x.offset, rows, len, out);
+  return true;
 }
 
 /** The kept dims (walked by an odometer) and the reduced block of `x` for `dims`. */

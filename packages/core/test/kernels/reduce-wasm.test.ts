@@ -1,7 +1,11 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { setKernelBackend } from "../../src/kernels/backend.js";
 import { reduce, sumSquaredDeviations } from "../../src/kernels/reduce.js";
-import { columnSumsWasm, wasmReduceAvailable } from "../../src/kernels/reduce-wasm.js";
+import {
+  columnSumsWasm,
+  rowReduceWasm,
+  wasmReduceAvailable,
+} from "../../src/kernels/reduce-wasm.js";
 
 type FloatArray = Float32Array | Float64Array;
 type FloatArrayConstructor = Float32ArrayConstructor | Float64ArrayConstructor;
@@ -28,7 +32,7 @@ function view(data: FloatArray, shape: number[], offset = 0) {
 }
 
 /** Runs `f` under the JS and the wasm backend and returns both outputs. */
-function bothBackends(f: () => Float64Array): [number[], number[]] {
+function bothBackends(f: () => ArrayLike<number>): [number[], number[]] {
   setKernelBackend("js");
   const js = Array.from(f());
   setKernelBackend("wasm");
@@ -53,6 +57,7 @@ const shapes: [number, number][] = [
   [129, 300],
   [1030, 33],
   [3, 8200],
+  [5, 40000],
 ];
 
 afterEach(() => setKernelBackend("auto"));
@@ -105,7 +110,47 @@ describe("wasm reductions", () => {
         expectSameBits(wasm, js);
       }
     });
+
+    for (const kind of ["sum", "max"] as const) {
+      const what = kind === "sum" ? "sums" : "maxima";
+      it(`give row ${what} of ${dtype} data bit-identical to the JS kernel, at offsets`, () => {
+        for (const [rows, cols] of shapes) {
+          const offset = cols % 3;
+          const data = values(Kind, offset + rows * cols, rows + cols, true);
+          const x = view(data, [rows, cols], offset);
+          const [js, wasm] = bothBackends(() => {
+            const out = new Kind(rows);
+            reduce(kind, x, [1], out);
+            return out;
+          });
+          expectSameBits(wasm, js);
+        }
+      });
+    }
   }
+
+  it("sum each row in order (1e16 + 1 - 1e16 is 0) from +0 (a row of -0 sums to +0)", () => {
+    const data = new Float64Array([9, 1e16, 1, -1e16, -0, -0, -0, 1, 2, 3, 4, 5, 6]);
+    const out = new Float64Array(4);
+    rowReduceWasm("sum", data, 1, 4, 3, out);
+    expect(Array.from(out)).toEqual([0, 0, 6, 15]);
+    expect(Object.is(out[1], 0)).toBe(true);
+  });
+
+  it("take row maxima as the JS loop: the first of tied zeros, NaN anywhere wins", () => {
+    const rows = [
+      [-0, 0, -1],
+      [0, -0, -1],
+      [1, Number.NaN, 2],
+      [Number.NEGATIVE_INFINITY, Number.NEGATIVE_INFINITY, Number.NEGATIVE_INFINITY],
+      [Number.NaN, 3, 4],
+    ];
+    for (const Kind of [Float32Array, Float64Array]) {
+      const out = new Kind(5);
+      rowReduceWasm("max", new Kind(rows.flat()), 0, 5, 3, out);
+      expectSameBits(Array.from(out), [-0, 0, Number.NaN, Number.NEGATIVE_INFINITY, Number.NaN]);
+    }
+  });
 
   it("reduce several leading dims of a 3-d float32 view as one block of rows", () => {
     const data = values(Float32Array, 7 * 5 * 9, 3);
@@ -116,5 +161,17 @@ describe("wasm reductions", () => {
       return out;
     });
     expectSameBits(wasm, js);
+  });
+
+  it("reduce several trailing dims of a 3-d float64 view as one row each", () => {
+    const x = view(values(Float64Array, 7 * 5 * 9, 4), [7, 5, 9]);
+    for (const kind of ["sum", "max"] as const) {
+      const [js, wasm] = bothBackends(() => {
+        const out = new Float64Array(7);
+        reduce(kind, x, [1, 2], out);
+        return out;
+      });
+      expectSameBits(wasm, js);
+    }
   });
 });
