@@ -14,9 +14,10 @@ export type ReduceKind = "sum" | "prod" | "max" | "min" | "argmax" | "argmin";
 
 /**
  * Below this many elements "auto" keeps a float reduction in JS, where the call into wasm and the
- * chunk copies do not pay off. Measured on the 2-core dev machine, `x.sum(0)` of float32 [r, c]
- * (whole op, µs, JS vs wasm): [8, 32] 1.3-2.1 vs 1.6-2.1, [16, 32] 2.2 vs 0.9-1.3, [64, 64] 8.8
- * vs 2.1, [128, 256] 59 vs 16.
+ * chunk copies do not pay off. Measured on the 2-core dev machine (whole op, float32 [r, c], µs,
+ * JS vs wasm): `x.sum(0)` [8, 32] 1.3-2.1 vs 1.6-2.1, [16, 32] 2.2 vs 0.9-1.3, [64, 64] 8.8 vs
+ * 2.1, [128, 256] 59 vs 16; `x.var(0)` [8, 32] 3.5-3.9 vs 3.4-4.3, [16, 64] 5-10 vs 3-6; row
+ * sums and maxima win from [8, 32] (1.3-3.3 vs 0.4-0.9), so one threshold serves all.
  */
 export const WASM_MIN_ELEMENTS = 512;
 
