@@ -141,21 +141,7 @@ function fusedBackward(
     const gamma = w === undefined ? null : w.toArray();
     if (ctx.needsInputGrad[0]) gradInput = zeros(xc.shape, { dtype: xc.dtype });
     const out = gradInput === null ? null : (gradInput.data as Float32Array);
-    const version = xc.storage.version;
-    sums = batchNormBackwardF32(
-      g,
-      dy.offset,
-      x,
-      xc.offset,
-      out,
-      n,
-      c,
-      s,
-      mean,
-      invStd,
-      gamma,
-      version,
-    );
+    sums = batchNormBackwardF32(g, dy.offset, x, xc.offset, out, n, c, s, mean, invStd, gamma);
   } else {
     sums = channelGradSums(g, dy.offset, x, xc.offset, n, c, s, mean, invStd);
   }
@@ -217,8 +203,7 @@ export function fusedBatchNorm(
       let invStd: Float64Array;
       if (useWasm(src)) {
         const dst = out.data as Float32Array;
-        const version = xc.storage.version;
-        const result = batchNormForwardF32(src, xc.offset, dst, n, c, s, eps, gamma, beta, version);
+        const result = batchNormForwardF32(src, xc.offset, dst, n, c, s, eps, gamma, beta);
         stats = result;
         invStd = result.invStd;
       } else {

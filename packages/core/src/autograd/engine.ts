@@ -138,11 +138,17 @@ export function runBackward(
     }
   }
 
+  // Sums this loop allocated while adding up a node's incoming gradients. Nothing outside the
+  // loop can hold one until it is handed to its node's backward, so later contributions are added
+  // in place (one full-size allocation per extra contribution saved). Without createGraph only:
+  // with it, the sums are graph nodes themselves.
+  const ownSums = new Set<Tensor>();
   const previousMode = setGradEnabled(createGraph);
   try {
     for (const node of order) {
       const gradOut = grads.get(node);
       grads.delete(node);
+      if (gradOut !== undefined) ownSums.delete(gradOut);
       if (node.retained !== null && gradOut !== undefined)
         accumulateLeaf(node.retained, gradOut, createGraph);
       if (gradOut === undefined || (needed !== null && !needed.has(node))) {
@@ -183,7 +189,13 @@ export function runBackward(
         if (targetIndex.has(input)) addResult(input, g);
         if (input.gradFn !== null) {
           const previous = grads.get(input.gradFn);
-          grads.set(input.gradFn, previous === undefined ? g : previous.add(g));
+          if (previous === undefined) grads.set(input.gradFn, g);
+          else if (ownSums.has(previous)) previous.add_(g);
+          else {
+            const total = previous.add(g);
+            if (!createGraph) ownSums.add(total);
+            grads.set(input.gradFn, total);
+          }
         } else if (!inputs) {
           const own = !createGraph && isFresh(node, g, i, inputGrads, firstFresh);
           if (own && input.grad === null) input.grad = g;
@@ -240,5 +252,9 @@ function accumulateLeaf(t: Tensor, g: Tensor, createGraph: boolean): void {
   }
   // A private contiguous copy: gradients may alias each other (add passes one tensor to both
   // inputs) or be stride-0 expansions, and users modify .grad in place (clipping, optimizers).
-  t.grad = t.grad === null ? g.detach().clone() : t.grad.detach().add(g.detach());
+  if (t.grad === null) t.grad = g.detach().clone();
+  // Later gradients are added in place, as PyTorch's AccumulateGrad does (`grad += new_grad`
+  // without createGraph): no full-size allocation per extra contribution.
+  else if (!t.grad.requiresGrad && t.grad.isContiguous()) t.grad.add_(g.detach());
+  else t.grad = t.grad.detach().add(g.detach());
 }

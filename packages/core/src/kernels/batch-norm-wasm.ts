@@ -1,8 +1,8 @@
-// The WebAssembly SIMD BatchNorm loops (batch-norm.wat) for float32 [n, c, s] data: copies the
-// operands into the module's memory, runs the statistics, normalise and gradient passes there, and
-// copies the result out. Per-channel arithmetic is float64, as in the JS kernels of
-// @koubai/layers (batch-norm-kernel.ts), which stay the fallback and the float64 path. The module
-// (about 2 KB) compiles synchronously on first use, under the browsers' 4 KB main-thread limit.
+// The WebAssembly SIMD BatchNorm loops (batch-norm.wat) for float32 [n, c, s] data: each pass
+// (statistics, normalise, gradient sums, input gradient) streams the operands through the module's
+// memory in chunks small enough to stay in cache, copying each result chunk straight out.
+// Per-channel arithmetic is float64, as in the JS kernels of @koubai/layers (batch-norm-kernel.ts),
+// which stay the fallback and the float64 path. The module (about 3 KB) compiles synchronously on first use, under the browsers' 4 KB main-thread limit.
 
 import { BATCH_NORM_WASM_BASE64 } from "./batch-norm-wasm-module.js";
 import { decodeBase64, growMemory } from "./gemm-wasm.js";
@@ -14,6 +14,8 @@ interface BatchNormExports {
     n: number,
     c: number,
     s: number,
+    ld: number,
+    ch: number,
     mean: number,
     acc: number,
     mode: number,
@@ -24,19 +26,32 @@ interface BatchNormExports {
     n: number,
     c: number,
     s: number,
+    ld: number,
+    ch: number,
     mean: number,
     sumDy: number,
     sumDyXc: number,
   ): void;
-  mapF32(
+  normalizeF32(
+    x: number,
+    out: number,
+    n: number,
+    c: number,
+    s: number,
+    ld: number,
+    ch: number,
+    f: number,
+  ): void;
+  inputGradF32(
     dy: number,
     x: number,
     out: number,
     n: number,
     c: number,
     s: number,
+    ld: number,
+    ch: number,
     f: number,
-    mode: number,
   ): void;
 }
 
@@ -65,18 +80,107 @@ function kernels(): BatchNormExports {
 }
 
 /**
- * The float32 input the last forward left at address 0 of the module's memory, so that the
- * backward of the same call can skip copying it again. `version` is the caller's storage version
- * of `x` at the time (in-place writes bump it). NOTE: held strongly (one array at most): a
- * WeakRef would keep every target alive until the current job ends, which in a synchronous
- * training loop is every batch. Writes straight into a tensor's `.data` bypass the version, as
- * they bypass autograd's saved-tensor check.
+ * Float32 values per operand in one chunk: 16K values = 64 KB, so a pass's chunks (x, dy, out)
+ * stay in L2 between the copy in, the loop and the copy out, and memory traffic stays near one
+ * read of each operand per pass plus one write of the result.
  */
-let resident: { x: Float32Array; offset: number; total: number; version: number } | null = null;
+const CHUNK = 16384;
 
-/** Byte offset `bytes` rounded up to a multiple of 16 (v128 alignment). */
-function align16(bytes: number): number {
-  return Math.ceil(bytes / 16) * 16;
+/**
+ * How a pass walks [n, c, s] data in chunks of whole units: rows of c values when s = 1, runs of s
+ * values of one channel when s > 1 (run u belongs to channel u mod c). A chunk holds `per` units of
+ * `width` values, `ld` values apart in the scratch.
+ */
+interface Chunks {
+  width: number;
+  units: number;
+  per: number;
+  ld: number;
+}
+
+function chunksOf(n: number, c: number, s: number): Chunks {
+  if (s > 1) return { width: s, units: n * c, per: Math.max(1, Math.floor(CHUNK / s)), ld: s };
+  if (c >= 256) {
+    // Rows an odd number of cache lines apart cycle through all 64 L1 sets (see batch-norm.wat);
+    // rows this long cost little to copy one by one.
+    const ld = 16 * (Math.ceil(c / 16) | 1);
+    return { width: c, units: n, per: Math.max(1, Math.floor(CHUNK / ld)), ld };
+  }
+  // Short rows stay contiguous; rows 4c bytes apart repeat an L1 set every `period` rows, so a
+  // chunk holds at most 4 rows per set.
+  let g = 4096;
+  for (let b = 4 * c; b !== 0; ) [g, b] = [b, g % b];
+  const period = 4096 / g;
+  return {
+    width: c,
+    units: n,
+    per: Math.max(1, Math.min(Math.floor(CHUNK / c), 4 * period)),
+    ld: c,
+  };
+}
+
+/**
+ * The first unit of the last chunk. The per-element passes walk the chunks backwards: the sums
+ * before them must run forwards (summation order), and the data they read last is the likeliest
+ * to still be in the L3 cache.
+ */
+function lastChunk(units: number, per: number): number {
+  return units === 0 ? -1 : Math.floor((units - 1) / per) * per;
+}
+
+/** Copies units [u, u + count) of `src` (from `offset`) into the scratch `dst`, `ld` apart. */
+function copyIn(
+  dst: Float32Array,
+  src: Float32Array,
+  offset: number,
+  u: number,
+  count: number,
+  plan: Chunks,
+): void {
+  const { width, ld } = plan;
+  const start = offset + u * width;
+  if (ld === width) {
+    dst.set(src.subarray(start, start + count * width));
+    return;
+  }
+  for (let r = 0; r < count; r++) {
+    const from = start + r * width;
+    dst.set(src.subarray(from, from + width), r * ld);
+  }
+}
+
+/** Copies `count` units of the scratch `src` to units [u, u + count) of `dst` (contiguous from 0). */
+function copyOut(
+  dst: Float32Array,
+  src: Float32Array,
+  u: number,
+  count: number,
+  plan: Chunks,
+): void {
+  const { width, ld } = plan;
+  if (ld === width) {
+    dst.set(src.subarray(0, count * width), u * width);
+    return;
+  }
+  for (let r = 0; r < count; r++) dst.set(src.subarray(r * ld, r * ld + width), (u + r) * width);
+}
+
+/**
+ * Grows the module's memory to `factorBytes` of float64 factors at 0 and `operands` chunk buffers
+ * of `size` float32 values after them, and returns the buffer and the chunk buffers' byte
+ * offsets. The buffers start 1 KB apart modulo 4 KB, so the same row of x, dy and out does not
+ * fall into one L1 set.
+ */
+function scratch(
+  k: BatchNormExports,
+  factorBytes: number,
+  size: number,
+  operands: number,
+): { buffer: ArrayBuffer; at: number[] } {
+  const bytes = Math.ceil((4 * size) / 4096) * 4096 + 1024;
+  const first = Math.ceil(factorBytes / 4096) * 4096;
+  const at = Array.from({ length: operands }, (_, i) => first + i * bytes);
+  return { buffer: growMemory(k.memory, first + operands * bytes), at };
 }
 
 /** Per-channel statistics of a batch-statistics forward, float64, [C] each. */
@@ -93,8 +197,8 @@ export interface BatchNormForwardStats {
  * Training-mode BatchNorm forward over the contiguous float32 [n, c, s] array `x` (from
  * `xOffset`): μ and the biased variance per channel in two passes (float64 sums), then
  * out = (x - μ)·(invStd·γ) + β per element, rounded once, written to `out` from 0. `gamma` and
- * `beta` null mean 1 and 0. Same formulas and roundings as the JS kernels. `xVersion`, the
- * storage version of `x`, lets the next backward of the same `x` reuse the copy made here.
+ * `beta` null mean 1 and 0. Same formulas and roundings as the JS kernels. Each pass streams `x`
+ * through the module's memory in 64 KB chunks.
  */
 export function batchNormForwardF32(
   x: Float32Array,
@@ -106,35 +210,47 @@ export function batchNormForwardF32(
   eps: number,
   gamma: ArrayLike<number> | null,
   beta: ArrayLike<number> | null,
-  xVersion?: number,
 ): BatchNormForwardStats {
   const k = kernels();
-  const total = n * c * s;
   const m = n * s;
-  const xAt = 0;
-  const outAt = align16(4 * total);
-  const f = align16(outAt + 4 * total);
-  const accAt = f + 32 * c;
-  const buffer = growMemory(k.memory, accAt + 8 * c);
-  new Float32Array(buffer, xAt, total).set(x.subarray(xOffset, xOffset + total));
-  resident = xVersion === undefined ? null : { x, offset: xOffset, total, version: xVersion };
-  const factors = new Float64Array(buffer, f, 5 * c);
+  const plan = chunksOf(n, c, s);
+  const { units, per, ld } = plan;
+  // Factors from 0: mean, scale, shift, then the squared deviations' sums.
+  const f = 0;
+  const accAt = f + 24 * c;
+  const { buffer, at } = scratch(k, 32 * c, per * ld, 2);
+  const [xAt, outAt] = at;
+  const xs = new Float32Array(buffer, xAt, per * ld);
+  const outs = new Float32Array(buffer, outAt, per * ld);
+  const factors = new Float64Array(buffer, f, 4 * c);
   factors.fill(0);
+  const empty = n * c * s === 0;
+  const sums = (acc: number, mode: number) => {
+    for (let u = 0; u < units && !empty; u += per) {
+      const count = Math.min(per, units - u);
+      copyIn(xs, x, xOffset, u, count, plan);
+      k.channelSumsF32(xAt, count, c, s, ld, u % c, f, acc, mode);
+    }
+  };
+  sums(f, 0);
+  for (let ch = 0; ch < c; ch++) factors[ch] /= m;
+  sums(accAt, 1);
   const mean = new Float64Array(c);
   const varBiased = new Float64Array(c);
   const invStd = new Float64Array(c);
-  k.channelSumsF32(xAt, n, c, s, f, f, 0);
-  for (let ch = 0; ch < c; ch++) factors[ch] /= m;
-  k.channelSumsF32(xAt, n, c, s, f, accAt, 1);
   for (let ch = 0; ch < c; ch++) {
     mean[ch] = factors[ch];
-    varBiased[ch] = factors[4 * c + ch] / m;
+    varBiased[ch] = factors[3 * c + ch] / m;
     invStd[ch] = 1 / Math.sqrt(varBiased[ch] + eps);
     factors[c + ch] = invStd[ch] * (gamma === null ? 1 : gamma[ch]);
     factors[2 * c + ch] = beta === null ? 0 : beta[ch];
   }
-  k.mapF32(0, xAt, outAt, n, c, s, f, 0);
-  out.set(new Float32Array(buffer, outAt, total));
+  for (let u = lastChunk(units, per); u >= 0 && !empty; u -= per) {
+    const count = Math.min(per, units - u);
+    copyIn(xs, x, xOffset, u, count, plan);
+    k.normalizeF32(xAt, outAt, count, c, s, ld, u % c, f);
+    copyOut(out, outs, u, count, plan);
+  }
   return { mean, varBiased, invStd };
 }
 
@@ -150,8 +266,8 @@ export interface BatchNormGradSums {
  * Training-mode BatchNorm backward over contiguous float32 [n, c, s] arrays: Σdy and Σdy·x̂ per
  * channel (x̂ = (x - μ)·invStd, float64) and, when `out` is given, the input gradient
  * dx = A·dy - A·Σdy/m - (A·invStd·Σdy·x̂/m)·(x - μ) with A = γ·invStd, rounded once per element.
- * `gamma` null means γ = 1. Same formulas and roundings as the JS kernels. When the last forward
- * copied this `x` (same array, offset and size) with the same `xVersion`, that copy is reused.
+ * `gamma` null means γ = 1. Same formulas and roundings as the JS kernels. Each pass streams dy
+ * and x through the module's memory in 64 KB chunks.
  */
 export function batchNormBackwardF32(
   dy: Float32Array,
@@ -165,43 +281,45 @@ export function batchNormBackwardF32(
   mean: Float64Array,
   invStd: Float64Array,
   gamma: ArrayLike<number> | null,
-  xVersion?: number,
 ): BatchNormGradSums {
   const k = kernels();
-  const total = n * c * s;
   const m = n * s;
-  // x sits at 0 as in the forward: when the forward of this very x left it there, unchanged
-  // since (same array, offset, size and storage version), it is not copied again.
-  const xAt = 0;
-  const dyAt = align16(4 * total);
-  const outAt = align16(dyAt + 4 * total);
-  const f = align16(outAt + 4 * total);
+  const plan = chunksOf(n, c, s);
+  const { units, per, ld } = plan;
+  // Factors from 0: mean, scale, shift, slope, then the sums Σdy and Σdy·(x - μ).
+  const f = 0;
   const sumsAt = f + 32 * c;
-  const buffer = growMemory(k.memory, sumsAt + 16 * c);
-  new Float32Array(buffer, dyAt, total).set(dy.subarray(dyOffset, dyOffset + total));
-  const r = resident;
-  const isResident =
-    r !== null && xVersion === r.version && x === r.x && xOffset === r.offset && total === r.total;
-  if (!isResident) {
-    new Float32Array(buffer, xAt, total).set(x.subarray(xOffset, xOffset + total));
-    resident = null;
-  }
+  const { buffer, at } = scratch(k, 48 * c, per * ld, 3);
+  const [dyAt, xAt, outAt] = at;
+  const dys = new Float32Array(buffer, dyAt, per * ld);
+  const xs = new Float32Array(buffer, xAt, per * ld);
+  const outs = new Float32Array(buffer, outAt, per * ld);
   const factors = new Float64Array(buffer, f, 6 * c);
   factors.set(mean);
   factors.fill(0, 4 * c);
-  k.gradSumsF32(dyAt, xAt, n, c, s, f, sumsAt, sumsAt + 8 * c);
+  const empty = n * c * s === 0;
+  for (let u = 0; u < units && !empty; u += per) {
+    const count = Math.min(per, units - u);
+    copyIn(dys, dy, dyOffset, u, count, plan);
+    copyIn(xs, x, xOffset, u, count, plan);
+    k.gradSumsF32(dyAt, xAt, count, c, s, ld, u % c, f, sumsAt, sumsAt + 8 * c);
+  }
   const sumDy = factors.slice(4 * c, 5 * c);
   const sumDyXHat = factors.slice(5 * c, 6 * c);
   for (let ch = 0; ch < c; ch++) sumDyXHat[ch] *= invStd[ch];
-  if (out !== null) {
-    for (let ch = 0; ch < c; ch++) {
-      const a = (gamma === null ? 1 : gamma[ch]) * invStd[ch];
-      factors[c + ch] = a;
-      factors[2 * c + ch] = (a * sumDy[ch]) / m;
-      factors[3 * c + ch] = (a * invStd[ch] * sumDyXHat[ch]) / m;
-    }
-    k.mapF32(dyAt, xAt, outAt, n, c, s, f, 1);
-    out.set(new Float32Array(buffer, outAt, total));
+  if (out === null) return { sumDy, sumDyXHat };
+  for (let ch = 0; ch < c; ch++) {
+    const a = (gamma === null ? 1 : gamma[ch]) * invStd[ch];
+    factors[c + ch] = a;
+    factors[2 * c + ch] = (a * sumDy[ch]) / m;
+    factors[3 * c + ch] = (a * invStd[ch] * sumDyXHat[ch]) / m;
+  }
+  for (let u = lastChunk(units, per); u >= 0 && !empty; u -= per) {
+    const count = Math.min(per, units - u);
+    copyIn(dys, dy, dyOffset, u, count, plan);
+    copyIn(xs, x, xOffset, u, count, plan);
+    k.inputGradF32(dyAt, xAt, outAt, count, c, s, ld, u % c, f);
+    copyOut(out, outs, u, count, plan);
   }
   return { sumDy, sumDyXHat };
 }

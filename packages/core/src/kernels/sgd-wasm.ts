@@ -1,6 +1,6 @@
-// The WebAssembly SIMD SGD-momentum update (sgd.wat) for float32 parameters: copies parameter,
-// gradient and momentum buffer into the module's memory, updates them there and copies parameter
-// and buffer back. Kept in core with the other kernels; @koubai/optim's SGD calls it.
+// The WebAssembly SIMD SGD-momentum update (sgd.wat) for float32 parameters: streams parameter,
+// gradient and momentum buffer through the module's memory in cache-sized chunks, updating them
+// there and copying parameter and buffer back chunk by chunk. Kept in core with the other kernels; @koubai/optim's SGD calls it.
 
 import { decodeBase64, growMemory } from "./gemm-wasm.js";
 import { SGD_WASM_BASE64 } from "./sgd-wasm-module.js";
@@ -17,6 +17,9 @@ interface SgdExports {
     step: number,
   ): void;
 }
+
+/** Elements per chunk: three 16 KB float32 slices, which stay in the L1/L2 cache. */
+const CHUNK = 4096;
 
 let exports: SgdExports | null | undefined;
 
@@ -54,14 +57,23 @@ export function sgdMomentumF32(
 ): void {
   const k = load();
   if (k === null) throw new Error("SGD: the WebAssembly SIMD kernel is not available here");
-  const bytes = Math.ceil(n / 4) * 16;
+  // Chunks of CHUNK elements pass through a small, cache-resident scratch: copying whole arrays
+  // in and out would read and write every array twice from main memory.
+  const chunk = Math.min(n, CHUNK);
+  const bytes = Math.ceil(chunk / 4) * 16;
   const memory = growMemory(k.memory, 3 * bytes);
-  const pView = new Float32Array(memory, 0, n);
-  const bufView = new Float32Array(memory, 2 * bytes, n);
-  pView.set(p.subarray(pOffset, pOffset + n));
-  new Float32Array(memory, bytes, n).set(g.subarray(gOffset, gOffset + n));
-  bufView.set(buf.subarray(0, n));
-  k.momentumF32(0, bytes, 2 * bytes, n, momentum, keep, step);
-  p.set(pView, pOffset);
-  buf.set(bufView);
+  const pView = new Float32Array(memory, 0, chunk);
+  const gView = new Float32Array(memory, bytes, chunk);
+  const bufView = new Float32Array(memory, 2 * bytes, chunk);
+  for (let start = 0; start < n; start += chunk) {
+    const len = Math.min(chunk, n - start);
+    const pAt = pOffset + start;
+    const gAt = gOffset + start;
+    pView.set(p.subarray(pAt, pAt + len));
+    gView.set(g.subarray(gAt, gAt + len));
+    bufView.set(buf.subarray(start, start + len));
+    k.momentumF32(0, bytes, 2 * bytes, len, momentum, keep, step);
+    p.set(len === chunk ? pView : pView.subarray(0, len), pAt);
+    buf.set(len === chunk ? bufView : bufView.subarray(0, len), start);
+  }
 }

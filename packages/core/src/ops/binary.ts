@@ -69,7 +69,13 @@ export function sub(a: TensorLike, b: TensorLike, alpha = 1): Tensor {
         );
   return record("sub", out, [x, y], (gradOut, needs) => [
     needs[0] ? unbroadcast(gradOut, x) : null,
-    needs[1] ? unbroadcast(gradOut.mul(-alpha), y) : null,
+    // Negating commutes with the sum exactly, so a broadcast y (x - mean) negates its reduced
+    // gradient rather than a full-size copy.
+    needs[1]
+      ? alpha === 1
+        ? unbroadcast(gradOut, y).neg()
+        : unbroadcast(gradOut.mul(-alpha), y)
+      : null,
   ]);
 }
 

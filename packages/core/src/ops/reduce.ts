@@ -2,6 +2,7 @@
 // the input's shape; tie rules follow PyTorch: amax/amin and full max/min split the gradient
 // evenly among tied elements, max/min along a dim send it to the returned index.
 
+import { isGradEnabled } from "../autograd/grad-mode.js";
 import { record } from "../autograd/node.js";
 import { type ReduceKind, reduce, sumSquaredDeviations } from "../kernels/reduce.js";
 import { allocate, type DType, isFloat } from "../tensor/dtype.js";
@@ -302,13 +303,22 @@ export function variance(x: Tensor, dim?: Dims, options: VarianceOptions = {}): 
     "var",
     out,
     [x],
-    (gradOut) => [
-      keepDims(gradOut, x, dims, keepdim)
-        .mul(x.sub(x.mean(dims, true)))
-        .mul(2 / divisor),
-    ],
+    // 2/divisor scales the reduced-size gradient, not the full-size product: one pass fewer.
+    // Under createGraph the mean must stay a function of x (it shapes the second derivative);
+    // otherwise the forward's mean, rounded to x's dtype, saves a reduction pass.
+    (gradOut) => {
+      const centre = isGradEnabled() ? x.mean(dims, true) : savedMean(mu, x, dims);
+      return [x.sub(centre).mul(keepDims(gradOut, x, dims, keepdim).mul(2 / divisor))];
+    },
     [x],
   );
+}
+
+/** The float64 mean `mu` of the forward as a keepdim tensor of x's dtype. */
+function savedMean(mu: Float64Array, x: Tensor, dims: readonly number[]): Tensor {
+  const values = allocate(x.dtype, mu.length);
+  values.set(mu);
+  return Tensor.fromTypedArray(values, reducedShape(x.shape, dims, true));
 }
 
 /** √var; same options as `variance`. */

@@ -21,10 +21,35 @@ describe("backward", () => {
     expect(x.grad).toBeAllclose([5, 7, 9]);
   });
 
+  it("accumulates into the existing .grad tensor in place, as torch 1.13 does (x.grad is g)", () => {
+    const x = tensor([1, 2], { dtype: "float64", requiresGrad: true });
+    x.mul(2).sum().backward();
+    const first = x.grad;
+    x.mul(3).sum().backward();
+    expect(x.grad).toBe(first);
+    expect(first).toBeAllclose([5, 5]);
+  });
+
   it("sums the gradients of a tensor used twice in one graph", () => {
     const x = tensor([0.5, -1], { dtype: "float64", requiresGrad: true });
     x.mul(2).add(x.square()).sum().backward();
     expect(x.grad).toBeAllclose([3, 0]);
+  });
+
+  it("sums three or more incoming gradients of one tensor, also when an add fans one gradient out", () => {
+    // a = 2x, b = 3x, q = a + b, w = q + q, z = Σ(a·b + w) = Σ(6x² + 10x), dz/dx = 12x + 10.
+    // q's gradient is a sum of two; q's backward hands that one tensor to both a and b, and a
+    // receives a second gradient afterwards: adding it must not change what b received.
+    const x = tensor([0.5, -2, 3], { dtype: "float64", requiresGrad: true });
+    const a = x.mul(2);
+    const b = x.mul(3);
+    const q = a.add(b).retainGrad();
+    const w = q.add(q);
+    a.mul(b).add(w).sum().backward();
+    expect(q.grad).toBeAllclose([2, 2, 2]);
+    expect(x.grad).toBeAllclose([16, -14, 46]);
+    const [g] = autogradGrad(x.mul(x).add(x.mul(x)).add(x.mul(x)).sum(), [x]);
+    expect(g).toBeAllclose([3, -12, 18]);
   });
 
   it("leaves .grad null on non-leaves unless retainGrad() was called", () => {

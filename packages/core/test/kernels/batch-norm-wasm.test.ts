@@ -142,56 +142,117 @@ describe("the SIMD loops and their scalar tails", () => {
   });
 });
 
-describe("the backward's reuse of the forward's copy of x", () => {
-  const [n, c] = [4, 8];
-  const total = n * c;
-  const make = (seed: number) =>
-    Float32Array.from({ length: total }, (_, e) => Math.sin(e * seed) * 2 + (e % 3));
-  const dy = Float32Array.from({ length: total }, (_, e) => Math.cos(e * 0.7));
-  const forward = (x: Float32Array, version?: number) =>
-    batchNormForwardF32(x, 0, new Float32Array(total), n, c, 1, 1e-5, null, null, version);
-
-  /** μ and 1/√(σ² + eps) per channel of an [n, c] array, in float64 loops written here. */
-  function statsOf(x: Float32Array) {
-    const mean = new Float64Array(c);
-    const invStd = new Float64Array(c);
-    for (let ch = 0; ch < c; ch++) {
-      let sum = 0;
-      for (let i = 0; i < n; i++) sum += x[i * c + ch];
-      mean[ch] = sum / n;
-      let squares = 0;
-      for (let i = 0; i < n; i++) squares += (x[i * c + ch] - mean[ch]) ** 2;
-      invStd[ch] = 1 / Math.sqrt(squares / n + 1e-5);
+/**
+ * The kernels' arithmetic written out for one channel's values in memory order: float64 sums
+ * (for s > 1 each run of s values summed four lanes at a time, lanes 0+1 and 2+3 joined, then
+ * the tail in order, as batch-norm.wat documents; for s = 1 one value per row, in order), one
+ * rounding per output element.
+ */
+function exactReference(x: Float32Array, dy: Float32Array, n: number, c: number, s: number) {
+  const m = n * s;
+  const runSum = (term: (e: number) => number, start: number) => {
+    if (s === 1) return term(start);
+    const lanes = [0, 0, 0, 0];
+    const quads = s - (s % 4);
+    for (let k = 0; k < quads; k += 4) for (let l = 0; l < 4; l++) lanes[l] += term(start + k + l);
+    let t = lanes[0] + lanes[1] + (lanes[2] + lanes[3]);
+    for (let k = quads; k < s; k++) t += term(start + k);
+    return t;
+  };
+  const y = new Float32Array(x.length);
+  const dx = new Float32Array(x.length);
+  const sums = {
+    mean: [] as number[],
+    sq: [] as number[],
+    dy: [] as number[],
+    dyXc: [] as number[],
+  };
+  for (let ch = 0; ch < c; ch++) {
+    const starts = Array.from({ length: n }, (_, i) => (i * c + ch) * s);
+    let sum = 0;
+    for (const st of starts) sum += runSum((e) => x[e], st);
+    const mu = sum / m;
+    let sq = 0;
+    for (const st of starts) sq += runSum((e) => (x[e] - mu) * (x[e] - mu), st);
+    const inv = 1 / Math.sqrt(sq / m + 1e-5);
+    let sumDy = 0;
+    let sumDyXc = 0;
+    for (const st of starts) {
+      sumDy += runSum((e) => dy[e], st);
+      sumDyXc += runSum((e) => dy[e] * (x[e] - mu), st);
     }
-    return { mean, invStd };
+    const sumDyXHat = sumDyXc * inv;
+    const a = inv;
+    const shift = (a * sumDy) / m;
+    const slope = (a * inv * sumDyXHat) / m;
+    for (const st of starts) {
+      for (let e = st; e < st + s; e++) {
+        y[e] = (x[e] - mu) * inv + 0;
+        dx[e] = a * dy[e] - shift - slope * (x[e] - mu);
+      }
+    }
+    sums.mean.push(mu);
+    sums.sq.push(sq / m);
+    sums.dy.push(sumDy);
+    sums.dyXc.push(sumDyXHat);
   }
+  return { y, dx, ...sums };
+}
 
-  function expectGradient(x: Float32Array, version: number) {
-    const { mean, invStd } = statsOf(x);
+describe("streaming the data through the module in chunks", () => {
+  // [N, C] with short rows (c < 256: contiguous chunks of at most 4 rows per L1 set), with long
+  // rows (c >= 256: rows copied one by one, padded), c = 1024 (a 4 KB row) and [N, C, S] with runs
+  // that do not divide a chunk, so channels wrap inside one.
+  it.each([
+    [300, 64, 1],
+    [1000, 17, 1],
+    [41, 1029, 1],
+    [17, 1024, 1],
+    [3, 300, 1],
+    [2, 3, 3001],
+    [5, 7, 129],
+    [1, 2, 20000],
+  ])("matches the kernels' float64 arithmetic bit for bit on [%i, %i, %i]", (n, c, s) => {
+    const total = n * c * s;
+    const x = Float32Array.from({ length: total }, (_, e) => Math.sin(e * 1.7) * 3 + (e % 5));
+    const dy = Float32Array.from({ length: total }, (_, e) => Math.cos(e * 0.9));
+    x[0] = -0;
+    dy[total - 1] = -0;
+    const expected = exactReference(x, dy, n, c, s);
+    const y = new Float32Array(total);
+    const stats = batchNormForwardF32(x, 0, y, n, c, s, 1e-5, null, null);
     const dx = new Float32Array(total);
-    batchNormBackwardF32(dy, 0, x, 0, dx, n, c, 1, mean, invStd, null, version);
-    const expected = reference(x, dy, n, c, 1).dx;
-    for (let e = 0; e < total; e++) expect(dx[e]).toBeCloseTo(expected[e], 5);
-  }
-
-  it("reuses it for the same array and version", () => {
-    const x = make(1.3);
-    forward(x, 3);
-    expectGradient(x, 3);
+    const sums = batchNormBackwardF32(dy, 0, x, 0, dx, n, c, s, stats.mean, stats.invStd, null);
+    expect(Array.from(stats.mean)).toEqual(expected.mean);
+    expect(Array.from(stats.varBiased)).toEqual(expected.sq);
+    expect(Array.from(sums.sumDy)).toEqual(expected.dy);
+    expect(Array.from(sums.sumDyXHat)).toEqual(expected.dyXc);
+    const mismatch = (a: Float32Array, b: Float32Array) =>
+      a.findIndex((v, e) => !Object.is(v, b[e]));
+    expect(mismatch(y, expected.y)).toBe(-1);
+    expect(mismatch(dx, expected.dx)).toBe(-1);
   });
 
-  it("reads the new values of an x changed in place since the forward (version bumped)", () => {
-    const x = make(1.3);
-    forward(x, 0);
-    x.set(make(2.9));
-    expectGradient(x, 1);
-  });
-
-  it("copies x again when another forward ran in between", () => {
-    const x = make(1.3);
-    forward(x, 7);
-    forward(make(0.4), 7);
-    expectGradient(x, 7);
+  it("reads x and dy from their offsets and writes out from 0 across chunk boundaries", () => {
+    const [n, c] = [70, 300];
+    const total = n * c;
+    const x = Float32Array.from({ length: total }, (_, e) => (e * 7) % 11);
+    const dy = Float32Array.from({ length: total }, (_, e) => (e % 3) - 1);
+    const padded = (a: Float32Array, before: number) => {
+      const p = new Float32Array(before + a.length + 5).fill(Number.NaN);
+      p.set(a, before);
+      return p;
+    };
+    const [y, yAt] = [new Float32Array(total), new Float32Array(total)];
+    const stats = batchNormForwardF32(x, 0, y, n, c, 1, 1e-5, null, null);
+    batchNormForwardF32(padded(x, 9), 9, yAt, n, c, 1, 1e-5, null, null);
+    expect(yAt).toEqual(y);
+    const [dx, dxAt] = [new Float32Array(total), new Float32Array(total)];
+    const { mean, invStd } = stats;
+    batchNormBackwardF32(dy, 0, x, 0, dx, n, c, 1, mean, invStd, null);
+    batchNormBackwardF32(padded(dy, 3), 3, padded(x, 6), 6, dxAt, n, c, 1, mean, invStd, null);
+    expect(dxAt).toEqual(dx);
+    expect(dx.some(Number.isNaN)).toBe(false);
   });
 });
 
@@ -202,7 +263,7 @@ describe("memory held by the kernels", () => {
     const before = process.memoryUsage().arrayBuffers;
     for (let step = 0; step < 100; step++) {
       const x = new Float32Array(total).fill(step);
-      batchNormForwardF32(x, 0, out, 1024, 1024, 1, 1e-5, null, null, 0);
+      batchNormForwardF32(x, 0, out, 1024, 1024, 1, 1e-5, null, null);
     }
     const grown = process.memoryUsage().arrayBuffers - before;
     expect(grown).toBeLessThan(200 * 2 ** 20);

@@ -25,18 +25,21 @@ describe("sgdMomentumF32", () => {
     expect(Array.from(p)).toEqual([0.75, 2.125, 2.875, 3.375, 4]);
   });
 
-  it("matches the float64-then-round loop bit for bit on 1003 values at offsets (SIMD and tail)", () => {
-    const n = 1003;
-    const p = values(n + 2, 1);
-    const g = values(n + 1, 2);
-    const buf = values(n, 3);
-    const [pRef, bufRef] = [p.slice(), buf.slice()];
-    for (let i = 0; i < n; i++) {
-      bufRef[i] = Math.fround(bufRef[i] * 0.9 + 0.7 * g[1 + i]);
-      pRef[2 + i] = Math.fround(pRef[2 + i] + -0.01 * bufRef[i]);
-    }
-    sgdMomentumF32(p, 2, g, 1, buf, n, 0.9, 0.7, -0.01);
-    expect(Array.from(buf)).toEqual(Array.from(bufRef));
-    expect(Array.from(p)).toEqual(Array.from(pRef));
-  });
+  // 1003: one chunk with a SIMD tail; 8197: two full 4096-element chunks and a partial third.
+  it.each([1003, 8197])(
+    "matches the float64-then-round loop bit for bit on %i values at offsets (SIMD, tail, chunks)",
+    (n) => {
+      const p = values(n + 2, 1);
+      const g = values(n + 1, 2);
+      const buf = values(n, 3);
+      const [pRef, bufRef] = [p.slice(), buf.slice()];
+      for (let i = 0; i < n; i++) {
+        bufRef[i] = Math.fround(bufRef[i] * 0.9 + 0.7 * g[1 + i]);
+        pRef[2 + i] = Math.fround(pRef[2 + i] + -0.01 * bufRef[i]);
+      }
+      sgdMomentumF32(p, 2, g, 1, buf, n, 0.9, 0.7, -0.01);
+      expect(Array.from(buf)).toEqual(Array.from(bufRef));
+      expect(Array.from(p)).toEqual(Array.from(pRef));
+    },
+  );
 });
