@@ -35,6 +35,7 @@ const MODULES = [
   { name: "batch-norm", prefix: "BATCH_NORM", out: "batch-norm" },
   { name: "sgd", prefix: "SGD", out: "sgd" },
   { name: "elementwise", prefix: "ELEMENTWISE", out: "elementwise" },
+  { name: "reduce", prefix: "REDUCE", out: "reduce" },
 ];
 
 for (const { name, prefix, out, rewrite } of MODULES) {
