@@ -3,7 +3,9 @@
 // write bumps the storage version so backward refuses tensors modified after being saved.
 
 import { isGradEnabled } from "../autograd/grad-mode.js";
+import { addRow, type BinaryRow, mapBinary, mulRow } from "../kernels/elementwise.js";
 import * as k from "../kernels/inplace.js";
+import { isFloat } from "./dtype.js";
 import { broadcastShapes, formatShape, sameShape } from "./shape.js";
 import { Tensor } from "./tensor.js";
 
@@ -84,9 +86,27 @@ function stepOf(source: Tensor, target: Tensor): number {
   return sameShape(source.shape, target.shape) ? 1 : 0;
 }
 
+/**
+ * target op= source through the elementwise driver (its WebAssembly kernels for large float
+ * tensors, broadcast rows included) when target is contiguous and float, as source is after
+ * promotion. Each element is read before it is written, as in the loops. False otherwise.
+ */
+function throughDriver(target: Tensor, source: Tensor, row: BinaryRow, op: string): boolean {
+  if (!target.isContiguous() || !isFloat(target.dtype) || source.dtype !== target.dtype)
+    return false;
+  const shape = broadcastShapes(target.shape, source.shape, op);
+  if (!sameShape(shape, target.shape)) return false; // forEachElement reports it
+  const n = target.numel();
+  const out = target.data.subarray(target.offset, target.offset + n);
+  mapBinary(row, target, source.broadcastView(shape), shape, out);
+  target.storage.version++;
+  return true;
+}
+
 export function addInPlace<T extends Tensor>(target: T, other: TensorLike, alpha: number): T {
   checkWritable(target, "add_");
   const source = asSource(other, target);
+  if (alpha === 1 && throughDriver(target, source, addRow, "add_")) return target;
   if (isFlat(target, [source])) {
     const t = target.data;
     const s = source.data;
@@ -105,6 +125,7 @@ export function addInPlace<T extends Tensor>(target: T, other: TensorLike, alpha
 export function mulInPlace<T extends Tensor>(target: T, other: TensorLike): T {
   checkWritable(target, "mul_");
   const source = asSource(other, target);
+  if (throughDriver(target, source, mulRow, "mul_")) return target;
   if (isFlat(target, [source])) {
     const t = target.data;
     const s = source.data;

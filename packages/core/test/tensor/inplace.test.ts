@@ -2,8 +2,8 @@
 // the general strided walk (broadcast rows, transposed targets): both must give the elementwise
 // formula computed here on plain arrays.
 
-import { describe, expect, it } from "vitest";
-import { type Tensor, tensor, zeros } from "../../src/index.js";
+import { afterEach, describe, expect, it } from "vitest";
+import { setKernelBackend, type Tensor, tensor, zeros } from "../../src/index.js";
 
 const base = [1, -2, 3.5, 4, 0.25, -6];
 const x = [0.5, 2, -1, 3, 8, -0.5];
@@ -69,6 +69,49 @@ for (const layout of ["contiguous", "transposed"] as const) {
     });
   });
 }
+
+describe.each(["js", "wasm"] as const)(
+  "add_ and mul_ on large float32 targets (%s kernels)",
+  (backend) => {
+    afterEach(() => setKernelBackend("auto"));
+    const rows = 37;
+    const cols = 129;
+    const values = (count: number, seed: number) =>
+      Array.from({ length: count }, (_, i) => Math.sin(i * seed + 1) * 10);
+    /** A [rows, cols] view starting one row into a [rows + 1, cols] tensor (offset cols). */
+    function offsetTarget(): Tensor {
+      return tensor(values((rows + 1) * cols, 3), { shape: [rows + 1, cols] }).slice(0, 1);
+    }
+    const start = Float32Array.from(values((rows + 1) * cols, 3)).subarray(cols);
+
+    it("add_ of a broadcast row, a same-shape tensor and a number rounds like float32 adds", () => {
+      setKernelBackend(backend);
+      const row = Float32Array.from(values(cols, 5));
+      const same = Float32Array.from(values(rows * cols, 7));
+      const t = offsetTarget();
+      t.add_(tensor(row))
+        .add_(tensor(same, { shape: [rows, cols] }))
+        .add_(0.1);
+      const expected = start.map((v, i) =>
+        Math.fround(Math.fround(Math.fround(v + row[i % cols]) + same[i]) + Math.fround(0.1)),
+      );
+      expect(Array.from(t.contiguous().toArray())).toEqual(Array.from(expected));
+    });
+
+    it("mul_ of a broadcast row leaves the elements before the view untouched", () => {
+      setKernelBackend(backend);
+      const row = Float32Array.from(values(cols, 11));
+      const base = tensor(values((rows + 1) * cols, 3), { shape: [rows + 1, cols] });
+      base.slice(0, 1).mul_(tensor(row));
+      const all = base.toArray();
+      const head = Float32Array.from(values(cols, 3));
+      expect(Array.from(all.subarray(0, cols))).toEqual(Array.from(head));
+      expect(Array.from(all.subarray(cols))).toEqual(
+        Array.from(start.map((v, i) => Math.fround(v * row[i % cols]))),
+      );
+    });
+  },
+);
 
 describe("in-place shape checks", () => {
   it("rejects a one-element source with more dims than the target", () => {
