@@ -1,5 +1,5 @@
-// What every framework adapter provides (one `Case` per workload), how a case is timed (warm-up,
-// then repeats until a count or a time budget is reached, reporting the median), and how two
+// What every framework adapter provides (one `Case` per workload), how cases are timed (warm-up,
+// then interleaved rounds of repeats until a count or a time budget is reached, medians), and how two
 // frameworks' outputs are compared before anything is timed.
 
 import type { BatchNormInputs, MatmulInputs, MlpInputs } from "./inputs.js";
@@ -49,29 +49,46 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
-export async function time(
-  work: () => void | Promise<void>,
-  options: TimingOptions,
-): Promise<Timing> {
-  for (let i = 0; i < options.warmup; i++) await work();
-  const samplesMs: number[] = [];
-  let spent = 0;
-  while (
-    samplesMs.length < options.minRepeats ||
-    (samplesMs.length < options.maxRepeats && spent < options.budgetMs)
-  ) {
-    const start = performance.now();
-    await work();
-    const elapsed = performance.now() - start;
-    samplesMs.push(elapsed);
-    spent += elapsed;
+/**
+ * Times several cases in interleaved rounds: each round runs a few repeats of every case, in an
+ * order rotated by one each round, so a noisy stretch of a shared machine lands on all cases
+ * alike and their ratios stay meaningful. Each case first gets `warmups[i]` untimed runs (and,
+ * unless that is 0, one more at the start of each round), then stops at `maxRepeats` samples, or once `budgetMs` went into it after `minRepeats`. One median
+ * per case, over all its rounds.
+ */
+export async function timeInterleaved(
+  works: ReadonlyArray<() => void | Promise<void>>,
+  warmups: readonly number[],
+  options: TimingOptions & { rounds: number },
+): Promise<Timing[]> {
+  for (let i = 0; i < works.length; i++) for (let w = 0; w < warmups[i]; w++) await works[i]();
+  const samples = works.map(() => [] as number[]);
+  const spent = works.map(() => 0);
+  const perRound = Math.ceil(options.maxRepeats / options.rounds);
+  for (let round = 0; round < options.rounds; round++) {
+    for (let j = 0; j < works.length; j++) {
+      const i = (j + round) % works.length;
+      // One untimed run after switching cases: the first run after another framework's pays for
+      // its caches and garbage, which is the switch's cost, not this case's.
+      if (warmups[i] > 0 && samples[i].length < options.maxRepeats) await works[i]();
+      for (let k = 0; k < perRound; k++) {
+        const mine = samples[i];
+        if (mine.length >= options.maxRepeats) break;
+        if (mine.length >= options.minRepeats && spent[i] >= options.budgetMs) break;
+        const start = performance.now();
+        await works[i]();
+        const elapsed = performance.now() - start;
+        mine.push(elapsed);
+        spent[i] += elapsed;
+      }
+    }
   }
-  return {
+  return samples.map((samplesMs) => ({
     medianMs: median(samplesMs),
     minMs: Math.min(...samplesMs),
     repeats: samplesMs.length,
     samplesMs,
-  };
+  }));
 }
 
 export interface Agreement {

@@ -20,7 +20,7 @@ import {
   type Framework,
   type Outputs,
   type TimingOptions,
-  time,
+  timeInterleaved,
 } from "./measure.js";
 import { markdownHeader, markdownTable, type Report, type ResultRow } from "./report.js";
 import { tfjsFramework } from "./tfjs.js";
@@ -83,7 +83,13 @@ function workloads(): Workload[] {
 }
 
 /** Timing settings: a time budget per case keeps slow peers (TF.js cpu BatchNorm) to few runs. */
-const TIMING: TimingOptions = { warmup: 2, minRepeats: 3, maxRepeats: 40, budgetMs: 2500 };
+const TIMING: TimingOptions & { rounds: number } = {
+  warmup: 2,
+  minRepeats: 3,
+  maxRepeats: 40,
+  budgetMs: 2500,
+  rounds: 8,
+};
 
 function option(name: string): string[] | undefined {
   const arg = process.argv.find((a) => a.startsWith(`--${name}=`));
@@ -117,33 +123,74 @@ function errorText(error: unknown): string {
   return (error instanceof Error ? error.message : String(error)).split("\n")[0].slice(0, 120);
 }
 
-async function measureCase(
+/** A workload opened in one framework and checked, ready to be timed (or its failure). */
+interface Opened {
+  framework: Framework;
+  row: ResultRow;
+  opened?: Case;
+  /** Untimed runs before timing: none when the check alone took over a second. */
+  warmup: number;
+}
+
+async function openCase(
   workload: Workload,
   framework: Framework,
   reference: Outputs | undefined,
-): Promise<{ row: ResultRow; outputs?: Outputs } | undefined> {
+): Promise<{ entry: Opened; outputs?: Outputs } | undefined> {
   const row: ResultRow = { workload: workload.label, framework: framework.name };
-  let outputs: Outputs | undefined;
+  const opening = workload.open(framework);
+  if (opening === undefined) return undefined;
   let opened: Case | undefined;
   try {
-    const opening = workload.open(framework);
-    if (opening === undefined) return undefined;
     opened = await opening;
     const started = performance.now();
-    outputs = await opened.check();
+    const outputs = await opened.check();
     const checkMs = performance.now() - started;
     if (reference !== undefined)
       row.agreement = compareOutputs(reference, outputs, workload.tolerance);
-    // The check already ran the workload once, which is warm-up enough for a slow case.
     const warmup = checkMs > 1000 ? 0 : TIMING.warmup;
-    row.timing = await time(() => opened?.step(), { ...TIMING, warmup });
-    if (workload.flops !== undefined) row.gflops = workload.flops / (row.timing.medianMs * 1e6);
+    return { entry: { framework, row, opened, warmup }, outputs };
   } catch (error) {
     row.error = errorText(error);
-  } finally {
     opened?.dispose();
+    return { entry: { framework, row, warmup: 0 } };
   }
-  return { row, outputs };
+}
+
+/** Checks every framework on `workload`, then times them together (see timeInterleaved). */
+async function measureWorkload(workload: Workload, frameworks: Framework[]): Promise<ResultRow[]> {
+  let reference: Outputs | undefined;
+  const entries: Opened[] = [];
+  for (const framework of frameworks) {
+    const result = await openCase(workload, framework, reference);
+    if (result === undefined) continue;
+    if (reference === undefined && result.outputs !== undefined) reference = result.outputs;
+    entries.push(result.entry);
+  }
+  const timed = entries.filter((e) => e.opened !== undefined);
+  try {
+    const timings = await timeInterleaved(
+      timed.map((e) => () => e.opened?.step()),
+      timed.map((e) => e.warmup),
+      TIMING,
+    );
+    timed.forEach((e, i) => {
+      e.row.timing = timings[i];
+      if (workload.flops !== undefined) e.row.gflops = workload.flops / (timings[i].medianMs * 1e6);
+    });
+  } catch (error) {
+    for (const e of timed) e.row.error ??= errorText(error);
+  } finally {
+    for (const e of timed) e.opened?.dispose();
+  }
+  const koubaiMs = entries.find((e) => e.framework.name === "koubai")?.row.timing?.medianMs;
+  for (const { row } of entries) {
+    if (row.timing !== undefined && koubaiMs !== undefined)
+      row.timeVsKoubai = row.timing.medianMs / koubaiMs;
+    const ms = row.timing?.medianMs.toFixed(1) ?? row.error;
+    console.error(`  ${workload.label} / ${row.framework}: ${ms} ms`);
+  }
+  return entries.map((e) => e.row);
 }
 
 async function main(): Promise<void> {
@@ -164,21 +211,7 @@ async function main(): Promise<void> {
   const results: ResultRow[] = [];
   for (const workload of workloads()) {
     if (chosenWorkloads !== undefined && !chosenWorkloads.includes(workload.id)) continue;
-    let reference: Outputs | undefined;
-    let koubaiMs: number | undefined;
-    for (const framework of frameworks) {
-      const measured = await measureCase(workload, framework, reference);
-      if (measured === undefined) continue;
-      const { row, outputs } = measured;
-      if (reference === undefined && outputs !== undefined) reference = outputs;
-      if (framework.name === "koubai") koubaiMs = row.timing?.medianMs;
-      if (row.timing !== undefined && koubaiMs !== undefined) {
-        row.timeVsKoubai = row.timing.medianMs / koubaiMs;
-      }
-      results.push(row);
-      const ms = row.timing?.medianMs.toFixed(1) ?? row.error;
-      console.error(`  ${workload.label} / ${framework.name}: ${ms} ms`);
-    }
+    results.push(...(await measureWorkload(workload, frameworks)));
   }
   const cpus = os.cpus();
   const report: Report = {
@@ -193,6 +226,7 @@ async function main(): Promise<void> {
     notes: [
       "Same seeded float32 inputs in every framework; outputs checked against the reference before timing.",
       "Medians of timed repeats after warm-up; each case stops after 40 runs or 2.5 s of timed runs (at least 3).",
+      "The frameworks of a workload are timed in 8 interleaved rounds (an untimed run, then 5 timed runs each, the order rotating every round), so a noisy stretch of the shared machine affects all of them alike.",
       "BatchNorm: training-mode composite (mean, biased variance, rsqrt, affine) forward plus backward with a given upstream gradient; jax-js gets it as the gradient of sum(y * gradOut).",
       "MLP: 784-256-BN-ReLU-256-BN-ReLU-10, softmax cross-entropy, SGD momentum 0.9 (PyTorch form), loss read back every step; BatchNorm running statistics are not tracked in any framework.",
       "koubai-fused: the BatchNorm workload runs the layers package's BatchNorm1d({ fused: true }) in training mode (which also updates its [C] running statistics); its MLP uses fusedBatchNorm; matmul is the same kernel as koubai's, so not repeated.",
