@@ -1,6 +1,7 @@
 // Both matmul kernels (blocked JS, WebAssembly SIMD) against plain triple loops written here:
 // odd sizes that exercise every tile edge, transposed and strided operands, batches, both float
-// dtypes. The references fix the summation order p = 0..k-1, so the comparisons are exact.
+// dtypes. The references fix the summation order (p = 0..k-1, in groups of 64 for the float32
+// WebAssembly kernel), so the comparisons are exact.
 
 import { afterEach, describe, expect, it } from "vitest";
 import { matmul, setKernelBackend, slice, Tensor, zeros } from "../../src/index.js";
@@ -38,7 +39,11 @@ function matrix(rows: number, cols: number, layout: Layout, dtype: FloatDType, s
   return { t, at };
 }
 
-/** Σ_p a(i,p)·b(p,j) in p order, rounding like the kernel under test. */
+/**
+ * Σ_p a(i,p)·b(p,j) in p order, rounding like the kernel under test. With `roundEachStep` (the
+ * float32 WebAssembly kernel) every product and sum is rounded, and the products are summed in
+ * groups of 64 consecutive p from +0, each group's sum then added to the running total.
+ */
 function reference(
   a: (i: number, j: number) => number,
   b: (i: number, j: number) => number,
@@ -46,12 +51,17 @@ function reference(
   round: (x: number) => number,
   roundEachStep: boolean,
 ): number[] {
+  const group = roundEachStep ? 64 : k;
   const out: number[] = [];
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < n; j++) {
       let acc = 0;
-      for (let p = 0; p < k; p++) {
-        acc = roundEachStep ? round(acc + round(a(i, p) * b(p, j))) : acc + a(i, p) * b(p, j);
+      for (let g = 0; g < k; g += group) {
+        let run = 0;
+        for (let p = g; p < Math.min(g + group, k); p++) {
+          run = roundEachStep ? round(run + round(a(i, p) * b(p, j))) : run + a(i, p) * b(p, j);
+        }
+        acc = g === 0 ? run : round(acc + run);
       }
       out.push(round(acc));
     }
