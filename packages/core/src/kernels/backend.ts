@@ -14,9 +14,10 @@ let backend: KernelBackend = "auto";
  * Chooses the kernel implementation for float matmul. `"wasm"` throws where WebAssembly SIMD128
  * is unavailable. Results agree across backends: float64 bit for bit, float32 to rounding (the
  * wasm kernel rounds each step to float32, summing runs of 64 products; the JS kernel accumulates
- * in float64). The same choice
- * routes float add, sub, mul, div, maximum, minimum, neg, abs, square, sqrt, rsqrt, relu and
- * relu's backward, whose wasm loops give bit-identical results in both dtypes.
+ * in float64). The same choice routes float add, sub, mul, div, maximum, minimum, neg, abs,
+ * square, sqrt, rsqrt, relu and relu's backward, the sum, variance and max reductions over
+ * contiguous rows or columns, the fused BatchNorm and the SGD-momentum update; their wasm loops
+ * give results bit-identical to the JS ones.
  *
  * @example
  * setKernelBackend("js"); // e.g. to compare against the WebAssembly path
