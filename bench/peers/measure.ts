@@ -23,6 +23,11 @@ export interface Case {
 export interface Framework {
   name: string;
   version: string;
+  /**
+   * Frameworks sharing global state (TF.js: one active backend, one variable registry) name the
+   * same group; no two of a group are open at once, so they are timed in separate rounds.
+   */
+  exclusiveGroup?: string;
   batchNorm?(inputs: BatchNormInputs): Promise<Case>;
   matmul?(inputs: MatmulInputs): Promise<Case>;
   mlp?(inputs: MlpInputs): Promise<Case>;

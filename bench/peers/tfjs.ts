@@ -142,6 +142,7 @@ export async function tfjsFramework(backend: TfBackend): Promise<Framework> {
   return {
     name: `tfjs-${backend}`,
     version,
+    exclusiveGroup: "tfjs",
     batchNorm: batchNorm(backend),
     matmul: matmul(backend),
     mlp: mlp(backend),
