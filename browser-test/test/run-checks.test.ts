@@ -1,6 +1,6 @@
 // The page's program run directly in Node: the same assertions the browser run must pass.
 
-import { describe, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { type CheckResults, runChecks } from "../src/run-checks.js";
 import {
   expectBackward,
@@ -21,5 +21,8 @@ describe("runChecks under Node", () => {
     expectMlpMatchesTorch(results));
   it("multiplies on the wasm kernel bit-identically to a plain loop", () => expectMatmul(results));
   it("round-trips a state dict through safetensors bytes", () => expectSafetensors(results));
-  it("names the op and the layer in error messages", () => expectReadableErrors(results));
+  it("names the op and the layer in error messages", () => {
+    expect(results.errors.batchNormClassName).toBe("BatchNorm1d");
+    expectReadableErrors(results);
+  });
 });

@@ -29,9 +29,8 @@ export async function bundlePage(): Promise<string> {
       outDir,
       emptyOutDir: true,
       reportCompressedSize: false,
-      // Layers name themselves in errors with this.constructor.name, which minification turns
-      // into "Yr"; keepNames is what an application must set to keep those errors readable.
-      rolldownOptions: { output: { keepNames: true } },
+      // Minified like a production app, without keepNames: classes get short names, and layers
+      // must still name themselves in errors (static typeName, see expectReadableErrors).
     },
   });
   return outDir;

@@ -5,6 +5,9 @@ import { Module } from "./module.js";
 
 /** relu(x) = max(x, 0), elementwise. */
 export class ReLU extends Module {
+  /** The name messages print, kept when minified (see `typeName()`). */
+  static readonly typeName: string = "ReLU";
+
   forward(x: Tensor): Tensor {
     return x.relu();
   }
@@ -12,6 +15,9 @@ export class ReLU extends Module {
 
 /** leakyRelu(x) = x for x ≥ 0, negativeSlope·x otherwise (default slope 0.01). */
 export class LeakyReLU extends Module {
+  /** The name messages print, kept when minified (see `typeName()`). */
+  static readonly typeName: string = "LeakyReLU";
+
   constructor(
     /** Slope for negative inputs. */
     readonly negativeSlope = 0.01,
@@ -25,6 +31,9 @@ export class LeakyReLU extends Module {
 
 /** tanh(x), elementwise. */
 export class Tanh extends Module {
+  /** The name messages print, kept when minified (see `typeName()`). */
+  static readonly typeName: string = "Tanh";
+
   forward(x: Tensor): Tensor {
     return x.tanh();
   }
@@ -32,6 +41,9 @@ export class Tanh extends Module {
 
 /** σ(x) = 1 / (1 + e^(-x)), elementwise. */
 export class Sigmoid extends Module {
+  /** The name messages print, kept when minified (see `typeName()`). */
+  static readonly typeName: string = "Sigmoid";
+
   forward(x: Tensor): Tensor {
     return x.sigmoid();
   }
@@ -39,6 +51,9 @@ export class Sigmoid extends Module {
 
 /** GELU(x) = x·Φ(x) (or the tanh approximation with `approximate: "tanh"`). */
 export class GELU extends Module {
+  /** The name messages print, kept when minified (see `typeName()`). */
+  static readonly typeName: string = "GELU";
+
   constructor(
     /** `"none"`: exact x/2·(1 + erf(x/√2)); `"tanh"`: x/2·(1 + tanh(√(2/π)·(x + 0.044715x³))). */
     readonly approximate: "none" | "tanh" = "none",
@@ -52,6 +67,9 @@ export class GELU extends Module {
 
 /** softmax along `dim`: e^(x_i) / Σ_j e^(x_j), computed stably. */
 export class Softmax extends Module {
+  /** The name messages print, kept when minified (see `typeName()`). */
+  static readonly typeName: string = "Softmax";
+
   constructor(
     /** The dim whose entries sum to 1 (e.g. 1 for `[N, C]`); negative counts from the end. */
     readonly dim: number,
@@ -65,6 +83,9 @@ export class Softmax extends Module {
 
 /** log softmax along `dim`: x - logsumexp(x). */
 export class LogSoftmax extends Module {
+  /** The name messages print, kept when minified (see `typeName()`). */
+  static readonly typeName: string = "LogSoftmax";
+
   constructor(
     /** The dim normalised over (e.g. 1 for `[N, C]`); negative counts from the end. */
     readonly dim: number,
@@ -81,6 +102,9 @@ export class LogSoftmax extends Module {
  * 1/(1-p); the identity in eval mode.
  */
 export class Dropout extends Module {
+  /** The name messages print, kept when minified (see `typeName()`). */
+  static readonly typeName: string = "Dropout";
+
   /** @throws RangeError when `p` is outside [0, 1]. */
   constructor(
     /** Probability of zeroing an element. */
@@ -101,6 +125,9 @@ export class Dropout extends Module {
 
 /** Flattens dims startDim..endDim into one (default 1..-1: [N, ...] → [N, rest]). */
 export class Flatten extends Module {
+  /** The name messages print, kept when minified (see `typeName()`). */
+  static readonly typeName: string = "Flatten";
+
   constructor(
     /** First dim merged (default 1, keeping the batch dim). */
     readonly startDim = 1,
@@ -116,6 +143,9 @@ export class Flatten extends Module {
 
 /** Returns its input unchanged. */
 export class Identity extends Module {
+  /** The name messages print, kept when minified (see `typeName()`). */
+  static readonly typeName: string = "Identity";
+
   forward(x: Tensor): Tensor {
     return x;
   }

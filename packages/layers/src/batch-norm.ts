@@ -63,7 +63,7 @@ export abstract class BatchNormBase extends Module {
     options: BatchNormOptions = {},
   ) {
     super();
-    const name = this.constructor.name;
+    const name = this.typeName();
     if (!Number.isInteger(numFeatures) || numFeatures < 1)
       throw new RangeError(`${name}: numFeatures must be a positive integer, got ${numFeatures}`);
     const { eps = 1e-5, momentum = 0.1, affine = true, trackRunningStats = true } = options;
@@ -101,7 +101,7 @@ export abstract class BatchNormBase extends Module {
 
   forward(x: Tensor): Tensor {
     this.checkRank(x);
-    const name = this.constructor.name;
+    const name = this.typeName();
     const dtype = (this.weight ?? this.runningMean)?.dtype;
     if (x.shape[1] !== this.numFeatures) {
       throw new RangeError(
@@ -178,26 +178,35 @@ export abstract class BatchNormBase extends Module {
  * ```
  */
 export class BatchNorm1d extends BatchNormBase {
+  /** The name messages print, kept when minified (see `typeName()`). */
+  static readonly typeName: string = "BatchNorm1d";
+
   protected checkRank(x: Tensor): void {
     if (x.ndim !== 2 && x.ndim !== 3)
       throw new RangeError(
-        `${this.constructor.name}: expected a 2-D [N, C] or 3-D [N, C, L] input, got shape [${x.shape.join(", ")}]`,
+        `${this.typeName()}: expected a 2-D [N, C] or 3-D [N, C, L] input, got shape [${x.shape.join(", ")}]`,
       );
   }
 }
 
 /** Batch norm over [N, C, H, W] inputs (statistics per channel C over N·H·W). */
 export class BatchNorm2d extends BatchNormBase {
+  /** The name messages print, kept when minified (see `typeName()`). */
+  static readonly typeName: string = "BatchNorm2d";
+
   protected checkRank(x: Tensor): void {
     if (x.ndim !== 4)
       throw new RangeError(
-        `${this.constructor.name}: expected a 4-D [N, C, H, W] input, got shape [${x.shape.join(", ")}]`,
+        `${this.typeName()}: expected a 4-D [N, C, H, W] input, got shape [${x.shape.join(", ")}]`,
       );
   }
 }
 
 /** BatchNorm1d with `fused: true` (one op, hand-derived backward). */
 export class FusedBatchNorm1d extends BatchNorm1d {
+  /** The name messages print, kept when minified (see `typeName()`). */
+  static override readonly typeName: string = "FusedBatchNorm1d";
+
   constructor(numFeatures: number, options: Omit<BatchNormOptions, "fused"> = {}) {
     super(numFeatures, { ...options, fused: true });
   }
@@ -205,6 +214,9 @@ export class FusedBatchNorm1d extends BatchNorm1d {
 
 /** BatchNorm2d with `fused: true` (one op, hand-derived backward). */
 export class FusedBatchNorm2d extends BatchNorm2d {
+  /** The name messages print, kept when minified (see `typeName()`). */
+  static override readonly typeName: string = "FusedBatchNorm2d";
+
   constructor(numFeatures: number, options: Omit<BatchNormOptions, "fused"> = {}) {
     super(numFeatures, { ...options, fused: true });
   }

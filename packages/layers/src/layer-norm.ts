@@ -19,6 +19,9 @@ export interface LayerNormOptions {
  * the biased variance, as `nn.LayerNorm`. Input [..., ...normalizedShape].
  */
 export class LayerNorm extends Module {
+  /** The name messages print, kept when minified (see `typeName()`). */
+  static readonly typeName: string = "LayerNorm";
+
   /** The trailing dims normalised over, e.g. `[C]` for input `[N, T, C]`. */
   readonly normalizedShape: readonly number[];
   /** Added to the variance before the square root. */

@@ -28,6 +28,9 @@ export interface LinearOptions {
  * ```
  */
 export class Linear extends Module {
+  /** The name messages print, kept when minified (see `typeName()`). */
+  static readonly typeName: string = "Linear";
+
   /** The weight W, `[outFeatures, inFeatures]`. */
   weight: Parameter;
   /** The bias b, `[outFeatures]`, or null when created with `bias: false`. */

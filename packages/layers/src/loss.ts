@@ -14,6 +14,9 @@ import { Module } from "./module.js";
 
 /** mean/sum/none of (input - target)², as `nn.MSELoss`. */
 export class MSELoss extends Module {
+  /** The name messages print, kept when minified (see `typeName()`). */
+  static readonly typeName: string = "MSELoss";
+
   constructor(
     /** How the per-element losses are reduced. */
     readonly options: {
@@ -30,6 +33,9 @@ export class MSELoss extends Module {
 
 /** mean/sum/none of |input - target|, as `nn.L1Loss`. */
 export class L1Loss extends Module {
+  /** The name messages print, kept when minified (see `typeName()`). */
+  static readonly typeName: string = "L1Loss";
+
   constructor(
     /** How the per-element losses are reduced. */
     readonly options: {
@@ -56,6 +62,9 @@ export interface NLLLossOptions {
 
 /** -w[t]·logProbs[i, t] for log-probabilities [N, C] and int32 targets [N], as `nn.NLLLoss`. */
 export class NLLLoss extends Module {
+  /** The name messages print, kept when minified (see `typeName()`). */
+  static readonly typeName: string = "NLLLoss";
+
   /** Per-class weights `[C]` (a buffer, `weight` in the state dict), or null for equal weights. */
   weight: Tensor | null = null;
   /** Targets equal to this contribute nothing and do not count in the mean. */
@@ -88,6 +97,9 @@ export interface CrossEntropyLossOptions extends NLLLossOptions {
  * probabilities [N, C]), with weight, ignoreIndex and labelSmoothing as `nn.CrossEntropyLoss`.
  */
 export class CrossEntropyLoss extends Module {
+  /** The name messages print, kept when minified (see `typeName()`). */
+  static readonly typeName: string = "CrossEntropyLoss";
+
   /** Per-class weights `[C]` (a buffer, `weight` in the state dict), or null for equal weights. */
   weight: Tensor | null = null;
   /** Class-index targets equal to this contribute nothing and do not count in the mean. */
@@ -125,6 +137,9 @@ export interface BCEWithLogitsLossOptions {
 
 /** Binary cross-entropy on logits, stable for large |x|, as `nn.BCEWithLogitsLoss`. */
 export class BCEWithLogitsLoss extends Module {
+  /** The name messages print, kept when minified (see `typeName()`). */
+  static readonly typeName: string = "BCEWithLogitsLoss";
+
   /** Per-element weight broadcast to the input (a buffer, `weight` in the state dict), or null. */
   weight: Tensor | null = null;
   /** Weight of positive examples, broadcast over the last dim (a buffer, `pos_weight`), or null. */

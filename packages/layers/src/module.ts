@@ -28,7 +28,7 @@ type Slots = Record<string, unknown>;
 function checkName(module: Module, name: string, what: string): void {
   if (typeof name !== "string" || name === "" || name.includes(".")) {
     throw new TypeError(
-      `${module.constructor.name}.${what}: name must be a non-empty string without ".", got ${JSON.stringify(name)}`,
+      `${module.typeName()}.${what}: name must be a non-empty string without ".", got ${JSON.stringify(name)}`,
     );
   }
   if (
@@ -37,7 +37,7 @@ function checkName(module: Module, name: string, what: string): void {
     (!Object.hasOwn(module, name) && name in module)
   ) {
     throw new TypeError(
-      `${module.constructor.name}.${what}: "${name}" is already a method or property of the module`,
+      `${module.typeName()}.${what}: "${name}" is already a method or property of the module`,
     );
   }
 }
@@ -74,12 +74,31 @@ export abstract class Module {
   /** Computes the module's output. */
   abstract forward(...inputs: Tensor[]): Tensor;
 
+  /**
+   * The class name that messages print, e.g. `"BatchNorm1d"` (PyTorch's `Module._get_name()`): the
+   * static `typeName` string of the class, or of its nearest ancestor that declares one, else
+   * `this.constructor.name`.
+   *
+   * It exists because minifiers rename classes: a bundled `BatchNorm1d` may be called `Yr`, and
+   * `constructor.name` would then print `Yr: numFeatures must be ...`. Every built-in layer declares
+   * `static readonly typeName = "BatchNorm1d"` (a string, which minifiers keep), so its name
+   * survives. The static is inherited: `class MyNorm extends BatchNorm1d {}` reports
+   * `"BatchNorm1d"`. A subclass that should name itself, and keep that name when minified,
+   * declares its own `static override readonly typeName: string = "MyNorm"` (no `override` on a
+   * direct subclass of Module). A direct subclass of Module without one reports its constructor
+   * name, as before.
+   */
+  typeName(): string {
+    const declared = (this.constructor as { typeName?: unknown }).typeName;
+    return typeof declared === "string" ? declared : this.constructor.name;
+  }
+
   /** Adds a parameter (or an empty slot) named `name`; same as assigning a Parameter to the property. */
   registerParameter(name: string, param: Parameter | null): void {
     checkName(this, name, "registerParameter");
     if (param !== null && !(param instanceof Parameter)) {
       throw new TypeError(
-        `${this.constructor.name}.registerParameter: "${name}" must be a Parameter or null; wrap tensors with new Parameter(t)`,
+        `${this.typeName()}.registerParameter: "${name}" must be a Parameter or null; wrap tensors with new Parameter(t)`,
       );
     }
     this.#bufferSlots.delete(name);
@@ -96,7 +115,7 @@ export abstract class Module {
     checkName(this, name, "registerBuffer");
     if (tensor !== null && (!(tensor instanceof TensorClass) || tensor instanceof Parameter)) {
       throw new TypeError(
-        `${this.constructor.name}.registerBuffer: "${name}" must be a plain Tensor or null (a Parameter belongs in registerParameter)`,
+        `${this.typeName()}.registerBuffer: "${name}" must be a plain Tensor or null (a Parameter belongs in registerParameter)`,
       );
     }
     this.#parameterSlots.delete(name);
@@ -108,7 +127,7 @@ export abstract class Module {
   registerModule(name: string, module: Module): void {
     checkName(this, name, "registerModule");
     if (!(module instanceof Module)) {
-      throw new TypeError(`${this.constructor.name}.registerModule: "${name}" must be a Module`);
+      throw new TypeError(`${this.typeName()}.registerModule: "${name}" must be a Module`);
     }
     (this as unknown as Slots)[name] = module;
   }
@@ -123,7 +142,7 @@ export abstract class Module {
       if (this.#bufferSlots.has(name)) {
         if (value !== null && !(value instanceof TensorClass)) {
           throw new TypeError(
-            `${this.constructor.name}: buffer "${name}" holds ${typeof value}, expected a Tensor or null`,
+            `${this.typeName()}: buffer "${name}" holds ${typeof value}, expected a Tensor or null`,
           );
         }
         const persistent = this.#bufferSlots.get(name) ?? true;
@@ -133,7 +152,7 @@ export abstract class Module {
       } else if (this.#parameterSlots.has(name)) {
         if (value !== null) {
           throw new TypeError(
-            `${this.constructor.name}: parameter "${name}" holds a ${value instanceof TensorClass ? "plain Tensor" : typeof value}; assign a Parameter (new Parameter(t)) or null`,
+            `${this.typeName()}: parameter "${name}" holds a ${value instanceof TensorClass ? "plain Tensor" : typeof value}; assign a Parameter (new Parameter(t)) or null`,
           );
         }
         params.push({ name, kind: "parameter", tensor: null, persistent: true });
@@ -272,9 +291,7 @@ export abstract class Module {
    */
   to(dtype: DType): this {
     if (dtype !== "float32" && dtype !== "float64") {
-      throw new TypeError(
-        `${this.constructor.name}.to: dtype must be float32 or float64, got ${dtype}`,
-      );
+      throw new TypeError(`${this.typeName()}.to: dtype must be float32 or float64, got ${dtype}`);
     }
     // One replacement per original tensor, so weights tied between modules stay tied.
     const replaced = new Map<Tensor, Tensor>();

@@ -14,6 +14,9 @@ import { Module } from "./module.js";
  * ```
  */
 export class Sequential extends Module {
+  /** The name messages print, kept when minified (see `typeName()`). */
+  static readonly typeName: string = "Sequential";
+
   constructor(...modules: Module[]) {
     super();
     modules.forEach((m, i) => {

@@ -49,7 +49,7 @@ function stateEntries(module: Module): Map<string, { path: string; tensor: Tenso
       const clash = entries.get(key);
       if (clash !== undefined) {
         throw new Error(
-          `${module.constructor.name}.stateDict: properties "${clash.path}" and "${path}" both map to the key "${key}"; rename one`,
+          `${module.typeName()}.stateDict: properties "${clash.path}" and "${path}" both map to the key "${key}"; rename one`,
         );
       }
       entries.set(key, { path, tensor: entry.tensor });
@@ -69,7 +69,7 @@ export function loadState(
   state: Record<string, Tensor>,
   options: LoadStateDictOptions,
 ): LoadStateDictResult {
-  const op = `${module.constructor.name}.loadStateDict`;
+  const op = `${module.typeName()}.loadStateDict`;
   if (state === null || typeof state !== "object") {
     throw new TypeError(
       `${op}: expected a Record<string, Tensor>, got ${state === null ? "null" : typeof state}`,

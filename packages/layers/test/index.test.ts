@@ -1,5 +1,6 @@
 // The public API by package name: build, train and save a tiny network.
 import { Generator, randn, tensor } from "@koubai/core";
+import * as layers from "@koubai/layers";
 import {
   BatchNorm1d,
   CrossEntropyLoss,
@@ -49,5 +50,61 @@ describe("@koubai/layers public API", () => {
     model.eval();
     copy.eval();
     expect(Array.from(copy.forward(x).toArray())).toEqual(Array.from(model.forward(x).toArray()));
+  });
+});
+
+// Every exported layer class, keyed by export name, with valid minimal arguments. A new layer
+// must be added here (the first test fails until it is), so its static typeName is checked too.
+const construct: Record<string, () => layers.Module> = {
+  BatchNorm1d: () => new layers.BatchNorm1d(1),
+  BatchNorm2d: () => new layers.BatchNorm2d(1),
+  BCEWithLogitsLoss: () => new layers.BCEWithLogitsLoss(),
+  CrossEntropyLoss: () => new layers.CrossEntropyLoss(),
+  Dropout: () => new layers.Dropout(),
+  Flatten: () => new layers.Flatten(),
+  FusedBatchNorm1d: () => new layers.FusedBatchNorm1d(1),
+  FusedBatchNorm2d: () => new layers.FusedBatchNorm2d(1),
+  GELU: () => new layers.GELU(),
+  Identity: () => new layers.Identity(),
+  L1Loss: () => new layers.L1Loss(),
+  LayerNorm: () => new layers.LayerNorm(1),
+  LeakyReLU: () => new layers.LeakyReLU(),
+  Linear: () => new layers.Linear(1, 1),
+  LogSoftmax: () => new layers.LogSoftmax(1),
+  MSELoss: () => new layers.MSELoss(),
+  NLLLoss: () => new layers.NLLLoss(),
+  ReLU: () => new layers.ReLU(),
+  Sequential: () => new layers.Sequential(),
+  Sigmoid: () => new layers.Sigmoid(),
+  Softmax: () => new layers.Softmax(1),
+  Tanh: () => new layers.Tanh(),
+};
+// Abstract bases declare no typeName, so a user's direct subclass reports its own class name.
+const abstractBases: unknown[] = [layers.Module, layers.BatchNormBase];
+const exportedLayers = Object.entries(layers).filter(
+  ([, value]) =>
+    typeof value === "function" &&
+    value.prototype instanceof layers.Module &&
+    !abstractBases.includes(value),
+) as [string, typeof layers.Module & { typeName?: unknown }][];
+
+describe("typeName of the exported layers", () => {
+  it("has a constructor for every exported Module subclass", () => {
+    expect(exportedLayers.map(([name]) => name).sort()).toEqual(Object.keys(construct).sort());
+  });
+
+  it.each(exportedLayers)(
+    "%s declares its own static typeName equal to its class name",
+    (name, X) => {
+      expect(Object.hasOwn(X, "typeName")).toBe(true);
+      expect(X.typeName).toBe(name);
+      const layer = construct[name]();
+      expect(layer.constructor).toBe(X);
+      expect(layer.typeName()).toBe(X.name);
+    },
+  );
+
+  it("leaves typeName undeclared on the abstract bases Module and BatchNormBase", () => {
+    for (const base of abstractBases) expect(Object.hasOwn(base as object, "typeName")).toBe(false);
   });
 });

@@ -159,3 +159,41 @@ describe("stateDict and loadStateDict", () => {
     expect(Array.from(fc.weight.toArray())).toEqual([1, 1, 1, 1]);
   });
 });
+
+describe("Module.typeName", () => {
+  it("names a built-in layer after minification renamed its class (the static typeName is kept)", () => {
+    // What a minifier does to BatchNorm1d: same class body, another constructor name.
+    class Yr extends BatchNorm1d {}
+    expect(Yr.name).toBe("Yr");
+    expect(new Yr(2).typeName()).toBe("BatchNorm1d");
+    expect(() => new Yr(0)).toThrow("BatchNorm1d: numFeatures must be a positive integer, got 0");
+    expect(() => new Yr(2).forward(zeros([2, 2, 2, 2]))).toThrow(
+      "BatchNorm1d: expected a 2-D [N, C] or 3-D [N, C, L] input, got shape [2, 2, 2, 2]",
+    );
+    expect(() => new Yr(2).to("int32")).toThrow(
+      "BatchNorm1d.to: dtype must be float32 or float64, got int32",
+    );
+  });
+
+  it("reports a user subclass's own class name when it declares no static typeName", () => {
+    class MyBlock extends Module {
+      forward(x: Tensor): Tensor {
+        return x;
+      }
+    }
+    expect(new MyBlock().typeName()).toBe("MyBlock");
+    expect(() => new MyBlock().registerModule("child", {} as Module)).toThrow(
+      'MyBlock.registerModule: "child" must be a Module',
+    );
+  });
+
+  it("prefers a subclass's own static typeName over the inherited one", () => {
+    class Qz extends BatchNorm1d {
+      static override readonly typeName: string = "MyNorm";
+    }
+    expect(new Qz(2).typeName()).toBe("MyNorm");
+    expect(() => new Qz(2).forward(zeros([2, 3]))).toThrow(
+      "MyNorm(2): input of shape [2, 3] has 3 channels in dim 1, expected 2",
+    );
+  });
+});

@@ -122,6 +122,9 @@ export function adamUpdate(
  * ```
  */
 export class Adam extends Optimizer<AdamParamGroup, AdamState> {
+  /** The name messages print, kept when minified (see `typeName()`). */
+  static readonly typeName: string = "Adam";
+
   constructor(params: Params<AdamParamGroup>, options: AdamOptions = {}) {
     super(params, adamDefaults("Adam", options, 0));
   }

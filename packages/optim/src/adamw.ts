@@ -29,6 +29,9 @@ import { Optimizer, type Params } from "./optimizer.js";
  * ```
  */
 export class AdamW extends Optimizer<AdamParamGroup, AdamState> {
+  /** The name messages print, kept when minified (see `typeName()`). */
+  static readonly typeName: string = "AdamW";
+
   constructor(params: Params<AdamParamGroup>, options: AdamOptions = {}) {
     super(params, adamDefaults("AdamW", options, 0.01));
   }

@@ -66,12 +66,25 @@ export abstract class Optimizer<G extends ParamGroup = ParamGroup, S extends obj
   /** Per-parameter state, created lazily on the first step that parameter has a gradient. */
   readonly state = new Map<Tensor, S>();
 
+  /**
+   * The class name that messages print, e.g. `"Adam"` (like PyTorch's `Module._get_name()`): the
+   * static `typeName` string of the class, or of its nearest ancestor that declares one, else
+   * `this.constructor.name`. Minifiers rename classes (`Adam` may become `Qt`), so every built-in
+   * optimizer declares `static readonly typeName = "Adam"` and messages keep the real name. The
+   * static is inherited: `class MyAdam extends Adam {}` reports `"Adam"`; declare your own
+   * `static override readonly typeName` to name a subclass, and to keep the name when minified.
+   */
+  typeName(): string {
+    const declared = (this.constructor as { typeName?: unknown }).typeName;
+    return typeof declared === "string" ? declared : this.constructor.name;
+  }
+
   constructor(
     params: Params<G>,
     /** Options used for any group that does not set them. */
     readonly defaults: GroupOptions<G>,
   ) {
-    const name = this.constructor.name;
+    const name = this.typeName();
     if (params instanceof Tensor) {
       throw new TypeError(
         `${name}: params should be an iterable of Tensors or of parameter groups, got a single Tensor; wrap it in an array`,
@@ -124,7 +137,7 @@ export abstract class Optimizer<G extends ParamGroup = ParamGroup, S extends obj
 
   /** Adds a group (e.g. layers unfrozen during fine-tuning); missing options take `defaults`. */
   addParamGroup(input: ParamGroupInput<G>): void {
-    const name = this.constructor.name;
+    const name = this.typeName();
     if (typeof input !== "object" || input === null || !("params" in input)) {
       throw new TypeError(`${name}.addParamGroup: a group must be an object with a params field`);
     }
@@ -188,7 +201,7 @@ export abstract class Optimizer<G extends ParamGroup = ParamGroup, S extends obj
    * parameter's dtype.
    */
   loadStateDict(stateDict: OptimizerStateDict): void {
-    const name = `${this.constructor.name}.loadStateDict`;
+    const name = `${this.typeName()}.loadStateDict`;
     const saved = stateDict?.paramGroups;
     if (!Array.isArray(saved) || typeof stateDict.state !== "object") {
       throw new TypeError(`${name}: expected an object with state and paramGroups`);

@@ -61,6 +61,9 @@ export interface SGDState {
  * ```
  */
 export class SGD extends Optimizer<SGDParamGroup, SGDState> {
+  /** The name messages print, kept when minified (see `typeName()`). */
+  static readonly typeName: string = "SGD";
+
   /**
    * @throws TypeError when `lr` is missing or `params` is not an iterable of tensors or groups.
    * @throws RangeError for a negative lr, momentum or weightDecay, an empty parameter list, or

@@ -1,6 +1,6 @@
 import { tensor, zeros } from "@koubai/core";
 import { describe, expect, it } from "vitest";
-import { Adam, type OptimizerStateDict, SGD } from "../src/index.js";
+import { Adam, Optimizer, type OptimizerStateDict, SGD } from "../src/index.js";
 import "./helpers/allclose.js";
 
 const param = (values: number[] = [0, 0]) =>
@@ -165,5 +165,27 @@ describe("Optimizer state dicts", () => {
     expect(() => other.loadStateDict(optimizer.stateDict())).toThrow(
       "SGD.loadStateDict: state 0.momentumBuffer has shape [2] but parameter 0 has shape [3]",
     );
+  });
+});
+
+describe("Optimizer.typeName", () => {
+  it("names a built-in optimizer after minification renamed its class (the static typeName is kept)", () => {
+    // What a minifier does to Adam: same class body, another constructor name.
+    class Qt extends Adam {}
+    expect(Qt.name).toBe("Qt");
+    expect(new Qt([param()]).typeName()).toBe("Adam");
+    expect(() => new Qt([])).toThrow("Adam: got an empty parameter list");
+    expect(() => new Qt([param()]).loadStateDict({} as OptimizerStateDict)).toThrow(
+      "Adam.loadStateDict: expected an object with state and paramGroups",
+    );
+  });
+
+  it("reports a user subclass's own class name when it declares no static typeName", () => {
+    class Sign extends Optimizer {
+      protected validateGroup(): void {}
+      protected update(): void {}
+    }
+    expect(new Sign([param()], { lr: 0.1 }).typeName()).toBe("Sign");
+    expect(() => new Sign([], { lr: 0.1 })).toThrow("Sign: got an empty parameter list");
   });
 });

@@ -1,6 +1,7 @@
 // The package as users import it: by name, alongside @koubai/core, training a tiny model.
 
 import { manualSeed, mseLoss, randn, tensor, zeros } from "@koubai/core";
+import * as optim from "@koubai/optim";
 import {
   Adam,
   AdamW,
@@ -70,5 +71,53 @@ describe("@koubai/optim public API", () => {
       return { optimizer, scheduler: new OneCycleLR(optimizer, { maxLr: 0.5, totalSteps: 40 }) };
     });
     expect(last).toBeLessThan(first * 0.05);
+  });
+});
+
+// Every exported optimizer and scheduler class, keyed by export name, with valid minimal arguments.
+// A new class must be added here (the first test fails until it is), so its typeName is checked.
+const sgd = () => new optim.SGD([zeros([1], { requiresGrad: true })], { lr: 0.1, momentum: 0.9 });
+const construct: Record<string, () => optim.Optimizer | optim.LRScheduler> = {
+  Adam: () => new optim.Adam([zeros([1], { requiresGrad: true })]),
+  AdamW: () => new optim.AdamW([zeros([1], { requiresGrad: true })]),
+  SGD: sgd,
+  CosineAnnealingLR: () => new optim.CosineAnnealingLR(sgd(), { tMax: 1 }),
+  ExponentialLR: () => new optim.ExponentialLR(sgd(), { gamma: 0.5 }),
+  LinearLR: () => new optim.LinearLR(sgd()),
+  MultiStepLR: () => new optim.MultiStepLR(sgd(), { milestones: [1] }),
+  OneCycleLR: () => new optim.OneCycleLR(sgd(), { maxLr: 1, totalSteps: 2 }),
+  SequentialLR: () => {
+    const optimizer = sgd();
+    const schedulers = [new optim.LinearLR(optimizer), new optim.LinearLR(optimizer)];
+    return new optim.SequentialLR(optimizer, { schedulers, milestones: [1] });
+  },
+  StepLR: () => new optim.StepLR(sgd(), { stepSize: 1 }),
+};
+// Abstract bases declare no typeName, so a user's direct subclass reports its own class name.
+const abstractBases: unknown[] = [optim.Optimizer, optim.LRScheduler];
+const exportedClasses = Object.entries(optim).filter(
+  ([, value]) =>
+    typeof value === "function" &&
+    (value.prototype instanceof optim.Optimizer || value.prototype instanceof optim.LRScheduler),
+) as [string, { typeName?: unknown; name: string }][];
+
+describe("typeName of the exported optimizers and schedulers", () => {
+  it("has a constructor for every exported Optimizer and LRScheduler subclass", () => {
+    expect(exportedClasses.map(([name]) => name).sort()).toEqual(Object.keys(construct).sort());
+  });
+
+  it.each(exportedClasses)(
+    "%s declares its own static typeName equal to its class name",
+    (name, X) => {
+      expect(Object.hasOwn(X, "typeName")).toBe(true);
+      expect(X.typeName).toBe(name);
+      const instance = construct[name]();
+      expect(instance.constructor).toBe(X);
+      expect(instance.typeName()).toBe(X.name);
+    },
+  );
+
+  it("leaves typeName undeclared on the abstract bases Optimizer and LRScheduler", () => {
+    for (const base of abstractBases) expect(Object.hasOwn(base as object, "typeName")).toBe(false);
   });
 });

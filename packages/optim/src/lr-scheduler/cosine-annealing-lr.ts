@@ -29,6 +29,9 @@ function pyMod(a: number, b: number): number {
  * ```
  */
 export class CosineAnnealingLR extends LRScheduler {
+  /** The name messages print, kept when minified (see `typeName()`). */
+  static readonly typeName: string = "CosineAnnealingLR";
+
   /** T: steps from the initial rate down to `etaMin` (half the period). */
   readonly tMax: number;
   /** ηmin: the lowest rate, default 0. */

@@ -25,6 +25,9 @@ export interface LinearLROptions {
  * ```
  */
 export class LinearLR extends LRScheduler {
+  /** The name messages print, kept when minified (see `typeName()`). */
+  static readonly typeName: string = "LinearLR";
+
   /** s: the multiplier at step 0. */
   readonly startFactor: number;
   /** e: the multiplier from step `totalIters` on. */

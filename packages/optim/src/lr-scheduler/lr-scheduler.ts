@@ -35,6 +35,19 @@ export abstract class LRScheduler {
     this.baseLrs = optimizer.paramGroups.map((g) => g.initialLr!);
   }
 
+  /**
+   * The class name that messages print, e.g. `"StepLR"` (like PyTorch's `Module._get_name()`):
+   * the static `typeName` string of the class, or of its nearest ancestor that declares one, else
+   * `this.constructor.name`. Minifiers rename classes, so every built-in scheduler declares
+   * `static readonly typeName = "StepLR"` and messages keep the real name. The static is
+   * inherited: `class MyStep extends StepLR {}` reports `"StepLR"`; declare your own
+   * `static override readonly typeName` to name a subclass, and to keep the name when minified.
+   */
+  typeName(): string {
+    const declared = (this.constructor as { typeName?: unknown }).typeName;
+    return typeof declared === "string" ? declared : this.constructor.name;
+  }
+
   /** The learning rates for `lastEpoch`, from the groups' current rates. */
   protected abstract getLr(): number[];
 
@@ -101,7 +114,7 @@ export abstract class LRScheduler {
 
   /** Restores a `stateDict()` (possibly after `JSON.parse`). */
   loadStateDict(stateDict: SchedulerStateDict): void {
-    const name = `${this.constructor.name}.loadStateDict`;
+    const name = `${this.typeName()}.loadStateDict`;
     if (typeof stateDict !== "object" || stateDict === null) {
       throw new TypeError(`${name}: expected an object from stateDict()`);
     }

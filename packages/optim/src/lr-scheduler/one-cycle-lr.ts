@@ -69,6 +69,9 @@ function perGroup(name: string, groups: number, value: number | readonly number[
  * ```
  */
 export class OneCycleLR extends LRScheduler {
+  /** The name messages print, kept when minified (see `typeName()`). */
+  static readonly typeName: string = "OneCycleLR";
+
   /** Number of steps in the cycle; stepping past it is an error. */
   readonly totalSteps: number;
   /** Interpolation within each phase. */
@@ -137,7 +140,7 @@ export class OneCycleLR extends LRScheduler {
     if (this.cycleMomentum) {
       if (!("momentum" in optimizer.defaults) && !this.useBeta1) {
         throw new Error(
-          `OneCycleLR: cycleMomentum needs an optimizer with momentum or betas, and ${optimizer.constructor.name} has neither; pass cycleMomentum: false`,
+          `OneCycleLR: cycleMomentum needs an optimizer with momentum or betas, and ${optimizer.typeName()} has neither; pass cycleMomentum: false`,
         );
       }
       const maxM = perGroup("maxMomentum", groups.length, options.maxMomentum ?? 0.95);

@@ -21,6 +21,9 @@ import { LRScheduler, type SchedulerStateDict } from "./lr-scheduler.js";
  * ```
  */
 export class SequentialLR extends LRScheduler {
+  /** The name messages print, kept when minified (see `typeName()`). */
+  static readonly typeName: string = "SequentialLR";
+
   /** The schedulers in the order they take over. */
   readonly schedulers: LRScheduler[];
   /** Steps at which `schedulers[i + 1]` takes over from `schedulers[i]` (one fewer than schedulers). */

@@ -20,6 +20,9 @@ function checkPositiveInteger(where: string, option: string, value: unknown): vo
  * ```
  */
 export class StepLR extends LRScheduler {
+  /** The name messages print, kept when minified (see `typeName()`). */
+  static readonly typeName: string = "StepLR";
+
   /** Steps between two decays. */
   readonly stepSize: number;
   /** Multiplicative decay factor, default 0.1. */
@@ -58,6 +61,9 @@ export class StepLR extends LRScheduler {
  * ```
  */
 export class MultiStepLR extends LRScheduler {
+  /** The name messages print, kept when minified (see `typeName()`). */
+  static readonly typeName: string = "MultiStepLR";
+
   /** Milestones in increasing order, repeats kept. */
   readonly milestones: number[];
   /** Multiplicative decay factor, default 0.1. */
@@ -101,6 +107,9 @@ export class MultiStepLR extends LRScheduler {
  * ```
  */
 export class ExponentialLR extends LRScheduler {
+  /** The name messages print, kept when minified (see `typeName()`). */
+  static readonly typeName: string = "ExponentialLR";
+
   /** Multiplicative decay factor applied every step. */
   readonly gamma: number;
   protected readonly stateKeys = ["gamma"];

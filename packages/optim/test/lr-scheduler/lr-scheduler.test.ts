@@ -48,3 +48,14 @@ describe("LRScheduler", () => {
     );
   });
 });
+
+describe("LRScheduler.typeName", () => {
+  it("names a built-in scheduler after minification renamed its class (the static typeName is kept)", () => {
+    class Kj extends StepLR {}
+    const scheduler = new Kj(sgd(), { stepSize: 1 });
+    expect(scheduler.typeName()).toBe("StepLR");
+    expect(() => scheduler.loadStateDict({})).toThrow(
+      "StepLR.loadStateDict: the state dict has no lastEpoch",
+    );
+  });
+});

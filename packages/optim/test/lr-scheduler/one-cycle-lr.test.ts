@@ -1,6 +1,6 @@
 import { zeros } from "@koubai/core";
 import { describe, expect, it } from "vitest";
-import { Adam, OneCycleLR, SGD } from "../../src/index.js";
+import { Adam, OneCycleLR, Optimizer, SGD } from "../../src/index.js";
 import "../helpers/allclose.js";
 import { fixtureCases, replay } from "../helpers/schedulers.js";
 
@@ -56,5 +56,18 @@ describe("OneCycleLR", () => {
   ])("rejects %o", (options, message) => {
     const optimizer = new SGD([param()], { lr: 0.1, momentum: 0.9 });
     expect(() => new OneCycleLR(optimizer, options as never)).toThrow(message);
+  });
+
+  it("names the optimizer by its typeName when it has neither momentum nor betas", () => {
+    // A user optimizer whose class a minifier renamed to Zx; its static typeName survives.
+    class Zx extends Optimizer {
+      static readonly typeName: string = "Lion";
+      protected validateGroup(): void {}
+      protected update(): void {}
+    }
+    const optimizer = new Zx([param()], { lr: 0.1 });
+    expect(() => new OneCycleLR(optimizer, { maxLr: 1, totalSteps: 5 })).toThrow(
+      "OneCycleLR: cycleMomentum needs an optimizer with momentum or betas, and Lion has neither; pass cycleMomentum: false",
+    );
   });
 });
