@@ -263,7 +263,7 @@ async function main(): Promise<void> {
       "BatchNorm: training-mode composite (mean, biased variance, rsqrt, affine) forward plus backward with a given upstream gradient; jax-js gets it as the gradient of sum(y * gradOut).",
       "MLP: 784-256-BN-ReLU-256-BN-ReLU-10, softmax cross-entropy, SGD momentum 0.9 (PyTorch form), loss read back every step; BatchNorm running statistics are not tracked in any framework.",
       "koubai-fused: the BatchNorm workload runs the layers package's BatchNorm1d({ fused: true }) in training mode (which also updates its [C] running statistics); its MLP uses fusedBatchNorm; matmul is the same kernel as koubai's, so not repeated.",
-      `Koubai kernel threads: ${kernelThreads} (KOUBAI_KERNEL_THREADS; matmuls of at least 2^21 multiply-adds split over threads).`,
+      `Koubai kernel threads: ${kernelThreads} (KOUBAI_KERNEL_THREADS; matmuls of at least 2^23 multiply-adds split over threads).`,
       "time / Koubai's divides by the composite (core-only) Koubai median of the same workload.",
     ],
     results,
