@@ -134,10 +134,10 @@ function startPool(n: number): Pool {
     shared: true,
   });
   const module = new WebAssembly.Module(bytes);
-  const own = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as {
-    gemmF32: GemmFn;
-    gemmF64: GemmFn;
-  };
+  const own = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as Omit<
+    GemmExports,
+    "memory"
+  >;
   const control = new Int32Array(new SharedArrayBuffer(CONTROL_LENGTH * 4));
   const workers: NodeWorker[] = [];
   for (let w = 1; w < n; w++) {
@@ -155,6 +155,8 @@ function startPool(n: number): Pool {
     memory,
     gemmF32: (...args) => runChunks(p, own.gemmF32, 4, args),
     gemmF64: (...args) => runChunks(p, own.gemmF64, 8, args),
+    // Packing is a copy at memory speed: the calling thread does it alone.
+    packPanels: own.packPanels,
   };
   return p;
 }

@@ -1,6 +1,6 @@
 // The WebAssembly SIMD128 GEMM (gemm.wat): copies row- or column-major operands into the module's
-// memory as they are when the tiles can read them there, packs the others into panels, runs the
-// kernel, and copies the result out. Transposed inputs cost nothing extra: packing reads through
+// memory as they are when the tiles can read them there, packs the others into panels (a
+// row-major B by the module itself), runs the kernel, and copies the result out. Transposed inputs cost nothing extra: packing reads through
 // (row stride, column stride) either way. The module is compiled synchronously on first use
 // (about 1 KB, under the browsers' 4 KB main-thread limit).
 
@@ -17,6 +17,8 @@ export interface GemmExports {
   /** Strides in bytes; see gemm.wat's $gemm for the addressing. */
   gemmF32: GemmFn;
   gemmF64: GemmFn;
+  /** Packs a row-major B in the module's memory into 32-byte-wide panels (see gemm.wat). */
+  packPanels(src: number, dst: number, k: number, rowBytes: number, panels: number): void;
 }
 
 /** A kernel entry point, as exported by gemm.wat. */
@@ -196,16 +198,14 @@ function copyBlock(x: StridedMatrix, count: number, dst: FloatArray): void {
 }
 
 /**
- * True when the tiles can read B (row-major, n % nr == 0) where it lies instead of packed. Packed
- * panels win only for large products whose rows are a multiple of 2 KB apart (L1 set aliasing:
- * 1024² float32 ran 63 ms packed vs 78 ms in place), while packing B cost as much as the
- * product itself at batch 16 (x@w1 [16, 784]·[784, 256]: 405 µs packed, 210 µs in place).
+ * A row-major B (n % nr == 0) is read where it lies for products of at most this many rows of A,
+ * and packed into panels (by the module, at memory speed) for more. Each B panel meets every A
+ * panel of a block, and unpacked rows n·size bytes apart alias in the L1 cache (all of them when
+ * n·size is a multiple of 4 KB), so reusing it pays for packing from a few A panels on:
+ * alternating both in one process, packing was 3-10% faster on [128, 784]·[784, 256],
+ * [784, 128]·[128, 256], [128, 256]·[256, 256] and the batch-16 forms of the first two.
  */
-function bInPlace(b: StridedMatrix, m: number, n: number, nr: number, size: number): boolean {
-  return (
-    b.colStride === 1 && b.rowStride === n && n % nr === 0 && (m <= 64 || (n * size) % 2048 !== 0)
-  );
-}
+const B_IN_PLACE_MAX_ROWS = 8;
 
 /**
  * Runs the kernel on C[mp, np] = A·B in the module's memory and returns C (row-major, np
@@ -226,7 +226,13 @@ function product(
   const np = Math.ceil(n / nr) * nr;
   const aBytes = mp * k * size;
   const bBytes = np * k * size;
-  const buffer = growMemory(gemm.memory, aBytes + bBytes + mp * np * size);
+  const rowMajorB = b.colStride === 1 && b.rowStride === n && n % nr === 0;
+  const packsInModule = rowMajorB && m > B_IN_PLACE_MAX_ROWS;
+  const cBytes = mp * np * size;
+  const buffer = growMemory(
+    gemm.memory,
+    aBytes + bBytes + cBytes + (packsInModule ? n * k * size : 0),
+  );
   const View = isF32 ? Float32Array : Float64Array;
   const aView = new View(buffer, 0, mp * k);
   const bView = new View(buffer, aBytes, np * k);
@@ -243,9 +249,16 @@ function product(
     aLayout = [k * size, size, MR * size];
   }
   let bLayout: [number, number];
-  if (bInPlace(b, m, n, nr, size)) {
+  if (rowMajorB && !packsInModule) {
     copyBlock(b, n * k, bView);
     bLayout = [size, n * size];
+  } else if (packsInModule) {
+    // Copied in as it is past C, then packed by the module: a copy at memory speed, where the
+    // JS packer cost as much as a batch-16 product.
+    const rawAt = aBytes + bBytes + cBytes;
+    copyBlock(b, n * k, new View(buffer, rawAt, n * k));
+    gemm.packPanels(rawAt, aBytes, k, n * size, n / nr);
+    bLayout = [k * size, nr * size];
   } else {
     const bT = { data: b.data, offset: b.offset, rowStride: b.colStride, colStride: b.rowStride };
     pack(bT, n, k, nr, bView);

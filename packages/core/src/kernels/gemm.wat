@@ -189,6 +189,25 @@
       (local.set $pc (i32.add (local.get $pc) (local.get $kc)))
       (br_if $kBlocks (i32.lt_u (local.get $pc) (local.get $k)))))
 
+  ;; Packs a row-major B [k][n] at $src (rows $rowBytes apart) into $panels panels of 32 bytes per
+  ;; k step (8 float32 or 4 float64 columns), panel j as [k][32 bytes] at $dst + j·k·32: the layout
+  ;; $gemm reads for packed B. A plain copy, two v128 moves per step.
+  (func (export "packPanels") (param $src i32) (param $dst i32) (param $k i32) (param $rowBytes i32)
+    (param $panels i32)
+    (local $j i32) (local $from i32) (local $end i32)
+    (block $none (br_if $none (i32.or (i32.eqz (local.get $panels)) (i32.eqz (local.get $k))))
+      (loop $panel
+        (local.set $from (i32.add (local.get $src) (i32.shl (local.get $j) (i32.const 5))))
+        (local.set $end (i32.add (local.get $dst) (i32.shl (local.get $k) (i32.const 5))))
+        (loop $step
+          (v128.store (local.get $dst) (v128.load (local.get $from)))
+          (v128.store offset=16 (local.get $dst) (v128.load offset=16 (local.get $from)))
+          (local.set $from (i32.add (local.get $from) (local.get $rowBytes)))
+          (local.set $dst (i32.add (local.get $dst) (i32.const 32)))
+          (br_if $step (i32.lt_u (local.get $dst) (local.get $end))))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br_if $panel (i32.lt_u (local.get $j) (local.get $panels))))))
+
   (func (export "gemmF32") (param $a i32) (param $aPanel i32) (param $aRow i32) (param $aK i32)
     (param $b i32) (param $bPanel i32) (param $bK i32) (param $c i32) (param $mp i32)
     (param $np i32) (param $k i32)

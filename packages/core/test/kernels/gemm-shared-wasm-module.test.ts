@@ -17,14 +17,18 @@ describe("gemm-shared-wasm-module", () => {
     expect(createHash("sha256").update(source).digest("hex")).toBe(GEMM_SHARED_WAT_SHA256);
   });
 
-  it("holds a valid module that imports a shared memory and exports the two kernels", () => {
+  it("holds a valid module that imports a shared memory and exports the two kernels and the panel packer", () => {
     const bytes = Buffer.from(GEMM_SHARED_WASM_BASE64, "base64");
     expect(bytes.length).toBeLessThan(4096);
     const module = new WebAssembly.Module(bytes);
     expect(WebAssembly.Module.imports(module)).toEqual([
       { module: "env", name: "memory", kind: "memory" },
     ]);
-    expect(WebAssembly.Module.exports(module).map((e) => e.name)).toEqual(["gemmF32", "gemmF64"]);
+    expect(WebAssembly.Module.exports(module).map((e) => e.name)).toEqual([
+      "packPanels",
+      "gemmF32",
+      "gemmF64",
+    ]);
     const memory = new WebAssembly.Memory({ initial: 1, maximum: 16384, shared: true });
     expect(() => new WebAssembly.Instance(module, { env: { memory } })).not.toThrow();
   });

@@ -28,7 +28,12 @@ const ELEMENTWISE_OPS = ["add", "sub", "mul", "div", "maximum", "minimum", "relu
 ]);
 
 const MODULES = [
-  { wat: "gemm", base64: GEMM_WASM_BASE64, sha: GEMM_WAT_SHA256, exports: ["gemmF32", "gemmF64"] },
+  {
+    wat: "gemm",
+    base64: GEMM_WASM_BASE64,
+    sha: GEMM_WAT_SHA256,
+    exports: ["gemmF32", "gemmF64", "packPanels"],
+  },
   {
     wat: "batch-norm",
     base64: BATCH_NORM_WASM_BASE64,
