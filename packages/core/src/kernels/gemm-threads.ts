@@ -157,6 +157,7 @@ function startPool(n: number): Pool {
     gemmF64: (...args) => runChunks(p, own.gemmF64, 8, args),
     // Packing is a copy at memory speed: the calling thread does it alone.
     packPanels: own.packPanels,
+    packTransposedF32: own.packTransposedF32,
   };
   return p;
 }

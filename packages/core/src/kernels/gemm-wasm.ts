@@ -19,6 +19,8 @@ export interface GemmExports {
   gemmF64: GemmFn;
   /** Packs a row-major B in the module's memory into 32-byte-wide panels (see gemm.wat). */
   packPanels(src: number, dst: number, k: number, rowBytes: number, panels: number): void;
+  /** The same panels from a float32 B given as its row-major transpose (see gemm.wat). */
+  packTransposedF32(src: number, dst: number, k: number, rowBytes: number, panels: number): void;
 }
 
 /** A kernel entry point, as exported by gemm.wat. */
@@ -227,7 +229,9 @@ function product(
   const aBytes = mp * k * size;
   const bBytes = np * k * size;
   const rowMajorB = b.colStride === 1 && b.rowStride === n && n % nr === 0;
-  const packsInModule = rowMajorB && m > B_IN_PLACE_MAX_ROWS;
+  // A float32 column-major B (x @ wᵀ in a Linear layer) is Bᵀ row-major: the module transposes it.
+  const transposesInModule = isF32 && b.rowStride === 1 && b.colStride === k && n % nr === 0;
+  const packsInModule = (rowMajorB && m > B_IN_PLACE_MAX_ROWS) || transposesInModule;
   const cBytes = mp * np * size;
   const buffer = growMemory(
     gemm.memory,
@@ -257,7 +261,8 @@ function product(
     // JS packer cost as much as a batch-16 product.
     const rawAt = aBytes + bBytes + cBytes;
     copyBlock(b, n * k, new View(buffer, rawAt, n * k));
-    gemm.packPanels(rawAt, aBytes, k, n * size, n / nr);
+    if (transposesInModule) gemm.packTransposedF32(rawAt, aBytes, k, k * size, n / nr);
+    else gemm.packPanels(rawAt, aBytes, k, n * size, n / nr);
     bLayout = [k * size, nr * size];
   } else {
     const bT = { data: b.data, offset: b.offset, rowStride: b.colStride, colStride: b.rowStride };

@@ -17,7 +17,7 @@ describe("gemm-shared-wasm-module", () => {
     expect(createHash("sha256").update(source).digest("hex")).toBe(GEMM_SHARED_WAT_SHA256);
   });
 
-  it("holds a valid module that imports a shared memory and exports the two kernels and the panel packer", () => {
+  it("holds a valid module that imports a shared memory and exports the two kernels and the panel packers", () => {
     const bytes = Buffer.from(GEMM_SHARED_WASM_BASE64, "base64");
     expect(bytes.length).toBeLessThan(4096);
     const module = new WebAssembly.Module(bytes);
@@ -26,6 +26,7 @@ describe("gemm-shared-wasm-module", () => {
     ]);
     expect(WebAssembly.Module.exports(module).map((e) => e.name)).toEqual([
       "packPanels",
+      "packTransposedF32",
       "gemmF32",
       "gemmF64",
     ]);

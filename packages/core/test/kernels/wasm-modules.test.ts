@@ -32,7 +32,7 @@ const MODULES = [
     wat: "gemm",
     base64: GEMM_WASM_BASE64,
     sha: GEMM_WAT_SHA256,
-    exports: ["gemmF32", "gemmF64", "packPanels"],
+    exports: ["gemmF32", "gemmF64", "packPanels", "packTransposedF32"],
   },
   {
     wat: "batch-norm",
