@@ -76,7 +76,8 @@ function required(): Kernels {
 /**
  * For the [rows, cols] block of `data` starting at `offset` (row-major, contiguous), out[j] =
  * Σ_i data[offset + i·cols + j] when `mean` is null, else Σ_i (data[offset + i·cols + j] -
- * mean[j])², each column accumulated in float64 over rows 0..rows-1 in order.
+ * mean[j])², each column accumulated in float64 over rows 0..rows-1 in order. With `carry` the
+ * sums continue from out's values (a block of rows processed in pieces gives the same bits).
  */
 export function columnSumsWasm(
   data: Float32Array | Float64Array,
@@ -85,6 +86,7 @@ export function columnSumsWasm(
   cols: number,
   mean: Float64Array | null,
   out: Float64Array,
+  carry = false,
 ): void {
   const k = required();
   const f32 = data instanceof Float32Array;
@@ -93,7 +95,8 @@ export function columnSumsWasm(
   const mode = mean === null ? 0 : 1;
   for (let j0 = 0; j0 < cols; j0 += TILE_COLS) {
     const width = Math.min(TILE_COLS, cols - j0);
-    k.acc.fill(0, 0, width);
+    if (carry) k.acc.set(out.subarray(j0, j0 + width));
+    else k.acc.fill(0, 0, width);
     if (mean !== null) k.mean.set(mean.subarray(j0, j0 + width));
     const step = Math.max(1, Math.floor(chunk.length / width));
     for (let i0 = 0; i0 < rows; i0 += step) {

@@ -1,12 +1,13 @@
 // Elementwise ops of two tensors, with broadcasting and PyTorch's type promotion. Gradients of
 // broadcast inputs are summed back to the input's shape by `unbroadcast`.
 
-import { noGrad } from "../autograd/grad-mode.js";
+import { isGradEnabled, noGrad } from "../autograd/grad-mode.js";
 import { record } from "../autograd/node.js";
 import * as k from "../kernels/elementwise.js";
+import { sumProductsOverRows } from "../kernels/reduce.js";
 import { selectWhere } from "../kernels/where.js";
 import { allocate, floatDType, isFloat } from "../tensor/dtype.js";
-import { broadcastShapes, numelOf } from "../tensor/shape.js";
+import { broadcastShapes, numelOf, sameShape } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
 import {
   binaryForward,
@@ -88,11 +89,45 @@ export function mul(a: TensorLike, b: TensorLike): Tensor {
     out,
     [x, y],
     (gradOut, needs) => [
-      needs[0] ? unbroadcast(gradOut.mul(y), x) : null,
-      needs[1] ? unbroadcast(gradOut.mul(x), y) : null,
+      needs[0] ? factorGradient(gradOut, y, x) : null,
+      needs[1] ? factorGradient(gradOut, x, y) : null,
     ],
     [x, y],
   );
+}
+
+/** Below this many elements the product is small enough to materialise. */
+const FUSED_FACTOR_MIN_ELEMENTS = 65536;
+
+/**
+ * unbroadcast(g·other, factor): the gradient of `factor` in a product. When the factor is a row
+ * broadcast over g's leading dims ([C] or [1, C] against [N, C], as a scale or BatchNorm's γ)
+ * and no graph of the gradient is being built, the column sums run over the product without
+ * allocating it (sumProductsOverRows: the same bits, one full-size array fewer).
+ */
+function factorGradient(g: Tensor, other: Tensor, factor: Tensor): Tensor {
+  const cols = g.ndim === 0 ? 1 : g.shape[g.ndim - 1];
+  const fused =
+    !isGradEnabled() &&
+    g.numel() >= FUSED_FACTOR_MIN_ELEMENTS &&
+    g.numel() > cols && // at least two rows: a factor of g's own shape is not reduced
+    (g.dtype === "float32" || g.dtype === "float64") &&
+    other.dtype === g.dtype &&
+    factor.dtype === g.dtype &&
+    factor.numel() === cols &&
+    factor.ndim >= 1 &&
+    factor.shape[factor.ndim - 1] === cols &&
+    sameShape(other.shape, g.shape) &&
+    g.isContiguous() &&
+    other.isContiguous();
+  if (!fused) return unbroadcast(g.mul(other), factor);
+  const sums = new Float64Array(cols);
+  const gData = g.data as Float32Array | Float64Array;
+  const oData = other.data as Float32Array | Float64Array;
+  sumProductsOverRows(gData, g.offset, oData, other.offset, g.numel() / cols, cols, sums);
+  const values = allocate(factor.dtype, cols);
+  values.set(sums);
+  return Tensor.fromTypedArray(values, factor.shape);
 }
 
 /** a/b (true division: integers give float32); d/da = 1/b, d/db = -a/b² */

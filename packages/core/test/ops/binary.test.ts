@@ -5,6 +5,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   add,
+  autogradGrad,
   div,
   gradcheck,
   maximum,
@@ -119,5 +120,50 @@ describe("pow follows C's pow at the special values", () => {
       ),
     ).toEqual([1, 1, 1]);
     expect(Array.from(tensor([1, -1]).pow(Infinity).toArray())).toEqual([1, 1]);
+  });
+});
+
+describe("mul's gradient for a large broadcast factor", () => {
+  // [300, 257] = 77,100 elements: above the size where the factor's gradient is summed without
+  // materialising g·other. Its definition, computed here from tensors: (g·other).sum(0).
+  const rows = 300;
+  const cols = 257;
+  const data = (seed: number, count: number) =>
+    Array.from({ length: count }, (_, i) => Math.sin(i * seed + 0.5) * 3);
+
+  it.each(["float32", "float64"] as const)(
+    "equals (g·x).sum(0) bit for bit for a [C] factor in either position (%s)",
+    (dtype) => {
+      const x = tensor(data(3, rows * cols), { shape: [rows, cols], dtype, requiresGrad: true });
+      const scale = tensor(data(5, cols), { dtype, requiresGrad: true });
+      const shift = tensor(data(7, cols), { shape: [1, cols], dtype, requiresGrad: true });
+      const g = tensor(data(11, rows * cols), { shape: [rows, cols], dtype });
+      x.mul(scale).backward(g);
+      shift.mul(x).backward(g);
+      const expectedScale = g.mul(x.detach()).sum(0);
+      const expectedShift = g.mul(x.detach()).sum(0, true);
+      expect(scale.grad?.shape).toEqual([cols]);
+      expect(shift.grad?.shape).toEqual([1, cols]);
+      expect(Array.from(scale.grad?.toArray() ?? [])).toEqual(Array.from(expectedScale.toArray()));
+      expect(Array.from(shift.grad?.toArray() ?? [])).toEqual(Array.from(expectedShift.toArray()));
+      // x's own gradients (g·scale, then + g·shift) are unaffected.
+      const expectedX = g.mul(scale.detach()).add(g.mul(shift.detach()));
+      expect(Array.from(x.grad?.toArray() ?? [])).toEqual(Array.from(expectedX.toArray()));
+    },
+  );
+
+  it("stays differentiable under createGraph (the second derivative goes through g·x)", () => {
+    const x = tensor(data(3, rows * cols), {
+      shape: [rows, cols],
+      dtype: "float64",
+      requiresGrad: true,
+    });
+    const scale = tensor(data(5, cols), { dtype: "float64", requiresGrad: true });
+    const y = x.mul(scale).square().sum();
+    const [gScale] = autogradGrad(y, [scale], { createGraph: true });
+    // d/dx Σ_j gScale_j = d/dx Σ_ij 2·x_ij²·scale_j = 4·x·scale.
+    const [gx] = autogradGrad((gScale as Tensor).sum(), [x]);
+    const expected = x.detach().mul(scale.detach()).mul(4);
+    expect(gx).toBeAllclose(expected);
   });
 });
