@@ -221,10 +221,13 @@ function stopPool(): void {
 
 /**
  * Sets how many threads large float matmuls use (default 1: the single-threaded kernel, no
- * workers). With n > 1, products of at least 2^23 multiply-adds (m·n·k, e.g. 204³) on
- * the WebAssembly backend share C's rows out between the calling thread and n - 1
- * worker_threads on one shared WebAssembly memory (the calling thread blocks until done); results are bit-identical to n = 1. Node only (≥ 20.16): throws
- * where worker_threads is unavailable (browsers), and for n outside 1..64 or not an integer.
+ * workers). With n > 1, products of at least 2^23 multiply-adds (m·n·k, e.g. 204³) on the
+ * WebAssembly backend share C's rows out between the calling thread and n - 1 worker_threads on
+ * one shared WebAssembly memory (the calling thread blocks until done); results are
+ * bit-identical to n = 1. The workers start with the first such product; going back to 1 leaves
+ * them asleep, so switching between 1 and the same n again costs nothing (they never keep the
+ * process alive). Node only (≥ 20.16): throws where worker_threads is unavailable (browsers),
+ * and for n outside 1..64 or not an integer.
  *
  * @example
  * setKernelThreads(2); // 1024² float32 matmul on two cores
@@ -239,7 +242,8 @@ export function setKernelThreads(n: number): void {
     );
   }
   if (n === threads) return;
-  stopPool();
+  // A pool of another size is replaced; at n = 1 the pool (if any) just sleeps.
+  if (n > 1 && pool !== null && pool.threads !== n) stopPool();
   threads = n;
 }
 

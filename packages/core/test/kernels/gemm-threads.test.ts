@@ -119,6 +119,17 @@ describe.runIf(kernelThreadsAvailable())("matmul with 2 kernel threads", () => {
       expect(Array.from(matmul(c, d).toArray() as ArrayLike<number>)).toEqual(cd1);
     }
   });
+
+  it("computes on the same workers after switching to 1 thread and back (they only slept)", () => {
+    const a = matrix(96, 70, "contiguous", "float32", 7);
+    const b = matrix(70, 48, "contiguous", "float32", 8);
+    const [one] = bothWays(a, b);
+    setMainThreadClaims(false); // every chunk must come from a worker
+    for (const n of [2, 1, 2, 1, 2]) {
+      setKernelThreads(n);
+      expect(Array.from(matmul(a, b).toArray() as ArrayLike<number>)).toEqual(one);
+    }
+  });
 });
 
 describe("setKernelThreads", () => {
