@@ -4,7 +4,14 @@
 // BatchNorm (one op with the hand-derived batchNormBackward): BatchNorm1d({ fused: true }) for
 // the BatchNorm workload, fusedBatchNorm inside the MLP.
 
-import { crossEntropy, noGrad, type Tensor, tensor } from "@koubai/core";
+import {
+  crossEntropy,
+  getKernelThreads,
+  noGrad,
+  setKernelThreads,
+  type Tensor,
+  tensor,
+} from "@koubai/core";
 import { BatchNorm1d, fusedBatchNorm } from "@koubai/layers";
 import { SGD } from "@koubai/optim";
 import {
@@ -166,5 +173,36 @@ export function koubaiFusedFramework(version: string): Framework {
     version,
     batchNorm: async (inputs) => batchNorm(inputs, moduleSetup(inputs)),
     mlp: async (inputs) => mlp(inputs, batchNormFused),
+  };
+}
+
+/** A case whose check and steps run with `threads` kernel threads, restoring the count after. */
+function withThreads(threads: number, inner: Case): Case {
+  const run = <T>(work: () => T): T => {
+    const previous = getKernelThreads();
+    setKernelThreads(threads);
+    try {
+      return work();
+    } finally {
+      setKernelThreads(previous);
+    }
+  };
+  return {
+    check: () => run(() => inner.check()),
+    step: () => run(() => inner.step()),
+    dispose: () => inner.dispose(),
+  };
+}
+
+/**
+ * koubai-fused with `threads` kernel threads (core's setKernelThreads) for its matmuls of at
+ * least 2^23 multiply-adds: the matmul and MLP workloads (BatchNorm has no matmul).
+ */
+export function koubaiThreadsFramework(version: string, threads: number): Framework {
+  return {
+    name: `koubai-fused-${threads}t`,
+    version,
+    matmul: async (inputs) => withThreads(threads, await matmul(inputs)),
+    mlp: async (inputs) => withThreads(threads, await mlp(inputs, batchNormFused)),
   };
 }

@@ -70,21 +70,27 @@ export async function timeInterleaved(
   const samples = works.map(() => [] as number[]);
   const spent = works.map(() => 0);
   const perRound = Math.ceil(options.maxRepeats / options.rounds);
+  const roundBudgetMs = options.budgetMs / options.rounds;
   for (let round = 0; round < options.rounds; round++) {
     for (let j = 0; j < works.length; j++) {
       const i = (j + round) % works.length;
+      const mine = samples[i];
+      if (mine.length >= options.maxRepeats) continue;
+      if (mine.length >= options.minRepeats && spent[i] >= options.budgetMs) continue;
       // One untimed run after switching cases: the first run after another framework's pays for
       // its caches and garbage, which is the switch's cost, not this case's.
-      if (warmups[i] > 0 && samples[i].length < options.maxRepeats) await works[i]();
-      for (let k = 0; k < perRound; k++) {
-        const mine = samples[i];
-        if (mine.length >= options.maxRepeats) break;
-        if (mine.length >= options.minRepeats && spent[i] >= options.budgetMs) break;
+      if (warmups[i] > 0) await works[i]();
+      // A round gives each case up to perRound runs and about budgetMs / rounds of time (at least
+      // one run), so slow cases spread over the rounds too.
+      let roundSpent = 0;
+      for (let k = 0; k < perRound && mine.length < options.maxRepeats; k++) {
+        if (k > 0 && roundSpent >= roundBudgetMs) break;
         const start = performance.now();
         await works[i]();
         const elapsed = performance.now() - start;
         mine.push(elapsed);
         spent[i] += elapsed;
+        roundSpent += elapsed;
       }
     }
   }

@@ -10,10 +10,10 @@ import { createRequire } from "node:module";
 import os from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { setKernelThreads } from "@koubai/core";
+import { kernelThreadsAvailable, setKernelThreads } from "@koubai/core";
 import { makeBatchNormInputs, makeMatmulInputs, makeMlpInputs } from "./inputs.js";
 import { jaxFramework } from "./jax.js";
-import { koubaiFramework, koubaiFusedFramework } from "./koubai.js";
+import { koubaiFramework, koubaiFusedFramework, koubaiThreadsFramework } from "./koubai.js";
 import {
   type Case,
   compareOutputs,
@@ -86,9 +86,9 @@ function workloads(): Workload[] {
 const TIMING: TimingOptions & { rounds: number } = {
   warmup: 2,
   minRepeats: 3,
-  maxRepeats: 40,
+  maxRepeats: 200,
   budgetMs: 2500,
-  rounds: 8,
+  rounds: 10,
 };
 
 function option(name: string): string[] | undefined {
@@ -236,6 +236,10 @@ async function main(): Promise<void> {
   const frameworks: Framework[] = [
     koubaiFramework(koubaiVersion("core", "composite BatchNorm from core primitives")),
     koubaiFusedFramework(koubaiVersion("layers", "fused BatchNorm with batchNormBackward")),
+    // The same with its large matmuls on two threads, where the machine has two cores.
+    ...(kernelThreadsAvailable() && os.availableParallelism() >= 2 && kernelThreads === 1
+      ? [koubaiThreadsFramework(koubaiVersion("layers", "fused BatchNorm, 2 kernel threads"), 2)]
+      : []),
     await tfjsFramework("wasm"),
     await jaxFramework(packageVersion("@jax-js/jax", "@jax-js/jax")),
     // Last: it shares TF.js's global backend with tfjs-wasm, so it is timed in its own rounds.
@@ -258,12 +262,12 @@ async function main(): Promise<void> {
     reference: frameworks[0]?.name ?? "none",
     notes: [
       "Same seeded float32 inputs in every framework; outputs checked against the reference before timing.",
-      "Medians of timed repeats after warm-up; each case stops after 40 runs or 2.5 s of timed runs (at least 3).",
-      "The frameworks of a workload are timed in 8 interleaved rounds (an untimed run, then 5 timed runs each, the order rotating every round), so a noisy stretch of the shared machine affects all of them alike; TF.js cpu and wasm share one global backend, so tfjs-cpu runs in a second set of rounds after the others.",
+      "Medians of timed repeats after warm-up; each case stops after 200 runs or 2.5 s of timed runs (at least 3).",
+      "The frameworks of a workload are timed in 10 interleaved rounds (an untimed run, then up to 20 timed runs or 0.25 s each, the order rotating every round), so a noisy stretch of the shared machine affects all of them alike; TF.js cpu and wasm share one global backend, so tfjs-cpu runs in a second set of rounds after the others.",
       "BatchNorm: training-mode composite (mean, biased variance, rsqrt, affine) forward plus backward with a given upstream gradient; jax-js gets it as the gradient of sum(y * gradOut).",
       "MLP: 784-256-BN-ReLU-256-BN-ReLU-10, softmax cross-entropy, SGD momentum 0.9 (PyTorch form), loss read back every step; BatchNorm running statistics are not tracked in any framework.",
       "koubai-fused: the BatchNorm workload runs the layers package's BatchNorm1d({ fused: true }) in training mode (which also updates its [C] running statistics); its MLP uses fusedBatchNorm; matmul is the same kernel as koubai's, so not repeated.",
-      `Koubai kernel threads: ${kernelThreads} (KOUBAI_KERNEL_THREADS; matmuls of at least 2^23 multiply-adds split over threads).`,
+      `Koubai kernel threads: ${kernelThreads} (KOUBAI_KERNEL_THREADS; matmuls of at least 2^23 multiply-adds split over threads). koubai-fused-2t is koubai-fused with 2 kernel threads (the calling thread and one worker); every peer runs single-threaded.`,
       "time / Koubai's divides by the composite (core-only) Koubai median of the same workload.",
     ],
     results,
