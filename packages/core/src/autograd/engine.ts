@@ -253,8 +253,25 @@ function accumulateLeaf(t: Tensor, g: Tensor, createGraph: boolean): void {
   // A private contiguous copy: gradients may alias each other (add passes one tensor to both
   // inputs) or be stride-0 expansions, and users modify .grad in place (clipping, optimizers).
   if (t.grad === null) t.grad = g.detach().clone();
-  // Later gradients are added in place, as PyTorch's AccumulateGrad does (`grad += new_grad`
-  // without createGraph): no full-size allocation per extra contribution.
-  else if (!t.grad.requiresGrad && t.grad.isContiguous()) t.grad.add_(g.detach());
+  else if (addsInPlace(t, t.grad, g)) t.grad.add_(g.detach());
   else t.grad = t.grad.detach().add(g.detach());
+}
+
+/**
+ * True when a leaf's later gradient `g` may be added into its existing `.grad` in place, as
+ * PyTorch's AccumulateGrad does (`grad += new_grad`): no full-size allocation per contribution.
+ * Not for a retained non-leaf gradient (torch adds those out of place), nor when `.grad` is one
+ * the user set that does not match `g` (another dtype or shape: the sum promotes or broadcasts,
+ * as before), shares `g`'s memory, needs grad, or is not contiguous.
+ */
+function addsInPlace(t: Tensor, grad: Tensor, g: Tensor): boolean {
+  return (
+    t.gradFn === null &&
+    !grad.requiresGrad &&
+    grad.isContiguous() &&
+    grad.dtype === g.dtype &&
+    grad.shape.length === g.shape.length &&
+    grad.shape.every((s, d) => s === g.shape[d]) &&
+    grad.storage !== g.storage
+  );
 }

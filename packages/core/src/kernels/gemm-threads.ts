@@ -226,7 +226,8 @@ function stopPool(): void {
  * one shared WebAssembly memory (the calling thread blocks until done); results are
  * bit-identical to n = 1. The workers start with the first such product; going back to 1 leaves
  * them asleep, so switching between 1 and the same n again costs nothing (they never keep the
- * process alive). Node only (≥ 20.16): throws where worker_threads is unavailable (browsers),
+ * process alive). Their shared memory stays as large as the largest threaded product so far,
+ * until another n > 1 replaces the pool or the process exits. Node only (≥ 20.16): throws where worker_threads is unavailable (browsers),
  * and for n outside 1..64 or not an integer.
  *
  * @example
@@ -262,7 +263,10 @@ const SHARED_MEMORY_BYTES = 16384 * 65536;
  */
 export function threadedGemm(m: number, n: number, k: number): GemmExports | null {
   if (threads === 1 || m * n * k < minMultiplyAdds || m < 8) return null;
-  if (((m + 4) * k + (n + 8) * k + (m + 4) * (n + 8)) * 8 > SHARED_MEMORY_BYTES) return null;
+  // Padded A, B and C plus the raw copy of B (or of A, on the Cᵀ path) that gemm-wasm.ts packs
+  // in the module, all float64 at worst; padding is at most 8 rows or columns either way.
+  const elements = (m + 8) * k + (n + 8) * k + (m + 8) * (n + 8) + Math.max(m, n) * k;
+  if (elements * 8 > SHARED_MEMORY_BYTES) return null;
   if (pool === null) pool = startPool(threads);
   return pool.engine;
 }

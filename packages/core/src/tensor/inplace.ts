@@ -64,6 +64,41 @@ function forEachElement(
   target.storage.version++;
 }
 
+/** The lowest and highest element index a view touches in its storage. */
+function extent(t: Tensor): [number, number] {
+  let lo = t.offset;
+  let hi = t.offset;
+  for (let d = 0; d < t.shape.length; d++) {
+    const span = (t.shape[d] - 1) * t.strides[d];
+    if (span < 0) lo += span;
+    else hi += span;
+  }
+  return [lo, hi];
+}
+
+/**
+ * Refuses a source that shares storage with the target at other positions, as PyTorch does
+ * ("some elements of the input tensor and the written-to tensor refer to a single memory
+ * location"): the result would depend on the order the elements are visited in, which differs
+ * between the JS loops and the chunked WebAssembly ones. The identical view (x.add_(x)) and
+ * disjoint parts of one storage (x[0].add_(x[1])) are fine.
+ */
+function checkOverlap(target: Tensor, source: Tensor, op: string): void {
+  if (source.storage !== target.storage || target.numel() === 0 || source.numel() === 0) return;
+  const same =
+    source.offset === target.offset &&
+    sameShape(source.shape, target.shape) &&
+    source.strides.every((s, d) => s === target.strides[d]);
+  if (same) return;
+  const [tLo, tHi] = extent(target);
+  const [sLo, sHi] = extent(source);
+  if (sHi < tLo || tHi < sLo) return;
+  throw new Error(
+    `${op}: the source (shape ${formatShape(source.shape)}, offset ${source.offset}) shares memory with the target ` +
+      `(shape ${formatShape(target.shape)}, offset ${target.offset}) at other positions; clone() the source first`,
+  );
+}
+
 function asSource(value: TensorLike, target: Tensor): Tensor {
   return typeof value === "number" ? Tensor.scalar(value, target.dtype) : value;
 }
@@ -106,6 +141,7 @@ function throughDriver(target: Tensor, source: Tensor, row: BinaryRow, op: strin
 export function addInPlace<T extends Tensor>(target: T, other: TensorLike, alpha: number): T {
   checkWritable(target, "add_");
   const source = asSource(other, target);
+  checkOverlap(target, source, "add_");
   if (alpha === 1 && throughDriver(target, source, addRow, "add_")) return target;
   if (isFlat(target, [source])) {
     const t = target.data;
@@ -125,6 +161,7 @@ export function addInPlace<T extends Tensor>(target: T, other: TensorLike, alpha
 export function mulInPlace<T extends Tensor>(target: T, other: TensorLike): T {
   checkWritable(target, "mul_");
   const source = asSource(other, target);
+  checkOverlap(target, source, "mul_");
   if (throughDriver(target, source, mulRow, "mul_")) return target;
   if (isFlat(target, [source])) {
     const t = target.data;
@@ -157,6 +194,8 @@ function ternaryInPlace<T extends Tensor>(
   increment: (value: number, x: number, y: number) => number,
 ): T {
   checkWritable(target, op);
+  checkOverlap(target, a, op);
+  checkOverlap(target, b, op);
   if (isFlat(target, [a, b])) {
     const [xs, ys] = [stepOf(a, target), stepOf(b, target)];
     run(

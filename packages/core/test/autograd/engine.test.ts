@@ -30,6 +30,47 @@ describe("backward", () => {
     expect(first).toBeAllclose([5, 5]);
   });
 
+  it("adds out of place when the new gradient shares memory with .grad (x.t().backward(x.grad))", () => {
+    const x = tensor([1, 2, 3, 4], { shape: [2, 2], dtype: "float64", requiresGrad: true });
+    x.mul(tensor([1, 2, 3, 4], { shape: [2, 2], dtype: "float64" }))
+      .sum()
+      .backward();
+    const first = x.grad as Tensor;
+    x.t().backward(first);
+    // [[1, 2], [3, 4]] + its transpose, from the values before the sum.
+    expect(x.grad).toBeAllclose([
+      [2, 5],
+      [5, 8],
+    ]);
+    expect(first).toBeAllclose([
+      [1, 2],
+      [3, 4],
+    ]);
+  });
+
+  it("promotes or broadcasts into a .grad the user set to another dtype or shape, as before", () => {
+    const x = tensor([1, 2, 3], { requiresGrad: true });
+    x.grad = zeros([3], { dtype: "int32" });
+    x.mul(0.25).sum().backward();
+    expect(x.grad?.dtype).toBe("float32");
+    expect(x.grad).toBeAllclose([0.25, 0.25, 0.25]);
+    x.grad = tensor(1);
+    x.mul(0.25).sum().backward();
+    expect(x.grad?.shape).toEqual([3]);
+    expect(x.grad).toBeAllclose([1.25, 1.25, 1.25]);
+  });
+
+  it("adds a retained non-leaf gradient out of place, as torch's retain_grad hook does", () => {
+    const x = tensor([1, 2, 3], { dtype: "float64", requiresGrad: true });
+    const h = x.mul(2).retainGrad();
+    const y = h.mul(h).sum();
+    y.backward(undefined, { retainGraph: true });
+    const snapshot = h.grad as Tensor;
+    y.backward();
+    expect(snapshot).toBeAllclose([4, 8, 12]);
+    expect(h.grad).toBeAllclose([8, 16, 24]);
+  });
+
   it("sums the gradients of a tensor used twice in one graph", () => {
     const x = tensor([0.5, -1], { dtype: "float64", requiresGrad: true });
     x.mul(2).add(x.square()).sum().backward();

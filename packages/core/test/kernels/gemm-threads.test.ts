@@ -16,6 +16,7 @@ import {
   setMainThreadClaims,
   setThreadsMinMultiplyAdds,
   THREADS_MIN_MULTIPLY_ADDS,
+  threadedGemm,
 } from "../../src/kernels/gemm-threads.js";
 
 type FloatDType = "float32" | "float64";
@@ -146,5 +147,14 @@ describe("setKernelThreads", () => {
     expect(() => setKernelThreads(1.5)).toThrow(/got 1\.5/);
     expect(() => setKernelThreads(65)).toThrow(RangeError);
     expect(getKernelThreads()).toBe(1);
+  });
+});
+
+describe.runIf(kernelThreadsAvailable())("threadedGemm's memory check", () => {
+  it("keeps products on one thread when their operands and the raw copy of B exceed 1 GiB", () => {
+    setKernelThreads(2);
+    // float64 [16, 8192]·[8192, 8192]: B alone is 512 MiB, and packing copies it once more.
+    expect(threadedGemm(16, 8192, 8192)).toBeNull();
+    expect(threadedGemm(64, 512, 512)).not.toBeNull();
   });
 });

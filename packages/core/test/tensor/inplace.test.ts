@@ -165,3 +165,34 @@ describe("copy_, fill_ and zero_", () => {
     expect(Array.from(flags.toArray())).toEqual([0, 1, 1]);
   });
 });
+
+describe("in-place updates whose source shares the target's memory (PyTorch's overlap rule)", () => {
+  const grid = () => tensor([0, 1, 2, 3, 4, 5, 6, 7], { shape: [2, 4], dtype: "float32" });
+
+  it("refuses a source at other positions of the same storage, naming both views", () => {
+    const x = tensor(
+      Array.from({ length: 300 }, (_, i) => i),
+      { dtype: "float32" },
+    );
+    expect(() => x.narrow(0, 1, 299).add_(x.narrow(0, 0, 299))).toThrow(
+      /add_: the source \(shape \[299\], offset 0\) shares memory with the target \(shape \[299\], offset 1\) at other positions; clone\(\) the source first/,
+    );
+    const g = grid();
+    expect(() => g.add_(g.select(0, 0))).toThrow(/add_: the source \(shape \[4\], offset 0\)/);
+    const square = tensor([1, 2, 3, 4], { shape: [2, 2] });
+    expect(() => square.mul_(square.t())).toThrow(/mul_: the source/);
+    expect(() => g.addcmul_(g.select(0, 1), tensor([1, 1, 1, 1]))).toThrow(/addcmul_: the source/);
+    // Nothing was written by the refused calls.
+    expect(Array.from(g.toArray())).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+  });
+
+  it("allows the identical view and disjoint parts of one storage, as torch does", () => {
+    const g = grid();
+    g.add_(g);
+    expect(Array.from(g.toArray())).toEqual([0, 2, 4, 6, 8, 10, 12, 14]);
+    g.select(0, 0).add_(g.select(0, 1));
+    expect(Array.from(g.toArray())).toEqual([8, 12, 16, 20, 8, 10, 12, 14]);
+    g.select(0, 1).mul_(g.select(0, 0).clone());
+    expect(Array.from(g.toArray())).toEqual([8, 12, 16, 20, 64, 120, 192, 280]);
+  });
+});
