@@ -5,7 +5,7 @@
 // which stay the fallback and the float64 path. The module (about 3 KB) compiles synchronously on first use, under the browsers' 4 KB main-thread limit.
 
 import { BATCH_NORM_WASM_BASE64 } from "./batch-norm-wasm-module.js";
-import { decodeBase64, growMemory } from "./gemm-wasm.js";
+import { growMemory, lazyInstance } from "./wasm-module.js";
 
 interface BatchNormExports {
   memory: WebAssembly.Memory;
@@ -55,18 +55,7 @@ interface BatchNormExports {
   ): void;
 }
 
-let exports: BatchNormExports | null | undefined;
-
-function load(): BatchNormExports | null {
-  if (exports !== undefined) return exports;
-  try {
-    const module = new WebAssembly.Module(decodeBase64(BATCH_NORM_WASM_BASE64));
-    exports = new WebAssembly.Instance(module, {}).exports as unknown as BatchNormExports;
-  } catch {
-    exports = null;
-  }
-  return exports;
-}
+const load = lazyInstance(BATCH_NORM_WASM_BASE64, (e) => e as unknown as BatchNormExports);
 
 /** True when the WebAssembly SIMD BatchNorm kernels can run here. */
 export function wasmBatchNormAvailable(): boolean {

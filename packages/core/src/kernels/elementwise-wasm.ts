@@ -6,7 +6,7 @@
 
 import { ELEMENTWISE_WASM_BASE64 } from "./elementwise-wasm-module.js";
 import type { FloatArray } from "./gemm-js.js";
-import { decodeBase64 } from "./gemm-wasm.js";
+import { lazyInstance } from "./wasm-module.js";
 
 /** The binary loops of elementwise.wat; each has a float32 and a float64 export. */
 export type WasmBinaryOp = "add" | "sub" | "mul" | "div" | "maximum" | "minimum" | "reluBackward";
@@ -53,28 +53,19 @@ const BINARY_OPS: WasmBinaryOp[] = [
 ];
 const UNARY_OPS: WasmUnaryOp[] = ["neg", "abs", "square", "sqrt", "rsqrt", "relu"];
 
-let scratch: Scratch | null | undefined;
-
-function load(): Scratch | null {
-  if (scratch !== undefined) return scratch;
-  try {
-    const module = new WebAssembly.Module(decodeBase64(ELEMENTWISE_WASM_BASE64));
-    const exports = new WebAssembly.Instance(module, {}).exports as Record<string, unknown>;
-    const { buffer } = exports.memory as WebAssembly.Memory;
-    const pick = <Op extends string, Fn>(ops: Op[], suffix: string) =>
-      Object.fromEntries(ops.map((op) => [op, exports[op + suffix]])) as Record<Op, Fn>;
-    const regions = [0, 1, 2];
-    scratch = {
-      binary: { F32: pick(BINARY_OPS, "F32"), F64: pick(BINARY_OPS, "F64") },
-      unary: { F32: pick(UNARY_OPS, "F32"), F64: pick(UNARY_OPS, "F64") },
-      f32: regions.map((r) => new Float32Array(buffer, r * CHUNK_BYTES, CHUNK_BYTES / 4)),
-      f64: regions.map((r) => new Float64Array(buffer, r * CHUNK_BYTES, CHUNK_BYTES / 8)),
-    };
-  } catch {
-    scratch = null;
-  }
-  return scratch;
-}
+const load = lazyInstance(ELEMENTWISE_WASM_BASE64, (e): Scratch => {
+  const exports = e as Record<string, unknown>;
+  const { buffer } = exports.memory as WebAssembly.Memory;
+  const pick = <Op extends string, Fn>(ops: Op[], suffix: string) =>
+    Object.fromEntries(ops.map((op) => [op, exports[op + suffix]])) as Record<Op, Fn>;
+  const regions = [0, 1, 2];
+  return {
+    binary: { F32: pick(BINARY_OPS, "F32"), F64: pick(BINARY_OPS, "F64") },
+    unary: { F32: pick(UNARY_OPS, "F32"), F64: pick(UNARY_OPS, "F64") },
+    f32: regions.map((r) => new Float32Array(buffer, r * CHUNK_BYTES, CHUNK_BYTES / 4)),
+    f64: regions.map((r) => new Float64Array(buffer, r * CHUNK_BYTES, CHUNK_BYTES / 8)),
+  };
+});
 
 /** True when the WebAssembly SIMD elementwise loops can run here. */
 export function wasmElementwiseAvailable(): boolean {

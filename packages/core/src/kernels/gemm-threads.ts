@@ -10,7 +10,8 @@
 // setKernelThreads(n > 1) throws there.
 
 import { GEMM_SHARED_WASM_BASE64 } from "./gemm-shared-wasm-module.js";
-import { decodeBase64, type GemmExports, type GemmFn } from "./gemm-wasm.js";
+import type { GemmExports, GemmFn } from "./gemm-wasm.js";
+import { decodeBase64 } from "./wasm-module.js";
 
 // The control array (Int32, shared): the job id (1..32767; -1 stops the workers), the ticket
 // (job << 16 | next chunk), chunks done, a failure flag, then the job: element size, chunk

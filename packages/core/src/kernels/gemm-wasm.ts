@@ -7,6 +7,7 @@
 import type { TypedArray } from "../tensor/dtype.js";
 import type { FloatArray, StridedMatrix } from "./gemm-js.js";
 import { GEMM_WASM_BASE64 } from "./gemm-wasm-module.js";
+import { growMemory, lazyInstance } from "./wasm-module.js";
 
 /** Rows per A panel (the tile height in gemm.wat). */
 const MR = 4;
@@ -38,38 +39,11 @@ export type GemmFn = (
   k: number,
 ) => void;
 
-let exports: GemmExports | null | undefined;
-
-/** The bytes of a base64 string (atob works in browsers and Node alike). */
-export function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
-  const binary = atob(text);
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  return bytes;
-}
-
-/** The instantiated module, or null where WebAssembly or SIMD128 is unavailable. */
-function load(): GemmExports | null {
-  if (exports !== undefined) return exports;
-  try {
-    const module = new WebAssembly.Module(decodeBase64(GEMM_WASM_BASE64));
-    exports = new WebAssembly.Instance(module, {}).exports as unknown as GemmExports;
-  } catch {
-    exports = null;
-  }
-  return exports;
-}
+const load = lazyInstance(GEMM_WASM_BASE64, (e) => e as unknown as GemmExports);
 
 /** True when the SIMD GEMM can run here (WebAssembly with SIMD128). */
 export function wasmGemmAvailable(): boolean {
   return load() !== null;
-}
-
-/** Grows a module's memory to at least `bytes` and returns its (possibly new) buffer. */
-export function growMemory(memory: WebAssembly.Memory, bytes: number): ArrayBuffer {
-  const missing = bytes - memory.buffer.byteLength;
-  if (missing > 0) memory.grow(Math.ceil(missing / 65536));
-  return memory.buffer;
 }
 
 /**

@@ -6,8 +6,8 @@
 // Results are bit-identical to the JS loops in reduce.ts (same float64 arithmetic, same order).
 
 import type { TypedArray } from "../tensor/dtype.js";
-import { decodeBase64 } from "./gemm-wasm.js";
 import { REDUCE_WASM_BASE64 } from "./reduce-wasm-module.js";
+import { lazyInstance } from "./wasm-module.js";
 
 interface ReduceExports {
   memory: WebAssembly.Memory;
@@ -39,28 +39,19 @@ interface Kernels {
   readonly mean: Float64Array;
 }
 
-let kernels: Kernels | null | undefined;
-
-function load(): Kernels | null {
-  if (kernels !== undefined) return kernels;
-  try {
-    const module = new WebAssembly.Module(decodeBase64(REDUCE_WASM_BASE64));
-    const exports = new WebAssembly.Instance(module, {}).exports as unknown as ReduceExports;
-    // The memory never grows, so these views stay attached.
-    const buffer = exports.memory.buffer;
-    kernels = {
-      exports,
-      chunkF32: new Float32Array(buffer, CHUNK, CHUNK_BYTES / 4),
-      chunkF64: new Float64Array(buffer, CHUNK, CHUNK_BYTES / 8),
-      acc: new Float64Array(buffer, ACC, TILE_COLS),
-      accF32: new Float32Array(buffer, ACC, TILE_ROWS),
-      mean: new Float64Array(buffer, MEAN, TILE_COLS),
-    };
-  } catch {
-    kernels = null;
-  }
-  return kernels;
-}
+const load = lazyInstance(REDUCE_WASM_BASE64, (e): Kernels => {
+  const exports = e as unknown as ReduceExports;
+  // The memory never grows, so these views stay attached.
+  const buffer = exports.memory.buffer;
+  return {
+    exports,
+    chunkF32: new Float32Array(buffer, CHUNK, CHUNK_BYTES / 4),
+    chunkF64: new Float64Array(buffer, CHUNK, CHUNK_BYTES / 8),
+    acc: new Float64Array(buffer, ACC, TILE_COLS),
+    accF32: new Float32Array(buffer, ACC, TILE_ROWS),
+    mean: new Float64Array(buffer, MEAN, TILE_COLS),
+  };
+});
 
 /** True when the WebAssembly SIMD reductions can run here. */
 export function wasmReduceAvailable(): boolean {

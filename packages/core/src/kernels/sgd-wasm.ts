@@ -2,8 +2,8 @@
 // gradient and momentum buffer through the module's memory in cache-sized chunks, updating them
 // there and copying parameter and buffer back chunk by chunk. Kept in core with the other kernels; @koubai/optim's SGD calls it.
 
-import { decodeBase64, growMemory } from "./gemm-wasm.js";
 import { SGD_WASM_BASE64 } from "./sgd-wasm-module.js";
+import { growMemory, lazyInstance } from "./wasm-module.js";
 
 interface SgdExports {
   memory: WebAssembly.Memory;
@@ -21,18 +21,7 @@ interface SgdExports {
 /** Elements per chunk: three 16 KB float32 slices, which stay in the L1/L2 cache. */
 const CHUNK = 4096;
 
-let exports: SgdExports | null | undefined;
-
-function load(): SgdExports | null {
-  if (exports !== undefined) return exports;
-  try {
-    const module = new WebAssembly.Module(decodeBase64(SGD_WASM_BASE64));
-    exports = new WebAssembly.Instance(module, {}).exports as unknown as SgdExports;
-  } catch {
-    exports = null;
-  }
-  return exports;
-}
+const load = lazyInstance(SGD_WASM_BASE64, (e) => e as unknown as SgdExports);
 
 /** True when the WebAssembly SIMD SGD update can run here. */
 export function wasmSgdAvailable(): boolean {
