@@ -7,7 +7,6 @@
 
 import type { TypedArray } from "../tensor/dtype.js";
 import { getKernelBackend } from "./backend.js";
-import { mapBinary, mulRow } from "./elementwise.js";
 import { columnSumsWasm, rowReduceWasm, wasmReduceAvailable } from "./reduce-wasm.js";
 import { isContiguous, type View } from "./strided.js";
 
@@ -23,7 +22,7 @@ export type ReduceKind = "sum" | "prod" | "max" | "min" | "argmax" | "argmin";
 export const WASM_MIN_ELEMENTS = 512;
 
 /** True when `data` (a float array of `size` elements to reduce) goes to the wasm kernels. */
-function useWasm(data: TypedArray, size: number): data is Float32Array | Float64Array {
+export function useWasm(data: TypedArray, size: number): data is Float32Array | Float64Array {
   if (!(data instanceof Float32Array || data instanceof Float64Array)) return false;
   const choice = getKernelBackend();
   if (choice === "js") return false;
@@ -146,63 +145,14 @@ function reduceLeading(
   return true;
 }
 
-/** Elements per chunk of products in sumProductsOverRows (64 KB of float32): cache-resident. */
-const PRODUCT_CHUNK = 16384;
-const productScratch = { f32: new Float32Array(0), f64: new Float64Array(0) };
-
-/**
- * A scratch of `size` ≤ PRODUCT_CHUNK elements of a's type, reused across calls; a larger size
- * (one row longer than a chunk) gets a fresh array, so nothing large stays allocated.
- */
-function scratchLike(a: Float32Array | Float64Array, size: number): Float32Array | Float64Array {
-  const f32 = a instanceof Float32Array;
-  if (size > PRODUCT_CHUNK) return f32 ? new Float32Array(size) : new Float64Array(size);
-  if (f32) {
-    if (productScratch.f32.length === 0) productScratch.f32 = new Float32Array(PRODUCT_CHUNK);
-    return productScratch.f32;
-  }
-  if (productScratch.f64.length === 0) productScratch.f64 = new Float64Array(PRODUCT_CHUNK);
-  return productScratch.f64;
-}
-
-/**
- * acc[j] = Σ_i (a[i, j]·b[i, j]) over rows 0..rows-1 in order, each product rounded to the arrays'
- * type and summed in float64, for [rows, cols] blocks of one float type starting at `aOffset` and
- * `bOffset` (row-major, contiguous): bit for bit `reduce("sum")` over dim 0 of the materialised
- * product, which it never allocates. Chunks of rows are multiplied into a reused, cache-sized
- * scratch by the elementwise loops, then added to the running column sums.
- */
-export function sumProductsOverRows(
-  a: Float32Array | Float64Array,
-  aOffset: number,
-  b: Float32Array | Float64Array,
-  bOffset: number,
+/** acc[j] += data[offset + i·cols + j] for each row i in order. */
+export function sumRows(
+  data: TypedArray,
+  offset: number,
   rows: number,
   cols: number,
   acc: Float64Array,
-): void {
-  const step = Math.max(1, Math.floor(PRODUCT_CHUNK / cols));
-  const buffer = scratchLike(a, step * cols);
-  acc.fill(0);
-  for (let i0 = 0; i0 < rows; i0 += step) {
-    const n = Math.min(step, rows - i0);
-    const shape = [n, cols];
-    const strides = [cols, 1];
-    const products = buffer.subarray(0, n * cols);
-    mapBinary(
-      mulRow,
-      { data: a, offset: aOffset + i0 * cols, shape, strides },
-      { data: b, offset: bOffset + i0 * cols, shape, strides },
-      shape,
-      products,
-    );
-    if (useWasm(products, n * cols)) columnSumsWasm(products, 0, n, cols, null, acc, true);
-    else sumRows(products, 0, n, cols, acc);
-  }
-}
-
-/** acc[j] += data[offset + i·cols + j] for each row i in order. */
-function sumRows(data: TypedArray, offset: number, rows: number, cols: number, acc: Float64Array) {
+) {
   for (let i = 0; i < rows; i++) {
     const row = offset + i * cols;
     for (let j = 0; j < cols; j++) acc[j] += data[row + j];

@@ -4,7 +4,7 @@
 import { isGradEnabled, noGrad } from "../autograd/grad-mode.js";
 import { record } from "../autograd/node.js";
 import * as k from "../kernels/elementwise.js";
-import { sumProductsOverRows } from "../kernels/reduce.js";
+import { sumProductsOverRows } from "../kernels/reduce-products.js";
 import { selectWhere } from "../kernels/where.js";
 import { allocate, floatDType, isFloat } from "../tensor/dtype.js";
 import { broadcastShapes, numelOf, sameShape } from "../tensor/shape.js";

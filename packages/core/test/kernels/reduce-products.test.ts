@@ -5,7 +5,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { setKernelBackend } from "../../src/kernels/backend.js";
 import { mapBinary, mulRow } from "../../src/kernels/elementwise.js";
-import { reduce, sumProductsOverRows } from "../../src/kernels/reduce.js";
+import { reduce } from "../../src/kernels/reduce.js";
+import { sumProductsOverRows } from "../../src/kernels/reduce-products.js";
 
 /** Deterministic values in [-2, 2), with a few exact zeros, -0, NaN and ±Infinity mixed in. */
 function values(count: number, seed: number, special: boolean): number[] {
