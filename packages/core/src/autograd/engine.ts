@@ -3,7 +3,7 @@
 // the stack), then walks them once, summing gradients per node and checking each gradient's
 // shape and dtype against the input it belongs to.
 
-import { formatShape } from "../tensor/shape.js";
+import { formatShape, sameShape } from "../tensor/shape.js";
 import { Storage } from "../tensor/storage.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { checkFinite, inBackward, isAnomalyEnabled } from "./anomaly.js";
@@ -210,8 +210,7 @@ export function runBackward(
 }
 
 function checkGradient(node: Node, i: number, input: Tensor, g: Tensor): void {
-  const shapeOk =
-    g.shape.length === input.shape.length && g.shape.every((s, d) => s === input.shape[d]);
+  const shapeOk = sameShape(g.shape, input.shape);
   if (!shapeOk || g.dtype !== input.dtype) {
     throw new Error(
       `backward of ${node.op}: the gradient for input ${i} has shape ${formatShape(g.shape)} and dtype ${g.dtype}, ` +
@@ -270,8 +269,7 @@ function addsInPlace(t: Tensor, grad: Tensor, g: Tensor): boolean {
     !grad.requiresGrad &&
     grad.isContiguous() &&
     grad.dtype === g.dtype &&
-    grad.shape.length === g.shape.length &&
-    grad.shape.every((s, d) => s === g.shape[d]) &&
+    sameShape(grad.shape, g.shape) &&
     grad.storage !== g.storage
   );
 }

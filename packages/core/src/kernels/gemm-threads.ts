@@ -151,14 +151,12 @@ function startPool(n: number): Pool {
     workers.push(worker);
   }
   const p: Pool = { threads: n, engine: { memory, ...own }, workers, control, job: 0 };
-  // The engine gemm-wasm.ts drives: the same entry points, shared out over the threads.
+  // The engine gemm-wasm.ts drives: the products shared out over the threads; packing, a copy
+  // at memory speed, stays on the calling thread (the module's own entry points).
   p.engine = {
-    memory,
+    ...p.engine,
     gemmF32: (...args) => runChunks(p, own.gemmF32, 4, args),
     gemmF64: (...args) => runChunks(p, own.gemmF64, 8, args),
-    // Packing is a copy at memory speed: the calling thread does it alone.
-    packPanels: own.packPanels,
-    packTransposedF32: own.packTransposedF32,
   };
   return p;
 }

@@ -77,7 +77,7 @@ export function binaryForward(
  */
 export function unbroadcast(grad: Tensor, input: Tensor): Tensor {
   const shape = input.shape;
-  if (grad.shape.length === shape.length && grad.shape.every((s, d) => s === shape[d])) {
+  if (sameShape(grad.shape, shape)) {
     return grad.dtype === input.dtype ? grad : grad.to(input.dtype);
   }
   const lead = grad.shape.length - shape.length;

@@ -88,7 +88,7 @@ function checkOverlap(target: Tensor, source: Tensor, op: string): void {
   const same =
     source.offset === target.offset &&
     sameShape(source.shape, target.shape) &&
-    source.strides.every((s, d) => s === target.strides[d]);
+    sameShape(source.strides, target.strides);
   if (same) return;
   const [tLo, tHi] = extent(target);
   const [sLo, sHi] = extent(source);
