@@ -14,7 +14,6 @@ interface BatchNormExports {
     n: number,
     c: number,
     s: number,
-    ld: number,
     ch: number,
     mean: number,
     acc: number,
@@ -26,7 +25,6 @@ interface BatchNormExports {
     n: number,
     c: number,
     s: number,
-    ld: number,
     ch: number,
     mean: number,
     sumDy: number,
@@ -38,7 +36,6 @@ interface BatchNormExports {
     n: number,
     c: number,
     s: number,
-    ld: number,
     ch: number,
     f: number,
   ): void;
@@ -49,7 +46,6 @@ interface BatchNormExports {
     n: number,
     c: number,
     s: number,
-    ld: number,
     ch: number,
     f: number,
   ): void;
@@ -78,34 +74,17 @@ const CHUNK = 16384;
 /**
  * How a pass walks [n, c, s] data in chunks of whole units: rows of c values when s = 1, runs of s
  * values of one channel when s > 1 (run u belongs to channel u mod c). A chunk holds `per` units of
- * `width` values, `ld` values apart in the scratch.
+ * `width` values, contiguous, so it goes in and out of the module with one copy.
  */
 interface Chunks {
   width: number;
   units: number;
   per: number;
-  ld: number;
 }
 
 function chunksOf(n: number, c: number, s: number): Chunks {
-  if (s > 1) return { width: s, units: n * c, per: Math.max(1, Math.floor(CHUNK / s)), ld: s };
-  if (c >= 256) {
-    // Rows an odd number of cache lines apart cycle through all 64 L1 sets (see batch-norm.wat);
-    // rows this long cost little to copy one by one.
-    const ld = 16 * (Math.ceil(c / 16) | 1);
-    return { width: c, units: n, per: Math.max(1, Math.floor(CHUNK / ld)), ld };
-  }
-  // Short rows stay contiguous; rows 4c bytes apart repeat an L1 set every `period` rows, so a
-  // chunk holds at most 4 rows per set.
-  let g = 4096;
-  for (let b = 4 * c; b !== 0; ) [g, b] = [b, g % b];
-  const period = 4096 / g;
-  return {
-    width: c,
-    units: n,
-    per: Math.max(1, Math.min(Math.floor(CHUNK / c), 4 * period)),
-    ld: c,
-  };
+  const width = s > 1 ? s : c;
+  return { width, units: s > 1 ? n * c : n, per: Math.max(1, Math.floor(CHUNK / width)) };
 }
 
 /**
@@ -117,25 +96,17 @@ function lastChunk(units: number, per: number): number {
   return units === 0 ? -1 : Math.floor((units - 1) / per) * per;
 }
 
-/** Copies units [u, u + count) of `src` (from `offset`) into the scratch `dst`, `ld` apart. */
+/** Copies units [u, u + count) of `src` (from `offset`) into the scratch `dst`. */
 function copyIn(
   dst: Float32Array,
   src: Float32Array,
   offset: number,
   u: number,
   count: number,
-  plan: Chunks,
+  { width }: Chunks,
 ): void {
-  const { width, ld } = plan;
   const start = offset + u * width;
-  if (ld === width) {
-    dst.set(src.subarray(start, start + count * width));
-    return;
-  }
-  for (let r = 0; r < count; r++) {
-    const from = start + r * width;
-    dst.set(src.subarray(from, from + width), r * ld);
-  }
+  dst.set(src.subarray(start, start + count * width));
 }
 
 /** Copies `count` units of the scratch `src` to units [u, u + count) of `dst` (contiguous from 0). */
@@ -144,14 +115,9 @@ function copyOut(
   src: Float32Array,
   u: number,
   count: number,
-  plan: Chunks,
+  { width }: Chunks,
 ): void {
-  const { width, ld } = plan;
-  if (ld === width) {
-    dst.set(src.subarray(0, count * width), u * width);
-    return;
-  }
-  for (let r = 0; r < count; r++) dst.set(src.subarray(r * ld, r * ld + width), (u + r) * width);
+  dst.set(src.subarray(0, count * width), u * width);
 }
 
 /**
@@ -203,14 +169,14 @@ export function batchNormForwardF32(
   const k = kernels();
   const m = n * s;
   const plan = chunksOf(n, c, s);
-  const { units, per, ld } = plan;
+  const { units, per, width } = plan;
   // Factors from 0: mean, scale, shift, then the squared deviations' sums.
   const f = 0;
   const accAt = f + 24 * c;
-  const { buffer, at } = scratch(k, 32 * c, per * ld, 2);
+  const { buffer, at } = scratch(k, 32 * c, per * width, 2);
   const [xAt, outAt] = at;
-  const xs = new Float32Array(buffer, xAt, per * ld);
-  const outs = new Float32Array(buffer, outAt, per * ld);
+  const xs = new Float32Array(buffer, xAt, per * width);
+  const outs = new Float32Array(buffer, outAt, per * width);
   const factors = new Float64Array(buffer, f, 4 * c);
   factors.fill(0);
   const empty = n * c * s === 0;
@@ -218,7 +184,7 @@ export function batchNormForwardF32(
     for (let u = 0; u < units && !empty; u += per) {
       const count = Math.min(per, units - u);
       copyIn(xs, x, xOffset, u, count, plan);
-      k.channelSumsF32(xAt, count, c, s, ld, u % c, f, acc, mode);
+      k.channelSumsF32(xAt, count, c, s, u % c, f, acc, mode);
     }
   };
   sums(f, 0);
@@ -237,7 +203,7 @@ export function batchNormForwardF32(
   for (let u = lastChunk(units, per); u >= 0 && !empty; u -= per) {
     const count = Math.min(per, units - u);
     copyIn(xs, x, xOffset, u, count, plan);
-    k.normalizeF32(xAt, outAt, count, c, s, ld, u % c, f);
+    k.normalizeF32(xAt, outAt, count, c, s, u % c, f);
     copyOut(out, outs, u, count, plan);
   }
   return { mean, varBiased, invStd };
@@ -274,15 +240,15 @@ export function batchNormBackwardF32(
   const k = kernels();
   const m = n * s;
   const plan = chunksOf(n, c, s);
-  const { units, per, ld } = plan;
+  const { units, per, width } = plan;
   // Factors from 0: mean, scale, shift, slope, then the sums Σdy and Σdy·(x - μ).
   const f = 0;
   const sumsAt = f + 32 * c;
-  const { buffer, at } = scratch(k, 48 * c, per * ld, 3);
+  const { buffer, at } = scratch(k, 48 * c, per * width, 3);
   const [dyAt, xAt, outAt] = at;
-  const dys = new Float32Array(buffer, dyAt, per * ld);
-  const xs = new Float32Array(buffer, xAt, per * ld);
-  const outs = new Float32Array(buffer, outAt, per * ld);
+  const dys = new Float32Array(buffer, dyAt, per * width);
+  const xs = new Float32Array(buffer, xAt, per * width);
+  const outs = new Float32Array(buffer, outAt, per * width);
   const factors = new Float64Array(buffer, f, 6 * c);
   factors.set(mean);
   factors.fill(0, 4 * c);
@@ -291,7 +257,7 @@ export function batchNormBackwardF32(
     const count = Math.min(per, units - u);
     copyIn(dys, dy, dyOffset, u, count, plan);
     copyIn(xs, x, xOffset, u, count, plan);
-    k.gradSumsF32(dyAt, xAt, count, c, s, ld, u % c, f, sumsAt, sumsAt + 8 * c);
+    k.gradSumsF32(dyAt, xAt, count, c, s, u % c, f, sumsAt, sumsAt + 8 * c);
   }
   const sumDy = factors.slice(4 * c, 5 * c);
   const sumDyXHat = factors.slice(5 * c, 6 * c);
@@ -307,7 +273,7 @@ export function batchNormBackwardF32(
     const count = Math.min(per, units - u);
     copyIn(dys, dy, dyOffset, u, count, plan);
     copyIn(xs, x, xOffset, u, count, plan);
-    k.inputGradF32(dyAt, xAt, outAt, count, c, s, ld, u % c, f);
+    k.inputGradF32(dyAt, xAt, outAt, count, c, s, u % c, f);
     copyOut(out, outs, u, count, plan);
   }
   return { sumDy, sumDyXHat };

@@ -200,11 +200,15 @@ function exactReference(x: Float32Array, dy: Float32Array, n: number, c: number,
 }
 
 describe("streaming the data through the module in chunks", () => {
-  // [N, C] with short rows (c < 256: contiguous chunks of at most 4 rows per L1 set), with long
-  // rows (c >= 256: rows copied one by one, padded), c = 1024 (a 4 KB row) and [N, C, S] with runs
-  // that do not divide a chunk, so channels wrap inside one.
+  // [N, C]: row counts that leave a partial group of 8 rows and a partial chunk, c not a
+  // multiple of 4, c = 1024 (4 KB rows), rows longer than a chunk (one row per chunk); and
+  // [N, C, S] with runs that do not divide a chunk, so channels wrap inside one.
   it.each([
     [300, 64, 1],
+    [13, 1024, 1],
+    [9, 3, 1],
+    [8, 4, 1],
+    [2, 20001, 1],
     [1000, 17, 1],
     [41, 1029, 1],
     [17, 1024, 1],
