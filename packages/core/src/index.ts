@@ -126,6 +126,8 @@ export {
 export {
   arange,
   type CreateOptions,
+  empty,
+  emptyLike,
   eye,
   full,
   fullLike,

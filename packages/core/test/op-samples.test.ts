@@ -55,6 +55,8 @@ const NOT_OPS = new Set([
   "full",
   "fullLike",
   "linspace",
+  "empty",
+  "emptyLike",
   "ones",
   "onesLike",
   "rand",

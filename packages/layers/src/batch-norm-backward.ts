@@ -5,13 +5,13 @@ import {
   batchNormBackwardF32,
   batchNormForwardF32,
   customOp,
+  empty,
   getKernelBackend,
   isGradEnabled,
   type OpContext,
   type Tensor,
   Tensor as TensorClass,
   wasmBatchNormAvailable,
-  zeros,
 } from "@koubai/core";
 import {
   type ChannelGradSums,
@@ -139,14 +139,14 @@ function fusedBackward(
   let sums: ChannelGradSums;
   if (useWasm(x) && g instanceof Float32Array) {
     const gamma = w === undefined ? null : w.toArray();
-    if (ctx.needsInputGrad[0]) gradInput = zeros(xc.shape, { dtype: xc.dtype });
+    if (ctx.needsInputGrad[0]) gradInput = empty(xc.shape, { dtype: xc.dtype });
     const out = gradInput === null ? null : (gradInput.data as Float32Array);
     sums = batchNormBackwardF32(g, dy.offset, x, xc.offset, out, n, c, s, mean, invStd, gamma);
   } else {
     sums = channelGradSums(g, dy.offset, x, xc.offset, n, c, s, mean, invStd);
   }
   if (ctx.needsInputGrad[0] && gradInput === null) {
-    gradInput = zeros(xc.shape, { dtype: xc.dtype });
+    gradInput = empty(xc.shape, { dtype: xc.dtype });
     const gamma = w === undefined ? null : w.toArray();
     inputGrad(
       g,
@@ -195,7 +195,7 @@ export function fusedBatchNorm(
     freshGradients: true,
     forward: (ctx: OpContext, input: Tensor, w?: Tensor, b?: Tensor) => {
       const xc = input.contiguous();
-      const out = zeros(xc.shape, { dtype: xc.dtype });
+      const out = empty(xc.shape, { dtype: xc.dtype }); // the kernels write every element
       const gamma = w === undefined ? null : w.toArray();
       const beta = b === undefined ? null : b.toArray();
       const src = xc.data as FloatData;

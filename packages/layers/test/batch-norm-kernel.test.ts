@@ -66,3 +66,26 @@ describe.each(LAYOUTS)("BatchNorm kernels on $name", ({ x, n, s, at }) => {
     }
   });
 });
+
+describe("outputs (the fused op allocates them unfilled, like torch.empty)", () => {
+  it.each([
+    [5, 3, 1],
+    [9, 1024, 1],
+    [2, 3, 7],
+  ])("normalize and inputGrad write every element of out on [%i, %i, %i]", (n, c, s) => {
+    for (const Type of [Float32Array, Float64Array]) {
+      const total = n * c * s;
+      const x = new Type(Array.from({ length: total }, (_, e) => Math.sin(e) + (e % 3)));
+      const dy = new Type(Array.from({ length: total }, (_, e) => Math.cos(e * 0.7)));
+      const stats = channelStats(x, 0, n, c, s);
+      const invStd = stats.varBiased.map((v) => 1 / Math.sqrt(v + 1e-5));
+      const y = new Type(total).fill(Number.NaN);
+      normalize(x, 0, y, n, c, s, stats.mean, invStd, null, null);
+      const sums = channelGradSums(dy, 0, x, 0, n, c, s, stats.mean, invStd);
+      const dx = new Type(total).fill(Number.NaN);
+      inputGrad(dy, 0, x, 0, dx, n, c, s, stats.mean, invStd, null, sums);
+      expect(y.findIndex(Number.isNaN)).toBe(-1);
+      expect(dx.findIndex(Number.isNaN)).toBe(-1);
+    }
+  });
+});

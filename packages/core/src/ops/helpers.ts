@@ -3,7 +3,7 @@
 
 import { type BinaryRow, mapBinary, mapUnary, type UnaryRow } from "../kernels/elementwise.js";
 import {
-  allocate,
+  allocateUnfilled,
   type DType,
   isFloat,
   promoteTensorTypes,
@@ -42,8 +42,10 @@ export function toTensor(value: TensorLike, dtype: DType, op: string): Tensor {
   return checkTensor(value, op).to(dtype);
 }
 
+// Outputs are allocated unfilled: the kernels write every element.
+
 export function unaryForward(row: UnaryRow, x: Tensor, dtype: DType): Tensor {
-  const out = allocate(dtype, x.numel());
+  const out = allocateUnfilled(dtype, x.numel());
   mapUnary(row, x, out);
   return Tensor.fromTypedArray(out, x.shape);
 }
@@ -61,12 +63,12 @@ export function binaryForward(
 ): Tensor {
   if (sameShape(a.shape, b.shape) && a.isContiguous() && b.isContiguous()) {
     // The common case in training loops: no broadcast views, one flat loop.
-    const out = allocate(dtype, a.numel());
+    const out = allocateUnfilled(dtype, a.numel());
     mapBinary(row, a, b, a.shape, out);
     return Tensor.fromTypedArray(out, a.shape);
   }
   const shape = broadcastShapes(a.shape, b.shape, op);
-  const out = allocate(dtype, numelOf(shape));
+  const out = allocateUnfilled(dtype, numelOf(shape));
   mapBinary(row, a.broadcastView(shape), b.broadcastView(shape), shape, out);
   return Tensor.fromTypedArray(out, shape);
 }

@@ -307,8 +307,11 @@ export function variance(x: Tensor, dim?: Dims, options: VarianceOptions = {}): 
     // Under createGraph the mean must stay a function of x (it shapes the second derivative);
     // otherwise the forward's mean, rounded to x's dtype, saves a reduction pass.
     (gradOut) => {
-      const centre = isGradEnabled() ? x.mean(dims, true) : savedMean(mu, x, dims);
-      return [x.sub(centre).mul(keepDims(gradOut, x, dims, keepdim).mul(2 / divisor))];
+      const scale = keepDims(gradOut, x, dims, keepdim).mul(2 / divisor);
+      if (isGradEnabled()) return [x.sub(x.mean(dims, true)).mul(scale)];
+      // No graph is recorded, so the fresh x - mean is scaled in place: one full-size array
+      // fewer, the same roundings.
+      return [x.sub(savedMean(mu, x, dims)).mul_(scale)];
     },
     [x],
   );

@@ -4,7 +4,7 @@
 
 import { record } from "../autograd/node.js";
 import { copyToContiguous, writeToView } from "../kernels/strided.js";
-import { allocate, type DType, isFloat } from "../tensor/dtype.js";
+import { allocate, allocateUnfilled, type DType, isFloat } from "../tensor/dtype.js";
 import {
   contiguousStrides,
   formatShape,
@@ -31,7 +31,7 @@ function makeView(
 
 /** A contiguous copy with no graph edge. */
 function materialize(x: Tensor, dtype: DType = x.dtype): Tensor {
-  const out = allocate(dtype, x.numel());
+  const out = allocateUnfilled(dtype, x.numel()); // copyToContiguous writes every element
   copyToContiguous(x, out);
   return Tensor.fromTypedArray(out, x.shape);
 }

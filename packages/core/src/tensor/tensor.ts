@@ -15,7 +15,14 @@ import { matmul } from "../ops/matmul.js";
 import * as reduceOps from "../ops/reduce.js";
 import * as unary from "../ops/unary.js";
 import * as view from "../ops/view.js";
-import { allocate, type DType, dtypeOfArray, isFloat, type TypedArray } from "./dtype.js";
+import {
+  allocate,
+  allocateUnfilled,
+  type DType,
+  dtypeOfArray,
+  isFloat,
+  type TypedArray,
+} from "./dtype.js";
 import { formatTensor } from "./format.js";
 import * as inplace from "./inplace.js";
 import { contiguousStrides, formatShape, numelOf } from "./shape.js";
@@ -240,7 +247,7 @@ export class Tensor {
 
   /** A flat, row-major copy of the values as a typed array of this tensor's dtype. */
   toArray(): TypedArray {
-    const out = allocate(this.dtype, this.numel());
+    const out = allocateUnfilled(this.dtype, this.numel()); // copyToContiguous writes every element
     copyToContiguous(this, out);
     return out;
   }

@@ -273,3 +273,23 @@ describe("memory held by the kernels", () => {
     expect(grown).toBeLessThan(200 * 2 ** 20);
   });
 });
+
+describe("outputs (the fused op allocates them unfilled, like torch.empty)", () => {
+  it.each([
+    [5, 3, 1],
+    [9, 1024, 1],
+    [17, 20001, 1],
+    [2, 3, 7],
+    [1, 2, 20000],
+  ])("the forward and the input gradient write every element of out on [%i, %i, %i]", (n, c, s) => {
+    const total = n * c * s;
+    const x = Float32Array.from({ length: total }, (_, e) => Math.sin(e) + (e % 3));
+    const dy = Float32Array.from({ length: total }, (_, e) => Math.cos(e * 0.7));
+    const y = new Float32Array(total).fill(Number.NaN);
+    const stats = batchNormForwardF32(x, 0, y, n, c, s, 1e-5, null, null);
+    const dx = new Float32Array(total).fill(Number.NaN);
+    batchNormBackwardF32(dy, 0, x, 0, dx, n, c, s, stats.mean, stats.invStd, null);
+    expect(y.findIndex(Number.isNaN)).toBe(-1);
+    expect(dx.findIndex(Number.isNaN)).toBe(-1);
+  });
+});
