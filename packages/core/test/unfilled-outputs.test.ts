@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import {
   add,
+  matmul,
   maximum,
   mul,
   onesLike,
@@ -73,6 +74,8 @@ describe("float32 layouts on the WebAssembly and JS kernels", () => {
     ["strided view", () => x.slice(1, 0, 130, 2).exp()],
     ["unary chain", () => x.relu().add(1).sqrt().neg()],
     ["cast and copy", () => x.t().contiguous().to("float64")],
+    ["matmul, transposed operand", () => matmul(x, y.t())],
+    ["matmul, empty inner size", () => matmul(x.slice(1, 0, 0), y.slice(0, 0, 0))],
   ];
   for (const backend of ["wasm", "js"] as const) {
     it.each(cases)(`%s (${backend})`, (_, fn) => {

@@ -3,7 +3,7 @@
 
 import { record } from "../autograd/node.js";
 import { gemm, type StridedMatrix } from "../kernels/matmul.js";
-import { allocate, promoteTypes } from "../tensor/dtype.js";
+import { allocateUnfilled, promoteTypes } from "../tensor/dtype.js";
 import { broadcastShapes, formatShape, numelOf } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
 import { checkTensor, unbroadcast } from "./helpers.js";
@@ -66,7 +66,7 @@ function batchedMatmul(a: Tensor, b: Tensor, aShape: string, bShape: string): Te
   const batch = broadcastShapes(a.shape.slice(0, -2), b.shape.slice(0, -2), "matmul");
   const dtype = promoteTypes(a.dtype, b.dtype);
   const outShape = [...batch, m, n];
-  const out = allocate(dtype, numelOf(outShape));
+  const out = allocateUnfilled(dtype, numelOf(outShape)); // gemm writes every element
   // The kernels read both operands through their strides: transposes are never materialised.
   const av = a.broadcastView([...batch, m, k]);
   const bv = b.broadcastView([...batch, k, n]);
