@@ -90,7 +90,9 @@ function inferShape(x: Tensor, shape: readonly number[], op: string): number[] {
 
 /** Strides for viewing x as `shape` without a copy, or null when the layout does not allow it. */
 function viewStrides(x: Tensor, shape: readonly number[]): number[] | null {
-  if (x.isContiguous()) return contiguousStrides(shape);
+  // With no elements any strides address nothing (the dim matching below would never meet a
+  // zero-sized count), so empty tensors always view, as in PyTorch.
+  if (x.isContiguous() || x.numel() === 0) return contiguousStrides(shape);
   // Merge/split dims only within runs of x's dims that are contiguous with each other.
   const oldShape: number[] = [];
   const oldStrides: number[] = [];

@@ -153,8 +153,9 @@ function filled(
 /**
  * A tensor of `shape` whose values are unspecified, like torch.empty: for a result you are about
  * to overwrite in full (with `copy_`, or a kernel's output). In Node a large one (4 MB and up)
- * skips the zero fill, which saves about 1 ms per 16 MB; elsewhere, and below that size, it holds
- * zeros, but code must not rely on that. Validates like {@link zeros}.
+ * skips the zero fill, which saves about 1 ms per 16 MB, and may hold any bytes the process used
+ * before (as torch.empty's memory may); elsewhere, and below that size, it holds zeros, but code
+ * must not rely on that. Validates like {@link zeros}.
  */
 export function empty(shape: readonly number[], options: CreateOptions = {}): Tensor {
   const dims = validateShape(shape, "empty");

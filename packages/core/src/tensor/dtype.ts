@@ -60,7 +60,14 @@ export function allocateUnfilled(dtype: DType, length: number): TypedArray {
   if (bytes < UNFILLED_MIN_BYTES || typeof allocUnsafeSlow !== "function") {
     return new Constructor(length);
   }
-  const raw = allocUnsafeSlow(bytes);
+  let raw: Uint8Array<ArrayBuffer>;
+  try {
+    raw = allocUnsafeSlow(bytes);
+  } catch {
+    // Above Buffer's own size limit (4 GiB in Node 20, less in browser polyfills), where a
+    // typed array may still be allowed.
+    return new Constructor(length);
+  }
   return new Constructor(raw.buffer, raw.byteOffset, length);
 }
 

@@ -18,7 +18,9 @@ function checkWritable(target: Tensor, op: string): void {
         "wrap the update in noGrad(() => ...)",
     );
   }
-  if (target.strides.some((s, d) => s === 0 && target.shape[d] > 1)) {
+  // Stride 0 over more than one position writes one element many times; a tensor with no
+  // elements (contiguous [2, 0] has strides [0, 1]) writes nothing.
+  if (target.numel() > 0 && target.strides.some((s, d) => s === 0 && target.shape[d] > 1)) {
     throw new Error(
       `${op}: cannot write in place into an expanded (broadcast) view of shape ${formatShape(target.shape)}`,
     );

@@ -9,10 +9,12 @@ import {
   gradcheck,
   mean,
   randn,
+  std,
   sum,
   type Tensor,
   tensor,
   variance,
+  zeros,
 } from "../../src/index.js";
 import { indices, numel, rowMajorStrides } from "./strided-reference.js";
 
@@ -130,5 +132,16 @@ describe("variance far from zero", () => {
     const exact32 = stored.reduce((a, b) => a + (b - m32) ** 2, 0) / (stored.length - 1);
     expect(variance(x32).item()).toBeAllclose(exact32, { atol: 0, rtol: 1e-6 });
     expect(variance(x32).item()).toBeAllclose(exact, { atol: 0, rtol: 0.05 });
+  });
+});
+
+describe("variance of tensors with no elements", () => {
+  it("backpropagates an empty gradient of the input's shape (var and std)", () => {
+    const x = zeros([2, 0], { requiresGrad: true });
+    variance(x, 0).sum().backward();
+    expect(x.grad?.shape).toEqual([2, 0]);
+    const y = zeros([3, 4, 0], { requiresGrad: true });
+    std(y, 1).sum().backward();
+    expect(y.grad?.shape).toEqual([3, 4, 0]);
   });
 });

@@ -4,7 +4,7 @@
 
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { arange, type Tensor, tensor } from "../../src/index.js";
+import { arange, type Tensor, tensor, zeros } from "../../src/index.js";
 import { indices, numel, rowMajorStrides } from "./strided-reference.js";
 
 type Step =
@@ -121,5 +121,16 @@ describe("chains of views", () => {
       }),
       { numRuns: 60 },
     );
+  });
+});
+
+describe("views of tensors with no elements", () => {
+  it("reshape and flatten a non-contiguous empty tensor (no dim matching, as in PyTorch)", () => {
+    const x = zeros([0, 3]).t(); // shape [3, 0], not contiguous
+    expect(x.isContiguous()).toBe(false);
+    expect(x.reshape([-1]).shape).toEqual([0]);
+    expect(x.flatten().shape).toEqual([0]);
+    expect(x.reshape([0, 5, 2]).shape).toEqual([0, 5, 2]);
+    expect(x.view([2, 0]).shape).toEqual([2, 0]);
   });
 });

@@ -1,10 +1,14 @@
 // Storage allocation: zero-filled arrays, and the unfilled ones that outputs and `empty` use.
 
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { empty, emptyLike, tensor } from "../../src/index.js";
 import { allocate, allocateUnfilled, setUnfilledPoison } from "../../src/tensor/dtype.js";
 
-afterEach(() => setUnfilledPoison(null));
+afterEach(() => {
+  setUnfilledPoison(null);
+  vi.unstubAllGlobals();
+  vi.resetModules();
+});
 
 describe("allocateUnfilled", () => {
   it.each([
@@ -40,6 +44,43 @@ describe("allocateUnfilled", () => {
     expect(Array.from(allocate("float32", 4))).toEqual([0, 0, 0, 0]); // never poisoned
     setUnfilledPoison(null);
     expect(Array.from(allocateUnfilled("float32", 4))).toEqual([0, 0, 0, 0]);
+  });
+});
+
+describe("allocateUnfilled with another Buffer (browser polyfills, size limits)", () => {
+  /**
+   * dtype.ts as imported where globalThis.Buffer.allocUnsafeSlow is `allocUnsafeSlow` (it reads
+   * it once, at import; the real Buffer is back before any assertion, which vitest needs).
+   */
+  async function withBuffer(allocUnsafeSlow: (size: number) => Uint8Array) {
+    vi.stubGlobal("Buffer", { allocUnsafeSlow });
+    vi.resetModules();
+    try {
+      return await import("../../src/tensor/dtype.js");
+    } finally {
+      vi.unstubAllGlobals();
+    }
+  }
+
+  it("uses Buffer.allocUnsafeSlow from 4 MB, a plain typed array below", async () => {
+    const sizes: number[] = [];
+    const dtype = await withBuffer((size) => {
+      sizes.push(size);
+      return new Uint8Array(size).fill(255);
+    });
+    expect(dtype.allocateUnfilled("float32", 1 << 20)[0]).toBeNaN(); // the stub's bytes, not 0
+    expect(dtype.allocateUnfilled("float32", (1 << 20) - 1)[0]).toBe(0);
+    expect(sizes).toEqual([4 << 20]);
+  });
+
+  it("falls back to a plain typed array where Buffer refuses the size", async () => {
+    const dtype = await withBuffer(() => {
+      throw new RangeError("Attempt to allocate Buffer larger than maximum size");
+    });
+    const a = dtype.allocateUnfilled("float64", 1 << 20);
+    expect(a).toBeInstanceOf(Float64Array);
+    expect(a.length).toBe(1 << 20);
+    expect(a[0]).toBe(0);
   });
 });
 

@@ -196,3 +196,16 @@ describe("in-place updates whose source shares the target's memory (PyTorch's ov
     expect(Array.from(g.toArray())).toEqual([8, 12, 16, 20, 64, 120, 192, 280]);
   });
 });
+
+describe("in-place writes into tensors with no elements", () => {
+  it("are allowed even though contiguous [2, 0] has a stride of 0 (nothing is written twice)", () => {
+    const empty = zeros([2, 0]);
+    expect(empty.strides).toEqual([0, 1]);
+    expect(empty.mul_(2).shape).toEqual([2, 0]);
+    expect(empty.add_(zeros([0])).shape).toEqual([2, 0]);
+  });
+
+  it("still refuse a broadcast view that has elements", () => {
+    expect(() => zeros([1, 3]).expand([2, 3]).mul_(2)).toThrow(/expanded \(broadcast\) view/);
+  });
+});
