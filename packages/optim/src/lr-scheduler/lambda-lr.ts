@@ -45,7 +45,7 @@ function factorOf(scheduler: LRScheduler, lambdas: readonly LrLambda[], i: numbe
   const factor = lambdas[i](epoch);
   if (typeof factor !== "number") {
     throw new TypeError(
-      `${scheduler.typeName()}: the lrLambda of parameter group ${i} returned ${String(factor)} at epoch ${epoch}; it must return a number`,
+      `${scheduler.typeName()}: the lrLambda of parameter group ${i} returned ${typeof factor === "string" ? JSON.stringify(factor) : String(factor)} at epoch ${epoch}; it must return a number`,
     );
   }
   return factor;
