@@ -3,7 +3,7 @@
 // epoch, so it stands apart from the LRScheduler base class (see the class comment).
 
 import type { Tensor } from "@koubai/core";
-import type { Optimizer } from "../optimizer.js";
+import { Optimizer } from "../optimizer.js";
 import type { SchedulerStateDict } from "./lr-scheduler.js";
 
 /** Options of `ReduceLROnPlateau`; the defaults are torch's. */
@@ -111,6 +111,9 @@ export class ReduceLROnPlateau {
     options: ReduceLROnPlateauOptions = {},
   ) {
     const name = "ReduceLROnPlateau";
+    if (!(optimizer instanceof Optimizer)) {
+      throw new TypeError(`${name}: expected an Optimizer, got ${String(optimizer)}`);
+    }
     const mode = options.mode ?? "min";
     if (mode !== "min" && mode !== "max") {
       throw new RangeError(`${name}: mode must be "min" or "max", got ${JSON.stringify(mode)}`);

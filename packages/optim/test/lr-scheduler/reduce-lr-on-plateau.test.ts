@@ -106,6 +106,12 @@ describe("ReduceLROnPlateau", () => {
     );
   });
 
+  it("refuses something that is not an optimizer, as torch does", () => {
+    expect(() => new ReduceLROnPlateau({ paramGroups: [] } as never)).toThrow(
+      "ReduceLROnPlateau: expected an Optimizer, got [object Object]",
+    );
+  });
+
   it("cannot be chained by SequentialLR, which steps its schedulers without a metric", () => {
     const optimizer = sgdWithGroups([0.1]);
     const plateau = new ReduceLROnPlateau(optimizer);
