@@ -9,9 +9,19 @@ export {
 export { AdamW } from "./adamw.js";
 export { type ClipGradNormOptions, clipGradNorm, clipGradValue } from "./clip-grad.js";
 export { CosineAnnealingLR } from "./lr-scheduler/cosine-annealing-lr.js";
+export {
+  LambdaLR,
+  type LambdaLROptions,
+  type LrLambda,
+  MultiplicativeLR,
+} from "./lr-scheduler/lambda-lr.js";
 export { LinearLR, type LinearLROptions } from "./lr-scheduler/linear-lr.js";
 export { LRScheduler, type SchedulerStateDict } from "./lr-scheduler/lr-scheduler.js";
 export { OneCycleLR, type OneCycleLROptions } from "./lr-scheduler/one-cycle-lr.js";
+export {
+  ReduceLROnPlateau,
+  type ReduceLROnPlateauOptions,
+} from "./lr-scheduler/reduce-lr-on-plateau.js";
 export { SequentialLR } from "./lr-scheduler/sequential-lr.js";
 export { ExponentialLR, MultiStepLR, StepLR } from "./lr-scheduler/step-lr.js";
 export {

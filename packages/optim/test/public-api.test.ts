@@ -7,8 +7,10 @@ import {
   AdamW,
   CosineAnnealingLR,
   clipGradNorm,
+  LambdaLR,
   LinearLR,
   OneCycleLR,
+  ReduceLROnPlateau,
   SequentialLR,
   SGD,
   StepLR,
@@ -18,7 +20,7 @@ import { describe, expect, it } from "vitest";
 function fitLine(
   makeOptimizer: (params: ReturnType<typeof zeros>[]) => {
     optimizer: SGD | Adam | AdamW;
-    scheduler: { step(): void };
+    scheduler: { step(loss: number): void };
   },
 ): { first: number; last: number } {
   manualSeed(0);
@@ -35,7 +37,7 @@ function fitLine(
     loss.backward();
     clipGradNorm([w, b], 10);
     optimizer.step();
-    scheduler.step();
+    scheduler.step(loss.item()); // schedulers of the epoch ignore the loss
     losses.push(loss.item());
   }
   return { first: losses[0], last: losses[losses.length - 1] };
@@ -72,20 +74,43 @@ describe("@koubai/optim public API", () => {
     });
     expect(last).toBeLessThan(first * 0.05);
   });
+
+  it("trains with SGD under a LambdaLR warm-up", () => {
+    const { first, last } = fitLine((params) => {
+      const optimizer = new SGD(params, { lr: 0.2 });
+      const warmUp = (epoch: number) => Math.min(1, (epoch + 1) / 5);
+      return { optimizer, scheduler: new LambdaLR(optimizer, { lrLambda: warmUp }) };
+    });
+    expect(last).toBeLessThan(first * 0.01);
+  });
+
+  it("trains with SGD under ReduceLROnPlateau fed the loss", () => {
+    const { first, last } = fitLine((params) => {
+      const optimizer = new SGD(params, { lr: 0.2 });
+      return { optimizer, scheduler: new ReduceLROnPlateau(optimizer, { patience: 2 }) };
+    });
+    expect(last).toBeLessThan(first * 0.01);
+  });
 });
 
 // Every exported optimizer and scheduler class, keyed by export name, with valid minimal arguments.
 // A new class must be added here (the first test fails until it is), so its typeName is checked.
 const sgd = () => new optim.SGD([zeros([1], { requiresGrad: true })], { lr: 0.1, momentum: 0.9 });
-const construct: Record<string, () => optim.Optimizer | optim.LRScheduler> = {
+const construct: Record<
+  string,
+  () => optim.Optimizer | optim.LRScheduler | optim.ReduceLROnPlateau
+> = {
   Adam: () => new optim.Adam([zeros([1], { requiresGrad: true })]),
   AdamW: () => new optim.AdamW([zeros([1], { requiresGrad: true })]),
   SGD: sgd,
   CosineAnnealingLR: () => new optim.CosineAnnealingLR(sgd(), { tMax: 1 }),
   ExponentialLR: () => new optim.ExponentialLR(sgd(), { gamma: 0.5 }),
+  LambdaLR: () => new optim.LambdaLR(sgd(), { lrLambda: () => 1 }),
   LinearLR: () => new optim.LinearLR(sgd()),
   MultiStepLR: () => new optim.MultiStepLR(sgd(), { milestones: [1] }),
+  MultiplicativeLR: () => new optim.MultiplicativeLR(sgd(), { lrLambda: () => 1 }),
   OneCycleLR: () => new optim.OneCycleLR(sgd(), { maxLr: 1, totalSteps: 2 }),
+  ReduceLROnPlateau: () => new optim.ReduceLROnPlateau(sgd()),
   SequentialLR: () => {
     const optimizer = sgd();
     const schedulers = [new optim.LinearLR(optimizer), new optim.LinearLR(optimizer)];
@@ -98,11 +123,14 @@ const abstractBases: unknown[] = [optim.Optimizer, optim.LRScheduler];
 const exportedClasses = Object.entries(optim).filter(
   ([, value]) =>
     typeof value === "function" &&
-    (value.prototype instanceof optim.Optimizer || value.prototype instanceof optim.LRScheduler),
+    (value.prototype instanceof optim.Optimizer ||
+      value.prototype instanceof optim.LRScheduler ||
+      // The one scheduler outside the LRScheduler hierarchy (its step takes a metric).
+      value === optim.ReduceLROnPlateau),
 ) as [string, { typeName?: unknown; name: string }][];
 
 describe("typeName of the exported optimizers and schedulers", () => {
-  it("has a constructor for every exported Optimizer and LRScheduler subclass", () => {
+  it("has a constructor for every exported Optimizer and LRScheduler subclass, and ReduceLROnPlateau", () => {
     expect(exportedClasses.map(([name]) => name).sort()).toEqual(Object.keys(construct).sort());
   });
 

@@ -1,5 +1,5 @@
-// Loads torch-optim.json (written by real PyTorch 1.13, see fixtures/generate_torch_optim.py)
-// and turns its encoded tensors into Koubai tensors.
+// Loads torch-optim.json and torch-schedulers.json (written by real PyTorch 1.13, see the
+// generate_torch_*.py scripts beside them) and turns their encoded tensors into Koubai tensors.
 
 import { readFileSync } from "node:fs";
 import { type Tensor, tensor } from "@koubai/core";
@@ -91,3 +91,43 @@ export function decodeValues(t: EncodedTensor): number[] {
 export function decodeTensor(t: EncodedTensor, requiresGrad = false): Tensor {
   return tensor(decodeValues(t), { shape: t.shape, dtype: t.dtype, requiresGrad });
 }
+
+/** LambdaLR / MultiplicativeLR on SGD with one group per `groupLrs` entry (torch-schedulers.json). */
+export interface LambdaSchedulerCase {
+  name: string;
+  scheduler: "LambdaLR" | "MultiplicativeLR";
+  groupLrs: number[];
+  /** A name from `torchLambdas` for every group, or one name per group. */
+  lrLambda: string | string[];
+  /** Every group's lr after construction, then after each step. */
+  lrs: number[][];
+}
+
+/** The ReduceLROnPlateau state torch reports after a step (index 0: after construction). */
+export interface PlateauState {
+  lrs: number[];
+  best: number | string;
+  numBadEpochs: number;
+  cooldownCounter: number;
+  lastEpoch: number;
+}
+
+/** ReduceLROnPlateau on SGD with one group per `groupLrs` entry, stepped with `metrics`. */
+export interface PlateauCase {
+  name: string;
+  groupLrs: number[];
+  options: Record<string, unknown>;
+  metrics: Array<number | string>;
+  states: PlateauState[];
+}
+
+interface SchedulerFixtures {
+  torchVersion: string;
+  lambdaSchedulers: LambdaSchedulerCase[];
+  plateau: PlateauCase[];
+}
+
+/** torch-schedulers.json, written by PyTorch 1.13 (see fixtures/generate_torch_schedulers.py). */
+export const schedulerFixtures: SchedulerFixtures = JSON.parse(
+  readFileSync(new URL("../fixtures/torch-schedulers.json", import.meta.url), "utf8"),
+);
