@@ -46,7 +46,11 @@ function checkName(module: Module, name: string, what: string): void {
 export function describeValue(value: unknown): string {
   if (value === null || value === undefined) return String(value);
   if (value instanceof Module) return `a ${value.typeName()}`;
-  if (typeof value === "object") return `a ${value.constructor?.name ?? "object"}`;
+  if (Array.isArray(value)) return `an array of length ${value.length}`;
+  if (typeof value === "object") {
+    const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
+    return typeof name === "string" && name !== "Object" ? `a ${name}` : "an object";
+  }
   if (typeof value === "function") return "a function";
   return `${typeof value} ${typeof value === "string" ? JSON.stringify(value) : String(value)}`;
 }
