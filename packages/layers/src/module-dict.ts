@@ -7,7 +7,10 @@ import { describeValue, Module } from "./module.js";
  * What `ModuleDict` and its `update` accept: `[key, module]` pairs (an array of pairs, a `Map`,
  * another ModuleDict) or a plain object of modules.
  */
-export type ModuleDictInit = Iterable<readonly [string, Module]> | Record<string, Module>;
+export type ModuleDictInit =
+  | ModuleDict
+  | Iterable<readonly [string, Module]>
+  | Record<string, Module>;
 
 /**
  * Holds modules by string key, like `nn.ModuleDict`: each module is a registered child named by
