@@ -29,6 +29,23 @@ describe("ModuleList structure", () => {
     expect(new ModuleList().length).toBe(0);
   });
 
+  it("registers what a plain array of modules leaves unregistered", () => {
+    class WithArray extends Module {
+      layers = [new Linear(1, 1)];
+      forward(x: Tensor): Tensor {
+        return x;
+      }
+    }
+    class WithList extends Module {
+      layers = new ModuleList([new Linear(1, 1)]);
+      forward(x: Tensor): Tensor {
+        return x;
+      }
+    }
+    expect(new WithArray().parameters()).toEqual([]);
+    expect(Object.keys(new WithList().stateDict())).toEqual(["layers.0.weight", "layers.0.bias"]);
+  });
+
   it("accepts any iterable, such as a generator", () => {
     function* layers() {
       yield new Linear(1, 1);
