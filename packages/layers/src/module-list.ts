@@ -141,9 +141,8 @@ export class ModuleList extends Module implements Iterable<Module> {
       throw new TypeError(`${this.typeName()}.${op}: index must be an integer, got ${index}`);
     }
     if (index < -n || index >= n) {
-      throw new RangeError(
-        `${this.typeName()}.${op}: index ${index} is out of range for ${n} modules (-${n} to ${n - 1})`,
-      );
+      const valid = n === 0 ? "an empty list" : `${n} modules (-${n} to ${n - 1})`;
+      throw new RangeError(`${this.typeName()}.${op}: index ${index} is out of range for ${valid}`);
     }
     return index < 0 ? index + n : index;
   }

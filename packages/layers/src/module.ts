@@ -65,8 +65,10 @@ export function describeValue(value: unknown): string {
  * child module. Buffers are plain tensors, so they must be registered with `registerBuffer`;
  * `registerParameter(name, null)` declares an empty parameter slot (like `bias=None`). A module's
  * own parameters come before its children's, and its own buffers after its own parameters, as in
- * PyTorch. Names in `namedParameters()` are the property paths (`layers.0.weight`); `stateDict()`
- * keys are the same paths in PyTorch's snake_case (`runningMean` → `running_mean`).
+ * PyTorch. A container with an order of its own overrides `namedChildren()`: `ModuleDict` lists
+ * its children in insertion order, integer-like keys included. Names in `namedParameters()` are
+ * the property paths (`layers.0.weight`); `stateDict()` keys are the same paths in PyTorch's
+ * snake_case (`runningMean` → `running_mean`).
  *
  * @example
  * ```ts

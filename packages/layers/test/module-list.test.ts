@@ -154,7 +154,7 @@ describe("ModuleList errors", () => {
     expect(() => list().pop(3)).toThrow("ModuleList.pop: index 3 is out of range");
     expect(() => list().delete(5)).toThrow("ModuleList.delete: index 5 is out of range");
     expect(() => new ModuleList().at(0)).toThrow(
-      "ModuleList.at: index 0 is out of range for 0 modules",
+      new RangeError("ModuleList.at: index 0 is out of range for an empty list"),
     );
     expect(() => list().at(1.5)).toThrow(
       new TypeError("ModuleList.at: index must be an integer, got 1.5"),
