@@ -70,8 +70,9 @@ export class ModuleList extends Module implements Iterable<Module> {
    * Inserts `module` before position `index`, for `0 <= index <= length`; the modules from `index`
    * on move up one place and are renamed (`"1"` becomes `"2"`, ...).
    *
-   * NOTE: PyTorch 1.13 does not check `index`: a negative one fails with `KeyError`, and one past
-   * the end registers the module under that number, leaving a gap. Both are a RangeError here.
+   * NOTE: PyTorch 1.13 checks neither `index` nor `module` here: a negative index fails with
+   * `KeyError`, one past the end registers the module under that number (leaving a gap), and a
+   * non-Module is stored as is. Here they are a RangeError and a TypeError, as in `append`.
    */
   insert(index: number, module: Module): void {
     const n = this.length;
