@@ -41,6 +41,8 @@ export {
   type NLLLossOptions,
 } from "./loss.js";
 export { Module, type ModuleEntry } from "./module.js";
+export { ModuleDict, type ModuleDictInit } from "./module-dict.js";
+export { ModuleList } from "./module-list.js";
 export { Parameter } from "./parameter.js";
 export { loadSafetensors, safetensorsMetadata, saveSafetensors } from "./safetensors.js";
 export { Sequential } from "./sequential.js";

@@ -42,6 +42,19 @@ function checkName(module: Module, name: string, what: string): void {
   }
 }
 
+/** @internal How error messages show a value given where a Module was expected (`got number 3`). */
+export function describeValue(value: unknown): string {
+  if (value === null || value === undefined) return String(value);
+  if (value instanceof Module) return `a ${value.typeName()}`;
+  if (Array.isArray(value)) return `an array of length ${value.length}`;
+  if (typeof value === "object") {
+    const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
+    return typeof name === "string" && name !== "Object" ? `a ${name}` : "an object";
+  }
+  if (typeof value === "function") return "a function";
+  return `${typeof value} ${typeof value === "string" ? JSON.stringify(value) : String(value)}`;
+}
+
 /**
  * Base class of layers and models. Subclasses assign parameters and sub-modules to properties and
  * implement `forward`.
@@ -52,8 +65,10 @@ function checkName(module: Module, name: string, what: string): void {
  * child module. Buffers are plain tensors, so they must be registered with `registerBuffer`;
  * `registerParameter(name, null)` declares an empty parameter slot (like `bias=None`). A module's
  * own parameters come before its children's, and its own buffers after its own parameters, as in
- * PyTorch. Names in `namedParameters()` are the property paths (`layers.0.weight`); `stateDict()`
- * keys are the same paths in PyTorch's snake_case (`runningMean` → `running_mean`).
+ * PyTorch. A container with an order of its own overrides `namedChildren()`: `ModuleDict` lists
+ * its children in insertion order, integer-like keys included. Names in `namedParameters()` are
+ * the property paths (`layers.0.weight`); `stateDict()` keys are the same paths in PyTorch's
+ * snake_case (`runningMean` → `running_mean`).
  *
  * @example
  * ```ts
@@ -125,11 +140,54 @@ export abstract class Module {
 
   /** Adds a child module; same as assigning it to the property. */
   registerModule(name: string, module: Module): void {
-    checkName(this, name, "registerModule");
-    if (!(module instanceof Module)) {
-      throw new TypeError(`${this.typeName()}.registerModule: "${name}" must be a Module`);
-    }
+    this.setChild(name, module, "registerModule");
+  }
+
+  /**
+   * For containers such as `ModuleList` and `ModuleDict`: adds the child `name`, or replaces the
+   * child registered under it (which keeps its place), validated as `registerModule` validates,
+   * with errors naming `op`, the container's own method (`"ModuleList.append: ..."`).
+   */
+  protected setChild(name: string, module: Module, op = "registerModule"): void {
+    this.checkChild(name, module, op);
+    this.#parameterSlots.delete(name);
+    this.#bufferSlots.delete(name);
     (this as unknown as Slots)[name] = module;
+  }
+
+  /**
+   * For containers: throws what `setChild(name, module, op)` would throw, without changing
+   * anything, so a container can check a whole batch before it adds any of it.
+   */
+  protected checkChild(name: string, module: unknown, op: string): void {
+    checkName(this, name, op);
+    if (!(module instanceof Module)) {
+      throw new TypeError(
+        `${this.typeName()}.${op}: "${name}" must be a Module, got ${describeValue(module)}`,
+      );
+    }
+  }
+
+  /** For containers: the child registered as `name`, or undefined if there is none. */
+  protected getChild(name: string): Module | undefined {
+    const value = Object.hasOwn(this, name) ? (this as unknown as Slots)[name] : undefined;
+    return value instanceof Module ? value : undefined;
+  }
+
+  /**
+   * For containers: removes the child `name` and returns it, like `delattr(module, name)` on a
+   * submodule in PyTorch. The other children keep their names and order; renumbering them
+   * (`ModuleList`) is the container's job. Throws if no child is registered as `name`.
+   */
+  protected deleteChild(name: string): Module {
+    const child = this.getChild(name);
+    if (child === undefined) {
+      throw new Error(
+        `${this.typeName()}.deleteChild: no child module named ${JSON.stringify(name)}`,
+      );
+    }
+    Reflect.deleteProperty(this, name);
+    return child;
   }
 
   /** @internal This module's own parameter and buffer slots, parameters first, in property order. */

@@ -71,6 +71,8 @@ const construct: Record<string, () => layers.Module> = {
   LeakyReLU: () => new layers.LeakyReLU(),
   Linear: () => new layers.Linear(1, 1),
   LogSoftmax: () => new layers.LogSoftmax(1),
+  ModuleDict: () => new layers.ModuleDict(),
+  ModuleList: () => new layers.ModuleList(),
   MSELoss: () => new layers.MSELoss(),
   NLLLoss: () => new layers.NLLLoss(),
   ReLU: () => new layers.ReLU(),

@@ -197,3 +197,67 @@ describe("Module.typeName", () => {
     );
   });
 });
+
+describe("Module's protected child facility for containers", () => {
+  // A minimal container that opens the protected methods to the test.
+  class Slots extends Module {
+    static readonly typeName: string = "Slots";
+    put(name: string, module: unknown): void {
+      this.setChild(name, module as Module, "put");
+    }
+    check(name: string, module: unknown): void {
+      this.checkChild(name, module, "put");
+    }
+    take(name: string): Module {
+      return this.deleteChild(name);
+    }
+    peek(name: string): Module | undefined {
+      return this.getChild(name);
+    }
+    forward(x: Tensor): Tensor {
+      return x;
+    }
+  }
+
+  it("replaces a child in place and removes one, keeping the others' names and order", () => {
+    const m = new Slots();
+    const [a, b, c] = [new Linear(1, 1), new ReLU(), new Linear(1, 2)];
+    m.put("a", a);
+    m.put("b", b);
+    m.put("c", c);
+    const replacement = new Linear(1, 3);
+    m.put("a", replacement);
+    expect(m.namedChildren()).toEqual([
+      ["a", replacement],
+      ["b", b],
+      ["c", c],
+    ]);
+    expect(m.take("b")).toBe(b);
+    expect(m.namedChildren().map(([n]) => n)).toEqual(["a", "c"]);
+    expect(Object.keys(m.stateDict())).toEqual(["a.weight", "a.bias", "c.weight", "c.bias"]);
+    expect(m.peek("b")).toBeUndefined();
+    expect(m.peek("c")).toBe(c);
+  });
+
+  it("names the container's method and what was given in its errors", () => {
+    const m = new Slots();
+    expect(() => m.put("x", 3)).toThrow(
+      new TypeError('Slots.put: "x" must be a Module, got number 3'),
+    );
+    expect(() => m.put("x", zeros([1]))).toThrow('Slots.put: "x" must be a Module, got a Tensor');
+    expect(() => m.check("a.b", new ReLU())).toThrow(
+      'Slots.put: name must be a non-empty string without ".", got "a.b"',
+    );
+    expect(() => m.check("forward", new ReLU())).toThrow(
+      'Slots.put: "forward" is already a method or property of the module',
+    );
+    expect(() => m.take("missing")).toThrow('Slots.deleteChild: no child module named "missing"');
+    expect(m.children()).toEqual([]);
+  });
+
+  it("registerModule reports what it was given instead of a Module", () => {
+    expect(() => new Sequential().registerModule("x", null as unknown as Module)).toThrow(
+      'Sequential.registerModule: "x" must be a Module, got null',
+    );
+  });
+});
