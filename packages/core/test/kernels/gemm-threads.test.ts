@@ -18,23 +18,15 @@ import {
   THREADS_MIN_MULTIPLY_ADDS,
   threadedGemm,
 } from "../../src/kernels/gemm-threads.js";
+import { seededValues } from "./seeded-values.js";
 
 type FloatDType = "float32" | "float64";
 type Layout = "contiguous" | "transposed" | "strided";
 
-/** Deterministic values in [-2, 2). */
-function values(count: number, seed: number): number[] {
-  let state = seed >>> 0;
-  return Array.from({ length: count }, () => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return (state / 2 ** 32) * 4 - 2;
-  });
-}
-
 /** An [rows, cols] tensor in the given memory layout. */
 function matrix(rows: number, cols: number, layout: Layout, dtype: FloatDType, seed: number) {
   const Array_ = dtype === "float32" ? Float32Array : Float64Array;
-  const flat = Array_.from(values(rows * (2 * cols + 1), seed));
+  const flat = Array_.from(seededValues(rows * (2 * cols + 1), seed));
   if (layout === "contiguous")
     return Tensor.fromTypedArray(flat.slice(0, rows * cols), [rows, cols]);
   if (layout === "transposed") {

@@ -5,23 +5,15 @@
 
 import { afterEach, describe, expect, it } from "vitest";
 import { matmul, setKernelBackend, slice, Tensor, zeros } from "../../src/index.js";
+import { seededValues } from "./seeded-values.js";
 
 type FloatDType = "float32" | "float64";
 type Layout = "contiguous" | "transposed" | "strided";
 
-/** Deterministic values in [-2, 2) with a short mantissa-spread pattern. */
-function values(count: number, seed: number): number[] {
-  let state = seed >>> 0;
-  return Array.from({ length: count }, () => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return (state / 2 ** 32) * 4 - 2;
-  });
-}
-
 /** An [rows, cols] tensor in the given memory layout, with its logical values as nested rows. */
 function matrix(rows: number, cols: number, layout: Layout, dtype: FloatDType, seed: number) {
   const Array_ = dtype === "float32" ? Float32Array : Float64Array;
-  const flat = Array_.from(values(rows * cols * 2 + 3, seed));
+  const flat = Array_.from(seededValues(rows * cols * 2 + 3, seed));
   let t: Tensor;
   let at: (i: number, j: number) => number;
   if (layout === "contiguous") {
@@ -115,8 +107,8 @@ for (const backend of ["js", "wasm"] as const) {
       it("multiplies a broadcast batch: [2,3,5,7] @ [3,7,4] (B transposed per batch)", () => {
         setKernelBackend(backend);
         const Array_ = dtype === "float32" ? Float32Array : Float64Array;
-        const aFlat = Array_.from(values(2 * 3 * 5 * 7, 7));
-        const bFlat = Array_.from(values(3 * 4 * 7, 8));
+        const aFlat = Array_.from(seededValues(2 * 3 * 5 * 7, 7));
+        const bFlat = Array_.from(seededValues(3 * 4 * 7, 8));
         const a = Tensor.fromTypedArray(aFlat, [2, 3, 5, 7]);
         const b = Tensor.fromTypedArray(bFlat, [3, 4, 7]).transpose(-1, -2);
         const out = matmul(a, b);
@@ -135,8 +127,8 @@ for (const backend of ["js", "wasm"] as const) {
       it("multiplies every batch by a shared B: [2,3,5,7] @ [7,4], with A's batches in either order", () => {
         setKernelBackend(backend);
         const Array_ = dtype === "float32" ? Float32Array : Float64Array;
-        const aFlat = Array_.from(values(2 * 3 * 5 * 7, 9));
-        const bFlat = Array_.from(values(7 * 4, 10));
+        const aFlat = Array_.from(seededValues(2 * 3 * 5 * 7, 9));
+        const bFlat = Array_.from(seededValues(7 * 4, 10));
         const b = Tensor.fromTypedArray(bFlat, [7, 4]);
         const bt = (p: number, j: number) => bFlat[p * 4 + j];
         // Row-major batches (one [30, 7] @ [7, 4] product) and permuted batches (one per batch).
