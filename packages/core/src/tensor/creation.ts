@@ -137,14 +137,18 @@ function checkRagged(data: NestedArray[], shape: number[], depth: number): void 
   }
 }
 
+/** A validated tensor of `shape` holding `value` everywhere; null leaves the storage unfilled. */
 function filled(
   shape: readonly number[],
-  value: number,
+  value: number | null,
   options: CreateOptions,
   op: string,
 ): Tensor {
   const dims = validateShape(shape, op);
   const dtype = options.dtype ? assertDType(options.dtype, op) : "float32";
+  if (value === null) {
+    return finish(Tensor.fromTypedArray(allocateUnfilled(dtype, numelOf(dims)), dims), options);
+  }
   const data = allocate(dtype, numelOf(dims));
   if (value !== 0) data.fill(dtype === "bool" ? (value ? 1 : 0) : value);
   return finish(Tensor.fromTypedArray(data, dims), options);
@@ -157,11 +161,8 @@ function filled(
  * before (as torch.empty's memory may); elsewhere, and below that size, it holds zeros, but code
  * must not rely on that. Validates like {@link zeros}.
  */
-export function empty(shape: readonly number[], options: CreateOptions = {}): Tensor {
-  const dims = validateShape(shape, "empty");
-  const dtype = options.dtype ? assertDType(options.dtype, "empty") : "float32";
-  return finish(Tensor.fromTypedArray(allocateUnfilled(dtype, numelOf(dims)), dims), options);
-}
+export const empty = (shape: readonly number[], options: CreateOptions = {}): Tensor =>
+  filled(shape, null, options, "empty");
 /** {@link empty} of `t`'s shape and dtype (options override the dtype); never in `t`'s graph. */
 export const emptyLike = (t: Tensor, options: CreateOptions = {}): Tensor =>
   empty(t.shape, { dtype: t.dtype, ...options });
