@@ -55,18 +55,10 @@ export {
 } from "./functional/loss.js";
 export { getKernelBackend, type KernelBackend, setKernelBackend } from "./kernels/backend.js";
 export {
-  type BatchNormForwardStats,
-  type BatchNormGradSums,
-  batchNormBackwardF32,
-  batchNormForwardF32,
-  wasmBatchNormAvailable,
-} from "./kernels/batch-norm-wasm.js";
-export {
   getKernelThreads,
   kernelThreadsAvailable,
   setKernelThreads,
 } from "./kernels/gemm-threads.js";
-export { sgdMomentumF32, wasmSgdAvailable } from "./kernels/sgd-wasm.js";
 export { add, div, maximum, minimum, mul, pow, sub, where } from "./ops/binary.js";
 export { eq, ge, gt, le, lt, ne } from "./ops/compare.js";
 export { gather, indexAdd, indexSelect, scatterAdd } from "./ops/indexing.js";

@@ -15,7 +15,7 @@ import {
   sub,
   type Tensor,
 } from "../src/index.js";
-import { setUnfilledPoison } from "../src/tensor/dtype.js";
+import { setUnfilledPoison } from "../src/internal.js";
 import { DIFFERENTIABLE_OPS, OP_SAMPLES, type Sample } from "./op-samples.js";
 
 afterEach(() => {

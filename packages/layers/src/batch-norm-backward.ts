@@ -2,8 +2,6 @@
 // it with core's customOp. The module (batch-norm.ts) chooses between this and the composite.
 
 import {
-  batchNormBackwardF32,
-  batchNormForwardF32,
   customOp,
   empty,
   getKernelBackend,
@@ -11,8 +9,12 @@ import {
   type OpContext,
   type Tensor,
   Tensor as TensorClass,
-  wasmBatchNormAvailable,
 } from "@koubai/core";
+import {
+  batchNormBackwardF32,
+  batchNormForwardF32,
+  wasmBatchNormAvailable,
+} from "@koubai/core/internal";
 import {
   type ChannelGradSums,
   type ChannelStats,

@@ -4,13 +4,8 @@
 // last few ulps. Intermediates are float64 and float32 arrays round on store, except SGD on
 // float32, which rounds where torch's float32 ops do and matches torch bit for bit.
 
-import {
-  getKernelBackend,
-  sgdMomentumF32,
-  type Tensor,
-  type TypedArray,
-  wasmSgdAvailable,
-} from "@koubai/core";
+import { getKernelBackend, type Tensor, type TypedArray } from "@koubai/core";
+import { sgdMomentumF32, wasmSgdAvailable } from "@koubai/core/internal";
 
 /** A contiguous, writable view of a tensor's elements: `data[offset .. offset + n)`. */
 export interface Flat {

@@ -16,8 +16,8 @@ import {
   setMainThreadClaims,
   setThreadsMinMultiplyAdds,
   THREADS_MIN_MULTIPLY_ADDS,
-  threadedGemm,
-} from "../../src/kernels/gemm-threads.js";
+} from "../../src/internal.js";
+import { threadedGemm } from "../../src/kernels/gemm-threads.js";
 import { seededValues } from "./seeded-values.js";
 
 type FloatDType = "float32" | "float64";

@@ -2,7 +2,8 @@
 
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { empty, emptyLike, tensor } from "../../src/index.js";
-import { allocate, allocateUnfilled, setUnfilledPoison } from "../../src/tensor/dtype.js";
+import { setUnfilledPoison } from "../../src/internal.js";
+import { allocate, allocateUnfilled } from "../../src/tensor/dtype.js";
 
 afterEach(() => {
   setUnfilledPoison(null);

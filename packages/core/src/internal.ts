@@ -1,0 +1,19 @@
+// @koubai/core/internal: kernels and switches that Koubai's own packages and tests need but users
+// do not. Not part of the public API: anything here may change or disappear in any release.
+// @koubai/layers runs its fused BatchNorm on the BatchNorm kernels, @koubai/optim its SGD on the
+// SGD kernel, and tests reach the test-only switches here instead of through production imports.
+
+export {
+  type BatchNormForwardStats,
+  type BatchNormGradSums,
+  batchNormBackwardF32,
+  batchNormForwardF32,
+  wasmBatchNormAvailable,
+} from "./kernels/batch-norm-wasm.js";
+export {
+  setMainThreadClaims,
+  setThreadsMinMultiplyAdds,
+  THREADS_MIN_MULTIPLY_ADDS,
+} from "./kernels/gemm-threads.js";
+export { sgdMomentumF32, wasmSgdAvailable } from "./kernels/sgd-wasm.js";
+export { setUnfilledPoison } from "./tensor/dtype.js";
