@@ -2,12 +2,7 @@
 
 export { AnomalyError, detectAnomaly } from "./autograd/anomaly.js";
 export { type CustomOpDefinition, customOp, OpContext } from "./autograd/custom-op.js";
-export {
-  type BackwardOptions,
-  type BackwardStep,
-  topologicalOrder,
-  traceBackward,
-} from "./autograd/engine.js";
+export { type BackwardOptions, topologicalOrder } from "./autograd/engine.js";
 export type { TensorFunction } from "./autograd/functional.js";
 export {
   type AutogradGradOptions,
@@ -18,6 +13,7 @@ export {
 } from "./autograd/functional.js";
 export { enableGrad, isGradEnabled, noGrad } from "./autograd/grad-mode.js";
 export { type BackwardFn, Node, record } from "./autograd/node.js";
+export { type BackwardStep, traceBackward } from "./autograd/trace.js";
 export {
   type CompareOptions,
   compareGradients,

@@ -1,14 +1,17 @@
 // The backward pass. Collects the nodes reachable from the outputs with an iterative DFS,
 // orders them topologically (Kahn's algorithm, no recursion, so deep graphs cannot overflow
-// the stack), then walks them once, summing gradients per node and checking each gradient's
-// shape and dtype against the input it belongs to.
+// the stack), then walks them once: each node's backward runs on the sum of its incoming
+// gradients, and each gradient it returns is checked against its input's shape and dtype before
+// it flows on. How gradients are summed and stored (and buffers reused) is accumulate.ts's job.
 
 import { formatShape, sameShape } from "../tensor/shape.js";
 import { Storage } from "../tensor/storage.js";
 import type { Tensor } from "../tensor/tensor.js";
+import { accumulateLeaf, deliverToLeaf, GradientResults, GradientSums } from "./accumulate.js";
 import { checkFinite, inBackward, isAnomalyEnabled } from "./anomaly.js";
 import { setGradEnabled } from "./grad-mode.js";
-import type { BackwardFn, Node } from "./node.js";
+import type { Node } from "./node.js";
+import { currentTrace } from "./trace.js";
 
 /** Options of `Tensor.backward`, as in `torch.Tensor.backward`. */
 export interface BackwardOptions {
@@ -63,92 +66,40 @@ export function topologicalOrder(roots: readonly Node[]): Node[] {
   return order;
 }
 
-/** One step of a traced backward pass: the node, the gradient it received, what it produced. */
-export interface BackwardStep {
-  /** The op whose backward ran. */
-  node: Node;
-  /** The gradient of the loss with respect to the node's output (summed over all its uses). */
-  gradOut: Tensor;
-  /** What the node's backward returned: one gradient per input, null where none was needed. */
-  inputGrads: readonly (Tensor | null)[];
-  /** The backward function that was applied (its source reads as the local gradient rule). */
-  rule: BackwardFn;
-}
-
-let backwardTrace: ((step: BackwardStep) => void) | null = null;
-
-/** Runs `fn` and reports every backward step it performs to `onStep` (for teaching and debugging). */
-export function traceBackward<T>(fn: () => T, onStep: (step: BackwardStep) => void): T {
-  const previous = backwardTrace;
-  backwardTrace = onStep;
-  try {
-    return fn();
-  } finally {
-    backwardTrace = previous;
-  }
-}
-
+/**
+ * Runs backward from `outputs`, seeded with `gradOutputs`: walks the graph in topological order,
+ * runs each node's backward on the sum of the gradients it received, checks every gradient
+ * against its input, and passes it on (to the input's node, a leaf's `.grad`, or the results
+ * when `inputs` is given). Returns the gradients of `inputs` (empty when accumulating).
+ */
 export function runBackward(
   outputs: readonly Tensor[],
   gradOutputs: readonly Tensor[],
   options: RunOptions,
 ): (Tensor | null)[] {
-  const { createGraph, retainGraph, inputs } = options;
-  const results: (Tensor | null)[] = inputs ? inputs.map(() => null) : [];
-  const targetIndex = new Map<Tensor, number[]>();
-  if (inputs) {
-    inputs.forEach((t, i) => {
-      targetIndex.set(t, [...(targetIndex.get(t) ?? []), i]);
-    });
-  }
-
-  const addResult = (t: Tensor, g: Tensor) => {
-    for (const i of targetIndex.get(t) ?? [])
-      results[i] = results[i] === null ? g : results[i]!.add(g);
-  };
-
-  const grads = new Map<Node, Tensor>();
+  const { createGraph, retainGraph } = options;
+  const results = options.inputs === null ? null : new GradientResults(options.inputs);
+  const sums = new GradientSums(createGraph);
   const roots: Node[] = [];
   for (let i = 0; i < outputs.length; i++) {
     const out = outputs[i];
-    const g = gradOutputs[i];
     // An output that is also an input gets its seed as (part of) its gradient.
-    if (inputs) addResult(out, g);
-    if (out.gradFn === null) {
-      if (!inputs) accumulateLeaf(out, g, createGraph);
-      continue;
-    }
-    grads.set(out.gradFn, grads.has(out.gradFn) ? grads.get(out.gradFn)!.add(g) : g);
-    roots.push(out.gradFn);
+    results?.add(out, gradOutputs[i]);
+    if (out.gradFn !== null) {
+      sums.seed(out.gradFn, gradOutputs[i]);
+      roots.push(out.gradFn);
+    } else if (results === null) accumulateLeaf(out, gradOutputs[i], createGraph);
   }
-
   const order = topologicalOrder(roots);
-  // With explicit inputs, only nodes on a path to one of them need to run.
-  let needed: Set<Node> | null = null;
-  if (inputs) {
-    needed = new Set();
-    for (let i = order.length - 1; i >= 0; i--) {
-      const node = order[i];
-      for (const input of node.inputs) {
-        if (targetIndex.has(input) || (input.gradFn !== null && needed.has(input.gradFn))) {
-          needed.add(node);
-          break;
-        }
-      }
-    }
-  }
+  const needed = results === null ? null : nodesLeadingTo(order, results);
+  const needs = (t: Tensor) =>
+    t.requiresGrad &&
+    (needed === null || results!.has(t) || (t.gradFn !== null && needed.has(t.gradFn)));
 
-  // Sums this loop allocated while adding up a node's incoming gradients. Nothing outside the
-  // loop can hold one until it is handed to its node's backward, so later contributions are added
-  // in place (one full-size allocation per extra contribution saved). Without createGraph only:
-  // with it, the sums are graph nodes themselves.
-  const ownSums = new Set<Tensor>();
   const previousMode = setGradEnabled(createGraph);
   try {
     for (const node of order) {
-      const gradOut = grads.get(node);
-      grads.delete(node);
-      if (gradOut !== undefined) ownSums.delete(gradOut);
+      const gradOut = sums.take(node);
       if (node.retained !== null && gradOut !== undefined)
         accumulateLeaf(node.retained, gradOut, createGraph);
       if (gradOut === undefined || (needed !== null && !needed.has(node))) {
@@ -163,16 +114,13 @@ export function runBackward(
         );
       }
       node.checkSavedVersions();
-      const needsInputGrad = node.inputs.map(
-        (t) =>
-          t.requiresGrad &&
-          (needed === null || targetIndex.has(t) || (t.gradFn !== null && needed.has(t.gradFn))),
-      );
+      const needsInputGrad = node.inputs.map(needs);
       const firstFresh = Storage.nextSerial();
       const inputGrads = isAnomalyEnabled()
         ? inBackward(() => backwardFn(gradOut, needsInputGrad))
         : backwardFn(gradOut, needsInputGrad);
-      if (backwardTrace !== null) backwardTrace({ node, gradOut, inputGrads, rule: backwardFn });
+      const trace = currentTrace();
+      trace?.({ node, gradOut, inputGrads, rule: backwardFn });
       if (!retainGraph) node.release();
       if (inputGrads.length !== node.inputs.length) {
         throw new Error(
@@ -184,92 +132,42 @@ export function runBackward(
         const g = inputGrads[i];
         if (!needsInputGrad[i] || g === null || g === undefined) continue;
         checkGradient(node, i, input, g);
-        if (isAnomalyEnabled())
-          checkFinite(g, `backward of ${node.op} (gradient of input ${i})`, node.createdAt);
-        if (targetIndex.has(input)) addResult(input, g);
-        if (input.gradFn !== null) {
-          const previous = grads.get(input.gradFn);
-          if (previous === undefined) grads.set(input.gradFn, g);
-          else if (ownSums.has(previous)) previous.add_(g);
-          else {
-            const total = previous.add(g);
-            if (!createGraph) ownSums.add(total);
-            grads.set(input.gradFn, total);
-          }
-        } else if (!inputs) {
-          const own = !createGraph && isFresh(node, g, i, inputGrads, firstFresh);
-          if (own && input.grad === null) input.grad = g;
-          else accumulateLeaf(input, g, createGraph);
+        results?.add(input, g);
+        if (input.gradFn !== null) sums.add(input.gradFn, g);
+        else if (results === null) {
+          deliverToLeaf(input, g, node, i, inputGrads, firstFresh, createGraph, trace !== null);
         }
       }
     }
   } finally {
     setGradEnabled(previousMode);
   }
-  return results;
+  return results?.values ?? [];
 }
 
+/** The nodes of `order` (outputs first) that lie on a path to one of the requested inputs. */
+function nodesLeadingTo(order: readonly Node[], results: GradientResults): Set<Node> {
+  const needed = new Set<Node>();
+  for (let i = order.length - 1; i >= 0; i--) {
+    const node = order[i];
+    for (const input of node.inputs) {
+      if (results.has(input) || (input.gradFn !== null && needed.has(input.gradFn))) {
+        needed.add(node);
+        break;
+      }
+    }
+  }
+  return needed;
+}
+
+/** Every gradient must have its input's shape and dtype; anomaly mode also wants it finite. */
 function checkGradient(node: Node, i: number, input: Tensor, g: Tensor): void {
-  const shapeOk = sameShape(g.shape, input.shape);
-  if (!shapeOk || g.dtype !== input.dtype) {
+  if (!sameShape(g.shape, input.shape) || g.dtype !== input.dtype) {
     throw new Error(
       `backward of ${node.op}: the gradient for input ${i} has shape ${formatShape(g.shape)} and dtype ${g.dtype}, ` +
         `but the input has shape ${formatShape(input.shape)} and dtype ${input.dtype}`,
     );
   }
-}
-
-/**
- * True when gradient `i` of `node` can become a leaf's `.grad` without a copy, because nothing
- * else can hold its buffer: the op promises fresh gradients, the buffer was allocated during this
- * backward call (its storage serial is at least `firstFresh`), `g` covers all of it contiguously,
- * no other gradient of the call shares it (add hands one tensor to both inputs), and no trace
- * keeps the step.
- */
-function isFresh(
-  node: Node,
-  g: Tensor,
-  i: number,
-  inputGrads: readonly (Tensor | null)[],
-  firstFresh: number,
-): boolean {
-  if (!node.freshGradients || backwardTrace !== null || g.storage.serial < firstFresh) return false;
-  if (g.requiresGrad || g.offset !== 0 || g.numel() !== g.data.length || !g.isContiguous())
-    return false;
-  for (let j = 0; j < inputGrads.length; j++) {
-    if (j !== i && inputGrads[j]?.storage === g.storage) return false;
-  }
-  return true;
-}
-
-/** Adds `g` into `t.grad` (a leaf, or a non-leaf that asked for `retainGrad()`). */
-function accumulateLeaf(t: Tensor, g: Tensor, createGraph: boolean): void {
-  if (createGraph) {
-    // A differentiable copy, for the same aliasing reasons as below.
-    t.grad = t.grad === null ? g.clone() : t.grad.add(g);
-    return;
-  }
-  // A private contiguous copy: gradients may alias each other (add passes one tensor to both
-  // inputs) or be stride-0 expansions, and users modify .grad in place (clipping, optimizers).
-  if (t.grad === null) t.grad = g.detach().clone();
-  else if (addsInPlace(t, t.grad, g)) t.grad.add_(g.detach());
-  else t.grad = t.grad.detach().add(g.detach());
-}
-
-/**
- * True when a leaf's later gradient `g` may be added into its existing `.grad` in place, as
- * PyTorch's AccumulateGrad does (`grad += new_grad`): no full-size allocation per contribution.
- * Not for a retained non-leaf gradient (torch adds those out of place), nor when `.grad` is one
- * the user set that does not match `g` (another dtype or shape: the sum promotes or broadcasts,
- * as before), shares `g`'s memory, needs grad, or is not contiguous.
- */
-function addsInPlace(t: Tensor, grad: Tensor, g: Tensor): boolean {
-  return (
-    t.gradFn === null &&
-    !grad.requiresGrad &&
-    grad.isContiguous() &&
-    grad.dtype === g.dtype &&
-    sameShape(grad.shape, g.shape) &&
-    grad.storage !== g.storage
-  );
+  if (isAnomalyEnabled())
+    checkFinite(g, `backward of ${node.op} (gradient of input ${i})`, node.createdAt);
 }

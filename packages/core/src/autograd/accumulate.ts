@@ -1,0 +1,151 @@
+// Where the backward walk puts gradients: the running sum of each node's incoming gradients, the
+// leaves' `.grad`, and the results of `autogradGrad`. The engine decides what flows where; this
+// module decides how it is added up, and in particular when a buffer may be reused instead of
+// copied (the allocations that matter for speed), without changing a single result.
+
+import { sameShape } from "../tensor/shape.js";
+import type { Tensor } from "../tensor/tensor.js";
+import type { Node } from "./node.js";
+
+/**
+ * The sum of the gradients each node has received so far. A sum this object allocated is
+ * private until {@link take} hands it to the node's backward, so later contributions are added
+ * into it in place (one full-size allocation saved per extra contribution). Not with
+ * `createGraph`: then every sum is a graph node of its own.
+ */
+export class GradientSums {
+  private readonly sums = new Map<Node, Tensor>();
+  private readonly own = new Set<Tensor>();
+
+  constructor(private readonly createGraph: boolean) {}
+
+  /** Adds one output's seed: out of place, as the user may hold it. */
+  seed(node: Node, g: Tensor): void {
+    const previous = this.sums.get(node);
+    this.sums.set(node, previous === undefined ? g : previous.add(g));
+  }
+
+  /** Adds a gradient flowing into `node` from one of its consumers. */
+  add(node: Node, g: Tensor): void {
+    const previous = this.sums.get(node);
+    if (previous === undefined) this.sums.set(node, g);
+    else if (this.own.has(previous)) previous.add_(g);
+    else {
+      const total = previous.add(g);
+      if (!this.createGraph) this.own.add(total);
+      this.sums.set(node, total);
+    }
+  }
+
+  /** Removes and returns the node's total gradient (undefined when it received none). */
+  take(node: Node): Tensor | undefined {
+    const g = this.sums.get(node);
+    if (g === undefined) return undefined;
+    this.sums.delete(node);
+    this.own.delete(g);
+    return g;
+  }
+}
+
+/**
+ * The gradients `autogradGrad` returns, one slot per requested input (an input listed twice gets
+ * the same sum in both slots).
+ */
+export class GradientResults {
+  readonly values: (Tensor | null)[];
+  private readonly slots = new Map<Tensor, number[]>();
+
+  constructor(inputs: readonly Tensor[]) {
+    this.values = inputs.map(() => null);
+    inputs.forEach((t, i) => {
+      this.slots.set(t, [...(this.slots.get(t) ?? []), i]);
+    });
+  }
+
+  /** Whether `t` is one of the requested inputs. */
+  has(t: Tensor): boolean {
+    return this.slots.has(t);
+  }
+
+  /** Adds `g` to the result of `t` (nothing when `t` was not requested). */
+  add(t: Tensor, g: Tensor): void {
+    for (const i of this.slots.get(t) ?? []) {
+      const previous = this.values[i];
+      this.values[i] = previous === null ? g : previous.add(g);
+    }
+  }
+}
+
+/**
+ * Gives leaf `input` gradient `g`, the `i`-th of what `node`'s backward returned. The first
+ * gradient of a leaf becomes its `.grad` without a copy when nothing else can hold its buffer
+ * (see {@link isFresh}); otherwise it is added as {@link accumulateLeaf} does.
+ */
+export function deliverToLeaf(
+  input: Tensor,
+  g: Tensor,
+  node: Node,
+  i: number,
+  inputGrads: readonly (Tensor | null)[],
+  firstFresh: number,
+  createGraph: boolean,
+  tracing: boolean,
+): void {
+  const own = !createGraph && !tracing && isFresh(node, g, i, inputGrads, firstFresh);
+  if (own && input.grad === null) input.grad = g;
+  else accumulateLeaf(input, g, createGraph);
+}
+
+/**
+ * True when gradient `i` of `node` can become a leaf's `.grad` without a copy, because nothing
+ * else can hold its buffer: the op promises fresh gradients, the buffer was allocated during this
+ * backward call (its storage serial is at least `firstFresh`), `g` covers all of it contiguously,
+ * and no other gradient of the call shares it (add hands one tensor to both inputs).
+ */
+export function isFresh(
+  node: Node,
+  g: Tensor,
+  i: number,
+  inputGrads: readonly (Tensor | null)[],
+  firstFresh: number,
+): boolean {
+  if (!node.freshGradients || g.storage.serial < firstFresh) return false;
+  if (g.requiresGrad || g.offset !== 0 || g.numel() !== g.data.length || !g.isContiguous())
+    return false;
+  for (let j = 0; j < inputGrads.length; j++) {
+    if (j !== i && inputGrads[j]?.storage === g.storage) return false;
+  }
+  return true;
+}
+
+/** Adds `g` into `t.grad` (a leaf, or a non-leaf that asked for `retainGrad()`). */
+export function accumulateLeaf(t: Tensor, g: Tensor, createGraph: boolean): void {
+  if (createGraph) {
+    // A differentiable copy, for the same aliasing reasons as below.
+    t.grad = t.grad === null ? g.clone() : t.grad.add(g);
+    return;
+  }
+  // A private contiguous copy: gradients may alias each other (add passes one tensor to both
+  // inputs) or be stride-0 expansions, and users modify .grad in place (clipping, optimizers).
+  if (t.grad === null) t.grad = g.detach().clone();
+  else if (addsInPlace(t, t.grad, g)) t.grad.add_(g.detach());
+  else t.grad = t.grad.detach().add(g.detach());
+}
+
+/**
+ * True when a leaf's later gradient `g` may be added into its existing `.grad` in place, as
+ * PyTorch's AccumulateGrad does (`grad += new_grad`): no full-size allocation per contribution.
+ * Not for a retained non-leaf gradient (torch adds those out of place), nor when `.grad` is one
+ * the user set that does not match `g` (another dtype or shape: the sum promotes or broadcasts,
+ * as before), shares `g`'s memory, needs grad, or is not contiguous.
+ */
+function addsInPlace(t: Tensor, grad: Tensor, g: Tensor): boolean {
+  return (
+    t.gradFn === null &&
+    !grad.requiresGrad &&
+    grad.isContiguous() &&
+    grad.dtype === g.dtype &&
+    sameShape(grad.shape, g.shape) &&
+    grad.storage !== g.storage
+  );
+}
