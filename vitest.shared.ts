@@ -12,4 +12,6 @@ export const sharedTestOptions = {
   reporters: ["default", "json"],
   outputFile: { json: "reports/vitest.json" },
   testTimeout: 60_000,
+  // Setup hooks train small models too (the MNIST example); a loaded 2-core machine needs time.
+  hookTimeout: 60_000,
 };

@@ -1,6 +1,7 @@
-// The whole suite behind `npm test`: typecheck and unit tests (turbo, per package), lint,
-// build, API docs. Every step runs even if an earlier one fails, so one run shows every
-// problem; the last line is the test total CI reads: `N passed, N failed, N skipped`.
+// The whole suite behind `npm test`: typecheck and unit tests (turbo, per package), lint, the
+// import direction of core (check-layers.mjs), build, API docs. Every step runs even if an
+// earlier one fails, so one run shows every problem; the last line is the test total CI reads:
+// `N passed, N failed, N skipped`.
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { delimiter, join } from "node:path";
@@ -27,6 +28,7 @@ const bin = (name) => join(root, "node_modules", ".bin", name);
 const steps = [
   ["typecheck + unit tests", bin("turbo"), ["run", "typecheck", "test", "--continue"]],
   ["lint", bin("biome"), ["ci", "."]],
+  ["import layers", process.execPath, [join(root, "scripts", "check-layers.mjs")]],
   ["build", bin("tsc"), ["-b", "tsconfig.build.json"]],
   ["docs", bin("typedoc"), []],
 ];

@@ -103,7 +103,12 @@ describe("the packed tarballs", () => {
         }
         expect(Object.keys(pkg.exports["."])).toEqual(["types", "default"]);
         expect(pkg.type).toBe("module");
-        expect(pkg.sideEffects).toBe(false);
+        // Core's one side effect: attaching the Tensor methods (methods.js, imported by index.js).
+        expect(pkg.sideEffects).toEqual(
+          name === "core"
+            ? ["./src/index.ts", "./src/methods.ts", "./dist/index.js", "./dist/methods.js"]
+            : false,
+        );
         expect(pkg.license).toBe("MIT");
         expect(pkg.repository.directory).toBe(`packages/${name}`);
         expect(pkg.keywords.length).toBeGreaterThan(3);

@@ -1,4 +1,7 @@
-// The public API of @koubai/core. Only re-exports live here.
+// The public API of @koubai/core. Only re-exports live here, and the import that attaches the
+// Tensor methods.
+
+import "./methods.js";
 
 export { AnomalyError, detectAnomaly } from "./autograd/anomaly.js";
 export { type CustomOpDefinition, customOp, OpContext } from "./autograd/custom-op.js";

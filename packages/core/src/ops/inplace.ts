@@ -5,9 +5,9 @@
 import { isGradEnabled } from "../autograd/grad-mode.js";
 import { addRow, type BinaryRow, mapBinary, mulRow } from "../kernels/elementwise.js";
 import * as k from "../kernels/inplace.js";
-import { isFloat } from "./dtype.js";
-import { broadcastShapes, formatShape, sameShape } from "./shape.js";
-import { Tensor } from "./tensor.js";
+import { isFloat } from "../tensor/dtype.js";
+import { broadcastShapes, formatShape, sameShape } from "../tensor/shape.js";
+import { Tensor } from "../tensor/tensor.js";
 
 type TensorLike = Tensor | number;
 

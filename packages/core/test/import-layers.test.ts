@@ -1,0 +1,90 @@
+// scripts/check-layers.mjs, which `npm test` runs over src/: it must pass today's tree and fail
+// on each kind of violation, shown here on small made-up trees.
+
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterEach, describe, expect, it } from "vitest";
+
+const script = fileURLToPath(new URL("../../../scripts/check-layers.mjs", import.meta.url));
+const src = fileURLToPath(new URL("../src", import.meta.url));
+
+let tree: string | null = null;
+
+afterEach(() => {
+  if (tree !== null) rmSync(tree, { recursive: true, force: true });
+  tree = null;
+});
+
+function check(dir: string): { status: number | null; output: string } {
+  const result = spawnSync(process.execPath, [script, dir], { encoding: "utf8" });
+  return { status: result.status, output: result.stdout + result.stderr };
+}
+
+/** A throwaway src/ holding `files` (path → text). */
+function makeTree(files: Record<string, string>): string {
+  tree = mkdtempSync(join(tmpdir(), "koubai-layers-"));
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(tree, path)), { recursive: true });
+    writeFileSync(join(tree, path), text);
+  }
+  return tree;
+}
+
+const base = {
+  "kernels/rows.ts": "export const row = 1;\n",
+  "tensor/tensor.ts": 'import { row } from "../kernels/rows.js";\nexport class Tensor {}\n',
+  "autograd/node.ts": 'import { Tensor } from "../tensor/tensor.js";\nexport const node = 1;\n',
+  "ops/unary.ts": 'import { node } from "../autograd/node.js";\nexport const exp = 1;\n',
+  "index.ts": 'import "./methods.js";\nexport { exp } from "./ops/unary.js";\n',
+  "methods.ts": 'import { exp } from "./ops/unary.js";\n',
+};
+
+describe("check-layers", () => {
+  it("passes core's source tree", () => {
+    const { status, output } = check(src);
+    expect(output).toMatch(/import in one direction/);
+    expect(status).toBe(0);
+  });
+
+  it("passes a tree whose run-time imports all point down, with type imports pointing up", () => {
+    const { status } = check(
+      makeTree({
+        ...base,
+        "tensor/format.ts": 'import type { Node } from "../autograd/node.js";\n',
+      }),
+    );
+    expect(status).toBe(0);
+  });
+
+  it("fails on a run-time import into a higher layer, `import { type X }` included", () => {
+    for (const line of [
+      'import { exp } from "../ops/unary.js";',
+      'import { type Thing } from "../ops/unary.js";',
+      'export { exp } from "../ops/unary.js";',
+      'const lazy = () => import("../ops/unary.js");',
+    ]) {
+      const { status, output } = check(makeTree({ ...base, "tensor/methods.ts": `${line}\n` }));
+      expect(status, line).toBe(1);
+      expect(output).toContain("tensor/methods.ts (tensor) imports ops/unary.ts (ops) at run time");
+      rmSync(tree!, { recursive: true, force: true });
+      tree = null;
+    }
+  });
+
+  it("fails on an import cycle inside one layer, and on an import of a missing module", () => {
+    const { status, output } = check(
+      makeTree({
+        ...base,
+        "ops/a.ts": 'import { b } from "./b.js";\nexport const a = 1;\n',
+        "ops/b.ts": 'import { a } from "./a.js";\nexport const b = 1;\n',
+        "ops/c.ts": 'import { gone } from "./gone.js";\n',
+      }),
+    );
+    expect(status).toBe(1);
+    expect(output).toContain("import cycle: ops/a.ts → ops/b.ts → ops/a.ts");
+    expect(output).toContain("ops/c.ts imports ./gone.js, which is not a module of src/");
+  });
+});
