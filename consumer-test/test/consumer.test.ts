@@ -103,10 +103,17 @@ describe("the packed tarballs", () => {
         }
         expect(Object.keys(pkg.exports["."])).toEqual(["types", "default"]);
         expect(pkg.type).toBe("module");
-        // Core's one side effect: attaching the Tensor methods (methods.js, imported by index.js).
+        // Core's one side effect: attaching the Tensor methods (methods.js, imported by the entry points).
         expect(pkg.sideEffects).toEqual(
           name === "core"
-            ? ["./src/index.ts", "./src/methods.ts", "./dist/index.js", "./dist/methods.js"]
+            ? [
+                "./src/index.ts",
+                "./src/internal.ts",
+                "./src/methods.ts",
+                "./dist/index.js",
+                "./dist/internal.js",
+                "./dist/methods.js",
+              ]
             : false,
         );
         expect(pkg.license).toBe("MIT");

@@ -15,7 +15,7 @@ export {
   vjp,
 } from "./autograd/functional.js";
 export { enableGrad, isGradEnabled, noGrad } from "./autograd/grad-mode.js";
-export { type BackwardFn, Node, record } from "./autograd/node.js";
+export { type BackwardFn, type BackwardRule, Node, record } from "./autograd/node.js";
 export { type BackwardStep, traceBackward } from "./autograd/trace.js";
 export {
   type CompareOptions,
@@ -69,6 +69,8 @@ export {
   argmax,
   argmin,
   logsumexp,
+  type MaxFunction,
+  type MinFunction,
   max,
   mean,
   min,

@@ -1,4 +1,4 @@
-// The Tensor methods: chainable wrappers over the functions of ops/ and functional/, attached to
+// The Tensor methods: chainable wrappers over the registry's ops (registry.ts), attached to
 // Tensor.prototype here, in the one module that imports both the class and the ops (tensor.ts
 // cannot: the ops build on it). Importing @koubai/core runs this module first; package.json lists
 // it and index.ts (whose bare import of it bundlers would otherwise drop) under `sideEffects`.
@@ -8,17 +8,9 @@
 
 import { backward } from "./autograd/backward.js";
 import type { BackwardOptions } from "./autograd/engine.js";
-import * as activation from "./functional/activation.js";
-import * as binary from "./ops/binary.js";
-import * as compare from "./ops/compare.js";
-import * as indexing from "./ops/indexing.js";
 import * as inplace from "./ops/inplace.js";
-import * as join from "./ops/join.js";
-import { matmul } from "./ops/matmul.js";
 import type { ValuesIndices, VarianceOptions } from "./ops/reduce.js";
-import * as reduce from "./ops/reduce.js";
-import * as unary from "./ops/unary.js";
-import * as view from "./ops/view.js";
+import { OPS } from "./registry.js";
 import type { DType } from "./tensor/dtype.js";
 import { type Dims, Tensor, type TensorLike } from "./tensor/tensor.js";
 
@@ -226,68 +218,68 @@ declare module "./tensor/tensor.js" {
 }
 
 /**
- * Methods that call the function of the same name (or `var`'s `variance`, `to`'s `cast`) with
- * `this` as its first argument.
+ * Methods that call the registry's op of the same name (`to` calls `cast`) with `this` as its
+ * first argument.
  */
 const CHAINED = {
-  to: view.cast,
-  add: binary.add,
-  sub: binary.sub,
-  mul: binary.mul,
-  div: binary.div,
-  pow: binary.pow,
-  maximum: binary.maximum,
-  minimum: binary.minimum,
-  neg: unary.neg,
-  exp: unary.exp,
-  log: unary.log,
-  sqrt: unary.sqrt,
-  rsqrt: unary.rsqrt,
-  abs: unary.abs,
-  sign: unary.sign,
-  square: unary.square,
-  tanh: unary.tanh,
-  sigmoid: unary.sigmoid,
-  relu: unary.relu,
-  leakyRelu: unary.leakyRelu,
-  gelu: activation.gelu,
-  erf: unary.erf,
-  clamp: unary.clamp,
-  eq: compare.eq,
-  ne: compare.ne,
-  lt: compare.lt,
-  le: compare.le,
-  gt: compare.gt,
-  ge: compare.ge,
-  sum: reduce.sum,
-  mean: reduce.mean,
-  prod: reduce.prod,
-  var: reduce.variance,
-  std: reduce.std,
-  amax: reduce.amax,
-  amin: reduce.amin,
-  max: reduce.max,
-  min: reduce.min,
-  argmax: reduce.argmax,
-  argmin: reduce.argmin,
-  logsumexp: reduce.logsumexp,
-  softmax: activation.softmax,
-  logSoftmax: activation.logSoftmax,
-  matmul,
-  transpose: view.transpose,
-  t: view.t,
-  squeeze: view.squeeze,
-  unsqueeze: view.unsqueeze,
-  flatten: view.flatten,
-  narrow: view.narrow,
-  slice: view.slice,
-  select: view.select,
-  contiguous: view.contiguous,
-  clone: view.clone,
-  split: join.split,
-  chunk: join.chunk,
-  indexSelect: indexing.indexSelect,
-  gather: indexing.gather,
+  to: OPS.cast,
+  add: OPS.add,
+  sub: OPS.sub,
+  mul: OPS.mul,
+  div: OPS.div,
+  pow: OPS.pow,
+  maximum: OPS.maximum,
+  minimum: OPS.minimum,
+  neg: OPS.neg,
+  exp: OPS.exp,
+  log: OPS.log,
+  sqrt: OPS.sqrt,
+  rsqrt: OPS.rsqrt,
+  abs: OPS.abs,
+  sign: OPS.sign,
+  square: OPS.square,
+  tanh: OPS.tanh,
+  sigmoid: OPS.sigmoid,
+  relu: OPS.relu,
+  leakyRelu: OPS.leakyRelu,
+  gelu: OPS.gelu,
+  erf: OPS.erf,
+  clamp: OPS.clamp,
+  eq: OPS.eq,
+  ne: OPS.ne,
+  lt: OPS.lt,
+  le: OPS.le,
+  gt: OPS.gt,
+  ge: OPS.ge,
+  sum: OPS.sum,
+  mean: OPS.mean,
+  prod: OPS.prod,
+  var: OPS.var,
+  std: OPS.std,
+  amax: OPS.amax,
+  amin: OPS.amin,
+  max: OPS.max,
+  min: OPS.min,
+  argmax: OPS.argmax,
+  argmin: OPS.argmin,
+  logsumexp: OPS.logsumexp,
+  softmax: OPS.softmax,
+  logSoftmax: OPS.logSoftmax,
+  matmul: OPS.matmul,
+  transpose: OPS.transpose,
+  t: OPS.t,
+  squeeze: OPS.squeeze,
+  unsqueeze: OPS.unsqueeze,
+  flatten: OPS.flatten,
+  narrow: OPS.narrow,
+  slice: OPS.slice,
+  select: OPS.select,
+  contiguous: OPS.contiguous,
+  clone: OPS.clone,
+  split: OPS.split,
+  chunk: OPS.chunk,
+  indexSelect: OPS.indexSelect,
+  gather: OPS.gather,
 };
 
 /** The method form of a function whose first parameter is the tensor. */
@@ -306,25 +298,25 @@ const OWN: ThisType<Tensor> & Partial<Tensor> = {
     backward(this, gradientOrOptions, maybeOptions);
   },
   float() {
-    return view.cast(this, "float32");
+    return OPS.cast(this, "float32");
   },
   double() {
-    return view.cast(this, "float64");
+    return OPS.cast(this, "float64");
   },
   reshape(...shape: number[] | [readonly number[]]) {
-    return view.reshape(this, flattenShapeArgs(shape));
+    return OPS.reshape(this, flattenShapeArgs(shape));
   },
   view(...shape: number[] | [readonly number[]]) {
-    return view.view(this, flattenShapeArgs(shape));
+    return OPS.view(this, flattenShapeArgs(shape));
   },
   permute(...dims: number[] | [readonly number[]]) {
-    return view.permute(this, flattenShapeArgs(dims));
+    return OPS.permute(this, flattenShapeArgs(dims));
   },
   expand(...shape: number[] | [readonly number[]]) {
-    return view.expand(this, flattenShapeArgs(shape));
+    return OPS.expand(this, flattenShapeArgs(shape));
   },
   expandAs(other: Tensor) {
-    return view.expand(this, other.shape);
+    return OPS.expand(this, other.shape);
   },
   add_(other: TensorLike, alpha = 1) {
     return inplace.addInPlace(this, other, alpha);
@@ -351,7 +343,7 @@ const OWN: ThisType<Tensor> & Partial<Tensor> = {
     return inplace.copyInPlace(this, 0);
   },
   clamp_(min?: number | null, max?: number | null) {
-    return inplace.copyInPlace(this, unary.clamp(this.detach(), min, max));
+    return inplace.copyInPlace(this, OPS.clamp(this.detach(), min, max));
   },
 };
 

@@ -3,7 +3,7 @@
 
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import type { DType, Reduction, Tensor } from "../src/index.js";
+import type { Dims, DType, MaxFunction, Reduction, Tensor, VarianceOptions } from "../src/index.js";
 import * as core from "../src/index.js";
 
 export interface EncodedTensor {
@@ -61,17 +61,17 @@ const unary = (fn: (x: Tensor) => Tensor): OpCall => {
 const reduce = (fn: (x: Tensor, dim?: number | number[], keepdim?: boolean) => Tensor): OpCall => {
   return ([x], args) => fn(x, dims(args), keepdim(args));
 };
-const valuesIndices = (fn: typeof core.max): OpCall => {
+const valuesIndices = (fn: MaxFunction): OpCall => {
   return ([x], args) => {
     if (args.dim === undefined) return fn(x);
     const { values, indices } = fn(x, num(args, "dim"), keepdim(args));
     return [values, indices];
   };
 };
-const argExtreme = (fn: typeof core.argmax): OpCall => {
+const argExtreme = (fn: (x: Tensor, dim?: number, keepdim?: boolean) => Tensor): OpCall => {
   return ([x], args) => (args.dim === undefined ? fn(x) : fn(x, num(args, "dim"), keepdim(args)));
 };
-const varianceLike = (fn: typeof core.variance): OpCall => {
+const varianceLike = (fn: (x: Tensor, dim?: Dims, options?: VarianceOptions) => Tensor): OpCall => {
   return ([x], args) =>
     fn(x, dims(args), { correction: num(args, "correction"), keepdim: keepdim(args) });
 };

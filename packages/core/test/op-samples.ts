@@ -1,85 +1,17 @@
-// The op-sample registry (PyTorch's OpInfo idea): float64 sample inputs for every differentiable
-// op, typed as Record<DifferentiableOpName, Sample[]> so that an op added to the list without
-// samples does not compile. Inputs avoid kinks (|x|, relu, clamp bounds, ties) so that central
+// The op-sample table (PyTorch's OpInfo idea): float64 sample inputs for every differentiable op
+// of the registry, typed as Record<DifferentiableOpName, Sample[]> so that an op registered
+// without samples does not compile. Inputs avoid kinks (|x|, relu, clamp bounds, ties) so that central
 // differences are valid; behaviour at the kinks is pinned by the PyTorch fixtures instead.
 // Longer than 300 lines because it is one table with a row per op.
 
 import * as core from "../src/index.js";
 import { Generator, type GradcheckOptions, type Tensor, tensor } from "../src/index.js";
+import { type DifferentiableOpName, OPS, type OpName } from "../src/internal.js";
 
-/** Every differentiable function exported by core; each must be a real export (checked by `satisfies`). */
-export const DIFFERENTIABLE_OPS = [
-  "neg",
-  "exp",
-  "log",
-  "sqrt",
-  "rsqrt",
-  "abs",
-  "sign",
-  "square",
-  "tanh",
-  "sigmoid",
-  "relu",
-  "leakyRelu",
-  "erf",
-  "clamp",
-  "add",
-  "sub",
-  "mul",
-  "div",
-  "pow",
-  "maximum",
-  "minimum",
-  "where",
-  "sum",
-  "mean",
-  "prod",
-  "variance",
-  "var",
-  "std",
-  "amax",
-  "amin",
-  "max",
-  "min",
-  "logsumexp",
-  "cast",
-  "contiguous",
-  "clone",
-  "reshape",
-  "view",
-  "transpose",
-  "t",
-  "permute",
-  "expand",
-  "squeeze",
-  "unsqueeze",
-  "flatten",
-  "narrow",
-  "slice",
-  "select",
-  "sliceScatter",
-  "matmul",
-  "cat",
-  "stack",
-  "split",
-  "chunk",
-  "indexSelect",
-  "indexAdd",
-  "gather",
-  "scatterAdd",
-  "softmax",
-  "logSoftmax",
-  "gelu",
-  "linear",
-  "mseLoss",
-  "l1Loss",
-  "nllLoss",
-  "crossEntropy",
-  "binaryCrossEntropyWithLogits",
-  "dropout",
-] as const satisfies readonly (keyof typeof core)[];
-
-export type DifferentiableOpName = (typeof DIFFERENTIABLE_OPS)[number];
+/** Every differentiable op of the registry (primitives and composites), in registry order. */
+export const DIFFERENTIABLE_OPS = (Object.keys(OPS) as OpName[]).filter(
+  (name): name is DifferentiableOpName => OPS[name].definition.differentiable,
+);
 
 export interface Sample {
   /** What this sample exercises, e.g. "broadcasts [2,1,3] with [3]". */
@@ -238,15 +170,13 @@ export const OP_SAMPLES: Record<DifferentiableOpName, Sample[]> = {
       fn: (x) => core.prod(x, 0),
     },
   ],
-  variance: [
+  var: [
     { description: "dim 1 unbiased", inputs: [r(3, 4)], fn: (x) => core.variance(x, 1) },
     {
       description: "all, correction 0",
       inputs: [r(2, 3)],
       fn: (x) => core.variance(x, undefined, { correction: 0 }),
     },
-  ],
-  var: [
     {
       description: "dims [0,2] keepdim",
       inputs: [r(2, 2, 3)],
@@ -493,6 +423,25 @@ export const OP_SAMPLES: Record<DifferentiableOpName, Sample[]> = {
       description: "p 0.4 with a fixed generator",
       inputs: [r(3, 4)],
       fn: (x) => core.dropout(x, { p: 0.4, generator: new Generator(7) }),
+    },
+  ],
+  // New rows go last: every row draws its inputs from one seeded generator, so a row added in
+  // the middle would change the inputs of all the rows after it.
+  reluBackward: [
+    {
+      // Only gradOut is differentiated: out (relu's output) gets no gradient.
+      description: "gradOut through relu's mask",
+      inputs: [
+        r(2, 3),
+        tensor(
+          [
+            [0, 1.5, 0],
+            [0.3, 0, 2],
+          ],
+          { dtype: "float64" },
+        ),
+      ],
+      fn: (g, out) => OPS.reluBackward(g, out),
     },
   ],
 };

@@ -2,8 +2,9 @@
 // forward outputs, first-order gradients for the recorded gradOutputs, and, where present,
 // second-order gradients. A failure here is a core bug, never a tolerance to loosen.
 
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { autogradGrad, type Tensor, zerosLike } from "../src/index.js";
+import { setShapeChecks } from "../src/internal.js";
 import {
   decode,
   type EncodedTensor,
@@ -13,6 +14,10 @@ import {
 } from "./fixture-ops.js";
 
 const { torchVersion, cases } = loadFixtures();
+
+// Every op call here also checks its output's shape against the op's shape rule.
+beforeAll(() => setShapeChecks(true));
+afterAll(() => setShapeChecks(false));
 
 /** float64 must agree to 1e-12; float32 results differ from PyTorch's by rounding order only. */
 function tolerance(dtype: string): { atol: number; rtol: number } {

@@ -120,7 +120,7 @@ export function runBackward(
         ? inBackward(() => backwardFn(gradOut, needsInputGrad))
         : backwardFn(gradOut, needsInputGrad);
       const trace = currentTrace();
-      trace?.({ node, gradOut, inputGrads, rule: backwardFn });
+      trace?.({ node, gradOut, inputGrads, rule: node.rule ?? backwardFn });
       if (!retainGraph) node.release();
       if (inputGrads.length !== node.inputs.length) {
         throw new Error(

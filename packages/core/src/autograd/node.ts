@@ -16,6 +16,12 @@ export type BackwardFn = (
   needsInputGrad: readonly boolean[],
 ) => readonly (Tensor | null)[];
 
+/**
+ * A backward rule as written: an op's `backward(saved, gradOut, needsInputGrad)` from its
+ * definition, or a {@link BackwardFn}. Graph tools print its source.
+ */
+export type BackwardRule = (...args: never[]) => readonly (Tensor | null)[];
+
 let nextNodeId = 0;
 
 /**
@@ -36,6 +42,8 @@ export class Node {
    * contiguous one as a leaf's first `.grad` instead of copying it.
    */
   freshGradients = true;
+  /** The backward as the op's definition writes it (for tracing); null when it is `backwardFn`. */
+  rule: BackwardRule | null = null;
   /** Where the op was created, kept only under `detectAnomaly`. */
   readonly createdAt: string | undefined;
   private readonly savedVersions: number[] | null;
@@ -91,13 +99,33 @@ export function record(
   backward: BackwardFn,
   saved: readonly Tensor[] | null = null,
 ): Tensor {
-  if (checksForward()) checkFinite(out, `forward of ${op}`, undefined);
-  if (!isGradEnabled()) return out;
-  let any = false;
-  for (let i = 0; i < inputs.length; i++) if (inputs[i].requiresGrad) any = true;
-  if (!any) return out;
-  out.gradFn = new Node(op, inputs, backward, out.shape, out.dtype, saved);
-  out.gradFn.output = out;
-  out.requiresGradFlag = true;
+  if (recordsGraph(op, out, inputs)) attachNode(op, out, inputs, backward, saved, null);
   return out;
+}
+
+/**
+ * Whether `out`, computed by `op` from `inputs`, gets a graph node: grad mode is on and some
+ * input requires grad. Under anomaly detection it first checks `out` for NaN and infinities.
+ */
+export function recordsGraph(op: string, out: Tensor, inputs: readonly Tensor[]): boolean {
+  if (checksForward()) checkFinite(out, `forward of ${op}`, undefined);
+  if (!isGradEnabled()) return false;
+  for (let i = 0; i < inputs.length; i++) if (inputs[i].requiresGrad) return true;
+  return false;
+}
+
+/** Attaches the graph node of `op` to `out`, once {@link recordsGraph} said so. */
+export function attachNode(
+  op: string,
+  out: Tensor,
+  inputs: readonly Tensor[],
+  backward: BackwardFn,
+  saved: readonly Tensor[] | null,
+  rule: BackwardRule | null,
+): void {
+  const node = new Node(op, inputs, backward, out.shape, out.dtype, saved);
+  node.output = out;
+  node.rule = rule;
+  out.gradFn = node;
+  out.requiresGradFlag = true;
 }

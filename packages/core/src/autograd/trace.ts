@@ -2,7 +2,7 @@
 // the engine reports every node whose backward it applies, with what went in and came out.
 
 import type { Tensor } from "../tensor/tensor.js";
-import type { BackwardFn, Node } from "./node.js";
+import type { BackwardRule, Node } from "./node.js";
 
 /** One step of a traced backward pass: the node, the gradient it received, what it produced. */
 export interface BackwardStep {
@@ -12,8 +12,8 @@ export interface BackwardStep {
   gradOut: Tensor;
   /** What the node's backward returned: one gradient per input, null where none was needed. */
   inputGrads: readonly (Tensor | null)[];
-  /** The backward function that was applied (its source reads as the local gradient rule). */
-  rule: BackwardFn;
+  /** The backward rule that was applied: the op's own, whose source reads as the local gradient rule. */
+  rule: BackwardRule;
 }
 
 let backwardTrace: ((step: BackwardStep) => void) | null = null;

@@ -1,6 +1,7 @@
 // Activations and normalisers composed from primitives: no backward code here, autograd derives
 // every gradient (and every gradient of a gradient).
 
+import { defineComposite } from "../ops/define.js";
 import { checkTensor, requireFloat } from "../ops/helpers.js";
 import { rand } from "../tensor/creation.js";
 import { defaultGenerator, type Generator } from "../tensor/random.js";
@@ -10,42 +11,50 @@ import type { Tensor } from "../tensor/tensor.js";
 /**
  * softmax(x)_i = e^(x_i - m) / Σ_j e^(x_j - m) along `dim`, with m the (detached) maximum so that
  * logits of ±1000 do not overflow; the shift cancels, so the gradient is unchanged.
+ * @function
  */
-export function softmax(x: Tensor, dim: number): Tensor {
+export const softmax = defineComposite("softmax", (x: Tensor, dim: number): Tensor => {
   checkTensor(x, "softmax");
   requireFloat(x, "softmax");
   const d = normalizeDim(dim, x.ndim, "softmax", x.shape);
   if (x.numel() === 0) return x.clone();
   const shifted = x.sub(x.detach().amax(d, true)).exp();
   return shifted.div(shifted.sum(d, true));
-}
+});
 
-/** log softmax(x) = x - logsumexp(x) along `dim`: stable, and more exact than log(softmax(x)). */
-export function logSoftmax(x: Tensor, dim: number): Tensor {
+/**
+ * log softmax(x) = x - logsumexp(x) along `dim`: stable, and more exact than log(softmax(x)).
+ * @function
+ */
+export const logSoftmax = defineComposite("logSoftmax", (x: Tensor, dim: number): Tensor => {
   checkTensor(x, "logSoftmax");
   requireFloat(x, "logSoftmax");
   const d = normalizeDim(dim, x.ndim, "logSoftmax", x.shape);
   if (x.numel() === 0) return x.clone();
   return x.sub(x.logsumexp(d, true));
-}
+});
 
 /**
  * GELU(x) = x·Φ(x) = x/2·(1 + erf(x/√2)); with `approximate: "tanh"`,
  * x/2·(1 + tanh(√(2/π)·(x + 0.044715x³))), as torch.nn.functional.gelu.
+ * @function
  */
-export function gelu(x: Tensor, options: { approximate?: "none" | "tanh" } = {}): Tensor {
-  checkTensor(x, "gelu");
-  requireFloat(x, "gelu");
-  const approximate = options.approximate ?? "none";
-  if (approximate === "none") return x.mul(x.mul(Math.SQRT1_2).erf().add(1)).mul(0.5);
-  if (approximate === "tanh") {
-    const inner = x.add(x.pow(3).mul(0.044715)).mul(Math.sqrt(2 / Math.PI));
-    return x.mul(inner.tanh().add(1)).mul(0.5);
-  }
-  throw new RangeError(
-    `gelu: approximate must be "none" or "tanh", got ${JSON.stringify(approximate)}`,
-  );
-}
+export const gelu = defineComposite(
+  "gelu",
+  (x: Tensor, options: { approximate?: "none" | "tanh" } = {}): Tensor => {
+    checkTensor(x, "gelu");
+    requireFloat(x, "gelu");
+    const approximate = options.approximate ?? "none";
+    if (approximate === "none") return x.mul(x.mul(Math.SQRT1_2).erf().add(1)).mul(0.5);
+    if (approximate === "tanh") {
+      const inner = x.add(x.pow(3).mul(0.044715)).mul(Math.sqrt(2 / Math.PI));
+      return x.mul(inner.tanh().add(1)).mul(0.5);
+    }
+    throw new RangeError(
+      `gelu: approximate must be "none" or "tanh", got ${JSON.stringify(approximate)}`,
+    );
+  },
+);
 
 /** Options of {@link dropout}, as `torch.nn.functional.dropout`. */
 export interface DropoutOptions {
@@ -60,13 +69,17 @@ export interface DropoutOptions {
 /**
  * Zeroes each element with probability p and scales the survivors by 1/(1-p), so the expected
  * value is unchanged (inverted dropout, as in PyTorch). The identity when not training.
+ * @function
  */
-export function dropout(x: Tensor, options: DropoutOptions = {}): Tensor {
-  checkTensor(x, "dropout");
-  const { p = 0.5, training = true, generator = defaultGenerator } = options;
-  if (!(p >= 0 && p <= 1)) throw new RangeError(`dropout: p must be in [0, 1], got ${p}`);
-  if (!training || p === 0) return x;
-  if (p === 1) return x.mul(0);
-  const keep = rand(x.shape, { dtype: x.dtype, generator }).ge(p);
-  return x.mul(keep.to(x.dtype).mul(1 / (1 - p)));
-}
+export const dropout = defineComposite(
+  "dropout",
+  (x: Tensor, options: DropoutOptions = {}): Tensor => {
+    checkTensor(x, "dropout");
+    const { p = 0.5, training = true, generator = defaultGenerator } = options;
+    if (!(p >= 0 && p <= 1)) throw new RangeError(`dropout: p must be in [0, 1], got ${p}`);
+    if (!training || p === 0) return x;
+    if (p === 1) return x.mul(0);
+    const keep = rand(x.shape, { dtype: x.dtype, generator }).ge(p);
+    return x.mul(keep.to(x.dtype).mul(1 / (1 - p)));
+  },
+);

@@ -3,6 +3,7 @@
 // out-of-range class is an error, never a silently broadcast or NaN loss.
 
 import { where } from "../ops/binary.js";
+import { defineComposite } from "../ops/define.js";
 import { checkTensor, requireFloat } from "../ops/helpers.js";
 import { formatShape, sameShape } from "../tensor/shape.js";
 import type { Tensor } from "../tensor/tensor.js";
@@ -33,25 +34,29 @@ function checkSameShape(input: Tensor, target: Tensor, op: string): void {
   }
 }
 
-/** Mean squared error: reduce((input - target)²). */
-export function mseLoss(
-  input: Tensor,
-  target: Tensor,
-  options: { reduction?: Reduction } = {},
-): Tensor {
-  checkSameShape(input, target, "mseLoss");
-  return applyReduction(input.sub(target).square(), options.reduction, "mseLoss");
-}
+/**
+ * Mean squared error: reduce((input - target)²).
+ * @function
+ */
+export const mseLoss = defineComposite(
+  "mseLoss",
+  (input: Tensor, target: Tensor, options: { reduction?: Reduction } = {}): Tensor => {
+    checkSameShape(input, target, "mseLoss");
+    return applyReduction(input.sub(target).square(), options.reduction, "mseLoss");
+  },
+);
 
-/** Mean absolute error: reduce(|input - target|). */
-export function l1Loss(
-  input: Tensor,
-  target: Tensor,
-  options: { reduction?: Reduction } = {},
-): Tensor {
-  checkSameShape(input, target, "l1Loss");
-  return applyReduction(input.sub(target).abs(), options.reduction, "l1Loss");
-}
+/**
+ * Mean absolute error: reduce(|input - target|).
+ * @function
+ */
+export const l1Loss = defineComposite(
+  "l1Loss",
+  (input: Tensor, target: Tensor, options: { reduction?: Reduction } = {}): Tensor => {
+    checkSameShape(input, target, "l1Loss");
+    return applyReduction(input.sub(target).abs(), options.reduction, "l1Loss");
+  },
+);
 
 /** Options of {@link nllLoss}, as `torch.nn.functional.nll_loss`. */
 export interface NllLossOptions {
@@ -95,30 +100,34 @@ function checkClassTargets(input: Tensor, target: Tensor, op: string, ignoreInde
 /**
  * Negative log-likelihood of class targets: loss_i = -w[t_i]·logProbs[i, t_i]. `mean` divides by
  * the summed weights of the non-ignored targets, as in PyTorch.
+ * @function
  */
-export function nllLoss(logProbs: Tensor, target: Tensor, options: NllLossOptions = {}): Tensor {
-  const ignoreIndex = options.ignoreIndex ?? -100;
-  checkClassTargets(logProbs, target, "nllLoss", ignoreIndex);
-  const valid = target.ne(ignoreIndex);
-  const safeTarget = where(valid, target, 0);
-  const picked = logProbs.gather(1, safeTarget.unsqueeze(1)).squeeze(1);
-  let weights = valid.to(logProbs.dtype);
-  if (options.weight !== undefined) {
-    checkTensor(options.weight, "nllLoss", "weight");
-    if (options.weight.ndim !== 1 || options.weight.shape[0] !== logProbs.shape[1]) {
-      throw new RangeError(
-        `nllLoss: weight must have shape [${logProbs.shape[1]}], got ${formatShape(options.weight.shape)}`,
-      );
+export const nllLoss = defineComposite(
+  "nllLoss",
+  (logProbs: Tensor, target: Tensor, options: NllLossOptions = {}): Tensor => {
+    const ignoreIndex = options.ignoreIndex ?? -100;
+    checkClassTargets(logProbs, target, "nllLoss", ignoreIndex);
+    const valid = target.ne(ignoreIndex);
+    const safeTarget = where(valid, target, 0);
+    const picked = logProbs.gather(1, safeTarget.unsqueeze(1)).squeeze(1);
+    let weights = valid.to(logProbs.dtype);
+    if (options.weight !== undefined) {
+      checkTensor(options.weight, "nllLoss", "weight");
+      if (options.weight.ndim !== 1 || options.weight.shape[0] !== logProbs.shape[1]) {
+        throw new RangeError(
+          `nllLoss: weight must have shape [${logProbs.shape[1]}], got ${formatShape(options.weight.shape)}`,
+        );
+      }
+      weights = weights.mul(options.weight.to(logProbs.dtype).indexSelect(0, safeTarget));
     }
-    weights = weights.mul(options.weight.to(logProbs.dtype).indexSelect(0, safeTarget));
-  }
-  // Masked with `where`, not by the zero weight alone: when every target is ignored the mean is
-  // 0/0 = NaN, and a product with 0 would turn its infinite gradient into NaN instead of 0.
-  const loss = where(valid, picked.mul(weights), 0).neg();
-  const reduction = options.reduction ?? "mean";
-  if (reduction === "mean") return loss.sum().div(weights.sum());
-  return applyReduction(loss, reduction, "nllLoss");
-}
+    // Masked with `where`, not by the zero weight alone: when every target is ignored the mean is
+    // 0/0 = NaN, and a product with 0 would turn its infinite gradient into NaN instead of 0.
+    const loss = where(valid, picked.mul(weights), 0).neg();
+    const reduction = options.reduction ?? "mean";
+    if (reduction === "mean") return loss.sum().div(weights.sum());
+    return applyReduction(loss, reduction, "nllLoss");
+  },
+);
 
 /** Options of {@link crossEntropy}, as `torch.nn.functional.cross_entropy`. */
 export interface CrossEntropyOptions extends NllLossOptions {
@@ -129,66 +138,66 @@ export interface CrossEntropyOptions extends NllLossOptions {
 /**
  * Cross-entropy of logits [N, C] against int32 class targets [N] or class probabilities [N, C]:
  * nllLoss(logSoftmax(logits)), computed stably (logits of ±1000 are fine).
+ * @function
  */
-export function crossEntropy(
-  logits: Tensor,
-  target: Tensor,
-  options: CrossEntropyOptions = {},
-): Tensor {
-  checkTensor(logits, "crossEntropy");
-  checkTensor(target, "crossEntropy", "target");
-  const smoothing = options.labelSmoothing ?? 0;
-  if (!(smoothing >= 0 && smoothing <= 1))
-    throw new RangeError(`crossEntropy: labelSmoothing must be in [0, 1], got ${smoothing}`);
-  if (target.dtype !== "int32" && target.ndim === logits.ndim - 1) {
-    throw new TypeError(
-      `crossEntropy: target of shape ${formatShape(target.shape)} looks like class indices but has dtype ${target.dtype}; ` +
-        "class indices must be an int32 tensor (float targets must be class probabilities shaped like the logits)",
-    );
-  }
-  if (target.dtype !== "int32") {
-    // Class probabilities.
-    checkSameShape(logits, target, "crossEntropy");
-    if (logits.ndim !== 2)
-      throw new RangeError(
-        `crossEntropy: expected logits [N, C], got ${formatShape(logits.shape)}`,
+export const crossEntropy = defineComposite(
+  "crossEntropy",
+  (logits: Tensor, target: Tensor, options: CrossEntropyOptions = {}): Tensor => {
+    checkTensor(logits, "crossEntropy");
+    checkTensor(target, "crossEntropy", "target");
+    const smoothing = options.labelSmoothing ?? 0;
+    if (!(smoothing >= 0 && smoothing <= 1))
+      throw new RangeError(`crossEntropy: labelSmoothing must be in [0, 1], got ${smoothing}`);
+    if (target.dtype !== "int32" && target.ndim === logits.ndim - 1) {
+      throw new TypeError(
+        `crossEntropy: target of shape ${formatShape(target.shape)} looks like class indices but has dtype ${target.dtype}; ` +
+          "class indices must be an int32 tensor (float targets must be class probabilities shaped like the logits)",
       );
+    }
+    if (target.dtype !== "int32") {
+      // Class probabilities.
+      checkSameShape(logits, target, "crossEntropy");
+      if (logits.ndim !== 2)
+        throw new RangeError(
+          `crossEntropy: expected logits [N, C], got ${formatShape(logits.shape)}`,
+        );
+      const classes = logits.shape[1];
+      const soft = smoothing > 0 ? target.mul(1 - smoothing).add(smoothing / classes) : target;
+      let perClass = logSoftmax(logits, 1).mul(soft);
+      if (options.weight !== undefined) perClass = perClass.mul(options.weight.to(logits.dtype));
+      const loss = perClass.sum(1).neg();
+      return applyReduction(loss, options.reduction, "crossEntropy");
+    }
+    const ignoreIndex = options.ignoreIndex ?? -100;
+    checkClassTargets(logits, target, "crossEntropy", ignoreIndex);
+    const logProbs = logSoftmax(logits, 1);
+    const nll = nllLoss(logProbs, target, options);
+    if (smoothing === 0) return nll;
+    // Label smoothing adds ε·(mean over classes of -w_c·logp_c), ignoring ignored rows.
     const classes = logits.shape[1];
-    const soft = smoothing > 0 ? target.mul(1 - smoothing).add(smoothing / classes) : target;
-    let perClass = logSoftmax(logits, 1).mul(soft);
+    const validMask = target.ne(ignoreIndex);
+    const valid = validMask.to(logits.dtype);
+    let perClass = logProbs;
     if (options.weight !== undefined) perClass = perClass.mul(options.weight.to(logits.dtype));
-    const loss = perClass.sum(1).neg();
-    return applyReduction(loss, options.reduction, "crossEntropy");
-  }
-  const ignoreIndex = options.ignoreIndex ?? -100;
-  checkClassTargets(logits, target, "crossEntropy", ignoreIndex);
-  const logProbs = logSoftmax(logits, 1);
-  const nll = nllLoss(logProbs, target, options);
-  if (smoothing === 0) return nll;
-  // Label smoothing adds ε·(mean over classes of -w_c·logp_c), ignoring ignored rows.
-  const classes = logits.shape[1];
-  const validMask = target.ne(ignoreIndex);
-  const valid = validMask.to(logits.dtype);
-  let perClass = logProbs;
-  if (options.weight !== undefined) perClass = perClass.mul(options.weight.to(logits.dtype));
-  const smooth = where(validMask, perClass.sum(1).neg(), 0).div(classes);
-  const reduction = options.reduction ?? "mean";
-  let smoothReduced: Tensor;
-  if (reduction === "none") smoothReduced = smooth;
-  else if (reduction === "sum") smoothReduced = smooth.sum();
-  else {
-    const denominator =
-      options.weight !== undefined
-        ? options.weight
-            .to(logits.dtype)
-            .indexSelect(0, where(target.ne(ignoreIndex), target, 0))
-            .mul(valid)
-            .sum()
-        : valid.sum();
-    smoothReduced = smooth.sum().div(denominator);
-  }
-  return nll.mul(1 - smoothing).add(smoothReduced.mul(smoothing));
-}
+    const smooth = where(validMask, perClass.sum(1).neg(), 0).div(classes);
+    const reduction = options.reduction ?? "mean";
+    let smoothReduced: Tensor;
+    if (reduction === "none") smoothReduced = smooth;
+    else if (reduction === "sum") smoothReduced = smooth.sum();
+    else {
+      const denominator =
+        options.weight !== undefined
+          ? options.weight
+              .to(logits.dtype)
+              .indexSelect(0, where(target.ne(ignoreIndex), target, 0))
+              .mul(valid)
+              .sum()
+          : valid.sum();
+      smoothReduced = smooth.sum().div(denominator);
+    }
+    return nll.mul(1 - smoothing).add(smoothReduced.mul(smoothing));
+  },
+);
 
 /** Options of {@link binaryCrossEntropyWithLogits}, as `torch.nn.functional.binary_cross_entropy_with_logits`. */
 export interface BceWithLogitsOptions {
@@ -204,45 +213,51 @@ export interface BceWithLogitsOptions {
  * Binary cross-entropy on logits x with targets t in [0, 1]:
  * (1-t)·x + (1+(pw-1)·t)·log(1+e^(-x)), evaluated as log(e^(-m) + e^(-x-m)) + m with m = max(-x, 0)
  * so that logits of ±1000 neither overflow nor lose precision.
+ * @function
  */
-export function binaryCrossEntropyWithLogits(
-  logits: Tensor,
-  target: Tensor,
-  options: BceWithLogitsOptions = {},
-): Tensor {
-  checkSameShape(logits, target, "binaryCrossEntropyWithLogits");
-  const t = target.to(logits.dtype);
-  const m = logits.neg().clamp(0, null);
-  const softplusNeg = m.neg().exp().add(logits.neg().sub(m).exp()).log().add(m); // log(1 + e^-x)
-  const logWeight =
-    options.posWeight !== undefined
-      ? t.mul(options.posWeight.to(logits.dtype).sub(1)).add(1)
-      : null;
-  let loss = t
-    .neg()
-    .add(1)
-    .mul(logits)
-    .add(logWeight === null ? softplusNeg : logWeight.mul(softplusNeg));
-  if (options.weight !== undefined) loss = loss.mul(options.weight.to(logits.dtype));
-  return applyReduction(loss, options.reduction, "binaryCrossEntropyWithLogits");
-}
+export const binaryCrossEntropyWithLogits = defineComposite(
+  "binaryCrossEntropyWithLogits",
+  (logits: Tensor, target: Tensor, options: BceWithLogitsOptions = {}): Tensor => {
+    checkSameShape(logits, target, "binaryCrossEntropyWithLogits");
+    const t = target.to(logits.dtype);
+    const m = logits.neg().clamp(0, null);
+    const softplusNeg = m.neg().exp().add(logits.neg().sub(m).exp()).log().add(m); // log(1 + e^-x)
+    const logWeight =
+      options.posWeight !== undefined
+        ? t.mul(options.posWeight.to(logits.dtype).sub(1)).add(1)
+        : null;
+    let loss = t
+      .neg()
+      .add(1)
+      .mul(logits)
+      .add(logWeight === null ? softplusNeg : logWeight.mul(softplusNeg));
+    if (options.weight !== undefined) loss = loss.mul(options.weight.to(logits.dtype));
+    return applyReduction(loss, options.reduction, "binaryCrossEntropyWithLogits");
+  },
+);
 
-/** y = x·Wᵀ + b for x [..., in], weight [out, in], bias [out]. */
-export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
-  checkTensor(x, "linear");
-  checkTensor(weight, "linear", "weight");
-  if (weight.ndim !== 2 || x.ndim < 1 || x.shape[x.ndim - 1] !== weight.shape[1]) {
-    throw new RangeError(
-      `linear: input ${formatShape(x.shape)} and weight ${formatShape(weight.shape)} do not fit (expected weight [out, in] with in = the input's last size)`,
-    );
-  }
-  const out = x.matmul(weight.t());
-  if (bias === undefined || bias === null) return out;
-  checkTensor(bias, "linear", "bias");
-  if (bias.ndim !== 1 || bias.shape[0] !== weight.shape[0]) {
-    throw new RangeError(
-      `linear: bias must have shape [${weight.shape[0]}], got ${formatShape(bias.shape)}`,
-    );
-  }
-  return out.add(bias);
-}
+/**
+ * y = x·Wᵀ + b for x [..., in], weight [out, in], bias [out].
+ * @function
+ */
+export const linear = defineComposite(
+  "linear",
+  (x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor => {
+    checkTensor(x, "linear");
+    checkTensor(weight, "linear", "weight");
+    if (weight.ndim !== 2 || x.ndim < 1 || x.shape[x.ndim - 1] !== weight.shape[1]) {
+      throw new RangeError(
+        `linear: input ${formatShape(x.shape)} and weight ${formatShape(weight.shape)} do not fit (expected weight [out, in] with in = the input's last size)`,
+      );
+    }
+    const out = x.matmul(weight.t());
+    if (bias === undefined || bias === null) return out;
+    checkTensor(bias, "linear", "bias");
+    if (bias.ndim !== 1 || bias.shape[0] !== weight.shape[0]) {
+      throw new RangeError(
+        `linear: bias must have shape [${weight.shape[0]}], got ${formatShape(bias.shape)}`,
+      );
+    }
+    return out.add(bias);
+  },
+);

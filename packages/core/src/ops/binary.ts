@@ -1,19 +1,22 @@
-// Elementwise ops of two tensors, with broadcasting and PyTorch's type promotion. Gradients of
-// broadcast inputs are summed back to the input's shape by `unbroadcast`.
+// Elementwise ops of two tensors, with broadcasting and PyTorch's type promotion, one registry
+// block each (see define.ts). Gradients of broadcast inputs are summed back to the input's shape
+// by `unbroadcast`, which needs only the input's shape and dtype (its `meta`), so an input that
+// the derivative does not read is not saved.
 
 import { isGradEnabled, noGrad } from "../autograd/grad-mode.js";
-import { record } from "../autograd/node.js";
 import * as k from "../kernels/elementwise.js";
 import { sumProductsOverRows } from "../kernels/reduce-products.js";
 import { selectWhere } from "../kernels/where.js";
 import { allocate, floatDType, isFloat } from "../tensor/dtype.js";
 import { broadcastShapes, numelOf, sameShape } from "../tensor/shape.js";
-import { Tensor } from "../tensor/tensor.js";
+import { Tensor, type TensorLike } from "../tensor/tensor.js";
+import { defineOp, meta, type Recorded } from "./define.js";
 import {
   binaryForward,
+  broadcastShapeOf,
   checkTensor,
   resultDType,
-  type TensorLike,
+  shapeOf,
   toTensor,
   unbroadcast,
 } from "./helpers.js";
@@ -28,47 +31,49 @@ function operands(a: TensorLike, b: TensorLike, op: string): [Tensor, Tensor, Te
   return [ta, tb, dtype];
 }
 
-/** a + alpha·b; d/da = 1, d/db = alpha */
-export function add(a: TensorLike, b: TensorLike, alpha = 1): Tensor {
-  const [x, y, dtype] = operands(a, b, "add");
-  if (dtype === "bool" && alpha !== 1) {
-    throw new TypeError(
-      `add: alpha ${alpha} is not allowed when both operands are bool (the result is a logical or)`,
-    );
-  }
-  // bool + bool is a logical or, which is the maximum of 0/1 values.
-  const row = dtype === "bool" ? k.maximumRow : k.addRow;
-  const out =
-    alpha === 1
-      ? binaryForward(row, x, y, dtype, "add")
-      : binaryForward(
-          row,
-          x,
-          noGrad(() => y.mul(alpha)),
-          dtype,
-          "add",
-        );
-  return record("add", out, [x, y], (gradOut, needs) => [
+/**
+ * a + alpha·b, broadcast; d/da = 1, d/db = alpha.
+ * @function
+ */
+export const add = defineOp({
+  name: "add",
+  kind: "elementwise",
+  shape: broadcastShapeOf,
+  forward: (a: TensorLike, b: TensorLike, alpha: number = 1) => {
+    const [x, y, dtype] = operands(a, b, "add");
+    if (dtype === "bool" && alpha !== 1) {
+      throw new TypeError(
+        `add: alpha ${alpha} is not allowed when both operands are bool (the result is a logical or)`,
+      );
+    }
+    // bool + bool is a logical or, which is the maximum of 0/1 values.
+    const row = dtype === "bool" ? k.maximumRow : k.addRow;
+    const scaled = alpha === 1 ? y : noGrad(() => y.mul(alpha));
+    const out = binaryForward(row, x, scaled, dtype, "add");
+    return { out, inputs: [x, y], saved: { x: meta(x), y: meta(y), alpha } };
+  },
+  backward: ({ x, y, alpha }, gradOut, needs) => [
     needs[0] ? unbroadcast(gradOut, x) : null,
     needs[1] ? unbroadcast(alpha === 1 ? gradOut : gradOut.mul(alpha), y) : null,
-  ]);
-}
+  ],
+});
 
-/** a - alpha·b; d/da = 1, d/db = -alpha */
-export function sub(a: TensorLike, b: TensorLike, alpha = 1): Tensor {
-  const [x, y, dtype] = operands(a, b, "sub");
-  if (dtype === "bool") throw new TypeError("sub: subtraction of bool tensors is not supported");
-  const out =
-    alpha === 1
-      ? binaryForward(k.subRow, x, y, dtype, "sub")
-      : binaryForward(
-          k.subRow,
-          x,
-          noGrad(() => y.mul(alpha)),
-          dtype,
-          "sub",
-        );
-  return record("sub", out, [x, y], (gradOut, needs) => [
+/**
+ * a - alpha·b, broadcast; d/da = 1, d/db = -alpha.
+ * @function
+ */
+export const sub = defineOp({
+  name: "sub",
+  kind: "elementwise",
+  shape: broadcastShapeOf,
+  forward: (a: TensorLike, b: TensorLike, alpha: number = 1) => {
+    const [x, y, dtype] = operands(a, b, "sub");
+    if (dtype === "bool") throw new TypeError("sub: subtraction of bool tensors is not supported");
+    const scaled = alpha === 1 ? y : noGrad(() => y.mul(alpha));
+    const out = binaryForward(k.subRow, x, scaled, dtype, "sub");
+    return { out, inputs: [x, y], saved: { x: meta(x), y: meta(y), alpha } };
+  },
+  backward: ({ x, y, alpha }, gradOut, needs) => [
     needs[0] ? unbroadcast(gradOut, x) : null,
     // Negating commutes with the sum exactly, so a broadcast y (x - mean) negates its reduced
     // gradient rather than a full-size copy.
@@ -77,24 +82,27 @@ export function sub(a: TensorLike, b: TensorLike, alpha = 1): Tensor {
         ? unbroadcast(gradOut, y).neg()
         : unbroadcast(gradOut.mul(-alpha), y)
       : null,
-  ]);
-}
+  ],
+});
 
-/** a·b; d/da = b, d/db = a */
-export function mul(a: TensorLike, b: TensorLike): Tensor {
-  const [x, y, dtype] = operands(a, b, "mul");
-  const out = binaryForward(k.mulRow, x, y, dtype, "mul");
-  return record(
-    "mul",
-    out,
-    [x, y],
-    (gradOut, needs) => [
-      needs[0] ? factorGradient(gradOut, y, x) : null,
-      needs[1] ? factorGradient(gradOut, x, y) : null,
-    ],
-    [x, y],
-  );
-}
+/**
+ * a·b, broadcast; d/da = b, d/db = a.
+ * @function
+ */
+export const mul = defineOp({
+  name: "mul",
+  kind: "elementwise",
+  shape: broadcastShapeOf,
+  forward: (a: TensorLike, b: TensorLike) => {
+    const [x, y, dtype] = operands(a, b, "mul");
+    const out = binaryForward(k.mulRow, x, y, dtype, "mul");
+    return { out, inputs: [x, y], saved: { x, y } };
+  },
+  backward: ({ x, y }, gradOut, needs) => [
+    needs[0] ? factorGradient(gradOut, y, x) : null,
+    needs[1] ? factorGradient(gradOut, x, y) : null,
+  ],
+});
 
 /** Below this many elements the product is small enough to materialise. */
 const FUSED_FACTOR_MIN_ELEMENTS = 65536;
@@ -130,85 +138,98 @@ function factorGradient(g: Tensor, other: Tensor, factor: Tensor): Tensor {
   return Tensor.fromTypedArray(values, factor.shape);
 }
 
-/** a/b (true division: integers give float32); d/da = 1/b, d/db = -a/b² */
-export function div(a: TensorLike, b: TensorLike): Tensor {
-  const [x, y, promoted] = operands(a, b, "div");
-  const out = binaryForward(k.divRow, x, y, floatDType(promoted), "div");
-  return record(
-    "div",
-    out,
-    [x, y],
-    (gradOut, needs) => [
-      needs[0] ? unbroadcast(gradOut.div(y), x) : null,
-      needs[1] ? unbroadcast(gradOut.neg().mul(x).div(y.square()), y) : null,
-    ],
-    [x, y],
-  );
-}
+/**
+ * a/b, broadcast (true division: integers give float32); d/da = 1/b, d/db = -a/b².
+ * @function
+ */
+export const div = defineOp({
+  name: "div",
+  kind: "elementwise",
+  shape: broadcastShapeOf,
+  forward: (a: TensorLike, b: TensorLike) => {
+    const [x, y, promoted] = operands(a, b, "div");
+    const out = binaryForward(k.divRow, x, y, floatDType(promoted), "div");
+    return { out, inputs: [x, y], saved: { x, y } };
+  },
+  backward: ({ x, y }, gradOut, needs) => [
+    needs[0] ? unbroadcast(gradOut.div(y), x) : null,
+    needs[1] ? unbroadcast(gradOut.neg().mul(x).div(y.square()), y) : null,
+  ],
+});
+
+/** What pow's backward reads: x and a number exponent, or x, the tensor exponent and the result. */
+type PowSaved =
+  | { x: Tensor; exponent: number }
+  | { x: Tensor; y: Tensor; out: Tensor; exponent: null };
 
 /**
- * a^b, with a tensor or scalar exponent.
+ * a^b, with a tensor or a number exponent, broadcast.
  * d/da = b·a^(b-1) (0 where b = 0); d/db = a^b·ln a (0 where a = 0 and b ≥ 0), as in PyTorch.
+ * A number exponent c is not an input: x^c records x alone, d/dx = c·x^(c-1) (0 when c = 0).
+ * @function
  */
-export function pow(a: TensorLike, b: TensorLike): Tensor {
-  if (typeof b === "number" && typeof a !== "number") return powScalar(checkTensor(a, "pow"), b);
-  const [x, y, dtype] = operands(a, b, "pow");
-  const out = binaryForward(k.powRow, x, y, dtype, "pow");
-  return record(
-    "pow",
-    out,
-    [x, y],
-    (gradOut, needs) => [
+export const pow = defineOp({
+  name: "pow",
+  kind: "elementwise",
+  shape: broadcastShapeOf,
+  forward: (a: TensorLike, b: TensorLike): Recorded<PowSaved, Tensor> => {
+    if (typeof b === "number" && typeof a !== "number") {
+      const x = checkTensor(a, "pow");
+      const dtype = isFloat(x.dtype) || Number.isInteger(b) ? x.dtype : "float32";
+      const out = binaryForward(k.powRow, x, toTensor(b, dtype, "pow"), dtype, "pow");
+      return { out, inputs: [x], saved: { x, exponent: b } };
+    }
+    const [x, y, dtype] = operands(a, b, "pow");
+    const out = binaryForward(k.powRow, x, y, dtype, "pow");
+    return { out, inputs: [x, y], saved: { x, y, out, exponent: null } };
+  },
+  backward: (saved, gradOut, needs) => {
+    if (saved.exponent !== null) {
+      const { x, exponent } = saved;
+      return [exponent === 0 ? gradOut.mul(0) : gradOut.mul(x.pow(exponent - 1).mul(exponent))];
+    }
+    const { x, y, out } = saved;
+    return [
       needs[0] ? unbroadcast(gradOut.mul(where(y.eq(0), 0, y.mul(x.pow(y.sub(1))))), x) : null,
       needs[1]
         ? unbroadcast(gradOut.mul(where(x.eq(0).mul(y.ge(0)), 0, out.mul(x.log()))), y)
         : null,
-    ],
-    [x, y, out],
-  );
-}
-
-/** x^c for a number c; d/dx = c·x^(c-1) (0 when c = 0). */
-function powScalar(x: Tensor, exponent: number): Tensor {
-  const dtype = isFloat(x.dtype) || Number.isInteger(exponent) ? x.dtype : "float32";
-  const out = binaryForward(k.powRow, x, toTensor(exponent, dtype, "pow"), dtype, "pow");
-  return record(
-    "pow",
-    out,
-    [x],
-    (gradOut) => [exponent === 0 ? gradOut.mul(0) : gradOut.mul(x.pow(exponent - 1).mul(exponent))],
-    [x],
-  );
-}
+    ];
+  },
+});
 
 /**
- * Elementwise maximum (NaN propagates). d/da = 1 where a > b, ½ where a = b, else 0 (and the
- * mirror for b): at ties the gradient is split, as in PyTorch.
+ * Elementwise maximum, broadcast (NaN propagates). d/da = 1 where a > b, ½ where a = b, else 0
+ * (and the mirror for b): at ties the gradient is split, as in PyTorch.
+ * @function
  */
-export function maximum(a: TensorLike, b: TensorLike): Tensor {
-  const [x, y, dtype] = operands(a, b, "maximum");
-  const out = binaryForward(k.maximumRow, x, y, dtype, "maximum");
-  return record(
-    "maximum",
-    out,
-    [x, y],
-    (gradOut, needs) => tieSplit(gradOut, x, y, x.gt(y), x.lt(y), needs),
-    [x, y],
-  );
-}
+export const maximum = defineOp({
+  name: "maximum",
+  kind: "elementwise",
+  shape: broadcastShapeOf,
+  forward: (a: TensorLike, b: TensorLike) => {
+    const [x, y, dtype] = operands(a, b, "maximum");
+    const out = binaryForward(k.maximumRow, x, y, dtype, "maximum");
+    return { out, inputs: [x, y], saved: { x, y } };
+  },
+  backward: ({ x, y }, gradOut, needs) => tieSplit(gradOut, x, y, x.gt(y), x.lt(y), needs),
+});
 
-/** Elementwise minimum; gradients as for `maximum` with the comparison reversed. */
-export function minimum(a: TensorLike, b: TensorLike): Tensor {
-  const [x, y, dtype] = operands(a, b, "minimum");
-  const out = binaryForward(k.minimumRow, x, y, dtype, "minimum");
-  return record(
-    "minimum",
-    out,
-    [x, y],
-    (gradOut, needs) => tieSplit(gradOut, x, y, x.lt(y), x.gt(y), needs),
-    [x, y],
-  );
-}
+/**
+ * Elementwise minimum, broadcast; gradients as for `maximum` with the comparison reversed.
+ * @function
+ */
+export const minimum = defineOp({
+  name: "minimum",
+  kind: "elementwise",
+  shape: broadcastShapeOf,
+  forward: (a: TensorLike, b: TensorLike) => {
+    const [x, y, dtype] = operands(a, b, "minimum");
+    const out = binaryForward(k.minimumRow, x, y, dtype, "minimum");
+    return { out, inputs: [x, y], saved: { x, y } };
+  },
+  backward: ({ x, y }, gradOut, needs) => tieSplit(gradOut, x, y, x.lt(y), x.gt(y), needs),
+});
 
 function tieSplit(
   gradOut: Tensor,
@@ -228,34 +249,36 @@ function tieSplit(
 }
 
 /**
- * `condition ? a : b` elementwise, all three broadcast together. d/da = condition, d/db = !condition.
- * The condition is read as nonzero = true.
+ * `condition ? a : b` elementwise, all three broadcast together. d/da = condition,
+ * d/db = !condition. The condition is read as nonzero = true; it is not differentiated.
+ * @function
  */
-export function where(condition: Tensor, a: TensorLike, b: TensorLike): Tensor {
-  checkTensor(condition, "where", "condition");
-  const [x, y, dtype] = operands(a, b, "where");
-  const shape = broadcastShapes(
-    broadcastShapes(condition.shape, x.shape, "where"),
-    y.shape,
-    "where",
-  );
-  const values = allocate(dtype, numelOf(shape));
-  selectWhere(
-    condition.broadcastView(shape),
-    x.broadcastView(shape),
-    y.broadcastView(shape),
-    values,
-  );
-  const out = Tensor.fromTypedArray(values, shape);
-  const mask = condition.dtype === "bool" ? condition : condition.ne(0);
-  return record(
-    "where",
-    out,
-    [x, y],
-    (gradOut, needs) => [
-      needs[0] ? unbroadcast(where(mask, gradOut, 0), x) : null,
-      needs[1] ? unbroadcast(where(mask, 0, gradOut), y) : null,
-    ],
-    [mask],
-  );
-}
+export const where = defineOp({
+  name: "where",
+  kind: "elementwise",
+  shape: (condition: Tensor, a: TensorLike, b: TensorLike) =>
+    broadcastShapes(broadcastShapes(condition.shape, shapeOf(a), "where"), shapeOf(b), "where"),
+  forward: (condition: Tensor, a: TensorLike, b: TensorLike) => {
+    checkTensor(condition, "where", "condition");
+    const [x, y, dtype] = operands(a, b, "where");
+    const shape = broadcastShapes(
+      broadcastShapes(condition.shape, x.shape, "where"),
+      y.shape,
+      "where",
+    );
+    const values = allocate(dtype, numelOf(shape));
+    selectWhere(
+      condition.broadcastView(shape),
+      x.broadcastView(shape),
+      y.broadcastView(shape),
+      values,
+    );
+    const out = Tensor.fromTypedArray(values, shape);
+    const mask = condition.dtype === "bool" ? condition : condition.ne(0);
+    return { out, inputs: [x, y], saved: { mask, x: meta(x), y: meta(y) } };
+  },
+  backward: ({ mask, x, y }, gradOut, needs): (Tensor | null)[] => [
+    needs[0] ? unbroadcast(where(mask, gradOut, 0), x) : null,
+    needs[1] ? unbroadcast(where(mask, 0, gradOut), y) : null,
+  ],
+});

@@ -1,9 +1,10 @@
 // Comparisons: elementwise, broadcasting, returning bool tensors. Not differentiable (their
-// outputs never require grad), as in PyTorch.
+// outputs never require grad), as in PyTorch; registered so that a compiler sees them too.
 
 import * as k from "../kernels/elementwise.js";
-import type { Tensor } from "../tensor/tensor.js";
-import { binaryForward, checkTensor, resultDType, type TensorLike, toTensor } from "./helpers.js";
+import type { Tensor, TensorLike } from "../tensor/tensor.js";
+import { defineNonDifferentiable } from "./define.js";
+import { binaryForward, broadcastShapeOf, checkTensor, resultDType, toTensor } from "./helpers.js";
 
 function comparison(op: string, row: k.BinaryRow, a: Tensor, b: TensorLike): Tensor {
   checkTensor(a, op);
@@ -17,15 +18,68 @@ function comparison(op: string, row: k.BinaryRow, a: Tensor, b: TensorLike): Ten
   );
 }
 
-/** a == b */
-export const eq = (a: Tensor, b: TensorLike): Tensor => comparison("eq", k.eqRow, a, b);
-/** a != b */
-export const ne = (a: Tensor, b: TensorLike): Tensor => comparison("ne", k.neRow, a, b);
-/** a < b */
-export const lt = (a: Tensor, b: TensorLike): Tensor => comparison("lt", k.ltRow, a, b);
-/** a <= b */
-export const le = (a: Tensor, b: TensorLike): Tensor => comparison("le", k.leRow, a, b);
-/** a > b */
-export const gt = (a: Tensor, b: TensorLike): Tensor => comparison("gt", k.gtRow, a, b);
-/** a >= b */
-export const ge = (a: Tensor, b: TensorLike): Tensor => comparison("ge", k.geRow, a, b);
+/**
+ * a == b, broadcast, as a bool tensor.
+ * @function
+ */
+export const eq = defineNonDifferentiable({
+  name: "eq",
+  kind: "elementwise",
+  shape: broadcastShapeOf,
+  forward: (a: Tensor, b: TensorLike) => comparison("eq", k.eqRow, a, b),
+});
+
+/**
+ * a != b, broadcast, as a bool tensor.
+ * @function
+ */
+export const ne = defineNonDifferentiable({
+  name: "ne",
+  kind: "elementwise",
+  shape: broadcastShapeOf,
+  forward: (a: Tensor, b: TensorLike) => comparison("ne", k.neRow, a, b),
+});
+
+/**
+ * a < b, broadcast, as a bool tensor.
+ * @function
+ */
+export const lt = defineNonDifferentiable({
+  name: "lt",
+  kind: "elementwise",
+  shape: broadcastShapeOf,
+  forward: (a: Tensor, b: TensorLike) => comparison("lt", k.ltRow, a, b),
+});
+
+/**
+ * a <= b, broadcast, as a bool tensor.
+ * @function
+ */
+export const le = defineNonDifferentiable({
+  name: "le",
+  kind: "elementwise",
+  shape: broadcastShapeOf,
+  forward: (a: Tensor, b: TensorLike) => comparison("le", k.leRow, a, b),
+});
+
+/**
+ * a > b, broadcast, as a bool tensor.
+ * @function
+ */
+export const gt = defineNonDifferentiable({
+  name: "gt",
+  kind: "elementwise",
+  shape: broadcastShapeOf,
+  forward: (a: Tensor, b: TensorLike) => comparison("gt", k.gtRow, a, b),
+});
+
+/**
+ * a >= b, broadcast, as a bool tensor.
+ * @function
+ */
+export const ge = defineNonDifferentiable({
+  name: "ge",
+  kind: "elementwise",
+  shape: broadcastShapeOf,
+  forward: (a: Tensor, b: TensorLike) => comparison("ge", k.geRow, a, b),
+});

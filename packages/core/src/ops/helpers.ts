@@ -11,6 +11,7 @@ import {
 } from "../tensor/dtype.js";
 import { broadcastShapes, formatShape, numelOf, sameShape } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
+import type { TensorMeta } from "./define.js";
 
 export type { TensorLike } from "../tensor/tensor.js";
 
@@ -40,6 +41,30 @@ export function resultDType(a: TensorLike, b: TensorLike, op: string): DType {
 export function toTensor(value: TensorLike, dtype: DType, op: string): Tensor {
   if (typeof value === "number") return Tensor.scalar(value, dtype);
   return checkTensor(value, op).to(dtype);
+}
+
+// --- shape rules (see define.ts): the output shape from the arguments, reading only shapes ------
+
+/** Shape rule of ops whose output has their first input's shape (the other arguments aside). */
+export function sameShapeAs(
+  x: { readonly shape: readonly number[] },
+  ..._rest: unknown[]
+): readonly number[] {
+  return x.shape;
+}
+
+/** The shape of an operand: a JS number is 0-d. */
+export function shapeOf(x: { readonly shape: readonly number[] } | number): readonly number[] {
+  return typeof x === "number" ? [] : x.shape;
+}
+
+/** Shape rule of elementwise ops of two operands: their broadcast shape. */
+export function broadcastShapeOf(
+  a: { readonly shape: readonly number[] } | number,
+  b: { readonly shape: readonly number[] } | number,
+  ..._rest: unknown[]
+): readonly number[] {
+  return broadcastShapes(shapeOf(a), shapeOf(b), "broadcast");
 }
 
 // Outputs are allocated unfilled: the kernels write every element.
@@ -77,7 +102,7 @@ export function binaryForward(
  * The gradient of a broadcast input: sum `grad` over the dims that broadcasting added or
  * stretched, so it has `input`'s shape again, and cast it to `input`'s dtype.
  */
-export function unbroadcast(grad: Tensor, input: Tensor): Tensor {
+export function unbroadcast(grad: Tensor, input: TensorMeta): Tensor {
   const shape = input.shape;
   if (sameShape(grad.shape, shape)) {
     return grad.dtype === input.dtype ? grad : grad.to(input.dtype);

@@ -1,12 +1,12 @@
-// Integer indexing: indexSelect/indexAdd pick or accumulate whole slices along a dim;
-// gather/scatterAdd pick or accumulate single elements. Each pair is the other's gradient, so
-// repeated indices accumulate in the gradient and double backward works.
+// Integer indexing, as registry blocks (see define.ts): indexSelect/indexAdd pick or accumulate
+// whole slices along a dim; gather/scatterAdd pick or accumulate single elements. Each pair is
+// the other's gradient, so repeated indices accumulate in the gradient and double backward works.
 
-import { record } from "../autograd/node.js";
 import { allocate } from "../tensor/dtype.js";
 import { contiguousStrides, formatShape, normalizeDim, numelOf } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
-import { checkTensor } from "./helpers.js";
+import { defineOp, meta, type TensorMeta } from "./define.js";
+import { checkTensor, sameShapeAs } from "./helpers.js";
 import { sliceScatter } from "./view.js";
 
 function checkIndex(index: Tensor, op: string): Int32Array {
@@ -36,90 +36,100 @@ function checkRange(
 }
 
 /** An int32 tensor that counts 0..size-1 along `dim` of x and has size 1 elsewhere. */
-export function arangeLike(x: Tensor, dim: number): Tensor {
-  const size = x.ndim === 0 ? 1 : x.shape[dim];
+export function arangeLike(x: { readonly shape: readonly number[] }, dim: number): Tensor {
+  const size = x.shape.length === 0 ? 1 : x.shape[dim];
   const data = new Int32Array(size);
   for (let i = 0; i < size; i++) data[i] = i;
   const shape = x.shape.map((_, d) => (d === dim ? size : 1));
   return Tensor.fromTypedArray(data, shape);
 }
 
-/** The slices x[..., index[i], ...] along `dim` (index is 1-D int32). d/dx = indexAdd of the gradient. */
-export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
-  checkTensor(x, "indexSelect");
-  const d = normalizeDim(dim, x.ndim, "indexSelect", x.shape);
-  const idx = checkIndex(index, "indexSelect");
-  if (index.ndim > 1)
-    throw new RangeError(
-      `indexSelect: index must be 0-D or 1-D, got shape ${formatShape(index.shape)}`,
-    );
-  const size = x.ndim === 0 ? 1 : x.shape[d];
-  checkRange(idx, size, "indexSelect", d, x.shape);
-  const shape = x.shape.slice();
-  if (x.ndim > 0) shape[d] = idx.length;
-  const out = allocate(x.dtype, numelOf(shape));
-  // Row-major copy of x viewed as [outer, size, inner]; each picked slice is `inner` contiguous values.
-  const values = x.toArray();
-  const inner = numelOf(x.shape.slice(d + 1));
-  const outer = numelOf(x.shape.slice(0, d));
-  for (let o = 0; o < outer; o++) {
-    for (let p = 0; p < idx.length; p++) {
-      const source = idx[p] < 0 ? idx[p] + size : idx[p];
-      const from = (o * size + source) * inner;
-      out.set(values.subarray(from, from + inner) as never, (o * idx.length + p) * inner);
+/**
+ * The slices x[..., index[i], ...] along `dim` (index is 1-D int32). d/dx = indexAdd of the
+ * gradient.
+ * @function
+ */
+export const indexSelect = defineOp({
+  name: "indexSelect",
+  kind: "opaque",
+  shape: (x: TensorMeta, dim: number, index: TensorMeta) => {
+    const shape = x.shape.slice();
+    if (shape.length > 0)
+      shape[normalizeDim(dim, shape.length, "indexSelect", shape)] = numelOf(index.shape);
+    return shape;
+  },
+  forward: (x: Tensor, dim: number, index: Tensor) => {
+    checkTensor(x, "indexSelect");
+    const d = normalizeDim(dim, x.ndim, "indexSelect", x.shape);
+    const idx = checkIndex(index, "indexSelect");
+    if (index.ndim > 1)
+      throw new RangeError(
+        `indexSelect: index must be 0-D or 1-D, got shape ${formatShape(index.shape)}`,
+      );
+    const size = x.ndim === 0 ? 1 : x.shape[d];
+    checkRange(idx, size, "indexSelect", d, x.shape);
+    const shape = x.shape.slice();
+    if (x.ndim > 0) shape[d] = idx.length;
+    const out = allocate(x.dtype, numelOf(shape));
+    // Row-major copy of x viewed as [outer, size, inner]; each picked slice is `inner` contiguous values.
+    const values = x.toArray();
+    const inner = numelOf(x.shape.slice(d + 1));
+    const outer = numelOf(x.shape.slice(0, d));
+    for (let o = 0; o < outer; o++) {
+      for (let p = 0; p < idx.length; p++) {
+        const source = idx[p] < 0 ? idx[p] + size : idx[p];
+        const from = (o * size + source) * inner;
+        out.set(values.subarray(from, from + inner) as never, (o * idx.length + p) * inner);
+      }
     }
-  }
-  const result = Tensor.fromTypedArray(out, shape);
-  return record(
-    "indexSelect",
-    result,
-    [x],
-    (gradOut) => [indexAdd(zerosOf(x), d, index, gradOut)],
-    [index],
-  );
-}
+    const result = Tensor.fromTypedArray(out, shape);
+    return { out: result, inputs: [x], saved: { x: meta(x), d, index } };
+  },
+  backward: ({ x, d, index }, gradOut): Tensor[] => [indexAdd(zerosOf(x), d, index, gradOut)],
+});
 
 /**
  * x with `source` added at the slices `index` along `dim` (repeats accumulate). d/dx = identity,
  * d/dsource = indexSelect of the gradient.
+ * @function
  */
-export function indexAdd(x: Tensor, dim: number, index: Tensor, source: Tensor): Tensor {
-  checkTensor(x, "indexAdd");
-  checkTensor(source, "indexAdd", "source");
-  const d = normalizeDim(dim, x.ndim, "indexAdd", x.shape);
-  const idx = checkIndex(index, "indexAdd");
-  const size = x.ndim === 0 ? 1 : x.shape[d];
-  checkRange(idx, size, "indexAdd", d, x.shape);
-  const expected = x.shape.slice();
-  if (x.ndim > 0) expected[d] = idx.length;
-  if (source.ndim !== expected.length || source.shape.some((s, i) => s !== expected[i])) {
-    throw new RangeError(
-      `indexAdd: source has shape ${formatShape(source.shape)}, expected ${formatShape(expected)}`,
-    );
-  }
-  const out = x.toArray();
-  const src = source.toArray();
-  const inner = numelOf(x.shape.slice(d + 1));
-  const outer = numelOf(x.shape.slice(0, d));
-  for (let o = 0; o < outer; o++) {
-    for (let p = 0; p < idx.length; p++) {
-      const target = idx[p] < 0 ? idx[p] + size : idx[p];
-      for (let j = 0; j < inner; j++)
-        out[(o * size + target) * inner + j] += src[(o * idx.length + p) * inner + j];
+export const indexAdd = defineOp({
+  name: "indexAdd",
+  kind: "opaque",
+  shape: sameShapeAs,
+  forward: (x: Tensor, dim: number, index: Tensor, source: Tensor) => {
+    checkTensor(x, "indexAdd");
+    checkTensor(source, "indexAdd", "source");
+    const d = normalizeDim(dim, x.ndim, "indexAdd", x.shape);
+    const idx = checkIndex(index, "indexAdd");
+    const size = x.ndim === 0 ? 1 : x.shape[d];
+    checkRange(idx, size, "indexAdd", d, x.shape);
+    const expected = x.shape.slice();
+    if (x.ndim > 0) expected[d] = idx.length;
+    if (source.ndim !== expected.length || source.shape.some((s, i) => s !== expected[i])) {
+      throw new RangeError(
+        `indexAdd: source has shape ${formatShape(source.shape)}, expected ${formatShape(expected)}`,
+      );
     }
-  }
-  const result = Tensor.fromTypedArray(out, x.shape);
-  return record(
-    "indexAdd",
-    result,
-    [x, source],
-    (gradOut, needs) => [
-      needs[0] ? gradOut : null,
-      needs[1] ? indexSelect(gradOut, d, index) : null,
-    ],
-    [index],
-  );
-}
+    const out = x.toArray();
+    const src = source.toArray();
+    const inner = numelOf(x.shape.slice(d + 1));
+    const outer = numelOf(x.shape.slice(0, d));
+    for (let o = 0; o < outer; o++) {
+      for (let p = 0; p < idx.length; p++) {
+        const target = idx[p] < 0 ? idx[p] + size : idx[p];
+        for (let j = 0; j < inner; j++)
+          out[(o * size + target) * inner + j] += src[(o * idx.length + p) * inner + j];
+      }
+    }
+    const result = Tensor.fromTypedArray(out, x.shape);
+    return { out: result, inputs: [x, source], saved: { d, index } };
+  },
+  backward: ({ d, index }, gradOut, needs): (Tensor | null)[] => [
+    needs[0] ? gradOut : null,
+    needs[1] ? indexSelect(gradOut, d, index) : null,
+  ],
+});
 
 /** Visits every position of `index` (same ndim as x), yielding the flat offset into a contiguous x-shaped buffer. */
 function forEachGatherPosition(
@@ -161,56 +171,65 @@ function forEachGatherPosition(
   }
 }
 
-/** out[i][j] = x[i][index[i][j]] (for dim 1; likewise for any dim). d/dx = scatterAdd of the gradient. */
-export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
-  checkTensor(x, "gather");
-  const d = normalizeDim(dim, x.ndim, "gather", x.shape);
-  const idx = checkIndex(index, "gather");
-  const values = x.toArray();
-  const out = allocate(x.dtype, idx.length);
-  forEachGatherPosition(x.shape, index, idx, d, "gather", (k, target) => {
-    out[k] = values[target];
-  });
-  const result = Tensor.fromTypedArray(out, index.shape);
-  return record("gather", result, [x], (gradOut) => [scatterAdd(zerosOf(x), d, index, gradOut)], [
-    index,
-  ]);
-}
+/**
+ * out[i][j] = x[i][index[i][j]] (for dim 1; likewise for any dim): the index's shape.
+ * d/dx = scatterAdd of the gradient.
+ * @function
+ */
+export const gather = defineOp({
+  name: "gather",
+  kind: "opaque",
+  shape: (_x: TensorMeta, _dim: number, index: TensorMeta) => index.shape,
+  forward: (x: Tensor, dim: number, index: Tensor) => {
+    checkTensor(x, "gather");
+    const d = normalizeDim(dim, x.ndim, "gather", x.shape);
+    const idx = checkIndex(index, "gather");
+    const values = x.toArray();
+    const out = allocate(x.dtype, idx.length);
+    forEachGatherPosition(x.shape, index, idx, d, "gather", (k, target) => {
+      out[k] = values[target];
+    });
+    const result = Tensor.fromTypedArray(out, index.shape);
+    return { out: result, inputs: [x], saved: { x: meta(x), d, index } };
+  },
+  backward: ({ x, d, index }, gradOut): Tensor[] => [scatterAdd(zerosOf(x), d, index, gradOut)],
+});
 
 /**
  * x with src[i][j] added at [i][index[i][j]] (for dim 1); repeated indices accumulate.
  * d/dx = identity, d/dsrc = gather of the gradient.
+ * @function
  */
-export function scatterAdd(x: Tensor, dim: number, index: Tensor, src: Tensor): Tensor {
-  checkTensor(x, "scatterAdd");
-  checkTensor(src, "scatterAdd", "src");
-  const d = normalizeDim(dim, x.ndim, "scatterAdd", x.shape);
-  const idx = checkIndex(index, "scatterAdd");
-  if (src.ndim !== index.ndim || index.shape.some((s, i) => s > src.shape[i])) {
-    throw new RangeError(
-      `scatterAdd: src shape ${formatShape(src.shape)} must be at least the index shape ${formatShape(index.shape)}`,
-    );
-  }
-  const out = x.toArray();
-  const source = index.shape.reduce((t, size, d) => t.narrow(d, 0, size), src.detach()).toArray();
-  forEachGatherPosition(x.shape, index, idx, d, "scatterAdd", (k, target) => {
-    out[target] += source[k];
-  });
-  const result = Tensor.fromTypedArray(out, x.shape);
-  return record(
-    "scatterAdd",
-    result,
-    [x, src],
-    (gradOut, needs) => [
-      needs[0] ? gradOut : null,
-      needs[1] ? padTo(gather(gradOut, d, index), src.shape) : null,
-    ],
-    [index],
-  );
-}
+export const scatterAdd = defineOp({
+  name: "scatterAdd",
+  kind: "opaque",
+  shape: sameShapeAs,
+  forward: (x: Tensor, dim: number, index: Tensor, src: Tensor) => {
+    checkTensor(x, "scatterAdd");
+    checkTensor(src, "scatterAdd", "src");
+    const d = normalizeDim(dim, x.ndim, "scatterAdd", x.shape);
+    const idx = checkIndex(index, "scatterAdd");
+    if (src.ndim !== index.ndim || index.shape.some((s, i) => s > src.shape[i])) {
+      throw new RangeError(
+        `scatterAdd: src shape ${formatShape(src.shape)} must be at least the index shape ${formatShape(index.shape)}`,
+      );
+    }
+    const out = x.toArray();
+    const source = index.shape.reduce((t, size, d) => t.narrow(d, 0, size), src.detach()).toArray();
+    forEachGatherPosition(x.shape, index, idx, d, "scatterAdd", (k, target) => {
+      out[target] += source[k];
+    });
+    const result = Tensor.fromTypedArray(out, x.shape);
+    return { out: result, inputs: [x, src], saved: { d, index, src: meta(src) } };
+  },
+  backward: ({ d, index, src }, gradOut, needs): (Tensor | null)[] => [
+    needs[0] ? gradOut : null,
+    needs[1] ? padTo(gather(gradOut, d, index), src.shape) : null,
+  ],
+});
 
-function zerosOf(x: Tensor): Tensor {
-  return Tensor.fromTypedArray(allocate(x.dtype, x.numel()), x.shape);
+function zerosOf(x: TensorMeta): Tensor {
+  return Tensor.fromTypedArray(allocate(x.dtype, numelOf(x.shape)), x.shape);
 }
 
 /** Zero-pads `g` (no larger than `shape` in any dim) at the end of each dim up to `shape`. */

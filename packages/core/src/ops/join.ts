@@ -1,16 +1,38 @@
-// Joining and splitting along a dim. `cat` is the primitive (its gradient is the matching
-// narrow of the output gradient); stack, split and chunk are composed from cat, unsqueeze and
-// narrow, so they need no backward of their own.
+// Joining and splitting along a dim, as registry blocks (see define.ts). `cat` is the primitive
+// (its gradient is the matching narrow of the output gradient); stack, split and chunk are
+// composed from cat, unsqueeze and narrow, so they need no backward of their own.
 
-import { record } from "../autograd/node.js";
 import { writeToView } from "../kernels/strided.js";
 import { allocate, promoteTypes } from "../tensor/dtype.js";
 import { formatShape, normalizeDim, numelOf } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
+import { defineComposite, defineOp, meta, type TensorMeta } from "./define.js";
 import { checkTensor } from "./helpers.js";
 
-/** Concatenates tensors along `dim`; all other sizes must match. d/dx_i = the slice of the gradient x_i filled. */
-export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
+/** Shape rule of cat: the first tensor's shape with the sizes along `dim` added up. */
+function catShape(tensors: readonly TensorMeta[], dim = 0): readonly number[] {
+  const first = tensors[0];
+  const d = normalizeDim(dim, first.shape.length, "cat", first.shape);
+  const shape = first.shape.slice();
+  shape[d] = tensors.reduce((total, t) => total + t.shape[d], 0);
+  return shape;
+}
+
+/**
+ * Concatenates tensors along `dim`; all other sizes must match. d/dx_i = the slice of the
+ * gradient x_i filled.
+ * @function
+ */
+export const cat = defineOp({
+  name: "cat",
+  kind: "movement",
+  shape: catShape,
+  forward: (tensors: readonly Tensor[], dim: number = 0) => catForward(tensors, dim),
+  backward: ({ pieces, starts, d }, gradOut, needs) =>
+    pieces.map((t, i) => (needs[i] ? gradOut.narrow(d, starts[i], t.shape[d]).to(t.dtype) : null)),
+});
+
+function catForward(tensors: readonly Tensor[], dim: number) {
   if (!Array.isArray(tensors) || tensors.length === 0)
     throw new TypeError("cat: expected a non-empty array of tensors");
   tensors.forEach((t, i) => {
@@ -47,13 +69,14 @@ export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
     writeToView(window, t.toArray());
     start += t.shape[d];
   }
-  return record("cat", out, tensors, (gradOut, needs) =>
-    tensors.map((t, i) => (needs[i] ? gradOut.narrow(d, starts[i], t.shape[d]).to(t.dtype) : null)),
-  );
+  return { out, inputs: tensors, saved: { pieces: tensors.map(meta), starts, d } };
 }
 
-/** Stacks same-shaped tensors along a new dim `dim` (in [-ndim-1, ndim]). */
-export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
+/**
+ * Stacks same-shaped tensors along a new dim `dim` (in [-ndim-1, ndim]).
+ * @function
+ */
+export const stack = defineComposite("stack", (tensors: readonly Tensor[], dim = 0): Tensor => {
   if (!Array.isArray(tensors) || tensors.length === 0)
     throw new TypeError("stack: expected a non-empty array of tensors");
   tensors.forEach((t, i) => {
@@ -72,48 +95,55 @@ export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
     tensors.map((t) => t.unsqueeze(d)),
     d,
   );
-}
+});
 
 /**
  * Splits into views along `dim`: pieces of `splitSize` (the last may be smaller), or pieces of
  * the listed sizes, which must add up to the dim's size.
+ * @function
  */
-export function split(x: Tensor, splitSize: number | readonly number[], dim = 0): Tensor[] {
-  checkTensor(x, "split");
-  const d = normalizeDim(dim, x.ndim, "split", x.shape);
-  const size = x.shape[d];
-  let sizes: number[];
-  if (typeof splitSize === "number") {
-    if (!Number.isInteger(splitSize) || splitSize <= 0)
-      throw new RangeError(`split: splitSize must be a positive integer, got ${splitSize}`);
-    sizes = [];
-    for (let start = 0; start < size; start += splitSize)
-      sizes.push(Math.min(splitSize, size - start));
-    if (size === 0) sizes = [0];
-  } else {
-    sizes = [...splitSize];
-    const total = sizes.reduce((a, b) => a + b, 0);
-    if (sizes.some((s) => !Number.isInteger(s) || s < 0) || total !== size) {
-      throw new RangeError(
-        `split: sizes ${formatShape(sizes)} must be non-negative integers adding up to ${size} (dim ${d} of shape ${formatShape(x.shape)})`,
-      );
+export const split = defineComposite(
+  "split",
+  (x: Tensor, splitSize: number | readonly number[], dim = 0): Tensor[] => {
+    checkTensor(x, "split");
+    const d = normalizeDim(dim, x.ndim, "split", x.shape);
+    const size = x.shape[d];
+    let sizes: number[];
+    if (typeof splitSize === "number") {
+      if (!Number.isInteger(splitSize) || splitSize <= 0)
+        throw new RangeError(`split: splitSize must be a positive integer, got ${splitSize}`);
+      sizes = [];
+      for (let start = 0; start < size; start += splitSize)
+        sizes.push(Math.min(splitSize, size - start));
+      if (size === 0) sizes = [0];
+    } else {
+      sizes = [...splitSize];
+      const total = sizes.reduce((a, b) => a + b, 0);
+      if (sizes.some((s) => !Number.isInteger(s) || s < 0) || total !== size) {
+        throw new RangeError(
+          `split: sizes ${formatShape(sizes)} must be non-negative integers adding up to ${size} (dim ${d} of shape ${formatShape(x.shape)})`,
+        );
+      }
     }
-  }
-  const pieces: Tensor[] = [];
-  let start = 0;
-  for (const s of sizes) {
-    pieces.push(x.narrow(d, start, s));
-    start += s;
-  }
-  return pieces;
-}
+    const pieces: Tensor[] = [];
+    let start = 0;
+    for (const s of sizes) {
+      pieces.push(x.narrow(d, start, s));
+      start += s;
+    }
+    return pieces;
+  },
+);
 
-/** Splits into at most `chunks` pieces of size ceil(size / chunks) along `dim`, as torch.chunk. */
-export function chunk(x: Tensor, chunks: number, dim = 0): Tensor[] {
+/**
+ * Splits into at most `chunks` pieces of size ceil(size / chunks) along `dim`, as torch.chunk.
+ * @function
+ */
+export const chunk = defineComposite("chunk", (x: Tensor, chunks: number, dim = 0): Tensor[] => {
   checkTensor(x, "chunk");
   if (!Number.isInteger(chunks) || chunks <= 0)
     throw new RangeError(`chunk: chunks must be a positive integer, got ${chunks}`);
   const d = normalizeDim(dim, x.ndim, "chunk", x.shape);
   const size = x.shape[d];
   return split(x, Math.max(1, Math.ceil(size / chunks)), d);
-}
+});

@@ -1,12 +1,24 @@
 // Matrix product with PyTorch's rules: 1-D·1-D is a dot product, a 1-D operand gains (and then
 // loses) a dim, and leading batch dims broadcast. d/dA = dOut·Bᵀ, d/dB = Aᵀ·dOut.
 
-import { record } from "../autograd/node.js";
 import { gemm, type StridedMatrix } from "../kernels/matmul.js";
 import { allocateUnfilled, promoteTypes } from "../tensor/dtype.js";
 import { broadcastShapes, formatShape, numelOf } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
+import { defineOp, type TensorMeta } from "./define.js";
 import { checkTensor, unbroadcast } from "./helpers.js";
+
+/** Shape rule of matmul: broadcast batch dims, then [M, N], without the dims 1-D operands gained. */
+function matmulShape(a: TensorMeta, b: TensorMeta): readonly number[] {
+  const batch = broadcastShapes(
+    a.shape.length > 2 ? a.shape.slice(0, -2) : [],
+    b.shape.length > 2 ? b.shape.slice(0, -2) : [],
+    "matmul",
+  );
+  const m = a.shape.length === 1 ? [] : [a.shape[a.shape.length - 2]];
+  const n = b.shape.length === 1 ? [] : [b.shape[b.shape.length - 1]];
+  return [...batch, ...m, ...n];
+}
 
 /**
  * Matrix product `a @ b`, like `torch.matmul`: `[M, K] @ [K, N] -> [M, N]`; batch dims broadcast
@@ -25,31 +37,54 @@ import { checkTensor, unbroadcast } from "./helpers.js";
  * const w = randn([3, 4]);  // [in, out]
  * matmul(x, w).shape;       // [8, 4]
  * ```
+ * @function
  */
-export function matmul(a: Tensor, b: Tensor): Tensor {
-  checkTensor(a, "matmul");
-  checkTensor(b, "matmul", "other");
-  if (a.ndim === 0 || b.ndim === 0) {
-    throw new RangeError(
-      `matmul: both arguments need at least 1 dim, got shapes ${formatShape(a.shape)} and ${formatShape(b.shape)}`,
-    );
-  }
-  if (a.dtype === "bool" || b.dtype === "bool") {
-    throw new TypeError(
-      `matmul: bool tensors are not supported (shapes ${formatShape(a.shape)} and ${formatShape(b.shape)}); cast with .to("int32") or .float()`,
-    );
-  }
-  if (a.dtype !== b.dtype) {
-    throw new TypeError(
-      `matmul: both arguments must have the same dtype, got ${a.dtype} (shape ${formatShape(a.shape)}) and ${b.dtype} (shape ${formatShape(b.shape)})`,
-    );
-  }
-  // Lift 1-D operands to matrices, multiply, then drop the added dims again.
-  const a2 = a.ndim === 1 ? a.unsqueeze(0) : a;
-  const b2 = b.ndim === 1 ? b.unsqueeze(1) : b;
-  let out = batchedMatmul(a2, b2, formatShape(a.shape), formatShape(b.shape));
-  if (a.ndim === 1) out = out.squeeze(-2);
-  if (b.ndim === 1) out = out.squeeze(-1);
+export const matmul = defineOp({
+  name: "matmul",
+  kind: "opaque",
+  shape: matmulShape,
+  forward: (a: Tensor, b: Tensor) => {
+    checkTensor(a, "matmul");
+    checkTensor(b, "matmul", "other");
+    if (a.ndim === 0 || b.ndim === 0) {
+      throw new RangeError(
+        `matmul: both arguments need at least 1 dim, got shapes ${formatShape(a.shape)} and ${formatShape(b.shape)}`,
+      );
+    }
+    if (a.dtype === "bool" || b.dtype === "bool") {
+      throw new TypeError(
+        `matmul: bool tensors are not supported (shapes ${formatShape(a.shape)} and ${formatShape(b.shape)}); cast with .to("int32") or .float()`,
+      );
+    }
+    if (a.dtype !== b.dtype) {
+      throw new TypeError(
+        `matmul: both arguments must have the same dtype, got ${a.dtype} (shape ${formatShape(a.shape)}) and ${b.dtype} (shape ${formatShape(b.shape)})`,
+      );
+    }
+    // Lift 1-D operands to matrices, multiply, then drop the added dims again (after recording, so
+    // that the squeezes are recorded on top).
+    const a2 = a.ndim === 1 ? a.unsqueeze(0) : a;
+    const b2 = b.ndim === 1 ? b.unsqueeze(1) : b;
+    const out = batchedMatmul(a2, b2, formatShape(a.shape), formatShape(b.shape));
+    const lifted = a.ndim === 1 || b.ndim === 1;
+    return {
+      out,
+      inputs: [a2, b2],
+      saved: { a: a2, b: b2 },
+      result: lifted ? (product: Tensor) => dropLiftedDims(product, a.ndim, b.ndim) : undefined,
+    };
+  },
+  // d/dA = gradOut·Bᵀ, d/dB = Aᵀ·gradOut, summed over broadcast batch dims.
+  backward: ({ a, b }, gradOut, needs): (Tensor | null)[] => [
+    needs[0] ? unbroadcast(gradOut.matmul(b.transpose(-1, -2)), a) : null,
+    needs[1] ? unbroadcast(a.transpose(-1, -2).matmul(gradOut), b) : null,
+  ],
+});
+
+function dropLiftedDims(product: Tensor, aDims: number, bDims: number): Tensor {
+  let out = product;
+  if (aDims === 1) out = out.squeeze(-2);
+  if (bDims === 1) out = out.squeeze(-1);
   return out;
 }
 
@@ -94,17 +129,7 @@ function batchedMatmul(a: Tensor, b: Tensor, aShape: string, bShape: string): Te
       }
     }
   }
-  const result = Tensor.fromTypedArray(out, outShape);
-  return record(
-    "matmul",
-    result,
-    [a, b],
-    (gradOut, needs) => [
-      needs[0] ? unbroadcast(gradOut.matmul(b.transpose(-1, -2)), a) : null,
-      needs[1] ? unbroadcast(a.transpose(-1, -2).matmul(gradOut), b) : null,
-    ],
-    [a, b],
-  );
+  return Tensor.fromTypedArray(out, outShape);
 }
 
 /** The matrix in the last two dims of `v`, starting at `offset`. */

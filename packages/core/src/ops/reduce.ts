@@ -1,9 +1,10 @@
-// Reductions over one, several or all dims, with `keepdim`. Backward re-expands the gradient to
-// the input's shape; tie rules follow PyTorch: amax/amin and full max/min split the gradient
-// evenly among tied elements, max/min along a dim send it to the returned index.
+// Reductions over one, several or all dims, with `keepdim`, one registry block each (see
+// define.ts). Backward re-expands the gradient to the input's shape; tie rules follow PyTorch:
+// amax/amin and full max/min split the gradient evenly among tied elements, max/min along a dim
+// send it to the returned index. Longer than 300 lines: one table of blocks plus the variance
+// kernel's driver.
 
 import { isGradEnabled } from "../autograd/grad-mode.js";
-import { record } from "../autograd/node.js";
 import { type ReduceKind, reduce, sumSquaredDeviations } from "../kernels/reduce.js";
 import { allocate, type DType, isFloat } from "../tensor/dtype.js";
 import {
@@ -15,6 +16,16 @@ import {
 } from "../tensor/shape.js";
 import { type Dims, Tensor } from "../tensor/tensor.js";
 import { where } from "./binary.js";
+import {
+  defineComposite,
+  defineNonDifferentiable,
+  defineOp,
+  meta,
+  type Op,
+  type OpInfo,
+  type Recorded,
+  type TensorMeta,
+} from "./define.js";
 import { checkTensor, requireFloat } from "./helpers.js";
 import { arangeLike } from "./indexing.js";
 
@@ -42,7 +53,7 @@ function run(kind: ReduceKind, x: Tensor, dims: number[], keepdim: boolean, dtyp
 }
 
 /** `grad` (reduced over `dims`) reshaped to keep those dims, ready to broadcast against x. */
-function keepDims(grad: Tensor, x: Tensor, dims: readonly number[], keepdim: boolean): Tensor {
+function keepDims(grad: Tensor, x: TensorMeta, dims: readonly number[], keepdim: boolean): Tensor {
   return keepdim ? grad : grad.reshape(reducedShape(x.shape, dims, true));
 }
 
@@ -57,52 +68,92 @@ function checkNonEmpty(x: Tensor, dims: readonly number[], op: string): void {
     throw new RangeError(`${op}: cannot reduce an empty tensor (shape ${formatShape(x.shape)})`);
 }
 
-/** Σ over dims; d/dx = 1 (the gradient broadcast back). Integer and bool inputs sum to int32. */
-export function sum(x: Tensor, dim?: Dims, keepdim = false): Tensor {
-  checkTensor(x, "sum");
-  const dims = normalizeDims(dim, x.ndim, "sum", x.shape);
-  const out = run("sum", x, dims, keepdim, isFloat(x.dtype) ? x.dtype : "int32");
-  return record("sum", out, [x], (gradOut) => [
-    keepDims(gradOut, x, dims, keepdim).expand(x.shape),
-  ]);
+/** Shape rule of reductions over `dim` (all dims when omitted). */
+function reducedShapeOf(x: TensorMeta, dim?: Dims, keepdim?: boolean): readonly number[] {
+  const dims = normalizeDims(dim, x.shape.length, "reduce", x.shape);
+  return reducedShape(x.shape, dims, keepdim ?? false);
 }
 
-/** Arithmetic mean over dims (float tensors only); composed as sum / count. */
-export function mean(x: Tensor, dim?: Dims, keepdim = false): Tensor {
+/** Shape rule of reductions over one `dim` (of all elements, flattened, when omitted). */
+function reducedAlongShapeOf(x: TensorMeta, dim?: number, keepdim?: boolean): readonly number[] {
+  if (dim === undefined) return keepdim ? x.shape.map(() => 1) : [];
+  const dims = x.shape.length === 0 ? [] : [normalizeDim(dim, x.shape.length, "reduce", x.shape)];
+  return reducedShape(x.shape, dims, keepdim ?? false);
+}
+
+/**
+ * Σ over `dim` (all dims when omitted); d/dx = 1 (the gradient broadcast back). Integer and bool
+ * inputs sum to int32.
+ * @function
+ */
+export const sum = defineOp({
+  name: "sum",
+  kind: "reduction",
+  shape: reducedShapeOf,
+  forward: (x: Tensor, dim?: Dims, keepdim: boolean = false) => {
+    checkTensor(x, "sum");
+    const dims = normalizeDims(dim, x.ndim, "sum", x.shape);
+    const out = run("sum", x, dims, keepdim, isFloat(x.dtype) ? x.dtype : "int32");
+    return { out, inputs: [x], saved: { x: meta(x), dims, keepdim } };
+  },
+  backward: ({ x, dims, keepdim }, gradOut) => [
+    keepDims(gradOut, x, dims, keepdim).expand(x.shape),
+  ],
+});
+
+/**
+ * Arithmetic mean over `dim` (all dims when omitted; float tensors only); composed as sum / count.
+ * @function
+ */
+export const mean = defineComposite("mean", (x: Tensor, dim?: Dims, keepdim = false): Tensor => {
   checkTensor(x, "mean");
   requireFloat(x, "mean");
   const dims = normalizeDims(dim, x.ndim, "mean", x.shape);
   const count = dims.reduce((n, d) => n * x.shape[d], 1);
   return sum(x, dims, keepdim).div(count);
-}
+});
 
 /**
- * Π over one dim (or all). d/dx_i = Π_{j≠i} x_j: out/x_i when no element is zero; otherwise the
- * product of the others is formed explicitly, which stays right (also for second derivatives)
- * with one zero (only the zero gets a gradient) or several (all gradients are 0).
+ * Π over one dim (all elements when omitted). d/dx_i = Π_{j≠i} x_j: out/x_i when no element is
+ * zero; otherwise the product of the others is formed explicitly, which stays right (also for
+ * second derivatives) with one zero (only the zero gets a gradient) or several (all are 0).
+ * @function
  */
-export function prod(x: Tensor, dim?: number, keepdim = false): Tensor {
-  checkTensor(x, "prod");
-  if (dim === undefined) {
-    const flat = prod(x.reshape([-1]), 0, false);
-    return keepdim ? flat.reshape(x.shape.map(() => 1)) : flat;
-  }
-  const d = normalizeDim(dim, x.ndim, "prod", x.shape);
-  const dims = x.ndim === 0 ? [] : [d];
-  const out = run("prod", x, dims, keepdim, isFloat(x.dtype) ? x.dtype : "int32");
-  return record(
-    "prod",
-    out,
-    [x],
-    (gradOut) => {
-      const g = keepDims(gradOut, x, dims, keepdim);
-      if (dims.length === 0) return [g];
-      if (!x.toArray().includes(0)) return [g.mul(keepDims(out, x, dims, keepdim)).div(x)];
-      return [g.mul(productOfOthers(x, d))];
-    },
-    [x, out],
-  );
-}
+export const prod = defineOp({
+  name: "prod",
+  kind: "reduction",
+  shape: reducedAlongShapeOf,
+  forward: (
+    x: Tensor,
+    dim?: number,
+    keepdim: boolean = false,
+  ): Tensor | Recorded<ProdSaved, Tensor> => {
+    checkTensor(x, "prod");
+    if (dim === undefined) {
+      const flat = prod(x.reshape([-1]), 0, false);
+      return keepdim ? flat.reshape(x.shape.map(() => 1)) : flat;
+    }
+    const d = normalizeDim(dim, x.ndim, "prod", x.shape);
+    const dims = x.ndim === 0 ? [] : [d];
+    const out = run("prod", x, dims, keepdim, isFloat(x.dtype) ? x.dtype : "int32");
+    return { out, inputs: [x], saved: { x, out, d, dims, keepdim } };
+  },
+  backward: ({ x, out, d, dims, keepdim }, gradOut) => {
+    const g = keepDims(gradOut, x, dims, keepdim);
+    if (dims.length === 0) return [g];
+    if (!x.toArray().includes(0)) return [g.mul(keepDims(out, x, dims, keepdim)).div(x)];
+    return [g.mul(productOfOthers(x, d))];
+  },
+});
+
+/** What prod's backward reads. */
+type ProdSaved = {
+  x: Tensor;
+  out: Tensor;
+  d: number;
+  dims: readonly number[];
+  keepdim: boolean;
+};
 
 /**
  * Π_{j≠i} x_j along `dim`, for every i, without dividing: x is repeated along a new dim j next to
@@ -118,107 +169,163 @@ function productOfOthers(x: Tensor, dim: number): Tensor {
   return where(diagonal, 1, repeated).prod(dim + 1);
 }
 
+/** What the backward of amax, amin and full max/min reads. */
+type ExtremeSaved = { x: Tensor; out: Tensor; dims: readonly number[]; keepdim: boolean };
+
+/** amax/amin/max/min over dims; recorded for float inputs only. */
 function extreme(
   kind: "max" | "min",
   op: string,
   x: Tensor,
   dim: Dims | undefined,
   keepdim: boolean,
-): Tensor {
+): Tensor | Recorded<ExtremeSaved, Tensor> {
   checkTensor(x, op);
   const dims = normalizeDims(dim, x.ndim, op, x.shape);
   checkNonEmpty(x, dims, op);
   const out = run(kind, x, dims, keepdim, x.dtype);
   if (!isFloat(x.dtype)) return out;
-  return record(
-    op,
-    out,
-    [x],
-    (gradOut) => {
-      const hits = x.eq(keepDims(out, x, dims, keepdim)).to(x.dtype);
-      const share = hits.div(hits.sum(dims, true));
-      return [share.mul(keepDims(gradOut, x, dims, keepdim))];
-    },
-    [x, out],
-  );
+  return { out, inputs: [x], saved: { x, out, dims, keepdim } };
 }
 
-/** Maximum over dims; d/dx = 1/k on each of the k tied maxima, 0 elsewhere. */
-export function amax(x: Tensor, dim?: Dims, keepdim = false): Tensor {
-  return extreme("max", "amax", x, dim, keepdim);
+/** d/dx = 1/k on each of the k elements equal to the extreme, 0 elsewhere. */
+function tiedShare({ x, out, dims, keepdim }: ExtremeSaved, gradOut: Tensor): Tensor[] {
+  const hits = x.eq(keepDims(out, x, dims, keepdim)).to(x.dtype);
+  const share = hits.div(hits.sum(dims, true));
+  return [share.mul(keepDims(gradOut, x, dims, keepdim))];
 }
 
-/** Minimum over dims; gradient split evenly among ties, as `amax`. */
-export function amin(x: Tensor, dim?: Dims, keepdim = false): Tensor {
-  return extreme("min", "amin", x, dim, keepdim);
-}
+/**
+ * Maximum over `dim` (all dims when omitted); d/dx = 1/k on each of the k tied maxima, 0 elsewhere.
+ * @function
+ */
+export const amax = defineOp({
+  name: "amax",
+  kind: "reduction",
+  shape: reducedShapeOf,
+  forward: (x: Tensor, dim?: Dims, keepdim: boolean = false) =>
+    extreme("max", "amax", x, dim, keepdim),
+  backward: tiedShare,
+});
 
-function extremeAlong(
+/**
+ * Minimum over `dim` (all dims when omitted); gradient split evenly among ties, as `amax`.
+ * @function
+ */
+export const amin = defineOp({
+  name: "amin",
+  kind: "reduction",
+  shape: reducedShapeOf,
+  forward: (x: Tensor, dim?: Dims, keepdim: boolean = false) =>
+    extreme("min", "amin", x, dim, keepdim),
+  backward: tiedShare,
+});
+
+/** What the backward of max/min reads: as amax's over all dims, or the indices along one dim. */
+type MaxMinSaved =
+  | (ExtremeSaved & { indices: null })
+  | { x: TensorMeta; indices: Tensor; d: number; dims: readonly number[]; keepdim: boolean };
+
+/** Full max/min (ties share the gradient), or values and indices along `dim`. */
+function maxOrMin(
   kind: "max" | "min",
   x: Tensor,
-  dim: number,
+  dim: number | undefined,
   keepdim: boolean,
-): ValuesIndices {
+): Tensor | Recorded<MaxMinSaved, ValuesIndices> {
+  if (dim === undefined) {
+    const full = extreme(kind, kind, x, undefined, false);
+    if (full instanceof Tensor) return full;
+    return { out: full.out, inputs: full.inputs, saved: { ...full.saved, indices: null } };
+  }
   checkTensor(x, kind);
   const d = normalizeDim(dim, x.ndim, kind, x.shape);
   const dims = x.ndim === 0 ? [] : [d];
   checkNonEmpty(x, dims, kind);
   const indices = run(kind === "max" ? "argmax" : "argmin", x, dims, keepdim, "int32");
   const values = run(kind, x, dims, keepdim, x.dtype);
-  if (!isFloat(x.dtype)) return { values, indices };
-  record(
-    kind,
-    values,
-    [x],
-    (gradOut) => {
-      const chosen = arangeLike(x, d).eq(keepDims(indices, x, dims, keepdim));
-      return [keepDims(gradOut, x, dims, keepdim).mul(chosen)];
-    },
-    [indices],
-  );
-  return { values, indices };
+  return {
+    out: values,
+    // Integer values carry no gradient: no input, so nothing is recorded.
+    inputs: isFloat(x.dtype) ? [x] : [],
+    saved: { x: meta(x), indices, d, dims, keepdim },
+    result: (out) => ({ values: out, indices }),
+  };
+}
+
+function maxMinBackward(saved: MaxMinSaved, gradOut: Tensor): Tensor[] {
+  if (saved.indices === null) return tiedShare(saved, gradOut);
+  const { x, indices, d, dims, keepdim } = saved;
+  const chosen = arangeLike(x, d).eq(keepDims(indices, x, dims, keepdim));
+  return [keepDims(gradOut, x, dims, keepdim).mul(chosen)];
+}
+
+/** `max`'s two forms, as `torch.max`. */
+export interface MaxFunction {
+  /**
+   * The largest element of `x` as a 0-d tensor, like `torch.max(x)`. d/dx = 1/k on each of the
+   * k tied maxima, 0 elsewhere.
+   *
+   * @throws RangeError when `x` is empty.
+   */
+  (x: Tensor): Tensor;
+  /**
+   * `{ values, indices }` of the maxima along `dim`, like `torch.max(x, dim)`: for `x` of
+   * `[N, C]` and `dim` 1 both are `[N]` (`[N, 1]` with `keepdim`), `indices` int32, first at
+   * ties. d/dx = gradOut at the returned index, 0 elsewhere.
+   *
+   * @throws RangeError when `dim` is out of range or has size 0.
+   */
+  (x: Tensor, dim: number, keepdim?: boolean): ValuesIndices;
+}
+
+/** `min`'s two forms, as `torch.min`. */
+export interface MinFunction {
+  /**
+   * The smallest element of `x` as a 0-d tensor, like `torch.min(x)`; the gradient is split
+   * evenly among tied minima.
+   *
+   * @throws RangeError when `x` is empty.
+   */
+  (x: Tensor): Tensor;
+  /**
+   * `{ values, indices }` of the minima along `dim`, like `torch.min(x, dim)`; shapes and
+   * gradient as for `max` along a dim.
+   *
+   * @throws RangeError when `dim` is out of range or has size 0.
+   */
+  (x: Tensor, dim: number, keepdim?: boolean): ValuesIndices;
 }
 
 /**
- * The largest element of `x` as a 0-d tensor, like `torch.max(x)`. d/dx = 1/k on each of the k
- * tied maxima, 0 elsewhere.
- *
- * @throws RangeError when `x` is empty.
+ * The largest element, or the maxima along a dim with their indices; see {@link MaxFunction}.
+ * @function
  */
-export function max(x: Tensor): Tensor;
-/**
- * `{ values, indices }` of the maxima along `dim`, like `torch.max(x, dim)`: for `x` of
- * `[N, C]` and `dim` 1 both are `[N]` (`[N, 1]` with `keepdim`), `indices` int32, first at ties.
- * d/dx = gradOut at the returned index, 0 elsewhere.
- *
- * @throws RangeError when `dim` is out of range or has size 0.
- */
-export function max(x: Tensor, dim: number, keepdim?: boolean): ValuesIndices;
-export function max(x: Tensor, dim?: number, keepdim = false): Tensor | ValuesIndices {
-  return dim === undefined
-    ? extreme("max", "max", x, undefined, false)
-    : extremeAlong("max", x, dim, keepdim);
-}
+export const max = defineOp({
+  name: "max",
+  kind: "reduction",
+  shape: reducedAlongShapeOf,
+  forward: (x: Tensor, dim?: number, keepdim: boolean = false) => maxOrMin("max", x, dim, keepdim),
+  backward: maxMinBackward,
+}) as unknown as Op<
+  MaxFunction,
+  OpInfo<"max"> & { readonly differentiable: true; readonly internal: false }
+>;
 
 /**
- * The smallest element of `x` as a 0-d tensor, like `torch.min(x)`; the gradient is split
- * evenly among tied minima.
- *
- * @throws RangeError when `x` is empty.
+ * The smallest element, or the minima along a dim with their indices; see {@link MinFunction}.
+ * @function
  */
-export function min(x: Tensor): Tensor;
-/**
- * `{ values, indices }` of the minima along `dim`, like `torch.min(x, dim)`; shapes and gradient
- * as for `max` along a dim.
- *
- * @throws RangeError when `dim` is out of range or has size 0.
- */
-export function min(x: Tensor, dim: number, keepdim?: boolean): ValuesIndices;
-export function min(x: Tensor, dim?: number, keepdim = false): Tensor | ValuesIndices {
-  return dim === undefined
-    ? extreme("min", "min", x, undefined, false)
-    : extremeAlong("min", x, dim, keepdim);
-}
+export const min = defineOp({
+  name: "min",
+  kind: "reduction",
+  shape: reducedAlongShapeOf,
+  forward: (x: Tensor, dim?: number, keepdim: boolean = false) => maxOrMin("min", x, dim, keepdim),
+  backward: maxMinBackward,
+}) as unknown as Op<
+  MinFunction,
+  OpInfo<"min"> & { readonly differentiable: true; readonly internal: false }
+>;
 
 function argExtreme(
   kind: "argmax" | "argmin",
@@ -244,78 +351,99 @@ function argExtreme(
  * Not differentiable.
  *
  * @throws RangeError when the reduced dim (or the tensor) is empty.
+ * @function
  */
-export function argmax(x: Tensor, dim?: number, keepdim = false): Tensor {
-  return argExtreme("argmax", x, dim, keepdim);
-}
+export const argmax = defineNonDifferentiable({
+  name: "argmax",
+  kind: "reduction",
+  shape: reducedAlongShapeOf,
+  forward: (x: Tensor, dim?: number, keepdim: boolean = false) =>
+    argExtreme("argmax", x, dim, keepdim),
+});
 
-/** Index (int32) of the smallest element; first at ties. */
-export function argmin(x: Tensor, dim?: number, keepdim = false): Tensor {
-  return argExtreme("argmin", x, dim, keepdim);
-}
+/**
+ * Index (int32) of the smallest element along `dim`, or in the flattened tensor; first at ties.
+ * Not differentiable.
+ *
+ * @throws RangeError when the reduced dim (or the tensor) is empty.
+ * @function
+ */
+export const argmin = defineNonDifferentiable({
+  name: "argmin",
+  kind: "reduction",
+  shape: reducedAlongShapeOf,
+  forward: (x: Tensor, dim?: number, keepdim: boolean = false) =>
+    argExtreme("argmin", x, dim, keepdim),
+});
 
 /**
  * log Σ exp(x) over dims, stably: the maximum m is taken out first, log Σ exp(x - m) + m, so
  * logits of ±1000 are fine. Composite: autograd derives d/dx = softmax(x).
+ * @function
  */
-export function logsumexp(x: Tensor, dim: Dims | undefined, keepdim = false): Tensor {
-  checkTensor(x, "logsumexp");
-  requireFloat(x, "logsumexp");
-  const dims = normalizeDims(dim, x.ndim, "logsumexp", x.shape);
-  const peak = x.detach().amax(dims, true);
-  const shift = peak.mul(peak.abs().lt(Number.POSITIVE_INFINITY)); // an infinite max would give inf - inf
-  const result = x.sub(shift).exp().sum(dims, true).log().add(shift);
-  return keepdim ? result : result.squeeze(dims);
-}
+export const logsumexp = defineComposite(
+  "logsumexp",
+  (x: Tensor, dim: Dims | undefined, keepdim = false): Tensor => {
+    checkTensor(x, "logsumexp");
+    requireFloat(x, "logsumexp");
+    const dims = normalizeDims(dim, x.ndim, "logsumexp", x.shape);
+    const peak = x.detach().amax(dims, true);
+    const shift = peak.mul(peak.abs().lt(Number.POSITIVE_INFINITY)); // an infinite max would give inf - inf
+    const result = x.sub(shift).exp().sum(dims, true).log().add(shift);
+    return keepdim ? result : result.squeeze(dims);
+  },
+);
 
 /**
- * Σ(x - mean)² / (N - correction) over dims; `correction` 1 (default) is the unbiased estimate.
- * Two-pass (mean first) with double accumulation, so a mean of 1e4 and a spread of 0.1 come out
- * right. d/dx = 2(x - mean)/(N - correction).
+ * Σ(x - mean)² / (N - correction) over `dim` (all dims when omitted); `correction` 1 (default) is
+ * the unbiased estimate. Two-pass (mean first) with double accumulation, so a mean of 1e4 and a
+ * spread of 0.1 come out right. d/dx = 2(x - mean)/(N - correction).
  * NOTE: a primitive, not a composite: through `x - mean(x)` autograd would add the mean path's
  * term -2·Σ(x - mean)/N, which is 0 in exact arithmetic but not in floating point, and costs
  * precision when |mean| ≫ std. The backward is written with differentiable ops, so the second
- * derivative 2(δᵢⱼ - 1/N)/(N - correction) still comes out.
+ * derivative 2(δᵢⱼ - 1/N)/(N - correction) still comes out. Exported as `var` too.
+ * @function
  */
-export function variance(x: Tensor, dim?: Dims, options: VarianceOptions = {}): Tensor {
-  checkTensor(x, "var");
-  requireFloat(x, "var");
-  const { correction = 1, keepdim = false } = options;
-  if (!Number.isFinite(correction) || correction < 0)
-    throw new RangeError(`var: correction must be a non-negative number, got ${correction}`);
-  const dims = normalizeDims(dim, x.ndim, "var", x.shape);
-  const count = dims.reduce((n, d) => n * x.shape[d], 1);
-  const divisor = Math.max(0, count - correction);
-  // The forward runs in float64 even for float32 input: a float32 mean of values near 1e4 is off
-  // by up to half an ulp (5e-4), which would bias a variance of 0.01 by ~1e-5 relative. Two
-  // kernel passes, mean = Σx/count then Σ(x - mean)²/divisor, with no float64 copy of x.
-  const shape = reducedShape(x.shape, dims, keepdim);
-  const size = numelOf(shape);
-  const mu = new Float64Array(size);
-  reduce("sum", x, dims, mu);
-  for (let o = 0; o < size; o++) mu[o] = mu[o] / count;
-  const squares = new Float64Array(size);
-  sumSquaredDeviations(x, dims, mu, squares);
-  const values = allocate(x.dtype, size);
-  for (let o = 0; o < size; o++) values[o] = squares[o] / divisor;
-  const out = Tensor.fromTypedArray(values, shape);
-  return record(
-    "var",
-    out,
-    [x],
-    // 2/divisor scales the reduced-size gradient, not the full-size product: one pass fewer.
-    // Under createGraph the mean must stay a function of x (it shapes the second derivative);
-    // otherwise the forward's mean, rounded to x's dtype, saves a reduction pass.
-    (gradOut) => {
-      const scale = keepDims(gradOut, x, dims, keepdim).mul(2 / divisor);
-      if (isGradEnabled()) return [x.sub(x.mean(dims, true)).mul(scale)];
-      // No graph is recorded, so the fresh x - mean is scaled in place: one full-size array
-      // fewer, the same roundings.
-      return [x.sub(savedMean(mu, x, dims)).mul_(scale)];
-    },
-    [x],
-  );
-}
+export const variance = defineOp({
+  name: "var",
+  kind: "reduction",
+  shape: (x: TensorMeta, dim?: Dims, options: VarianceOptions = {}) =>
+    reducedShapeOf(x, dim, options.keepdim),
+  forward: (x: Tensor, dim?: Dims, options: VarianceOptions = {}) => {
+    checkTensor(x, "var");
+    requireFloat(x, "var");
+    const { correction = 1, keepdim = false } = options;
+    if (!Number.isFinite(correction) || correction < 0)
+      throw new RangeError(`var: correction must be a non-negative number, got ${correction}`);
+    const dims = normalizeDims(dim, x.ndim, "var", x.shape);
+    const count = dims.reduce((n, d) => n * x.shape[d], 1);
+    const divisor = Math.max(0, count - correction);
+    // The forward runs in float64 even for float32 input: a float32 mean of values near 1e4 is
+    // off by up to half an ulp (5e-4), which would bias a variance of 0.01 by ~1e-5 relative. Two
+    // kernel passes, mean = Σx/count then Σ(x - mean)²/divisor, with no float64 copy of x.
+    const shape = reducedShape(x.shape, dims, keepdim);
+    const size = numelOf(shape);
+    const mu = new Float64Array(size);
+    reduce("sum", x, dims, mu);
+    for (let o = 0; o < size; o++) mu[o] = mu[o] / count;
+    const squares = new Float64Array(size);
+    sumSquaredDeviations(x, dims, mu, squares);
+    const values = allocate(x.dtype, size);
+    for (let o = 0; o < size; o++) values[o] = squares[o] / divisor;
+    const out = Tensor.fromTypedArray(values, shape);
+    return { out, inputs: [x], saved: { x, mu, dims, keepdim, divisor } };
+  },
+  // 2/divisor scales the reduced-size gradient, not the full-size product: one pass fewer.
+  // Under createGraph the mean must stay a function of x (it shapes the second derivative);
+  // otherwise the forward's mean, rounded to x's dtype, saves a reduction pass.
+  backward: ({ x, mu, dims, keepdim, divisor }, gradOut) => {
+    const scale = keepDims(gradOut, x, dims, keepdim).mul(2 / divisor);
+    if (isGradEnabled()) return [x.sub(x.mean(dims, true)).mul(scale)];
+    // No graph is recorded, so the fresh x - mean is scaled in place: one full-size array
+    // fewer, the same roundings.
+    return [x.sub(savedMean(mu, x, dims)).mul_(scale)];
+  },
+});
 
 /** The float64 mean `mu` of the forward as a keepdim tensor of x's dtype. */
 function savedMean(mu: Float64Array, x: Tensor, dims: readonly number[]): Tensor {
@@ -324,7 +452,12 @@ function savedMean(mu: Float64Array, x: Tensor, dims: readonly number[]): Tensor
   return Tensor.fromTypedArray(values, reducedShape(x.shape, dims, true));
 }
 
-/** √var; same options as `variance`. */
-export function std(x: Tensor, dim?: Dims, options: VarianceOptions = {}): Tensor {
-  return variance(x, dim, options).sqrt();
-}
+/**
+ * √var over `dim` (all dims when omitted), unbiased by default; same options as `variance`.
+ * @function
+ */
+export const std = defineComposite(
+  "std",
+  (x: Tensor, dim?: Dims, options: VarianceOptions = {}): Tensor =>
+    variance(x, dim, options).sqrt(),
+);

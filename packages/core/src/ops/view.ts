@@ -1,8 +1,8 @@
-// Views: new shape/strides/offset over the same storage, no copy. Each backward maps the
-// gradient back through the inverse view (transpose ↔ transpose, expand ↔ sum, narrow ↔ pad).
-// Also cast, contiguous and clone, which copy.
+// Views: new shape/strides/offset over the same storage, no copy, one registry block each (see
+// define.ts). Each backward maps the gradient back through the inverse view (transpose ↔
+// transpose, expand ↔ sum, slice ↔ sliceScatter). Also cast, contiguous and clone, which copy.
+// Longer than 300 lines: one table of blocks plus the stride arithmetic views need.
 
-import { record } from "../autograd/node.js";
 import { copyToContiguous, writeToView } from "../kernels/strided.js";
 import { allocate, allocateUnfilled, type DType, isFloat } from "../tensor/dtype.js";
 import {
@@ -14,9 +14,10 @@ import {
   validateShape,
 } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
-import { checkTensor } from "./helpers.js";
+import { defineComposite, defineOp, meta, type TensorMeta } from "./define.js";
+import { checkTensor, sameShapeAs } from "./helpers.js";
 
-export function dimIndex(dim: number, x: Tensor, op: string): number {
+function dimIndex(dim: number, x: TensorMeta, op: string): number {
   return normalizeDim(dim, x.shape.length, op, x.shape);
 }
 
@@ -36,28 +37,54 @@ function materialize(x: Tensor, dtype: DType = x.dtype): Tensor {
   return Tensor.fromTypedArray(out, x.shape);
 }
 
-/** The same values in `dtype`; d/dx = identity, cast back to x's dtype. */
-export function cast(x: Tensor, dtype: DType): Tensor {
-  checkTensor(x, "cast");
-  if (x.dtype === dtype) return x;
-  const out = materialize(x, dtype);
-  if (!isFloat(dtype)) return out; // integer results carry no gradient
-  return record("cast", out, [x], (gradOut) => [gradOut.to(x.dtype)]);
-}
+/**
+ * The same values in `dtype` (x itself when it already has it); d/dx = identity, cast back to
+ * x's dtype. Integer results carry no gradient. `x.to(dtype)` calls this.
+ * @function
+ */
+export const cast = defineOp({
+  name: "cast",
+  kind: "elementwise",
+  shape: sameShapeAs,
+  forward: (x: Tensor, dtype: DType) => {
+    checkTensor(x, "cast");
+    if (x.dtype === dtype) return x;
+    const out = materialize(x, dtype);
+    if (!isFloat(dtype)) return out;
+    return { out, inputs: [x], saved: { dtype: x.dtype } };
+  },
+  backward: ({ dtype }, gradOut) => [gradOut.to(dtype)],
+});
 
-/** A contiguous copy of x (x itself when already contiguous); d/dx = identity. */
-export function contiguous(x: Tensor): Tensor {
-  if (x.isContiguous()) return x;
-  return record("contiguous", materialize(x), [x], (gradOut) => [gradOut]);
-}
+/**
+ * A contiguous copy of x (x itself when already contiguous); d/dx = identity.
+ * @function
+ */
+export const contiguous = defineOp({
+  name: "contiguous",
+  kind: "movement",
+  shape: sameShapeAs,
+  forward: (x: Tensor) => {
+    if (x.isContiguous()) return x;
+    return { out: materialize(x), inputs: [x], saved: {} };
+  },
+  backward: (_, gradOut) => [gradOut],
+});
 
-/** A copy of x in fresh storage; d/dx = identity. */
-export function clone(x: Tensor): Tensor {
-  return record("clone", materialize(x), [x], (gradOut) => [gradOut]);
-}
+/**
+ * A copy of x in fresh storage that stays in the graph; d/dx = identity.
+ * @function
+ */
+export const clone = defineOp({
+  name: "clone",
+  kind: "movement",
+  shape: sameShapeAs,
+  forward: (x: Tensor) => ({ out: materialize(x), inputs: [x], saved: {} }),
+  backward: (_, gradOut) => [gradOut],
+});
 
-function inferShape(x: Tensor, shape: readonly number[], op: string): number[] {
-  const n = x.numel();
+function inferShape(x: TensorMeta, shape: readonly number[], op: string): number[] {
+  const n = numelOf(x.shape);
   let inferred = -1;
   const out = shape.slice();
   for (let d = 0; d < out.length; d++) {
@@ -138,101 +165,145 @@ function viewStrides(x: Tensor, shape: readonly number[]): number[] | null {
   return strides;
 }
 
-/** x with a new shape (one entry may be -1); a view when the layout allows, else a copy. d/dx = reshape back. */
-export function reshape(x: Tensor, shape: readonly number[]): Tensor {
-  checkTensor(x, "reshape");
-  const target = inferShape(x, shape, "reshape");
-  const strides = viewStrides(x, target);
-  const base = strides === null ? materialize(x) : x;
-  const out = makeView(
-    base,
-    target,
-    strides ?? contiguousStrides(target),
-    strides === null ? 0 : x.offset,
-  );
-  return record("reshape", out, [x], (gradOut) => [gradOut.reshape(x.shape)]);
-}
-
-/** Like `reshape`, but always a view: an error when the layout would need a copy. */
-export function view(x: Tensor, shape: readonly number[]): Tensor {
-  checkTensor(x, "view");
-  const target = inferShape(x, shape, "view");
-  const strides = viewStrides(x, target);
-  if (strides === null) {
-    throw new Error(
-      `view: shape ${formatShape(target)} is not compatible with the strides of the input (shape ${formatShape(x.shape)}, ` +
-        `strides ${formatShape(x.strides)}); use reshape(), or contiguous() first`,
+/**
+ * x with a new shape (one entry may be -1); a view when the layout allows, else a copy.
+ * d/dx = reshape back.
+ * @function
+ */
+export const reshape = defineOp({
+  name: "reshape",
+  kind: "movement",
+  shape: (x: TensorMeta, shape: readonly number[]) => inferShape(x, shape, "reshape"),
+  forward: (x: Tensor, shape: readonly number[]) => {
+    checkTensor(x, "reshape");
+    const target = inferShape(x, shape, "reshape");
+    const strides = viewStrides(x, target);
+    const base = strides === null ? materialize(x) : x;
+    const out = makeView(
+      base,
+      target,
+      strides ?? contiguousStrides(target),
+      strides === null ? 0 : x.offset,
     );
-  }
-  const out = makeView(x, target, strides, x.offset);
-  return record("view", out, [x], (gradOut) => [gradOut.reshape(x.shape)]);
-}
+    return { out, inputs: [x], saved: { x: meta(x) } };
+  },
+  backward: ({ x }, gradOut) => [gradOut.reshape(x.shape)],
+});
 
-/** Swaps two dims; d/dx = the same transpose of the gradient. */
-export function transpose(x: Tensor, dim0: number, dim1: number): Tensor {
-  checkTensor(x, "transpose");
+/**
+ * Like `reshape`, but always a view: an error when the layout would need a copy.
+ * @function
+ */
+export const view = defineOp({
+  name: "view",
+  kind: "movement",
+  shape: (x: TensorMeta, shape: readonly number[]) => inferShape(x, shape, "view"),
+  forward: (x: Tensor, shape: readonly number[]) => {
+    checkTensor(x, "view");
+    const target = inferShape(x, shape, "view");
+    const strides = viewStrides(x, target);
+    if (strides === null) {
+      throw new Error(
+        `view: shape ${formatShape(target)} is not compatible with the strides of the input (shape ${formatShape(x.shape)}, ` +
+          `strides ${formatShape(x.strides)}); use reshape(), or contiguous() first`,
+      );
+    }
+    return { out: makeView(x, target, strides, x.offset), inputs: [x], saved: { x: meta(x) } };
+  },
+  backward: ({ x }, gradOut) => [gradOut.reshape(x.shape)],
+});
+
+/** Shape rule of transpose. */
+function transposedShape(x: TensorMeta, dim0: number, dim1: number): readonly number[] {
   const a = dimIndex(dim0, x, "transpose");
   const b = dimIndex(dim1, x, "transpose");
-  if (x.ndim === 0) return x;
   const shape = x.shape.slice();
-  const strides = x.strides.slice();
   [shape[a], shape[b]] = [shape[b], shape[a]];
-  [strides[a], strides[b]] = [strides[b], strides[a]];
-  return record("transpose", makeView(x, shape, strides, x.offset), [x], (gradOut) => [
-    gradOut.transpose(a, b),
-  ]);
+  return shape;
 }
 
-/** Transpose of a tensor with at most 2 dims. */
-export function t(x: Tensor): Tensor {
+/**
+ * Swaps dims `dim0` and `dim1`; d/dx = the same transpose of the gradient.
+ * @function
+ */
+export const transpose = defineOp({
+  name: "transpose",
+  kind: "movement",
+  shape: transposedShape,
+  forward: (x: Tensor, dim0: number, dim1: number) => {
+    checkTensor(x, "transpose");
+    const a = dimIndex(dim0, x, "transpose");
+    const b = dimIndex(dim1, x, "transpose");
+    if (x.ndim === 0) return x;
+    const shape = x.shape.slice();
+    const strides = x.strides.slice();
+    [shape[a], shape[b]] = [shape[b], shape[a]];
+    [strides[a], strides[b]] = [strides[b], strides[a]];
+    return { out: makeView(x, shape, strides, x.offset), inputs: [x], saved: { a, b } };
+  },
+  backward: ({ a, b }, gradOut) => [gradOut.transpose(a, b)],
+});
+
+/**
+ * Transpose of a tensor with at most 2 dims (`.T` in PyTorch).
+ * @function
+ */
+export const t = defineComposite("t", (x: Tensor): Tensor => {
   if (x.ndim > 2)
     throw new RangeError(
       `t: expects a tensor with at most 2 dims, got shape ${formatShape(x.shape)}; use transpose or permute`,
     );
   return x.ndim < 2 ? x : transpose(x, 0, 1);
-}
-
-/** Reorders dims; d/dx = the inverse permutation of the gradient. */
-export function permute(x: Tensor, dims: readonly number[]): Tensor {
-  checkTensor(x, "permute");
-  if (dims.length !== x.ndim) {
-    throw new RangeError(
-      `permute: got ${dims.length} dims ${formatShape(dims)} for a tensor of shape ${formatShape(x.shape)}`,
-    );
-  }
-  const order = dims.map((d) => dimIndex(d, x, "permute"));
-  if (new Set(order).size !== order.length)
-    throw new RangeError(`permute: dims ${formatShape(dims)} repeat a dim`);
-  const inverse = new Array<number>(order.length);
-  order.forEach((d, i) => {
-    inverse[d] = i;
-  });
-  const out = makeView(
-    x,
-    order.map((d) => x.shape[d]),
-    order.map((d) => x.strides[d]),
-    x.offset,
-  );
-  return record("permute", out, [x], (gradOut) => [gradOut.permute(inverse)]);
-}
+});
 
 /**
- * Broadcasts x to `shape` without copying (stride 0); -1 keeps a size, new dims go in front.
- * d/dx = the gradient summed over the expanded dims.
+ * Reorders dims: output dim i is input dim `dims[i]`; d/dx = the inverse permutation of the
+ * gradient.
+ * @function
  */
-export function expand(x: Tensor, shape: readonly number[]): Tensor {
-  checkTensor(x, "expand");
+export const permute = defineOp({
+  name: "permute",
+  kind: "movement",
+  shape: (x: TensorMeta, dims: readonly number[]) =>
+    dims.map((d) => x.shape[dimIndex(d, x, "permute")]),
+  forward: (x: Tensor, dims: readonly number[]) => {
+    checkTensor(x, "permute");
+    if (dims.length !== x.ndim) {
+      throw new RangeError(
+        `permute: got ${dims.length} dims ${formatShape(dims)} for a tensor of shape ${formatShape(x.shape)}`,
+      );
+    }
+    const order = dims.map((d) => dimIndex(d, x, "permute"));
+    if (new Set(order).size !== order.length)
+      throw new RangeError(`permute: dims ${formatShape(dims)} repeat a dim`);
+    const inverse = new Array<number>(order.length);
+    order.forEach((d, i) => {
+      inverse[d] = i;
+    });
+    const out = makeView(
+      x,
+      order.map((d) => x.shape[d]),
+      order.map((d) => x.strides[d]),
+      x.offset,
+    );
+    return { out, inputs: [x], saved: { inverse } };
+  },
+  backward: ({ inverse }, gradOut) => [gradOut.permute(inverse)],
+});
+
+/** The shape `expand` broadcasts x to: -1 keeps a size, new dims go in front (checked). */
+function expandedShape(x: TensorMeta, shape: readonly number[]): number[] {
   validateShape(
     shape.map((s) => (s === -1 ? 0 : s)),
     "expand",
   );
-  const lead = shape.length - x.ndim;
+  const lead = shape.length - x.shape.length;
   if (lead < 0) {
     throw new RangeError(
       `expand: target shape ${formatShape(shape)} has fewer dims than the input ${formatShape(x.shape)}`,
     );
   }
-  const target = shape.map((s, d) => {
+  return shape.map((s, d) => {
     if (d < lead) {
       if (s === -1)
         throw new RangeError(
@@ -249,72 +320,127 @@ export function expand(x: Tensor, shape: readonly number[]): Tensor {
     }
     return s;
   });
-  const out = x.broadcastView(target);
-  return record("expand", makeView(x, target, out.strides, x.offset), [x], (gradOut) => {
+}
+
+/**
+ * Broadcasts x to `shape` without copying (stride 0); -1 keeps a size, new dims go in front.
+ * d/dx = the gradient summed over the expanded dims.
+ * @function
+ */
+export const expand = defineOp({
+  name: "expand",
+  kind: "movement",
+  shape: expandedShape,
+  forward: (x: Tensor, shape: readonly number[]) => {
+    checkTensor(x, "expand");
+    const target = expandedShape(x, shape);
+    const out = x.broadcastView(target);
+    return {
+      out: makeView(x, target, out.strides, x.offset),
+      inputs: [x],
+      saved: { x: meta(x), target },
+    };
+  },
+  backward: ({ x, target }, gradOut) => {
+    const lead = target.length - x.shape.length;
     const dims: number[] = [];
     for (let d = 0; d < target.length; d++)
       if (d < lead || (x.shape[d - lead] === 1 && target[d] !== 1)) dims.push(d);
     const summed = dims.length > 0 ? gradOut.sum(dims, true) : gradOut;
     return [lead > 0 ? summed.reshape(x.shape) : summed];
-  });
-}
+  },
+});
 
-/** Removes size-1 dims (all, or the given ones if they have size 1); d/dx = reshape back. */
-export function squeeze(x: Tensor, dim?: number | readonly number[]): Tensor {
-  checkTensor(x, "squeeze");
+/** Which dims squeeze keeps: all but the size-1 dims among `dim` (all dims when omitted). */
+function squeezeKeeps(x: TensorMeta, dim?: number | readonly number[]): boolean[] {
   const dims =
-    dim === undefined ? x.shape.map((_, d) => d) : normalizeDims(dim, x.ndim, "squeeze", x.shape);
-  const keep = x.shape.map((s, d) => !(s === 1 && dims.includes(d)));
-  const out = makeView(
-    x,
-    x.shape.filter((_, d) => keep[d]),
-    x.strides.filter((_, d) => keep[d]),
-    x.offset,
-  );
-  return record("squeeze", out, [x], (gradOut) => [gradOut.reshape(x.shape)]);
-}
-
-/** Inserts a size-1 dim at `dim` (in [-ndim-1, ndim]); d/dx = squeeze it again. */
-export function unsqueeze(x: Tensor, dim: number): Tensor {
-  checkTensor(x, "unsqueeze");
-  const d = normalizeDim(dim, x.ndim + 1, "unsqueeze", x.shape);
-  const shape = x.shape.slice();
-  const strides = x.strides.slice();
-  shape.splice(d, 0, 1);
-  strides.splice(d, 0, d < x.ndim ? x.strides[d] * x.shape[d] : 1);
-  return record("unsqueeze", makeView(x, shape, strides, x.offset), [x], (gradOut) => [
-    gradOut.reshape(x.shape),
-  ]);
-}
-
-/** Merges dims startDim..endDim into one. */
-export function flatten(x: Tensor, startDim = 0, endDim = -1): Tensor {
-  checkTensor(x, "flatten");
-  if (x.ndim === 0) return reshape(x, [1]);
-  const s = dimIndex(startDim, x, "flatten");
-  const e = dimIndex(endDim, x, "flatten");
-  if (s > e)
-    throw new RangeError(
-      `flatten: startDim ${startDim} comes after endDim ${endDim} for shape ${formatShape(x.shape)}`,
-    );
-  const shape = [...x.shape.slice(0, s), numelOf(x.shape.slice(s, e + 1)), ...x.shape.slice(e + 1)];
-  return reshape(x, shape);
+    dim === undefined
+      ? x.shape.map((_, d) => d)
+      : normalizeDims(dim, x.shape.length, "squeeze", x.shape);
+  return x.shape.map((s, d) => !(s === 1 && dims.includes(d)));
 }
 
 /**
- * Elements start, start+step, ... (< stop) along `dim`, as `x[:, start:stop:step]`; negative start
- * and stop count from the end and are clamped like Python slices. d/dx = the gradient scattered
- * back into zeros at the same positions.
+ * Removes size-1 dims (all, or the given ones if they have size 1); d/dx = reshape back.
+ * @function
  */
-export function slice(
-  x: Tensor,
-  dim: number,
-  start?: number | null,
-  stop?: number | null,
-  step = 1,
-): Tensor {
-  checkTensor(x, "slice");
-  const d = dimIndex(dim, x, "slice");
+export const squeeze = defineOp({
+  name: "squeeze",
+  kind: "movement",
+  shape: (x: TensorMeta, dim?: number | readonly number[]) => {
+    const keep = squeezeKeeps(x, dim);
+    return x.shape.filter((_, d) => keep[d]);
+  },
+  forward: (x: Tensor, dim?: number | readonly number[]) => {
+    checkTensor(x, "squeeze");
+    const keep = squeezeKeeps(x, dim);
+    const out = makeView(
+      x,
+      x.shape.filter((_, d) => keep[d]),
+      x.strides.filter((_, d) => keep[d]),
+      x.offset,
+    );
+    return { out, inputs: [x], saved: { x: meta(x) } };
+  },
+  backward: ({ x }, gradOut) => [gradOut.reshape(x.shape)],
+});
+
+/**
+ * Inserts a size-1 dim at `dim` (in [-ndim-1, ndim]); d/dx = squeeze it again.
+ * @function
+ */
+export const unsqueeze = defineOp({
+  name: "unsqueeze",
+  kind: "movement",
+  shape: (x: TensorMeta, dim: number) => {
+    const shape = x.shape.slice();
+    shape.splice(normalizeDim(dim, x.shape.length + 1, "unsqueeze", x.shape), 0, 1);
+    return shape;
+  },
+  forward: (x: Tensor, dim: number) => {
+    checkTensor(x, "unsqueeze");
+    const d = normalizeDim(dim, x.ndim + 1, "unsqueeze", x.shape);
+    const shape = x.shape.slice();
+    const strides = x.strides.slice();
+    shape.splice(d, 0, 1);
+    strides.splice(d, 0, d < x.ndim ? x.strides[d] * x.shape[d] : 1);
+    return { out: makeView(x, shape, strides, x.offset), inputs: [x], saved: { x: meta(x) } };
+  },
+  backward: ({ x }, gradOut) => [gradOut.reshape(x.shape)],
+});
+
+/**
+ * Merges dims `startDim..endDim` into one, e.g. `[N, C, H, W]` to `[N, C·H·W]` with `startDim` 1.
+ * @function
+ */
+export const flatten = defineComposite(
+  "flatten",
+  (x: Tensor, startDim = 0, endDim = -1): Tensor => {
+    checkTensor(x, "flatten");
+    if (x.ndim === 0) return reshape(x, [1]);
+    const s = dimIndex(startDim, x, "flatten");
+    const e = dimIndex(endDim, x, "flatten");
+    if (s > e)
+      throw new RangeError(
+        `flatten: startDim ${startDim} comes after endDim ${endDim} for shape ${formatShape(x.shape)}`,
+      );
+    const shape = [
+      ...x.shape.slice(0, s),
+      numelOf(x.shape.slice(s, e + 1)),
+      ...x.shape.slice(e + 1),
+    ];
+    return reshape(x, shape);
+  },
+);
+
+/** Where slice starts and how many elements it takes along `d`, Python-style (checked). */
+function sliceRange(
+  x: TensorMeta,
+  d: number,
+  start: number | null | undefined,
+  stop: number | null | undefined,
+  step: number,
+): { from: number; length: number } {
   if (!Number.isInteger(step) || step <= 0)
     throw new RangeError(`slice: step must be a positive integer, got ${step}`);
   for (const [name, v] of [
@@ -328,37 +454,75 @@ export function slice(
   const clampIndex = (v: number) => Math.min(Math.max(v < 0 ? v + size : v, 0), size);
   const from = start === undefined || start === null ? 0 : clampIndex(start);
   const to = stop === undefined || stop === null ? size : clampIndex(stop);
-  const length = Math.max(0, Math.ceil((to - from) / step));
-  const shape = x.shape.slice();
-  const strides = x.strides.slice();
-  shape[d] = length;
-  strides[d] = x.strides[d] * step;
-  const out = makeView(x, shape, strides, x.offset + from * x.strides[d]);
-  return record("slice", out, [x], (gradOut) => [sliceScatter(gradOut, x.shape, d, from, step)]);
+  return { from, length: Math.max(0, Math.ceil((to - from) / step)) };
 }
 
-/** `narrow(x, dim, start, length)` = `slice(x, dim, start, start + length)`, with bounds checked. */
-export function narrow(x: Tensor, dim: number, start: number, length: number): Tensor {
-  checkTensor(x, "narrow");
-  const d = dimIndex(dim, x, "narrow");
-  const size = x.shape[d];
-  const begin = start < 0 ? start + size : start;
-  if (
-    !Number.isInteger(start) ||
-    !Number.isInteger(length) ||
-    begin < 0 ||
-    length < 0 ||
-    begin + length > size
-  ) {
-    throw new RangeError(
-      `narrow: start ${start} and length ${length} are out of range for dim ${dim} of size ${size} (shape ${formatShape(x.shape)})`,
-    );
-  }
-  return slice(x, d, begin, begin + length);
-}
+/**
+ * Elements start, start+step, ... (< stop) along `dim`, as `x[:, start:stop:step]`; negative start
+ * and stop count from the end and are clamped like Python slices. d/dx = the gradient scattered
+ * back into zeros at the same positions.
+ * @function
+ */
+export const slice = defineOp({
+  name: "slice",
+  kind: "movement",
+  shape: (x: TensorMeta, dim: number, start?: number | null, stop?: number | null, step = 1) => {
+    const d = dimIndex(dim, x, "slice");
+    const shape = x.shape.slice();
+    shape[d] = sliceRange(x, d, start, stop, step).length;
+    return shape;
+  },
+  forward: (
+    x: Tensor,
+    dim: number,
+    start?: number | null,
+    stop?: number | null,
+    step: number = 1,
+  ) => {
+    checkTensor(x, "slice");
+    const d = dimIndex(dim, x, "slice");
+    const { from, length } = sliceRange(x, d, start, stop, step);
+    const shape = x.shape.slice();
+    const strides = x.strides.slice();
+    shape[d] = length;
+    strides[d] = x.strides[d] * step;
+    const out = makeView(x, shape, strides, x.offset + from * x.strides[d]);
+    return { out, inputs: [x], saved: { x: meta(x), d, from, step } };
+  },
+  backward: ({ x, d, from, step }, gradOut) => [sliceScatter(gradOut, x.shape, d, from, step)],
+});
 
-/** The slice at `index` along `dim`, with that dim removed. */
-export function select(x: Tensor, dim: number, index: number): Tensor {
+/**
+ * `narrow(x, dim, start, length)` = `slice(x, dim, start, start + length)`, with bounds checked.
+ * @function
+ */
+export const narrow = defineComposite(
+  "narrow",
+  (x: Tensor, dim: number, start: number, length: number): Tensor => {
+    checkTensor(x, "narrow");
+    const d = dimIndex(dim, x, "narrow");
+    const size = x.shape[d];
+    const begin = start < 0 ? start + size : start;
+    if (
+      !Number.isInteger(start) ||
+      !Number.isInteger(length) ||
+      begin < 0 ||
+      length < 0 ||
+      begin + length > size
+    ) {
+      throw new RangeError(
+        `narrow: start ${start} and length ${length} are out of range for dim ${dim} of size ${size} (shape ${formatShape(x.shape)})`,
+      );
+    }
+    return slice(x, d, begin, begin + length);
+  },
+);
+
+/**
+ * The slice at `index` along `dim`, with that dim removed (`x[:, index]` for `dim` 1).
+ * @function
+ */
+export const select = defineComposite("select", (x: Tensor, dim: number, index: number): Tensor => {
   checkTensor(x, "select");
   const d = dimIndex(dim, x, "select");
   const size = x.shape[d];
@@ -369,26 +533,27 @@ export function select(x: Tensor, dim: number, index: number): Tensor {
   }
   const i = index < 0 ? index + size : index;
   return squeeze(slice(x, d, i, i + 1), d);
-}
+});
 
 /**
  * The inverse of slicing, as a differentiable op: zeros of `shape` with `src` written at
  * from, from+step, ... along `dim`. d/dsrc = the same slice of the gradient.
+ * @function
  */
-export function sliceScatter(
-  src: Tensor,
-  shape: readonly number[],
-  dim: number,
-  from: number,
-  step: number,
-): Tensor {
-  const data = allocate(src.dtype, numelOf(shape));
-  const out = Tensor.fromTypedArray(data, shape);
-  const strides = out.strides.slice();
-  strides[dim] *= step;
-  const window = new Tensor(out.storage, src.shape, strides, from * out.strides[dim]);
-  writeToView(window, src.toArray());
-  return record("sliceScatter", out, [src], (gradOut) => [
-    gradOut.slice(dim, from, from + src.shape[dim] * step, step),
-  ]);
-}
+export const sliceScatter = defineOp({
+  name: "sliceScatter",
+  kind: "movement",
+  shape: (_src: TensorMeta, shape: readonly number[], ..._rest: unknown[]) => shape,
+  forward: (src: Tensor, shape: readonly number[], dim: number, from: number, step: number) => {
+    const data = allocate(src.dtype, numelOf(shape));
+    const out = Tensor.fromTypedArray(data, shape);
+    const strides = out.strides.slice();
+    strides[dim] *= step;
+    const window = new Tensor(out.storage, src.shape, strides, from * out.strides[dim]);
+    writeToView(window, src.toArray());
+    return { out, inputs: [src], saved: { dim, from, step, length: src.shape[dim] } };
+  },
+  backward: ({ dim, from, step, length }, gradOut): Tensor[] => [
+    gradOut.slice(dim, from, from + length * step, step),
+  ],
+});

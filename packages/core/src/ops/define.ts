@@ -1,0 +1,232 @@
+// The building block of the op registry: every op is one `defineOp` block holding its name, what
+// a compiler or an exporter may assume about it (its kind and shape rule), its forward (argument
+// checks and the kernel it runs) and its backward, written with differentiable ops so that
+// gradients of gradients come for free. The block returns the exported function; registry.ts
+// collects the blocks by name. Composites (expressible with other ops) are registered with
+// `defineComposite` and need no backward; ops without a gradient with `defineNonDifferentiable`.
+//
+// What backward may read is exactly what forward returns as `saved`: the backward is not a
+// closure over the forward's variables, so the compiler rejects a read of anything else, and
+// every tensor in `saved` is checked for in-place changes before the backward runs.
+
+import { attachNode, recordsGraph } from "../autograd/node.js";
+import type { DType } from "../tensor/dtype.js";
+import { formatShape, sameShape } from "../tensor/shape.js";
+import { Tensor } from "../tensor/tensor.js";
+
+/**
+ * What an op does to elements, for a compiler or an exporter: `elementwise` (output element i
+ * reads input elements i, after broadcasting), `reduction` (folds dims of one input), `movement`
+ * (moves or copies elements without arithmetic: views, concatenation, copies) or `opaque`
+ * (anything else: matmul, indexing).
+ */
+export type OpKind = "elementwise" | "reduction" | "movement" | "opaque";
+
+/** The shape and dtype of a tensor: what a backward needs of an input it does not read. */
+export interface TensorMeta {
+  readonly shape: readonly number[];
+  readonly dtype: DType;
+}
+
+/** `x`'s shape and dtype, without keeping `x` (whose later in-place changes then do not matter). */
+export function meta(x: TensorMeta): TensorMeta {
+  return { shape: x.shape, dtype: x.dtype };
+}
+
+/** A value forward may keep for backward: tensors (checked for in-place changes) and plain data. */
+export type SavedValue =
+  | Tensor
+  | TensorMeta
+  | readonly TensorMeta[]
+  | number
+  | boolean
+  | string
+  | null
+  | undefined
+  | readonly number[]
+  | Float64Array;
+
+/** Everything an op's backward reads, by name. */
+export type Saved = { readonly [name: string]: SavedValue };
+
+/** What a forward returns when its result is to be recorded. */
+export interface Recorded<S extends Saved, R> {
+  /** The op's output, to which the graph node is attached. */
+  readonly out: Tensor;
+  /** The differentiable inputs, in the order backward returns their gradients. */
+  readonly inputs: readonly Tensor[];
+  /** What backward reads. */
+  readonly saved: S;
+  /**
+   * What the function returns when it is not `out` itself, made from the recorded `out` (max
+   * along a dim: values and indices; matmul of a 1-D operand: `out` without the added dim).
+   */
+  readonly result?: (out: Tensor) => R;
+}
+
+/** The arguments of an op: at most five (the registry's calls pass exactly five). */
+export type OpArgs = [unknown?, unknown?, unknown?, unknown?, unknown?];
+
+/** The gradients of the inputs, given the output's gradient and what forward saved. */
+export type OpBackward<S extends Saved> = (
+  saved: S,
+  gradOut: Tensor,
+  needsInputGrad: readonly boolean[],
+) => readonly (Tensor | null)[];
+
+/** One op's definition block. */
+export interface OpDefinition<
+  Name extends string,
+  Args extends OpArgs,
+  S extends Saved,
+  R,
+  Internal extends boolean = false,
+> {
+  /** The exported function's name; also the graph node's label and the registry key. */
+  readonly name: Name;
+  readonly kind: OpKind;
+  /**
+   * The shape of the returned tensor (of `out` when the function returns more than a tensor)
+   * for these arguments, reading only shapes: what a compiler computes without running anything.
+   */
+  readonly shape: (...args: NoInfer<Args>) => readonly number[];
+  /** Checks the arguments and runs the kernel; returns a plain tensor when nothing is recorded. */
+  readonly forward: (...args: Args) => Recorded<S, R> | Tensor;
+  /** Written with differentiable ops; reads only `saved`. */
+  readonly backward: OpBackward<NoInfer<S>>;
+  /** True for ops only the ops' own backwards record (not exported from the package). */
+  readonly internal?: Internal;
+}
+
+/** What the registry knows of every op: name, kind and whether it has a gradient. */
+export interface OpInfo<Name extends string = string> {
+  readonly name: Name;
+  readonly kind: OpKind | "composite";
+  readonly differentiable: boolean;
+  /** True for ops only the ops' own backwards record (not exported from the package). */
+  readonly internal?: boolean;
+  /** The shape rule (primitives only). */
+  shape?(...args: OpArgs): readonly number[];
+}
+
+/** An op: its function, carrying its definition. */
+export type Op<F, Info extends OpInfo = OpInfo> = F & {
+  /**
+   * @internal What the registry knows of the op (see `@koubai/core/internal`); not part of the
+   * public API.
+   */
+  readonly definition: Info;
+};
+
+let checkingShapes = false;
+
+/**
+ * For tests: while on, every op call compares its output's shape with its shape rule and throws
+ * on a difference, so that the rules a compiler would rely on are checked on every sample.
+ */
+export function setShapeChecks(on: boolean): void {
+  checkingShapes = on;
+}
+
+function checkShape(info: OpInfo, args: OpArgs, out: Tensor): void {
+  const expected = info.shape?.(...args) ?? out.shape;
+  if (!sameShape(expected, out.shape)) {
+    throw new Error(
+      `${info.name}: the shape rule gives ${formatShape(expected)}, but forward returned ${formatShape(out.shape)}`,
+    );
+  }
+}
+
+/** The tensors among `saved`'s values: what the graph node checks for in-place changes. */
+function savedTensors(saved: Saved): Tensor[] {
+  const tensors: Tensor[] = [];
+  for (const key in saved) {
+    const value = saved[key];
+    if (value instanceof Tensor) tensors.push(value);
+  }
+  return tensors;
+}
+
+/** A differentiable primitive: its function records a graph node whose backward is `backward`. */
+export function defineOp<
+  const Name extends string,
+  Args extends OpArgs,
+  S extends Saved,
+  R = Tensor,
+  const Internal extends boolean = false,
+>(
+  definition: OpDefinition<Name, Args, S, R, Internal>,
+): Op<
+  (...args: Args) => R | Tensor,
+  OpInfo<Name> & { readonly differentiable: true; readonly internal: Internal }
+> {
+  const { name, forward, backward } = definition;
+  const info = {
+    name,
+    kind: definition.kind,
+    differentiable: true,
+    internal: (definition.internal ?? false) as Internal,
+    shape: definition.shape,
+  } as const;
+  const run = forward as (...args: OpArgs) => Recorded<S, R> | Tensor;
+  const op = (a?: unknown, b?: unknown, c?: unknown, d?: unknown, e?: unknown) => {
+    const r = run(a, b, c, d, e);
+    if (r instanceof Tensor) return r;
+    const { out, saved } = r;
+    if (recordsGraph(name, out, r.inputs)) {
+      // An anonymous closure: a named one costs a defineProperty per call where esbuild keeps
+      // names (tsx, Vitest).
+      const inputs = r.inputs;
+      attachNode(
+        name,
+        out,
+        inputs,
+        (g, needs) => backward(saved, g, needs),
+        savedTensors(saved),
+        backward,
+      );
+    }
+    const result = r.result === undefined ? out : r.result(out);
+    if (checkingShapes) checkShape(info, [a, b, c, d, e], result instanceof Tensor ? result : out);
+    return result;
+  };
+  return Object.assign(op as unknown as (...args: Args) => R | Tensor, { definition: info });
+}
+
+/**
+ * A composite: a function of other ops, whose gradient (and every higher one) autograd derives
+ * from theirs, so it has no backward, kind or shape rule of its own.
+ */
+export function defineComposite<const Name extends string, F extends (...args: never[]) => unknown>(
+  name: Name,
+  fn: F,
+): Op<F, OpInfo<Name> & { readonly differentiable: true }> {
+  const info = { name, kind: "composite", differentiable: true } as const;
+  return Object.assign(fn, { definition: info });
+}
+
+/** An op without a gradient (comparisons, argmax): its outputs never require grad. */
+export function defineNonDifferentiable<
+  const Name extends string,
+  Args extends OpArgs,
+>(definition: {
+  readonly name: Name;
+  readonly kind: OpKind;
+  readonly shape: (...args: NoInfer<Args>) => readonly number[];
+  readonly forward: (...args: Args) => Tensor;
+}): Op<(...args: Args) => Tensor, OpInfo<Name> & { readonly differentiable: false }> {
+  const { name, forward } = definition;
+  const info = {
+    name,
+    kind: definition.kind,
+    differentiable: false,
+    shape: definition.shape,
+  } as const;
+  const run = forward as (...args: OpArgs) => Tensor;
+  const op = (a?: unknown, b?: unknown, c?: unknown, d?: unknown, e?: unknown) => {
+    const out = run(a, b, c, d, e);
+    if (checkingShapes) checkShape(info, [a, b, c, d, e], out);
+    return out;
+  };
+  return Object.assign(op as unknown as (...args: Args) => Tensor, { definition: info });
+}
