@@ -2,15 +2,15 @@
 // Tensor.prototype here, in the one module that imports both the class and the ops (tensor.ts
 // cannot: the ops build on it). Importing @koubai/core runs this module first; package.json lists
 // it and index.ts (whose bare import of it bundlers would otherwise drop) under `sideEffects`.
-// The interface below declares the methods with their docs, as users meet them; `declared`
-// checks at compile time that each method that passes the tensor as an op's first argument has
-// that op's own signature.
+// The interface below declares the methods with their docs, as users meet them. Two checks run
+// at compile time: `declared` (each method that passes the tensor as an op's first argument has
+// that op's own signature) and `implemented` (each method named like an op is implemented here).
 
 import { backward } from "./autograd/backward.js";
 import type { BackwardOptions } from "./autograd/engine.js";
 import * as inplace from "./ops/inplace.js";
 import type { ValuesIndices, VarianceOptions } from "./ops/reduce.js";
-import { OPS } from "./registry.js";
+import { OPS, type PublicOpName } from "./registry.js";
 import type { DType } from "./tensor/dtype.js";
 import { type Dims, Tensor, type TensorLike } from "./tensor/tensor.js";
 
@@ -293,7 +293,7 @@ const declared: { [K in keyof typeof CHAINED]: Chained<(typeof CHAINED)[K]> } = 
 void declared;
 
 /** The other methods: several argument forms, in-place updates, and conversions. */
-const OWN: ThisType<Tensor> & Partial<Tensor> = {
+const OWN = {
   backward(gradientOrOptions?: TensorLike | BackwardOptions, maybeOptions?: BackwardOptions) {
     backward(this, gradientOrOptions, maybeOptions);
   },
@@ -345,7 +345,16 @@ const OWN: ThisType<Tensor> & Partial<Tensor> = {
   clamp_(min?: number | null, max?: number | null) {
     return inplace.copyInPlace(this, OPS.clamp(this.detach(), min, max));
   },
-};
+} satisfies ThisType<Tensor> & Partial<Tensor>;
+
+// Compile-time check: every Tensor method named like a registry op is one of the above, so a
+// method declared in the interface without an implementation does not compile.
+type Unimplemented = Exclude<
+  Extract<keyof Tensor, PublicOpName>,
+  keyof typeof CHAINED | keyof typeof OWN
+>;
+const implemented: [Unimplemented] extends [never] ? true : Unimplemented = true;
+void implemented;
 
 function flattenShapeArgs(args: number[] | [readonly number[]]): number[] {
   if (args.length === 1 && Array.isArray(args[0])) return [...(args[0] as readonly number[])];
