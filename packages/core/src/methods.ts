@@ -76,6 +76,8 @@ declare module "./tensor/tensor.js" {
     exp(): Tensor;
     /** Natural logarithm `ln this`; see {@link @koubai/core!log | log}. */
     log(): Tensor;
+    /** `ln(1 + this)`, exact for small values; see {@link @koubai/core!log1p | log1p}. */
+    log1p(): Tensor;
     /** `√this`; see {@link @koubai/core!sqrt | sqrt}. */
     sqrt(): Tensor;
     /** `1/√this`; see {@link @koubai/core!rsqrt | rsqrt}. */
@@ -88,6 +90,10 @@ declare module "./tensor/tensor.js" {
     square(): Tensor;
     /** Hyperbolic tangent; see {@link @koubai/core!tanh | tanh}. */
     tanh(): Tensor;
+    /** Sine; see {@link @koubai/core!sin | sin}. */
+    sin(): Tensor;
+    /** Cosine; see {@link @koubai/core!cos | cos}. */
+    cos(): Tensor;
     /** Logistic sigmoid `1/(1+e^-x)`; see {@link @koubai/core!sigmoid | sigmoid}. */
     sigmoid(): Tensor;
     /** `max(this, 0)` (gradient 0 at 0); see {@link @koubai/core!relu | relu}. */
@@ -98,6 +104,8 @@ declare module "./tensor/tensor.js" {
     gelu(options?: { approximate?: "none" | "tanh" }): Tensor;
     /** The Gauss error function; see {@link @koubai/core!erf | erf}. */
     erf(): Tensor;
+    /** `log(1 + e^(beta·this))/beta`, linear where `beta·this > threshold`; see {@link @koubai/core!softplus | softplus}. */
+    softplus(beta?: number, threshold?: number): Tensor;
     /** `min(max(this, min), max)`; either bound may be null. See {@link @koubai/core!clamp | clamp}. */
     clamp(min?: number | null, max?: number | null): Tensor;
 
@@ -233,17 +241,21 @@ const CHAINED = {
   neg: OPS.neg,
   exp: OPS.exp,
   log: OPS.log,
+  log1p: OPS.log1p,
   sqrt: OPS.sqrt,
   rsqrt: OPS.rsqrt,
   abs: OPS.abs,
   sign: OPS.sign,
   square: OPS.square,
   tanh: OPS.tanh,
+  sin: OPS.sin,
+  cos: OPS.cos,
   sigmoid: OPS.sigmoid,
   relu: OPS.relu,
   leakyRelu: OPS.leakyRelu,
   gelu: OPS.gelu,
   erf: OPS.erf,
+  softplus: OPS.softplus,
   clamp: OPS.clamp,
   eq: OPS.eq,
   ne: OPS.ne,

@@ -89,6 +89,9 @@ export const FIXTURE_OPS: Record<string, OpCall> = {
   neg: unary(core.neg),
   exp: unary(core.exp),
   log: unary(core.log),
+  log1p: unary(core.log1p),
+  sin: unary(core.sin),
+  cos: unary(core.cos),
   sqrt: unary(core.sqrt),
   rsqrt: unary(core.rsqrt),
   abs: unary(core.abs),
@@ -97,6 +100,7 @@ export const FIXTURE_OPS: Record<string, OpCall> = {
   relu: unary(core.relu),
   square: unary(core.square),
   leakyRelu: ([x], args) => core.leakyRelu(x, num(args, "negativeSlope")),
+  softplus: ([x], args) => core.softplus(x, num(args, "beta"), num(args, "threshold")),
   gelu: ([x], args) => core.gelu(x, { approximate: args.approximate as "none" | "tanh" }),
   clamp: ([x], args) =>
     core.clamp(x, args.min as number | undefined, args.max as number | undefined),

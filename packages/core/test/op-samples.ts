@@ -444,4 +444,18 @@ export const OP_SAMPLES: Record<DifferentiableOpName, Sample[]> = {
       fn: (g, out) => OPS.reluBackward(g, out),
     },
   ],
+  log1p: [
+    { description: "values in (-0.5, 2)", inputs: [c([-0.45, -0.1, 0.3, 1.9])], fn: core.log1p },
+  ],
+  sin: unary(core.sin),
+  cos: unary(core.cos),
+  softplus: [
+    { description: "beta 1, threshold 20", inputs: [r(2, 3)], fn: (x) => core.softplus(x) },
+    {
+      // Away from beta·x = threshold, where the derivative jumps from σ(threshold) to 1.
+      description: "beta 2, threshold 1: both sides",
+      inputs: [c([-1.5, -0.2, 0.1, 0.3, 0.8, 2.5])],
+      fn: (x) => core.softplus(x, 2, 1),
+    },
+  ],
 };

@@ -67,6 +67,15 @@ export const reluRow: UnaryRow = (x, xi, xs, out, oi, n) => {
     out[oi + i] = v > 0 ? v : v !== v ? v : 0; // NaN propagates, as in PyTorch
   }
 };
+export const log1pRow: UnaryRow = (x, xi, xs, out, oi, n) => {
+  for (let i = 0; i < n; i++) out[oi + i] = Math.log1p(x[xi + i * xs]);
+};
+export const sinRow: UnaryRow = (x, xi, xs, out, oi, n) => {
+  for (let i = 0; i < n; i++) out[oi + i] = Math.sin(x[xi + i * xs]);
+};
+export const cosRow: UnaryRow = (x, xi, xs, out, oi, n) => {
+  for (let i = 0; i < n; i++) out[oi + i] = Math.cos(x[xi + i * xs]);
+};
 export const erfRow: UnaryRow = (x, xi, xs, out, oi, n) => {
   for (let i = 0; i < n; i++) out[oi + i] = erf(x[xi + i * xs]);
 };
@@ -172,6 +181,16 @@ export function leakyReluRow(slope: number): UnaryRow {
     for (let i = 0; i < n; i++) {
       const v = x[xi + i * xs];
       out[oi + i] = v > 0 ? v : v * slope;
+    }
+  };
+}
+
+/** `out = x·beta > threshold ? x : log(1 + e^(x·beta))/beta`, as torch's softplus kernel. */
+export function softplusRow(beta: number, threshold: number): UnaryRow {
+  return (x, xi, xs, out, oi, n) => {
+    for (let i = 0; i < n; i++) {
+      const v = x[xi + i * xs];
+      out[oi + i] = v * beta > threshold ? v : Math.log1p(Math.exp(v * beta)) / beta;
     }
   };
 }

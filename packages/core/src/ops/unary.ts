@@ -5,6 +5,7 @@
 import * as k from "../kernels/elementwise.js";
 import { floatDType } from "../tensor/dtype.js";
 import type { Tensor } from "../tensor/tensor.js";
+import { where } from "./binary.js";
 import { defineOp } from "./define.js";
 import { binaryForward, checkTensor, sameShapeAs, unaryForward } from "./helpers.js";
 
@@ -56,6 +57,18 @@ export const log = defineOp({
   shape: sameShapeAs,
   forward: (x: Tensor) => ({ out: floatUnary("log", k.logRow, x), inputs: [x], saved: { x } }),
   backward: ({ x }, gradOut) => [gradOut.div(x)],
+});
+
+/**
+ * ln(1 + x), exact for small x; d/dx = 1/(1 + x)
+ * @function
+ */
+export const log1p = defineOp({
+  name: "log1p",
+  kind: "elementwise",
+  shape: sameShapeAs,
+  forward: (x: Tensor) => ({ out: floatUnary("log1p", k.log1pRow, x), inputs: [x], saved: { x } }),
+  backward: ({ x }, gradOut) => [gradOut.div(x.add(1))],
 });
 
 /**
@@ -150,6 +163,30 @@ export const tanh = defineOp({
 });
 
 /**
+ * sin x; d/dx = cos x
+ * @function
+ */
+export const sin = defineOp({
+  name: "sin",
+  kind: "elementwise",
+  shape: sameShapeAs,
+  forward: (x: Tensor) => ({ out: floatUnary("sin", k.sinRow, x), inputs: [x], saved: { x } }),
+  backward: ({ x }, gradOut) => [gradOut.mul(x.cos())],
+});
+
+/**
+ * cos x; d/dx = -sin x
+ * @function
+ */
+export const cos = defineOp({
+  name: "cos",
+  kind: "elementwise",
+  shape: sameShapeAs,
+  forward: (x: Tensor) => ({ out: floatUnary("cos", k.cosRow, x), inputs: [x], saved: { x } }),
+  backward: ({ x }, gradOut) => [gradOut.mul(x.sin().neg())],
+});
+
+/**
  * σ(x) = 1/(1+e^-x); d/dx = σ(x)(1-σ(x)) = out·(1-out)
  * @function
  */
@@ -222,6 +259,30 @@ export const leakyRelu = defineOp({
         .add(negativeSlope),
     ),
   ],
+});
+
+/**
+ * log(1 + e^(βx))/β, a smooth relu, and x itself where βx > threshold (as PyTorch, for
+ * stability); d/dx = σ(βx), and 1 where βx > threshold. Defaults: β = 1, threshold = 20.
+ * @function
+ */
+export const softplus = defineOp({
+  name: "softplus",
+  kind: "elementwise",
+  shape: sameShapeAs,
+  forward: (x: Tensor, beta: number = 1, threshold: number = 20) => {
+    checkTensor(x, "softplus");
+    if (typeof beta !== "number" || !Number.isFinite(beta) || beta === 0)
+      throw new RangeError(`softplus: beta must be a finite nonzero number, got ${String(beta)}`);
+    if (typeof threshold !== "number" || Number.isNaN(threshold))
+      throw new RangeError(`softplus: threshold must be a number, got ${String(threshold)}`);
+    const out = unaryForward(k.softplusRow(beta, threshold), x, floatDType(x.dtype));
+    return { out, inputs: [x], saved: { x, beta, threshold } };
+  },
+  backward: ({ x, beta, threshold }, gradOut) => {
+    const scaled = x.mul(beta);
+    return [gradOut.mul(where(scaled.gt(threshold), 1, scaled.sigmoid()))];
+  },
 });
 
 /**

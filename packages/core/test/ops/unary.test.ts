@@ -1,7 +1,9 @@
-// Unary ops at the edges PyTorch defines: clamp with crossed bounds.
+// Unary ops at the edges PyTorch defines: clamp with crossed bounds, softplus's linear side and
+// its arguments, log1p and sin on integer input. Values and gradients at ordinary points are
+// covered by the op-sample table and the PyTorch fixtures.
 
 import { describe, expect, it } from "vitest";
-import { clamp, tensor } from "../../src/index.js";
+import { clamp, log1p, sin, softplus, tensor } from "../../src/index.js";
 
 describe("clamp", () => {
   it("sets every element to max when min > max, as torch.clamp does", () => {
@@ -10,5 +12,30 @@ describe("clamp", () => {
 
   it("lets NaN through", () => {
     expect(Number.isNaN(clamp(tensor([Number.NaN]), 0, 1).item())).toBe(true);
+  });
+});
+
+describe("softplus", () => {
+  it("returns x itself (gradient 1) where beta·x exceeds the threshold, and never overflows", () => {
+    const x = tensor([1000, 21, -1000], { dtype: "float64", requiresGrad: true });
+    const y = softplus(x);
+    expect(Array.from(y.toArray())).toEqual([1000, 21, 0]);
+    y.sum().backward();
+    expect(Array.from(x.grad!.toArray())).toEqual([1, 1, 0]);
+  });
+
+  it("computes in float32 for integer input, as the other float ops do", () => {
+    expect(softplus(tensor([0, 1], { dtype: "int32" })).dtype).toBe("float32");
+    expect(log1p(tensor([0, 1], { dtype: "int32" })).dtype).toBe("float32");
+    expect(sin(tensor([0], { dtype: "int32" })).item()).toBe(0);
+  });
+
+  it("refuses a zero or non-finite beta and a NaN threshold, naming the value", () => {
+    const x = tensor([1, 2]);
+    expect(() => softplus(x, 0)).toThrow("softplus: beta must be a finite nonzero number, got 0");
+    expect(() => softplus(x, Number.POSITIVE_INFINITY)).toThrow(/beta .* got Infinity/);
+    expect(() => softplus(x, 1, Number.NaN)).toThrow(
+      "softplus: threshold must be a number, got NaN",
+    );
   });
 });
