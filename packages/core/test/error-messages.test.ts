@@ -69,7 +69,7 @@ describe("error messages", () => {
   });
 
   it("a negative or non-integer shape is rejected with the shape in the message", () => {
-    expect(() => zeros([2, -1])).toThrow(/zeros: shape \[2,-1\] must hold non-negative integers/);
+    expect(() => zeros([2, -1])).toThrow(/zeros: shape \[2, -1\] must hold non-negative integers/);
     expect(() => ones([1.5])).toThrow(/ones: shape \[1.5\] must hold non-negative integers/);
   });
 

@@ -5,7 +5,7 @@
 
 import { formatShape, sameShape } from "../tensor/shape.js";
 import { Storage } from "../tensor/storage.js";
-import type { Tensor } from "../tensor/tensor.js";
+import { Tensor } from "../tensor/tensor.js";
 import { checkFinite, inBackward, isAnomalyEnabled } from "./anomaly.js";
 import { setGradEnabled } from "./grad-mode.js";
 import type { BackwardFn, Node } from "./node.js";
@@ -174,9 +174,10 @@ export function runBackward(
         : backwardFn(gradOut, needsInputGrad);
       if (backwardTrace !== null) backwardTrace({ node, gradOut, inputGrads, rule: backwardFn });
       if (!retainGraph) node.release();
-      if (inputGrads.length !== node.inputs.length) {
+      if (!Array.isArray(inputGrads) || inputGrads.length !== node.inputs.length) {
+        const got = Array.isArray(inputGrads) ? inputGrads.length : describeValue(inputGrads);
         throw new Error(
-          `backward of ${node.op} returned ${inputGrads.length} gradients for ${node.inputs.length} inputs`,
+          `backward of ${node.op} returned ${got} gradients for ${node.inputs.length} inputs (expected an array with one Tensor or null per input)`,
         );
       }
       for (let i = 0; i < node.inputs.length; i++) {
@@ -209,7 +210,18 @@ export function runBackward(
   return results;
 }
 
+/** How messages show a value that should have been a Tensor. */
+function describeValue(value: unknown): string {
+  if (Array.isArray(value)) return "an array";
+  return value === null ? "null" : typeof value;
+}
+
 function checkGradient(node: Node, i: number, input: Tensor, g: Tensor): void {
+  if (!(g instanceof Tensor)) {
+    throw new TypeError(
+      `backward of ${node.op}: the gradient for input ${i} is ${describeValue(g)}, expected a Tensor of shape ${formatShape(input.shape)} and dtype ${input.dtype} (or null); wrap values with tensor(...)`,
+    );
+  }
   const shapeOk = sameShape(g.shape, input.shape);
   if (!shapeOk || g.dtype !== input.dtype) {
     throw new Error(
@@ -259,9 +271,9 @@ function accumulateLeaf(t: Tensor, g: Tensor, createGraph: boolean): void {
 /**
  * True when a leaf's later gradient `g` may be added into its existing `.grad` in place, as
  * PyTorch's AccumulateGrad does (`grad += new_grad`): no full-size allocation per contribution.
- * Not for a retained non-leaf gradient (torch adds those out of place), nor when `.grad` is one
- * the user set that does not match `g` (another dtype or shape: the sum promotes or broadcasts,
- * as before), shares `g`'s memory, needs grad, or is not contiguous.
+ * Not for a retained non-leaf gradient (torch adds those out of place), nor when `.grad` shares
+ * `g`'s memory, needs grad, or is not contiguous (a stride-0 one the user set, say). Shape and
+ * dtype always match: the `grad` setter checks them.
  */
 function addsInPlace(t: Tensor, grad: Tensor, g: Tensor): boolean {
   return (

@@ -7,7 +7,7 @@ import * as k from "../kernels/elementwise.js";
 import { sumProductsOverRows } from "../kernels/reduce-products.js";
 import { selectWhere } from "../kernels/where.js";
 import { allocate, floatDType, isFloat } from "../tensor/dtype.js";
-import { broadcastShapes, numelOf, sameShape } from "../tensor/shape.js";
+import { broadcastShapes, formatShape, numelOf, sameShape } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
 import {
   binaryForward,
@@ -229,17 +229,25 @@ function tieSplit(
 
 /**
  * `condition ? a : b` elementwise, all three broadcast together. d/da = condition, d/db = !condition.
- * The condition is read as nonzero = true.
+ * The condition must be a bool tensor, as in PyTorch (make one with a comparison, `x.gt(0)`, or
+ * `x.ne(0)` for "nonzero").
+ *
+ * @throws TypeError when `condition` is not a bool tensor.
  */
 export function where(condition: Tensor, a: TensorLike, b: TensorLike): Tensor {
   checkTensor(condition, "where", "condition");
+  if (condition.dtype !== "bool") {
+    throw new TypeError(
+      `where: the condition must be a bool tensor, got dtype ${condition.dtype} (shape ${formatShape(condition.shape)}); compare it first, e.g. condition.ne(0)`,
+    );
+  }
   const [x, y, dtype] = operands(a, b, "where");
   const shape = broadcastShapes(
     broadcastShapes(condition.shape, x.shape, "where"),
     y.shape,
     "where",
   );
-  const values = allocate(dtype, numelOf(shape));
+  const values = allocate(dtype, numelOf(shape), "where", shape);
   selectWhere(
     condition.broadcastView(shape),
     x.broadcastView(shape),
@@ -247,15 +255,14 @@ export function where(condition: Tensor, a: TensorLike, b: TensorLike): Tensor {
     values,
   );
   const out = Tensor.fromTypedArray(values, shape);
-  const mask = condition.dtype === "bool" ? condition : condition.ne(0);
   return record(
     "where",
     out,
     [x, y],
     (gradOut, needs) => [
-      needs[0] ? unbroadcast(where(mask, gradOut, 0), x) : null,
-      needs[1] ? unbroadcast(where(mask, 0, gradOut), y) : null,
+      needs[0] ? unbroadcast(where(condition, gradOut, 0), x) : null,
+      needs[1] ? unbroadcast(where(condition, 0, gradOut), y) : null,
     ],
-    [mask],
+    [condition],
   );
 }

@@ -38,7 +38,7 @@ export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
   }
   const shape = first.shape.slice();
   shape[d] = total;
-  const out = Tensor.fromTypedArray(allocate(dtype, numelOf(shape)), shape);
+  const out = Tensor.fromTypedArray(allocate(dtype, numelOf(shape), "cat", shape), shape);
   const starts: number[] = [];
   let start = 0;
   for (const t of tensors) {

@@ -9,7 +9,7 @@ import { binaryForward, checkTensor, unaryForward } from "./helpers.js";
 
 function floatUnary(op: string, row: k.UnaryRow, x: Tensor): Tensor {
   checkTensor(x, op);
-  return unaryForward(row, x, floatDType(x.dtype));
+  return unaryForward(row, x, floatDType(x.dtype), op);
 }
 
 /** -x; d/dx = -1 */
@@ -17,7 +17,7 @@ export function neg(x: Tensor): Tensor {
   checkTensor(x, "neg");
   if (x.dtype === "bool")
     throw new TypeError("neg: negation of a bool tensor is not supported; use logical ops");
-  const out = unaryForward(k.negRow, x, x.dtype);
+  const out = unaryForward(k.negRow, x, x.dtype, "neg");
   return record("neg", out, [x], (gradOut) => [gradOut.neg()]);
 }
 
@@ -48,21 +48,21 @@ export function rsqrt(x: Tensor): Tensor {
 /** |x|; d/dx = sign(x). NOTE: the subgradient at 0 is 0, as in PyTorch. */
 export function abs(x: Tensor): Tensor {
   checkTensor(x, "abs");
-  const out = unaryForward(k.absRow, x, x.dtype);
+  const out = unaryForward(k.absRow, x, x.dtype, "abs");
   return record("abs", out, [x], (gradOut) => [gradOut.mul(x.sign())], [x]);
 }
 
 /** sign(x) ∈ {-1, 0, 1}; d/dx = 0 almost everywhere. */
 export function sign(x: Tensor): Tensor {
   checkTensor(x, "sign");
-  const out = unaryForward(k.signRow, x, x.dtype);
+  const out = unaryForward(k.signRow, x, x.dtype, "sign");
   return record("sign", out, [x], (gradOut) => [gradOut.mul(0)]);
 }
 
 /** x²; d/dx = 2x */
 export function square(x: Tensor): Tensor {
   checkTensor(x, "square");
-  const out = unaryForward(k.squareRow, x, x.dtype === "bool" ? "int32" : x.dtype);
+  const out = unaryForward(k.squareRow, x, x.dtype === "bool" ? "int32" : x.dtype, "square");
   return record("square", out, [x], (gradOut) => [gradOut.mul(x.mul(2))], [x]);
 }
 
@@ -81,7 +81,7 @@ export function sigmoid(x: Tensor): Tensor {
 /** max(x, 0); d/dx = 1 if x > 0 else 0. NOTE: 0 at x = 0, as in PyTorch. */
 export function relu(x: Tensor): Tensor {
   checkTensor(x, "relu");
-  const out = unaryForward(k.reluRow, x, x.dtype);
+  const out = unaryForward(k.reluRow, x, x.dtype, "relu");
   return record("relu", out, [x], (gradOut) => [reluBackward(gradOut, out)], [out]);
 }
 
@@ -102,7 +102,7 @@ export function leakyRelu(x: Tensor, negativeSlope = 0.01): Tensor {
   checkTensor(x, "leakyRelu");
   if (!Number.isFinite(negativeSlope))
     throw new RangeError(`leakyRelu: negativeSlope must be finite, got ${negativeSlope}`);
-  const out = unaryForward(k.leakyReluRow(negativeSlope), x, floatDType(x.dtype));
+  const out = unaryForward(k.leakyReluRow(negativeSlope), x, floatDType(x.dtype), "leakyRelu");
   return record(
     "leakyRelu",
     out,
@@ -155,7 +155,7 @@ export function clamp(x: Tensor, min?: number | null, max?: number | null): Tens
       throw new TypeError(`clamp: bounds must be numbers, got ${String(bound)}`);
     }
   }
-  const out = unaryForward(k.clampRow(lo ?? -Infinity, hi ?? Infinity), x, x.dtype);
+  const out = unaryForward(k.clampRow(lo ?? -Infinity, hi ?? Infinity), x, x.dtype, "clamp");
   return record(
     "clamp",
     out,

@@ -30,8 +30,8 @@ function makeView(
 }
 
 /** A contiguous copy with no graph edge. */
-function materialize(x: Tensor, dtype: DType = x.dtype): Tensor {
-  const out = allocateUnfilled(dtype, x.numel()); // copyToContiguous writes every element
+function materialize(x: Tensor, op: string, dtype: DType = x.dtype): Tensor {
+  const out = allocateUnfilled(dtype, x.numel(), op, x.shape); // copyToContiguous writes every element
   copyToContiguous(x, out);
   return Tensor.fromTypedArray(out, x.shape);
 }
@@ -40,7 +40,7 @@ function materialize(x: Tensor, dtype: DType = x.dtype): Tensor {
 export function cast(x: Tensor, dtype: DType): Tensor {
   checkTensor(x, "cast");
   if (x.dtype === dtype) return x;
-  const out = materialize(x, dtype);
+  const out = materialize(x, "to", dtype);
   if (!isFloat(dtype)) return out; // integer results carry no gradient
   return record("cast", out, [x], (gradOut) => [gradOut.to(x.dtype)]);
 }
@@ -48,12 +48,12 @@ export function cast(x: Tensor, dtype: DType): Tensor {
 /** A contiguous copy of x (x itself when already contiguous); d/dx = identity. */
 export function contiguous(x: Tensor): Tensor {
   if (x.isContiguous()) return x;
-  return record("contiguous", materialize(x), [x], (gradOut) => [gradOut]);
+  return record("contiguous", materialize(x, "contiguous"), [x], (gradOut) => [gradOut]);
 }
 
 /** A copy of x in fresh storage; d/dx = identity. */
 export function clone(x: Tensor): Tensor {
-  return record("clone", materialize(x), [x], (gradOut) => [gradOut]);
+  return record("clone", materialize(x, "clone"), [x], (gradOut) => [gradOut]);
 }
 
 function inferShape(x: Tensor, shape: readonly number[], op: string): number[] {
@@ -143,7 +143,7 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   checkTensor(x, "reshape");
   const target = inferShape(x, shape, "reshape");
   const strides = viewStrides(x, target);
-  const base = strides === null ? materialize(x) : x;
+  const base = strides === null ? materialize(x, "reshape") : x;
   const out = makeView(
     base,
     target,
@@ -382,7 +382,7 @@ export function sliceScatter(
   from: number,
   step: number,
 ): Tensor {
-  const data = allocate(src.dtype, numelOf(shape));
+  const data = allocate(src.dtype, numelOf(shape), "sliceScatter", shape);
   const out = Tensor.fromTypedArray(data, shape);
   const strides = out.strides.slice();
   strides[dim] *= step;

@@ -57,8 +57,7 @@ export type NestedArray = number | NestedArray[];
 export class Tensor {
   /** The typed array behind this tensor (shared with its views); element `idx` is at `offset + idx·strides`. */
   readonly data: TypedArray;
-  /** Gradient accumulated by `backward()` (leaves and `retainGrad()` tensors), or null. */
-  grad: Tensor | null = null;
+  #grad: Tensor | null = null;
   /** The recorded op that produced this tensor, or null for a leaf. */
   gradFn: Node | null = null;
   /** @internal Set by the engine and by `requiresGrad_`; read through `requiresGrad`. */
@@ -93,6 +92,22 @@ export class Tensor {
     const data = allocate(dtype, 1);
     data[0] = dtype === "bool" ? (value !== 0 ? 1 : 0) : value;
     return Tensor.fromTypedArray(data, []);
+  }
+
+  /**
+   * Gradient accumulated by `backward()` (leaves and `retainGrad()` tensors), or null. Assigning
+   * is checked as in PyTorch: a Tensor of this tensor's shape and dtype (any strides), or null.
+   *
+   * @throws TypeError when assigned something other than a Tensor or null, or a tensor of another
+   * dtype; RangeError for another shape; Error for the tensor itself.
+   */
+  get grad(): Tensor | null {
+    return this.#grad;
+  }
+
+  set grad(value: Tensor | null) {
+    if (value !== null) checkGradAssignment(this, value);
+    this.#grad = value;
   }
 
   /** Number of dims (`shape.length`); 0 for a scalar. */
@@ -247,7 +262,7 @@ export class Tensor {
 
   /** A flat, row-major copy of the values as a typed array of this tensor's dtype. */
   toArray(): TypedArray {
-    const out = allocateUnfilled(this.dtype, this.numel()); // copyToContiguous writes every element
+    const out = allocateUnfilled(this.dtype, this.numel(), "toArray", this.shape); // copyToContiguous writes every element
     copyToContiguous(this, out);
     return out;
   }
@@ -571,7 +586,7 @@ export class Tensor {
   }
   /** `this -= alpha * other`, in place. */
   sub_(other: TensorLike, alpha = 1): this {
-    return inplace.addInPlace(this, other, -alpha);
+    return inplace.addInPlace(this, other, -alpha, "sub_");
   }
   /** `this *= other`, in place. */
   mul_(other: TensorLike): this {
@@ -591,15 +606,40 @@ export class Tensor {
   }
   /** Sets every element to `value`, in place. */
   fill_(value: number): this {
-    return inplace.copyInPlace(this, value);
+    return inplace.copyInPlace(this, value, "fill_");
   }
   /** Sets every element to 0, in place (e.g. to reset a `.grad`). */
   zero_(): this {
-    return inplace.copyInPlace(this, 0);
+    return inplace.copyInPlace(this, 0, "zero_");
   }
   /** `this = min(max(this, min), max)`, in place; either bound may be null. */
   clamp_(min?: number | null, max?: number | null): this {
-    return inplace.copyInPlace(this, unary.clamp(this.detach(), min, max));
+    return inplace.copyInPlace(this, unary.clamp(this.detach(), min, max), "clamp_");
+  }
+}
+
+function checkGradAssignment(t: Tensor, value: unknown): void {
+  if (!(value instanceof Tensor)) {
+    const got = Array.isArray(value)
+      ? "an array (wrap it with tensor(..., { dtype }))"
+      : value === undefined
+        ? "undefined (use null to clear it)"
+        : typeof value;
+    throw new TypeError(`grad: expected a Tensor or null, got ${got}`);
+  }
+  if (value === t)
+    throw new Error(
+      "grad: a tensor cannot be its own gradient; assign a copy (t.detach().clone())",
+    );
+  if (!value.shape.every((s, d) => s === t.shape[d]) || value.ndim !== t.ndim) {
+    throw new RangeError(
+      `grad: the gradient has shape ${formatShape(value.shape)} but the tensor has shape ${formatShape(t.shape)}; they must match`,
+    );
+  }
+  if (value.dtype !== t.dtype) {
+    throw new TypeError(
+      `grad: the gradient has dtype ${value.dtype} but the tensor is ${t.dtype}; cast it with .to("${t.dtype}")`,
+    );
   }
 }
 

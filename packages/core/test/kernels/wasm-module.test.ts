@@ -42,8 +42,8 @@ describe("growMemory", () => {
   it("grows to whole 64 KiB pages covering the request, and detaches the old buffer", () => {
     const memory = new WebAssembly.Memory({ initial: 1 });
     const before = memory.buffer;
-    expect(growMemory(memory, 1000)).toBe(before); // already large enough
-    const after = growMemory(memory, 3 * 65536 + 1);
+    expect(growMemory(memory, 1000, "test")).toBe(before); // already large enough
+    const after = growMemory(memory, 3 * 65536 + 1, "test");
     expect(after.byteLength).toBe(4 * 65536);
     expect(before.byteLength).toBe(0);
   });
