@@ -107,7 +107,7 @@ describe("BatchNorm behaviour", () => {
       /BatchNorm1d\(3\): input of shape \[2, 4\] has 4 channels in dim 1, expected 3/,
     );
     expect(() => new BatchNorm1d(3).forward(randn([2, 3], { dtype: "float64" }))).toThrow(
-      /input has dtype float64 but the layer's parameters and buffers are float32/,
+      /input has dtype float64 but the layer's parameters are float32; call .to\("float64"\) on the layer/,
     );
   });
 

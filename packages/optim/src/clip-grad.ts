@@ -66,6 +66,13 @@ export function clipGradNorm(
   if (typeof maxNorm !== "number" || Number.isNaN(maxNorm)) {
     throw new TypeError(`clipGradNorm: maxNorm must be a number, got ${String(maxNorm)}`);
   }
+  // torch 1.13 accepts a negative maxNorm and multiplies every gradient by a negative factor,
+  // turning descent into ascent; Koubai refuses it.
+  if (maxNorm < 0) {
+    throw new RangeError(
+      `clipGradNorm: maxNorm must be >= 0, got ${maxNorm} (a negative one would flip the gradients' sign)`,
+    );
+  }
   if (typeof normType !== "number" || Number.isNaN(normType) || normType < 0) {
     if (normType !== Number.NEGATIVE_INFINITY) {
       throw new RangeError(
@@ -103,6 +110,10 @@ export function clipGradValue(params: Iterable<Tensor> | Tensor, clipValue: numb
   if (typeof clipValue !== "number" || Number.isNaN(clipValue)) {
     throw new TypeError(`clipGradValue: clipValue must be a number, got ${String(clipValue)}`);
   }
+  // torch 1.13 clamps into the empty range [-clipValue, clipValue] for a negative one, setting
+  // every gradient to clipValue; Koubai refuses it, as it refuses a negative maxNorm.
+  if (clipValue < 0)
+    throw new RangeError(`clipGradValue: clipValue must be >= 0, got ${clipValue}`);
   noGrad(() => {
     for (const g of gradsOf(params)) g.clamp_(-clipValue, clipValue);
   });

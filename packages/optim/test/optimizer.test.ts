@@ -176,7 +176,7 @@ describe("Optimizer.typeName", () => {
     expect(new Qt([param()]).typeName()).toBe("Adam");
     expect(() => new Qt([])).toThrow("Adam: got an empty parameter list");
     expect(() => new Qt([param()]).loadStateDict({} as OptimizerStateDict)).toThrow(
-      "Adam.loadStateDict: expected an object with state and paramGroups",
+      "Adam.loadStateDict: expected an object with state (an object) and paramGroups (an array)",
     );
   });
 
