@@ -140,7 +140,7 @@ function parseHeader(bytes: Uint8Array): {
     const value: unknown = bytes;
     const binary = ArrayBuffer.isView(value) || value instanceof ArrayBuffer;
     const got = binary
-      ? `a ${(value as object).constructor.name} (view its bytes: new Uint8Array(buffer))`
+      ? `an object of type ${(value as object).constructor.name} (view its bytes: new Uint8Array(buffer))`
       : value === null
         ? "null"
         : typeof value;

@@ -112,7 +112,7 @@ function naturalDType(data: ArrayBufferView): DType {
     return "int32";
   const Float16 = (globalThis as { Float16Array?: new () => ArrayBufferView }).Float16Array;
   if (Float16 !== undefined && data instanceof Float16) return "float32"; // float32 holds every float16
-  const kind = data instanceof DataView ? "a DataView" : `a ${data.constructor?.name ?? "view"}`;
+  const kind = data instanceof DataView ? "a DataView" : `a view of type ${data.constructor?.name}`;
   throw new TypeError(
     `tensor: cannot read ${kind}: it has no element type Koubai stores; pass a Float32Array, Float64Array, Int32Array or another typed array of numbers (for raw bytes, e.g. new Float32Array(view.buffer, view.byteOffset, view.byteLength / 4))`,
   );
@@ -173,7 +173,7 @@ export function tensor(
     );
   }
   const out = allocate(dtype, values.length, "tensor", shape);
-  const source = natural === null ? "" : ` (of a ${(data as object).constructor.name})`;
+  const source = natural === null ? "" : ` (of the ${(data as object).constructor.name})`;
   if (natural === "bool" && options.dtype === undefined) {
     // A Uint8Array read as bool: any other byte value would be silently changed to 1.
     for (let i = 0; i < values.length; i++) {
