@@ -45,7 +45,8 @@ function valuesOf(t: Tensor): TypedArray {
 }
 
 /**
- * Rescales the gradients of `params` in place so that their joint p-norm is at most `maxNorm`,
+ * Rescales the gradients of `params` in place so that their joint p-norm is at most `maxNorm`
+ * (>= 0: torch 1.13 accepts a negative one, which flips every gradient; Koubai refuses it),
  * like `torch.nn.utils.clip_grad_norm_`, and returns the joint norm before clipping (as a JS
  * number). The joint norm is the norm of the per-parameter norms; every gradient is multiplied
  * by `min(1, maxNorm / (total + 1e-6))`. Parameters without a gradient are skipped (with none

@@ -145,7 +145,11 @@ export abstract class Optimizer<G extends ParamGroup = ParamGroup, S extends obj
     }
   }
 
-  /** Adds a group (e.g. layers unfrozen during fine-tuning); missing options take `defaults`. */
+  /**
+   * Adds a group (e.g. layers unfrozen during fine-tuning); missing options take `defaults`.
+   * Each parameter may appear once across all groups (torch 1.13 only warns about a repeat
+   * within a group, and then updates it twice per step).
+   */
   addParamGroup(input: ParamGroupInput<G>): void {
     const name = this.typeName();
     if (typeof input !== "object" || input === null || !("params" in input)) {

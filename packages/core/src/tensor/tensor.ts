@@ -600,7 +600,11 @@ export class Tensor {
   addcdiv_(tensor1: Tensor, tensor2: Tensor, value = 1): this {
     return inplace.addcdivInPlace(this, tensor1, tensor2, value);
   }
-  /** Writes `source` (broadcast to this shape, cast to this dtype) into this tensor, in place. */
+  /**
+   * Writes `source` (broadcast to this shape, cast to this dtype) into this tensor, in place. A
+   * source sharing memory with this tensor (`x.copy_(x.t())`) is read as it was before the copy
+   * (PyTorch refuses such a source; the other in-place ops here refuse it too).
+   */
   copy_(source: TensorLike): this {
     return inplace.copyInPlace(this, source);
   }
