@@ -224,6 +224,17 @@ function filled(
   return finish(Tensor.fromTypedArray(data, dims), options);
 }
 
+/** `t.shape` for the `...Like` functions, with an error naming `op` when `t` is no tensor. */
+function shapeOf(t: Tensor, op: string): readonly number[] {
+  if (t instanceof Tensor) return t.shape;
+  const got = Array.isArray(t)
+    ? "an array (wrap it with tensor(...))"
+    : t === null
+      ? "null"
+      : typeof t;
+  throw new TypeError(`${op}: expected a Tensor, got ${got}`);
+}
+
 /**
  * A tensor of `shape` whose values are unspecified, like torch.empty: for a result you are about
  * to overwrite in full (with `copy_`, or a kernel's output). In Node a large one (4 MB and up)
@@ -235,7 +246,7 @@ export const empty = (shape: readonly number[], options: CreateOptions = {}): Te
   filled(shape, null, options, "empty");
 /** {@link empty} of `t`'s shape and dtype (options override the dtype); never in `t`'s graph. */
 export const emptyLike = (t: Tensor, options: CreateOptions = {}): Tensor =>
-  empty(t.shape, { dtype: t.dtype, ...options });
+  filled(shapeOf(t, "emptyLike"), null, { dtype: t.dtype, ...options }, "emptyLike");
 
 /**
  * A tensor of `shape` filled with 0 (float32 unless `dtype` says otherwise).
@@ -256,13 +267,13 @@ export const full = (
 ): Tensor => filled(shape, value, options, "full");
 /** Zeros of `t`'s shape and dtype (options override the dtype); never in `t`'s graph. */
 export const zerosLike = (t: Tensor, options: CreateOptions = {}): Tensor =>
-  zeros(t.shape, { dtype: t.dtype, ...options });
+  filled(shapeOf(t, "zerosLike"), 0, { dtype: t.dtype, ...options }, "zerosLike");
 /** Ones of `t`'s shape and dtype (options override the dtype), e.g. a `backward` seed. */
 export const onesLike = (t: Tensor, options: CreateOptions = {}): Tensor =>
-  ones(t.shape, { dtype: t.dtype, ...options });
+  filled(shapeOf(t, "onesLike"), 1, { dtype: t.dtype, ...options }, "onesLike");
 /** `value` at every position of `t`'s shape, in `t`'s dtype unless options override it. */
 export const fullLike = (t: Tensor, value: number, options: CreateOptions = {}): Tensor =>
-  full(t.shape, value, { dtype: t.dtype, ...options });
+  filled(shapeOf(t, "fullLike"), value, { dtype: t.dtype, ...options }, "fullLike");
 
 /** start, start+step, ... (< end), like torch.arange; integers give int32 unless a dtype is given. */
 export function arange(start: number, end?: number, step = 1, options: CreateOptions = {}): Tensor {
@@ -312,7 +323,7 @@ export function linspace(
 
 /** The n×m identity matrix (m defaults to n). */
 export function eye(n: number, m = n, options: CreateOptions = {}): Tensor {
-  const t = zeros([n, m], { ...options, requiresGrad: false });
+  const t = filled([n, m], 0, { ...options, requiresGrad: false }, "eye");
   for (let i = 0; i < Math.min(n, m); i++) t.data[i * m + i] = 1;
   return finish(t, options);
 }

@@ -12,8 +12,10 @@ import {
   rand,
   randint,
   randn,
+  onesLike,
   tensor,
   zeros,
+  zerosLike,
 } from "../../src/index.js";
 
 describe("tensor", () => {
@@ -258,5 +260,13 @@ describe("shapes and sizes in messages", () => {
     expect(() => randn([1e6, 1e6], { dtype: "float64" })).toThrow(
       /^randn: cannot allocate a float64 tensor of shape \[1000000, 1000000\] \(8000000000000 bytes/,
     );
+  });
+});
+
+describe("the ...Like functions and eye", () => {
+  it("name themselves in their errors", () => {
+    expect(() => zerosLike(null as never)).toThrow("zerosLike: expected a Tensor, got null");
+    expect(() => onesLike([1, 2] as never)).toThrow(/^onesLike: expected a Tensor, got an array/);
+    expect(() => eye(-1)).toThrow(/^eye: shape \[-1, -1\] must hold non-negative integers/);
   });
 });
