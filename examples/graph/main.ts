@@ -1,5 +1,5 @@
 // Draws the computation graph of a tiny network with a BatchNorm and prints its backward pass.
-// Run: pnpm --filter @koubai/examples run graph   (writes out/graph.svg and out/graph.dot)
+// Run: npm run example -- graph   (writes out/graph.svg and out/graph.dot)
 
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";

@@ -1,6 +1,6 @@
 // MNIST with an MLP 784-256-BN-ReLU-256-BN-ReLU-10: train to >= 96% held-out accuracy, then the
 // same network with and without BatchNorm at lr 1.0, with SVG plots and safetensors weights.
-// Run: pnpm --filter @koubai/examples run mnist [-- --quick] [--epochs N] [--compare-epochs N]
+// Run: npm run example -- mnist [--quick] [--epochs N] [--compare-epochs N]
 //      [--train N] [--test N] [--out DIR] [--no-compare]
 
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -35,7 +35,7 @@ export const TARGET_ACCURACY = 0.96;
 
 export function parseOptions(argv: readonly string[]): MnistOptions {
   const { values } = parseArgs({
-    // `pnpm run mnist -- --quick` passes the "--" through; `pnpm run mnist --quick` does not.
+    // A runner may pass a "--" separator through to the script; it is not an option.
     args: argv.filter((a) => a !== "--"),
     options: {
       quick: { type: "boolean", default: false },
@@ -117,7 +117,7 @@ export async function runMnist(options: MnistOptions): Promise<MnistReport> {
   const diverged = report.withoutBatchNorm.steps.some((s) => !Number.isFinite(s.loss));
   log(
     `\nlr 1.0: with BatchNorm ${percent(report.withBatchNorm.testAccuracy)}, without ${percent(report.withoutBatchNorm.testAccuracy)}` +
-      `${diverged ? " (its loss became non-finite: diverged)" : ""}. PyTorch 1.13 (issue 6): 95.0% vs 9.3%.`,
+      `${diverged ? " (its loss became non-finite: diverged)" : ""}.`,
   );
   const series = [
     { name: "with BatchNorm", steps: report.withBatchNorm.steps },
