@@ -4,12 +4,20 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { defaultServerConditions, type UserConfig } from "vite";
-import type { Reporter, TestModule } from "vitest/node";
+import type { Reporter, TestModule, TestSuite } from "vitest/node";
 
 export const sharedTestConfig: UserConfig = {
   ssr: { resolve: { conditions: ["@koubai/source", ...defaultServerConditions] } },
   resolve: { conditions: ["@koubai/source"] },
 };
+
+/** True when a beforeAll/afterAll of `suite` or an enclosing suite threw (its tests never ran). */
+function hookFailed(suite: TestSuite | TestModule): boolean {
+  for (let s: TestSuite | TestModule = suite; ; s = s.parent) {
+    if (s.errors().length > 0) return true;
+    if (s.type === "module") return false;
+  }
+}
 
 /** Writes reports/skips.json: `{ file, name, note }` for every skipped test of the run. */
 class SkipReasonReporter implements Reporter {
@@ -23,7 +31,8 @@ class SkipReasonReporter implements Reporter {
         skips.push({
           file: relative(root, module.moduleId),
           name: test.fullName,
-          note: result.note ?? null,
+          note:
+            result.note ?? (hookFailed(test.parent) ? "not run: a hook of its suite failed" : null),
         });
       }
     }
@@ -36,5 +45,7 @@ export const sharedTestOptions = {
   include: ["test/**/*.test.ts"],
   reporters: ["default", "json", new SkipReasonReporter()],
   outputFile: { json: "reports/vitest.json" },
-  testTimeout: 60_000,
+  // Generous: these machines are shared, and a loaded 2-core run is several times slower.
+  testTimeout: 120_000,
+  hookTimeout: 120_000,
 };
