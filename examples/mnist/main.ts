@@ -4,10 +4,11 @@
 //      [--train N] [--test N] [--out DIR] [--no-compare]
 
 import { mkdirSync, writeFileSync } from "node:fs";
-import { join, relative, resolve } from "node:path";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { saveSafetensors } from "@koubai/layers";
 import { isMain } from "../shared/is-main.js";
+import { shownPath, userPath } from "../shared/user-path.js";
 import { loadMnist } from "./data.js";
 import { lossCurvesSpec, preActivationSpec, renderSvg } from "./plot.js";
 import { drawProgress, type ProgressState } from "./progress.js";
@@ -56,7 +57,8 @@ export function parseOptions(argv: readonly string[]): MnistOptions {
     epochs: int(values.epochs, quick ? 1 : 8),
     compareEpochs: int(values["compare-epochs"], quick ? 1 : 4),
     compare: !(values["no-compare"] ?? false),
-    outDir: resolve(values.out ?? join(import.meta.dirname, "..", "out")),
+    outDir:
+      values.out === undefined ? join(import.meta.dirname, "..", "out") : userPath(values.out),
     verbose: true,
   };
 }
@@ -143,7 +145,7 @@ export async function runMnist(options: MnistOptions): Promise<MnistReport> {
     writeFileSync(file, await svg);
     files.push(file);
   }
-  log(`\nWrote ${files.map((f) => relative(process.cwd(), f)).join(", ")}`);
+  log(`\nWrote ${files.map(shownPath).join(", ")}`);
   return report;
 }
 
