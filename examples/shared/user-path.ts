@@ -6,7 +6,6 @@ import { relative, resolve } from "node:path";
 
 /** The folder the user ran the command from. */
 export function userCwd(): string {
-  // biome-ignore lint/suspicious/noUndeclaredEnvVars: set by npm for the command the user typed
   return process.env.INIT_CWD ?? process.cwd();
 }
 
