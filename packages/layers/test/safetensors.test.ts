@@ -107,53 +107,55 @@ describe("saveSafetensors / loadSafetensors", () => {
     expect(safetensorsMetadata(bytes)).toEqual({ writer: "numpy", format: "pt" });
   });
 
-  it.skipIf(!hasPython("numpy"))(
-    "writes a file numpy reads back exactly (needs /usr/bin/python3 with numpy)",
-    () => {
-      const dir = mkdtempSync(join(tmpdir(), "koubai-st-"));
-      try {
-        const file = join(dir, "koubai.safetensors");
-        writeFileSync(file, saveSafetensors(reference(), { writer: "koubai" }));
-        expect(execFileSync(PYTHON, [SCRIPT, "verify", file], { encoding: "utf8" }).trim()).toBe(
-          "ok",
-        );
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
-    },
-  );
-
-  it.skipIf(!hasPython("torch"))(
-    "writes a state dict PyTorch loads with load_state_dict(strict=True) (needs torch)",
-    () => {
-      const model = new Sequential(
-        new Linear(4, 8),
-        new BatchNorm1d(8),
-        new ReLU(),
-        new Linear(8, 3),
-      ).double();
-      model.forward(
-        tensor(
-          [
-            [1, 2, 3, 4],
-            [0, 1, 0, 1],
-            [2, 2, 1, 0],
-          ],
-          { dtype: "float64" },
-        ),
+  it("writes a file numpy reads back exactly (needs /usr/bin/python3 with numpy)", (ctx) => {
+    ctx.skip(
+      !hasPython("numpy"),
+      "needs Debian's python3-numpy to read the file back: apt-get install -y python3-numpy",
+    );
+    const dir = mkdtempSync(join(tmpdir(), "koubai-st-"));
+    try {
+      const file = join(dir, "koubai.safetensors");
+      writeFileSync(file, saveSafetensors(reference(), { writer: "koubai" }));
+      expect(execFileSync(PYTHON, [SCRIPT, "verify", file], { encoding: "utf8" }).trim()).toBe(
+        "ok",
       );
-      const dir = mkdtempSync(join(tmpdir(), "koubai-st-"));
-      try {
-        const file = join(dir, "mlp.safetensors");
-        writeFileSync(file, saveSafetensors(model.stateDict()));
-        expect(
-          execFileSync(PYTHON, [SCRIPT, "torch-load", file], { encoding: "utf8" }).trim(),
-        ).toBe("ok");
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
-    },
-  );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("writes a state dict PyTorch loads with load_state_dict(strict=True) (needs torch)", (ctx) => {
+    ctx.skip(
+      !hasPython("torch"),
+      "needs Debian's python3-torch to load the state dict: apt-get install -y python3-torch",
+    );
+    const model = new Sequential(
+      new Linear(4, 8),
+      new BatchNorm1d(8),
+      new ReLU(),
+      new Linear(8, 3),
+    ).double();
+    model.forward(
+      tensor(
+        [
+          [1, 2, 3, 4],
+          [0, 1, 0, 1],
+          [2, 2, 1, 0],
+        ],
+        { dtype: "float64" },
+      ),
+    );
+    const dir = mkdtempSync(join(tmpdir(), "koubai-st-"));
+    try {
+      const file = join(dir, "mlp.safetensors");
+      writeFileSync(file, saveSafetensors(model.stateDict()));
+      expect(execFileSync(PYTHON, [SCRIPT, "torch-load", file], { encoding: "utf8" }).trim()).toBe(
+        "ok",
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe("loadSafetensors refuses bad files with a clear error", () => {

@@ -159,7 +159,7 @@ export function runBackward(
       if (backwardFn === null) {
         throw new Error(
           `backward through ${node.op} a second time: its saved values were freed after the first backward. ` +
-            "Pass { retainGraph: true } to the first backward() to keep them.",
+            "Call the first one as backward({ retainGraph: true }) to keep them.",
         );
       }
       node.checkSavedVersions();

@@ -148,6 +148,15 @@ function normalizeArgnums(argnums: number | readonly number[]): number[] {
  * grad(grad(f))(x); // f''(x) = 6x = 18
  * ```
  */
+export function grad<F extends TensorFunction>(
+  f: F,
+  argnums?: number,
+): (...args: Parameters<F>) => Tensor;
+/** With a list of `argnums`: one gradient per listed argument, in that order. */
+export function grad<F extends TensorFunction>(
+  f: F,
+  argnums: readonly number[],
+): (...args: Parameters<F>) => Tensor[];
 export function grad(
   f: TensorFunction,
   argnums: number | readonly number[] = 0,
@@ -162,6 +171,15 @@ export function grad(
 }
 
 /** Like `grad`, but returns `[value, gradient(s)]` from a single forward pass. */
+export function valueAndGrad<F extends TensorFunction>(
+  f: F,
+  argnums?: number,
+): (...args: Parameters<F>) => [Tensor, Tensor];
+/** With a list of `argnums`: `[value, gradients]`, one gradient per listed argument. */
+export function valueAndGrad<F extends TensorFunction>(
+  f: F,
+  argnums: readonly number[],
+): (...args: Parameters<F>) => [Tensor, Tensor[]];
 export function valueAndGrad(
   f: TensorFunction,
   argnums: number | readonly number[] = 0,

@@ -186,11 +186,14 @@ export class Tensor {
    * steps). A one-element tensor needs no `gradient` (the seed is 1); any other shape needs a
    * `gradient` of exactly its shape (a number is broadcast to it), and the result is the
    * vector-Jacobian product gradientᵀ·∂this/∂leaf. The graph is freed afterwards unless
-   * `retainGraph` (or `createGraph`, for higher-order gradients) is set.
+   * `retainGraph` (or `createGraph`, for higher-order gradients) is set. Call it as
+   * `backward()`, `backward({ retainGraph: true })`, `backward(gradient)` or
+   * `backward(gradient, { createGraph: true })`.
    *
    * @throws Error when this tensor does not require grad, when a non-scalar output gets no
    * `gradient`, when `gradient` has another shape, or when the graph was already freed.
-   * @throws TypeError when `gradient` is neither a Tensor nor a number.
+   * @throws TypeError when `gradient` is neither a Tensor nor a number, or when an option is
+   * misspelt or not a boolean.
    *
    * @example
    * ```ts
@@ -198,9 +201,17 @@ export class Tensor {
    * const loss = tensor([[1, 2, 3]]).matmul(w).square().mean(); // [1, 3] @ [3, 2] -> [1, 2] -> 0-d
    * loss.backward();
    * w.grad!.shape; // [3, 2]
+   *
+   * const y = w.square().sum();
+   * y.backward({ retainGraph: true }); // keep the graph for a second pass
+   * y.backward();                      // w.grad now holds the sum of both passes
    * ```
    */
-  backward(gradient?: TensorLike, options: BackwardOptions = {}): void {
+  backward(options?: BackwardOptions): void;
+  /** `gradient` seeds a non-scalar output (see the overload above); `options` as there. */
+  backward(gradient: TensorLike | undefined, options?: BackwardOptions): void;
+  backward(gradientOrOptions?: TensorLike | BackwardOptions, maybeOptions?: BackwardOptions): void {
+    const [gradient, options] = splitBackwardArguments(gradientOrOptions, maybeOptions);
     if (!this.requiresGradFlag) {
       throw new Error(
         "backward: this tensor does not require grad and has no graph (did you set requiresGrad on the inputs, or run inside noGrad?)",
@@ -267,19 +278,37 @@ export class Tensor {
     return out;
   }
 
-  /** The values as nested JS arrays (a number for a 0-d tensor). */
-  tolist(): NestedArray {
+  /**
+   * The values as nested JS arrays: a number for a 0-d tensor, `number[]` for 1-d, `number[][]`
+   * for 2-d, and so on. The tensor's rank is not part of its type, so name the shape you expect
+   * as the type argument to index the result without casts.
+   *
+   * @example
+   * ```ts
+   * const rows = tensor([[1, 2], [3, 4]]).tolist<number[][]>();
+   * rows[1][0]; // 3
+   * ```
+   */
+  tolist<T extends NestedArray = NestedArray>(): T {
     const flat = this.toArray();
     const build = (dim: number, start: number): NestedArray => {
       if (dim === this.shape.length) return flat[start];
       const stride = numelOf(this.shape.slice(dim + 1));
       return Array.from({ length: this.shape[dim] }, (_, i) => build(dim + 1, start + i * stride));
     };
-    return build(0, 0);
+    return build(0, 0) as T;
   }
 
   /** A readable, PyTorch-like rendering of the values, shape and dtype (for logging). */
   toString(): string {
+    return formatTensor(this);
+  }
+
+  /**
+   * What `console.log(t)` and Node's `util.inspect(t)` print: the same text as `toString()`
+   * instead of the object's fields (storage, strides, graph node).
+   */
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
     return formatTensor(this);
   }
 
@@ -650,4 +679,44 @@ function checkGradAssignment(t: Tensor, value: unknown): void {
 function flattenShapeArgs(args: number[] | [readonly number[]]): number[] {
   if (args.length === 1 && Array.isArray(args[0])) return [...(args[0] as readonly number[])];
   return args as number[];
+}
+
+const BACKWARD_OPTION_NAMES: readonly (keyof BackwardOptions)[] = ["retainGraph", "createGraph"];
+
+/** `backward(options)` or `backward(gradient, options)`: which argument is which, checked. */
+function splitBackwardArguments(
+  first: TensorLike | BackwardOptions | undefined,
+  second: BackwardOptions | undefined,
+): [TensorLike | undefined, BackwardOptions] {
+  const isOptions =
+    typeof first === "object" &&
+    first !== null &&
+    !(first instanceof Tensor) &&
+    !Array.isArray(first);
+  if (isOptions && second !== undefined) {
+    throw new TypeError(
+      "backward: got two options objects; call backward(options) or backward(gradient, options)",
+    );
+  }
+  const gradient = isOptions ? undefined : (first as TensorLike | undefined);
+  const options = (isOptions ? first : second) ?? {};
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    throw new TypeError(
+      `backward: options must be an object like { retainGraph: true }, got ${Array.isArray(options) ? "an array" : options === null ? "null" : typeof options}`,
+    );
+  }
+  for (const key of Object.keys(options)) {
+    if (!(BACKWARD_OPTION_NAMES as readonly string[]).includes(key)) {
+      throw new TypeError(
+        `backward: unknown option "${key}"; the options are ${BACKWARD_OPTION_NAMES.join(" and ")}`,
+      );
+    }
+  }
+  for (const key of BACKWARD_OPTION_NAMES) {
+    const value = options[key];
+    if (value !== undefined && typeof value !== "boolean") {
+      throw new TypeError(`backward: option ${key} must be true or false, got ${typeof value}`);
+    }
+  }
+  return [gradient, options];
 }

@@ -116,6 +116,70 @@ describe("backward", () => {
     expect(x.grad).toBeAllclose([2 * Math.E, 2 * Math.exp(2)]);
   });
 
+  it("takes the options object as its only argument: backward({ retainGraph: true })", () => {
+    const x = tensor([1, 2], { dtype: "float64", requiresGrad: true });
+    const loss = x.exp().sum();
+    loss.backward({ retainGraph: true });
+    loss.backward();
+    expect(x.grad).toBeAllclose([2 * Math.E, 2 * Math.exp(2)]);
+  });
+
+  it("follows its own advice: the freed-graph error's backward({ retainGraph: true }) works", () => {
+    const x = tensor([0.5, -1], { dtype: "float64", requiresGrad: true });
+    const freed = x.exp().sum();
+    freed.backward();
+    let advice = "";
+    try {
+      freed.backward();
+    } catch (error) {
+      advice = (error as Error).message;
+    }
+    expect(advice).toContain("backward({ retainGraph: true })");
+    x.grad = null;
+    const kept = x.exp().sum();
+    kept.backward({ retainGraph: true });
+    expect(() => kept.backward()).not.toThrow();
+    expect(x.grad).toBeAllclose([2 * Math.exp(0.5), 2 * Math.exp(-1)]);
+  });
+
+  it("records the backward pass with backward({ createGraph: true }) for a second derivative", () => {
+    const x = tensor([1, 2], { dtype: "float64", requiresGrad: true });
+    x.pow(3).sum().backward({ createGraph: true });
+    const firstGrad = x.grad as Tensor; // 3x², a function of x
+    expect(firstGrad.requiresGrad).toBe(true);
+    x.grad = null;
+    firstGrad.sum().backward();
+    expect(x.grad).toBeAllclose([6, 12]); // d/dx Σ 3x² = 6x
+  });
+
+  it("takes a gradient and options together: backward(gradient, options)", () => {
+    const x = tensor([1, 2, 3], { dtype: "float64", requiresGrad: true });
+    const y = x.square();
+    y.backward(tensor([1, 0, -1], { dtype: "float64" }), { retainGraph: true });
+    y.backward(tensor([1, 1, 1], { dtype: "float64" }));
+    expect(x.grad).toBeAllclose([4, 4, 0]);
+  });
+
+  it("refuses a misspelt, non-boolean or doubled option, naming it", () => {
+    const x = tensor([1, 2], { dtype: "float64", requiresGrad: true });
+    const loss = x.exp().sum();
+    // @ts-expect-error: the options type rejects a misspelt name at compile time too
+    expect(() => loss.backward({ retainGrph: true })).toThrow(
+      /backward: unknown option "retainGrph"; the options are retainGraph and createGraph/,
+    );
+    // @ts-expect-error: options are booleans
+    expect(() => loss.backward({ retainGraph: "yes" })).toThrow(
+      /backward: option retainGraph must be true or false, got string/,
+    );
+    // @ts-expect-error: one options object, in last place
+    expect(() => loss.backward({ retainGraph: true }, { createGraph: true })).toThrow(
+      /backward: got two options objects/,
+    );
+    // @ts-expect-error: options must be an object
+    expect(() => loss.backward(undefined, 5)).toThrow(/backward: options must be an object/);
+    expect(x.grad).toBeNull(); // nothing ran
+  });
+
   it("accepts an explicit gradient for a non-scalar output", () => {
     const x = tensor([1, 2, 3], { dtype: "float64", requiresGrad: true });
     x.square().backward(tensor([1, 0, -1], { dtype: "float64" }));

@@ -1,5 +1,6 @@
 // Reading tensors out (tolist, toArray, item, toString) and the autograd flags on Tensor.
 
+import { inspect } from "node:util";
 import { describe, expect, it } from "vitest";
 import { arange, tensor, zeros } from "../../src/index.js";
 
@@ -42,6 +43,25 @@ describe("reading values", () => {
     const x = tensor([1], { requiresGrad: true });
     expect(x.toString()).toContain("requiresGrad=true");
     expect(x.mul(2).toString()).toContain("gradFn=mul");
+  });
+
+  it("util.inspect and console.log print the toString text, not the object's fields", () => {
+    const x = tensor([[1, 2.5]], { requiresGrad: true });
+    expect(inspect(x)).toBe(
+      "tensor([[1.0000, 2.5000]], shape=[1, 2], dtype=float32, requiresGrad=true)",
+    );
+    expect(inspect({ weight: x })).toContain("weight: tensor([[1.0000, 2.5000]]");
+    expect(inspect(x)).not.toMatch(/storage|strides|offset/);
+  });
+
+  it("tolist takes the nested array type to expect, so the result indexes without casts", () => {
+    const rows = tensor([
+      [1, 2],
+      [3, 4],
+    ]).tolist<number[][]>();
+    expect(rows[1][0]).toBe(3);
+    const flat: number[] = arange(3).tolist<number[]>();
+    expect(flat).toEqual([0, 1, 2]);
   });
 
   it("toString elides the middle of large tensors", () => {
