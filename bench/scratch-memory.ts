@@ -3,7 +3,7 @@
 // grow but never shrink, so scratch space kept by a module's shared instance would stay resident
 // for the life of the process; this exits non-zero when RSS after the product (result dropped)
 // exceeds RSS before it by more than LIMIT_MB. Operands are allocated before the first sample.
-// Run: node --expose-gc --import tsx --conditions=@koubai/source scratch-memory.ts [e] [backends]
+// Run: npm run bench -- scratch [e] [backends] at the root (node --expose-gc with tsx, in bench/).
 // (backends: a comma-separated list of auto, wasm, js; default all three, each in this process,
 // in that order).
 
