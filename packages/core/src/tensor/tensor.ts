@@ -105,6 +105,7 @@ export class Tensor {
     return this.#grad;
   }
 
+  /** Sets the gradient, checked as the getter describes (as `p.grad = ...` does in PyTorch). */
   set grad(value: Tensor | null) {
     if (value !== null) checkGradAssignment(this, value);
     this.#grad = value;
