@@ -185,6 +185,8 @@ export function tensor(
       }
       out[i] = v;
     }
+  } else if (dtype !== "bool" && values.constructor === out.constructor) {
+    out.set(values as never); // the same kind of typed array: every value fits as it is
   } else if (dtype === "bool") {
     for (let i = 0; i < values.length; i++) out[i] = Number(values[i]) !== 0 ? 1 : 0;
   } else if (dtype === "int32") {
@@ -195,8 +197,6 @@ export function tensor(
       checkInt32Range(v, "tensor", `the value at position ${i}${source}`);
       out[i] = v;
     }
-  } else if (values.constructor === out.constructor) {
-    out.set(values as never);
   } else {
     for (let i = 0; i < values.length; i++) out[i] = Number(values[i]);
   }
