@@ -1,4 +1,4 @@
-// First half of `pnpm bench`: core overhead and kernel throughput (the side-by-side peer
+// First half of `npm run bench`: core overhead and kernel throughput (the side-by-side peer
 // comparison, peers/run-peers.ts, runs after it).
 
 import { formatRows, runCoreOverhead } from "./core-overhead.js";

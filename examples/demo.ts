@@ -82,16 +82,9 @@ console.log(
 console.log(
   `\nDone in ${((performance.now() - started) / 1000).toFixed(1)} s. More, one command each (see examples/README.md):`,
 );
-console.log(
-  "   pnpm --filter @koubai/examples run batchnorm-gradients   the full table, exit 1 on failure",
-);
-console.log(
-  "   pnpm --filter @koubai/examples run mnist                 96%+ in 8 epochs, BN vs no BN plots",
-);
-console.log(
-  "   pnpm --filter @koubai/examples run custom-layer          RMSNorm as composite and customOp",
-);
-console.log(
-  "   pnpm --filter @koubai/examples run graph                 the graph as SVG, backward step by step",
-);
+console.log("   npm run example -- batchnorm-gradients   the full table, exit 1 on failure");
+console.log("   npm run example -- mnist                 96%+ in 8 epochs, BN vs no BN plots");
+console.log("   npm run example -- custom-layer          RMSNorm as composite and customOp");
+console.log("   npm run example -- graph                 the graph as SVG, backward step by step");
+console.log("   npm run play -- my-net.ts                your own script against the packages");
 if (!allOk || !caught || !(result.testAccuracy > 0.9)) process.exitCode = 1;

@@ -1,6 +1,8 @@
-// Fresh-machine entry point behind `npm run demo` and `npm test`: installs the pinned pnpm
-// (read from package.json's packageManager) into the git-ignored .tools/, installs the
-// workspace from the lockfile, then runs the given root script with that pnpm.
+// Fresh-machine entry point behind the root npm scripts (`npm test`, `npm run demo`, `npm run
+// example`, ...): installs the pinned pnpm (read from package.json's packageManager) into the
+// git-ignored .tools/, installs the workspace from the lockfile, then runs the given root script
+// with that pnpm, passing the remaining arguments on. `--pnpm` instead runs the pinned pnpm itself
+// with the arguments (`npm run pnpm -- --filter @koubai/core test`).
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { delimiter, dirname, join } from "node:path";
@@ -27,6 +29,10 @@ function run(cmd, args) {
   });
 }
 
+function exitLike(error) {
+  process.exit(typeof error.status === "number" ? error.status : 1);
+}
+
 const installed = existsSync(pnpmManifest)
   ? JSON.parse(readFileSync(pnpmManifest, "utf8")).version
   : null;
@@ -43,13 +49,26 @@ if (installed !== version) {
     `pnpm@${version}`,
   ]);
 }
-run(process.execPath, [pnpmEntry, "install", "--frozen-lockfile"]);
+// pnpm keeps a copy of the lockfile it last installed in node_modules/.pnpm/lock.yaml: when it
+// equals pnpm-lock.yaml, the install is current and its ~3 s check can be skipped.
+const current = join(root, "node_modules", ".pnpm", "lock.yaml");
+const upToDate =
+  existsSync(current) &&
+  readFileSync(current, "utf8") === readFileSync(join(root, "pnpm-lock.yaml"), "utf8");
+if (!upToDate) {
+  try {
+    run(process.execPath, [pnpmEntry, "install", "--frozen-lockfile", "--reporter=append-only"]);
+  } catch (error) {
+    exitLike(error);
+  }
+}
 
-const script = process.argv[2];
+const [script, ...rest] = process.argv.slice(2);
 if (script) {
   try {
-    run(process.execPath, [pnpmEntry, "run", script, ...process.argv.slice(3)]);
+    if (script === "--pnpm") run(process.execPath, [pnpmEntry, ...rest]);
+    else run(process.execPath, [pnpmEntry, "--silent", "run", script, ...rest]);
   } catch (error) {
-    process.exit(typeof error.status === "number" ? error.status : 1);
+    exitLike(error);
   }
 }

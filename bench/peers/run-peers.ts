@@ -1,4 +1,4 @@
-// Entry point of the peer benchmark (`pnpm --filter @koubai/bench bench:peers`): Koubai against
+// Entry point of the peer benchmark (`npm run bench -- peers`): Koubai against
 // TF.js (cpu, wasm) and jax-js (wasm, jit) on identical inputs. For each workload every framework
 // first computes its outputs, which must agree with Koubai's, then is warmed up and timed.
 // Prints one markdown table and writes bench/results/peers.json.

@@ -1,10 +1,12 @@
-// The packages as users get them: `npm run pack` builds and packs the three published packages,
-// plain npm installs the tarballs into a new project outside the repository (no pnpm, no
-// workspace), and the programs in ../project use them from there: strict TypeScript, plain ESM,
-// CommonJS require(), and a page bundled by Vite and run in headless Chromium. The tarballs'
-// contents and manifests are checked too. The tools (tsc, tsx, vite) come from the repository.
+// The packages as users get them, following docs/guides/your-project.md to the letter: the
+// guide's commands run in bash in a new folder outside the repository (with a `koubai` link to
+// the repository beside it), so `npm run pack` builds the tarballs, plain npm installs them with
+// the registry's TypeScript, tsx and Vite, and the guide's files are written and run. Then the
+// programs in ../project go further in that project: strict TypeScript under two resolutions,
+// plain ESM, CommonJS require() with worker threads, and Vite pages in headless Chromium. The
+// tarballs' contents and manifests are checked too.
 
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import {
   cpSync,
   mkdtempSync,
@@ -12,39 +14,59 @@ import {
   readFileSync,
   rmSync,
   statSync,
+  symlinkSync,
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, relative, resolve } from "node:path";
+import { delimiter, dirname, join, relative, resolve } from "node:path";
 import { chromiumArgs, chromiumMissingReason, chromiumPath } from "@koubai/browser-test/chromium";
 import { serveStatic } from "@koubai/browser-test/serve";
 import { chromium } from "playwright-core";
 import { build } from "vite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { guideScript, guideSteps } from "./helpers/guide.js";
 
 const repo = resolve(import.meta.dirname, "..", "..");
+const guidePath = join(repo, "docs", "guides", "your-project.md");
 const projectTemplate = resolve(import.meta.dirname, "..", "project");
 const PUBLISHED = ["core", "layers", "optim"];
-const tsc = join(repo, "node_modules", "typescript", "bin", "tsc");
-const tsxCli = join(repo, "node_modules", "tsx", "dist", "cli.mjs");
 
+let parent = "";
 let project = "";
+let guideOutput = "";
+
+/**
+ * A user's shell environment: without the npm_* settings of the package manager that started
+ * the suite, and without the repository's tool folders on PATH.
+ */
+function userEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (/^(npm_|pnpm_|INIT_CWD$|NODE_OPTIONS$|VITEST|TURBO_)/i.test(key)) continue;
+    env[key] = value;
+  }
+  env.PATH = (process.env.PATH ?? "")
+    .split(delimiter)
+    .filter((dir) => !dir.startsWith(repo))
+    .join(delimiter);
+  return env;
+}
+
+/** Runs a command in the guide's project; returns stdout, throws with the whole output. */
+function run(command: string, args: string[]): string {
+  const result = spawnSync(command, args, { cwd: project, encoding: "utf8", env: userEnv() });
+  if (result.status !== 0) {
+    throw new Error(
+      `${command} ${args.join(" ")} exited with ${result.status}:\n${result.stdout}\n${result.stderr}`,
+    );
+  }
+  return result.stdout;
+}
 
 interface ProgramResult {
   losses: number[];
   product: number[][];
   printed: string;
-}
-
-/** Runs `args` with this Node in the consumer project; returns stdout, throws with stderr. */
-function node(args: string[]): string {
-  const result = spawnSync(process.execPath, args, { cwd: project, encoding: "utf8" });
-  if (result.status !== 0) {
-    throw new Error(
-      `node ${args.join(" ")} exited with ${result.status}:\n${result.stdout}\n${result.stderr}`,
-    );
-  }
-  return result.stdout;
 }
 
 /** Every file below `dir`, as paths relative to it. */
@@ -55,36 +77,49 @@ function filesBelow(dir: string): string[] {
 }
 
 beforeAll(() => {
-  execFileSync(process.execPath, [join(repo, "scripts", "pack.mjs")], { cwd: repo, stdio: "pipe" });
-  const tarballs = readdirSync(join(repo, ".packs"))
-    .filter((f) => f.endsWith(".tgz"))
-    .map((f) => join(repo, ".packs", f));
-  project = mkdtempSync(join(tmpdir(), "koubai-consumer-"));
-  cpSync(projectTemplate, project, { recursive: true });
-  writeFileSync(
-    join(project, "package.json"),
-    JSON.stringify({ name: "koubai-consumer", private: true, type: "module" }, null, 2),
-  );
-  execFileSync("npm", ["install", "--no-audit", "--no-fund", "--no-update-notifier", ...tarballs], {
-    cwd: project,
-    stdio: "pipe",
+  parent = mkdtempSync(join(tmpdir(), "koubai-consumer-"));
+  symlinkSync(repo, join(parent, "koubai"), "dir");
+  const script = guideScript(guideSteps(readFileSync(guidePath, "utf8"), "your-project.md"));
+  const result = spawnSync("bash", ["-c", script], {
+    cwd: parent,
+    encoding: "utf8",
+    env: userEnv(),
   });
+  guideOutput = `${result.stdout}\n${result.stderr}`;
+  if (result.status !== 0) {
+    throw new Error(`the guide's commands failed (exit ${result.status}):\n${guideOutput}`);
+  }
+  project = join(parent, "my-net");
+  cpSync(projectTemplate, project, { recursive: true });
 });
 
 afterAll(() => {
-  if (project !== "") rmSync(project, { recursive: true, force: true });
+  if (parent !== "") rmSync(parent, { recursive: true, force: true });
+});
+
+describe("docs/guides/your-project.md, run as written", () => {
+  it("packs, installs outside the repository and trains the guide's network", () => {
+    expect(relative(repo, project).startsWith("..")).toBe(true);
+    const accuracy = /accuracy (\d+\.\d)%/.exec(guideOutput);
+    expect(accuracy, guideOutput).not.toBeNull();
+    expect(Number(accuracy![1])).toBeGreaterThan(90);
+    const losses = [...guideOutput.matchAll(/step \d+: loss (\d+\.\d+)/g)].map((m) => Number(m[1]));
+    expect(losses.length).toBe(5);
+    expect(losses[4]).toBeLessThan(losses[0] / 3);
+  });
+
+  it("prints the gradient from plain ESM and a product from CommonJS", () => {
+    expect(guideOutput).toContain("tensor([3.0000, 12.0000, 27.0000], shape=[3], dtype=float32)");
+    expect(guideOutput).toContain("[ [ 7, 10 ], [ 15, 22 ] ]");
+  });
+
+  it("installs every dependency with a satisfiable range (npm ls exits non-zero otherwise)", () => {
+    const listed = JSON.parse(run("npm", ["ls", "--all", "--json"]));
+    for (const name of PUBLISHED) expect(listed.dependencies).toHaveProperty(`@koubai/${name}`);
+  });
 });
 
 describe("the packed tarballs", () => {
-  it("install with plain npm outside the repository, with every dependency satisfied", () => {
-    expect(relative(repo, project).startsWith("..")).toBe(true);
-    // npm ls exits non-zero on a missing or invalid dependency (e.g. an unsatisfiable range).
-    const listed = JSON.parse(
-      execFileSync("npm", ["ls", "--all", "--json"], { cwd: project, encoding: "utf8" }),
-    );
-    expect(Object.keys(listed.dependencies).sort()).toEqual(PUBLISHED.map((p) => `@koubai/${p}`));
-  });
-
   for (const name of PUBLISHED) {
     describe(`@koubai/${name}`, () => {
       const dir = () => join(project, "node_modules", "@koubai", name);
@@ -161,14 +196,18 @@ describe("the packed tarballs", () => {
   }
 });
 
-describe("a user's project with the installed packages", () => {
-  it("type-checks a strict TypeScript program under NodeNext and bundler resolution", () => {
-    execFileSync(process.execPath, [tsc, "-p", "tsconfig.json"], { cwd: project, stdio: "pipe" });
-    execFileSync(
-      process.execPath,
-      [tsc, "-p", "tsconfig.json", "--module", "esnext", "--moduleResolution", "bundler"],
-      { cwd: project, stdio: "pipe" },
-    );
+describe("the guide's project, further", () => {
+  it("type-checks a strict program with the registry's TypeScript, NodeNext and bundler resolution", () => {
+    run("npx", ["tsc", "-p", "tsconfig.json"]);
+    run("npx", [
+      "tsc",
+      "-p",
+      "tsconfig.json",
+      "--module",
+      "esnext",
+      "--moduleResolution",
+      "bundler",
+    ]);
   });
 
   it("reports a type error in user code against the shipped declarations", () => {
@@ -178,50 +217,73 @@ describe("a user's project with the installed packages", () => {
       'import { tensor } from "@koubai/core";\n' +
         "tensor([1], { requiresGrad: true }).sum().backward({ retainGrph: true });\n",
     );
-    const result = spawnSync(
-      process.execPath,
-      [
-        tsc,
-        "--strict",
-        "--noEmit",
-        "--module",
-        "nodenext",
-        "--moduleResolution",
-        "nodenext",
-        "misspelt.ts",
-      ],
-      { cwd: project, encoding: "utf8" },
-    );
-    rmSync(join(project, "misspelt.ts"));
-    expect(result.status).not.toBe(0);
-    expect(result.stdout).toContain("retainGrph");
+    try {
+      expect(() => run("npx", ["tsc", "-p", "tsconfig.json"])).toThrow(/retainGrph/);
+    } finally {
+      rmSync(join(project, "misspelt.ts"));
+    }
   });
 
   it("runs the TypeScript program with tsx: the BatchNorm network trains", () => {
-    const out = JSON.parse(node([tsxCli, "train.ts"]));
+    const out = JSON.parse(run("npx", ["tsx", "train.ts"]));
     expect(out.last).toBeLessThan(out.first / 3);
     expect(out.accuracy).toBeGreaterThan(0.9);
     expect(out.d2).toEqual([6, 12]);
   });
 
   it("runs a plain .mjs script on the WebAssembly kernels", () => {
-    const out: ProgramResult = JSON.parse(node(["plain.mjs"]));
+    const out: ProgramResult = JSON.parse(run(process.execPath, ["plain.mjs"]));
     expect(out.losses[out.losses.length - 1]).toBeLessThan(out.losses[0] / 5);
     expect(out.product).toEqual([[17], [39]]);
     expect(out.printed).toBe("tensor([1.5000, -2.0000], shape=[2], dtype=float32)");
   });
 
   it("loads the packages with require() from CommonJS, worker threads included", () => {
-    const out = JSON.parse(node(["require.cjs"]));
+    const out = JSON.parse(run(process.execPath, ["require.cjs"]));
     expect(out).toEqual({ gradShape: [1, 2], parameters: 2 });
   });
 });
 
 const skipReason = chromiumMissingReason();
-if (skipReason !== null) console.warn(skipReason);
 
-describe.skipIf(skipReason !== null)("a Vite page importing the installed packages", () => {
-  it("runs in headless Chromium and computes what Node computes", async () => {
+/** Serves `dir`, opens it in headless Chromium and returns what `read` finds, or throws. */
+async function inChromium<T>(dir: string, ready: string, read: () => T): Promise<T> {
+  const server = await serveStatic(dir);
+  const browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumArgs });
+  try {
+    const page = await browser.newPage();
+    const pageErrors: string[] = [];
+    page.on("pageerror", (error) => pageErrors.push(error.message));
+    page.on("console", (message) => {
+      // The browser asks for /favicon.ico on its own; the guide's page has none, like most.
+      if (message.location().url.endsWith("/favicon.ico")) return;
+      if (message.type() === "error")
+        pageErrors.push(`${message.text()} ${message.location().url}`);
+    });
+    await page.goto(server.url);
+    await page.waitForFunction(ready, null, { timeout: 30_000 });
+    const value = (await page.evaluate(read)) as T;
+    expect(pageErrors).toEqual([]);
+    return value;
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+}
+
+describe("Vite pages importing the installed packages, in headless Chromium", () => {
+  it("shows the gradient on the guide's page, built by the guide's npx vite build", async (ctx) => {
+    ctx.skip(skipReason !== null, skipReason ?? undefined);
+    const text = await inChromium(
+      join(project, "dist"),
+      "document.getElementById('out')?.textContent !== ''",
+      () => document.getElementById("out")?.textContent,
+    );
+    expect(text).toBe("tensor([3.0000, 12.0000, 27.0000], shape=[3], dtype=float32)");
+  });
+
+  it("trains on the WebAssembly kernels and computes what Node computes", async (ctx) => {
+    ctx.skip(skipReason !== null, skipReason ?? undefined);
     const outDir = join(project, "page-dist");
     await build({
       root: join(project, "page"),
@@ -229,40 +291,20 @@ describe.skipIf(skipReason !== null)("a Vite page importing the installed packag
       logLevel: "warn",
       build: { outDir, emptyOutDir: true, reportCompressedSize: false },
     });
-    // Resolved from the project's node_modules, i.e. the tarballs' dist/, not the repository.
-    const bundled = filesBelow(outDir).filter((f) => f.endsWith(".js"));
-    expect(bundled.length).toBeGreaterThan(0);
-    const server = await serveStatic(outDir);
-    const browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumArgs });
-    try {
-      const page = await browser.newPage();
-      const pageErrors: string[] = [];
-      page.on("pageerror", (error) => pageErrors.push(error.message));
-      page.on("console", (message) => {
-        if (message.type() === "error") pageErrors.push(message.text());
-      });
-      await page.goto(server.url);
-      await page.waitForFunction(() => "__result" in window || "__error" in window, null, {
-        timeout: 30_000,
-      });
-      const failure = await page.evaluate(() => (window as { __error?: string }).__error);
-      expect(failure).toBeUndefined();
-      const inPage = (await page.evaluate(
-        () => (window as unknown as { __result: ProgramResult }).__result,
-      )) as ProgramResult;
-      expect(pageErrors).toEqual([]);
-      const inNode: ProgramResult = JSON.parse(node(["plain.mjs"]));
-      expect(inPage.product).toEqual(inNode.product);
-      expect(inPage.printed).toBe(inNode.printed);
-      // The engines' Math.log/Math.cos (randn) may differ in the last bit: allow float32 rounding.
-      for (const [i, loss] of inPage.losses.entries()) {
-        expect(Math.abs(loss - inNode.losses[i])).toBeLessThanOrEqual(
-          1e-5 * Math.abs(inNode.losses[i]),
-        );
-      }
-    } finally {
-      await browser.close();
-      await server.close();
+    const result = await inChromium(outDir, "'__result' in window || '__error' in window", () => {
+      const w = window as unknown as { __result?: ProgramResult; __error?: string };
+      return { result: w.__result, error: w.__error };
+    });
+    expect(result.error).toBeUndefined();
+    const inPage = result.result!;
+    const inNode: ProgramResult = JSON.parse(run(process.execPath, ["plain.mjs"]));
+    expect(inPage.product).toEqual(inNode.product);
+    expect(inPage.printed).toBe(inNode.printed);
+    // The engines' Math.log/Math.cos (randn) may differ in the last bit: allow float32 rounding.
+    for (const [i, loss] of inPage.losses.entries()) {
+      expect(Math.abs(loss - inNode.losses[i])).toBeLessThanOrEqual(
+        1e-5 * Math.abs(inNode.losses[i]),
+      );
     }
   });
 });

@@ -1,6 +1,6 @@
 // Checks BatchNorm's gradients three ways over a grid of inputs, then shows the same kind of
 // check catching a published bug in a hand-derived backward.
-// Run: pnpm --filter @koubai/examples run batchnorm-gradients   (exits 1 on any failure)
+// Run: npm run example -- batchnorm-gradients   (exits 1 on any failure)
 
 import { formatComparison } from "@koubai/core";
 import { isMain } from "../shared/is-main.js";

@@ -1,5 +1,5 @@
 // A new layer written twice (composite and customOp), checked against each other and against
-// finite differences. Run: pnpm --filter @koubai/examples run custom-layer
+// finite differences. Run: npm run example -- custom-layer
 
 import {
   compareGradients,

@@ -1,11 +1,12 @@
 // Draws the computation graph of a tiny network with a BatchNorm and prints its backward pass.
-// Run: pnpm --filter @koubai/examples run graph   (writes out/graph.svg and out/graph.dot)
+// Run: npm run example -- graph   (writes out/graph.svg and out/graph.dot)
 
 import { mkdirSync, writeFileSync } from "node:fs";
-import { join, relative } from "node:path";
+import { join } from "node:path";
 import { graphListing } from "@koubai/core";
 import { instance } from "@viz-js/viz";
 import { isMain } from "../shared/is-main.js";
+import { shownPath } from "../shared/user-path.js";
 import { formatSteps, runTinyNetwork } from "./graph.js";
 
 /** Graphviz (compiled to WebAssembly) turns DOT into SVG without a system install. */
@@ -33,9 +34,7 @@ async function main(): Promise<void> {
   const svgFile = join(outDir, "graph.svg");
   writeFileSync(dotFile, run.dot);
   writeFileSync(svgFile, await renderDot(run.dot));
-  console.log(
-    `\nWrote ${relative(process.cwd(), svgFile)} and ${relative(process.cwd(), dotFile)}`,
-  );
+  console.log(`\nWrote ${shownPath(svgFile)} and ${shownPath(dotFile)}`);
 }
 
 if (isMain(import.meta.url)) await main();

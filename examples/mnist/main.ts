@@ -1,13 +1,14 @@
 // MNIST with an MLP 784-256-BN-ReLU-256-BN-ReLU-10: train to >= 96% held-out accuracy, then the
 // same network with and without BatchNorm at lr 1.0, with SVG plots and safetensors weights.
-// Run: pnpm --filter @koubai/examples run mnist [-- --quick] [--epochs N] [--compare-epochs N]
+// Run: npm run example -- mnist [--quick] [--epochs N] [--compare-epochs N]
 //      [--train N] [--test N] [--out DIR] [--no-compare]
 
 import { mkdirSync, writeFileSync } from "node:fs";
-import { join, relative, resolve } from "node:path";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { saveSafetensors } from "@koubai/layers";
 import { isMain } from "../shared/is-main.js";
+import { shownPath, userPath } from "../shared/user-path.js";
 import { loadMnist } from "./data.js";
 import { lossCurvesSpec, preActivationSpec, renderSvg } from "./plot.js";
 import { drawProgress, type ProgressState } from "./progress.js";
@@ -35,7 +36,7 @@ export const TARGET_ACCURACY = 0.96;
 
 export function parseOptions(argv: readonly string[]): MnistOptions {
   const { values } = parseArgs({
-    // `pnpm run mnist -- --quick` passes the "--" through; `pnpm run mnist --quick` does not.
+    // A runner may pass a "--" separator through to the script; it is not an option.
     args: argv.filter((a) => a !== "--"),
     options: {
       quick: { type: "boolean", default: false },
@@ -56,7 +57,8 @@ export function parseOptions(argv: readonly string[]): MnistOptions {
     epochs: int(values.epochs, quick ? 1 : 8),
     compareEpochs: int(values["compare-epochs"], quick ? 1 : 4),
     compare: !(values["no-compare"] ?? false),
-    outDir: resolve(values.out ?? join(import.meta.dirname, "..", "out")),
+    outDir:
+      values.out === undefined ? join(import.meta.dirname, "..", "out") : userPath(values.out),
     verbose: true,
   };
 }
@@ -117,7 +119,7 @@ export async function runMnist(options: MnistOptions): Promise<MnistReport> {
   const diverged = report.withoutBatchNorm.steps.some((s) => !Number.isFinite(s.loss));
   log(
     `\nlr 1.0: with BatchNorm ${percent(report.withBatchNorm.testAccuracy)}, without ${percent(report.withoutBatchNorm.testAccuracy)}` +
-      `${diverged ? " (its loss became non-finite: diverged)" : ""}. PyTorch 1.13 (issue 6): 95.0% vs 9.3%.`,
+      `${diverged ? " (its loss became non-finite: diverged)" : ""}.`,
   );
   const series = [
     { name: "with BatchNorm", steps: report.withBatchNorm.steps },
@@ -143,7 +145,7 @@ export async function runMnist(options: MnistOptions): Promise<MnistReport> {
     writeFileSync(file, await svg);
     files.push(file);
   }
-  log(`\nWrote ${files.map((f) => relative(process.cwd(), f)).join(", ")}`);
+  log(`\nWrote ${files.map(shownPath).join(", ")}`);
   return report;
 }
 

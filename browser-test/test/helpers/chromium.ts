@@ -18,11 +18,11 @@ export const chromiumArgs = [
   "--disable-sync",
 ];
 
-/** Null when Chromium is there; otherwise the reason to print before skipping. */
+/** Null when Chromium is there; otherwise the reason the browser tests give for skipping. */
 export function chromiumMissingReason(): string | null {
   if (existsSync(chromiumPath)) return null;
   return (
-    `browser test SKIPPED: no Chromium at ${chromiumPath}. Install it with ` +
+    `no Chromium at ${chromiumPath}: install it with ` +
     "`apt-get install -y --no-install-recommends chromium` (bash .ci/run does this on CI), " +
     "or point KOUBAI_CHROMIUM at a Chromium binary."
   );

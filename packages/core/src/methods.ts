@@ -214,7 +214,11 @@ declare module "./tensor/tensor.js" {
     addcmul_(tensor1: Tensor, tensor2: Tensor, value?: number): this;
     /** `this += value * tensor1 / tensor2`, in place. */
     addcdiv_(tensor1: Tensor, tensor2: Tensor, value?: number): this;
-    /** Writes `source` (broadcast to this shape, cast to this dtype) into this tensor, in place. */
+    /**
+     * Writes `source` (broadcast to this shape, cast to this dtype) into this tensor, in place. A
+     * source sharing memory with this tensor (`x.copy_(x.t())`) is read as it was before the copy
+     * (PyTorch refuses such a source; the other in-place ops here refuse it too).
+     */
     copy_(source: TensorLike): this;
     /** Sets every element to `value`, in place. */
     fill_(value: number): this;
@@ -334,7 +338,7 @@ const OWN = {
     return inplace.addInPlace(this, other, alpha);
   },
   sub_(other: TensorLike, alpha = 1) {
-    return inplace.addInPlace(this, other, -alpha);
+    return inplace.addInPlace(this, other, -alpha, "sub_");
   },
   mul_(other: TensorLike) {
     return inplace.mulInPlace(this, other);
@@ -349,13 +353,13 @@ const OWN = {
     return inplace.copyInPlace(this, source);
   },
   fill_(value: number) {
-    return inplace.copyInPlace(this, value);
+    return inplace.copyInPlace(this, value, "fill_");
   },
   zero_() {
-    return inplace.copyInPlace(this, 0);
+    return inplace.copyInPlace(this, 0, "zero_");
   },
   clamp_(min?: number | null, max?: number | null) {
-    return inplace.copyInPlace(this, OPS.clamp(this.detach(), min, max));
+    return inplace.copyInPlace(this, OPS.clamp(this.detach(), min, max), "clamp_");
   },
 } satisfies ThisType<Tensor> & Partial<Tensor>;
 

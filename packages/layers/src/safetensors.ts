@@ -7,12 +7,32 @@ import { type DType, Tensor, tensor } from "@koubai/core";
 type FileDType = "F32" | "F64" | "I32" | "I64" | "BOOL";
 
 const BYTES: Record<FileDType, number> = { F32: 4, F64: 8, I32: 4, I64: 8, BOOL: 1 };
+const DTYPE_OF: Record<FileDType, DType> = {
+  F32: "float32",
+  F64: "float64",
+  I32: "int32",
+  I64: "int32",
+  BOOL: "bool",
+};
 const FILE_DTYPE: Record<DType, FileDType> = {
   float32: "F32",
   float64: "F64",
   int32: "I32",
   bool: "BOOL",
 };
+
+/**
+ * Sets `record[key]` as an own, enumerable data property. Keys come from files and user records,
+ * and a plain assignment of "__proto__" would replace the record's prototype instead.
+ */
+function setOwn<T>(record: Record<string, T>, key: string, value: T): void {
+  Object.defineProperty(record, key, {
+    value,
+    enumerable: true,
+    writable: true,
+    configurable: true,
+  });
+}
 
 /** Typed arrays use the platform's byte order; on little-endian hosts (all common ones) raw bytes
  * are copied as they are, which keeps every bit, NaN payloads included. */
@@ -29,7 +49,8 @@ function writesAsI64(key: string, t: Tensor): boolean {
  * Serialises tensors to the safetensors format, in the order given, with optional string
  * `metadata` (`__metadata__`). float32 → F32, float64 → F64, bool → BOOL, int32 → I32, except
  * `num_batches_tracked` buffers, written as I64 because PyTorch keeps them as int64 (so
- * `load_state_dict` gets the exact dtype it expects).
+ * `load_state_dict` gets the exact dtype it expects). Any name round-trips, "__proto__" included
+ * (it is written and read back as an ordinary entry); only "__metadata__" is reserved.
  *
  * @example
  * ```ts
@@ -42,11 +63,18 @@ export function saveSafetensors(
 ): Uint8Array {
   const header: Record<string, unknown> = {};
   if (metadata !== undefined) {
+    if (metadata === null || typeof metadata !== "object")
+      throw new TypeError("saveSafetensors: metadata must be an object of strings");
     for (const [k, v] of Object.entries(metadata)) {
       if (typeof v !== "string")
         throw new TypeError(`saveSafetensors: metadata "${k}" must be a string, got ${typeof v}`);
     }
-    header.__metadata__ = metadata;
+    setOwn(header, "__metadata__", { ...metadata });
+  }
+  if (state === null || typeof state !== "object") {
+    throw new TypeError(
+      `saveSafetensors: expected a Record<string, Tensor>, got ${state === null ? "null" : typeof state}`,
+    );
   }
   const entries = Object.entries(state);
   let offset = 0;
@@ -56,7 +84,7 @@ export function saveSafetensors(
     if (!(t instanceof Tensor)) throw new TypeError(`saveSafetensors: "${key}" is not a Tensor`);
     const dtype = writesAsI64(key, t) ? "I64" : FILE_DTYPE[t.dtype];
     const size = t.numel() * BYTES[dtype];
-    header[key] = { dtype, shape: [...t.shape], data_offsets: [offset, offset + size] };
+    setOwn(header, key, { dtype, shape: [...t.shape], data_offsets: [offset, offset + size] });
     offset += size;
   }
   let json = JSON.stringify(header);
@@ -108,7 +136,16 @@ function parseHeader(bytes: Uint8Array): {
   dataStart: number;
   metadata: Record<string, string>;
 } {
-  if (!(bytes instanceof Uint8Array)) fail(`expected a Uint8Array, got ${typeof bytes}`);
+  if (!(bytes instanceof Uint8Array)) {
+    const value: unknown = bytes;
+    const binary = ArrayBuffer.isView(value) || value instanceof ArrayBuffer;
+    const got = binary
+      ? `an object of type ${(value as object).constructor.name} (view its bytes: new Uint8Array(buffer))`
+      : value === null
+        ? "null"
+        : typeof value;
+    fail(`expected a Uint8Array (a Node Buffer is one), got ${got}`);
+  }
   if (bytes.length < 8)
     fail(`file is ${bytes.length} bytes, too short for the 8-byte header length`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -131,16 +168,18 @@ function parseHeader(bytes: Uint8Array): {
   const entries: HeaderEntry[] = [];
   for (const [key, value] of Object.entries(parsed as Record<string, unknown>)) {
     if (key === "__metadata__") {
-      if (value === null || typeof value !== "object")
+      if (value === null || typeof value !== "object" || Array.isArray(value))
         fail("__metadata__ must be an object of strings");
       for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
         if (typeof v !== "string") fail(`__metadata__ "${k}" must be a string`);
-        metadata[k] = v;
+        setOwn(metadata, k, v);
       }
       continue;
     }
+    if (value === null || typeof value !== "object" || Array.isArray(value))
+      fail(`tensor "${key}" must be described by an object with dtype, shape and data_offsets`);
     const info = value as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-    if (typeof info?.dtype !== "string" || !(info.dtype in BYTES))
+    if (typeof info?.dtype !== "string" || !Object.hasOwn(BYTES, info.dtype))
       fail(
         `tensor "${key}" has dtype ${JSON.stringify(info?.dtype)}; supported: F32, F64, I32, I64, BOOL`,
       );
@@ -181,10 +220,28 @@ function parseHeader(bytes: Uint8Array): {
 }
 
 /**
+ * `length` bytes of `bytes` from `at`, copied into an ArrayBuffer of exactly that size. Not
+ * `bytes.slice`: on a Node Buffer it returns a view whose `.buffer` is the whole shared pool.
+ */
+function copyBytes(bytes: Uint8Array, at: number, length: number): Uint8Array<ArrayBuffer> {
+  const copy = new Uint8Array(length);
+  copy.set(bytes.subarray(at, at + length));
+  return copy;
+}
+
+/**
  * Reads a safetensors file into new tensors, ordered by position in the file. F32/F64/I32/BOOL map
  * to float32/float64/int32/bool; I64 loads as int32 and is an error outside the int32 range.
- * Everything is validated before any tensor is built: a truncated, corrupted or unsupported
- * file throws an error that says what is wrong.
+ * `bytes` may be any Uint8Array view, such as the Node Buffer `readFileSync` returns (often a
+ * slice of a larger shared pool). Everything is validated before any tensor is built: a
+ * truncated, corrupted or unsupported file throws an error that starts with "loadSafetensors:"
+ * and says what is wrong. Tensor names are own entries of the result, "__proto__" included.
+ *
+ * @example
+ * ```ts
+ * const state = loadSafetensors(readFileSync("model.safetensors"));
+ * model.loadStateDict(state);
+ * ```
  */
 export function loadSafetensors(bytes: Uint8Array): Record<string, Tensor> {
   const { entries, dataStart } = parseHeader(bytes);
@@ -194,7 +251,7 @@ export function loadSafetensors(bytes: Uint8Array): Record<string, Tensor> {
     const count = shape.reduce((a, b) => a * b, 1);
     const at = dataStart + begin;
     let values: Float32Array | Float64Array | Int32Array | Uint8Array;
-    const raw = () => bytes.slice(at, at + count * BYTES[dtype]).buffer;
+    const raw = () => copyBytes(bytes, at, count * BYTES[dtype]).buffer;
     if (LITTLE_ENDIAN && dtype === "F32") values = new Float32Array(raw());
     else if (LITTLE_ENDIAN && dtype === "F64") values = new Float64Array(raw());
     else if (LITTLE_ENDIAN && dtype === "I32") values = new Int32Array(raw());
@@ -218,12 +275,12 @@ export function loadSafetensors(bytes: Uint8Array): Record<string, Tensor> {
         values[i] = Number(v);
       }
     } else {
-      values = bytes.slice(at, at + count);
+      values = copyBytes(bytes, at, count);
       const bad = values.findIndex((v) => v > 1);
       if (bad !== -1)
         fail(`tensor "${key}" (BOOL) holds byte ${values[bad]} at element ${bad}, expected 0 or 1`);
     }
-    out[key] = tensor(values, { shape });
+    setOwn(out, key, tensor(values, { shape, dtype: DTYPE_OF[dtype] }));
   }
   return out;
 }

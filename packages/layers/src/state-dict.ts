@@ -107,8 +107,17 @@ export function loadState(
       `${op}: nothing was loaded because of ${problems.length} problem(s):\n  ${problems.join("\n  ")}`,
     );
   }
+  // A source that shares memory with any target (the module's own weights, transposed or
+  // swapped between layers) is copied out before the first write, so every source is read as it
+  // was when loadStateDict was called.
+  const targets = new Set(copies.map(([target]) => target.storage));
   noGrad(() => {
-    for (const [target, source] of copies) target.copy_(source);
+    const sources = copies.map(([, source]) =>
+      targets.has(source.storage) ? source.detach().clone() : source,
+    );
+    copies.forEach(([target], i) => {
+      target.copy_(sources[i]);
+    });
   });
   return { missingKeys, unexpectedKeys };
 }

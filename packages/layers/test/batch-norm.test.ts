@@ -107,8 +107,24 @@ describe("BatchNorm behaviour", () => {
       /BatchNorm1d\(3\): input of shape \[2, 4\] has 4 channels in dim 1, expected 3/,
     );
     expect(() => new BatchNorm1d(3).forward(randn([2, 3], { dtype: "float64" }))).toThrow(
-      /input has dtype float64 but the layer's parameters and buffers are float32/,
+      /input has dtype float64 but the layer's parameters are float32; call .to\("float64"\) on the layer/,
     );
+  });
+
+  it("gives advice that works for an int32 input: cast the input, since a layer stays float", () => {
+    const bn = new BatchNorm1d(3);
+    const x = tensor(
+      [
+        [1, 2, 3],
+        [4, 5, 6],
+      ],
+      { dtype: "int32" },
+    );
+    expect(() => bn.forward(x)).toThrow(
+      'BatchNorm1d(3): input has dtype int32 but the layer\'s parameters are float32; cast the input with .to("float32") (layers compute in float32 or float64)',
+    );
+    expect(() => bn.to("int32" as never)).toThrow(/dtype must be float32 or float64/);
+    expect(bn.forward(x.to("float32")).shape).toEqual([2, 3]);
   });
 
   it("stores PyTorch's state keys with an int32 scalar numBatchesTracked", () => {

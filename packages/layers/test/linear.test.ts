@@ -1,6 +1,6 @@
 // Linear against torch-layers.json (PyTorch 1.13).
-import type { Tensor } from "@koubai/core";
-import { describe, it } from "vitest";
+import { randn, type Tensor, tensor } from "@koubai/core";
+import { describe, expect, it } from "vitest";
 import { Linear } from "../src/linear.js";
 import { decode, expectAllclose, layersFixture as fixture } from "./helpers.js";
 
@@ -20,5 +20,30 @@ describe("Linear against PyTorch", () => {
     expectAllclose(fc.weight.grad, decode(c.gradWeight), { ...tol, what: "gradWeight" });
     if (c.gradBias !== null)
       expectAllclose(fc.bias!.grad, decode(c.gradBias), { ...tol, what: "gradBias" });
+  });
+});
+
+describe("Linear with input it cannot use", () => {
+  it("names the layer and says how to cast an int32 input (not matmul's message)", () => {
+    const fc = new Linear(3, 2);
+    expect(() => fc.forward(tensor([[1, 2, 3]], { dtype: "int32" }))).toThrow(
+      'Linear(3, 2): input has dtype int32 but the layer\'s parameters are float32; cast the input with .to("float32") (layers compute in float32 or float64)',
+    );
+    expect(() => fc.forward(randn([1, 3], { dtype: "float64" }))).toThrow(
+      /Linear\(3, 2\): input has dtype float64 .*call \.to\("float64"\) on the layer/,
+    );
+    expect(fc.forward(tensor([[1, 2, 3]], { dtype: "int32" }).float()).shape).toEqual([1, 2]);
+  });
+
+  it("names the layer when the last dim is not inFeatures", () => {
+    expect(() => new Linear(3, 2).forward(randn([4, 5]))).toThrow(
+      "Linear(3, 2): input of shape [4, 5] must end with 3 features (shape [..., 3])",
+    );
+  });
+
+  it("names the layer, the shape and the bytes when its weight is too large to allocate", () => {
+    expect(() => new Linear(1e6, 1e6)).toThrow(
+      /^Linear\(1000000, 1000000\): cannot create the weight: zeros: cannot allocate a float32 tensor of shape \[1000000, 1000000\] \(4000000000000 bytes, 3\.6 TiB\)/,
+    );
   });
 });

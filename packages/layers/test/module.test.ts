@@ -152,6 +152,25 @@ describe("stateDict and loadStateDict", () => {
     expect(Array.from(fc.weight.toArray())).toEqual(before);
   });
 
+  it("loads the module's own weight transposed, reading it as it was before the load", () => {
+    const fc = new Linear(3, 3);
+    const before = fc.weight.tolist() as number[][];
+    fc.loadStateDict({ weight: fc.weight.detach().t(), bias: fc.bias!.detach() });
+    expect(fc.weight.tolist()).toEqual(before[0].map((_, j) => before.map((row) => row[j])));
+  });
+
+  it("swaps weights between two layers of one model without reading a half-written value", () => {
+    const net = new Sequential(new Linear(2, 2), new Linear(2, 2));
+    const [first, second] = [
+      net.stateDict()["0.weight"].clone(),
+      net.stateDict()["1.weight"].clone(),
+    ];
+    const state = net.stateDict();
+    net.loadStateDict({ ...state, "0.weight": state["1.weight"], "1.weight": state["0.weight"] });
+    expect(net.stateDict()["0.weight"].tolist()).toEqual(second.tolist());
+    expect(net.stateDict()["1.weight"].tolist()).toEqual(first.tolist());
+  });
+
   it("only reports missing and unexpected keys when strict is false", () => {
     const fc = new Linear(2, 2);
     const result = fc.loadStateDict({ weight: ones([2, 2]), other: tensor(1) }, { strict: false });

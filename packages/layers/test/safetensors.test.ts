@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { tensor } from "@koubai/core";
+import { type Tensor, tensor } from "@koubai/core";
 import { describe, expect, it } from "vitest";
 import { ReLU } from "../src/activation.js";
 import { BatchNorm1d } from "../src/batch-norm.js";
@@ -107,53 +107,55 @@ describe("saveSafetensors / loadSafetensors", () => {
     expect(safetensorsMetadata(bytes)).toEqual({ writer: "numpy", format: "pt" });
   });
 
-  it.skipIf(!hasPython("numpy"))(
-    "writes a file numpy reads back exactly (needs /usr/bin/python3 with numpy)",
-    () => {
-      const dir = mkdtempSync(join(tmpdir(), "koubai-st-"));
-      try {
-        const file = join(dir, "koubai.safetensors");
-        writeFileSync(file, saveSafetensors(reference(), { writer: "koubai" }));
-        expect(execFileSync(PYTHON, [SCRIPT, "verify", file], { encoding: "utf8" }).trim()).toBe(
-          "ok",
-        );
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
-    },
-  );
-
-  it.skipIf(!hasPython("torch"))(
-    "writes a state dict PyTorch loads with load_state_dict(strict=True) (needs torch)",
-    () => {
-      const model = new Sequential(
-        new Linear(4, 8),
-        new BatchNorm1d(8),
-        new ReLU(),
-        new Linear(8, 3),
-      ).double();
-      model.forward(
-        tensor(
-          [
-            [1, 2, 3, 4],
-            [0, 1, 0, 1],
-            [2, 2, 1, 0],
-          ],
-          { dtype: "float64" },
-        ),
+  it("writes a file numpy reads back exactly (needs /usr/bin/python3 with numpy)", (ctx) => {
+    ctx.skip(
+      !hasPython("numpy"),
+      "needs Debian's python3-numpy to read the file back: apt-get install -y python3-numpy",
+    );
+    const dir = mkdtempSync(join(tmpdir(), "koubai-st-"));
+    try {
+      const file = join(dir, "koubai.safetensors");
+      writeFileSync(file, saveSafetensors(reference(), { writer: "koubai" }));
+      expect(execFileSync(PYTHON, [SCRIPT, "verify", file], { encoding: "utf8" }).trim()).toBe(
+        "ok",
       );
-      const dir = mkdtempSync(join(tmpdir(), "koubai-st-"));
-      try {
-        const file = join(dir, "mlp.safetensors");
-        writeFileSync(file, saveSafetensors(model.stateDict()));
-        expect(
-          execFileSync(PYTHON, [SCRIPT, "torch-load", file], { encoding: "utf8" }).trim(),
-        ).toBe("ok");
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
-    },
-  );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("writes a state dict PyTorch loads with load_state_dict(strict=True) (needs torch)", (ctx) => {
+    ctx.skip(
+      !hasPython("torch"),
+      "needs Debian's python3-torch to load the state dict: apt-get install -y python3-torch",
+    );
+    const model = new Sequential(
+      new Linear(4, 8),
+      new BatchNorm1d(8),
+      new ReLU(),
+      new Linear(8, 3),
+    ).double();
+    model.forward(
+      tensor(
+        [
+          [1, 2, 3, 4],
+          [0, 1, 0, 1],
+          [2, 2, 1, 0],
+        ],
+        { dtype: "float64" },
+      ),
+    );
+    const dir = mkdtempSync(join(tmpdir(), "koubai-st-"));
+    try {
+      const file = join(dir, "mlp.safetensors");
+      writeFileSync(file, saveSafetensors(model.stateDict()));
+      expect(execFileSync(PYTHON, [SCRIPT, "torch-load", file], { encoding: "utf8" }).trim()).toBe(
+        "ok",
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe("loadSafetensors refuses bad files with a clear error", () => {
@@ -213,5 +215,85 @@ describe("loadSafetensors refuses bad files with a clear error", () => {
   ])("%s", (_, bytes, message) => {
     expect(() => loadSafetensors(bytes as Uint8Array)).toThrow(message);
     expect(() => loadSafetensors(bytes as Uint8Array)).toThrow(/^loadSafetensors: /);
+  });
+});
+
+describe("loadSafetensors on Node Buffers and other views", () => {
+  it("reads the Buffer readFileSync returns, a view into a larger shared pool", () => {
+    const bytes = readFileSync(new URL("./fixtures/numpy-written.safetensors", import.meta.url));
+    expect(bytes.byteLength).toBeLessThan(bytes.buffer.byteLength); // the case this guards
+    const loaded = loadSafetensors(bytes);
+    for (const [key, t] of Object.entries(reference())) {
+      expect(Array.from(loaded[key].toArray()), key).toEqual(Array.from(t.toArray()));
+    }
+    expect(safetensorsMetadata(bytes)).toEqual({ writer: "numpy", format: "pt" });
+  });
+
+  it("reads a file written to disk and read back with readFileSync", () => {
+    const dir = mkdtempSync(join(tmpdir(), "koubai-st-"));
+    try {
+      const file = join(dir, "small.safetensors");
+      writeFileSync(
+        file,
+        saveSafetensors({ w: tensor([1.5, -2, 3]), on: tensor([1, 0], { dtype: "bool" }) }),
+      );
+      const loaded = loadSafetensors(readFileSync(file));
+      expect(loaded.w.tolist()).toEqual([1.5, -2, 3]);
+      expect(loaded.on.dtype).toBe("bool");
+      expect(loaded.on.tolist()).toEqual([1, 0]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("reads a Uint8Array at an odd byte offset inside a larger buffer", () => {
+    const file = saveSafetensors({ d: tensor([0.25, -1e300], { dtype: "float64" }) });
+    const host = new Uint8Array(file.length + 13);
+    host.set(file, 5);
+    const loaded = loadSafetensors(host.subarray(5, 5 + file.length));
+    expect(loaded.d.tolist()).toEqual([0.25, -1e300]);
+  });
+
+  it("names what it got instead of a Uint8Array", () => {
+    const file = saveSafetensors({ a: tensor([1]) });
+    expect(() => loadSafetensors(file.buffer as never)).toThrow(
+      "loadSafetensors: expected a Uint8Array (a Node Buffer is one), got an object of type ArrayBuffer (view its bytes: new Uint8Array(buffer))",
+    );
+  });
+});
+
+describe("names from files never touch a prototype", () => {
+  it('round-trips a tensor named "__proto__" as an ordinary own entry', () => {
+    const state: Record<string, Tensor> = {};
+    Object.defineProperty(state, "__proto__", {
+      value: tensor([7, 8]),
+      enumerable: true,
+    });
+    state.w = tensor([1]);
+    const loaded = loadSafetensors(saveSafetensors(state, { note: "x" }));
+    expect(Object.getPrototypeOf(loaded)).toBe(Object.prototype);
+    expect(Object.keys(loaded)).toEqual(["__proto__", "w"]);
+    expect(Object.getOwnPropertyDescriptor(loaded, "__proto__")?.value.tolist()).toEqual([7, 8]);
+    expect(({} as Record<string, unknown>).tolist).toBeUndefined();
+  });
+
+  it('keeps a "__proto__" metadata entry as an own string', () => {
+    const metadata = JSON.parse('{"__proto__": "evil", "ok": "1"}') as Record<string, string>;
+    const meta = safetensorsMetadata(saveSafetensors({ a: tensor([1]) }, metadata));
+    expect(Object.getPrototypeOf(meta)).toBe(Object.prototype);
+    expect(Object.getOwnPropertyDescriptor(meta, "__proto__")?.value).toBe("evil");
+    expect(meta.ok).toBe("1");
+  });
+
+  it("refuses a dtype named after an Object.prototype member instead of computing NaN bytes", () => {
+    const header = new TextEncoder().encode(
+      JSON.stringify({ t: { dtype: "toString", shape: [1], data_offsets: [0, 4] } }),
+    );
+    const bytes = new Uint8Array(8 + header.length + 4);
+    new DataView(bytes.buffer).setBigUint64(0, BigInt(header.length), true);
+    bytes.set(header, 8);
+    expect(() => loadSafetensors(bytes)).toThrow(
+      'loadSafetensors: tensor "t" has dtype "toString"; supported: F32, F64, I32, I64, BOOL',
+    );
   });
 });

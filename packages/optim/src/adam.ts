@@ -2,9 +2,21 @@
 // AMSGrad and maximize. AdamW (adamw.ts) reuses `adamUpdate` with decoupled decay.
 
 import { type Tensor, zerosLike } from "@koubai/core";
-import { checkedGrad, checkNonNegative, checkUnitInterval } from "./check.js";
+import {
+  checkBoolean,
+  checkedGrad,
+  checkNonNegative,
+  checkStateTensor,
+  checkUnitInterval,
+} from "./check.js";
 import { adamKernel, updateInPlace } from "./kernels.js";
-import { type GroupOptions, Optimizer, type ParamGroup, type Params } from "./optimizer.js";
+import {
+  type GroupOptions,
+  Optimizer,
+  type ParamGroup,
+  type Params,
+  type StateValue,
+} from "./optimizer.js";
 
 /** Options of `Adam` and `AdamW` (each may also be set per parameter group). */
 export interface AdamOptions {
@@ -64,6 +76,22 @@ export function checkAdamOptions(where: string, o: GroupOptions<AdamParamGroup>)
   checkUnitInterval(where, "betas[0]", o.betas[0]);
   checkUnitInterval(where, "betas[1]", o.betas[1]);
   checkNonNegative(where, "weightDecay", o.weightDecay);
+  checkBoolean(where, "amsgrad", o.amsgrad);
+  checkBoolean(where, "maximize", o.maximize);
+}
+
+/** The state fields an Adam-family update reads: a step count and the moment tensors. */
+export function checkAdamState(
+  where: string,
+  state: Record<string, StateValue>,
+  group: AdamParamGroup,
+): void {
+  const step = state.step;
+  if (typeof step !== "number" || !Number.isInteger(step) || step < 0)
+    throw new TypeError(`${where}: step must be an integer >= 0, got ${String(step)}`);
+  checkStateTensor(where, state, "expAvg");
+  checkStateTensor(where, state, "expAvgSq");
+  checkStateTensor(where, state, "maxExpAvgSq", !group.amsgrad);
 }
 
 /** One Adam-family step over `group`; `decoupled` selects AdamW's `p ← p·(1 − γλ)`. */
@@ -131,6 +159,14 @@ export class Adam extends Optimizer<AdamParamGroup, AdamState> {
 
   protected override validateGroup(group: AdamParamGroup): void {
     checkAdamOptions("Adam", group);
+  }
+
+  protected override validateState(
+    state: Record<string, StateValue>,
+    group: AdamParamGroup,
+    where: string,
+  ): void {
+    checkAdamState(where, state, group);
   }
 
   protected override update(group: AdamParamGroup): void {

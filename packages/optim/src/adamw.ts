@@ -7,8 +7,9 @@ import {
   adamDefaults,
   adamUpdate,
   checkAdamOptions,
+  checkAdamState,
 } from "./adam.js";
-import { Optimizer, type Params } from "./optimizer.js";
+import { Optimizer, type Params, type StateValue } from "./optimizer.js";
 
 /**
  * AdamW, exactly as `torch.optim.AdamW` (1.13): Adam without the L2 term, and instead the
@@ -38,6 +39,14 @@ export class AdamW extends Optimizer<AdamParamGroup, AdamState> {
 
   protected override validateGroup(group: AdamParamGroup): void {
     checkAdamOptions("AdamW", group);
+  }
+
+  protected override validateState(
+    state: Record<string, StateValue>,
+    group: AdamParamGroup,
+    where: string,
+  ): void {
+    checkAdamState(where, state, group);
   }
 
   protected override update(group: AdamParamGroup): void {

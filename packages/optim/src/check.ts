@@ -1,11 +1,42 @@
 // Shared checks for optimizer options and for the gradients an update is about to read.
 
-import type { Tensor } from "@koubai/core";
+import { Tensor } from "@koubai/core";
 
-/** Throws a RangeError unless `value` is a finite number >= 0 (or > 0 when `positive`). */
+/**
+ * Throws a RangeError unless `value` is a finite number >= 0. torch 1.13 also accepts an
+ * infinite lr, momentum or weight decay, which turns every parameter into ±Infinity or NaN at
+ * the first step; Koubai refuses them.
+ */
 export function checkNonNegative(where: string, option: string, value: unknown): void {
-  if (typeof value !== "number" || Number.isNaN(value) || value < 0) {
-    throw new RangeError(`${where}: invalid ${option} ${String(value)}; expected a number >= 0`);
+  if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
+    throw new RangeError(
+      `${where}: invalid ${option} ${typeof value === "string" ? JSON.stringify(value) : String(value)}; expected a finite number >= 0`,
+    );
+  }
+}
+
+/** Throws a TypeError unless `value` is true or false. */
+export function checkBoolean(where: string, option: string, value: unknown): void {
+  if (typeof value !== "boolean") {
+    throw new TypeError(
+      `${where}: invalid ${option} ${typeof value === "string" ? JSON.stringify(value) : String(value)}; expected true or false`,
+    );
+  }
+}
+
+/** Throws a TypeError naming `where` unless `state[field]` is a tensor (or absent, if optional). */
+export function checkStateTensor(
+  where: string,
+  state: Record<string, unknown>,
+  field: string,
+  optional = false,
+): void {
+  const value = state[field];
+  if (value === undefined && optional) return;
+  if (!(value instanceof Tensor)) {
+    throw new TypeError(
+      `${where}: ${field} must be a tensor of the parameter's shape, got ${value === undefined ? "nothing" : typeof value}`,
+    );
   }
 }
 

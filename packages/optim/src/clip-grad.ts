@@ -45,7 +45,8 @@ function valuesOf(t: Tensor): TypedArray {
 }
 
 /**
- * Rescales the gradients of `params` in place so that their joint p-norm is at most `maxNorm`,
+ * Rescales the gradients of `params` in place so that their joint p-norm is at most `maxNorm`
+ * (>= 0: torch 1.13 accepts a negative one, which flips every gradient; Koubai refuses it),
  * like `torch.nn.utils.clip_grad_norm_`, and returns the joint norm before clipping (as a JS
  * number). The joint norm is the norm of the per-parameter norms; every gradient is multiplied
  * by `min(1, maxNorm / (total + 1e-6))`. Parameters without a gradient are skipped (with none
@@ -65,6 +66,13 @@ export function clipGradNorm(
 ): number {
   if (typeof maxNorm !== "number" || Number.isNaN(maxNorm)) {
     throw new TypeError(`clipGradNorm: maxNorm must be a number, got ${String(maxNorm)}`);
+  }
+  // torch 1.13 accepts a negative maxNorm and multiplies every gradient by a negative factor,
+  // turning descent into ascent; Koubai refuses it.
+  if (maxNorm < 0) {
+    throw new RangeError(
+      `clipGradNorm: maxNorm must be >= 0, got ${maxNorm} (a negative one would flip the gradients' sign)`,
+    );
   }
   if (typeof normType !== "number" || Number.isNaN(normType) || normType < 0) {
     if (normType !== Number.NEGATIVE_INFINITY) {
@@ -103,6 +111,10 @@ export function clipGradValue(params: Iterable<Tensor> | Tensor, clipValue: numb
   if (typeof clipValue !== "number" || Number.isNaN(clipValue)) {
     throw new TypeError(`clipGradValue: clipValue must be a number, got ${String(clipValue)}`);
   }
+  // torch 1.13 clamps into the empty range [-clipValue, clipValue] for a negative one, setting
+  // every gradient to clipValue; Koubai refuses it, as it refuses a negative maxNorm.
+  if (clipValue < 0)
+    throw new RangeError(`clipGradValue: clipValue must be >= 0, got ${clipValue}`);
   noGrad(() => {
     for (const g of gradsOf(params)) g.clamp_(-clipValue, clipValue);
   });

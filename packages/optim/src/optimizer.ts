@@ -114,6 +114,16 @@ export abstract class Optimizer<G extends ParamGroup = ParamGroup, S extends obj
    * `backward()` and returns the loss), runs it first with grad mode on and returns its result.
    */
   step<T = undefined>(closure?: () => T): T | undefined {
+    if (closure !== undefined) {
+      const name = `${this.typeName()}.step`;
+      if (typeof closure !== "function")
+        throw new TypeError(`${name}: the closure must be a function, got ${typeof closure}`);
+      if (Object.prototype.toString.call(closure) === "[object AsyncFunction]") {
+        throw new TypeError(
+          `${name}: the closure is async, but step runs it synchronously and would update the parameters before its backward() ran; await the data first, then pass a synchronous closure (or call backward() and step() yourself)`,
+        );
+      }
+    }
     const loss = closure === undefined ? undefined : enableGrad(closure);
     noGrad(() => {
       for (const group of this.paramGroups) this.update(group);
@@ -135,7 +145,11 @@ export abstract class Optimizer<G extends ParamGroup = ParamGroup, S extends obj
     }
   }
 
-  /** Adds a group (e.g. layers unfrozen during fine-tuning); missing options take `defaults`. */
+  /**
+   * Adds a group (e.g. layers unfrozen during fine-tuning); missing options take `defaults`.
+   * Each parameter may appear once across all groups (torch 1.13 only warns about a repeat
+   * within a group, and then updates it twice per step).
+   */
   addParamGroup(input: ParamGroupInput<G>): void {
     const name = this.typeName();
     if (typeof input !== "object" || input === null || !("params" in input)) {
@@ -147,6 +161,7 @@ export abstract class Optimizer<G extends ParamGroup = ParamGroup, S extends obj
         `${name}.addParamGroup: params must be an ordered collection (an array), not a Set, so state dicts match between runs`,
       );
     }
+    checkOwnKeys(input, `${name}.addParamGroup`);
     const params = raw instanceof Tensor ? [raw] : Array.from(raw);
     params.forEach((p, i) => {
       if (!(p instanceof Tensor)) {
@@ -160,6 +175,13 @@ export abstract class Optimizer<G extends ParamGroup = ParamGroup, S extends obj
         );
       }
     });
+    // torch 1.13 only warns here and then updates such a parameter twice per step.
+    const first = params.findIndex((p, i) => params.indexOf(p) !== i);
+    if (first !== -1) {
+      throw new Error(
+        `${name}.addParamGroup: params[${first}] is the same tensor as params[${params.indexOf(params[first])}]; pass each parameter once (a duplicate would be updated twice per step)`,
+      );
+    }
     const existing = new Set(this.paramGroups.flatMap((g) => g.params));
     if (params.some((p) => existing.has(p))) {
       throw new Error(`${name}.addParamGroup: some parameters appear in more than one group`);
@@ -196,38 +218,78 @@ export abstract class Optimizer<G extends ParamGroup = ParamGroup, S extends obj
   }
 
   /**
+   * Checks one restored per-parameter state entry (its fields as numbers and tensors already
+   * cast to the parameter's dtype and shape) and throws, naming `where`, when an update could
+   * not use it. Called by `loadStateDict` before it changes anything. The default accepts any.
+   */
+  protected validateState(_state: Record<string, StateValue>, _group: G, _where: string): void {}
+
+  /**
    * Restores a `stateDict()` (possibly after `JSON.parse`). The groups must have the same sizes;
    * saved group options replace the current ones; state tensors are copied and cast to their
-   * parameter's dtype.
+   * parameter's dtype. Everything is checked first (the group options as the constructor checks
+   * them, parameter indices, every state entry); on any problem it throws and changes nothing.
    */
   loadStateDict(stateDict: OptimizerStateDict): void {
     const name = `${this.typeName()}.loadStateDict`;
-    const saved = stateDict?.paramGroups;
-    if (!Array.isArray(saved) || typeof stateDict.state !== "object") {
-      throw new TypeError(`${name}: expected an object with state and paramGroups`);
+    const saved = (stateDict as Partial<OptimizerStateDict> | null)?.paramGroups;
+    const savedState = (stateDict as Partial<OptimizerStateDict> | null)?.state;
+    if (
+      !Array.isArray(saved) ||
+      savedState === null ||
+      typeof savedState !== "object" ||
+      Array.isArray(savedState)
+    ) {
+      throw new TypeError(
+        `${name}: expected an object with state (an object) and paramGroups (an array), as stateDict() returns`,
+      );
     }
     if (saved.length !== this.paramGroups.length) {
       throw new RangeError(
         `${name}: loaded state dict has ${saved.length} parameter groups, this optimizer has ${this.paramGroups.length}`,
       );
     }
-    const byId = new Map<number, Tensor>();
-    saved.forEach((g, i) => {
+    const byId = new Map<number, { p: Tensor; group: number }>();
+    const options = saved.map((g, i) => {
+      if (g === null || typeof g !== "object" || Array.isArray(g))
+        throw new TypeError(`${name}: paramGroups[${i}] must be an object`);
       const params = this.paramGroups[i].params;
       if (!Array.isArray(g.params) || g.params.length !== params.length) {
         throw new RangeError(
-          `${name}: loaded parameter group ${i} has ${g.params?.length} parameters, this optimizer's has ${params.length}`,
+          `${name}: loaded parameter group ${i} has ${Array.isArray(g.params) ? g.params.length : "no list of"} parameters, this optimizer's has ${params.length}`,
         );
       }
       g.params.forEach((id, j) => {
-        byId.set(id, params[j]);
+        if (!Number.isSafeInteger(id) || id < 0 || byId.has(id)) {
+          throw new RangeError(
+            `${name}: paramGroups[${i}].params[${j}] is ${JSON.stringify(id)}; expected a parameter index (an integer >= 0) used once`,
+          );
+        }
+        byId.set(id, { p: params[j], group: i });
       });
+      const { params: _ids, ...rest } = g;
+      checkOwnKeys(rest, `${name}: paramGroups[${i}]`);
+      const copy = structuredClone(rest);
+      try {
+        this.validateGroup({ ...copy, params } as unknown as G);
+      } catch (e) {
+        if (e instanceof Error) e.message = `${name}: paramGroups[${i}]: ${e.message}`;
+        throw e;
+      }
+      return copy;
     });
     const state = new Map<Tensor, S>();
-    for (const [key, entry] of Object.entries(stateDict.state)) {
-      const p = byId.get(Number(key));
-      if (p === undefined)
-        throw new RangeError(`${name}: state for unknown parameter index ${key}`);
+    for (const [key, entry] of Object.entries(savedState)) {
+      const target = String(Number(key)) === key ? byId.get(Number(key)) : undefined;
+      if (target === undefined)
+        throw new RangeError(`${name}: state for unknown parameter index ${JSON.stringify(key)}`);
+      const { p } = target;
+      if (entry === null || typeof entry !== "object" || Array.isArray(entry)) {
+        throw new TypeError(
+          `${name}: state ${key} is ${entry === null ? "null" : Array.isArray(entry) ? "an array" : typeof entry}, expected an object of numbers and tensors as stateDict() returns`,
+        );
+      }
+      checkOwnKeys(entry, `${name}: state ${key}`);
       const restored: Record<string, StateValue> = {};
       for (const [field, value] of Object.entries(entry)) {
         if (typeof value === "number") {
@@ -245,15 +307,28 @@ export abstract class Optimizer<G extends ParamGroup = ParamGroup, S extends obj
         }
         restored[field] = t;
       }
+      const group = { ...options[target.group], params: [] } as unknown as G;
+      this.validateState(restored, group, `${name}: state ${key}`);
       state.set(p, restored as S);
     }
+    // Everything is valid: now change the optimizer.
     this.paramGroups.forEach((group, i) => {
-      const { params: _ids, ...options } = structuredClone(saved[i]);
       for (const k of Object.keys(group)) if (k !== "params") delete group[k];
-      Object.assign(group, options);
-      this.validateGroup(group);
+      Object.assign(group, options[i]);
     });
     this.state.clear();
     for (const [p, s] of state) this.state.set(p, s);
+  }
+}
+
+/**
+ * Refuses a "__proto__" key in a record from a state dict or a group: assigning it to an ordinary
+ * object (as group options are) would replace that object's prototype.
+ */
+function checkOwnKeys(record: object, where: string): void {
+  if (Object.hasOwn(record, "__proto__")) {
+    throw new TypeError(
+      `${where}: "__proto__" is not a valid option or state name (it would replace the object's prototype)`,
+    );
   }
 }

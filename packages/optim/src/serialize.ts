@@ -45,6 +45,11 @@ export function isSerializedTensor(value: unknown): value is SerializedTensor {
 
 /** A fresh tensor from `record`, in `dtype` when given (state is cast to its parameter's dtype). */
 export function deserializeTensor(record: SerializedTensor, where: string, dtype?: DType): Tensor {
+  if (!record.shape.every((s) => Number.isSafeInteger(s) && s >= 0)) {
+    throw new TypeError(
+      `${where}: saved tensor has shape ${JSON.stringify(record.shape)}; expected non-negative integers`,
+    );
+  }
   const n = record.shape.reduce((a, b) => a * b, 1);
   if (record.data.length !== n) {
     throw new RangeError(
@@ -55,7 +60,7 @@ export function deserializeTensor(record: SerializedTensor, where: string, dtype
   for (let i = 0; i < n; i++) {
     const v = record.data[i];
     if (typeof v === "number") values[i] = v;
-    else if (typeof v === "string" && v in SPECIAL) values[i] = SPECIAL[v];
+    else if (typeof v === "string" && Object.hasOwn(SPECIAL, v)) values[i] = SPECIAL[v];
     else throw new TypeError(`${where}: saved tensor value ${JSON.stringify(v)} is not a number`);
   }
   return tensor(values, { shape: record.shape, dtype: dtype ?? record.dtype });

@@ -1,9 +1,15 @@
 // Stochastic gradient descent with PyTorch's momentum, dampening, Nesterov and weight decay.
 
 import { type Tensor, zerosLike } from "@koubai/core";
-import { checkedGrad, checkNonNegative } from "./check.js";
+import { checkBoolean, checkedGrad, checkNonNegative, checkStateTensor } from "./check.js";
 import { sgdKernel, updateInPlace } from "./kernels.js";
-import { type GroupOptions, Optimizer, type ParamGroup, type Params } from "./optimizer.js";
+import {
+  type GroupOptions,
+  Optimizer,
+  type ParamGroup,
+  type Params,
+  type StateValue,
+} from "./optimizer.js";
 
 /** Options of `SGD` (each may also be set per parameter group). */
 export interface SGDOptions {
@@ -87,9 +93,13 @@ export class SGD extends Optimizer<SGDParamGroup, SGDState> {
     checkNonNegative("SGD", "lr", o.lr);
     checkNonNegative("SGD", "momentum", o.momentum);
     checkNonNegative("SGD", "weightDecay", o.weightDecay);
-    if (typeof o.dampening !== "number" || Number.isNaN(o.dampening)) {
-      throw new RangeError(`SGD: invalid dampening ${String(o.dampening)}; expected a number`);
+    if (typeof o.dampening !== "number" || !Number.isFinite(o.dampening)) {
+      throw new RangeError(
+        `SGD: invalid dampening ${String(o.dampening)}; expected a finite number`,
+      );
     }
+    checkBoolean("SGD", "nesterov", o.nesterov);
+    checkBoolean("SGD", "maximize", o.maximize);
     if (o.nesterov && (o.momentum <= 0 || o.dampening !== 0)) {
       throw new RangeError(
         `SGD: Nesterov momentum requires a momentum > 0 and zero dampening (got momentum ${o.momentum}, dampening ${o.dampening})`,
@@ -99,6 +109,14 @@ export class SGD extends Optimizer<SGDParamGroup, SGDState> {
 
   protected override validateGroup(group: SGDParamGroup): void {
     SGD.checkOptions(group);
+  }
+
+  protected override validateState(
+    state: Record<string, StateValue>,
+    _group: SGDParamGroup,
+    where: string,
+  ): void {
+    checkStateTensor(where, state, "momentumBuffer", true);
   }
 
   protected override update(group: SGDParamGroup): void {

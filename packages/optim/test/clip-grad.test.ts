@@ -87,3 +87,23 @@ describe("clipGradNorm edge cases", () => {
     expect(total).toBeAllclose([Math.hypot(Math.fround(0.1), Math.fround(0.2))], { rtol: 1e-7 });
   });
 });
+
+describe("clipping bounds that would flip gradients", () => {
+  it("clipGradNorm refuses a negative maxNorm (torch multiplies by a negative factor)", () => {
+    const p = tensor([1, 1], { requiresGrad: true });
+    p.grad = tensor([3, 4]);
+    expect(() => clipGradNorm([p], -1)).toThrow(
+      "clipGradNorm: maxNorm must be >= 0, got -1 (a negative one would flip the gradients' sign)",
+    );
+    expect(p.grad.tolist()).toEqual([3, 4]);
+    clipGradNorm([p], 0);
+    expect(p.grad.tolist()).toEqual([0, 0]);
+  });
+
+  it("clipGradValue refuses a negative clipValue (torch sets every gradient to it)", () => {
+    const p = tensor([1, 1, 1], { requiresGrad: true });
+    p.grad = tensor([-3, 0.5, 2]);
+    expect(() => clipGradValue([p], -1)).toThrow("clipGradValue: clipValue must be >= 0, got -1");
+    expect(p.grad.tolist()).toEqual([-3, 0.5, 2]);
+  });
+});

@@ -1,6 +1,6 @@
 import { tensor, zeros } from "@koubai/core";
 import { describe, expect, it } from "vitest";
-import { Adam, Optimizer, type OptimizerStateDict, SGD } from "../src/index.js";
+import { Adam, AdamW, Optimizer, type OptimizerStateDict, SGD } from "../src/index.js";
 import "./helpers/allclose.js";
 
 const param = (values: number[] = [0, 0]) =>
@@ -176,7 +176,7 @@ describe("Optimizer.typeName", () => {
     expect(new Qt([param()]).typeName()).toBe("Adam");
     expect(() => new Qt([])).toThrow("Adam: got an empty parameter list");
     expect(() => new Qt([param()]).loadStateDict({} as OptimizerStateDict)).toThrow(
-      "Adam.loadStateDict: expected an object with state and paramGroups",
+      "Adam.loadStateDict: expected an object with state (an object) and paramGroups (an array)",
     );
   });
 
@@ -187,5 +187,117 @@ describe("Optimizer.typeName", () => {
     }
     expect(new Sign([param()], { lr: 0.1 }).typeName()).toBe("Sign");
     expect(() => new Sign([], { lr: 0.1 })).toThrow("Sign: got an empty parameter list");
+  });
+});
+
+describe("Optimizer.loadStateDict refuses and changes nothing", () => {
+  /** An Adam that has taken one step, its state dict as JSON data, and a snapshot of both. */
+  function trained() {
+    const p = param([1, -1]);
+    const optimizer = new Adam([p], { lr: 0.1 });
+    p.grad = tensor([0.5, 0.25], { dtype: "float64" });
+    optimizer.step();
+    const saved = JSON.parse(JSON.stringify(optimizer.stateDict())) as OptimizerStateDict;
+    const snapshot = () => JSON.stringify(optimizer.stateDict());
+    return { p, optimizer, saved, snapshot, before: snapshot() };
+  }
+
+  it.each([
+    ["lr -1", { lr: -1 }, /paramGroups\[0\]: Adam: invalid lr -1; expected a finite number >= 0/],
+    ["weightDecay NaN", { weightDecay: Number.NaN }, /invalid weightDecay NaN/],
+    ["betas [2, 2]", { betas: [2, 2] }, /invalid betas\[0\] 2; expected 0 <= betas\[0\] < 1/],
+    ['lr "abc"', { lr: "abc" }, /invalid lr "abc"/],
+    ["lr Infinity", { lr: Number.POSITIVE_INFINITY }, /invalid lr Infinity/],
+    ['amsgrad "yes"', { amsgrad: "yes" }, /invalid amsgrad "yes"; expected true or false/],
+  ])(
+    "an invalid group option (%s): it throws before the live group changes",
+    (_, change, message) => {
+      const { p, optimizer, saved, snapshot, before } = trained();
+      Object.assign(saved.paramGroups[0], change);
+      expect(() => optimizer.loadStateDict(saved)).toThrow(message);
+      expect(snapshot()).toBe(before);
+      // The next step still descends with the old options.
+      const value = p.tolist() as number[];
+      p.grad = tensor([1, 1], { dtype: "float64" });
+      optimizer.step();
+      expect((p.tolist() as number[]).every((v, i) => v < value[i])).toBe(true);
+    },
+  );
+
+  it('refuses a "__proto__" key in a group, which would set the group\'s prototype', () => {
+    const { optimizer, saved, snapshot, before } = trained();
+    const text = JSON.stringify(saved).replace('"lr":0.1', '"lr":0.1,"__proto__":{"lr":1000}');
+    const hostile = JSON.parse(text) as OptimizerStateDict;
+    expect(() => optimizer.loadStateDict(hostile)).toThrow(
+      /paramGroups\[0\]: "__proto__" is not a valid option or state name/,
+    );
+    expect(snapshot()).toBe(before);
+    expect(Object.getPrototypeOf(optimizer.paramGroups[0])).toBe(Object.prototype);
+  });
+
+  it("names a null, malformed or incomplete state entry instead of a JavaScript TypeError", () => {
+    const { optimizer, saved, snapshot, before } = trained();
+    const withEntry = (entry: unknown) => ({ ...saved, state: { 0: entry } }) as never;
+    expect(() => optimizer.loadStateDict(withEntry(null))).toThrow(
+      "Adam.loadStateDict: state 0 is null, expected an object of numbers and tensors as stateDict() returns",
+    );
+    expect(() => optimizer.loadStateDict(withEntry({ step: 1 }))).toThrow(
+      "Adam.loadStateDict: state 0: expAvg must be a tensor of the parameter's shape, got nothing",
+    );
+    expect(() => optimizer.loadStateDict(withEntry({ ...saved.state[0], step: "1" }))).toThrow(
+      /state 0\.step is neither a number nor a tensor/,
+    );
+    expect(() => optimizer.loadStateDict({ ...saved, state: null } as never)).toThrow(
+      /expected an object with state \(an object\) and paramGroups \(an array\)/,
+    );
+    expect(snapshot()).toBe(before);
+  });
+
+  it("refuses a state entry whose field is named __proto__", () => {
+    const { optimizer, saved, snapshot, before } = trained();
+    const text = JSON.stringify(saved).replace('"step":1', '"step":1,"__proto__":{"step":0}');
+    expect(() => optimizer.loadStateDict(JSON.parse(text))).toThrow(/state 0: "__proto__"/);
+    expect(snapshot()).toBe(before);
+  });
+});
+
+describe("optimizer options PyTorch accepts but that cannot train", () => {
+  it("refuses the same parameter twice in a group (torch only warns, then updates it twice)", () => {
+    const p = param();
+    expect(() => new SGD([p, p], { lr: 0.1 })).toThrow(
+      "SGD.addParamGroup: params[1] is the same tensor as params[0]; pass each parameter once (a duplicate would be updated twice per step)",
+    );
+    expect(() => new Adam([{ params: [param(), p, p] }])).toThrow(
+      /params\[2\] is the same tensor as params\[1\]/,
+    );
+  });
+
+  it("refuses an infinite learning rate, momentum, weight decay or eps", () => {
+    expect(() => new SGD([param()], { lr: Number.POSITIVE_INFINITY })).toThrow(
+      "SGD: invalid lr Infinity; expected a finite number >= 0",
+    );
+    expect(() => new SGD([param()], { lr: 0.1, momentum: Number.POSITIVE_INFINITY })).toThrow(
+      /invalid momentum Infinity/,
+    );
+    expect(() => new AdamW([param()], { weightDecay: Number.POSITIVE_INFINITY })).toThrow(
+      /AdamW: invalid weightDecay Infinity/,
+    );
+    expect(() => new Adam([param()], { eps: Number.POSITIVE_INFINITY })).toThrow(
+      /Adam: invalid eps Infinity/,
+    );
+  });
+
+  it("refuses an async closure in step before running it", async () => {
+    const p = param([1, 1]);
+    const optimizer = new SGD([p], { lr: 0.1 });
+    let ran = false;
+    expect(() =>
+      optimizer.step(async () => {
+        ran = true;
+        return 0;
+      }),
+    ).toThrow(/^SGD\.step: the closure is async/);
+    expect(ran).toBe(false);
+    expect(p.tolist()).toEqual([1, 1]);
   });
 });

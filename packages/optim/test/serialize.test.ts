@@ -42,3 +42,19 @@ describe("tensor serialisation for state dicts", () => {
     );
   });
 });
+
+describe("tensor records from JSON", () => {
+  it("reads only its own special strings, not Object.prototype members such as toString", () => {
+    for (const name of ["toString", "__proto__", "constructor", "valueOf"]) {
+      expect(() =>
+        deserializeTensor({ shape: [1], dtype: "float32", data: [name] }, "load"),
+      ).toThrow(`load: saved tensor value ${JSON.stringify(name)} is not a number`);
+    }
+  });
+
+  it("names a shape that is not a list of sizes", () => {
+    expect(() =>
+      deserializeTensor({ shape: ["2"] as never, dtype: "float32", data: [1, 2] }, "load"),
+    ).toThrow('load: saved tensor has shape ["2"]; expected non-negative integers');
+  });
+});

@@ -135,9 +135,9 @@ export function accumulateLeaf(t: Tensor, g: Tensor, createGraph: boolean): void
 /**
  * True when a leaf's later gradient `g` may be added into its existing `.grad` in place, as
  * PyTorch's AccumulateGrad does (`grad += new_grad`): no full-size allocation per contribution.
- * Not for a retained non-leaf gradient (torch adds those out of place), nor when `.grad` is one
- * the user set that does not match `g` (another dtype or shape: the sum promotes or broadcasts,
- * as before), shares `g`'s memory, needs grad, or is not contiguous.
+ * Not for a retained non-leaf gradient (torch adds those out of place), nor when `.grad` shares
+ * `g`'s memory, needs grad, or is not contiguous (a stride-0 one the user set, say). Shape and
+ * dtype always match: the `grad` setter checks them.
  */
 function addsInPlace(t: Tensor, grad: Tensor, g: Tensor): boolean {
   return (

@@ -4,12 +4,12 @@
 // gradients, and each gradient it returns is checked against its input's shape and dtype before
 // it flows on. How gradients are summed and stored (and buffers reused) is accumulate.ts's job.
 
-import { formatShape, sameShape } from "../tensor/shape.js";
 import { Storage } from "../tensor/storage.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { accumulateLeaf, deliverToLeaf, GradientResults, GradientSums } from "./accumulate.js";
-import { checkFinite, inBackward, isAnomalyEnabled } from "./anomaly.js";
+import { inBackward, isAnomalyEnabled } from "./anomaly.js";
 import { setGradEnabled } from "./grad-mode.js";
+import { checkCount, checkGradient } from "./gradient-checks.js";
 import type { Node } from "./node.js";
 import { currentTrace } from "./trace.js";
 
@@ -122,11 +122,7 @@ export function runBackward(
       const trace = currentTrace();
       trace?.({ node, gradOut, inputGrads, rule: node.rule ?? backwardFn });
       if (!retainGraph) node.release();
-      if (inputGrads.length !== node.inputs.length) {
-        throw new Error(
-          `backward of ${node.op} returned ${inputGrads.length} gradients for ${node.inputs.length} inputs`,
-        );
-      }
+      checkCount(node, inputGrads);
       for (let i = 0; i < node.inputs.length; i++) {
         const input = node.inputs[i];
         const g = inputGrads[i];
@@ -158,16 +154,4 @@ function nodesLeadingTo(order: readonly Node[], results: GradientResults): Set<N
     }
   }
   return needed;
-}
-
-/** Every gradient must have its input's shape and dtype; anomaly mode also wants it finite. */
-function checkGradient(node: Node, i: number, input: Tensor, g: Tensor): void {
-  if (!sameShape(g.shape, input.shape) || g.dtype !== input.dtype) {
-    throw new Error(
-      `backward of ${node.op}: the gradient for input ${i} has shape ${formatShape(g.shape)} and dtype ${g.dtype}, ` +
-        `but the input has shape ${formatShape(input.shape)} and dtype ${input.dtype}`,
-    );
-  }
-  if (isAnomalyEnabled())
-    checkFinite(g, `backward of ${node.op} (gradient of input ${i})`, node.createdAt);
 }

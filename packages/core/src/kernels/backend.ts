@@ -17,7 +17,12 @@ let backend: KernelBackend = "auto";
  * in float64). The same choice routes float add, sub, mul, div, maximum, minimum, neg, abs,
  * square, sqrt, rsqrt, relu and relu's backward, the sum, variance and max reductions over
  * contiguous rows or columns, the fused BatchNorm and the SGD-momentum update; their wasm loops
- * give results bit-identical to the JS ones.
+ * give results bit-identical to the JS ones. One exception to `"wasm"`: a matmul whose padded
+ * scratch space would pass 2 GiB (a skinny [1, 2^27] @ [2^27, 1] needs 6 GiB, more than
+ * WebAssembly's 4 GiB), or for which the WebAssembly memory cannot grow, runs on the JS kernel.
+ * Under `"auto"`, products that padding would more than triple in size (matrix-vector shapes
+ * such as [1, K] @ [K, 1]) run in JS as well. A call needing more than 64 MiB of WebAssembly
+ * scratch gets memory of its own, returned when the garbage collector frees it.
  *
  * @example
  * setKernelBackend("js"); // e.g. to compare against the WebAssembly path

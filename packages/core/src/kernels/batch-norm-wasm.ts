@@ -58,8 +58,8 @@ export function wasmBatchNormAvailable(): boolean {
   return load() !== null;
 }
 
-function kernels(): BatchNormExports {
-  const k = load();
+function kernels(scratchBytes: number): BatchNormExports {
+  const k = load.forScratch(scratchBytes);
   if (k === null) throw new Error("batchNorm: the WebAssembly SIMD kernels are not available here");
   return k;
 }
@@ -127,15 +127,18 @@ function copyOut(
  * fall into one L1 set.
  */
 function scratch(
-  k: BatchNormExports,
   factorBytes: number,
   size: number,
   operands: number,
-): { buffer: ArrayBuffer; at: number[] } {
+): { k: BatchNormExports; buffer: ArrayBuffer; at: number[] } {
   const bytes = Math.ceil((4 * size) / 4096) * 4096 + 1024;
   const first = Math.ceil(factorBytes / 4096) * 4096;
   const at = Array.from({ length: operands }, (_, i) => first + i * bytes);
-  return { buffer: growMemory(k.memory, first + operands * bytes), at };
+  const total = first + operands * bytes;
+  // Chunks are 64 KB unless one sample's channel alone is larger (a huge spatial size): such a
+  // call gets an instance of its own, so its memory is not kept after it.
+  const k = kernels(total);
+  return { k, buffer: growMemory(k.memory, total, "batchNorm"), at };
 }
 
 /** Per-channel statistics of a batch-statistics forward, float64, [C] each. */
@@ -166,14 +169,13 @@ export function batchNormForwardF32(
   gamma: ArrayLike<number> | null,
   beta: ArrayLike<number> | null,
 ): BatchNormForwardStats {
-  const k = kernels();
   const m = n * s;
   const plan = chunksOf(n, c, s);
   const { units, per, width } = plan;
   // Factors from 0: mean, scale, shift, then the squared deviations' sums.
   const f = 0;
   const accAt = f + 24 * c;
-  const { buffer, at } = scratch(k, 32 * c, per * width, 2);
+  const { k, buffer, at } = scratch(32 * c, per * width, 2);
   const [xAt, outAt] = at;
   const xs = new Float32Array(buffer, xAt, per * width);
   const outs = new Float32Array(buffer, outAt, per * width);
@@ -237,14 +239,13 @@ export function batchNormBackwardF32(
   invStd: Float64Array,
   gamma: ArrayLike<number> | null,
 ): BatchNormGradSums {
-  const k = kernels();
   const m = n * s;
   const plan = chunksOf(n, c, s);
   const { units, per, width } = plan;
   // Factors from 0: mean, scale, shift, slope, then the sums Σdy and Σdy·(x - μ).
   const f = 0;
   const sumsAt = f + 32 * c;
-  const { buffer, at } = scratch(k, 48 * c, per * width, 3);
+  const { k, buffer, at } = scratch(48 * c, per * width, 3);
   const [dyAt, xAt, outAt] = at;
   const dys = new Float32Array(buffer, dyAt, per * width);
   const xs = new Float32Array(buffer, xAt, per * width);

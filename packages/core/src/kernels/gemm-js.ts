@@ -15,12 +15,21 @@ export interface StridedMatrix {
   colStride: number;
 }
 
-let panels = new Float64Array(0);
+/**
+ * Panels of at most this many bytes are kept for the next call; a larger B is packed into an
+ * array of its own that is freed with the call, so one large product does not hold its memory
+ * for the life of the process.
+ */
+const KEPT_PANEL_BYTES = 64 << 20;
 
-/** B packed as ceil(n/4) panels of [k][4], zero padded; reused across calls. */
+let kept = new Float64Array(0);
+
+/** B packed as ceil(n/4) panels of [k][4], zero padded; small ones reuse one array across calls. */
 function packB(b: StridedMatrix, n: number, k: number): Float64Array {
   const needed = Math.ceil(n / 4) * 4 * k;
-  if (panels.length < needed) panels = new Float64Array(needed);
+  let panels = kept;
+  if (needed * 8 > KEPT_PANEL_BYTES) panels = new Float64Array(needed);
+  else if (kept.length < needed) panels = kept = new Float64Array(needed);
   const { data, offset, rowStride, colStride } = b;
   let q = 0;
   for (let j0 = 0; j0 < n; j0 += 4) {
@@ -34,7 +43,12 @@ function packB(b: StridedMatrix, n: number, k: number): Float64Array {
   return panels;
 }
 
-/** out[outOffset + i*n + j] = Σ_p a[i, p]·b[p, j] for float data. */
+/**
+ * out[outOffset + i*n + j] = Σ_p a[i, p]·b[p, j] for float data. With fewer than 4 rows or
+ * columns (matrix-vector shapes) each element of B is used at most 3 times, so packing it (into
+ * float64 panels padded to 4 columns: up to 8 times B's size) costs more than it saves: those
+ * take the unpacked dot products, which need no scratch memory.
+ */
 export function gemmJs(
   a: StridedMatrix,
   b: StridedMatrix,
@@ -44,6 +58,10 @@ export function gemmJs(
   n: number,
   k: number,
 ): void {
+  if (m < 4 || n < 4) {
+    gemmUnpacked(a, b, out, outOffset, m, n, k);
+    return;
+  }
   const bp = packB(b, n, k);
   const { data: ad, offset: ao, rowStride: ar, colStride: ac } = a;
   for (let i0 = 0; i0 < m; i0 += 4) {
@@ -122,6 +140,69 @@ function storeRow(
   if (cols > 1) out[o + 1] = v1;
   if (cols > 2) out[o + 2] = v2;
   if (cols > 3) out[o + 3] = v3;
+}
+
+/**
+ * C without packing: float64 sums in p order, the same sums in the same order as the packed
+ * kernel (so bit-identical results). Few columns, or B's columns contiguous (x @ wᵀ): one dot
+ * product per element, no scratch. Otherwise (few rows of A, B row-major) each row of C is
+ * accumulated across B's rows, read along them, in n sums of scratch: reading B by columns there
+ * took 16x longer for [1, 4096] @ [4096, 4096].
+ */
+function gemmUnpacked(
+  a: StridedMatrix,
+  b: StridedMatrix,
+  out: FloatArray,
+  outOffset: number,
+  m: number,
+  n: number,
+  k: number,
+): void {
+  const { data: ad, offset: ao, rowStride: ar, colStride: ac } = a;
+  const { data: bd, offset: bo, rowStride: br, colStride: bc } = b;
+  if (n < 4 || br === 1) {
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) {
+        out[outOffset + i * n + j] = dot(ad, ao + i * ar, ac, bd, bo + j * bc, br, k);
+      }
+    }
+    return;
+  }
+  const sums = new Float64Array(n);
+  for (let i = 0; i < m; i++) {
+    sums.fill(0);
+    for (let p = 0; p < k; p++) axpy(sums, ad[ao + i * ar + p * ac], bd, bo + p * br, bc, n);
+    out.set(sums, outOffset + i * n);
+  }
+}
+
+/** sums[j] += x·y[yo + j·ys] for j = 0..n-1. */
+function axpy(
+  sums: Float64Array,
+  x: number,
+  y: TypedArray,
+  yo: number,
+  ys: number,
+  n: number,
+): void {
+  if (ys === 1) for (let j = 0; j < n; j++) sums[j] += x * y[yo + j];
+  else for (let j = 0; j < n; j++) sums[j] += x * y[yo + j * ys];
+}
+
+/** Σ_p x[xo + p·xs]·y[yo + p·ys] for p = 0..k-1, summed in float64 in that order. */
+function dot(
+  x: TypedArray,
+  xo: number,
+  xs: number,
+  y: TypedArray,
+  yo: number,
+  ys: number,
+  k: number,
+): number {
+  let sum = 0;
+  if (xs === 1 && ys === 1) for (let p = 0; p < k; p++) sum += x[xo + p] * y[yo + p];
+  else for (let p = 0; p < k; p++) sum += x[xo + p * xs] * y[yo + p * ys];
+  return sum;
 }
 
 /** The i-k-j loop, for integer and bool data (and as the reference order for floats). */

@@ -7,7 +7,7 @@
 import type { TypedArray } from "../tensor/dtype.js";
 import type { FloatArray, StridedMatrix } from "./gemm-js.js";
 import { GEMM_WASM_BASE64 } from "./gemm-wasm-module.js";
-import { growMemory, lazyInstance } from "./wasm-module.js";
+import { lazyInstance, tryGrowMemory } from "./wasm-module.js";
 
 /** Rows per A panel (the tile height in gemm.wat). */
 const MR = 4;
@@ -40,6 +40,11 @@ export type GemmFn = (
 ) => void;
 
 const load = lazyInstance(GEMM_WASM_BASE64, (e) => e as unknown as GemmExports);
+
+/** @internal For tests: the bytes of the shared instance's memory (0 before its first use). */
+export function sharedGemmMemoryBytes(): number {
+  return load()?.memory.buffer.byteLength ?? 0;
+}
 
 /** True when the SIMD GEMM can run here (WebAssembly with SIMD128). */
 export function wasmGemmAvailable(): boolean {
@@ -184,18 +189,39 @@ function copyBlock(x: StridedMatrix, count: number, dst: FloatArray): void {
 const B_IN_PLACE_MAX_ROWS = 8;
 
 /**
- * Runs the kernel on C[mp, np] = A·B in the module's memory and returns C (row-major, np
- * columns). A is read in place when row- or column-major with m % 4 == 0, else packed.
+ * The most scratch memory one product may ask of WebAssembly (whose memory ends at 4 GiB); a
+ * larger product runs on the JS kernel instead (see kernels/matmul.ts).
+ */
+export const WASM_MAX_SCRATCH_BYTES = 2 ** 31;
+
+/**
+ * An upper bound of the scratch memory `gemmWasm` asks for an m·n·k product: padded A, B and C
+ * plus a raw copy of the larger operand (packed in the module), in either orientation.
+ */
+export function gemmWasmScratchBytes(m: number, n: number, k: number, isF32: boolean): number {
+  const size = isF32 ? 4 : 8;
+  const pad = (x: number, to: number) => Math.ceil(x / to) * to;
+  const bound = (rows: number, cols: number) =>
+    (pad(rows, MR) * k + pad(cols, 8) * k + pad(rows, MR) * pad(cols, 8) + cols * k) * size;
+  return Math.max(bound(m, n), bound(n, m));
+}
+
+/**
+ * Runs the kernel on C[mp, np] = A·B in a module's memory and returns C (row-major, np columns),
+ * or null when the memory cannot grow to what it needs. A is read in place when row- or
+ * column-major with m % 4 == 0, else packed. `engine` is the shared-memory one (gemm-threads.ts)
+ * or null: then the module's shared instance, or a private one for scratch above
+ * KEPT_SCRATCH_BYTES (see wasm-module.ts), so a one-off large product does not keep its memory.
  */
 function product(
-  gemm: GemmExports,
+  engine: GemmExports | null,
   a: StridedMatrix,
   b: StridedMatrix,
   m: number,
   n: number,
   k: number,
   isF32: boolean,
-): { c: FloatArray; np: number } {
+): { c: FloatArray; np: number } | null {
   const size = isF32 ? 4 : 8;
   const nr = isF32 ? 8 : 4;
   const mp = Math.ceil(m / MR) * MR;
@@ -207,10 +233,11 @@ function product(
   const transposesInModule = isF32 && b.rowStride === 1 && b.colStride === k && n % nr === 0;
   const packsInModule = (rowMajorB && m > B_IN_PLACE_MAX_ROWS) || transposesInModule;
   const cBytes = mp * np * size;
-  const buffer = growMemory(
-    gemm.memory,
-    aBytes + bBytes + cBytes + (packsInModule ? n * k * size : 0),
-  );
+  const needed = aBytes + bBytes + cBytes + (packsInModule ? n * k * size : 0);
+  const gemm = engine ?? load.forScratch(needed);
+  if (gemm === null) throw new Error("matmul: the WebAssembly SIMD kernel is not available here");
+  const buffer = tryGrowMemory(gemm.memory, needed);
+  if (buffer === null) return null;
   const View = isF32 ? Float32Array : Float64Array;
   const aView = new View(buffer, 0, mp * k);
   const bView = new View(buffer, aBytes, np * k);
@@ -254,7 +281,8 @@ function product(
  * consecutive p, each summed from +0 and then added to the total (a 3x smaller rounding error
  * at k = 784 than one chain, for the same speed). Bit-identical to that loop written in JS.
  * Requires k ≥ 1 and a loaded module. `engine` replaces the module (gemm-threads.ts passes its
- * shared-memory one); null means the module.
+ * shared-memory one); null means the module. Returns false, with `out` untouched, when the
+ * WebAssembly memory cannot grow to the scratch space the product needs.
  */
 export function gemmWasm(
   a: StridedMatrix,
@@ -265,9 +293,7 @@ export function gemmWasm(
   n: number,
   k: number,
   engine: GemmExports | null = null,
-): void {
-  const gemm = engine ?? load();
-  if (gemm === null) throw new Error("matmul: the WebAssembly SIMD kernel is not available here");
+): boolean {
   const isF32 = out instanceof Float32Array;
   // A column-major B (x @ wᵀ in a linear layer's backward) would be packed whole; when it is
   // the larger operand, compute Cᵀ = Bᵀ·Aᵀ instead (Bᵀ is row-major and read in place, only A
@@ -275,14 +301,19 @@ export function gemmWasm(
   if (b.rowStride === 1 && b.colStride === k && n % MR === 0 && n * k > m * (k + n)) {
     const aT = { data: b.data, offset: b.offset, rowStride: k, colStride: 1 };
     const bT = { data: a.data, offset: a.offset, rowStride: a.colStride, colStride: a.rowStride };
-    const { c, np } = product(gemm, aT, bT, n, m, k, isF32);
+    const result = product(engine, aT, bT, n, m, k, isF32);
+    if (result === null) return false;
+    const { c, np } = result;
     for (let j = 0; j < n; j++) {
       const row = j * np;
       for (let i = 0; i < m; i++) out[outOffset + i * n + j] = c[row + i];
     }
-    return;
+    return true;
   }
-  const { c, np } = product(gemm, a, b, m, n, k, isF32);
+  const result = product(engine, a, b, m, n, k, isF32);
+  if (result === null) return false;
+  const { c, np } = result;
   if (np === n) out.set(c.subarray(0, m * n), outOffset);
   else for (let i = 0; i < m; i++) out.set(c.subarray(i * np, i * np + n), outOffset + i * n);
+  return true;
 }

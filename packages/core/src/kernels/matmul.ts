@@ -6,7 +6,12 @@ import type { TypedArray } from "../tensor/dtype.js";
 import { getKernelBackend } from "./backend.js";
 import { type FloatArray, gemmJs, gemmSimple, type StridedMatrix } from "./gemm-js.js";
 import { threadedGemm } from "./gemm-threads.js";
-import { gemmWasm, wasmGemmAvailable } from "./gemm-wasm.js";
+import {
+  gemmWasm,
+  gemmWasmScratchBytes,
+  WASM_MAX_SCRATCH_BYTES,
+  wasmGemmAvailable,
+} from "./gemm-wasm.js";
 
 export type { StridedMatrix } from "./gemm-js.js";
 
@@ -17,11 +22,29 @@ export type { StridedMatrix } from "./gemm-js.js";
  */
 export const WASM_MIN_MULTIPLY_ADDS = 4096;
 
-function useWasm(m: number, n: number, k: number): boolean {
+let maxScratchBytes = WASM_MAX_SCRATCH_BYTES;
+
+/** @internal For tests: lowers WASM_MAX_SCRATCH_BYTES (null restores it). */
+export function setWasmMaxScratchBytes(bytes: number | null): void {
+  maxScratchBytes = bytes ?? WASM_MAX_SCRATCH_BYTES;
+}
+
+/**
+ * Whether the WebAssembly GEMM runs this product. Under any choice, not when its padded scratch
+ * would pass WASM_MAX_SCRATCH_BYTES ([1, 2^27] @ [2^27, 1] would need 6 GiB of the 4 GiB
+ * WebAssembly can address). Under "auto", also not when padding more than triples the memory
+ * the operands and result take: the kernel pads A to 4 rows and B to 8 columns, so for
+ * [1, 2^24] @ [2^24, 1] it writes 12 values per 2 read (1.2 s), where the unpacked JS dot
+ * product takes 56 ms; [256, 784] @ [784, 1] (scratch ~1.03x) stays in wasm, 0.32 vs 0.64 ms.
+ */
+function useWasm(m: number, n: number, k: number, isF32: boolean): boolean {
   const choice = getKernelBackend();
   if (choice === "js") return false;
+  const scratch = gemmWasmScratchBytes(m, n, k, isF32);
+  if (scratch > maxScratchBytes) return false;
   if (choice === "wasm") return true;
-  return m * n * k >= WASM_MIN_MULTIPLY_ADDS && wasmGemmAvailable();
+  const own = (m * k + k * n + m * n) * (isF32 ? 4 : 8);
+  return m * n * k >= WASM_MIN_MULTIPLY_ADDS && scratch <= 3 * own && wasmGemmAvailable();
 }
 
 /** out[outOffset + i*n + j] = Σ_p a[i, p]·b[p, j]; a and b share out's typed-array kind. */
@@ -38,9 +61,11 @@ export function gemm(
     gemmSimple(a, b, out, outOffset, m, n, k);
   } else if (k === 0) {
     out.fill(0, outOffset, outOffset + m * n);
-  } else if (useWasm(m, n, k)) {
-    gemmWasm(a, b, out, outOffset, m, n, k, threadedGemm(m, n, k));
-  } else {
+  } else if (
+    !useWasm(m, n, k, out instanceof Float32Array) ||
+    // The memory could not grow (a browser's lower limit, or no memory left): compute in JS.
+    !gemmWasm(a, b, out, outOffset, m, n, k, threadedGemm(m, n, k))
+  ) {
     gemmJs(a, b, out as FloatArray, outOffset, m, n, k);
   }
 }

@@ -54,7 +54,7 @@ export function sgdMomentumF32(
   const [m, kp, st] = [Math.fround(momentum), Math.fround(keep), Math.fround(step)];
   const chunk = Math.min(n, CHUNK);
   const bytes = Math.ceil(chunk / 4) * 16;
-  const memory = growMemory(k.memory, 3 * bytes);
+  const memory = growMemory(k.memory, 3 * bytes, "SGD");
   const pView = new Float32Array(memory, 0, chunk);
   const gView = new Float32Array(memory, bytes, chunk);
   const bufView = new Float32Array(memory, 2 * bytes, chunk);

@@ -2,6 +2,8 @@
 // compiles its module on first use, once, and falls back to its JavaScript loops where that
 // fails: no WebAssembly, or no SIMD128 (the module then does not validate).
 
+import { formatBytes } from "./format-bytes.js";
+
 /** The bytes of a base64 string (atob works in browsers and Node alike). */
 export function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
   const binary = atob(text);
@@ -11,34 +13,88 @@ export function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
 }
 
 /**
+ * Scratch memory up to this size stays with a module's shared instance, to be reused by the next
+ * call. A call that needs more runs on an instance of its own ({@link WasmLoader.fresh}), whose
+ * memory the garbage collector returns once the call is over: WebAssembly memory can grow but
+ * never shrink, so one large call on the shared instance would hold its peak for the life of
+ * the process.
+ */
+export const KEPT_SCRATCH_BYTES = 64 << 20;
+
+/** What {@link lazyInstance} returns: the shared instance, and a way to get a private one. */
+export interface WasmLoader<T> {
+  /** The shared instance's prepared value (created on the first call), or null where it cannot load. */
+  (): T | null;
+  /** A new instance with its own memory, for one large call; null where the module cannot load. */
+  fresh(): T | null;
+  /** The shared value for calls needing at most {@link KEPT_SCRATCH_BYTES}, else a fresh one. */
+  forScratch(bytes: number): T | null;
+}
+
+/**
  * A loader for the module in `base64`. Its first call compiles and instantiates the module
  * (synchronously: every kernel module stays under the browsers' 4 KB limit for that) and returns
  * `prepare(exports)`; later calls return the same value. Where compiling or instantiating throws,
- * it returns null, and keeps returning null.
+ * it returns null, and keeps returning null. The compiled module is kept, so `fresh()` only
+ * instantiates.
  */
 export function lazyInstance<T>(
   base64: string,
   prepare: (exports: WebAssembly.Exports) => T,
-): () => T | null {
+): WasmLoader<T> {
+  let compiled: WebAssembly.Module | null | undefined;
   let value: T | null | undefined;
-  return () => {
-    if (value !== undefined) return value;
-    try {
-      const module = new WebAssembly.Module(decodeBase64(base64));
-      value = prepare(new WebAssembly.Instance(module, {}).exports);
-    } catch {
-      value = null;
+  const instantiate = (): T | null => {
+    if (compiled === undefined) {
+      try {
+        compiled = new WebAssembly.Module(decodeBase64(base64));
+      } catch {
+        compiled = null;
+      }
     }
-    return value;
+    if (compiled === null) return null;
+    try {
+      return prepare(new WebAssembly.Instance(compiled, {}).exports);
+    } catch {
+      return null;
+    }
   };
+  const shared = (() => {
+    if (value === undefined) value = instantiate();
+    return value;
+  }) as WasmLoader<T>;
+  shared.fresh = () => (shared() === null ? null : instantiate());
+  shared.forScratch = (bytes) => (bytes <= KEPT_SCRATCH_BYTES ? shared() : shared.fresh());
+  return shared;
 }
 
 /**
- * Grows a module's memory to at least `bytes` and returns its (possibly new) buffer. Growing
- * detaches the old buffer, so views made before the call must be made again.
+ * Grows a module's memory to at least `bytes` and returns its (possibly new) buffer, or null
+ * when the runtime refuses (past WebAssembly's 4 GiB, or out of memory). Growing detaches the
+ * old buffer, so views made before the call must be made again.
  */
-export function growMemory(memory: WebAssembly.Memory, bytes: number): ArrayBuffer {
+export function tryGrowMemory(memory: WebAssembly.Memory, bytes: number): ArrayBuffer | null {
   const missing = bytes - memory.buffer.byteLength;
-  if (missing > 0) memory.grow(Math.ceil(missing / 65536));
+  if (missing > 0) {
+    try {
+      memory.grow(Math.ceil(missing / 65536));
+    } catch {
+      return null;
+    }
+  }
   return memory.buffer;
+}
+
+/**
+ * {@link tryGrowMemory}, throwing a RangeError that names `op` and the bytes asked for when the
+ * memory cannot grow.
+ */
+export function growMemory(memory: WebAssembly.Memory, bytes: number, op: string): ArrayBuffer {
+  const buffer = tryGrowMemory(memory, bytes);
+  if (buffer === null) {
+    throw new RangeError(
+      `${op}: cannot get ${bytes} bytes (${formatBytes(bytes)}) of WebAssembly memory for the kernel's scratch space; the runtime refused to grow it`,
+    );
+  }
+  return buffer;
 }

@@ -8,7 +8,7 @@ import * as k from "../kernels/elementwise.js";
 import { sumProductsOverRows } from "../kernels/reduce-products.js";
 import { selectWhere } from "../kernels/where.js";
 import { allocate, floatDType, isFloat } from "../tensor/dtype.js";
-import { broadcastShapes, numelOf, sameShape } from "../tensor/shape.js";
+import { broadcastShapes, formatShape, numelOf, sameShape } from "../tensor/shape.js";
 import { Tensor, type TensorLike } from "../tensor/tensor.js";
 import { defineOp, meta, type Recorded } from "./define.js";
 import {
@@ -250,7 +250,10 @@ function tieSplit(
 
 /**
  * `condition ? a : b` elementwise, all three broadcast together. d/da = condition,
- * d/db = !condition. The condition is read as nonzero = true; it is not differentiated.
+ * d/db = !condition; the condition is not differentiated. It must be a bool tensor, as in
+ * PyTorch (make one with a comparison, `x.gt(0)`, or `x.ne(0)` for "nonzero").
+ *
+ * @throws TypeError when `condition` is not a bool tensor.
  * @function
  */
 export const where = defineOp({
@@ -260,13 +263,18 @@ export const where = defineOp({
     broadcastShapes(broadcastShapes(condition.shape, shapeOf(a), "where"), shapeOf(b), "where"),
   forward: (condition: Tensor, a: TensorLike, b: TensorLike) => {
     checkTensor(condition, "where", "condition");
+    if (condition.dtype !== "bool") {
+      throw new TypeError(
+        `where: the condition must be a bool tensor, got dtype ${condition.dtype} (shape ${formatShape(condition.shape)}); compare it first, e.g. condition.ne(0)`,
+      );
+    }
     const [x, y, dtype] = operands(a, b, "where");
     const shape = broadcastShapes(
       broadcastShapes(condition.shape, x.shape, "where"),
       y.shape,
       "where",
     );
-    const values = allocate(dtype, numelOf(shape));
+    const values = allocate(dtype, numelOf(shape), "where", shape);
     selectWhere(
       condition.broadcastView(shape),
       x.broadcastView(shape),
@@ -274,11 +282,10 @@ export const where = defineOp({
       values,
     );
     const out = Tensor.fromTypedArray(values, shape);
-    const mask = condition.dtype === "bool" ? condition : condition.ne(0);
-    return { out, inputs: [x, y], saved: { mask, x: meta(x), y: meta(y) } };
+    return { out, inputs: [x, y], saved: { condition, x: meta(x), y: meta(y) } };
   },
-  backward: ({ mask, x, y }, gradOut, needs): (Tensor | null)[] => [
-    needs[0] ? unbroadcast(where(mask, gradOut, 0), x) : null,
-    needs[1] ? unbroadcast(where(mask, 0, gradOut), y) : null,
+  backward: ({ condition, x, y }, gradOut, needs): (Tensor | null)[] => [
+    needs[0] ? unbroadcast(where(condition, gradOut, 0), x) : null,
+    needs[1] ? unbroadcast(where(condition, 0, gradOut), y) : null,
   ],
 });

@@ -4,6 +4,7 @@
 import { type BinaryRow, mapBinary, mapUnary, type UnaryRow } from "../kernels/elementwise.js";
 import {
   allocateUnfilled,
+  checkInt32Range,
   type DType,
   isFloat,
   promoteTensorTypes,
@@ -37,9 +38,15 @@ export function resultDType(a: TensorLike, b: TensorLike, op: string): DType {
   return promoteTensorTypes(checkTensor(a, op), checkTensor(b, op, "other"));
 }
 
-/** `value` as a tensor of `dtype` (a number becomes a 0-d tensor). */
+/**
+ * `value` as a tensor of `dtype` (a number becomes a 0-d tensor). A number outside the int32
+ * range is refused for int32 rather than wrapped (2³¹ would become -2³¹).
+ */
 export function toTensor(value: TensorLike, dtype: DType, op: string): Tensor {
-  if (typeof value === "number") return Tensor.scalar(value, dtype);
+  if (typeof value === "number") {
+    if (dtype === "int32") checkInt32Range(value, op, "the number");
+    return Tensor.scalar(value, dtype);
+  }
   return checkTensor(value, op).to(dtype);
 }
 
@@ -69,8 +76,8 @@ export function broadcastShapeOf(
 
 // Outputs are allocated unfilled: the kernels write every element.
 
-export function unaryForward(row: UnaryRow, x: Tensor, dtype: DType): Tensor {
-  const out = allocateUnfilled(dtype, x.numel());
+export function unaryForward(row: UnaryRow, x: Tensor, dtype: DType, op: string): Tensor {
+  const out = allocateUnfilled(dtype, x.numel(), op, x.shape);
   mapUnary(row, x, out);
   return Tensor.fromTypedArray(out, x.shape);
 }
@@ -88,12 +95,12 @@ export function binaryForward(
 ): Tensor {
   if (sameShape(a.shape, b.shape) && a.isContiguous() && b.isContiguous()) {
     // The common case in training loops: no broadcast views, one flat loop.
-    const out = allocateUnfilled(dtype, a.numel());
+    const out = allocateUnfilled(dtype, a.numel(), op, a.shape);
     mapBinary(row, a, b, a.shape, out);
     return Tensor.fromTypedArray(out, a.shape);
   }
   const shape = broadcastShapes(a.shape, b.shape, op);
-  const out = allocateUnfilled(dtype, numelOf(shape));
+  const out = allocateUnfilled(dtype, numelOf(shape), op, shape);
   mapBinary(row, a.broadcastView(shape), b.broadcastView(shape), shape, out);
   return Tensor.fromTypedArray(out, shape);
 }

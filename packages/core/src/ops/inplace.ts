@@ -5,7 +5,7 @@
 import { isGradEnabled } from "../autograd/grad-mode.js";
 import { addRow, type BinaryRow, mapBinary, mulRow } from "../kernels/elementwise.js";
 import * as k from "../kernels/inplace.js";
-import { isFloat } from "../tensor/dtype.js";
+import { checkInt32Range, isFloat } from "../tensor/dtype.js";
 import { broadcastShapes, formatShape, sameShape } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
 
@@ -86,23 +86,42 @@ function extent(t: Tensor): [number, number] {
  * disjoint parts of one storage (x[0].add_(x[1])) are fine.
  */
 function checkOverlap(target: Tensor, source: Tensor, op: string): void {
-  if (source.storage !== target.storage || target.numel() === 0 || source.numel() === 0) return;
-  const same =
-    source.offset === target.offset &&
-    sameShape(source.shape, target.shape) &&
-    sameShape(source.strides, target.strides);
-  if (same) return;
-  const [tLo, tHi] = extent(target);
-  const [sLo, sHi] = extent(source);
-  if (sHi < tLo || tHi < sLo) return;
+  if (!overlaps(target, source)) return;
   throw new Error(
     `${op}: the source (shape ${formatShape(source.shape)}, offset ${source.offset}) shares memory with the target ` +
       `(shape ${formatShape(target.shape)}, offset ${target.offset}) at other positions; clone() the source first`,
   );
 }
 
-function asSource(value: TensorLike, target: Tensor): Tensor {
-  return typeof value === "number" ? Tensor.scalar(value, target.dtype) : value;
+/** The source as a tensor: a number becomes a 0-d one of the target's dtype (range-checked). */
+function asSource(value: TensorLike, target: Tensor, op: string): Tensor {
+  if (typeof value === "number") {
+    if (target.dtype === "int32") checkInt32Range(value, op, "the number");
+    return Tensor.scalar(value, target.dtype);
+  }
+  if (!(value instanceof Tensor)) {
+    throw new TypeError(
+      `${op}: expected a Tensor or a number, got ${Array.isArray(value) ? "an array (wrap it with tensor(...))" : value === null ? "null" : typeof value}`,
+    );
+  }
+  return value;
+}
+
+/**
+ * True when `source` reads storage that `target` writes, other than position for position: the
+ * identical view is no overlap (each element is read before it is written).
+ */
+function overlaps(target: Tensor, source: Tensor): boolean {
+  if (source.storage !== target.storage || target.numel() === 0 || source.numel() === 0)
+    return false;
+  const same =
+    source.offset === target.offset &&
+    sameShape(source.shape, target.shape) &&
+    sameShape(source.strides, target.strides);
+  if (same) return false;
+  const [tLo, tHi] = extent(target);
+  const [sLo, sHi] = extent(source);
+  return !(sHi < tLo || tHi < sLo);
 }
 
 /**
@@ -140,11 +159,17 @@ function throughDriver(target: Tensor, source: Tensor, row: BinaryRow, op: strin
   return true;
 }
 
-export function addInPlace<T extends Tensor>(target: T, other: TensorLike, alpha: number): T {
-  checkWritable(target, "add_");
-  const source = asSource(other, target);
-  checkOverlap(target, source, "add_");
-  if (alpha === 1 && throughDriver(target, source, addRow, "add_")) return target;
+/** `target += alpha·other`; `op` names the method in errors (add_, or sub_ with alpha negated). */
+export function addInPlace<T extends Tensor>(
+  target: T,
+  other: TensorLike,
+  alpha: number,
+  op = "add_",
+): T {
+  checkWritable(target, op);
+  const source = asSource(other, target, op);
+  checkOverlap(target, source, op);
+  if (alpha === 1 && throughDriver(target, source, addRow, op)) return target;
   if (isFlat(target, [source])) {
     const t = target.data;
     const s = source.data;
@@ -156,13 +181,13 @@ export function addInPlace<T extends Tensor>(target: T, other: TensorLike, alpha
     target.storage.version++;
     return target;
   }
-  forEachElement(target, [source], "add_", (current, [v]) => current + alpha * v);
+  forEachElement(target, [source], op, (current, [v]) => current + alpha * v);
   return target;
 }
 
 export function mulInPlace<T extends Tensor>(target: T, other: TensorLike): T {
   checkWritable(target, "mul_");
-  const source = asSource(other, target);
+  const source = asSource(other, target, "mul_");
   checkOverlap(target, source, "mul_");
   if (throughDriver(target, source, mulRow, "mul_")) return target;
   if (isFlat(target, [source])) {
@@ -237,8 +262,17 @@ export function addcdivInPlace<T extends Tensor>(
   return ternaryInPlace("addcdiv_", target, a, b, value, k.addcdivRun, (v, x, y) => (v * x) / y);
 }
 
-export function copyInPlace<T extends Tensor>(target: T, source: TensorLike): T {
-  checkWritable(target, "copy_");
+/**
+ * Writes `value` into `target`. A source that overlaps the target at other positions (x.copy_(x.t()))
+ * is copied out first, so the result is what a copy from separate memory gives; PyTorch refuses
+ * that case instead. `op` names the method in errors (copy_, fill_, zero_, clamp_).
+ */
+export function copyInPlace<T extends Tensor>(target: T, value: TensorLike, op = "copy_"): T {
+  checkWritable(target, op);
+  let source = typeof value === "number" ? value : asSource(value, target, op);
+  if (typeof source !== "number" && overlaps(target, source)) source = source.detach().clone();
+  if (typeof source === "number" && target.dtype === "int32")
+    checkInt32Range(source, op, "the value");
   const isBool = target.dtype === "bool";
   if (!isBool && target.isContiguous()) {
     // Fast paths (running statistics, loadStateDict, fill_/zero_): a fill, or one block copy.
@@ -257,7 +291,7 @@ export function copyInPlace<T extends Tensor>(target: T, source: TensorLike): T 
       return target;
     }
   }
-  forEachElement(target, [asSource(source, target)], "copy_", (_, [v]) =>
+  forEachElement(target, [asSource(source, target, op)], op, (_, [v]) =>
     isBool ? (v !== 0 ? 1 : 0) : v,
   );
   return target;

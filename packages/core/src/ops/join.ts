@@ -60,7 +60,7 @@ function catForward(tensors: readonly Tensor[], dim: number) {
   }
   const shape = first.shape.slice();
   shape[d] = total;
-  const out = Tensor.fromTypedArray(allocate(dtype, numelOf(shape)), shape);
+  const out = Tensor.fromTypedArray(allocate(dtype, numelOf(shape), "cat", shape), shape);
   const starts: number[] = [];
   let start = 0;
   for (const t of tensors) {

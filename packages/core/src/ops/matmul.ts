@@ -101,7 +101,7 @@ function batchedMatmul(a: Tensor, b: Tensor, aShape: string, bShape: string): Te
   const batch = broadcastShapes(a.shape.slice(0, -2), b.shape.slice(0, -2), "matmul");
   const dtype = promoteTypes(a.dtype, b.dtype);
   const outShape = [...batch, m, n];
-  const out = allocateUnfilled(dtype, numelOf(outShape)); // gemm writes every element
+  const out = allocateUnfilled(dtype, numelOf(outShape), "matmul", outShape); // gemm writes every element
   // The kernels read both operands through their strides: transposes are never materialised.
   const av = a.broadcastView([...batch, m, k]);
   const bv = b.broadcastView([...batch, k, n]);

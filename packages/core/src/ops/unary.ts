@@ -12,7 +12,7 @@ import { binaryForward, checkTensor, sameShapeAs, unaryForward } from "./helpers
 /** The float result of `row` over x (integer and bool inputs compute in float32). */
 function floatUnary(op: string, row: k.UnaryRow, x: Tensor): Tensor {
   checkTensor(x, op);
-  return unaryForward(row, x, floatDType(x.dtype));
+  return unaryForward(row, x, floatDType(x.dtype), op);
 }
 
 /**
@@ -27,7 +27,7 @@ export const neg = defineOp({
     checkTensor(x, "neg");
     if (x.dtype === "bool")
       throw new TypeError("neg: negation of a bool tensor is not supported; use logical ops");
-    return { out: unaryForward(k.negRow, x, x.dtype), inputs: [x], saved: {} };
+    return { out: unaryForward(k.negRow, x, x.dtype, "neg"), inputs: [x], saved: {} };
   },
   backward: (_, gradOut) => [gradOut.neg()],
 });
@@ -111,7 +111,7 @@ export const abs = defineOp({
   shape: sameShapeAs,
   forward: (x: Tensor) => {
     checkTensor(x, "abs");
-    return { out: unaryForward(k.absRow, x, x.dtype), inputs: [x], saved: { x } };
+    return { out: unaryForward(k.absRow, x, x.dtype, "abs"), inputs: [x], saved: { x } };
   },
   backward: ({ x }, gradOut) => [gradOut.mul(x.sign())],
 });
@@ -126,7 +126,7 @@ export const sign = defineOp({
   shape: sameShapeAs,
   forward: (x: Tensor) => {
     checkTensor(x, "sign");
-    return { out: unaryForward(k.signRow, x, x.dtype), inputs: [x], saved: {} };
+    return { out: unaryForward(k.signRow, x, x.dtype, "sign"), inputs: [x], saved: {} };
   },
   backward: (_, gradOut) => [gradOut.mul(0)],
 });
@@ -141,7 +141,7 @@ export const square = defineOp({
   shape: sameShapeAs,
   forward: (x: Tensor) => {
     checkTensor(x, "square");
-    const out = unaryForward(k.squareRow, x, x.dtype === "bool" ? "int32" : x.dtype);
+    const out = unaryForward(k.squareRow, x, x.dtype === "bool" ? "int32" : x.dtype, "square");
     return { out, inputs: [x], saved: { x } };
   },
   backward: ({ x }, gradOut) => [gradOut.mul(x.mul(2))],
@@ -211,7 +211,7 @@ export const relu = defineOp({
   shape: sameShapeAs,
   forward: (x: Tensor) => {
     checkTensor(x, "relu");
-    const out = unaryForward(k.reluRow, x, x.dtype);
+    const out = unaryForward(k.reluRow, x, x.dtype, "relu");
     return { out, inputs: [x], saved: { out } };
   },
   backward: ({ out }, gradOut) => [reluBackward(gradOut, out)],
@@ -247,7 +247,7 @@ export const leakyRelu = defineOp({
     checkTensor(x, "leakyRelu");
     if (!Number.isFinite(negativeSlope))
       throw new RangeError(`leakyRelu: negativeSlope must be finite, got ${negativeSlope}`);
-    const out = unaryForward(k.leakyReluRow(negativeSlope), x, floatDType(x.dtype));
+    const out = unaryForward(k.leakyReluRow(negativeSlope), x, floatDType(x.dtype), "leakyRelu");
     return { out, inputs: [x], saved: { x, negativeSlope } };
   },
   backward: ({ x, negativeSlope }, gradOut) => [
@@ -276,7 +276,7 @@ export const softplus = defineOp({
       throw new RangeError(`softplus: beta must be a finite nonzero number, got ${String(beta)}`);
     if (typeof threshold !== "number" || Number.isNaN(threshold))
       throw new RangeError(`softplus: threshold must be a number, got ${String(threshold)}`);
-    const out = unaryForward(k.softplusRow(beta, threshold), x, floatDType(x.dtype));
+    const out = unaryForward(k.softplusRow(beta, threshold), x, floatDType(x.dtype), "softplus");
     return { out, inputs: [x], saved: { x, beta, threshold } };
   },
   backward: ({ x, beta, threshold }, gradOut) => {
@@ -325,7 +325,7 @@ export const clamp = defineOp({
         throw new TypeError(`clamp: bounds must be numbers, got ${String(bound)}`);
       }
     }
-    const out = unaryForward(k.clampRow(lo ?? -Infinity, hi ?? Infinity), x, x.dtype);
+    const out = unaryForward(k.clampRow(lo ?? -Infinity, hi ?? Infinity), x, x.dtype, "clamp");
     return { out, inputs: [x], saved: { x, lo, hi } };
   },
   backward: ({ x, lo, hi }, gradOut) => {

@@ -31,8 +31,8 @@ function makeView(
 }
 
 /** A contiguous copy with no graph edge. */
-function materialize(x: Tensor, dtype: DType = x.dtype): Tensor {
-  const out = allocateUnfilled(dtype, x.numel()); // copyToContiguous writes every element
+function materialize(x: Tensor, op: string, dtype: DType = x.dtype): Tensor {
+  const out = allocateUnfilled(dtype, x.numel(), op, x.shape); // copyToContiguous writes every element
   copyToContiguous(x, out);
   return Tensor.fromTypedArray(out, x.shape);
 }
@@ -49,7 +49,7 @@ export const cast = defineOp({
   forward: (x: Tensor, dtype: DType) => {
     checkTensor(x, "cast");
     if (x.dtype === dtype) return x;
-    const out = materialize(x, dtype);
+    const out = materialize(x, "to", dtype);
     if (!isFloat(dtype)) return out;
     return { out, inputs: [x], saved: { dtype: x.dtype } };
   },
@@ -66,7 +66,7 @@ export const contiguous = defineOp({
   shape: sameShapeAs,
   forward: (x: Tensor) => {
     if (x.isContiguous()) return x;
-    return { out: materialize(x), inputs: [x], saved: {} };
+    return { out: materialize(x, "contiguous"), inputs: [x], saved: {} };
   },
   backward: (_, gradOut) => [gradOut],
 });
@@ -79,7 +79,7 @@ export const clone = defineOp({
   name: "clone",
   kind: "movement",
   shape: sameShapeAs,
-  forward: (x: Tensor) => ({ out: materialize(x), inputs: [x], saved: {} }),
+  forward: (x: Tensor) => ({ out: materialize(x, "clone"), inputs: [x], saved: {} }),
   backward: (_, gradOut) => [gradOut],
 });
 
@@ -178,7 +178,7 @@ export const reshape = defineOp({
     checkTensor(x, "reshape");
     const target = inferShape(x, shape, "reshape");
     const strides = viewStrides(x, target);
-    const base = strides === null ? materialize(x) : x;
+    const base = strides === null ? materialize(x, "reshape") : x;
     const out = makeView(
       base,
       target,
@@ -545,7 +545,7 @@ export const sliceScatter = defineOp({
   kind: "movement",
   shape: (_src: TensorMeta, shape: readonly number[], ..._rest: unknown[]) => shape,
   forward: (src: Tensor, shape: readonly number[], dim: number, from: number, step: number) => {
-    const data = allocate(src.dtype, numelOf(shape));
+    const data = allocate(src.dtype, numelOf(shape), "sliceScatter", shape);
     const out = Tensor.fromTypedArray(data, shape);
     const strides = out.strides.slice();
     strides[dim] *= step;

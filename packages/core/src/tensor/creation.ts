@@ -5,13 +5,13 @@ import {
   allocate,
   allocateUnfilled,
   assertDType,
+  checkInt32Range,
   type DType,
-  dtypeOfArray,
   isFloat,
   type TypedArray,
 } from "./dtype.js";
 import { defaultGenerator, type Generator } from "./random.js";
-import { formatShape, numelOf, validateShape } from "./shape.js";
+import { formatShape, MAX_DIMS, numelOf, validateShape } from "./shape.js";
 import { type NestedArray, Tensor } from "./tensor.js";
 
 /** Options shared by the creation functions. */
@@ -39,23 +39,99 @@ function finish(t: Tensor, options: CreateOptions | undefined): Tensor {
   return t;
 }
 
-function inferShape(data: NestedArray | readonly NestedArray[]): number[] {
+/**
+ * The shape and row-major leaves of nested arrays, walked level by level (no recursion, so deep
+ * input cannot overflow the stack). The first path fixes the shape; every other list must match.
+ */
+function flattenNested(data: readonly unknown[]): { shape: number[]; leaves: unknown[] } {
   const shape: number[] = [];
   let level: unknown = data;
   while (Array.isArray(level)) {
+    if (shape.length === MAX_DIMS) {
+      throw new RangeError(
+        `tensor: nested arrays deeper than ${MAX_DIMS} levels; a tensor has at most ${MAX_DIMS} dims`,
+      );
+    }
     shape.push(level.length);
     level = level[0];
   }
-  return shape;
+  let lists: readonly unknown[][] = [data as unknown[]];
+  for (let depth = 0; depth < shape.length; depth++) {
+    const next: unknown[] = [];
+    for (const list of lists) {
+      if (!Array.isArray(list)) {
+        throw new RangeError(
+          `tensor: ragged nested arrays: found ${typeof list} ${String(list)} at depth ${depth} where the first path has a list of length ${shape[depth]}`,
+        );
+      }
+      if (list.length !== shape[depth]) {
+        throw new RangeError(
+          `tensor: ragged nested arrays: a list at depth ${depth} has length ${list.length}, expected ${shape[depth]} (the length on the first path)`,
+        );
+      }
+      for (let i = 0; i < list.length; i++) next.push(list[i]);
+    }
+    lists = next as unknown[][];
+  }
+  const leaves = lists as unknown[];
+  for (let i = 0; i < leaves.length; i++) {
+    const v = leaves[i];
+    if (Array.isArray(v)) {
+      throw new RangeError(
+        `tensor: ragged nested arrays: a list at depth ${shape.length} (flat position ${i}) where the first path has a number`,
+      );
+    }
+    if (typeof v !== "number" && typeof v !== "boolean") {
+      throw new TypeError(
+        `tensor: data must hold only numbers (or booleans), found ${v === null ? "null" : typeof v} at flat position ${i}`,
+      );
+    }
+  }
+  return { shape, leaves };
+}
+
+/** Typed arrays whose values int32 holds exactly: `tensor` reads them as int32 by default. */
+const SMALL_INTEGER_ARRAYS = [Int8Array, Int16Array, Uint16Array, Uint8ClampedArray] as const;
+
+/**
+ * The dtype `tensor` gives a typed array when no dtype is passed, or a TypeError naming the
+ * array type when Koubai has no dtype that keeps its values.
+ */
+function naturalDType(data: ArrayBufferView): DType {
+  if (data instanceof Float32Array) return "float32";
+  if (data instanceof Float64Array) return "float64";
+  if (data instanceof Int32Array) return "int32";
+  if (data instanceof Uint8Array) return "bool"; // bool storage; values are checked to be 0 or 1
+  if (SMALL_INTEGER_ARRAYS.some((Kind) => data instanceof Kind)) return "int32";
+  // Range-checked per value: int32 is the only integer dtype.
+  if (
+    data instanceof Uint32Array ||
+    data instanceof BigInt64Array ||
+    data instanceof BigUint64Array
+  )
+    return "int32";
+  const Float16 = (globalThis as { Float16Array?: new () => ArrayBufferView }).Float16Array;
+  if (Float16 !== undefined && data instanceof Float16) return "float32"; // float32 holds every float16
+  const kind = data instanceof DataView ? "a DataView" : `a view of type ${data.constructor?.name}`;
+  throw new TypeError(
+    `tensor: cannot read ${kind}: it has no element type Koubai stores; pass a Float32Array, Float64Array, Int32Array or another typed array of numbers (for raw bytes, e.g. new Float32Array(view.buffer, view.byteOffset, view.byteLength / 4))`,
+  );
 }
 
 /**
  * A tensor holding a copy of `data`: a number (a 0-d tensor), nested arrays, or a typed array
- * (its dtype is kept unless `dtype` says otherwise; pass `shape` for more than 1-D), like
- * `torch.tensor`. Numbers and arrays default to float32.
+ * (pass `shape` for more than 1-D), like `torch.tensor`. Numbers and arrays default to float32.
+ * Without a `dtype`, a typed array keeps its values exactly: Float32Array, Float64Array and
+ * Int32Array keep their dtype; Int8Array, Int16Array, Uint16Array and Uint8ClampedArray become
+ * int32, as do Uint32Array, BigInt64Array and BigUint64Array, whose values must then fit int32;
+ * a Uint8Array (a Node Buffer too) is bool storage, so it must hold only 0 and 1 (pass
+ * `dtype: "int32"` for bytes). With a `dtype`, values are converted to it: to bool, nonzero
+ * (NaN included) is true; to int32, values must be integers inside the int32 range.
  *
- * @throws RangeError for ragged nested arrays or a `shape` that does not match the data's length.
- * @throws TypeError for non-numeric elements, non-integers with dtype int32, or an unknown dtype.
+ * @throws RangeError for ragged nested arrays, nesting deeper than 64, a `shape` that does not
+ * match the data's length, or int32 values outside [-2147483648, 2147483647].
+ * @throws TypeError for non-numeric elements, non-integers with dtype int32, an unknown dtype, or
+ * a DataView (no element type).
  *
  * @example
  * ```ts
@@ -65,38 +141,26 @@ function inferShape(data: NestedArray | readonly NestedArray[]): number[] {
  * ```
  */
 export function tensor(
-  data: number | NestedArray[] | TypedArray | readonly number[],
+  data: number | NestedArray[] | TypedArray | readonly number[] | ArrayBufferView,
   options: TensorOptions = {},
 ): Tensor {
-  let values: ArrayLike<number>;
+  let values: ArrayLike<unknown>;
   let shape: number[];
   let dtype: DType;
+  let natural: DType | null = null;
   if (ArrayBuffer.isView(data)) {
-    values = data as TypedArray;
-    dtype = options.dtype ? assertDType(options.dtype, "tensor") : dtypeOfArray(data as TypedArray);
+    natural = naturalDType(data);
+    values = data as unknown as ArrayLike<unknown>;
+    dtype = options.dtype ? assertDType(options.dtype, "tensor") : natural;
     shape = options.shape ? validateShape(options.shape, "tensor") : [values.length];
-  } else if (typeof data === "number") {
+  } else if (typeof data === "number" || typeof data === "boolean") {
     values = [data];
     shape = [];
     dtype = options.dtype ? assertDType(options.dtype, "tensor") : "float32";
   } else if (Array.isArray(data)) {
-    const nestedShape = inferShape(data as NestedArray[]);
-    const flat = (data as unknown[]).flat(Number.POSITIVE_INFINITY as 1) as unknown[];
-    for (let i = 0; i < flat.length; i++) {
-      if (typeof flat[i] !== "number" && typeof flat[i] !== "boolean") {
-        throw new TypeError(
-          `tensor: data must hold only numbers, found ${typeof flat[i]} at flat position ${i}`,
-        );
-      }
-    }
-    if (numelOf(nestedShape) !== flat.length) {
-      throw new RangeError(
-        `tensor: ragged nested arrays (the first path suggests shape ${formatShape(nestedShape)} but there are ${flat.length} numbers)`,
-      );
-    }
-    checkRagged(data as NestedArray[], nestedShape, 0);
-    values = flat as number[];
-    shape = options.shape ? validateShape(options.shape, "tensor") : nestedShape;
+    const nested = flattenNested(data);
+    values = nested.leaves;
+    shape = options.shape ? validateShape(options.shape, "tensor") : nested.shape;
     dtype = options.dtype ? assertDType(options.dtype, "tensor") : "float32";
   } else {
     throw new TypeError(
@@ -108,33 +172,35 @@ export function tensor(
       `tensor: shape ${formatShape(shape)} needs ${numelOf(shape)} values, got ${values.length}`,
     );
   }
-  const out = allocate(dtype, values.length);
-  if (dtype === "bool") for (let i = 0; i < values.length; i++) out[i] = values[i] ? 1 : 0;
-  else if (dtype === "int32") {
+  const out = allocate(dtype, values.length, "tensor", shape);
+  const source = natural === null ? "" : ` (of the ${(data as object).constructor.name})`;
+  if (natural === "bool" && options.dtype === undefined) {
+    // A Uint8Array read as bool: any other byte value would be silently changed to 1.
     for (let i = 0; i < values.length; i++) {
-      if (!Number.isInteger(Number(values[i])))
-        throw new TypeError(
-          `tensor: int32 data must be integers, got ${values[i]} at position ${i}`,
+      const v = values[i] as number;
+      if (v > 1) {
+        throw new RangeError(
+          `tensor: a Uint8Array is read as bool (0 or 1), but element ${i} is ${v}; pass { dtype: "int32" } to keep byte values`,
         );
-      out[i] = values[i];
+      }
+      out[i] = v;
     }
-  } else for (let i = 0; i < values.length; i++) out[i] = Number(values[i]);
+  } else if (dtype !== "bool" && values.constructor === out.constructor) {
+    out.set(values as never); // the same kind of typed array: every value fits as it is
+  } else if (dtype === "bool") {
+    for (let i = 0; i < values.length; i++) out[i] = Number(values[i]) !== 0 ? 1 : 0;
+  } else if (dtype === "int32") {
+    for (let i = 0; i < values.length; i++) {
+      const v = Number(values[i]);
+      if (!Number.isInteger(v))
+        throw new TypeError(`tensor: int32 data must be integers, got ${v} at position ${i}`);
+      checkInt32Range(v, "tensor", `the value at position ${i}${source}`);
+      out[i] = v;
+    }
+  } else {
+    for (let i = 0; i < values.length; i++) out[i] = Number(values[i]);
+  }
   return finish(Tensor.fromTypedArray(out, shape), options);
-}
-
-function checkRagged(data: NestedArray[], shape: number[], depth: number): void {
-  if (data.length !== shape[depth]) {
-    throw new RangeError(
-      `tensor: ragged nested arrays: a list at depth ${depth} has length ${data.length}, expected ${shape[depth]}`,
-    );
-  }
-  if (depth + 1 < shape.length) {
-    for (const child of data) {
-      if (!Array.isArray(child))
-        throw new RangeError(`tensor: ragged nested arrays: expected a list at depth ${depth + 1}`);
-      checkRagged(child, shape, depth + 1);
-    }
-  }
 }
 
 /** A validated tensor of `shape` holding `value` everywhere; null leaves the storage unfilled. */
@@ -147,11 +213,26 @@ function filled(
   const dims = validateShape(shape, op);
   const dtype = options.dtype ? assertDType(options.dtype, op) : "float32";
   if (value === null) {
-    return finish(Tensor.fromTypedArray(allocateUnfilled(dtype, numelOf(dims)), dims), options);
+    const data = allocateUnfilled(dtype, numelOf(dims), op, dims);
+    return finish(Tensor.fromTypedArray(data, dims), options);
   }
-  const data = allocate(dtype, numelOf(dims));
-  if (value !== 0) data.fill(dtype === "bool" ? (value ? 1 : 0) : value);
+  if (typeof value !== "number")
+    throw new TypeError(`${op}: the fill value must be a number, got ${typeof value}`);
+  if (dtype === "int32") checkInt32Range(value, op, "fill value");
+  const data = allocate(dtype, numelOf(dims), op, dims);
+  if (value !== 0) data.fill(dtype === "bool" ? 1 : value);
   return finish(Tensor.fromTypedArray(data, dims), options);
+}
+
+/** `t.shape` for the `...Like` functions, with an error naming `op` when `t` is no tensor. */
+function shapeOf(t: Tensor, op: string): readonly number[] {
+  if (t instanceof Tensor) return t.shape;
+  const got = Array.isArray(t)
+    ? "an array (wrap it with tensor(...))"
+    : t === null
+      ? "null"
+      : typeof t;
+  throw new TypeError(`${op}: expected a Tensor, got ${got}`);
 }
 
 /**
@@ -165,7 +246,7 @@ export const empty = (shape: readonly number[], options: CreateOptions = {}): Te
   filled(shape, null, options, "empty");
 /** {@link empty} of `t`'s shape and dtype (options override the dtype); never in `t`'s graph. */
 export const emptyLike = (t: Tensor, options: CreateOptions = {}): Tensor =>
-  empty(t.shape, { dtype: t.dtype, ...options });
+  filled(shapeOf(t, "emptyLike"), null, { dtype: t.dtype, ...options }, "emptyLike");
 
 /**
  * A tensor of `shape` filled with 0 (float32 unless `dtype` says otherwise).
@@ -186,13 +267,13 @@ export const full = (
 ): Tensor => filled(shape, value, options, "full");
 /** Zeros of `t`'s shape and dtype (options override the dtype); never in `t`'s graph. */
 export const zerosLike = (t: Tensor, options: CreateOptions = {}): Tensor =>
-  zeros(t.shape, { dtype: t.dtype, ...options });
+  filled(shapeOf(t, "zerosLike"), 0, { dtype: t.dtype, ...options }, "zerosLike");
 /** Ones of `t`'s shape and dtype (options override the dtype), e.g. a `backward` seed. */
 export const onesLike = (t: Tensor, options: CreateOptions = {}): Tensor =>
-  ones(t.shape, { dtype: t.dtype, ...options });
+  filled(shapeOf(t, "onesLike"), 1, { dtype: t.dtype, ...options }, "onesLike");
 /** `value` at every position of `t`'s shape, in `t`'s dtype unless options override it. */
 export const fullLike = (t: Tensor, value: number, options: CreateOptions = {}): Tensor =>
-  full(t.shape, value, { dtype: t.dtype, ...options });
+  filled(shapeOf(t, "fullLike"), value, { dtype: t.dtype, ...options }, "fullLike");
 
 /** start, start+step, ... (< end), like torch.arange; integers give int32 unless a dtype is given. */
 export function arange(start: number, end?: number, step = 1, options: CreateOptions = {}): Tensor {
@@ -209,7 +290,11 @@ export function arange(start: number, end?: number, step = 1, options: CreateOpt
     : allInts
       ? "int32"
       : "float32";
-  const data = allocate(dtype, n);
+  if (dtype === "int32" && n > 0) {
+    checkInt32Range(from, "arange", "start");
+    checkInt32Range(from + (n - 1) * step, "arange", "last value");
+  }
+  const data = allocate(dtype, n, "arange", [n]);
   for (let i = 0; i < n; i++) data[i] = from + i * step;
   return finish(Tensor.fromTypedArray(data, [n]), options);
 }
@@ -223,7 +308,12 @@ export function linspace(
 ): Tensor {
   if (!Number.isInteger(steps) || steps < 0)
     throw new RangeError(`linspace: steps must be a non-negative integer, got ${steps}`);
-  const data = allocate(options.dtype ? assertDType(options.dtype, "linspace") : "float32", steps);
+  const dtype = options.dtype ? assertDType(options.dtype, "linspace") : "float32";
+  if (dtype === "int32") {
+    checkInt32Range(start, "linspace", "start");
+    checkInt32Range(end, "linspace", "end");
+  }
+  const data = allocate(dtype, steps, "linspace", [steps]);
   const step = steps > 1 ? (end - start) / (steps - 1) : 0;
   // Fill from both ends, as PyTorch does, so the last value is exactly `end`.
   for (let i = 0; i < steps; i++)
@@ -233,7 +323,7 @@ export function linspace(
 
 /** The n×m identity matrix (m defaults to n). */
 export function eye(n: number, m = n, options: CreateOptions = {}): Tensor {
-  const t = zeros([n, m], { ...options, requiresGrad: false });
+  const t = filled([n, m], 0, { ...options, requiresGrad: false }, "eye");
   for (let i = 0; i < Math.min(n, m); i++) t.data[i * m + i] = 1;
   return finish(t, options);
 }
@@ -248,7 +338,7 @@ function random(
   const dtype = options.dtype ? assertDType(options.dtype, op) : "float32";
   if (!isFloat(dtype)) throw new TypeError(`${op}: dtype must be float32 or float64, got ${dtype}`);
   const generator = options.generator ?? defaultGenerator;
-  const data = allocate(dtype, numelOf(dims));
+  const data = allocate(dtype, numelOf(dims), op, dims);
   for (let i = 0; i < data.length; i++) data[i] = draw(generator);
   // float32 rounding can turn a value just below 1 into 1; keep rand in [0, 1).
   if (op === "rand" && dtype === "float32")
@@ -263,7 +353,11 @@ export const rand = (shape: readonly number[], options: RandomOptions = {}): Ten
 export const randn = (shape: readonly number[], options: RandomOptions = {}): Tensor =>
   random(shape, options, "randn", (g) => g.normal());
 
-/** Uniform integers in [low, high) as int32. */
+/**
+ * Uniform integers in [low, high), int32 unless `dtype` says otherwise. The bounds must fit the
+ * dtype: int32 values in [-2³¹, 2³¹), float bounds within ±2⁵³ (where every integer is exact),
+ * bool within [0, 2].
+ */
 export function randint(
   low: number,
   high: number,
@@ -273,12 +367,20 @@ export function randint(
   if (!Number.isInteger(low) || !Number.isInteger(high) || high <= low) {
     throw new RangeError(`randint: need integers low < high, got low ${low} and high ${high}`);
   }
+  const dtype = options.dtype ? assertDType(options.dtype, "randint") : "int32";
+  if (dtype === "int32") {
+    checkInt32Range(low, "randint", "low");
+    checkInt32Range(high - 1, "randint", "high - 1 (the largest value drawn)");
+  } else if (dtype === "bool" && (low < 0 || high > 2)) {
+    throw new RangeError(
+      `randint: bool values are 0 or 1, so low and high must be within [0, 2]; got ${low} and ${high}`,
+    );
+  } else if (!Number.isSafeInteger(low) || !Number.isSafeInteger(high)) {
+    throw new RangeError(`randint: low ${low} and high ${high} must be within ±2^53 for ${dtype}`);
+  }
   const dims = validateShape(shape, "randint");
   const generator = options.generator ?? defaultGenerator;
-  const data = allocate(
-    options.dtype ? assertDType(options.dtype, "randint") : "int32",
-    numelOf(dims),
-  );
+  const data = allocate(dtype, numelOf(dims), "randint", dims);
   for (let i = 0; i < data.length; i++) data[i] = generator.integer(low, high);
   return finish(Tensor.fromTypedArray(data, dims), options);
 }

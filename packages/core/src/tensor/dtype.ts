@@ -1,5 +1,7 @@
 // Element types, their typed-array storage, and PyTorch's promotion rule between them.
 
+import { formatBytes } from "../kernels/format-bytes.js";
+
 /**
  * Element types a tensor can hold. `float32` is the default; `int32` is for indices and class
  * targets; `bool` is what comparisons return. Only float tensors can require gradients.
@@ -26,9 +28,64 @@ const CONSTRUCTORS = {
   bool: Uint8Array,
 } as const;
 
-/** A zero-filled typed array of `length` elements for `dtype`. */
-export function allocate(dtype: DType, length: number): TypedArray {
-  return new CONSTRUCTORS[dtype](length);
+/** The smallest and largest int32 values. */
+export const INT32_MIN = -2147483648;
+export const INT32_MAX = 2147483647;
+
+/** True when `value` is an integer that an int32 tensor holds exactly. */
+export function fitsInt32(value: number): boolean {
+  return Number.isInteger(value) && value >= INT32_MIN && value <= INT32_MAX;
+}
+
+/**
+ * Throws a RangeError naming `op` unless `value` is inside the int32 range; Int32Array would
+ * otherwise wrap it silently (2³¹ becomes -2³¹). Non-integers are the caller's business.
+ */
+export function checkInt32Range(value: number, op: string, what: string): void {
+  if (!(value >= INT32_MIN && value <= INT32_MAX)) {
+    throw new RangeError(
+      `${op}: ${what} is ${value}, outside the int32 range [${INT32_MIN}, ${INT32_MAX}]; use a float dtype (float64 holds integers up to 2^53 exactly)`,
+    );
+  }
+}
+
+/**
+ * The error for an array the runtime refused to allocate (a length over its typed-array limit,
+ * or memory it could not get), naming `op`, the shape and the bytes asked for.
+ */
+function allocationError(
+  dtype: DType,
+  length: number,
+  op: string,
+  shape: readonly number[] | undefined,
+  cause: unknown,
+): RangeError {
+  const bytes = length * CONSTRUCTORS[dtype].BYTES_PER_ELEMENT;
+  const what =
+    shape === undefined
+      ? `${length} ${dtype} elements`
+      : `a ${dtype} tensor of shape [${shape.join(", ")}]`;
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  return new RangeError(
+    `${op}: cannot allocate ${what} (${bytes} bytes, ${formatBytes(bytes)}): the runtime refused with "${reason}"`,
+  );
+}
+
+/**
+ * A zero-filled typed array of `length` elements for `dtype`. When the runtime refuses (too
+ * long, or out of memory) the RangeError names `op` and `shape` (the tensor being made).
+ */
+export function allocate(
+  dtype: DType,
+  length: number,
+  op = "allocate",
+  shape?: readonly number[],
+): TypedArray {
+  try {
+    return new CONSTRUCTORS[dtype](length);
+  } catch (e) {
+    throw allocationError(dtype, length, op, shape, e);
+  }
 }
 
 /**
@@ -51,14 +108,19 @@ let poison: { value: number; minBytes: number } | null = null;
  * outputs PyTorch allocates with `at::empty`: for kernels that write every element. In Node, a
  * large one is not zero-filled (Buffer.allocUnsafeSlow); elsewhere it is {@link allocate}'s.
  */
-export function allocateUnfilled(dtype: DType, length: number): TypedArray {
+export function allocateUnfilled(
+  dtype: DType,
+  length: number,
+  op = "allocate",
+  shape?: readonly number[],
+): TypedArray {
   const Constructor = CONSTRUCTORS[dtype];
   const bytes = length * Constructor.BYTES_PER_ELEMENT;
   if (poison !== null && bytes >= poison.minBytes) {
-    return new Constructor(length).fill(poison.value);
+    return allocate(dtype, length, op, shape).fill(poison.value);
   }
   if (bytes < UNFILLED_MIN_BYTES || typeof allocUnsafeSlow !== "function") {
-    return new Constructor(length);
+    return allocate(dtype, length, op, shape);
   }
   let raw: Uint8Array<ArrayBuffer>;
   try {
@@ -66,7 +128,7 @@ export function allocateUnfilled(dtype: DType, length: number): TypedArray {
   } catch {
     // Above Buffer's own size limit (4 GiB in Node 20, less in browser polyfills), where a
     // typed array may still be allowed.
-    return new Constructor(length);
+    return allocate(dtype, length, op, shape);
   }
   return new Constructor(raw.buffer, raw.byteOffset, length);
 }
@@ -83,6 +145,7 @@ export function isFloat(dtype: DType): dtype is "float32" | "float64" {
   return dtype === "float32" || dtype === "float64";
 }
 
+/** The dtype of a tensor's own storage (a Uint8Array is bool storage); for user data see creation.ts. */
 export function dtypeOfArray(array: TypedArray): DType {
   if (array instanceof Float32Array) return "float32";
   if (array instanceof Float64Array) return "float64";

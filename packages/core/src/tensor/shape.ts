@@ -24,12 +24,29 @@ export function formatShape(shape: Shape): string {
   return `[${shape.join(", ")}]`;
 }
 
+/** The most dims a tensor made from user input may have (nested arrays, shapes). */
+export const MAX_DIMS = 64;
+
+/** A shape as given by the user, for messages: NaN and Infinity print as themselves. */
+function describeShapeInput(shape: readonly unknown[]): string {
+  const parts = shape.map((s) =>
+    typeof s === "number" ? String(s) : (JSON.stringify(s) ?? String(s)),
+  );
+  return `[${parts.join(", ")}]`;
+}
+
 export function validateShape(shape: unknown, op: string): number[] {
   if (!Array.isArray(shape))
     throw new TypeError(`${op}: shape must be an array of integers, got ${String(shape)}`);
+  if (shape.length > MAX_DIMS)
+    throw new RangeError(
+      `${op}: shape has ${shape.length} dims; at most ${MAX_DIMS} are supported`,
+    );
   for (const size of shape) {
     if (!Number.isInteger(size) || size < 0) {
-      throw new RangeError(`${op}: shape ${JSON.stringify(shape)} must hold non-negative integers`);
+      throw new RangeError(
+        `${op}: shape ${describeShapeInput(shape)} must hold non-negative integers (got ${typeof size === "number" ? size : typeof size})`,
+      );
     }
   }
   return shape.slice();

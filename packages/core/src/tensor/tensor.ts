@@ -46,8 +46,7 @@ export type NestedArray = number | NestedArray[];
 export class Tensor {
   /** The typed array behind this tensor (shared with its views); element `idx` is at `offset + idx·strides`. */
   readonly data: TypedArray;
-  /** Gradient accumulated by `backward()` (leaves and `retainGrad()` tensors), or null. */
-  grad: Tensor | null = null;
+  #grad: Tensor | null = null;
   /** The recorded op that produced this tensor, or null for a leaf. */
   gradFn: Node | null = null;
   /** @internal Set by the engine and by `requiresGrad_`; read through `requiresGrad`. */
@@ -82,6 +81,23 @@ export class Tensor {
     const data = allocate(dtype, 1);
     data[0] = dtype === "bool" ? (value !== 0 ? 1 : 0) : value;
     return Tensor.fromTypedArray(data, []);
+  }
+
+  /**
+   * Gradient accumulated by `backward()` (leaves and `retainGrad()` tensors), or null. Assigning
+   * is checked as in PyTorch: a Tensor of this tensor's shape and dtype (any strides), or null.
+   *
+   * @throws TypeError when assigned something other than a Tensor or null, or a tensor of another
+   * dtype; RangeError for another shape; Error for the tensor itself.
+   */
+  get grad(): Tensor | null {
+    return this.#grad;
+  }
+
+  /** Sets the gradient, checked as the getter describes (as `p.grad = ...` does in PyTorch). */
+  set grad(value: Tensor | null) {
+    if (value !== null) checkGradAssignment(this, value);
+    this.#grad = value;
   }
 
   /** Number of dims (`shape.length`); 0 for a scalar. */
@@ -174,7 +190,7 @@ export class Tensor {
 
   /** A flat, row-major copy of the values as a typed array of this tensor's dtype. */
   toArray(): TypedArray {
-    const out = allocateUnfilled(this.dtype, this.numel()); // copyToContiguous writes every element
+    const out = allocateUnfilled(this.dtype, this.numel(), "toArray", this.shape); // copyToContiguous writes every element
     copyToContiguous(this, out);
     return out;
   }
@@ -227,5 +243,30 @@ export class Tensor {
       return this.shape[d - lead] === 1 && size !== 1 ? 0 : this.strides[d - lead];
     });
     return new Tensor(this.storage, shape, strides, this.offset);
+  }
+}
+
+function checkGradAssignment(t: Tensor, value: unknown): void {
+  if (!(value instanceof Tensor)) {
+    const got = Array.isArray(value)
+      ? "an array (wrap it with tensor(..., { dtype }))"
+      : value === undefined
+        ? "undefined (use null to clear it)"
+        : typeof value;
+    throw new TypeError(`grad: expected a Tensor or null, got ${got}`);
+  }
+  if (value === t)
+    throw new Error(
+      "grad: a tensor cannot be its own gradient; assign a copy (t.detach().clone())",
+    );
+  if (!value.shape.every((s, d) => s === t.shape[d]) || value.ndim !== t.ndim) {
+    throw new RangeError(
+      `grad: the gradient has shape ${formatShape(value.shape)} but the tensor has shape ${formatShape(t.shape)}; they must match`,
+    );
+  }
+  if (value.dtype !== t.dtype) {
+    throw new TypeError(
+      `grad: the gradient has dtype ${value.dtype} but the tensor is ${t.dtype}; cast it with .to("${t.dtype}")`,
+    );
   }
 }

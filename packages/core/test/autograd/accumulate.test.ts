@@ -172,14 +172,16 @@ describe("accumulateLeaf", () => {
     ]);
   });
 
-  it("adds out of place when .grad has another dtype or shape, shares memory, or is retained", () => {
-    const leaf = zeros([2], { requiresGrad: true });
-    const int = tensor([1, 1], { dtype: "int32" });
-    leaf.grad = int;
-    accumulateLeaf(leaf, tensor([0.5, 0.5]), false);
-    expect(leaf.grad).not.toBe(int);
-    expect(leaf.grad?.dtype).toBe("float32");
-    expect(leaf.grad).toBeAllclose([1.5, 1.5]);
+  it("adds out of place when .grad is not contiguous, shares memory, or is retained", () => {
+    const leaf = zeros([2, 2], { dtype: "float64", requiresGrad: true });
+    const transposed = tensor([1, 2, 3, 4], { dtype: "float64", shape: [2, 2] }).t();
+    leaf.grad = transposed;
+    accumulateLeaf(leaf, tensor([1, 1, 1, 1], { dtype: "float64", shape: [2, 2] }), false);
+    expect(leaf.grad).not.toBe(transposed);
+    expect(leaf.grad).toBeAllclose([
+      [2, 4],
+      [3, 5],
+    ]);
 
     const shared = f64([1, 2]);
     const other = zeros([2], { dtype: "float64", requiresGrad: true });

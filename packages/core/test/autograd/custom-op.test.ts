@@ -97,3 +97,31 @@ describe("customOp", () => {
     expect(() => y.backward()).toThrow(/backward of mySigmoid: a tensor of shape \[2\] saved/);
   });
 });
+
+describe("customOp backward returning something other than tensors", () => {
+  it("names the op and input when a gradient is a plain array", () => {
+    const twice = customOp({
+      name: "twice",
+      forward: (_ctx, x) => x.mul(2),
+      backward: () => [[2, 2, 2] as never],
+    });
+    const x = tensor([1, 2, 3], { requiresGrad: true });
+    expect(() => twice(x).sum().backward()).toThrow(
+      "backward of twice: the gradient for input 0 is an array, expected a Tensor of shape [3] and dtype float32 (or null); wrap values with tensor(...)",
+    );
+    expect(x.grad).toBeNull();
+  });
+
+  it("names the op when backward returns no array at all", () => {
+    const bad = customOp({
+      name: "bad",
+      forward: (_ctx, x) => x.mul(2),
+      backward: (_ctx, gradOut) => gradOut as never,
+    });
+    expect(() =>
+      bad(tensor([1], { requiresGrad: true }))
+        .sum()
+        .backward(),
+    ).toThrow(/^bad: backward returned object gradients, expected 1/);
+  });
+});

@@ -36,3 +36,32 @@ describe("grad mode", () => {
     expect(isGradEnabled()).toBe(true);
   });
 });
+
+describe("async functions", () => {
+  it("noGrad refuses an async function before running any of it, saying why and what to do", () => {
+    let ran = false;
+    const body = async () => {
+      ran = true;
+      await Promise.resolve();
+      return randn([2]).requiresGrad_(true).mul(2);
+    };
+    expect(() => noGrad(body)).toThrow(
+      /^noGrad: fn is async \(it returns a Promise\), but grad mode is switched back when fn returns, at its first await.*call noGrad around the synchronous tensor code instead/,
+    );
+    expect(ran).toBe(false);
+    expect(isGradEnabled()).toBe(true);
+  });
+
+  it("refuses a plain function that returns a Promise, after restoring the mode", async () => {
+    const rejecting = () => Promise.reject(new Error("later"));
+    expect(() => enableGrad(rejecting)).toThrow(/^enableGrad: fn is async/);
+    expect(() => noGrad(() => Promise.resolve(1))).toThrow(/^noGrad: fn is async/);
+    expect(isGradEnabled()).toBe(true);
+    // The refused promise's rejection is handled, so it cannot crash the process later.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+  });
+
+  it("refuses something that is not a function", () => {
+    expect(() => noGrad(3 as never)).toThrow("noGrad: expected a function, got number");
+  });
+});

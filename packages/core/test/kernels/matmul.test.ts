@@ -5,6 +5,8 @@
 
 import { afterEach, describe, expect, it } from "vitest";
 import { matmul, setKernelBackend, slice, Tensor, zeros } from "../../src/index.js";
+import { sharedGemmMemoryBytes } from "../../src/kernels/gemm-wasm.js";
+import { setWasmMaxScratchBytes } from "../../src/kernels/matmul.js";
 import { seededValues } from "./seeded-values.js";
 
 type FloatDType = "float32" | "float64";
@@ -178,5 +180,42 @@ describe("auto backend", () => {
     const out = matmul(a, b);
     expect(out.dtype).toBe("int32");
     expect(Array.from(out.toArray())).toEqual([58, 64, 139, 154]);
+  });
+});
+
+describe("large and skinny products", () => {
+  afterEach(() => setWasmMaxScratchBytes(null));
+
+  /** [1, k] @ [k, 1] with seeded float32 values, and the kernel results to compare against. */
+  function skinny(k: number) {
+    const a = matrix(1, k, "contiguous", "float32", 5);
+    const b = matrix(k, 1, "contiguous", "float32", 6);
+    const js = reference(a.at, b.at, [1, 1, k], Math.fround, false)[0];
+    const wasm = reference(a.at, b.at, [1, 1, k], Math.fround, true)[0];
+    return { a: a.t, b: b.t, js, wasm };
+  }
+
+  it("run a matrix-vector product on the JS kernel under auto, where padding would blow it up", () => {
+    const { a, b, js, wasm } = skinny(1 << 20);
+    expect(js).not.toBe(wasm); // the two kernels round differently, so the result tells which ran
+    expect(matmul(a, b).item()).toBe(js);
+  });
+
+  it("compute on the JS kernel when WebAssembly scratch would pass its limit, even under wasm", () => {
+    setKernelBackend("wasm");
+    setWasmMaxScratchBytes(1 << 20);
+    const { a, b, js } = skinny(1 << 17); // 6.5 MiB of padded scratch
+    expect(matmul(a, b).item()).toBe(js);
+  });
+
+  it("run a product needing more than 64 MiB of scratch on memory of its own, not the shared one", () => {
+    setKernelBackend("wasm");
+    const small = matrix(8, 8, "contiguous", "float32", 1).t;
+    matmul(small, small); // the shared instance exists
+    const before = sharedGemmMemoryBytes();
+    const { a, b, wasm } = skinny(1 << 21); // 104 MiB of padded scratch
+    expect(matmul(a, b).item()).toBe(wasm);
+    expect(sharedGemmMemoryBytes()).toBe(before);
+    expect(before).toBeLessThan(64 << 20);
   });
 });

@@ -1,5 +1,5 @@
 // The committed *-wasm-module.ts files that scripts/build-wasm.mjs writes must be assembled from
-// the committed .wat sources (a source edit without `pnpm --filter @koubai/core run build:wasm`
+// the committed .wat sources (a source edit without `npm run build:wasm`
 // fails here), and each must be a valid module under 4 KB exporting the loops its wrapper calls.
 // gemm-shared-wasm-module.test.ts checks the shared-memory variant of gemm.wat.
 

@@ -14,6 +14,8 @@ import {
   sub,
   type Tensor,
   tensor,
+  where,
+  zeros,
 } from "../../src/index.js";
 import { broadcastShape, broadcastSource, indices, numel } from "./strided-reference.js";
 
@@ -165,5 +167,40 @@ describe("mul's gradient for a large broadcast factor", () => {
     const [gx] = autogradGrad((gScale as Tensor).sum(), [x]);
     const expected = x.detach().mul(scale.detach()).mul(4);
     expect(gx).toBeAllclose(expected);
+  });
+});
+
+describe("where", () => {
+  it("refuses a float or int32 condition, as PyTorch does, saying how to make a bool one", () => {
+    const a = tensor([1, 2]);
+    const b = tensor([3, 4]);
+    expect(() => where(tensor([1, 0]), a, b)).toThrow(
+      "where: the condition must be a bool tensor, got dtype float32 (shape [2]); compare it first, e.g. condition.ne(0)",
+    );
+    expect(() => where(tensor([1, 0], { dtype: "int32" }), a, b)).toThrow(/got dtype int32/);
+    expect(where(tensor([1, 0]).ne(0), a, b).tolist()).toEqual([1, 4]);
+  });
+});
+
+describe("numbers with int32 tensors", () => {
+  it("refuse a number outside the int32 range instead of wrapping it (1 < 2^31 must not be false)", () => {
+    const counts = tensor([1], { dtype: "int32" });
+    expect(() => counts.lt(2 ** 31)).toThrow(
+      /^lt: the number is 2147483648, outside the int32 range/,
+    );
+    expect(() => add(counts, 2 ** 40)).toThrow(/^add: the number is 1099511627776/);
+    expect(counts.lt(2 ** 31 - 1).tolist()).toEqual([1]);
+    expect(counts.lt(2.5e9 + 0.5).tolist()).toEqual([1]); // a non-integer promotes to float
+  });
+});
+
+describe("results too large to allocate", () => {
+  it("name the op, the broadcast shape and the bytes", () => {
+    expect(() => add(zeros([1e5, 1]), zeros([1e5]))).toThrow(
+      /^add: cannot allocate a float32 tensor of shape \[100000, 100000\] \(40000000000 bytes, 37\.3 GiB\): the runtime refused/,
+    );
+    expect(() => zeros([1e5, 1]).expand(1e5, 1e5).contiguous()).toThrow(
+      /^contiguous: cannot allocate a float32 tensor of shape \[100000, 100000\]/,
+    );
   });
 });

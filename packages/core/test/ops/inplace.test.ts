@@ -209,3 +209,54 @@ describe("in-place writes into tensors with no elements", () => {
     expect(() => zeros([1, 3]).expand([2, 3]).mul_(2)).toThrow(/expanded \(broadcast\) view/);
   });
 });
+
+describe("copy_ from a source that overlaps the target", () => {
+  it("copies x.t() into x as if from separate memory (PyTorch refuses; the result is exact here)", () => {
+    const x = tensor([0, 1, 2, 3, 4, 5, 6, 7, 8], { shape: [3, 3] });
+    x.copy_(x.t());
+    expect(x.tolist()).toEqual([
+      [0, 3, 6],
+      [1, 4, 7],
+      [2, 5, 8],
+    ]);
+  });
+
+  it("handles shifted and strided overlaps on the fast and the strided paths", () => {
+    const v = tensor([0, 1, 2, 3, 4, 5], { dtype: "float64" });
+    v.narrow(0, 1, 5).copy_(v.narrow(0, 0, 5)); // contiguous, shifted by one
+    expect(v.tolist()).toEqual([0, 0, 1, 2, 3, 4]);
+    const w = tensor([0, 1, 2, 3, 4, 5, 6, 7], { shape: [2, 4] });
+    w.t().copy_(w.reshape(4, 2)); // strided target
+    expect(w.tolist()).toEqual([
+      [0, 2, 4, 6],
+      [1, 3, 5, 7],
+    ]);
+    const flags = tensor([1, 0, 0, 1], { dtype: "bool" });
+    flags.narrow(0, 0, 3).copy_(flags.narrow(0, 1, 3));
+    expect(flags.tolist()).toEqual([0, 0, 1, 1]);
+  });
+});
+
+describe("in-place errors name the method that was called", () => {
+  const frozen = () => tensor([1, 2], { requiresGrad: true });
+  it("fill_, zero_, clamp_ and sub_ say so, not copy_ or add_", () => {
+    expect(() => frozen().fill_(0)).toThrow(
+      /^fill_: in-place change of a tensor that requires grad/,
+    );
+    expect(() => frozen().zero_()).toThrow(/^zero_: in-place change/);
+    expect(() => frozen().clamp_(0, 1)).toThrow(/^clamp_: in-place change/);
+    expect(() => frozen().sub_(1)).toThrow(/^sub_: in-place change/);
+    const expanded = tensor([1]).expand(3);
+    expect(() => expanded.fill_(0)).toThrow(/^fill_: cannot write in place into an expanded/);
+    expect(() => zeros([2]).sub_(zeros([3]))).toThrow(/^sub_: shapes \[2\] and \[3\]/);
+  });
+
+  it("refuse a number outside the int32 range for an int32 target", () => {
+    const counts = zeros([2], { dtype: "int32" });
+    expect(() => counts.fill_(2 ** 31)).toThrow(
+      /^fill_: the value is 2147483648, outside the int32 range/,
+    );
+    expect(() => counts.add_(2 ** 31)).toThrow(/^add_: the number is 2147483648, outside/);
+    expect(counts.tolist()).toEqual([0, 0]);
+  });
+});

@@ -85,3 +85,34 @@ describe("autograd flags", () => {
     expect(() => y.requiresGrad_(false)).toThrow(/use detach\(\) instead/);
   });
 });
+
+describe("assigning .grad", () => {
+  it("accepts a tensor of the same shape and dtype (any strides) and null", () => {
+    const x = tensor([1, 2, 3], { requiresGrad: true });
+    x.grad = tensor([1]).expand(3);
+    expect(x.grad.tolist()).toEqual([1, 1, 1]);
+    x.grad = null;
+    expect(x.grad).toBeNull();
+  });
+
+  it("refuses another shape, another dtype, a plain array and the tensor itself, as PyTorch does", () => {
+    const x = tensor([1, 2, 3], { requiresGrad: true });
+    expect(() => {
+      x.grad = zeros([2]);
+    }).toThrow("grad: the gradient has shape [2] but the tensor has shape [3]; they must match");
+    expect(() => {
+      x.grad = zeros([3], { dtype: "float64" });
+    }).toThrow(
+      'grad: the gradient has dtype float64 but the tensor is float32; cast it with .to("float32")',
+    );
+    expect(() => {
+      x.grad = [1, 2, 3] as never;
+    }).toThrow(
+      "grad: expected a Tensor or null, got an array (wrap it with tensor(..., { dtype }))",
+    );
+    expect(() => {
+      x.grad = x;
+    }).toThrow(/grad: a tensor cannot be its own gradient/);
+    expect(x.grad).toBeNull();
+  });
+});

@@ -8,6 +8,60 @@ import type { Optimizer, ParamGroup } from "../optimizer.js";
 export type SchedulerStateDict = Record<string, unknown>;
 
 /**
+ * Why `loaded` cannot replace `current` (a saved field of the same scheduler), or null: it must be
+ * of the same kind, checked all the way down: a finite number for a finite number, a string, a
+ * boolean, an array whose elements are each like the current elements, an object with the same
+ * keys. Only shape and type: limits of particular fields are checked by their class.
+ */
+export function kindMismatch(current: unknown, loaded: unknown): string | null {
+  if (typeof current === "number") {
+    if (typeof loaded !== "number") return `expected a number, got ${describe(loaded)}`;
+    return Number.isFinite(current) && !Number.isFinite(loaded)
+      ? `expected a finite number, got ${loaded}`
+      : null;
+  }
+  if (typeof current === "string" || typeof current === "boolean") {
+    return typeof loaded === typeof current
+      ? null
+      : `expected a ${typeof current}, got ${describe(loaded)}`;
+  }
+  if (Array.isArray(current)) {
+    if (!Array.isArray(loaded)) return `expected an array, got ${describe(loaded)}`;
+    for (let i = 0; i < loaded.length; i++) {
+      const problem =
+        current.length === 0
+          ? kindMismatch(0, loaded[i])
+          : kindMismatch(current[Math.min(i, current.length - 1)], loaded[i]);
+      if (problem !== null) return `[${i}]: ${problem}`;
+    }
+    return null;
+  }
+  if (current !== null && typeof current === "object") {
+    if (loaded === null || typeof loaded !== "object" || Array.isArray(loaded))
+      return `expected an object, got ${describe(loaded)}`;
+    const keys = Object.keys(current);
+    const extra = Object.keys(loaded).find((key) => !Object.hasOwn(current, key));
+    if (extra !== undefined) return `unexpected key ${JSON.stringify(extra)}`;
+    for (const key of keys) {
+      if (!Object.hasOwn(loaded, key)) return `missing key ${JSON.stringify(key)}`;
+      const problem = kindMismatch(
+        (current as Record<string, unknown>)[key],
+        (loaded as Record<string, unknown>)[key],
+      );
+      if (problem !== null) return `.${key}: ${problem}`;
+    }
+    return null;
+  }
+  return current === loaded ? null : `expected ${String(current)}, got ${describe(loaded)}`;
+}
+
+function describe(value: unknown): string {
+  if (Array.isArray(value)) return "an array";
+  if (typeof value === "string") return JSON.stringify(value);
+  return value === null ? "null" : typeof value === "object" ? "an object" : String(value);
+}
+
+/**
  * Base class of learning-rate schedulers, mirroring `torch.optim.lr_scheduler._LRScheduler`.
  * Constructing a scheduler records each group's `initialLr` (if not set yet) and takes the
  * initial step, so the optimizer's lr is the epoch-0 value right away. Call `step()` once per
@@ -112,15 +166,55 @@ export abstract class LRScheduler {
     return out;
   }
 
-  /** Restores a `stateDict()` (possibly after `JSON.parse`). */
+  /**
+   * Restores a `stateDict()` (possibly after `JSON.parse`). Every field is checked first (each
+   * must be present and of the kind this scheduler saves: counters are integers, rates finite
+   * numbers, one per parameter group); on any problem it throws and changes nothing.
+   */
   loadStateDict(stateDict: SchedulerStateDict): void {
-    const name = `${this.typeName()}.loadStateDict`;
-    if (typeof stateDict !== "object" || stateDict === null) {
+    this.checkStateDict(stateDict, `${this.typeName()}.loadStateDict`);
+    this.applyStateDict(stateDict);
+  }
+
+  /**
+   * @internal Throws, naming `name`, when `loadStateDict(stateDict)` would refuse it. Subclasses
+   * with limits on their own fields extend it.
+   */
+  checkStateDict(stateDict: SchedulerStateDict, name: string): void {
+    if (typeof stateDict !== "object" || stateDict === null || Array.isArray(stateDict)) {
       throw new TypeError(`${name}: expected an object from stateDict()`);
     }
-    for (const key of ["lastEpoch", "baseLrs", "stepCount", "lastLr", ...this.stateKeys]) {
-      if (!(key in stateDict)) throw new Error(`${name}: the state dict has no ${key}`);
+    const current = this.stateDict();
+    for (const key of Object.keys(current)) {
+      if (!Object.hasOwn(stateDict, key)) throw new Error(`${name}: the state dict has no ${key}`);
+      const problem = kindMismatch(current[key], stateDict[key]);
+      if (problem !== null) throw new TypeError(`${name}: ${key}: ${problem}`);
     }
+    const { lastEpoch, stepCount, baseLrs, lastLr } = stateDict as {
+      lastEpoch: number;
+      stepCount: number;
+      baseLrs: number[];
+      lastLr: number[];
+    };
+    if (!Number.isInteger(lastEpoch) || lastEpoch < -1)
+      throw new RangeError(`${name}: lastEpoch must be an integer >= -1, got ${lastEpoch}`);
+    if (!Number.isInteger(stepCount) || stepCount < 0)
+      throw new RangeError(`${name}: stepCount must be an integer >= 0, got ${stepCount}`);
+    const groups = this.groups.length;
+    for (const [key, rates] of [
+      ["baseLrs", baseLrs],
+      ["lastLr", lastLr],
+    ] as const) {
+      if (rates.length !== groups || rates.some((r) => r < 0)) {
+        throw new RangeError(
+          `${name}: ${key} must hold ${groups} rates >= 0 (one per parameter group), got [${rates.join(", ")}]`,
+        );
+      }
+    }
+  }
+
+  /** @internal Sets the fields `checkStateDict` accepted. */
+  applyStateDict(stateDict: SchedulerStateDict): void {
     const self = this as unknown as Record<string, unknown>;
     this.lastEpoch = stateDict.lastEpoch as number;
     this.baseLrs = [...(stateDict.baseLrs as number[])];

@@ -2,7 +2,10 @@
 // start, and cycle momentum (SGD momentum or Adam's beta1) inversely, stepped once per batch.
 
 import type { Optimizer, ParamGroup } from "../optimizer.js";
-import { LRScheduler } from "./lr-scheduler.js";
+import { LRScheduler, type SchedulerStateDict } from "./lr-scheduler.js";
+
+/** The group keys a phase may read its start and end values from. */
+const PHASE_KEYS = ["initialLr", "maxLr", "minLr", "maxMomentum", "baseMomentum"];
 
 /** Options of `OneCycleLR`. */
 export interface OneCycleLROptions {
@@ -152,6 +155,32 @@ export class OneCycleLR extends LRScheduler {
       });
     }
     this.initialStep();
+  }
+
+  /** @internal Also checks the fields' limits: a phase reads only the five group keys above. */
+  override checkStateDict(stateDict: SchedulerStateDict, name: string): void {
+    super.checkStateDict(stateDict, name);
+    const { totalSteps, annealStrategy, phases } = stateDict as {
+      totalSteps: number;
+      annealStrategy: string;
+      phases: Phase[];
+    };
+    if (!Number.isInteger(totalSteps) || totalSteps <= 0)
+      throw new RangeError(`${name}: totalSteps must be a positive integer, got ${totalSteps}`);
+    if (annealStrategy !== "cos" && annealStrategy !== "linear") {
+      throw new RangeError(
+        `${name}: annealStrategy must be "cos" or "linear", got ${JSON.stringify(annealStrategy)}`,
+      );
+    }
+    for (const phase of phases) {
+      for (const key of [phase.startLr, phase.endLr, phase.startMomentum, phase.endMomentum]) {
+        if (!PHASE_KEYS.includes(key)) {
+          throw new RangeError(
+            `${name}: a phase refers to the group key ${JSON.stringify(key)}; expected one of ${PHASE_KEYS.join(", ")}`,
+          );
+        }
+      }
+    }
   }
 
   private setMomentum(group: ParamGroup, value: number): void {

@@ -4,7 +4,7 @@
 
 import type { Tensor } from "@koubai/core";
 import { Optimizer } from "../optimizer.js";
-import type { SchedulerStateDict } from "./lr-scheduler.js";
+import { kindMismatch, type SchedulerStateDict } from "./lr-scheduler.js";
 
 /** Options of `ReduceLROnPlateau`; the defaults are torch's. */
 export interface ReduceLROnPlateauOptions {
@@ -261,18 +261,26 @@ export class ReduceLROnPlateau {
     };
   }
 
-  /** Restores a `stateDict()` (possibly after `JSON.parse`), options included, as torch does. */
+  /**
+   * Restores a `stateDict()` (possibly after `JSON.parse`), options included, as torch does.
+   * Every field is checked first, as the constructor checks its options; on any problem it
+   * throws and changes nothing.
+   */
   loadStateDict(stateDict: SchedulerStateDict): void {
     const name = `${this.typeName()}.loadStateDict`;
-    if (typeof stateDict !== "object" || stateDict === null) {
+    if (typeof stateDict !== "object" || stateDict === null || Array.isArray(stateDict)) {
       throw new TypeError(`${name}: expected an object from stateDict()`);
     }
-    const keys = Object.keys(this.stateDict());
-    for (const key of keys) {
-      if (!(key in stateDict)) throw new Error(`${name}: the state dict has no ${key}`);
+    const current = this.stateDict();
+    for (const key of Object.keys(current)) {
+      if (!Object.hasOwn(stateDict, key)) throw new Error(`${name}: the state dict has no ${key}`);
+      // best may be ±Infinity, saved as a string.
+      if (key === "best") continue;
+      const problem = kindMismatch(current[key], stateDict[key]);
+      if (problem !== null) throw new TypeError(`${name}: ${key}: ${problem}`);
     }
     // Validated like the constructor's options, as torch re-runs its mode checks on load.
-    const { mode, thresholdMode } = stateDict;
+    const { mode, thresholdMode, factor, best } = stateDict;
     if (
       (mode !== "min" && mode !== "max") ||
       (thresholdMode !== "rel" && thresholdMode !== "abs")
@@ -281,14 +289,25 @@ export class ReduceLROnPlateau {
         `${name}: unknown mode ${JSON.stringify(mode)} or thresholdMode ${JSON.stringify(thresholdMode)}`,
       );
     }
-    const minLrs = stateDict.minLrs;
-    if (!Array.isArray(minLrs) || minLrs.length !== this.optimizer.paramGroups.length) {
+    if (!((factor as number) < 1))
+      throw new RangeError(`${name}: factor must be a number below 1, got ${String(factor)}`);
+    if (typeof best !== "number" && !(typeof best === "string" && !Number.isNaN(Number(best))))
+      throw new TypeError(`${name}: best must be a number, got ${JSON.stringify(best)}`);
+    for (const key of ["numBadEpochs", "cooldownCounter", "lastEpoch"]) {
+      const value = stateDict[key] as number;
+      if (!Number.isInteger(value) || value < 0)
+        throw new RangeError(`${name}: ${key} must be an integer >= 0, got ${value}`);
+    }
+    const minLrs = stateDict.minLrs as number[];
+    const lastLr = stateDict.lastLr as number[];
+    const groups = this.optimizer.paramGroups.length;
+    if (minLrs.length !== groups || lastLr.length !== groups) {
       throw new RangeError(
-        `${name}: expected ${this.optimizer.paramGroups.length} minLrs (one per parameter group)`,
+        `${name}: expected ${groups} minLrs and lastLr (one per parameter group), got ${minLrs.length} and ${lastLr.length}`,
       );
     }
     const self = this as unknown as Record<string, unknown>;
-    for (const key of keys) self[key] = structuredClone(stateDict[key]);
-    this.best = decodeNumber(stateDict.best);
+    for (const key of Object.keys(current)) self[key] = structuredClone(stateDict[key]);
+    this.best = decodeNumber(best);
   }
 }

@@ -80,16 +80,24 @@ export class SequentialLR extends LRScheduler {
     return { ...super.stateDict(), schedulers: this.schedulers.map((s) => s.stateDict()) };
   }
 
-  override loadStateDict(stateDict: SchedulerStateDict): void {
+  /** @internal Checks its own fields and every inner scheduler's state before any is loaded. */
+  override checkStateDict(stateDict: SchedulerStateDict, name: string): void {
     const inner = stateDict?.schedulers;
     if (!Array.isArray(inner) || inner.length !== this.schedulers.length) {
-      throw new RangeError(
-        `SequentialLR.loadStateDict: expected states for ${this.schedulers.length} schedulers`,
-      );
+      throw new RangeError(`${name}: expected states for ${this.schedulers.length} schedulers`);
     }
-    super.loadStateDict(stateDict);
+    const { schedulers: _inner, ...own } = stateDict;
+    super.checkStateDict({ ...own, schedulers: this.stateDict().schedulers }, name);
     inner.forEach((s, i) => {
-      this.schedulers[i].loadStateDict(s as SchedulerStateDict);
+      this.schedulers[i].checkStateDict(s as SchedulerStateDict, `${name} (schedulers[${i}])`);
+    });
+  }
+
+  /** @internal */
+  override applyStateDict(stateDict: SchedulerStateDict): void {
+    super.applyStateDict(stateDict);
+    (stateDict.schedulers as SchedulerStateDict[]).forEach((s, i) => {
+      this.schedulers[i].applyStateDict(s);
     });
   }
 }

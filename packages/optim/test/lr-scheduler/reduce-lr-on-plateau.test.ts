@@ -207,7 +207,7 @@ describe("ReduceLROnPlateau state dict", () => {
       'ReduceLROnPlateau.loadStateDict: unknown mode "mean" or thresholdMode "rel"',
     );
     expect(() => scheduler.loadStateDict({ ...scheduler.stateDict(), minLrs: [0, 0] })).toThrow(
-      "ReduceLROnPlateau.loadStateDict: expected 1 minLrs (one per parameter group)",
+      "ReduceLROnPlateau.loadStateDict: expected 1 minLrs and lastLr (one per parameter group), got 2 and 1",
     );
   });
 });
