@@ -7,6 +7,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import wabtFactory from "wabt";
+import { elementwiseOpLists, elementwiseWat } from "./elementwise-wat.mjs";
 
 const kernels = join(dirname(fileURLToPath(import.meta.url)), "..", "src", "kernels");
 const wabt = await wabtFactory();
@@ -34,11 +35,20 @@ const MODULES = [
   },
   { name: "batch-norm", prefix: "BATCH_NORM", out: "batch-norm" },
   { name: "sgd", prefix: "SGD", out: "sgd" },
-  { name: "elementwise", prefix: "ELEMENTWISE", out: "elementwise" },
+  // elementwise.wat is written first, from the table in elementwise-wat.mjs, and the module file
+  // also gets the table's op lists.
+  {
+    name: "elementwise",
+    prefix: "ELEMENTWISE",
+    out: "elementwise",
+    generate: elementwiseWat,
+    extra: elementwiseOpLists,
+  },
   { name: "reduce", prefix: "REDUCE", out: "reduce" },
 ];
 
-for (const { name, prefix, out, rewrite } of MODULES) {
+for (const { name, prefix, out, rewrite, generate, extra } of MODULES) {
+  if (generate) writeFileSync(join(kernels, `${name}.wat`), generate());
   const source = readFileSync(join(kernels, `${name}.wat`), "utf8");
   const text = rewrite ? rewrite(source) : source;
   const parsed = wabt.parseWat(`${name}.wat`, text, { simd: true, threads: true });
@@ -65,7 +75,7 @@ ${shaDeclaration}
 export const ${prefix}_WASM_BASE64 =
   "${base64}";
 `;
-  writeFileSync(join(kernels, `${out}-wasm-module.ts`), module);
+  writeFileSync(join(kernels, `${out}-wasm-module.ts`), module + (extra ? extra() : ""));
   console.log(
     `${name}.wat -> ${out}-wasm-module.ts (${buffer.length} bytes, sha256 ${sha256.slice(0, 12)})`,
   );

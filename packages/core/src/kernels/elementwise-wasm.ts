@@ -1,17 +1,22 @@
-// The WebAssembly SIMD elementwise loops (elementwise.wat) for float32 and float64 arrays. Operands
+// The WebAssembly SIMD elementwise loops (elementwise.wat, generated with its op lists from one
+// table in scripts/elementwise-wat.mjs) for float32 and float64 arrays. Operands
 // stream through three fixed scratch regions of the module's memory in chunks that stay in cache
 // (copy in with `set`, run the loop, copy the chunk out), so a large array is never copied whole
 // and the memory never grows. elementwise.ts decides when to come here; the JS rows stay the
 // reference and the fallback. The module (about 2 KB) compiles synchronously on first use.
 
-import { ELEMENTWISE_WASM_BASE64 } from "./elementwise-wasm-module.js";
+import {
+  ELEMENTWISE_BINARY_OPS,
+  ELEMENTWISE_UNARY_OPS,
+  ELEMENTWISE_WASM_BASE64,
+} from "./elementwise-wasm-module.js";
 import type { FloatArray } from "./gemm-js.js";
 import { lazyInstance } from "./wasm-module.js";
 
 /** The binary loops of elementwise.wat; each has a float32 and a float64 export. */
-export type WasmBinaryOp = "add" | "sub" | "mul" | "div" | "maximum" | "minimum" | "reluBackward";
+export type WasmBinaryOp = (typeof ELEMENTWISE_BINARY_OPS)[number];
 /** The unary loops of elementwise.wat; each has a float32 and a float64 export. */
-export type WasmUnaryOp = "neg" | "abs" | "square" | "sqrt" | "rsqrt" | "relu";
+export type WasmUnaryOp = (typeof ELEMENTWISE_UNARY_OPS)[number];
 
 /**
  * Where element i of the flat, row-major output [rows, inner] finds its operand value:
@@ -42,26 +47,15 @@ interface Scratch {
   f64: Float64Array[];
 }
 
-const BINARY_OPS: WasmBinaryOp[] = [
-  "add",
-  "sub",
-  "mul",
-  "div",
-  "maximum",
-  "minimum",
-  "reluBackward",
-];
-const UNARY_OPS: WasmUnaryOp[] = ["neg", "abs", "square", "sqrt", "rsqrt", "relu"];
-
 const load = lazyInstance(ELEMENTWISE_WASM_BASE64, (e): Scratch => {
   const exports = e as Record<string, unknown>;
   const { buffer } = exports.memory as WebAssembly.Memory;
-  const pick = <Op extends string, Fn>(ops: Op[], suffix: string) =>
+  const pick = <Op extends string, Fn>(ops: readonly Op[], suffix: string) =>
     Object.fromEntries(ops.map((op) => [op, exports[op + suffix]])) as Record<Op, Fn>;
   const regions = [0, 1, 2];
   return {
-    binary: { F32: pick(BINARY_OPS, "F32"), F64: pick(BINARY_OPS, "F64") },
-    unary: { F32: pick(UNARY_OPS, "F32"), F64: pick(UNARY_OPS, "F64") },
+    binary: { F32: pick(ELEMENTWISE_BINARY_OPS, "F32"), F64: pick(ELEMENTWISE_BINARY_OPS, "F64") },
+    unary: { F32: pick(ELEMENTWISE_UNARY_OPS, "F32"), F64: pick(ELEMENTWISE_UNARY_OPS, "F64") },
     f32: regions.map((r) => new Float32Array(buffer, r * CHUNK_BYTES, CHUNK_BYTES / 4)),
     f64: regions.map((r) => new Float64Array(buffer, r * CHUNK_BYTES, CHUNK_BYTES / 8)),
   };

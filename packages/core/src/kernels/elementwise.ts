@@ -102,23 +102,31 @@ function isScalarView(v: View): boolean {
  */
 const WASM_MIN_ELEMENTS = 128;
 
-const WASM_BINARY = new Map<BinaryRow, WasmBinaryOp>([
-  [addRow, "add"],
-  [subRow, "sub"],
-  [mulRow, "mul"],
-  [divRow, "div"],
-  [maximumRow, "maximum"],
-  [minimumRow, "minimum"],
-  [reluBackwardRow, "reluBackward"],
-]);
-const WASM_UNARY = new Map<UnaryRow, WasmUnaryOp>([
-  [negRow, "neg"],
-  [absRow, "abs"],
-  [squareRow, "square"],
-  [sqrtRow, "sqrt"],
-  [rsqrtRow, "rsqrt"],
-  [reluRow, "relu"],
-]);
+/** The JS row each WebAssembly loop replaces: an op of the module without its row is a type error. */
+const BINARY_ROWS: Record<WasmBinaryOp, BinaryRow> = {
+  add: addRow,
+  sub: subRow,
+  mul: mulRow,
+  div: divRow,
+  maximum: maximumRow,
+  minimum: minimumRow,
+  reluBackward: reluBackwardRow,
+};
+const UNARY_ROWS: Record<WasmUnaryOp, UnaryRow> = {
+  neg: negRow,
+  abs: absRow,
+  square: squareRow,
+  sqrt: sqrtRow,
+  rsqrt: rsqrtRow,
+  relu: reluRow,
+};
+const WASM_BINARY = invert(BINARY_ROWS);
+const WASM_UNARY = invert(UNARY_ROWS);
+
+/** Row → op, for the dispatch below. */
+function invert<Op extends string, Row>(rows: Record<Op, Row>): Map<Row, Op> {
+  return new Map((Object.entries(rows) as [Op, Row][]).map(([op, row]) => [row, op]));
+}
 
 /** `"wasm"` takes every size, `"auto"` sizes from WASM_MIN_ELEMENTS, `"js"` none. */
 function wantWasm(n: number): boolean {

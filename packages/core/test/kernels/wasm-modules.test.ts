@@ -1,16 +1,19 @@
 // The committed *-wasm-module.ts files that scripts/build-wasm.mjs writes must be assembled from
-// the committed .wat sources (a source edit without `npm run build:wasm`
-// fails here), and each must be a valid module under 4 KB exporting the loops its wrapper calls.
-// gemm-shared-wasm-module.test.ts checks the shared-memory variant of gemm.wat.
+// the committed .wat sources (a source edit without `npm run build:wasm` fails here), elementwise.wat
+// must be what its table generates, and each module must be valid, under 4 KB, and export the
+// loops its wrapper calls. gemm-shared-wasm-module.test.ts checks the shared-memory gemm.wat.
 
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { elementwiseWat } from "../../scripts/elementwise-wat.mjs";
 import {
   BATCH_NORM_WASM_BASE64,
   BATCH_NORM_WAT_SHA256,
 } from "../../src/kernels/batch-norm-wasm-module.js";
 import {
+  ELEMENTWISE_BINARY_OPS,
+  ELEMENTWISE_UNARY_OPS,
   ELEMENTWISE_WASM_BASE64,
   ELEMENTWISE_WAT_SHA256,
 } from "../../src/kernels/elementwise-wasm-module.js";
@@ -18,14 +21,7 @@ import { GEMM_WASM_BASE64, GEMM_WAT_SHA256 } from "../../src/kernels/gemm-wasm-m
 import { REDUCE_WASM_BASE64, REDUCE_WAT_SHA256 } from "../../src/kernels/reduce-wasm-module.js";
 import { SGD_WASM_BASE64, SGD_WAT_SHA256 } from "../../src/kernels/sgd-wasm-module.js";
 
-const ELEMENTWISE_OPS = ["add", "sub", "mul", "div", "maximum", "minimum", "reluBackward"].concat([
-  "neg",
-  "abs",
-  "square",
-  "sqrt",
-  "rsqrt",
-  "relu",
-]);
+const ELEMENTWISE_OPS = [...ELEMENTWISE_BINARY_OPS, ...ELEMENTWISE_UNARY_OPS];
 
 const MODULES = [
   {
@@ -68,5 +64,25 @@ describe.each(MODULES)("$wat-wasm-module", ({ wat, base64, sha, exports }) => {
     expect(WebAssembly.validate(bytes)).toBe(true);
     const names = WebAssembly.Module.exports(new WebAssembly.Module(bytes)).map((e) => e.name);
     expect(names.sort()).toEqual([...exports, "memory"].sort());
+  });
+});
+
+describe("elementwise.wat", () => {
+  it("is what the table in scripts/elementwise-wat.mjs generates (else run build:wasm)", () => {
+    const committed = readFileSync(
+      new URL("../../src/kernels/elementwise.wat", import.meta.url),
+      "utf8",
+    );
+    expect(committed).toBe(elementwiseWat());
+  });
+
+  it("has a float32 and a float64 loop per op, and the float64 ones are not float32 copies", () => {
+    const text = elementwiseWat();
+    for (const op of ELEMENTWISE_OPS) {
+      expect(text).toContain(`(export "${op}F32")`);
+      expect(text).toContain(`(export "${op}F64")`);
+    }
+    const f64 = text.slice(text.indexOf('(export "addF64")'));
+    expect(f64).not.toMatch(/f32x4\.(add|sub|mul|div|neg|abs|sqrt)/);
   });
 });
