@@ -11,6 +11,7 @@
 
 import { GEMM_SHARED_WASM_BASE64 } from "./gemm-shared-wasm-module.js";
 import type { GemmExports, GemmFn } from "./gemm-wasm.js";
+import { type ControlSlots, type GemmWorkerData, gemmWorker } from "./gemm-worker.js";
 import { decodeBase64 } from "./wasm-module.js";
 
 // The control array (Int32, shared): the job id (1..32767; -1 stops the workers), the ticket
@@ -28,42 +29,23 @@ const CONTROL_LENGTH = ARGS + 11;
 /** How long the main thread waits for a chunk claimed by a worker before giving up (ms). */
 const TIMEOUT_MS = 60_000;
 
-// The worker: instantiates the module on the shared memory, then sleeps until the job id
-// changes, claims chunks of that job until none are left, and goes back to sleep. Claiming
-// compares the whole ticket, job id included, so a late worker never takes a chunk of a newer
-// job with the arguments of an older one.
-const WORKER_SOURCE = `
-const { workerData } = require("node:worker_threads");
-const { memory, bytes, control } = workerData;
-const ctl = new Int32Array(control);
-const gemm = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports;
-let seen = 0;
-for (;;) {
-  Atomics.wait(ctl, ${JOB}, seen);
-  const job = Atomics.load(ctl, ${JOB});
-  if (job < 0) break;
-  seen = job;
-  const run = ctl[${SIZE}] === 4 ? gemm.gemmF32 : gemm.gemmF64;
-  const chunks = ctl[${CHUNKS}];
-  const chunkRows = ctl[${CHUNK_ROWS}];
-  const [a, aPanel, aRow, aK, b, bPanel, bK, c, mp, np, k] = ctl.slice(${ARGS}, ${ARGS + 11});
-  for (;;) {
-    const ticket = Atomics.load(ctl, ${TICKET});
-    const chunk = ticket & 0xffff;
-    if (ticket >>> 16 !== job || chunk >= chunks) break;
-    if (Atomics.compareExchange(ctl, ${TICKET}, ticket, ticket + 1) !== ticket) continue;
-    const r0 = chunk * chunkRows;
-    const rows = Math.min(chunkRows, mp - r0);
-    try {
-      run(a + r0 * aPanel, aPanel, aRow, aK, b, bPanel, bK, c + r0 * np * ctl[${SIZE}], rows, np, k);
-    } catch {
-      Atomics.store(ctl, ${FAILED}, 1);
-    }
-    Atomics.add(ctl, ${COMPLETED}, 1);
-    Atomics.notify(ctl, ${COMPLETED});
-  }
-}
-`;
+/** The control array's layout, handed to the workers (gemm-worker.ts) with their data. */
+const SLOTS: ControlSlots = {
+  job: JOB,
+  ticket: TICKET,
+  completed: COMPLETED,
+  failed: FAILED,
+  size: SIZE,
+  chunks: CHUNKS,
+  chunkRows: CHUNK_ROWS,
+  args: ARGS,
+};
+
+/**
+ * What an eval'd worker runs: gemmWorker's own source (type-checked and linted in
+ * gemm-worker.ts, self-contained), called with the worker's data.
+ */
+const WORKER_SOURCE = `(${gemmWorker.toString()})(require("node:worker_threads").workerData);`;
 
 /**
  * Below this many multiply-adds (m·n·k) a product stays on one thread: waking a worker costs
@@ -144,7 +126,12 @@ function startPool(n: number): Pool {
   for (let w = 1; w < n; w++) {
     const worker = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { memory, bytes, control: control.buffer },
+      workerData: {
+        memory,
+        bytes,
+        control: control.buffer as SharedArrayBuffer,
+        slots: SLOTS,
+      } satisfies GemmWorkerData,
     });
     // Idle workers block in Atomics.wait; unref lets the process exit regardless.
     worker.unref();
