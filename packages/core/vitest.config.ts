@@ -3,5 +3,5 @@ import { sharedTestConfig, sharedTestOptions } from "../../vitest.shared.ts";
 
 export default defineConfig({
   ...sharedTestConfig,
-  test: { ...sharedTestOptions, setupFiles: ["./test/matchers.ts"] },
+  test: { ...sharedTestOptions, setupFiles: ["@koubai/test-utils/matchers"] },
 });

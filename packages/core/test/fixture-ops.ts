@@ -1,17 +1,11 @@
 // Reading torch-ops.json (format documented in fixtures/generate_torch_ops.py) and mapping each
 // fixture op name to the Koubai call that mirrors the PyTorch call the generator made.
 
-import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
-import type { Dims, DType, MaxFunction, Reduction, Tensor, VarianceOptions } from "../src/index.js";
+import { decodeValues, type EncodedTensor, readJson } from "@koubai/test-utils";
+import type { Dims, MaxFunction, Reduction, Tensor, VarianceOptions } from "../src/index.js";
 import * as core from "../src/index.js";
 
-export interface EncodedTensor {
-  shape: number[];
-  dtype: DType;
-  data: (number | "nan" | "inf" | "-inf")[];
-  requiresGrad?: boolean;
-}
+export type { EncodedTensor };
 
 export interface FixtureCase {
   name: string;
@@ -28,16 +22,12 @@ export interface FixtureCase {
 }
 
 export function loadFixtures(): { torchVersion: string; cases: FixtureCase[] } {
-  const path = fileURLToPath(new URL("./fixtures/torch-ops.json", import.meta.url));
-  return JSON.parse(readFileSync(path, "utf8"));
+  return readJson(new URL("./fixtures/torch-ops.json", import.meta.url));
 }
-
-const SPECIAL: Record<string, number> = { nan: Number.NaN, inf: Infinity, "-inf": -Infinity };
 
 /** A fresh Koubai tensor (a leaf, requiring grad if the fixture says so). */
 export function decode(encoded: EncodedTensor): Tensor {
-  const values = encoded.data.map((v) => (typeof v === "string" ? SPECIAL[v] : v));
-  const t = core.tensor(values, { dtype: encoded.dtype, shape: encoded.shape });
+  const t = core.tensor(decodeValues(encoded), { dtype: encoded.dtype, shape: encoded.shape });
   return encoded.requiresGrad ? t.requiresGrad_(true) : t;
 }
 

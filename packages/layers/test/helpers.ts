@@ -1,25 +1,19 @@
-// Test helpers: decoding the PyTorch fixture encoding and comparing tensors with atol/rtol.
+// Test helpers: fixtures as Koubai tensors (decoding and toBeAllclose come from
+// @koubai/test-utils) and the closeness measures of the BatchNorm tests.
 
-import { readFileSync } from "node:fs";
-import { type DType, type Tensor, tensor } from "@koubai/core";
+import { type Tensor, tensor } from "@koubai/core";
+import { decodeValues, type EncodedTensor, readJson } from "@koubai/test-utils";
 import { expect } from "vitest";
 
 /** A tensor as written by the fixture generators: flat row-major data, NaN/inf as strings. */
-export interface Encoded {
-  shape: number[];
-  dtype: DType;
-  data: (number | string)[];
-}
+export type Encoded = EncodedTensor;
 
 export function decode(e: Encoded): Tensor {
-  const values = e.data.map((v) =>
-    v === "nan" ? Number.NaN : v === "inf" ? Infinity : v === "-inf" ? -Infinity : Number(v),
-  );
-  return tensor(values, { shape: e.shape, dtype: e.dtype });
+  return tensor(decodeValues(e), { shape: e.shape, dtype: e.dtype });
 }
 
 export function loadFixture<T>(name: string): T {
-  return JSON.parse(readFileSync(new URL(`./fixtures/${name}`, import.meta.url), "utf8")) as T;
+  return readJson<T>(new URL(`./fixtures/${name}`, import.meta.url));
 }
 
 /** Largest |a - b| / (atol + rtol·|b|) over the elements; ≤ 1 means close. */
@@ -34,25 +28,14 @@ export function closeness(actual: Tensor, expected: Tensor, atol: number, rtol: 
   return worst;
 }
 
-/** Asserts same shape and |a - b| ≤ atol + rtol·|b| elementwise, naming the worst element. */
+/** Asserts same shape and |a - b| ≤ atol + rtol·|b| elementwise (toBeAllclose, rtol 1e-10 here). */
 export function expectAllclose(
   actual: Tensor | null,
   expected: Tensor,
   { atol = 1e-12, rtol = 1e-10, what = "tensor" } = {},
 ): void {
   expect(actual, `${what} is missing`).not.toBeNull();
-  const a = actual as Tensor;
-  expect(a.shape, `${what} shape`).toEqual(expected.shape);
-  const x = a.toArray();
-  const y = expected.toArray();
-  for (let i = 0; i < y.length; i++) {
-    const ok = Math.abs(x[i] - y[i]) <= atol + rtol * Math.abs(y[i]);
-    if (!ok) {
-      expect.fail(
-        `${what}: element ${i} is ${x[i]}, expected ${y[i]} (|diff| ${Math.abs(x[i] - y[i])}, atol ${atol}, rtol ${rtol})`,
-      );
-    }
-  }
+  expect(actual as Tensor, what).toBeAllclose(expected, { atol, rtol });
 }
 
 /** max|a - b| / max|b|: the normwise relative difference. */

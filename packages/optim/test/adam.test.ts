@@ -1,7 +1,6 @@
 import { tensor, zeros } from "@koubai/core";
 import { describe, expect, it } from "vitest";
 import { Adam } from "../src/index.js";
-import "./helpers/allclose.js";
 import { fixtures } from "./helpers/fixtures.js";
 import { expectTrajectoryMatches } from "./helpers/trajectory.js";
 

@@ -1,7 +1,6 @@
 import { tensor, zeros } from "@koubai/core";
 import { describe, expect, it } from "vitest";
 import { Adam, AdamW, Optimizer, type OptimizerStateDict, SGD } from "../src/index.js";
-import "./helpers/allclose.js";
 
 const param = (values: number[] = [0, 0]) =>
   tensor(values, { dtype: "float64", requiresGrad: true });

@@ -1,15 +1,10 @@
 // Loads torch-optim.json and torch-schedulers.json (written by real PyTorch 1.13, see the
 // generate_torch_*.py scripts beside them) and turns their encoded tensors into Koubai tensors.
 
-import { readFileSync } from "node:fs";
 import { type Tensor, tensor } from "@koubai/core";
+import { decodeNumber, decodeValues, type EncodedTensor, readJson } from "@koubai/test-utils";
 
-/** A fixture tensor: flat row-major values, with non-finite values as "nan"/"inf"/"-inf". */
-export interface EncodedTensor {
-  shape: number[];
-  dtype: "float32" | "float64";
-  data: Array<number | string>;
-}
+export { decodeNumber, decodeValues, type EncodedTensor };
 
 export interface OptimizerCase {
   name: string;
@@ -70,22 +65,9 @@ export function lcgValues(count: number, seed: number): Float32Array {
   });
 }
 
-export const fixtures: Fixtures = JSON.parse(
-  readFileSync(new URL("../fixtures/torch-optim.json", import.meta.url), "utf8"),
+export const fixtures: Fixtures = readJson(
+  new URL("../fixtures/torch-optim.json", import.meta.url),
 );
-
-/** A fixture number: "nan", "inf" and "-inf" decoded. */
-export function decodeNumber(v: number | string): number {
-  if (typeof v === "number") return v;
-  if (v === "nan") return Number.NaN;
-  if (v === "inf") return Number.POSITIVE_INFINITY;
-  if (v === "-inf") return Number.NEGATIVE_INFINITY;
-  throw new Error(`fixture: unknown encoded number ${JSON.stringify(v)}`);
-}
-
-export function decodeValues(t: EncodedTensor): number[] {
-  return t.data.map(decodeNumber);
-}
 
 /** A fresh tensor holding the fixture's values in its dtype. */
 export function decodeTensor(t: EncodedTensor, requiresGrad = false): Tensor {
@@ -128,6 +110,6 @@ interface SchedulerFixtures {
 }
 
 /** torch-schedulers.json, written by PyTorch 1.13 (see fixtures/generate_torch_schedulers.py). */
-export const schedulerFixtures: SchedulerFixtures = JSON.parse(
-  readFileSync(new URL("../fixtures/torch-schedulers.json", import.meta.url), "utf8"),
+export const schedulerFixtures: SchedulerFixtures = readJson(
+  new URL("../fixtures/torch-schedulers.json", import.meta.url),
 );

@@ -2,8 +2,7 @@
 
 import { expect } from "vitest";
 import { Adam, AdamW, type Optimizer, SGD } from "../../src/index.js";
-import "./allclose.js";
-import { decodeTensor, decodeValues, type OptimizerCase } from "./fixtures.js";
+import { decodeTensor, type OptimizerCase } from "./fixtures.js";
 
 const CONSTRUCTORS = {
   SGD: (params: ReturnType<typeof decodeTensor>[], o: Record<string, unknown>) =>
@@ -25,7 +24,7 @@ export function expectTrajectoryMatches(c: OptimizerCase): Optimizer {
     optimizer.step();
     params.forEach((p, i) => {
       expect(p, `${c.name}, step ${step + 1}, param ${i}`).toBeAllclose(
-        decodeValues(c.trajectory[step][i]),
+        decodeTensor(c.trajectory[step][i]),
       );
     });
   });

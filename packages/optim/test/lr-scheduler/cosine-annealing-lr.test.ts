@@ -1,7 +1,6 @@
 import { zeros } from "@koubai/core";
 import { describe, expect, it } from "vitest";
 import { CosineAnnealingLR, SGD } from "../../src/index.js";
-import "../helpers/allclose.js";
 import { fixtureCases, replay } from "../helpers/schedulers.js";
 
 describe("CosineAnnealingLR", () => {

@@ -1,7 +1,6 @@
 import { zeros } from "@koubai/core";
 import { describe, expect, it } from "vitest";
 import { LambdaLR, type LrLambda, MultiplicativeLR, SGD } from "../../src/index.js";
-import "../helpers/allclose.js";
 import { type LambdaSchedulerCase, schedulerFixtures } from "../helpers/fixtures.js";
 import { lambdasNamed } from "../helpers/torch-lambdas.js";
 

@@ -7,7 +7,6 @@ import {
   SequentialLR,
   SGD,
 } from "../../src/index.js";
-import "../helpers/allclose.js";
 import { decodeNumber, type PlateauCase, schedulerFixtures } from "../helpers/fixtures.js";
 
 function sgdWithGroups(groupLrs: readonly number[]): SGD {

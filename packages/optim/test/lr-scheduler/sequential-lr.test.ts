@@ -1,7 +1,6 @@
 import { zeros } from "@koubai/core";
 import { describe, expect, it } from "vitest";
 import { ExponentialLR, LinearLR, SequentialLR, SGD } from "../../src/index.js";
-import "../helpers/allclose.js";
 import { fixtureCases, replay } from "../helpers/schedulers.js";
 
 const sgd = () => new SGD([zeros([1], { requiresGrad: true })], { lr: 1 });

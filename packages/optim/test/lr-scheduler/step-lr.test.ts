@@ -1,7 +1,6 @@
 import { zeros } from "@koubai/core";
 import { describe, expect, it } from "vitest";
 import { ExponentialLR, MultiStepLR, SGD, StepLR } from "../../src/index.js";
-import "../helpers/allclose.js";
 import type { SchedulerCase } from "../helpers/fixtures.js";
 import { fixtureCases, replay } from "../helpers/schedulers.js";
 

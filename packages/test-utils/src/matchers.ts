@@ -1,23 +1,21 @@
-// Custom Vitest matchers for tensors, registered through `setupFiles` in vitest.config.ts.
-// `toBeAllclose` follows torch.allclose: |actual - expected| ≤ atol + rtol·|expected| per element,
-// with NaN matching NaN and infinities matching only the same infinity.
+// The `toBeAllclose` matcher for Vitest, registered when this module is imported (each package
+// lists it in its vitest.config.ts setupFiles). Tensors are recognised by their `shape` and
+// `toArray()`, so this package does not depend on @koubai/core. Shapes must match: a number is
+// 0-d, a flat list 1-d; compare `t.toArray()` to check an n-d tensor's values in row-major order.
 
 import { expect } from "vitest";
-import { type NestedArray, Tensor } from "../src/index.js";
+import { type AllcloseOptions, compareValues } from "./allclose.js";
 
-export interface AllcloseOptions {
-  /** Absolute tolerance. Default 1e-12. */
-  atol?: number;
-  /** Relative tolerance (of the expected value). Default 1e-12. */
-  rtol?: number;
-}
-
-type Numeric = Tensor | number | NestedArray | ArrayLike<number>;
+/** Numbers to compare with: a tensor, a number, nested arrays or a flat (typed) array. */
+type Numeric =
+  | { shape: readonly number[]; toArray(): ArrayLike<number> }
+  | ArrayLike<unknown>
+  | number;
 
 declare module "vitest" {
   // biome-ignore lint/suspicious/noExplicitAny: must match Vitest's own declaration.
   interface Matchers<T = any> {
-    /** Elementwise closeness of tensors/arrays/numbers with equal shapes (see matchers.ts). */
+    /** Elementwise closeness to `expected` (see @koubai/test-utils' matchers.ts). */
     toBeAllclose: (expected: Numeric, options?: AllcloseOptions) => T;
   }
 }
@@ -27,8 +25,20 @@ interface Flat {
   values: number[];
 }
 
+function isTensorLike(
+  value: unknown,
+): value is { shape: readonly number[]; toArray(): ArrayLike<number> } {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    "shape" in value &&
+    "toArray" in value &&
+    typeof value.toArray === "function"
+  );
+}
+
 function flatten(value: unknown): Flat {
-  if (value instanceof Tensor) return { shape: value.shape, values: Array.from(value.toArray()) };
+  if (isTensorLike(value)) return { shape: value.shape, values: Array.from(value.toArray()) };
   if (typeof value === "number") return { shape: [], values: [value] };
   if (ArrayBuffer.isView(value)) {
     const values = Array.from(value as unknown as ArrayLike<number>);
@@ -46,46 +56,27 @@ function flatten(value: unknown): Flat {
   throw new TypeError(`toBeAllclose: cannot compare ${value === null ? "null" : typeof value}`);
 }
 
-function closeEnough(a: number, e: number, atol: number, rtol: number): boolean {
-  if (Number.isNaN(a) || Number.isNaN(e)) return Number.isNaN(a) && Number.isNaN(e);
-  if (!Number.isFinite(a) || !Number.isFinite(e)) return a === e;
-  return Math.abs(a - e) <= atol + rtol * Math.abs(e);
-}
+const format = (shape: readonly number[]) => `[${shape.join(", ")}]`;
 
 expect.extend({
   toBeAllclose(received: unknown, expected: Numeric, options: AllcloseOptions = {}) {
     const { atol = 1e-12, rtol = 1e-12 } = options;
     const actual = flatten(received);
     const wanted = flatten(expected);
-    const shapeOk =
-      actual.shape.length === wanted.shape.length &&
-      actual.shape.every((s, d) => s === wanted.shape[d]) &&
-      actual.values.length === wanted.values.length;
-    if (!shapeOk) {
+    const shapesDiffer =
+      actual.shape.length !== wanted.shape.length ||
+      actual.shape.some((s, d) => s !== wanted.shape[d]) ||
+      actual.values.length !== wanted.values.length;
+    if (shapesDiffer) {
       return {
         pass: false,
         message: () =>
-          `expected shape [${wanted.shape.join(", ")}] but received shape [${actual.shape.join(", ")}]`,
+          `expected shape ${format(wanted.shape)} but received shape ${format(actual.shape)}`,
         actual: actual.values,
         expected: wanted.values,
       };
     }
-    let worst = -1;
-    let worstExcess = 0;
-    let failures = 0;
-    for (let i = 0; i < actual.values.length; i++) {
-      const a = actual.values[i];
-      const e = wanted.values[i];
-      if (closeEnough(a, e, atol, rtol)) continue;
-      failures++;
-      const excess = Number.isFinite(a - e)
-        ? Math.abs(a - e) - (atol + rtol * Math.abs(e))
-        : Infinity;
-      if (worst === -1 || excess > worstExcess) {
-        worst = i;
-        worstExcess = excess;
-      }
-    }
+    const { failures, worst } = compareValues(actual.values, wanted.values, { atol, rtol });
     const pass = failures === 0;
     return {
       pass,
