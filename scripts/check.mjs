@@ -1,7 +1,7 @@
 // The whole suite behind `npm test`: typecheck and tests (turbo, per package; the consumer test
 // among them packs and installs the published packages), lint, core's import direction
-// (check-layers.mjs), API docs. Every stage runs even if an earlier one fails, so one run shows
-// every problem.
+// (check-layers.mjs), test twins of the sources (check-mirror.mjs), API docs. Every stage runs
+// even if an earlier one fails, so one run shows every problem.
 //
 // Quiet by default: one line per stage with its time, the full output of a stage only when it
 // fails, every skipped test with its reason, and a last line CI reads:
@@ -59,6 +59,7 @@ const steps = [
   ],
   ["lint", bin("biome"), ["ci", `--colors=${color ? "force" : "off"}`, "."]],
   ["import layers", process.execPath, [join(root, "scripts", "check-layers.mjs")]],
+  ["test twins", process.execPath, [join(root, "scripts", "check-mirror.mjs")]],
   ["API docs", bin("typedoc"), []],
 ];
 

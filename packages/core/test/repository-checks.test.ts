@@ -1,5 +1,6 @@
-// scripts/check-layers.mjs, which `npm test` runs over src/: it must pass today's tree and fail
-// on each kind of violation, shown here on small made-up trees.
+// The repository checks `npm test` runs, scripts/check-layers.mjs (core's import direction) and
+// scripts/check-mirror.mjs (test twins): each must pass today's tree and fail on each kind of
+// violation, shown here on small made-up trees.
 
 import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -9,6 +10,8 @@ import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 
 const script = fileURLToPath(new URL("../../../scripts/check-layers.mjs", import.meta.url));
+const mirrorScript = fileURLToPath(new URL("../../../scripts/check-mirror.mjs", import.meta.url));
+const repository = fileURLToPath(new URL("../../..", import.meta.url));
 const src = fileURLToPath(new URL("../src", import.meta.url));
 
 let tree: string | null = null;
@@ -86,5 +89,42 @@ describe("check-layers", () => {
     expect(status).toBe(1);
     expect(output).toContain("import cycle: ops/a.ts → ops/b.ts → ops/a.ts");
     expect(output).toContain("ops/c.ts imports ./gone.js, which is not a module of src/");
+  });
+});
+
+describe("check-mirror", () => {
+  function mirror(root: string): { status: number | null; output: string } {
+    const result = spawnSync(process.execPath, [mirrorScript, root], { encoding: "utf8" });
+    return { status: result.status, output: result.stdout + result.stderr };
+  }
+
+  it("passes the repository", () => {
+    const { status, output } = mirror(repository);
+    expect(output).toMatch(/every source has a test twin or says where it is covered/);
+    expect(status).toBe(0);
+  });
+
+  it("fails on a source without twin or entry, an entry without reason, and stale entries", () => {
+    const root = makeTree({
+      "packages/core/src/ops/a.ts": "",
+      "packages/core/test/ops/a.test.ts": "",
+      "packages/core/src/ops/b.ts": "",
+      "packages/core/src/ops/c.ts": "",
+      "packages/layers/src/d.ts": "",
+      "scripts/test-mirror-allow-list.json": JSON.stringify({
+        "packages/core/src/ops/a.ts": "has a twin now",
+        "packages/core/src/ops/c.ts": " ",
+        "packages/optim/src/gone.ts": "covered nowhere",
+      }),
+    });
+    const { status, output } = mirror(root);
+    expect(status).toBe(1);
+    expect(output).toContain(
+      "packages/core/src/ops/b.ts has no test twin (packages/core/test/ops/b.test.ts)",
+    );
+    expect(output).toContain("packages/layers/src/d.ts has no test twin");
+    expect(output).toContain("packages/core/src/ops/c.ts: its allow-list entry must say where");
+    expect(output).toContain("allow-list entry packages/core/src/ops/a.ts: it has a twin now");
+    expect(output).toContain("allow-list entry packages/optim/src/gone.ts: no such source");
   });
 });
