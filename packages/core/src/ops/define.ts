@@ -138,13 +138,15 @@ function checkShape(info: OpInfo, args: OpArgs, out: Tensor): void {
 }
 
 /** The tensors among `saved`'s values: what the graph node checks for in-place changes. */
-function savedTensors(saved: Saved): Tensor[] {
-  const tensors: Tensor[] = [];
+function savedTensors(saved: Saved): Tensor[] | null {
+  let tensors: Tensor[] | null = null;
   for (const key in saved) {
     const value = saved[key];
-    if (value instanceof Tensor) tensors.push(value);
+    if (!(value instanceof Tensor)) continue;
+    if (tensors === null) tensors = [value];
+    else tensors.push(value);
   }
-  return tensors;
+  return tensors; // null when there are none: the node then keeps no version list either
 }
 
 /** A differentiable primitive: its function records a graph node whose backward is `backward`. */
