@@ -192,6 +192,7 @@ export function defineOp<
     if (checkingShapes) checkShape(info, [a, b, c, d, e], result instanceof Tensor ? result : out);
     return result;
   };
+  Object.defineProperty(op, "name", { value: name }); // stack traces and tools show the op
   return Object.assign(op as unknown as (...args: Args) => R | Tensor, { definition: info });
 }
 
@@ -230,5 +231,6 @@ export function defineNonDifferentiable<
     if (checkingShapes) checkShape(info, [a, b, c, d, e], out);
     return out;
   };
+  Object.defineProperty(op, "name", { value: name });
   return Object.assign(op as unknown as (...args: Args) => Tensor, { definition: info });
 }

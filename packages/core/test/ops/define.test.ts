@@ -42,6 +42,7 @@ describe("defineOp", () => {
     expect(rules[1]).toContain("gradOut.mul(c)");
     expect(x.grad).toBeAllclose([3, 3]);
     expect(scale.definition).toMatchObject({ name: "scale", kind: "elementwise" });
+    expect(scale.name).toBe("scale");
   });
 
   it("records nothing when forward returns a plain tensor or no input requires grad", () => {
