@@ -60,9 +60,29 @@ export {
 } from "./kernels/gemm-threads.js";
 export { add, div, maximum, minimum, mul, pow, sub, where } from "./ops/binary.js";
 export { eq, ge, gt, le, lt, ne } from "./ops/compare.js";
+export {
+  type ConvOptions,
+  type ConvTransposeOptions,
+  conv1d,
+  conv2d,
+  convTranspose1d,
+  convTranspose2d,
+} from "./ops/conv.js";
 export { gather, indexAdd, indexSelect, scatterAdd } from "./ops/indexing.js";
 export { cat, chunk, split, stack } from "./ops/join.js";
 export { matmul } from "./ops/matmul.js";
+export {
+  type AvgPoolOptions,
+  adaptiveAvgPool1d,
+  adaptiveAvgPool2d,
+  avgPool1d,
+  avgPool2d,
+  type MaxPool1dFunction,
+  type MaxPool2dFunction,
+  type MaxPoolOptions,
+  maxPool1d,
+  maxPool2d,
+} from "./ops/pool.js";
 export {
   amax,
   amin,

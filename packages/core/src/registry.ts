@@ -8,10 +8,12 @@ import * as activation from "./functional/activation.js";
 import * as loss from "./functional/loss.js";
 import * as binary from "./ops/binary.js";
 import * as compare from "./ops/compare.js";
+import * as conv from "./ops/conv.js";
 import type { OpInfo } from "./ops/define.js";
 import * as indexing from "./ops/indexing.js";
 import * as join from "./ops/join.js";
 import * as matmul from "./ops/matmul.js";
+import * as pool from "./ops/pool.js";
 import * as reduce from "./ops/reduce.js";
 import * as unary from "./ops/unary.js";
 import * as view from "./ops/view.js";
@@ -26,6 +28,8 @@ export const OP_FAMILIES = {
   join,
   indexing,
   matmul,
+  conv,
+  pool,
   activation,
   loss,
 } as const;
@@ -48,6 +52,8 @@ export type OpRegistry = OpsOf<Families["unary"]> &
   OpsOf<Families["join"]> &
   OpsOf<Families["indexing"]> &
   OpsOf<Families["matmul"]> &
+  OpsOf<Families["conv"]> &
+  OpsOf<Families["pool"]> &
   OpsOf<Families["activation"]> &
   OpsOf<Families["loss"]>;
 

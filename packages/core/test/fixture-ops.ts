@@ -15,6 +15,11 @@ export interface FixtureCase {
   outputs: EncodedTensor[];
   gradOutputs: (EncodedTensor | null)[];
   grads: (EncodedTensor | null)[];
+  /**
+   * For float32 cases with long sums (convolutions): four times PyTorch's own float32 error
+   * against float64 on this case, the absolute tolerance replacing the default when larger.
+   */
+  float32Atol?: number;
   secondOrder?: {
     gradGradInputs: (EncodedTensor | null)[];
     gradGrads: (EncodedTensor | null)[];
@@ -149,4 +154,26 @@ export const FIXTURE_OPS: Record<string, OpCall> = {
       ...reduction(args),
       posWeight: args.posWeight === undefined ? undefined : decode(args.posWeight as EncodedTensor),
     }),
+  conv1d: ([x, w, b], args) => core.conv1d(x, w, b ?? null, args as core.ConvOptions),
+  conv2d: ([x, w, b], args) => core.conv2d(x, w, b ?? null, args as core.ConvOptions),
+  convTranspose1d: ([x, w, b], args) =>
+    core.convTranspose1d(x, w, b ?? null, args as core.ConvTransposeOptions),
+  convTranspose2d: ([x, w, b], args) =>
+    core.convTranspose2d(x, w, b ?? null, args as core.ConvTransposeOptions),
+  maxPool1d: ([x], { kernelSize, ...options }) =>
+    withIndices(core.maxPool1d(x, kernelSize as number, options as core.MaxPoolOptions)),
+  maxPool2d: ([x], { kernelSize, ...options }) =>
+    withIndices(core.maxPool2d(x, kernelSize as number, options as core.MaxPoolOptions)),
+  avgPool1d: ([x], { kernelSize, ...options }) =>
+    core.avgPool1d(x, kernelSize as number, options as core.AvgPoolOptions),
+  avgPool2d: ([x], { kernelSize, ...options }) =>
+    core.avgPool2d(x, kernelSize as number, options as core.AvgPoolOptions),
+  adaptiveAvgPool1d: ([x], args) => core.adaptiveAvgPool1d(x, num(args, "outputSize")),
+  adaptiveAvgPool2d: ([x], args) =>
+    core.adaptiveAvgPool2d(x, args.outputSize as number | (number | null)[]),
 };
+
+/** A pooling result as the fixture lists its outputs: values, then indices when returned. */
+function withIndices(result: Tensor | core.ValuesIndices): Tensor | Tensor[] {
+  return "values" in result ? [result.values, result.indices] : result;
+}

@@ -458,4 +458,186 @@ export const OP_SAMPLES: Record<DifferentiableOpName, Sample[]> = {
       fn: (x) => core.softplus(x, 2, 1),
     },
   ],
+  conv2d: [
+    {
+      description: "padding 1, bias",
+      inputs: [r(2, 2, 4, 5), r(3, 2, 2, 3), r(3)],
+      fn: (x, w, b) => core.conv2d(x, w, b, { padding: 1 }),
+    },
+    {
+      description: "stride [2, 1], dilation [1, 2], groups 2, no bias",
+      inputs: [r(1, 4, 5, 6), r(2, 2, 2, 2)],
+      fn: (x, w) => core.conv2d(x, w, null, { stride: [2, 1], dilation: [1, 2], groups: 2 }),
+    },
+    {
+      description: 'padding "same" with an even kernel (the extra row and column after)',
+      inputs: [r(1, 1, 4, 4), r(2, 1, 2, 2)],
+      fn: (x, w) => core.conv2d(x, w, null, { padding: "same" }),
+    },
+    {
+      description: "unbatched [C, H, W], depthwise, stride 2",
+      inputs: [r(3, 5, 5), r(3, 1, 3, 3), r(3)],
+      fn: (x, w, b) => core.conv2d(x, w, b, { groups: 3, padding: 1, stride: 2 }),
+    },
+    {
+      description: "1×1 kernel",
+      inputs: [r(2, 3, 2, 3), r(2, 3, 1, 1), r(2)],
+      fn: (x, w, b) => core.conv2d(x, w, b),
+    },
+  ],
+  conv1d: [
+    {
+      description: "stride 2, padding 1, bias",
+      inputs: [r(2, 3, 7), r(2, 3, 3), r(2)],
+      fn: (x, w, b) => core.conv1d(x, w, b, { stride: 2, padding: 1 }),
+    },
+    {
+      description: 'dilation 2, padding "same"',
+      inputs: [r(1, 2, 6), r(2, 2, 2)],
+      fn: (x, w) => core.conv1d(x, w, null, { dilation: 2, padding: "same" }),
+    },
+  ],
+  convTranspose2d: [
+    {
+      description: "stride 2, padding 1, outputPadding 1, bias",
+      inputs: [r(1, 2, 3, 3), r(2, 3, 3, 3), r(3)],
+      fn: (x, w, b) => core.convTranspose2d(x, w, b, { stride: 2, padding: 1, outputPadding: 1 }),
+    },
+    {
+      description: "groups 2, dilation 2, stride [1, 2]",
+      inputs: [r(1, 4, 2, 3), r(4, 1, 2, 2)],
+      fn: (x, w) => core.convTranspose2d(x, w, null, { groups: 2, dilation: 2, stride: [1, 2] }),
+    },
+  ],
+  convTranspose1d: [
+    {
+      description: "stride 2, bias",
+      inputs: [r(2, 2, 4), r(2, 3, 3), r(3)],
+      fn: (x, w, b) => core.convTranspose1d(x, w, b, { stride: 2 }),
+    },
+  ],
+  convolution: [
+    {
+      description: "asymmetric padding, stride 2 (rows dropped by the floor)",
+      inputs: [r(1, 2, 6, 5), r(2, 2, 2, 3), r(2)],
+      fn: (x, w, b) =>
+        OPS.convolution(x, w, b, {
+          stride: [2, 2],
+          padding: [1, 0],
+          paddingAfter: [0, 2],
+          dilation: [1, 1],
+          groups: 1,
+          transposed: false,
+        }),
+    },
+  ],
+  convolutionWeight: [
+    {
+      description: "input and gradOut both differentiated, stride 2, groups 2",
+      inputs: [r(2, 2, 5, 4), r(2, 4, 2, 2)],
+      fn: (x, g) =>
+        OPS.convolutionWeight(
+          x,
+          g,
+          {
+            stride: [2, 2],
+            padding: [0, 1],
+            paddingAfter: [0, 1],
+            dilation: [1, 1],
+            groups: 2,
+            transposed: false,
+          },
+          [4, 1, 2, 2],
+        ),
+    },
+  ],
+  maxPool2d: [
+    { description: "kernel 2", inputs: [r(2, 2, 4, 4)], fn: (x) => core.maxPool2d(x, 2) },
+    {
+      description: "kernel 3, stride 2, padding 1, ceilMode",
+      inputs: [r(1, 2, 6, 6)],
+      fn: (x) => core.maxPool2d(x, 3, { stride: 2, padding: 1, ceilMode: true }),
+    },
+    {
+      description: "unbatched, kernel [2, 3], dilation 2, returnIndices",
+      inputs: [r(2, 5, 7)],
+      fn: (x) => core.maxPool2d(x, [2, 3], { stride: 1, dilation: 2, returnIndices: true }).values,
+    },
+  ],
+  maxPool1d: [
+    {
+      description: "kernel 3, stride 2, padding 1",
+      inputs: [r(2, 3, 7)],
+      fn: (x) => core.maxPool1d(x, 3, { stride: 2, padding: 1 }),
+    },
+  ],
+  maxPoolScatter: [
+    {
+      description: "onto the maxima of a 4×4 plane",
+      inputs: [r(1, 2, 2, 2)],
+      fn: (g) => {
+        const { indices } = core.maxPool2d(
+          core.randn([1, 2, 4, 4], { generator: new Generator(3) }),
+          2,
+          {
+            returnIndices: true,
+          },
+        );
+        return OPS.maxPoolScatter(g, indices, [1, 2, 4, 4]);
+      },
+    },
+  ],
+  averagePool: [
+    {
+      description: "overlapping windows and their adjoint",
+      inputs: [r(2, 3, 4), r(2, 4, 5)],
+      fn: (x, g) => {
+        const plan = {
+          rowStart: [0, 1],
+          rowEnd: [2, 3],
+          rowSize: [2, 3],
+          colStart: [0, 2, 3],
+          colEnd: [3, 4, 4],
+          colSize: [3, 2, 2],
+          divisor: 0,
+          inH: 3,
+          inW: 4,
+        };
+        return [
+          OPS.averagePool(x, plan),
+          OPS.averagePool(g.narrow(1, 0, 2).narrow(2, 0, 3), plan, true),
+        ];
+      },
+    },
+  ],
+  avgPool2d: [
+    {
+      description: "kernel 3, stride 2, padding 1, ceilMode, countIncludePad false",
+      inputs: [r(1, 2, 6, 5)],
+      fn: (x) =>
+        core.avgPool2d(x, 3, { stride: 2, padding: 1, ceilMode: true, countIncludePad: false }),
+    },
+    {
+      description: "kernel [2, 3], divisorOverride 4",
+      inputs: [r(2, 4, 6)],
+      fn: (x) => core.avgPool2d(x, [2, 3], { divisorOverride: 4 }),
+    },
+  ],
+  avgPool1d: [
+    {
+      description: "kernel 3, stride 2, padding 1",
+      inputs: [r(2, 2, 7)],
+      fn: (x) => core.avgPool1d(x, 3, { stride: 2, padding: 1 }),
+    },
+  ],
+  adaptiveAvgPool2d: [
+    {
+      description: "5×7 to 2×3 (overlapping windows)",
+      inputs: [r(1, 2, 5, 7)],
+      fn: (x) => core.adaptiveAvgPool2d(x, [2, 3]),
+    },
+  ],
+  adaptiveAvgPool1d: [
+    { description: "7 to 3", inputs: [r(2, 7)], fn: (x) => core.adaptiveAvgPool1d(x, 3) },
+  ],
 };

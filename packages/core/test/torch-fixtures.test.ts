@@ -19,17 +19,30 @@ const { torchVersion, cases } = loadFixtures();
 beforeAll(() => setShapeChecks(true));
 afterAll(() => setShapeChecks(false));
 
-/** float64 must agree to 1e-12; float32 results differ from PyTorch's by rounding order only. */
-function tolerance(dtype: string): { atol: number; rtol: number } {
-  return dtype === "float32" ? { atol: 1e-6, rtol: 1e-5 } : { atol: 1e-12, rtol: 1e-12 };
+/**
+ * float64 must agree to 1e-12; float32 results differ from PyTorch's by rounding order only, up
+ * to the case's calibrated bound where the generator measured one (long sums).
+ */
+function tolerance(dtype: string, float32Atol = 0): { atol: number; rtol: number } {
+  return dtype === "float32"
+    ? { atol: Math.max(1e-6, float32Atol), rtol: 1e-5 }
+    : { atol: 1e-12, rtol: 1e-12 };
 }
 
-function expectTensor(actual: Tensor | null, expected: EncodedTensor, what: string): void {
+function expectTensor(
+  actual: Tensor | null,
+  expected: EncodedTensor,
+  what: string,
+  float32Atol?: number,
+): void {
   expect(actual, what).not.toBeNull();
   const t = actual as Tensor;
   expect(t.dtype, `${what} dtype`).toBe(expected.dtype);
   expect(t.shape, `${what} shape`).toEqual(expected.shape);
-  expect(t, what).toBeAllclose(decode({ ...expected, requiresGrad: false }), tolerance(t.dtype));
+  expect(t, what).toBeAllclose(
+    decode({ ...expected, requiresGrad: false }),
+    tolerance(t.dtype, float32Atol),
+  );
 }
 
 function run(c: FixtureCase): { inputs: Tensor[]; outputs: Tensor[] } {
@@ -70,7 +83,7 @@ describe(`PyTorch ${torchVersion} reference fixtures`, () => {
     const { inputs, outputs } = run(c);
     expect(outputs.length, "number of outputs").toBe(c.outputs.length);
     outputs.forEach((out, i) => {
-      expectTensor(out, c.outputs[i], `output ${i}`);
+      expectTensor(out, c.outputs[i], `output ${i}`, c.float32Atol);
     });
 
     const required = inputs.filter((t) => t.requiresGrad);
@@ -78,7 +91,7 @@ describe(`PyTorch ${torchVersion} reference fixtures`, () => {
     const expectedGrads = c.grads.filter((g): g is EncodedTensor => g !== null);
     expect(grads.length, "number of gradients").toBe(expectedGrads.length);
     grads.forEach((g, i) => {
-      expectTensor(g, expectedGrads[i], `gradient of required input ${i}`);
+      expectTensor(g, expectedGrads[i], `gradient of required input ${i}`, c.float32Atol);
     });
 
     if (c.secondOrder === undefined) return;
