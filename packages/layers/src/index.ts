@@ -27,6 +27,15 @@ export {
   batchNormBackward,
   fusedBatchNorm,
 } from "./batch-norm-backward.js";
+export {
+  Conv1d,
+  Conv2d,
+  ConvBase,
+  type ConvLayerOptions,
+  ConvTranspose1d,
+  ConvTranspose2d,
+  type ConvTransposeLayerOptions,
+} from "./conv.js";
 export * as init from "./init.js";
 export { LayerNorm, type LayerNormOptions } from "./layer-norm.js";
 export { Linear, type LinearOptions } from "./linear.js";
@@ -44,6 +53,15 @@ export { Module, type ModuleEntry } from "./module.js";
 export { ModuleDict, type ModuleDictInit } from "./module-dict.js";
 export { ModuleList } from "./module-list.js";
 export { Parameter } from "./parameter.js";
+export {
+  AdaptiveAvgPool1d,
+  AdaptiveAvgPool2d,
+  AvgPool1d,
+  AvgPool2d,
+  MaxPool1d,
+  MaxPool2d,
+  type MaxPoolLayerOptions,
+} from "./pool.js";
 export { loadSafetensors, safetensorsMetadata, saveSafetensors } from "./safetensors.js";
 export { Sequential } from "./sequential.js";
 export {

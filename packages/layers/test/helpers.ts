@@ -93,3 +93,33 @@ export const layersFixture = loadFixture<{
   losses: LossCase[];
   mlp: MlpFixture;
 }>("torch-layers.json");
+
+export interface ModuleCase {
+  name: string;
+  module: string;
+  args: unknown[];
+  options: Record<string, unknown>;
+  state: Record<string, Encoded>;
+  input: Encoded;
+  output: Encoded;
+  indices: Encoded | null;
+  gradOutput: Encoded;
+  gradInput: Encoded;
+  gradParams: Record<string, Encoded>;
+}
+
+export interface InitCase {
+  module: string;
+  args: [number, number, number];
+  weightShape: number[];
+  bound: number;
+  maxAbsWeight: number;
+  maxAbsBias: number;
+}
+
+/** torch-conv-layers.json (PyTorch 1.13): the convolution and pooling layer cases. */
+export const convFixture = loadFixture<{
+  conv: ModuleCase[];
+  pool: ModuleCase[];
+  init: InitCase[];
+}>("torch-conv-layers.json");
