@@ -56,9 +56,17 @@ describe("@koubai/layers public API", () => {
 // Every exported layer class, keyed by export name, with valid minimal arguments. A new layer
 // must be added here (the first test fails until it is), so its static typeName is checked too.
 const construct: Record<string, () => layers.Module> = {
+  AdaptiveAvgPool1d: () => new layers.AdaptiveAvgPool1d(1),
+  AdaptiveAvgPool2d: () => new layers.AdaptiveAvgPool2d(1),
+  AvgPool1d: () => new layers.AvgPool1d(1),
+  AvgPool2d: () => new layers.AvgPool2d(1),
   BatchNorm1d: () => new layers.BatchNorm1d(1),
   BatchNorm2d: () => new layers.BatchNorm2d(1),
   BCEWithLogitsLoss: () => new layers.BCEWithLogitsLoss(),
+  Conv1d: () => new layers.Conv1d(1, 1, 1),
+  Conv2d: () => new layers.Conv2d(1, 1, 1),
+  ConvTranspose1d: () => new layers.ConvTranspose1d(1, 1, 1),
+  ConvTranspose2d: () => new layers.ConvTranspose2d(1, 1, 1),
   CrossEntropyLoss: () => new layers.CrossEntropyLoss(),
   Dropout: () => new layers.Dropout(),
   Flatten: () => new layers.Flatten(),
@@ -71,6 +79,8 @@ const construct: Record<string, () => layers.Module> = {
   LeakyReLU: () => new layers.LeakyReLU(),
   Linear: () => new layers.Linear(1, 1),
   LogSoftmax: () => new layers.LogSoftmax(1),
+  MaxPool1d: () => new layers.MaxPool1d(1),
+  MaxPool2d: () => new layers.MaxPool2d(1),
   ModuleDict: () => new layers.ModuleDict(),
   ModuleList: () => new layers.ModuleList(),
   MSELoss: () => new layers.MSELoss(),
@@ -82,7 +92,7 @@ const construct: Record<string, () => layers.Module> = {
   Tanh: () => new layers.Tanh(),
 };
 // Abstract bases declare no typeName, so a user's direct subclass reports its own class name.
-const abstractBases: unknown[] = [layers.Module, layers.BatchNormBase];
+const abstractBases: unknown[] = [layers.Module, layers.BatchNormBase, layers.ConvBase];
 const exportedLayers = Object.entries(layers).filter(
   ([, value]) =>
     typeof value === "function" &&
@@ -106,7 +116,7 @@ describe("typeName of the exported layers", () => {
     },
   );
 
-  it("leaves typeName undeclared on the abstract bases Module and BatchNormBase", () => {
+  it("leaves typeName undeclared on the abstract bases Module, BatchNormBase and ConvBase", () => {
     for (const base of abstractBases) expect(Object.hasOwn(base as object, "typeName")).toBe(false);
   });
 });
