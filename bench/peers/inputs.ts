@@ -148,3 +148,88 @@ export function makeMlpInputs(batch: number): MlpInputs {
   }
   return { batch, eps: 1e-5, lr: 0.05, momentum: 0.9, params, shapes, x, labels, oneHot };
 }
+
+/**
+ * Parameters of the CNN Conv(1→16, 3, pad 1)-BN-ReLU-MaxPool(2) → Conv(16→32, 3, pad 1)-BN-ReLU-
+ * MaxPool(2) → Linear(32·7·7 → 10) of the CNN example: conv weights [out, in, 3, 3] (every
+ * framework's NCHW/OIHW layout or a transpose of it), the linear weight [in, out].
+ */
+export interface CnnParams {
+  c1w: Float32Array;
+  c1b: Float32Array;
+  g1: Float32Array;
+  be1: Float32Array;
+  c2w: Float32Array;
+  c2b: Float32Array;
+  g2: Float32Array;
+  be2: Float32Array;
+  fw: Float32Array;
+  fb: Float32Array;
+}
+
+export type CnnParamName = keyof CnnParams;
+
+export const CNN_PARAM_NAMES: readonly CnnParamName[] = [
+  "c1w",
+  "c1b",
+  "g1",
+  "be1",
+  "c2w",
+  "c2b",
+  "g2",
+  "be2",
+  "fw",
+  "fb",
+];
+
+export const CNN_SHAPES: Record<CnnParamName, readonly number[]> = {
+  c1w: [16, 1, 3, 3],
+  c1b: [16],
+  g1: [16],
+  be1: [16],
+  c2w: [32, 16, 3, 3],
+  c2b: [32],
+  g2: [32],
+  be2: [32],
+  fw: [32 * 7 * 7, 10],
+  fb: [10],
+};
+
+/** One CNN training step on [batch, 1, 28, 28] images: cross-entropy, then SGD with momentum. */
+export interface CnnInputs {
+  batch: number;
+  eps: number;
+  lr: number;
+  momentum: number;
+  params: CnnParams;
+  x: Float32Array;
+  labels: Int32Array;
+  /** `labels` one-hot, [batch, 10]. */
+  oneHot: Float32Array;
+}
+
+export function makeCnnInputs(batch: number): CnnInputs {
+  // PyTorch's default ranges (U(±1/√fanIn)), here as normals of that scale; BN affine at (1, 0).
+  const params: CnnParams = {
+    c1w: normal(16 * 9, 31, 1 / 3),
+    c1b: normal(16, 32, 0.1),
+    g1: new Float32Array(16).fill(1),
+    be1: new Float32Array(16),
+    c2w: normal(32 * 16 * 9, 33, 1 / 12),
+    c2b: normal(32, 34, 0.05),
+    g2: new Float32Array(32).fill(1),
+    be2: new Float32Array(32),
+    fw: normal(1568 * 10, 35, 1 / Math.sqrt(1568)),
+    fb: normal(10, 36, 0.01),
+  };
+  const uniform = makeUniform(37 + batch);
+  const x = new Float32Array(batch * 28 * 28);
+  for (let i = 0; i < x.length; i++) x[i] = uniform();
+  const labels = new Int32Array(batch);
+  const oneHot = new Float32Array(batch * 10);
+  for (let i = 0; i < batch; i++) {
+    labels[i] = Math.floor(uniform() * 10);
+    oneHot[i * 10 + labels[i]] = 1;
+  }
+  return { batch, eps: 1e-5, lr: 0.03, momentum: 0.9, params, x, labels, oneHot };
+}

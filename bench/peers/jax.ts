@@ -3,9 +3,13 @@
 // jax-js arrays are reference counted: passing an array to a function consumes it, `.ref` keeps
 // a copy alive, and reading data (`data()`) consumes the array too.
 
-import { blockUntilReady, init, jit, nn, numpy as np, tree, valueAndGrad } from "@jax-js/jax";
+import { blockUntilReady, init, jit, lax, nn, numpy as np, tree, valueAndGrad } from "@jax-js/jax";
 import {
   type BatchNormInputs,
+  CNN_PARAM_NAMES,
+  CNN_SHAPES,
+  type CnnInputs,
+  type CnnParamName,
   type MatmulInputs,
   MLP_PARAM_NAMES,
   type MlpInputs,
@@ -149,6 +153,93 @@ async function mlp(inputs: MlpInputs): Promise<Case> {
   };
 }
 
+type CnnParamsOf = Record<CnnParamName, np.Array>;
+
+/** BatchNorm2d in training mode over [N, C, H, W]: statistics over N, H and W, var biased. */
+function batchNorm2d(x: np.Array, gamma: np.Array, beta: np.Array, eps: number): np.Array {
+  const axes = [0, 2, 3];
+  const mean = np.mean(x.ref, axes, { keepdims: true });
+  const centred = x.sub(mean);
+  const variance = np.mean(np.square(centred.ref), axes, { keepdims: true });
+  return centred
+    .mul(np.reciprocal(np.sqrt(variance.add(eps))))
+    .mul(gamma.reshape([1, -1, 1, 1]))
+    .add(beta.reshape([1, -1, 1, 1]));
+}
+
+/** 2×2 max pooling with stride 2 as a reshape and a max over the window axes. */
+function maxPool2(x: np.Array): np.Array {
+  const [n, c, h, w] = x.shape;
+  return np.max(x.reshape([n, c, h / 2, 2, w / 2, 2]), [3, 5]);
+}
+
+function cnnLoss(p: CnnParamsOf, x: np.Array, oneHot: np.Array, eps: number): np.Array {
+  const pad: [number, number][] = [
+    [1, 1],
+    [1, 1],
+  ];
+  let h = lax.convGeneralDilated(x, p.c1w, [1, 1], pad).add(p.c1b.reshape([1, -1, 1, 1]));
+  h = maxPool2(nn.relu(batchNorm2d(h, p.g1, p.be1, eps)));
+  h = lax.convGeneralDilated(h, p.c2w, [1, 1], pad).add(p.c2b.reshape([1, -1, 1, 1]));
+  h = maxPool2(nn.relu(batchNorm2d(h, p.g2, p.be2, eps)));
+  const logits = np.matmul(h.reshape([h.shape[0], -1]), p.fw).add(p.fb);
+  return np.mean(np.sum(nn.logSoftmax(logits, -1).mul(oneHot), -1)).mul(-1);
+}
+
+async function cnn(inputs: CnnInputs): Promise<Case> {
+  const { batch, eps, lr, momentum } = inputs;
+  const x = array(inputs.x, [batch, 1, 28, 28]);
+  const oneHot = array(inputs.oneHot, [batch, 10]);
+  let params = {} as CnnParamsOf;
+  let buffers = {} as CnnParamsOf;
+  for (const name of CNN_PARAM_NAMES) {
+    params[name] = array(inputs.params[name], CNN_SHAPES[name]);
+    buffers[name] = np.zeros([...CNN_SHAPES[name]]);
+  }
+  const step = jit(
+    (
+      p: CnnParamsOf,
+      m: CnnParamsOf,
+      xs: np.Array,
+      target: np.Array,
+    ): [CnnParamsOf, CnnParamsOf, np.Array] => {
+      const [loss, grads] = valueAndGrad((q: CnnParamsOf) => cnnLoss(q, xs, target, eps))(
+        tree.ref(p),
+      );
+      const nextP = {} as CnnParamsOf;
+      const nextM = {} as CnnParamsOf;
+      for (const name of CNN_PARAM_NAMES) {
+        nextM[name] = m[name].mul(momentum).add(grads[name]);
+        nextP[name] = p[name].sub(nextM[name].ref.mul(lr));
+      }
+      return [nextP, nextM, loss];
+    },
+  );
+  const trainStep = async (): Promise<number> => {
+    const [nextP, nextM, loss] = step(params, buffers, x.ref, oneHot.ref);
+    params = nextP;
+    buffers = nextM;
+    return (await floats(loss))[0];
+  };
+  return {
+    async check(): Promise<Outputs> {
+      const loss1 = await trainStep();
+      const loss2 = await trainStep();
+      const out: Outputs = { loss: new Float32Array([loss1, loss2]) };
+      for (const name of ["c1w", "g2", "fw"] as const) {
+        const now = await floats(params[name].ref);
+        out[`delta.${name}`] = now.map((v, i) => v - inputs.params[name][i]);
+      }
+      return out;
+    },
+    step: async () => void (await trainStep()),
+    dispose() {
+      tree.dispose([x, oneHot, params, buffers]);
+      step.dispose();
+    },
+  };
+}
+
 /** Starts jax-js's Wasm backend and returns its adapter. */
 export async function jaxFramework(version: string): Promise<Framework> {
   const devices = await init("wasm");
@@ -163,5 +254,6 @@ export async function jaxFramework(version: string): Promise<Framework> {
     batchNorm,
     matmul,
     mlp,
+    cnn,
   };
 }

@@ -12,10 +12,21 @@ import {
   type Tensor,
   tensor,
 } from "@koubai/core";
-import { BatchNorm1d, fusedBatchNorm } from "@koubai/layers";
+import {
+  BatchNorm1d,
+  BatchNorm2d,
+  Conv2d,
+  Flatten,
+  fusedBatchNorm,
+  Linear,
+  MaxPool2d,
+  ReLU,
+  Sequential,
+} from "@koubai/layers";
 import { SGD } from "@koubai/optim";
 import {
   type BatchNormInputs,
+  type CnnInputs,
   type MatmulInputs,
   MLP_PARAM_NAMES,
   type MlpInputs,
@@ -156,6 +167,69 @@ async function mlp(inputs: MlpInputs, bn: BatchNormFn): Promise<Case> {
   };
 }
 
+/**
+ * The CNN example's network built from the layers a user writes (Conv2d, BatchNorm2d, ReLU,
+ * MaxPool2d, Flatten, Linear) with the shared parameters loaded, trained by @koubai/optim's SGD.
+ */
+async function cnn(inputs: CnnInputs, fused: boolean): Promise<Case> {
+  const { batch, eps, lr, momentum, params } = inputs;
+  const conv1 = new Conv2d(1, 16, 3, { padding: 1 });
+  const conv2 = new Conv2d(16, 32, 3, { padding: 1 });
+  const bn1 = new BatchNorm2d(16, { eps, fused });
+  const bn2 = new BatchNorm2d(32, { eps, fused });
+  const fc = new Linear(32 * 7 * 7, 10);
+  const model = new Sequential(
+    conv1,
+    bn1,
+    new ReLU(),
+    new MaxPool2d(2),
+    conv2,
+    bn2,
+    new ReLU(),
+    new MaxPool2d(2),
+    new Flatten(),
+    fc,
+  );
+  noGrad(() => {
+    conv1.weight.copy_(tensor(params.c1w, { shape: [16, 1, 3, 3] }));
+    conv1.bias!.copy_(tensor(params.c1b));
+    bn1.weight!.copy_(tensor(params.g1));
+    bn1.bias!.copy_(tensor(params.be1));
+    conv2.weight.copy_(tensor(params.c2w, { shape: [32, 16, 3, 3] }));
+    conv2.bias!.copy_(tensor(params.c2b));
+    bn2.weight!.copy_(tensor(params.g2));
+    bn2.bias!.copy_(tensor(params.be2));
+    fc.weight.copy_(tensor(params.fw, { shape: [32 * 7 * 7, 10] }).t());
+    fc.bias!.copy_(tensor(params.fb));
+  });
+  const x = tensor(inputs.x, { shape: [batch, 1, 28, 28] });
+  const labels = tensor(inputs.labels);
+  const optimizer = new SGD(model.parameters(), { lr, momentum });
+  const trainStep = (): number => {
+    optimizer.zeroGrad();
+    const loss = crossEntropy(model.forward(x), labels);
+    loss.backward();
+    optimizer.step();
+    return loss.item();
+  };
+  const delta = (now: Tensor, before: Float32Array) =>
+    (now.toArray() as Float32Array).map((v, i) => v - before[i]);
+  return {
+    async check(): Promise<Outputs> {
+      const loss1 = trainStep();
+      const loss2 = trainStep();
+      return {
+        loss: new Float32Array([loss1, loss2]),
+        "delta.c1w": delta(conv1.weight, params.c1w),
+        "delta.g2": delta(bn2.weight!, params.g2),
+        "delta.fw": delta(fc.weight.t(), params.fw),
+      };
+    },
+    step: () => void trainStep(),
+    dispose() {},
+  };
+}
+
 export function koubaiFramework(version: string): Framework {
   return {
     name: "koubai",
@@ -163,6 +237,7 @@ export function koubaiFramework(version: string): Framework {
     batchNorm: async (inputs) => batchNorm(inputs, compositeSetup(inputs)),
     matmul,
     mlp: async (inputs) => mlp(inputs, batchNormComposite),
+    cnn: async (inputs) => cnn(inputs, false),
   };
 }
 
@@ -173,6 +248,7 @@ export function koubaiFusedFramework(version: string): Framework {
     version,
     batchNorm: async (inputs) => batchNorm(inputs, moduleSetup(inputs)),
     mlp: async (inputs) => mlp(inputs, batchNormFused),
+    cnn: async (inputs) => cnn(inputs, true),
   };
 }
 

@@ -2,7 +2,7 @@
 // then interleaved rounds of repeats until a count or a time budget is reached, medians), and how two
 // frameworks' outputs are compared before anything is timed.
 
-import type { BatchNormInputs, MatmulInputs, MlpInputs } from "./inputs.js";
+import type { BatchNormInputs, CnnInputs, MatmulInputs, MlpInputs } from "./inputs.js";
 
 /** Named float outputs of a workload, flattened row-major, for the cross-framework check. */
 export type Outputs = Record<string, Float32Array>;
@@ -31,6 +31,7 @@ export interface Framework {
   batchNorm?(inputs: BatchNormInputs): Promise<Case>;
   matmul?(inputs: MatmulInputs): Promise<Case>;
   mlp?(inputs: MlpInputs): Promise<Case>;
+  cnn?(inputs: CnnInputs): Promise<Case>;
 }
 
 export interface TimingOptions {

@@ -11,7 +11,7 @@ import os from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { kernelThreadsAvailable, setKernelThreads } from "@koubai/core";
-import { makeBatchNormInputs, makeMatmulInputs, makeMlpInputs } from "./inputs.js";
+import { makeBatchNormInputs, makeCnnInputs, makeMatmulInputs, makeMlpInputs } from "./inputs.js";
 import { jaxFramework } from "./jax.js";
 import { koubaiFramework, koubaiFusedFramework, koubaiThreadsFramework } from "./koubai.js";
 import {
@@ -24,6 +24,7 @@ import {
 } from "./measure.js";
 import { markdownHeader, markdownTable, type Report, type ResultRow } from "./report.js";
 import { tfjsFramework } from "./tfjs.js";
+import { torchFramework } from "./torch.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -50,6 +51,7 @@ function once<T>(make: () => T): () => T {
 function workloads(): Workload[] {
   const bn = once(() => makeBatchNormInputs(4096, 1024));
   const mm = once(() => makeMatmulInputs(1024));
+  const cnn = once(() => makeCnnInputs(64));
   const mlp = (batch: number): Workload => {
     const inputs = once(() => makeMlpInputs(batch));
     return {
@@ -79,6 +81,14 @@ function workloads(): Workload[] {
     },
     mlp(128),
     mlp(16),
+    {
+      id: "cnn",
+      label: "CNN train step (the cnn example), batch 64",
+      // Two SGD steps through two BatchNorm2d layers, as the MLP: float32 rounding is amplified
+      // in the deltas of the BatchNorm weights.
+      tolerance: 1e-3,
+      open: (f) => f.cnn?.(cnn()),
+    },
   ];
 }
 
@@ -233,6 +243,7 @@ async function main(): Promise<void> {
   setKernelThreads(kernelThreads);
   const chosenWorkloads = option("workloads");
   const chosenFrameworks = option("frameworks");
+  const torch = await torchFramework();
   const frameworks: Framework[] = [
     koubaiFramework(koubaiVersion("core", "composite BatchNorm from core primitives")),
     koubaiFusedFramework(koubaiVersion("layers", "fused BatchNorm with batchNormBackward")),
@@ -242,9 +253,15 @@ async function main(): Promise<void> {
       : []),
     await tfjsFramework("wasm"),
     await jaxFramework(packageVersion("@jax-js/jax", "@jax-js/jax")),
+    ...(torch === undefined ? [] : [torch.framework]),
     // Last: it shares TF.js's global backend with tfjs-wasm, so it is timed in its own rounds.
     await tfjsFramework("cpu"),
   ].filter((f) => chosenFrameworks === undefined || chosenFrameworks.includes(f.name));
+  if (torch === undefined) {
+    console.error(
+      "PyTorch: not measured (Debian's python3-torch is not installed: apt-get install python3-torch)",
+    );
+  }
   const results: ResultRow[] = [];
   for (const workload of workloads()) {
     if (chosenWorkloads !== undefined && !chosenWorkloads.includes(workload.id)) continue;
@@ -269,6 +286,8 @@ async function main(): Promise<void> {
       "koubai-fused: the BatchNorm workload runs the layers package's BatchNorm1d({ fused: true }) in training mode (which also updates its [C] running statistics); its MLP uses fusedBatchNorm; matmul is the same kernel as koubai's, so not repeated.",
       `Koubai kernel threads: ${kernelThreads} (KOUBAI_KERNEL_THREADS; matmuls of at least 2^23 multiply-adds split over threads). koubai-fused-2t is koubai-fused with 2 kernel threads (the calling thread and one worker); every peer runs single-threaded.`,
       "time / Koubai's divides by the composite (core-only) Koubai median of the same workload.",
+      "CNN: the cnn example's network, Conv(1→16, 3, pad 1)-BN-ReLU-MaxPool(2) → Conv(16→32)-BN-ReLU-MaxPool(2) → Linear(1568 → 10), batch 64, SGD momentum 0.9; koubai and pytorch build it from their layers (BatchNorm2d as each one's default: Koubai's composite, PyTorch's native kernel), koubai-fused with BatchNorm2d({ fused: true }); jax-js with lax.convGeneralDilated, TF.js with conv2d in NHWC (its native layout).",
+      "pytorch: Debian's python3-torch on one thread in a child process; each step includes a pipe round trip (see its version line).",
     ],
     results,
     totalSeconds: (performance.now() - started) / 1000,
@@ -280,6 +299,7 @@ async function main(): Promise<void> {
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
   console.log(`\nWrote ${out} (${report.totalSeconds.toFixed(0)} s)`);
+  torch?.close();
 }
 
 await main();

@@ -8,6 +8,10 @@ import * as tf from "@tensorflow/tfjs";
 import { getThreadsCount, version_wasm } from "@tensorflow/tfjs-backend-wasm";
 import {
   type BatchNormInputs,
+  CNN_PARAM_NAMES,
+  CNN_SHAPES,
+  type CnnInputs,
+  type CnnParamName,
   type MatmulInputs,
   MLP_PARAM_NAMES,
   type MlpInputs,
@@ -131,6 +135,74 @@ function mlp(backend: TfBackend) {
   };
 }
 
+/**
+ * The CNN in TF.js's own layout, NHWC with HWIO filters (its conv2d's native format): inputs and
+ * weights are transposed once, outside the timed step, and the features back to NCHW before
+ * Flatten so the Linear layer sees the same order as every other framework.
+ */
+function cnn(backend: TfBackend) {
+  return async (inputs: CnnInputs): Promise<Case> => {
+    await useBackend(backend);
+    const { batch, eps } = inputs;
+    const x = tf.tidy(() => tf.transpose(tf.tensor4d(inputs.x, [batch, 1, 28, 28]), [0, 2, 3, 1]));
+    const oneHot = tf.tensor2d(inputs.oneHot, [batch, 10]);
+    const hwio = (data: Float32Array, shape: readonly number[]) =>
+      tf.tidy(() => tf.transpose(tf.tensor(data, [...shape]), [2, 3, 1, 0]));
+    const p = {} as Record<CnnParamName, tf.Variable>;
+    for (const name of CNN_PARAM_NAMES) {
+      const initial =
+        name === "c1w" || name === "c2w"
+          ? hwio(inputs.params[name], CNN_SHAPES[name])
+          : tf.tensor(inputs.params[name], [...CNN_SHAPES[name]]);
+      p[name] = tf.variable(initial, true, name);
+    }
+    const bn = (h: tf.Tensor4D, gamma: tf.Tensor, beta: tf.Tensor): tf.Tensor4D => {
+      const { mean, variance } = tf.moments(h, [0, 1, 2], true);
+      return tf.add(tf.mul(tf.mul(tf.sub(h, mean), tf.rsqrt(tf.add(variance, eps))), gamma), beta);
+    };
+    const optimizer = tf.train.momentum(inputs.lr, inputs.momentum);
+    const loss = (): tf.Scalar => {
+      let h = tf.add(
+        tf.conv2d(x as tf.Tensor4D, p.c1w as tf.Tensor4D, 1, "same"),
+        p.c1b,
+      ) as tf.Tensor4D;
+      h = tf.maxPool(tf.relu(bn(h, p.g1, p.be1)), 2, 2, "valid");
+      h = tf.add(tf.conv2d(h, p.c2w as tf.Tensor4D, 1, "same"), p.c2b) as tf.Tensor4D;
+      h = tf.maxPool(tf.relu(bn(h, p.g2, p.be2)), 2, 2, "valid");
+      const flat = tf.reshape(tf.transpose(h, [0, 3, 1, 2]), [batch, -1]);
+      const logits = tf.add(tf.matMul(flat as tf.Tensor2D, p.fw as tf.Tensor2D), p.fb);
+      return tf.neg(tf.mean(tf.sum(tf.mul(oneHot, tf.logSoftmax(logits)), 1))) as tf.Scalar;
+    };
+    const varList = CNN_PARAM_NAMES.map((name) => p[name]);
+    const trainStep = async (): Promise<number> => {
+      const cost = optimizer.minimize(loss, true, varList);
+      if (cost === null) throw new Error("tfjs: minimize returned no cost");
+      const value = (await cost.data())[0];
+      cost.dispose();
+      return value;
+    };
+    return {
+      async check(): Promise<Outputs> {
+        const loss1 = await trainStep();
+        const loss2 = await trainStep();
+        const c1w = tf.tidy(() => tf.transpose(p.c1w, [3, 2, 0, 1]));
+        const now = { c1w: await floats(c1w), g2: await floats(p.g2), fw: await floats(p.fw) };
+        c1w.dispose();
+        const out: Outputs = { loss: new Float32Array([loss1, loss2]) };
+        for (const name of ["c1w", "g2", "fw"] as const) {
+          out[`delta.${name}`] = now[name].map((v, i) => v - inputs.params[name][i]);
+        }
+        return out;
+      },
+      step: async () => void (await trainStep()),
+      dispose() {
+        optimizer.dispose();
+        tf.dispose([x, oneHot, ...varList]);
+      },
+    };
+  };
+}
+
 /** The TF.js adapter on one backend; the version string names the packages that ran. */
 export async function tfjsFramework(backend: TfBackend): Promise<Framework> {
   await useBackend(backend);
@@ -146,5 +218,6 @@ export async function tfjsFramework(backend: TfBackend): Promise<Framework> {
     batchNorm: batchNorm(backend),
     matmul: matmul(backend),
     mlp: mlp(backend),
+    cnn: cnn(backend),
   };
 }

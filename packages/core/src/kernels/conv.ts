@@ -46,29 +46,23 @@ function isPointwise(p: ConvPlan): boolean {
   );
 }
 
-/** The range [lo, hi) of output columns whose input column ow·stride + offset lies in [0, size). */
-function validRange(
-  offset: number,
-  stride: number,
-  size: number,
-  outSize: number,
-): [number, number] {
-  const lo = Math.min(outSize, Math.max(0, Math.ceil(-offset / stride)));
-  const hi = Math.max(lo, Math.min(outSize, Math.floor((size - 1 - offset) / stride) + 1));
-  return [lo, hi];
+/** The first output column whose input column ow·stride + offset is ≥ 0. */
+function firstValid(offset: number, stride: number, outSize: number): number {
+  return Math.min(outSize, Math.max(0, Math.ceil(-offset / stride)));
+}
+
+/** One past the last output column whose input column ow·stride + offset is < size. */
+function endValid(offset: number, stride: number, size: number, outSize: number, lo: number): number {
+  return Math.max(lo, Math.min(outSize, Math.floor((size - 1 - offset) / stride) + 1));
 }
 
 /**
  * Copies the patches of `channels` input channels starting at `x[xOffset]` into `cols`
- * ([channels·kh·kw, outH·outW], row-major); positions in the padding read 0.
+ * ([channels·kh·kw, outH·outW], row-major); positions in the padding read 0. Plain loops rather
+ * than `fill` and `set`: the runs are short (one output row), where a builtin call costs more
+ * than the copy.
  */
-function im2col(
-  x: FloatArray,
-  xOffset: number,
-  channels: number,
-  p: ConvPlan,
-  cols: FloatArray,
-): void {
+function im2col(x: FloatArray, xOffset: number, channels: number, p: ConvPlan, cols: FloatArray): void {
   const { inH, inW, outH, outW, strideH, strideW } = p;
   const positions = outH * outW;
   let row = 0;
@@ -78,22 +72,23 @@ function im2col(
       const rowOffset = i * p.dilationH - p.padH;
       for (let j = 0; j < p.kw; j++) {
         const colOffset = j * p.dilationW - p.padW;
-        const [lo, hi] = validRange(colOffset, strideW, inW, outW);
+        const lo = firstValid(colOffset, strideW, outW);
+        const hi = endValid(colOffset, strideW, inW, outW, lo);
         for (let oh = 0; oh < outH; oh++) {
           const dst = row + oh * outW;
           const ih = oh * strideH + rowOffset;
-          if (ih < 0 || ih >= inH || lo === hi) {
-            cols.fill(0, dst, dst + outW);
+          if (ih < 0 || ih >= inH) {
+            for (let ow = 0; ow < outW; ow++) cols[dst + ow] = 0;
             continue;
           }
           const src = plane + ih * inW + colOffset;
-          if (lo > 0) cols.fill(0, dst, dst + lo);
+          for (let ow = 0; ow < lo; ow++) cols[dst + ow] = 0;
           if (strideW === 1) {
             for (let ow = lo; ow < hi; ow++) cols[dst + ow] = x[src + ow];
           } else {
             for (let ow = lo; ow < hi; ow++) cols[dst + ow] = x[src + ow * strideW];
           }
-          if (hi < outW) cols.fill(0, dst + hi, dst + outW);
+          for (let ow = hi; ow < outW; ow++) cols[dst + ow] = 0;
         }
         row += positions;
       }
@@ -118,7 +113,8 @@ function col2im(
       const rowOffset = i * p.dilationH - p.padH;
       for (let j = 0; j < p.kw; j++) {
         const colOffset = j * p.dilationW - p.padW;
-        const [lo, hi] = validRange(colOffset, strideW, inW, outW);
+        const lo = firstValid(colOffset, strideW, outW);
+        const hi = endValid(colOffset, strideW, inW, outW, lo);
         for (let oh = 0; oh < outH; oh++) {
           const ih = oh * strideH + rowOffset;
           if (ih < 0 || ih >= inH) continue;
