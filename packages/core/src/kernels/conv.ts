@@ -1,9 +1,12 @@
-// Convolution as matrix products (im2col): for each image and group, the input patches under
-// every output position are copied into the columns of a [K, P] matrix (K = channels·kernel
-// elements of the group, P = output positions), so the convolution is weight [Cout/g, K] @
-// columns [K, P], run by the GEMM. The gradient of the input is the transposed product scattered
-// back (col2im), the gradient of the weight gradOut [Cout/g, P] @ columnsᵀ summed over images.
-// All loops stay inside plain functions over typed arrays: no per-element closures.
+// Convolution as matrix products (im2col): for a chunk of images and one group, the input patches
+// under every output position are copied into the columns of a [K, c·P] matrix (K = channels ·
+// kernel elements of the group, P = output positions per image, c images side by side), so the
+// convolution is weight [Cout/g, K] @ columns [K, c·P], one GEMM per chunk and group. The
+// gradient of the input is the transposed product scattered back (col2im), the gradient of the
+// weight gradOut [Cout/g, c·P] @ columnsᵀ. Putting the chunk's images side by side makes the
+// products wide enough for the GEMM to run near its peak (one image of the CNN example's second
+// layer is only [32, 144] @ [144, 196]); chunks bound the columns matrix's memory. All loops stay
+// inside plain functions over typed arrays: no per-element closures.
 //
 // The geometry maps an "input space" [N, Cin, inH, inW] to an "output space" [N, Cout, outH,
 // outW]; a transposed convolution runs the same geometry backwards (its forward is convInput).
@@ -32,48 +35,47 @@ export interface ConvPlan {
   readonly dilationW: number;
 }
 
-/** True when the columns matrix is the input itself: 1×1 kernel, stride 1, no padding. */
-function isPointwise(p: ConvPlan): boolean {
-  return (
-    p.kh === 1 &&
-    p.kw === 1 &&
-    p.strideH === 1 &&
-    p.strideW === 1 &&
-    p.padH === 0 &&
-    p.padW === 0 &&
-    p.inH === p.outH &&
-    p.inW === p.outW
-  );
-}
-
 /** The first output column whose input column ow·stride + offset is ≥ 0. */
 function firstValid(offset: number, stride: number, outSize: number): number {
   return Math.min(outSize, Math.max(0, Math.ceil(-offset / stride)));
 }
 
 /** One past the last output column whose input column ow·stride + offset is < size. */
-function endValid(offset: number, stride: number, size: number, outSize: number, lo: number): number {
+function endValid(
+  offset: number,
+  stride: number,
+  size: number,
+  outSize: number,
+  lo: number,
+): number {
   return Math.max(lo, Math.min(outSize, Math.floor((size - 1 - offset) / stride) + 1));
 }
 
 /**
- * Copies the patches of `channels` input channels starting at `x[xOffset]` into `cols`
- * ([channels·kh·kw, outH·outW], row-major); positions in the padding read 0. Plain loops rather
- * than `fill` and `set`: the runs are short (one output row), where a builtin call costs more
- * than the copy.
+ * Copies the patches of `channels` input channels starting at `x[xOffset]` into the rows of
+ * `cols` (row r of the [channels·kh·kw, outH·outW] patch matrix at cols[r·rowStride + colOffset]);
+ * positions in the padding read 0. Plain loops rather than `fill` and `set`: the runs are short
+ * (one output row), where a builtin call costs more than the copy.
  */
-function im2col(x: FloatArray, xOffset: number, channels: number, p: ConvPlan, cols: FloatArray): void {
+function im2col(
+  x: FloatArray,
+  xOffset: number,
+  channels: number,
+  p: ConvPlan,
+  cols: FloatArray,
+  colOffset: number,
+  rowStride: number,
+): void {
   const { inH, inW, outH, outW, strideH, strideW } = p;
-  const positions = outH * outW;
-  let row = 0;
+  let row = colOffset;
   for (let c = 0; c < channels; c++) {
     const plane = xOffset + c * inH * inW;
     for (let i = 0; i < p.kh; i++) {
       const rowOffset = i * p.dilationH - p.padH;
       for (let j = 0; j < p.kw; j++) {
-        const colOffset = j * p.dilationW - p.padW;
-        const lo = firstValid(colOffset, strideW, outW);
-        const hi = endValid(colOffset, strideW, inW, outW, lo);
+        const shift = j * p.dilationW - p.padW;
+        const lo = firstValid(shift, strideW, outW);
+        const hi = endValid(shift, strideW, inW, outW, lo);
         for (let oh = 0; oh < outH; oh++) {
           const dst = row + oh * outW;
           const ih = oh * strideH + rowOffset;
@@ -81,7 +83,7 @@ function im2col(x: FloatArray, xOffset: number, channels: number, p: ConvPlan, c
             for (let ow = 0; ow < outW; ow++) cols[dst + ow] = 0;
             continue;
           }
-          const src = plane + ih * inW + colOffset;
+          const src = plane + ih * inW + shift;
           for (let ow = 0; ow < lo; ow++) cols[dst + ow] = 0;
           if (strideW === 1) {
             for (let ow = lo; ow < hi; ow++) cols[dst + ow] = x[src + ow];
@@ -90,7 +92,7 @@ function im2col(x: FloatArray, xOffset: number, channels: number, p: ConvPlan, c
           }
           for (let ow = hi; ow < outW; ow++) cols[dst + ow] = 0;
         }
-        row += positions;
+        row += rowStride;
       }
     }
   }
@@ -99,34 +101,35 @@ function im2col(x: FloatArray, xOffset: number, channels: number, p: ConvPlan, c
 /** The adjoint of im2col: adds every column entry back onto the input element it was read from. */
 function col2im(
   cols: FloatArray,
+  colOffset: number,
+  rowStride: number,
   channels: number,
   p: ConvPlan,
   dx: FloatArray,
   dxOffset: number,
 ): void {
   const { inH, inW, outH, outW, strideH, strideW } = p;
-  const positions = outH * outW;
-  let row = 0;
+  let row = colOffset;
   for (let c = 0; c < channels; c++) {
     const plane = dxOffset + c * inH * inW;
     for (let i = 0; i < p.kh; i++) {
       const rowOffset = i * p.dilationH - p.padH;
       for (let j = 0; j < p.kw; j++) {
-        const colOffset = j * p.dilationW - p.padW;
-        const lo = firstValid(colOffset, strideW, outW);
-        const hi = endValid(colOffset, strideW, inW, outW, lo);
+        const shift = j * p.dilationW - p.padW;
+        const lo = firstValid(shift, strideW, outW);
+        const hi = endValid(shift, strideW, inW, outW, lo);
         for (let oh = 0; oh < outH; oh++) {
           const ih = oh * strideH + rowOffset;
           if (ih < 0 || ih >= inH) continue;
           const src = row + oh * outW;
-          const dst = plane + ih * inW + colOffset;
+          const dst = plane + ih * inW + shift;
           if (strideW === 1) {
             for (let ow = lo; ow < hi; ow++) dx[dst + ow] += cols[src + ow];
           } else {
             for (let ow = lo; ow < hi; ow++) dx[dst + ow * strideW] += cols[src + ow];
           }
         }
-        row += positions;
+        row += rowStride;
       }
     }
   }
@@ -142,7 +145,7 @@ function columns(like: FloatArray, length: number): FloatArray {
 }
 
 /** Adds bias[c] to every element of channel c of `out` ([batch, channels, positions]). */
-export function addChannelBias(
+function addChannelBias(
   out: FloatArray,
   bias: FloatArray,
   batch: number,
@@ -160,80 +163,191 @@ export function addChannelBias(
 }
 
 /**
- * out [N, Cout, outH, outW] = the convolution of x [N, Cin, inH, inW] with w [Cout, Cin/g, kh, kw]
- * (all contiguous); every element of `out` is written.
+ * At most this many elements in a chunk's columns matrix (8 MB of float32): wide enough for the
+ * GEMM, small enough to stay out of the way (the CNN example's second layer at batch 64 needs
+ * 1.8M, so one chunk).
  */
-export function convForward(x: FloatArray, w: FloatArray, out: FloatArray, p: ConvPlan): void {
+const CHUNK_ELEMENTS = 1 << 21;
+
+/** Sizes shared by the three kernels. */
+function shapesOf(p: ConvPlan) {
   const groupIn = p.inChannels / p.groups;
   const groupOut = p.outChannels / p.groups;
   const k = groupIn * p.kh * p.kw;
   const positions = p.outH * p.outW;
-  const inPlane = p.inH * p.inW;
-  const pointwise = isPointwise(p);
-  const cols = pointwise ? null : columns(out, k * positions);
-  for (let n = 0; n < p.batch; n++) {
-    for (let g = 0; g < p.groups; g++) {
-      const xOffset = (n * p.inChannels + g * groupIn) * inPlane;
-      const b = cols === null ? matrix(x, xOffset, positions) : matrix(cols, 0, positions);
-      if (cols !== null) im2col(x, xOffset, groupIn, p, cols);
-      const outOffset = (n * p.outChannels + g * groupOut) * positions;
-      gemm(matrix(w, g * groupOut * k, k), b, out, outOffset, groupOut, positions, k);
+  const chunk = Math.max(
+    1,
+    Math.min(p.batch, Math.floor(CHUNK_ELEMENTS / Math.max(1, k * positions))),
+  );
+  return { groupIn, groupOut, k, positions, inPlane: p.inH * p.inW, chunk };
+}
+
+/** The chunk's images' patches for group `q`, side by side: cols [K, c·P]. */
+function chunkColumns(
+  x: FloatArray,
+  p: ConvPlan,
+  n0: number,
+  count: number,
+  q: number,
+  cols: FloatArray,
+): void {
+  const { groupIn, positions, inPlane } = shapesOf(p);
+  for (let i = 0; i < count; i++) {
+    im2col(
+      x,
+      ((n0 + i) * p.inChannels + q * groupIn) * inPlane,
+      groupIn,
+      p,
+      cols,
+      i * positions,
+      count * positions,
+    );
+  }
+}
+
+/**
+ * Copies channels [c0, c0 + channels) of images [n0, n0 + count) of t ([N, C, P]) into
+ * side [channels, count·P], or back (`toSide` false), optionally adding bias[c0 + c] on the way.
+ */
+function moveChannels(
+  t: FloatArray,
+  side: FloatArray,
+  totalChannels: number,
+  c0: number,
+  channels: number,
+  n0: number,
+  count: number,
+  positions: number,
+  toSide: boolean,
+  bias: FloatArray | null,
+): void {
+  const width = count * positions;
+  for (let c = 0; c < channels; c++) {
+    const add = bias === null ? 0 : bias[c0 + c];
+    for (let i = 0; i < count; i++) {
+      const at = ((n0 + i) * totalChannels + c0 + c) * positions;
+      const sideAt = c * width + i * positions;
+      if (toSide) for (let e = 0; e < positions; e++) side[sideAt + e] = t[at + e];
+      else for (let e = 0; e < positions; e++) t[at + e] = side[sideAt + e] + add;
+    }
+  }
+}
+
+/**
+ * out [N, Cout, outH, outW] = the convolution of x [N, Cin, inH, inW] with w [Cout, Cin/g, kh, kw]
+ * (all contiguous) plus bias [Cout] when given; every element of `out` is written.
+ */
+export function convForward(
+  x: FloatArray,
+  w: FloatArray,
+  bias: FloatArray | null,
+  out: FloatArray,
+  p: ConvPlan,
+): void {
+  const { groupOut, k, positions, chunk } = shapesOf(p);
+  const cols = columns(out, k * chunk * positions);
+  const product = columns(out, groupOut * chunk * positions);
+  for (let n0 = 0; n0 < p.batch; n0 += chunk) {
+    const count = Math.min(chunk, p.batch - n0);
+    const width = count * positions;
+    for (let q = 0; q < p.groups; q++) {
+      chunkColumns(x, p, n0, count, q, cols);
+      gemm(matrix(w, q * groupOut * k, k), matrix(cols, 0, width), product, 0, groupOut, width, k);
+      moveChannels(
+        out,
+        product,
+        p.outChannels,
+        q * groupOut,
+        groupOut,
+        n0,
+        count,
+        positions,
+        false,
+        bias,
+      );
     }
   }
 }
 
 /**
  * dx [N, Cin, inH, inW] = the gradient of the convolution's input for gradOut g [N, Cout, outH,
- * outW]: wᵀ·g per image and group, scattered back by col2im. It is also a transposed
- * convolution's forward. Every element of `dx` is written.
+ * outW]: wᵀ·g per chunk and group, scattered back by col2im, plus bias [Cin] when given (a
+ * transposed convolution's forward is this). Every element of `dx` is written.
  */
-export function convInput(g: FloatArray, w: FloatArray, dx: FloatArray, p: ConvPlan): void {
-  const groupIn = p.inChannels / p.groups;
-  const groupOut = p.outChannels / p.groups;
-  const k = groupIn * p.kh * p.kw;
-  const positions = p.outH * p.outW;
-  const inPlane = p.inH * p.inW;
-  const pointwise = isPointwise(p);
-  const cols = pointwise ? null : columns(dx, k * positions);
-  if (!pointwise) dx.fill(0);
-  for (let n = 0; n < p.batch; n++) {
+export function convInput(
+  g: FloatArray,
+  w: FloatArray,
+  bias: FloatArray | null,
+  dx: FloatArray,
+  p: ConvPlan,
+): void {
+  const { groupIn, groupOut, k, positions, inPlane, chunk } = shapesOf(p);
+  const cols = columns(dx, k * chunk * positions);
+  const gradSide = columns(dx, groupOut * chunk * positions);
+  dx.fill(0);
+  for (let n0 = 0; n0 < p.batch; n0 += chunk) {
+    const count = Math.min(chunk, p.batch - n0);
+    const width = count * positions;
     for (let q = 0; q < p.groups; q++) {
-      const gOut = matrix(g, (n * p.outChannels + q * groupOut) * positions, positions);
+      moveChannels(
+        g,
+        gradSide,
+        p.outChannels,
+        q * groupOut,
+        groupOut,
+        n0,
+        count,
+        positions,
+        true,
+        null,
+      );
       const wT = matrix(w, q * groupOut * k, 1, k); // [k, groupOut]
-      const dxOffset = (n * p.inChannels + q * groupIn) * inPlane;
-      if (cols === null) {
-        gemm(wT, gOut, dx, dxOffset, k, positions, groupOut);
-      } else {
-        gemm(wT, gOut, cols, 0, k, positions, groupOut);
-        col2im(cols, groupIn, p, dx, dxOffset);
+      gemm(wT, matrix(gradSide, 0, width), cols, 0, k, width, groupOut);
+      for (let i = 0; i < count; i++) {
+        col2im(
+          cols,
+          i * positions,
+          width,
+          groupIn,
+          p,
+          dx,
+          ((n0 + i) * p.inChannels + q * groupIn) * inPlane,
+        );
       }
     }
   }
+  if (bias !== null) addChannelBias(dx, bias, p.batch, p.inChannels, inPlane);
 }
 
 /**
- * dw [Cout, Cin/g, kh, kw] = Σ over images of gradOut [Cout/g, P] @ columnsᵀ [P, K] per group,
+ * dw [Cout, Cin/g, kh, kw] = Σ over chunks of gradOut [Cout/g, c·P] @ columnsᵀ [c·P, K] per group,
  * for input x [N, Cin, inH, inW] and gradOut g [N, Cout, outH, outW]. Every element of `dw` is
  * written.
  */
 export function convWeight(x: FloatArray, g: FloatArray, dw: FloatArray, p: ConvPlan): void {
-  const groupIn = p.inChannels / p.groups;
-  const groupOut = p.outChannels / p.groups;
-  const k = groupIn * p.kh * p.kw;
-  const positions = p.outH * p.outW;
-  const inPlane = p.inH * p.inW;
-  const pointwise = isPointwise(p);
-  const cols = pointwise ? null : columns(dw, k * positions);
+  const { groupOut, k, positions, chunk } = shapesOf(p);
+  const cols = columns(dw, k * chunk * positions);
+  const gradSide = columns(dw, groupOut * chunk * positions);
   const partial = columns(dw, groupOut * k);
   dw.fill(0);
-  for (let n = 0; n < p.batch; n++) {
+  for (let n0 = 0; n0 < p.batch; n0 += chunk) {
+    const count = Math.min(chunk, p.batch - n0);
+    const width = count * positions;
     for (let q = 0; q < p.groups; q++) {
-      const xOffset = (n * p.inChannels + q * groupIn) * inPlane;
-      const colsT =
-        cols === null ? matrix(x, xOffset, 1, positions) : matrix(cols, 0, 1, positions);
-      if (cols !== null) im2col(x, xOffset, groupIn, p, cols);
-      const gOut = matrix(g, (n * p.outChannels + q * groupOut) * positions, positions);
-      gemm(gOut, colsT, partial, 0, groupOut, k, positions);
+      chunkColumns(x, p, n0, count, q, cols);
+      moveChannels(
+        g,
+        gradSide,
+        p.outChannels,
+        q * groupOut,
+        groupOut,
+        n0,
+        count,
+        positions,
+        true,
+        null,
+      );
+      gemm(matrix(gradSide, 0, width), matrix(cols, 0, 1, width), partial, 0, groupOut, k, width);
       const base = q * groupOut * k;
       for (let e = 0; e < partial.length; e++) dw[base + e] += partial[e];
     }

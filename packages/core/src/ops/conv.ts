@@ -6,13 +6,7 @@
 // of its tensors, so its gradients are convolutions too: gradients of every order stay in these
 // two primitives. 1-D convolutions run as 2-D ones over a height of 1.
 
-import {
-  addChannelBias,
-  type ConvPlan,
-  convForward,
-  convInput,
-  convWeight,
-} from "../kernels/conv.js";
+import { type ConvPlan, convForward, convInput, convWeight } from "../kernels/conv.js";
 import type { FloatArray } from "../kernels/gemm-js.js";
 import { allocateUnfilled, isFloat } from "../tensor/dtype.js";
 import { formatShape, numelOf } from "../tensor/shape.js";
@@ -168,12 +162,12 @@ export const convolution = defineOp({
   forward: (x: Tensor, weight: Tensor, bias: Tensor | null, geometry: ConvGeometry) => {
     const shape = convolutionShape(x, weight, bias, geometry);
     const out = allocateUnfilled(x.dtype, numelOf(shape), "convolution", shape) as FloatArray;
+    const b = bias === null ? null : dense(bias);
     if (geometry.transposed) {
-      convInput(dense(x), dense(weight), out, planOf(shape, x.shape, weight.shape, geometry));
+      convInput(dense(x), dense(weight), b, out, planOf(shape, x.shape, weight.shape, geometry));
     } else {
-      convForward(dense(x), dense(weight), out, planOf(x.shape, shape, weight.shape, geometry));
+      convForward(dense(x), dense(weight), b, out, planOf(x.shape, shape, weight.shape, geometry));
     }
-    if (bias !== null) addChannelBias(out, dense(bias), shape[0], shape[1], shape[2] * shape[3]);
     return {
       out: Tensor.fromTypedArray(out, shape),
       inputs: bias === null ? [x, weight] : [x, weight, bias],
