@@ -66,7 +66,10 @@ function im2col(
   colOffset: number,
   rowStride: number,
 ): void {
-  const { inH, inW, outH, outW, strideH, strideW } = p;
+  const { inH, inW, outW, strideW } = p;
+  // Stride 1 and rows as long as the input's ("same" padding): the output rows of one kernel
+  // offset are one run of the input, shifted; copied in one block.
+  const sameRows = p.strideH === 1 && strideW === 1 && outW === inW;
   let row = colOffset;
   for (let c = 0; c < channels; c++) {
     const plane = xOffset + c * inH * inW;
@@ -76,25 +79,79 @@ function im2col(
         const shift = j * p.dilationW - p.padW;
         const lo = firstValid(shift, strideW, outW);
         const hi = endValid(shift, strideW, inW, outW, lo);
-        for (let oh = 0; oh < outH; oh++) {
-          const dst = row + oh * outW;
-          const ih = oh * strideH + rowOffset;
-          if (ih < 0 || ih >= inH) {
-            for (let ow = 0; ow < outW; ow++) cols[dst + ow] = 0;
-            continue;
-          }
-          const src = plane + ih * inW + shift;
-          for (let ow = 0; ow < lo; ow++) cols[dst + ow] = 0;
-          if (strideW === 1) {
-            for (let ow = lo; ow < hi; ow++) cols[dst + ow] = x[src + ow];
-          } else {
-            for (let ow = lo; ow < hi; ow++) cols[dst + ow] = x[src + ow * strideW];
-          }
-          for (let ow = hi; ow < outW; ow++) cols[dst + ow] = 0;
+        if (sameRows) {
+          copyShifted(x, plane + rowOffset * inW + shift, cols, row, p, rowOffset, lo, hi);
+        } else {
+          copyStrided(x, plane, cols, row, p, rowOffset, shift, lo, hi);
         }
         row += rowStride;
       }
     }
+  }
+}
+
+/**
+ * One im2col row for stride 1 and rows as long as the input's: output row oh reads input row
+ * oh + rowOffset, so the valid rows are one contiguous run of x (starting at `src` for oh = 0),
+ * copied with one `set`; the columns outside [lo, hi), which that copy filled with the
+ * neighbouring rows' ends, and the rows outside the input are then zeroed.
+ */
+function copyShifted(
+  x: FloatArray,
+  src: number,
+  cols: FloatArray,
+  dst: number,
+  p: ConvPlan,
+  rowOffset: number,
+  lo: number,
+  hi: number,
+): void {
+  const { outH, outW, inH } = p;
+  const first = Math.min(outH, Math.max(0, -rowOffset));
+  const end = Math.max(first, Math.min(outH, inH - rowOffset));
+  for (let e = dst; e < dst + first * outW; e++) cols[e] = 0;
+  for (let e = dst + end * outW; e < dst + outH * outW; e++) cols[e] = 0;
+  if (end === first) return;
+  if (lo < hi) {
+    const from = src + first * outW + lo;
+    const to = src + (end - 1) * outW + hi;
+    (cols as Float64Array).set((x as Float64Array).subarray(from, to), dst + first * outW + lo);
+  }
+  for (let oh = first; oh < end; oh++) {
+    const at = dst + oh * outW;
+    for (let ow = 0; ow < lo; ow++) cols[at + ow] = 0;
+    for (let ow = Math.max(lo, hi); ow < outW; ow++) cols[at + ow] = 0;
+  }
+}
+
+/** One im2col row in general: each output row copied on its own, strided. */
+function copyStrided(
+  x: FloatArray,
+  plane: number,
+  cols: FloatArray,
+  dst0: number,
+  p: ConvPlan,
+  rowOffset: number,
+  shift: number,
+  lo: number,
+  hi: number,
+): void {
+  const { inH, inW, outH, outW, strideH, strideW } = p;
+  for (let oh = 0; oh < outH; oh++) {
+    const dst = dst0 + oh * outW;
+    const ih = oh * strideH + rowOffset;
+    if (ih < 0 || ih >= inH) {
+      for (let ow = 0; ow < outW; ow++) cols[dst + ow] = 0;
+      continue;
+    }
+    const src = plane + ih * inW + shift;
+    for (let ow = 0; ow < lo; ow++) cols[dst + ow] = 0;
+    if (strideW === 1) {
+      for (let ow = lo; ow < hi; ow++) cols[dst + ow] = x[src + ow];
+    } else {
+      for (let ow = lo; ow < hi; ow++) cols[dst + ow] = x[src + ow * strideW];
+    }
+    for (let ow = hi; ow < outW; ow++) cols[dst + ow] = 0;
   }
 }
 
@@ -167,7 +224,7 @@ function addChannelBias(
  * GEMM, small enough to stay out of the way (the CNN example's second layer at batch 64 needs
  * 1.8M, so one chunk).
  */
-const CHUNK_ELEMENTS = 1 << 21;
+const CHUNK_ELEMENTS = 1 << 16;
 
 /** Sizes shared by the three kernels. */
 function shapesOf(p: ConvPlan) {

@@ -47,22 +47,40 @@ export function maxPoolForward(
     for (let oh = 0; oh < outH; oh++) {
       const hStart = oh * p.strideH - p.padH;
       const iFirst = firstInside(hStart, dilationH);
+      const rowsInside = hStart >= 0 && hStart + (kh - 1) * dilationH < inH;
       for (let ow = 0; ow < outW; ow++) {
         const wStart = ow * p.strideW - p.padW;
-        const jFirst = firstInside(wStart, dilationW);
         let best = Number.NEGATIVE_INFINITY;
-        let bestAt = (hStart + iFirst * dilationH) * inW + wStart + jFirst * dilationW;
-        for (let i = iFirst; i < kh; i++) {
-          const ih = hStart + i * dilationH;
-          if (ih >= inH) break;
-          for (let j = jFirst; j < kw; j++) {
-            const iw = wStart + j * dilationW;
-            if (iw >= inW) break;
-            const at = ih * inW + iw;
-            const v = x[base + at];
-            if (v > best || v !== v) {
-              best = v;
-              bestAt = at;
+        let bestAt: number;
+        if (rowsInside && wStart >= 0 && wStart + (kw - 1) * dilationW < inW) {
+          // The whole window is inside the input (no padding reached): no bounds to check.
+          bestAt = hStart * inW + wStart;
+          for (let i = 0; i < kh; i++) {
+            const rowAt = (hStart + i * dilationH) * inW + wStart;
+            for (let j = 0; j < kw; j++) {
+              const at = rowAt + j * dilationW;
+              const v = x[base + at];
+              if (v > best || v !== v) {
+                best = v;
+                bestAt = at;
+              }
+            }
+          }
+        } else {
+          const jFirst = firstInside(wStart, dilationW);
+          bestAt = (hStart + iFirst * dilationH) * inW + wStart + jFirst * dilationW;
+          for (let i = iFirst; i < kh; i++) {
+            const ih = hStart + i * dilationH;
+            if (ih >= inH) break;
+            for (let j = jFirst; j < kw; j++) {
+              const iw = wStart + j * dilationW;
+              if (iw >= inW) break;
+              const at = ih * inW + iw;
+              const v = x[base + at];
+              if (v > best || v !== v) {
+                best = v;
+                bestAt = at;
+              }
             }
           }
         }
