@@ -53,12 +53,21 @@ export function mapBinary(
   row: BinaryRow,
   a: View,
   b: View,
-  shape: readonly number[],
+  fullShape: readonly number[],
   out: TypedArray,
 ): void {
-  const ndim = shape.length;
   const n = out.length;
-  if (n > 0 && binaryOnWasm(row, a, b, shape, out)) return;
+  if (n > 0 && binaryOnWasm(row, a, b, fullShape, out)) return;
+  // Dims that step alike in both operands run as one, so a per-channel operand of [N, C, H, W]
+  // (strides [0, 1, 0, 0]) gives rows of H·W elements instead of rows of W.
+  const merged = coalesce(fullShape, a.strides, b.strides);
+  if (merged !== null) {
+    a = { data: a.data, offset: a.offset, shape: merged.shape, strides: merged.aStrides };
+    b = { data: b.data, offset: b.offset, shape: merged.shape, strides: merged.bStrides };
+    if (binaryOnWasm(row, a, b, merged.shape, out)) return;
+  }
+  const shape = merged?.shape ?? fullShape;
+  const ndim = shape.length;
   const aFlat = isContiguous(shape, a.strides);
   const bFlat = isContiguous(shape, b.strides);
   if ((aFlat || isScalarView(a)) && (bFlat || isScalarView(b))) {
@@ -85,6 +94,36 @@ export function mapBinary(
       index[d] = 0;
     }
   }
+}
+
+/**
+ * `shape` with every dim of size 1 dropped and every dim d merged into d + 1 where both operands
+ * step over d exactly as over the whole of d + 1 (stride[d] = stride[d+1]·shape[d+1]); null when
+ * nothing merges.
+ */
+export function coalesce(
+  shape: readonly number[],
+  aStrides: readonly number[],
+  bStrides: readonly number[],
+): { shape: number[]; aStrides: number[]; bStrides: number[] } | null {
+  const outShape: number[] = [];
+  const as: number[] = [];
+  const bs: number[] = [];
+  for (let d = 0; d < shape.length; d++) {
+    if (shape[d] === 1) continue;
+    const last = outShape.length - 1;
+    if (last >= 0 && as[last] === aStrides[d] * shape[d] && bs[last] === bStrides[d] * shape[d]) {
+      outShape[last] *= shape[d];
+      as[last] = aStrides[d];
+      bs[last] = bStrides[d];
+    } else {
+      outShape.push(shape[d]);
+      as.push(aStrides[d]);
+      bs.push(bStrides[d]);
+    }
+  }
+  if (outShape.length === shape.length) return null;
+  return { shape: outShape, aStrides: as, bStrides: bs };
 }
 
 function isScalarView(v: View): boolean {

@@ -232,3 +232,38 @@ describe("mapUnary on the wasm backend", () => {
     expect(wasm.unaryWasm).not.toHaveBeenCalled();
   });
 });
+
+describe("coalesce", () => {
+  it("merges dims that step alike in both operands and drops dims of size 1", () => {
+    // [N, C, H, W] contiguous with a per-channel [1, C, 1, 1] operand: H and W run as one row.
+    expect(k.coalesce([4, 3, 5, 6], [90, 30, 6, 1], [0, 1, 0, 0])).toEqual({
+      shape: [4, 3, 30],
+      aStrides: [90, 30, 1],
+      bStrides: [0, 1, 0],
+    });
+    expect(k.coalesce([2, 1, 3], [3, 3, 1], [3, 7, 1])).toEqual({
+      shape: [6],
+      aStrides: [1],
+      bStrides: [1],
+    });
+    // a transposed operand keeps its dims apart
+    expect(k.coalesce([2, 3], [1, 2], [3, 1])).toBeNull();
+  });
+
+  it("gives per-channel broadcasts the results of the unmerged rows", () => {
+    for (const backend of ["js", "wasm"] as const) {
+      setKernelBackend(backend);
+      const a = values(Float64Array, 4 * 3 * 30, 7);
+      const b = values(Float64Array, 3, 8);
+      const out = new Float64Array(a.length);
+      k.mapBinary(
+        k.subRow,
+        { data: a, shape: [4, 3, 5, 6], strides: [90, 30, 6, 1], offset: 0 },
+        { data: b, shape: [4, 3, 5, 6], strides: [0, 1, 0, 0], offset: 0 },
+        [4, 3, 5, 6],
+        out,
+      );
+      expect(Array.from(out)).toEqual(Array.from(a, (v, i) => v - b[Math.floor(i / 30) % 3]));
+    }
+  });
+});
