@@ -279,13 +279,20 @@ function moveChannels(
   bias: FloatArray | null,
 ): void {
   const width = count * positions;
+  // Runs of `positions` elements: long enough for the builtin copy to win over a loop.
+  const to = t as Float64Array;
+  const from = side as Float64Array;
   for (let c = 0; c < channels; c++) {
     const add = bias === null ? 0 : bias[c0 + c];
     for (let i = 0; i < count; i++) {
       const at = ((n0 + i) * totalChannels + c0 + c) * positions;
       const sideAt = c * width + i * positions;
-      if (toSide) for (let e = 0; e < positions; e++) side[sideAt + e] = t[at + e];
-      else for (let e = 0; e < positions; e++) t[at + e] = side[sideAt + e] + add;
+      if (toSide) {
+        from.set(to.subarray(at, at + positions), sideAt);
+      } else {
+        to.set(from.subarray(sideAt, sideAt + positions), at);
+        if (add !== 0) for (let e = at; e < at + positions; e++) t[e] += add;
+      }
     }
   }
 }

@@ -78,7 +78,10 @@ const PLANS: [string, ConvPlan][] = [
     'size-keeping ("same") 3×5 kernel with groups: whole rows copied in one block',
     plan({ inChannels: 6, outChannels: 3, groups: 3, kh: 3, kw: 5, padH: 1, padW: 2 }),
   ],
-  ["a kernel taller than the input: rows entirely in the padding", plan({ inH: 2, kh: 5, padH: 2, kw: 1 })],
+  [
+    "a kernel taller than the input: rows entirely in the padding",
+    plan({ inH: 2, kh: 5, padH: 2, kw: 1 }),
+  ],
   [
     "columns larger than a chunk (one image per GEMM)",
     plan({ inChannels: 64, outChannels: 2, inH: 64, inW: 64, kh: 3, kw: 3, padH: 1, padW: 1 }),
