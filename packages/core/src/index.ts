@@ -83,6 +83,7 @@ export {
   maxPool1d,
   maxPool2d,
 } from "./ops/pool.js";
+export { flip, type PadMode, pad, repeat, roll, tile } from "./ops/rearrange.js";
 export {
   amax,
   amin,
@@ -102,6 +103,8 @@ export {
   variance,
   variance as var,
 } from "./ops/reduce.js";
+export { cumprod, cumsum } from "./ops/scan.js";
+export { argsort, type SortOptions, sort, type TopkOptions, topk } from "./ops/sort.js";
 export {
   abs,
   clamp,

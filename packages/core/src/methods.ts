@@ -10,6 +10,7 @@ import { backward } from "./autograd/backward.js";
 import type { BackwardOptions } from "./autograd/engine.js";
 import * as inplace from "./ops/inplace.js";
 import type { ValuesIndices, VarianceOptions } from "./ops/reduce.js";
+import type { SortOptions, TopkOptions } from "./ops/sort.js";
 import { OPS, type PublicOpName } from "./registry.js";
 import type { DType } from "./tensor/dtype.js";
 import { type Dims, Tensor, type TensorLike } from "./tensor/tensor.js";
@@ -92,6 +93,24 @@ declare module "./tensor/tensor.js" {
     tanh(): Tensor;
     /** Sine; see {@link @koubai/core!sin | sin}. */
     sin(): Tensor;
+    /** Reversed along dims; see {@link @koubai/core!flip | flip}. */
+    flip(dims: number | readonly number[]): Tensor;
+    /** Shifted with wrap-around; see {@link @koubai/core!roll | roll}. */
+    roll(shifts: number | readonly number[], dims?: number | readonly number[]): Tensor;
+    /** Repeated along each dim; see {@link @koubai/core!repeat | repeat}. */
+    repeat(repeats: readonly number[]): Tensor;
+    /** Tiled; see {@link @koubai/core!tile | tile}. */
+    tile(reps: readonly number[]): Tensor;
+    /** Running sums; see {@link @koubai/core!cumsum | cumsum}. */
+    cumsum(dim: number): Tensor;
+    /** Running products; see {@link @koubai/core!cumprod | cumprod}. */
+    cumprod(dim: number): Tensor;
+    /** Sorted values and their positions; see {@link @koubai/core!sort | sort}. */
+    sort(dim?: number, options?: SortOptions): ValuesIndices;
+    /** The positions that sort; see {@link @koubai/core!argsort | argsort}. */
+    argsort(dim?: number, descending?: boolean): Tensor;
+    /** The k largest (or smallest); see {@link @koubai/core!topk | topk}. */
+    topk(k: number, dim?: number, options?: TopkOptions): ValuesIndices;
     /** Cosine; see {@link @koubai/core!cos | cos}. */
     cos(): Tensor;
     /** Logistic sigmoid `1/(1+e^-x)`; see {@link @koubai/core!sigmoid | sigmoid}. */
@@ -253,6 +272,15 @@ const CHAINED = {
   square: OPS.square,
   tanh: OPS.tanh,
   sin: OPS.sin,
+  flip: OPS.flip,
+  roll: OPS.roll,
+  repeat: OPS.repeat,
+  tile: OPS.tile,
+  cumsum: OPS.cumsum,
+  cumprod: OPS.cumprod,
+  sort: OPS.sort,
+  argsort: OPS.argsort,
+  topk: OPS.topk,
   cos: OPS.cos,
   sigmoid: OPS.sigmoid,
   relu: OPS.relu,

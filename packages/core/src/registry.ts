@@ -14,7 +14,10 @@ import * as indexing from "./ops/indexing.js";
 import * as join from "./ops/join.js";
 import * as matmul from "./ops/matmul.js";
 import * as pool from "./ops/pool.js";
+import * as rearrange from "./ops/rearrange.js";
 import * as reduce from "./ops/reduce.js";
+import * as scan from "./ops/scan.js";
+import * as sorting from "./ops/sort.js";
 import * as unary from "./ops/unary.js";
 import * as view from "./ops/view.js";
 
@@ -30,6 +33,9 @@ export const OP_FAMILIES = {
   matmul,
   conv,
   pool,
+  rearrange,
+  scan,
+  sorting,
   activation,
   loss,
 } as const;
@@ -54,6 +60,9 @@ export type OpRegistry = OpsOf<Families["unary"]> &
   OpsOf<Families["matmul"]> &
   OpsOf<Families["conv"]> &
   OpsOf<Families["pool"]> &
+  OpsOf<Families["rearrange"]> &
+  OpsOf<Families["scan"]> &
+  OpsOf<Families["sorting"]> &
   OpsOf<Families["activation"]> &
   OpsOf<Families["loss"]>;
 

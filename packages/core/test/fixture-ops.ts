@@ -171,7 +171,24 @@ export const FIXTURE_OPS: Record<string, OpCall> = {
   adaptiveAvgPool1d: ([x], args) => core.adaptiveAvgPool1d(x, num(args, "outputSize")),
   adaptiveAvgPool2d: ([x], args) =>
     core.adaptiveAvgPool2d(x, args.outputSize as number | (number | null)[]),
+  flip: ([x], args) => core.flip(x, numbers(args.dims)),
+  roll: ([x], args) =>
+    core.roll(x, numbers(args.shifts), args.dims === undefined ? undefined : numbers(args.dims)),
+  repeat: ([x], args) => core.repeat(x, args.repeats as number[]),
+  tile: ([x], args) => core.tile(x, args.reps as number[]),
+  pad: ([x], args) =>
+    core.pad(x, args.pad as number[], args.mode as core.PadMode, num(args, "value")),
+  cumsum: ([x], args) => core.cumsum(x, num(args, "dim")),
+  cumprod: ([x], args) => core.cumprod(x, num(args, "dim")),
+  sort: ([x], args) =>
+    pair(core.sort(x, num(args, "dim"), { descending: args.descending as boolean })),
+  argsort: ([x], args) => core.argsort(x, num(args, "dim"), args.descending as boolean),
+  topk: ([x], args) =>
+    pair(core.topk(x, num(args, "k"), num(args, "dim"), { largest: args.largest as boolean })),
 };
+
+const pair = ({ values, indices }: core.ValuesIndices): Tensor[] => [values, indices];
+const numbers = (value: unknown): number | number[] => value as number | number[];
 
 /** A pooling result as the fixture lists its outputs: values, then indices when returned. */
 function withIndices(result: Tensor | core.ValuesIndices): Tensor | Tensor[] {

@@ -640,4 +640,63 @@ export const OP_SAMPLES: Record<DifferentiableOpName, Sample[]> = {
   adaptiveAvgPool1d: [
     { description: "7 to 3", inputs: [r(2, 7)], fn: (x) => core.adaptiveAvgPool1d(x, 3) },
   ],
+  flip: [{ description: "dims [0, 2]", inputs: [r(2, 3, 4)], fn: (x) => core.flip(x, [0, 2]) }],
+  roll: [
+    {
+      description: "shifts [1, -2] on dims [0, 1]",
+      inputs: [r(3, 4)],
+      fn: (x) => core.roll(x, [1, -2], [0, 1]),
+    },
+    { description: "flattened, shift 5", inputs: [r(2, 3)], fn: (x) => core.roll(x, 5) },
+  ],
+  repeat: [
+    {
+      description: "[2, 3] repeated [2, 1, 2]",
+      inputs: [r(2, 3)],
+      fn: (x) => core.repeat(x, [2, 1, 2]),
+    },
+  ],
+  tile: [{ description: "[2, 3] tiled [2]", inputs: [r(2, 3)], fn: (x) => core.tile(x, [2]) }],
+  pad: [
+    {
+      description: "constant, crop and pad",
+      inputs: [r(2, 3, 4)],
+      fn: (x) => core.pad(x, [1, -1, 2, 0], "constant", 0.5),
+    },
+    {
+      description: "reflect",
+      inputs: [r(1, 3, 4)],
+      fn: (x) => core.pad(x, [2, 1, 1, 2], "reflect"),
+    },
+    { description: "replicate", inputs: [r(2, 3)], fn: (x) => core.pad(x, [2, 3], "replicate") },
+    { description: "circular", inputs: [r(2, 4)], fn: (x) => core.pad(x, [1, 3], "circular") },
+  ],
+  cumsum: [{ description: "dim 1", inputs: [r(2, 4, 3)], fn: (x) => core.cumsum(x, 1) }],
+  cumprod: [
+    { description: "dim -1, no zeros", inputs: [nz(2, 4)], fn: (x) => core.cumprod(x, -1) },
+    {
+      description: "with zeros (the exact path)",
+      inputs: [
+        c([
+          [0.5, 0, 2, 1.5],
+          [1.2, -2, 0, 0],
+        ]),
+      ],
+      fn: (x) => core.cumprod(x, 1),
+    },
+  ],
+  sort: [
+    {
+      description: "descending along dim 0",
+      inputs: [r(4, 3)],
+      fn: (x) => core.sort(x, 0, { descending: true }).values,
+    },
+  ],
+  topk: [
+    {
+      description: "k 2 smallest along the last dim",
+      inputs: [r(3, 5)],
+      fn: (x) => core.topk(x, 2, -1, { largest: false }).values,
+    },
+  ],
 };
