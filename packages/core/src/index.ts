@@ -52,6 +52,7 @@ export {
   nllLoss,
   type Reduction,
 } from "./functional/loss.js";
+export { batchNorm, groupNorm } from "./functional/normalization.js";
 export { getKernelBackend, type KernelBackend, setKernelBackend } from "./kernels/backend.js";
 export {
   getKernelThreads,
@@ -68,7 +69,7 @@ export {
   convTranspose1d,
   convTranspose2d,
 } from "./ops/conv.js";
-export { gather, indexAdd, indexSelect, scatterAdd } from "./ops/indexing.js";
+export { embedding, gather, indexAdd, indexSelect, scatterAdd } from "./ops/indexing.js";
 export { cat, chunk, split, stack } from "./ops/join.js";
 export { matmul } from "./ops/matmul.js";
 export {
@@ -102,6 +103,7 @@ export {
   type VarianceOptions,
   variance,
   variance as var,
+  varMean,
 } from "./ops/reduce.js";
 export { cumprod, cumsum } from "./ops/scan.js";
 export { argsort, type SortOptions, sort, type TopkOptions, topk } from "./ops/sort.js";

@@ -6,6 +6,7 @@
 
 import * as activation from "./functional/activation.js";
 import * as loss from "./functional/loss.js";
+import * as normalization from "./functional/normalization.js";
 import * as binary from "./ops/binary.js";
 import * as compare from "./ops/compare.js";
 import * as conv from "./ops/conv.js";
@@ -38,6 +39,7 @@ export const OP_FAMILIES = {
   sorting,
   activation,
   loss,
+  normalization,
 } as const;
 
 /** The op exports of module M, keyed by op name (`variance` is the op `var`). */
@@ -64,7 +66,8 @@ export type OpRegistry = OpsOf<Families["unary"]> &
   OpsOf<Families["scan"]> &
   OpsOf<Families["sorting"]> &
   OpsOf<Families["activation"]> &
-  OpsOf<Families["loss"]>;
+  OpsOf<Families["loss"]> &
+  OpsOf<Families["normalization"]>;
 
 /** The name of any registered op. */
 export type OpName = keyof OpRegistry;

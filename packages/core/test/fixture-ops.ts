@@ -185,6 +185,31 @@ export const FIXTURE_OPS: Record<string, OpCall> = {
   argsort: ([x], args) => core.argsort(x, num(args, "dim"), args.descending as boolean),
   topk: ([x], args) =>
     pair(core.topk(x, num(args, "k"), num(args, "dim"), { largest: args.largest as boolean })),
+  varMean: ([x], args) =>
+    core.varMean(x, dims(args), {
+      correction: args.correction as number | undefined,
+      keepdim: keepdim(args),
+    }),
+  embedding: ([indices, weight], args) =>
+    core.embedding(indices, weight, (args.paddingIdx as number | undefined) ?? null),
+  groupNorm: ([x, w, b], args) =>
+    core.groupNorm(x, num(args, "numGroups"), w ?? null, b ?? null, (args.eps as number) ?? 1e-5),
+  batchNorm: ([x, w, b], args) => {
+    const running = args.running as boolean;
+    const runningMean = running ? decode(args.runningMean as EncodedTensor) : null;
+    const runningVar = running ? decode(args.runningVar as EncodedTensor) : null;
+    const y = core.batchNorm(
+      x,
+      runningMean,
+      runningVar,
+      w ?? null,
+      b ?? null,
+      args.training as boolean,
+      num(args, "momentum"),
+      num(args, "eps"),
+    );
+    return running ? [y, runningMean as Tensor, runningVar as Tensor] : y;
+  },
 };
 
 const pair = ({ values, indices }: core.ValuesIndices): Tensor[] => [values, indices];

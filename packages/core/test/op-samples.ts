@@ -699,4 +699,53 @@ export const OP_SAMPLES: Record<DifferentiableOpName, Sample[]> = {
       fn: (x) => core.topk(x, 2, -1, { largest: false }).values,
     },
   ],
+  varMean: [
+    {
+      description: "dim 1, correction 0, keepdim",
+      inputs: [r(3, 4)],
+      fn: (x) => core.varMean(x, 1, { correction: 0, keepdim: true }),
+    },
+  ],
+  embedding: [
+    {
+      // paddingIdx is left out: its row's value depends on the weight but by definition gets no
+      // gradient, which finite differences cannot agree with (the fixtures pin it instead).
+      description: "repeated indices accumulate",
+      inputs: [
+        r(5, 3),
+        ints([
+          [1, 3, 1],
+          [0, 4, 3],
+        ]),
+      ],
+      fn: (w, idx) => core.embedding(idx, w),
+    },
+  ],
+  batchNorm: [
+    {
+      description: "training over [N, C, H] with affine parameters",
+      inputs: [r(4, 3, 2), r(3), r(3)],
+      fn: (x, w, b) => core.batchNorm(x, null, null, w, b, true),
+    },
+    {
+      description: "eval with running statistics",
+      inputs: [r(4, 3), r(3)],
+      fn: (x, b) =>
+        core.batchNorm(
+          x,
+          tensor([0.1, -0.2, 0.3], { dtype: "float64" }),
+          tensor([1.5, 0.5, 2], { dtype: "float64" }),
+          null,
+          b,
+          false,
+        ),
+    },
+  ],
+  groupNorm: [
+    {
+      description: "6 channels in 2 groups, with weight and bias",
+      inputs: [r(2, 6, 3), r(6), r(6)],
+      fn: (x, w, b) => core.groupNorm(x, 2, w, b),
+    },
+  ],
 };

@@ -56,6 +56,16 @@ describe("the op registry", () => {
 
   it("says which ops have no gradient: the comparisons, argmax/argmin and argsort", () => {
     const none = ops.filter(([, op]) => !op.definition.differentiable).map(([name]) => name);
-    expect(none.sort()).toEqual(["argmax", "argmin", "argsort", "eq", "ge", "gt", "le", "lt", "ne"]);
+    expect(none.sort()).toEqual([
+      "argmax",
+      "argmin",
+      "argsort",
+      "eq",
+      "ge",
+      "gt",
+      "le",
+      "lt",
+      "ne",
+    ]);
   });
 });

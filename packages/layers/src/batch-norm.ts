@@ -2,7 +2,7 @@
 // primitives (autograd derives the gradient); `fused: true` uses fusedBatchNorm, whose backward is
 // the hand-derived batchNormBackward. Both share the running-statistics update below.
 
-import { noGrad, ones, type Tensor, tensor, zeros } from "@koubai/core";
+import { batchNorm, noGrad, ones, type Tensor, tensor, zeros } from "@koubai/core";
 import { fusedBatchNorm } from "./batch-norm-backward.js";
 import { creating, dtypeMismatch, Module } from "./module.js";
 import { Parameter } from "./parameter.js";
@@ -118,12 +118,19 @@ export abstract class BatchNormBase extends Module {
         `${name}(${this.numFeatures}): input has dtype ${x.dtype}; cast it with .float() (normalisation needs float32 or float64)`,
       );
     }
-    const channelShape = x.shape.map((s, d) => (d === 1 ? s : 1));
     const useBatchStats = this.training || this.runningMean === null || this.runningVar === null;
     if (!useBatchStats) {
-      // Eval with running statistics: an elementwise affine map, identical for both paths.
-      const invStd = this.runningVar!.add(this.eps).rsqrt().reshape(channelShape);
-      return this.#affine(x.sub(this.runningMean!.reshape(channelShape)).mul(invStd), channelShape);
+      // Eval with running statistics: an elementwise affine map, the same for both paths.
+      return batchNorm(
+        x,
+        this.runningMean,
+        this.runningVar,
+        this.weight,
+        this.bias,
+        false,
+        0,
+        this.eps,
+      );
     }
     const m = x.numel() / this.numFeatures;
     if (m <= 1) {
@@ -131,40 +138,28 @@ export abstract class BatchNormBase extends Module {
         `${name}: expected more than 1 value per channel when training, got input of shape [${x.shape.join(", ")}]`,
       );
     }
-    const { out, mean, varBiased } = this.fused
-      ? fusedBatchNorm(x, this.weight, this.bias, this.eps)
-      : this.#composite(x, channelShape);
-    if (this.training && this.trackRunningStats) this.#updateRunningStats(mean, varBiased, m);
+    const tracking = this.training && this.trackRunningStats;
+    const factor = tracking ? this.#nextMomentum() : 0;
+    if (!this.fused) {
+      // core's functional batchNorm, composed from primitives, updates the running statistics.
+      const [rm, rv] = tracking ? [this.runningMean, this.runningVar] : [null, null];
+      return batchNorm(x, rm, rv, this.weight, this.bias, true, factor, this.eps);
+    }
+    const { out, mean, varBiased } = fusedBatchNorm(x, this.weight, this.bias, this.eps);
+    if (tracking) this.#updateRunningStats(mean, varBiased, m, factor);
     return out;
   }
 
-  #affine(xHat: Tensor, channelShape: number[]): Tensor {
-    if (this.weight === null || this.bias === null) return xHat;
-    return xHat.mul(this.weight.reshape(channelShape)).add(this.bias.reshape(channelShape));
+  /** Counts this batch in numBatchesTracked; the weight of the new batch (momentum, or 1/count). */
+  #nextMomentum(): number {
+    const tracked = this.numBatchesTracked!;
+    noGrad(() => tracked.add_(1));
+    return this.momentum ?? 1 / tracked.item();
   }
 
-  #composite(x: Tensor, channelShape: number[]) {
-    const dims = x.shape.map((_, d) => d).filter((d) => d !== 1);
-    // Statistics in float64 even for float32 input, as PyTorch's CPU kernel accumulates in
-    // double: a float32 mean of 1e4 is only good to ±5e-4, which is 0.5% of a 0.1 spread.
-    const x64 = x.to("float64");
-    const mean = x64.mean(dims, true);
-    const centered = x64.sub(mean);
-    const varBiased = centered.square().mean(dims, true);
-    const xHat = centered.mul(varBiased.add(this.eps).rsqrt()).to(x.dtype);
-    const c = [this.numFeatures];
-    return {
-      out: this.#affine(xHat, channelShape),
-      mean: mean.detach().reshape(c).to(x.dtype),
-      varBiased: varBiased.detach().reshape(c).to(x.dtype),
-    };
-  }
-
-  #updateRunningStats(mean: Tensor, varBiased: Tensor, m: number): void {
+  /** The fused path's update, the formula core's batchNorm applies on the composite path. */
+  #updateRunningStats(mean: Tensor, varBiased: Tensor, m: number, f: number): void {
     noGrad(() => {
-      const tracked = this.numBatchesTracked!;
-      tracked.add_(1);
-      const f = this.momentum ?? 1 / tracked.item();
       const runningMean = this.runningMean!;
       const runningVar = this.runningVar!;
       runningMean.copy_(runningMean.mul(1 - f).add(mean.mul(f)));

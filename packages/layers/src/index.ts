@@ -36,6 +36,8 @@ export {
   ConvTranspose2d,
   type ConvTransposeLayerOptions,
 } from "./conv.js";
+export { Embedding, type EmbeddingOptions } from "./embedding.js";
+export { GroupNorm, type GroupNormOptions } from "./group-norm.js";
 export * as init from "./init.js";
 export { LayerNorm, type LayerNormOptions } from "./layer-norm.js";
 export { Linear, type LinearOptions } from "./linear.js";

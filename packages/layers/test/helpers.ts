@@ -118,8 +118,19 @@ export interface InitCase {
 }
 
 /** torch-conv-layers.json (PyTorch 1.13): the convolution and pooling layer cases. */
+export interface EmbeddingCase {
+  state: Record<string, Encoded>;
+  paddingIdx: number;
+  indices: Encoded;
+  output: Encoded;
+  gradOutput: Encoded;
+  gradWeight: Encoded;
+  paddingRowInitial: Encoded;
+}
 export const convFixture = loadFixture<{
   conv: ModuleCase[];
   pool: ModuleCase[];
   init: InitCase[];
+  groupNorm: ModuleCase[];
+  embedding: EmbeddingCase;
 }>("torch-conv-layers.json");

@@ -5,7 +5,8 @@
 import { allocate } from "../tensor/dtype.js";
 import { contiguousStrides, formatShape, normalizeDim, numelOf } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
-import { defineOp, meta, type TensorMeta } from "./define.js";
+import { where } from "./binary.js";
+import { defineComposite, defineOp, meta, type TensorMeta } from "./define.js";
 import { checkTensor, sameShapeAs } from "./helpers.js";
 import { sliceScatter } from "./view.js";
 
@@ -244,3 +245,56 @@ function padTo(g: Tensor, shape: readonly number[]): Tensor {
   }
   return out;
 }
+
+/**
+ * Rows of `weight` ([numEmbeddings, dim]) picked by int32 `indices` of any shape, like
+ * `torch.nn.functional.embedding`: the result has shape [...indices.shape, dim]. The gradient
+ * of each row sums over every place it was picked (repeated indices accumulate); with
+ * `paddingIdx` that row is returned but receives no gradient.
+ *
+ * @throws TypeError when indices are not int32 or weight is not a 2-D float tensor.
+ * @throws RangeError for an index or paddingIdx outside [-numEmbeddings, numEmbeddings).
+ * @function
+ */
+export const embedding = defineComposite(
+  "embedding",
+  (indices: Tensor, weight: Tensor, paddingIdx: number | null = null): Tensor => {
+    checkTensor(indices, "embedding", "indices");
+    checkTensor(weight, "embedding", "weight");
+    if (indices.dtype !== "int32") {
+      throw new TypeError(
+        `embedding: indices must be int32, got ${indices.dtype} (shape ${formatShape(indices.shape)}); cast with .to("int32")`,
+      );
+    }
+    if (weight.ndim !== 2 || (weight.dtype !== "float32" && weight.dtype !== "float64")) {
+      throw new TypeError(
+        `embedding: weight must be a 2-D float tensor [numEmbeddings, dim], got ${weight.dtype} of shape ${formatShape(weight.shape)}`,
+      );
+    }
+    const rows = weight.shape[0];
+    let pad: number | null = null;
+    if (paddingIdx !== null && paddingIdx !== undefined) {
+      if (!Number.isInteger(paddingIdx) || paddingIdx < -rows || paddingIdx >= rows) {
+        throw new RangeError(
+          `embedding: paddingIdx must be an integer in [${-rows}, ${rows - 1}], got ${paddingIdx}`,
+        );
+      }
+      pad = paddingIdx < 0 ? paddingIdx + rows : paddingIdx;
+    }
+    const flat = indices.reshape([-1]);
+    const values = flat.toArray();
+    for (let i = 0; i < values.length; i++) {
+      if (values[i] < 0 || values[i] >= rows) {
+        throw new RangeError(
+          `embedding: index ${values[i]} is out of range for a table of ${rows} rows (weight shape ${formatShape(weight.shape)}; indices must be in [0, ${rows - 1}])`,
+        );
+      }
+    }
+    const picked = indexSelect(weight, 0, flat).reshape([...indices.shape, weight.shape[1]]);
+    if (pad === null) return picked;
+    // The padding row's value is returned, its gradient is not: picked where not padding, the
+    // detached copy where padding.
+    const isPad = indices.eq(pad).unsqueeze(-1);
+    return where(isPad, picked.detach(), picked);
+  },
+);

@@ -461,3 +461,16 @@ export const std = defineComposite(
   (x: Tensor, dim?: Dims, options: VarianceOptions = {}): Tensor =>
     variance(x, dim, options).sqrt(),
 );
+
+/**
+ * `[var, mean]` over `dim` (all dims when omitted), like `torch.var_mean`: the variance as
+ * {@link variance} computes it (unbiased unless `correction` says otherwise) and the mean.
+ * @function
+ */
+export const varMean = defineComposite(
+  "varMean",
+  (x: Tensor, dim?: Dims, options: VarianceOptions = {}): [Tensor, Tensor] => {
+    checkTensor(x, "varMean");
+    return [variance(x, dim, options), mean(x, dim, options.keepdim ?? false)];
+  },
+);

@@ -10,7 +10,7 @@ describe("sort and argsort", () => {
     const { values, indices } = sort(x);
     expect(indices.dtype).toBe("int32");
     expect(indices.tolist()).toEqual([2, 4, 0, 3, 1]);
-    expect(Number.isNaN(values.tolist()[4] as number)).toBe(true);
+    expect(Number.isNaN(values.tolist<number[]>()[4])).toBe(true);
     expect(argsort(x, 0, true).tolist()).toEqual([1, 0, 3, 2, 4]);
     expect(x.sort(0, { descending: true }).indices.tolist()).toEqual([1, 0, 3, 2, 4]);
   });

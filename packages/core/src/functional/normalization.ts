@@ -1,0 +1,167 @@
+// Normalisation functions of torch.nn.functional, composed from primitives (autograd derives
+// every gradient): batchNorm with its running statistics, and groupNorm. Statistics are taken in
+// float64 even for float32 input, as PyTorch's CPU kernels accumulate in double: a float32 mean
+// of values near 1e4 is only good to ±5e-4, which is 0.5% of a spread of 0.1.
+
+import { noGrad } from "../autograd/grad-mode.js";
+import { defineComposite } from "../ops/define.js";
+import { checkTensor, requireFloat } from "../ops/helpers.js";
+import { formatShape } from "../tensor/shape.js";
+import type { Tensor } from "../tensor/tensor.js";
+
+/** x normalised over `dims` with biased statistics, in x's dtype; mean and biased var in float64. */
+function normalize(
+  x: Tensor,
+  dims: number[],
+  eps: number,
+): { xHat: Tensor; mean: Tensor; varBiased: Tensor } {
+  const x64 = x.to("float64");
+  const mean = x64.mean(dims, true);
+  const centered = x64.sub(mean);
+  const varBiased = centered.square().mean(dims, true);
+  return { xHat: centered.mul(varBiased.add(eps).rsqrt()).to(x.dtype), mean, varBiased };
+}
+
+function checkChannelTensor(
+  op: string,
+  what: string,
+  t: Tensor | null,
+  x: Tensor,
+  channels: number,
+): void {
+  if (t === null) return;
+  checkTensor(t, op, what);
+  if (t.ndim !== 1 || t.shape[0] !== channels || t.dtype !== x.dtype) {
+    throw new RangeError(
+      `${op}: ${what} must be a ${x.dtype} tensor of shape [${channels}] (one per channel of input ${formatShape(x.shape)}), got ${t.dtype} of shape ${formatShape(t.shape)}`,
+    );
+  }
+}
+
+/**
+ * BatchNorm over dim 1 of x ([N, C, ...]), like `torch.nn.functional.batch_norm`. In training,
+ * x is normalised with the batch's mean and biased variance, and the running statistics, when
+ * given, are updated in place: `running = (1 - momentum)·running + momentum·batch`, with the
+ * UNBIASED batch variance for runningVar (as PyTorch). Otherwise x is normalised with the
+ * running statistics, which must then be given. `weight` (γ) and `bias` (β), when given, scale
+ * and shift each channel.
+ *
+ * @throws RangeError for an input without a channel dim, statistics or affine tensors of the
+ * wrong shape or dtype, a single value per channel in training, eval without running statistics,
+ * or momentum outside [0, 1].
+ * @example
+ * ```ts
+ * const mean = zeros([3]);
+ * const variance = ones([3]);
+ * const y = batchNorm(randn([8, 3]), mean, variance, null, null, true); // mean, variance updated
+ * ```
+ * @function
+ */
+export const batchNorm = defineComposite(
+  "batchNorm",
+  (
+    x: Tensor,
+    runningMean: Tensor | null,
+    runningVar: Tensor | null,
+    weight: Tensor | null = null,
+    bias: Tensor | null = null,
+    training = false,
+    momentum = 0.1,
+    eps = 1e-5,
+  ): Tensor => {
+    checkTensor(x, "batchNorm");
+    requireFloat(x, "batchNorm");
+    if (x.ndim < 2) {
+      throw new RangeError(
+        `batchNorm: expected an input with a channel dim, [N, C, ...], got shape ${formatShape(x.shape)}`,
+      );
+    }
+    const channels = x.shape[1];
+    checkChannelTensor("batchNorm", "runningMean", runningMean, x, channels);
+    checkChannelTensor("batchNorm", "runningVar", runningVar, x, channels);
+    checkChannelTensor("batchNorm", "weight", weight, x, channels);
+    checkChannelTensor("batchNorm", "bias", bias, x, channels);
+    if (!(momentum >= 0 && momentum <= 1))
+      throw new RangeError(`batchNorm: momentum must be in [0, 1], got ${momentum}`);
+    if (!(eps >= 0)) throw new RangeError(`batchNorm: eps must be >= 0, got ${eps}`);
+    const channelShape = x.shape.map((s, d) => (d === 1 ? s : 1));
+    let xHat: Tensor;
+    if (training) {
+      const count = x.numel() / channels;
+      if (count <= 1) {
+        throw new RangeError(
+          `batchNorm: expected more than 1 value per channel when training, got input of shape ${formatShape(x.shape)}`,
+        );
+      }
+      const dims = x.shape.map((_, d) => d).filter((d) => d !== 1);
+      const stats = normalize(x, dims, eps);
+      xHat = stats.xHat;
+      noGrad(() => {
+        if (runningMean !== null) {
+          const batchMean = stats.mean.reshape([channels]).to(x.dtype);
+          runningMean.copy_(runningMean.mul(1 - momentum).add(batchMean.mul(momentum)));
+        }
+        if (runningVar !== null) {
+          const unbiased = stats.varBiased
+            .reshape([channels])
+            .mul(count / (count - 1))
+            .to(x.dtype);
+          runningVar.copy_(runningVar.mul(1 - momentum).add(unbiased.mul(momentum)));
+        }
+      });
+    } else {
+      if (runningMean === null || runningVar === null) {
+        throw new RangeError(
+          "batchNorm: running mean and variance are needed when not training (training: false)",
+        );
+      }
+      const invStd = runningVar.add(eps).rsqrt().reshape(channelShape);
+      xHat = x.sub(runningMean.reshape(channelShape)).mul(invStd);
+    }
+    if (weight !== null) xHat = xHat.mul(weight.reshape(channelShape));
+    if (bias !== null) xHat = xHat.add(bias.reshape(channelShape));
+    return xHat;
+  },
+);
+
+/**
+ * GroupNorm like `torch.nn.functional.group_norm`: the C channels of x ([N, C, ...]) split into
+ * `numGroups` groups, each normalised over its channels and all positions of one sample (biased
+ * variance), then `weight` and `bias` ([C]) applied per channel when given.
+ *
+ * @throws RangeError when C is not divisible by numGroups, or weight or bias is not [C].
+ * @function
+ */
+export const groupNorm = defineComposite(
+  "groupNorm",
+  (
+    x: Tensor,
+    numGroups: number,
+    weight: Tensor | null = null,
+    bias: Tensor | null = null,
+    eps = 1e-5,
+  ): Tensor => {
+    checkTensor(x, "groupNorm");
+    requireFloat(x, "groupNorm");
+    if (x.ndim < 2) {
+      throw new RangeError(
+        `groupNorm: expected an input with a channel dim, [N, C, ...], got shape ${formatShape(x.shape)}`,
+      );
+    }
+    const channels = x.shape[1];
+    if (!Number.isInteger(numGroups) || numGroups < 1 || channels % numGroups !== 0) {
+      throw new RangeError(
+        `groupNorm: the ${channels} channels of input ${formatShape(x.shape)} must split into numGroups groups, got numGroups ${numGroups}`,
+      );
+    }
+    checkChannelTensor("groupNorm", "weight", weight, x, channels);
+    checkChannelTensor("groupNorm", "bias", bias, x, channels);
+    const n = x.shape[0];
+    const grouped = x.reshape([n, numGroups, -1]);
+    let out = normalize(grouped, [2], eps).xHat.reshape(x.shape);
+    const channelShape = x.shape.map((s, d) => (d === 1 ? s : 1));
+    if (weight !== null) out = out.mul(weight.reshape(channelShape));
+    if (bias !== null) out = out.add(bias.reshape(channelShape));
+    return out;
+  },
+);
