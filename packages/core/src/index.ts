@@ -78,6 +78,8 @@ export {
   adaptiveAvgPool2d,
   avgPool1d,
   avgPool2d,
+  type InterpolateOptions,
+  interpolate,
   type MaxPool1dFunction,
   type MaxPool2dFunction,
   type MaxPoolOptions,

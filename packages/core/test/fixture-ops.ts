@@ -185,6 +185,7 @@ export const FIXTURE_OPS: Record<string, OpCall> = {
   argsort: ([x], args) => core.argsort(x, num(args, "dim"), args.descending as boolean),
   topk: ([x], args) =>
     pair(core.topk(x, num(args, "k"), num(args, "dim"), { largest: args.largest as boolean })),
+  interpolate: ([x], args) => core.interpolate(x, args as core.InterpolateOptions),
   varMean: ([x], args) =>
     core.varMean(x, dims(args), {
       correction: args.correction as number | undefined,

@@ -748,4 +748,16 @@ export const OP_SAMPLES: Record<DifferentiableOpName, Sample[]> = {
       fn: (x, w, b) => core.groupNorm(x, 2, w, b),
     },
   ],
+  interpolate: [
+    {
+      description: "nearest, scaleFactor [2, 1.5]",
+      inputs: [r(1, 2, 3, 4)],
+      fn: (x) => core.interpolate(x, { scaleFactor: [2, 1.5] }),
+    },
+    {
+      description: "nearest to size 5 (1-D)",
+      inputs: [r(2, 1, 3)],
+      fn: (x) => core.interpolate(x, { size: 5 }),
+    },
+  ],
 };

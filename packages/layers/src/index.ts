@@ -63,6 +63,7 @@ export {
   MaxPool1d,
   MaxPool2d,
   type MaxPoolLayerOptions,
+  Upsample,
 } from "./pool.js";
 export { loadSafetensors, safetensorsMetadata, saveSafetensors } from "./safetensors.js";
 export { Sequential } from "./sequential.js";

@@ -7,6 +7,8 @@ import {
   adaptiveAvgPool2d,
   avgPool1d,
   avgPool2d,
+  type InterpolateOptions,
+  interpolate,
   type MaxPoolOptions,
   maxPool1d,
   maxPool2d,
@@ -170,5 +172,26 @@ export class AdaptiveAvgPool1d extends Module {
   /** The pooled `x`. */
   forward(x: Tensor): Tensor {
     return adaptiveAvgPool1d(x, this.outputSize);
+  }
+}
+
+/**
+ * Nearest-neighbour upsampling, as `nn.Upsample(mode="nearest")`: give `size` or `scaleFactor`
+ * (one, or one per spatial dim); [N, C, H, W] → [N, C, Ho, Wo]. See core's `interpolate`.
+ */
+export class Upsample extends Module {
+  /** The name messages print, kept when minified (see `typeName()`). */
+  static readonly typeName: string = "Upsample";
+
+  constructor(
+    /** The output size or the scale factor, and the mode (only "nearest"). */
+    readonly options: InterpolateOptions,
+  ) {
+    super();
+  }
+
+  /** The resized `x`. */
+  forward(x: Tensor): Tensor {
+    return interpolate(x, this.options);
   }
 }

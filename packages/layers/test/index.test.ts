@@ -92,6 +92,7 @@ const construct: Record<string, () => layers.Module> = {
   Sigmoid: () => new layers.Sigmoid(),
   Softmax: () => new layers.Softmax(1),
   Tanh: () => new layers.Tanh(),
+  Upsample: () => new layers.Upsample({ scaleFactor: 2 }),
 };
 // Abstract bases declare no typeName, so a user's direct subclass reports its own class name.
 const abstractBases: unknown[] = [layers.Module, layers.BatchNormBase, layers.ConvBase];

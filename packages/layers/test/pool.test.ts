@@ -1,7 +1,7 @@
 // The pooling layers against torch-conv-layers.json (PyTorch 1.13): output, indices and
 // gradInput; and returnIndices through forwardWithIndices.
 
-import { randn } from "@koubai/core";
+import { randn, tensor } from "@koubai/core";
 import { describe, expect, it } from "vitest";
 import type { Module } from "../src/module.js";
 import {
@@ -11,6 +11,7 @@ import {
   AvgPool2d,
   MaxPool1d,
   MaxPool2d,
+  Upsample,
 } from "../src/pool.js";
 import { convFixture, decode, expectAllclose } from "./helpers.js";
 
@@ -50,5 +51,28 @@ describe("MaxPool2d and MaxPool1d", () => {
     expect(() => new MaxPool1d(2, { returnIndices: true } as object)).toThrow(
       "MaxPool1d: returnIndices is not an option of the layer; call forwardWithIndices(x) for the indices",
     );
+  });
+});
+
+describe("Upsample", () => {
+  it("repeats each pixel scaleFactor times along each spatial dim", () => {
+    const x = tensor([
+      [
+        [
+          [1, 2],
+          [3, 4],
+        ],
+      ],
+    ]);
+    expect(new Upsample({ scaleFactor: 2 }).forward(x).tolist()).toEqual([
+      [
+        [
+          [1, 1, 2, 2],
+          [1, 1, 2, 2],
+          [3, 3, 4, 4],
+          [3, 3, 4, 4],
+        ],
+      ],
+    ]);
   });
 });

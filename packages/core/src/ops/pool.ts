@@ -26,7 +26,7 @@ import {
   type TensorMeta,
 } from "./define.js";
 import { checkTensor, describe } from "./helpers.js";
-import { gather } from "./indexing.js";
+import { gather, indexSelect } from "./indexing.js";
 import type { ValuesIndices } from "./reduce.js";
 
 type Spatial = 1 | 2;
@@ -556,4 +556,75 @@ export const adaptiveAvgPool1d = defineComposite(
   "adaptiveAvgPool1d",
   (x: Tensor, outputSize: number | readonly number[]): Tensor =>
     adaptiveNd("adaptiveAvgPool1d", 1, x, outputSize),
+);
+
+// --- nearest-neighbour resizing ---------------------------------------------------------------
+
+/** Options of {@link interpolate}: an output size or a scale factor (one, or one per spatial dim). */
+export interface InterpolateOptions {
+  /** The output's spatial size. */
+  readonly size?: number | readonly number[];
+  /** Multiplies each spatial size (the output size is ⌊size·factor⌋). */
+  readonly scaleFactor?: number | readonly number[];
+  /** Only `"nearest"` (the default) so far. */
+  readonly mode?: "nearest";
+}
+
+/**
+ * Resizes the spatial dims of x ([N, C, L] or [N, C, H, W]) by nearest neighbour, like
+ * `torch.nn.functional.interpolate(mode="nearest")`: output position o reads input position
+ * ⌊o·scale⌋ with scale = 1/scaleFactor (or in/out when a size is given), computed in float32 as
+ * PyTorch's kernel does. Gradients sum over the outputs that read an element.
+ *
+ * @throws RangeError without exactly one of size and scaleFactor, for non-positive sizes or
+ * factors, an unsupported mode, or an input that is not 3-D or 4-D.
+ * @function
+ */
+export const interpolate = defineComposite(
+  "interpolate",
+  (x: Tensor, options: InterpolateOptions): Tensor => {
+    checkTensor(x, "interpolate");
+    checkOptions("interpolate", options);
+    if (x.ndim !== 3 && x.ndim !== 4) {
+      throw new RangeError(
+        `interpolate: expected a 3-D [N, C, L] or 4-D [N, C, H, W] input, got shape ${formatShape(x.shape)}`,
+      );
+    }
+    if ((options.mode ?? "nearest") !== "nearest") {
+      throw new RangeError(
+        `interpolate: only mode "nearest" is supported, got ${JSON.stringify(options.mode)}`,
+      );
+    }
+    if ((options.size === undefined) === (options.scaleFactor === undefined)) {
+      throw new RangeError("interpolate: give exactly one of size and scaleFactor");
+    }
+    const spatial = x.ndim - 2;
+    const inSizes = x.shape.slice(2);
+    const given = options.size ?? options.scaleFactor;
+    const list = typeof given === "number" ? new Array<number>(spatial).fill(given) : given;
+    if (
+      !Array.isArray(list) ||
+      list.length !== spatial ||
+      !list.every((v) => typeof v === "number" && v > 0)
+    ) {
+      throw new RangeError(
+        `interpolate: ${options.size !== undefined ? "size" : "scaleFactor"} must be a positive number or ${spatial} of them, got ${JSON.stringify(given)}`,
+      );
+    }
+    let out = x;
+    inSizes.forEach((inSize, i) => {
+      const outSize = options.size !== undefined ? list[i] : Math.floor(inSize * list[i]);
+      if (!Number.isInteger(outSize) || outSize < 1) {
+        throw new RangeError(
+          `interpolate: the output size ${outSize} of spatial dim ${i} is not a positive integer`,
+        );
+      }
+      const scale = Math.fround(options.size !== undefined ? inSize / outSize : 1 / list[i]);
+      const index = new Int32Array(outSize);
+      for (let o = 0; o < outSize; o++)
+        index[o] = Math.min(Math.floor(Math.fround(o * scale)), inSize - 1);
+      out = indexSelect(out, 2 + i, Tensor.fromTypedArray(index, [outSize]));
+    });
+    return out;
+  },
 );

@@ -9,6 +9,7 @@ import {
   adaptiveAvgPool2d,
   avgPool1d,
   avgPool2d,
+  interpolate,
   maxPool1d,
   maxPool2d,
   randn,
@@ -161,6 +162,31 @@ describe("adaptiveAvgPool2d and adaptiveAvgPool1d", () => {
     );
     expect(() => adaptiveAvgPool2d(randn([1, 2, 0, 3]), 1)).toThrow(
       "adaptiveAvgPool2d: input [1, 2, 0, 3] has an empty spatial dim",
+    );
+  });
+});
+
+describe("interpolate", () => {
+  it("needs exactly one of size and scaleFactor, positive, on a 3-D or 4-D input", () => {
+    const x = randn([1, 1, 4, 4]);
+    expect(interpolate(x, { scaleFactor: 2 }).shape).toEqual([1, 1, 8, 8]);
+    expect(() => interpolate(x, {})).toThrow(
+      "interpolate: give exactly one of size and scaleFactor",
+    );
+    expect(() => interpolate(x, { size: 2, scaleFactor: 2 })).toThrow(
+      "interpolate: give exactly one of size and scaleFactor",
+    );
+    expect(() => interpolate(x, { size: [2, 0] })).toThrow(
+      "interpolate: size must be a positive number or 2 of them, got [2,0]",
+    );
+    expect(() => interpolate(x, { scaleFactor: 0.1 })).toThrow(
+      "interpolate: the output size 0 of spatial dim 0 is not a positive integer",
+    );
+    expect(() => interpolate(randn([4, 4]), { size: 2 })).toThrow(
+      "interpolate: expected a 3-D [N, C, L] or 4-D [N, C, H, W] input, got shape [4, 4]",
+    );
+    expect(() => interpolate(x, { size: 2, mode: "bilinear" as "nearest" })).toThrow(
+      'interpolate: only mode "nearest" is supported, got "bilinear"',
     );
   });
 });
