@@ -27,7 +27,8 @@ function tilesSvg(title: string, tiles: readonly Tile[], perRow: number, cell: n
   const tileW = cols * cell;
   const tileH = rows * cell + 16;
   const gap = 10;
-  const width = perRow * (tileW + gap) + gap;
+  // wide enough for the title too (about 8 px per character at 14 px)
+  const width = Math.max(perRow * (tileW + gap) + gap, 8 * title.length + 2 * gap);
   const height = Math.ceil(tiles.length / perRow) * (tileH + gap) + 30;
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="11" shape-rendering="crispEdges">`,
