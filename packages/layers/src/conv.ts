@@ -39,8 +39,6 @@ export interface ConvTransposeLayerOptions extends ConvTransposeOptions {
   readonly generator?: Generator;
 }
 
-type Spatial = 1 | 2;
-
 /**
  * What the four convolution layers share: the parameters, their initialisation (as PyTorch's
  * `_ConvNd.reset_parameters`: kaimingUniform(a = √5) for the weight, i.e. U(-1/√fanIn,
@@ -63,8 +61,11 @@ export abstract class ConvBase extends Module {
     readonly inChannels: number,
     /** Channels of the output. */
     readonly outChannels: number,
+    /** The kernel's size: one number for every spatial dim, or one per dim. */
     kernelSize: number | readonly number[],
-    spatial: Spatial,
+    /** Spatial dims: 1 (Conv1d) or 2 (Conv2d). */
+    spatial: 1 | 2,
+    /** Whether the weight is laid out [in, out/groups, ...] (a transposed convolution). */
     transposed: boolean,
     options: {
       readonly groups?: number;
@@ -125,7 +126,7 @@ export abstract class ConvBase extends Module {
   }
 
   /** Checks x's type, dtype, rank and channel count against the layer. */
-  protected checkInput(x: Tensor, spatial: Spatial): void {
+  protected checkInput(x: Tensor, spatial: 1 | 2): void {
     const owner = this.owner();
     if (!(x instanceof TensorClass)) {
       throw new TypeError(
