@@ -36,8 +36,13 @@ export { type GraphOptions, graphListing, toDot } from "./debug/graph.js";
 export {
   type DropoutOptions,
   dropout,
+  elu,
   gelu,
+  hardtanh,
   logSoftmax,
+  mish,
+  selu,
+  silu,
   softmax,
 } from "./functional/activation.js";
 export {
@@ -59,7 +64,7 @@ export {
   kernelThreadsAvailable,
   setKernelThreads,
 } from "./kernels/gemm-threads.js";
-export { add, div, maximum, minimum, mul, pow, sub, where } from "./ops/binary.js";
+export { add, atan2, div, hypot, maximum, minimum, mul, pow, sub, where } from "./ops/binary.js";
 export { eq, ge, gt, le, lt, ne } from "./ops/compare.js";
 export {
   type ConvOptions,
@@ -111,22 +116,32 @@ export { cumprod, cumsum } from "./ops/scan.js";
 export { argsort, type SortOptions, sort, type TopkOptions, topk } from "./ops/sort.js";
 export {
   abs,
+  acos,
+  asin,
+  atan,
   clamp,
   cos,
+  cosh,
   erf,
   exp,
+  exp2,
+  expm1,
   leakyRelu,
   log,
   log1p,
+  log2,
+  log10,
   neg,
   relu,
   rsqrt,
   sigmoid,
   sign,
   sin,
+  sinh,
   softplus,
   sqrt,
   square,
+  tan,
   tanh,
 } from "./ops/unary.js";
 export {

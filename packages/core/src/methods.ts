@@ -93,6 +93,30 @@ declare module "./tensor/tensor.js" {
     tanh(): Tensor;
     /** Sine; see {@link @koubai/core!sin | sin}. */
     sin(): Tensor;
+    /** Tangent; see {@link @koubai/core!tan | tan}. */
+    tan(): Tensor;
+    /** Arcsine; see {@link @koubai/core!asin | asin}. */
+    asin(): Tensor;
+    /** Arccosine; see {@link @koubai/core!acos | acos}. */
+    acos(): Tensor;
+    /** Arctangent; see {@link @koubai/core!atan | atan}. */
+    atan(): Tensor;
+    /** Hyperbolic sine; see {@link @koubai/core!sinh | sinh}. */
+    sinh(): Tensor;
+    /** Hyperbolic cosine; see {@link @koubai/core!cosh | cosh}. */
+    cosh(): Tensor;
+    /** eˣ - 1; see {@link @koubai/core!expm1 | expm1}. */
+    expm1(): Tensor;
+    /** Base-2 logarithm; see {@link @koubai/core!log2 | log2}. */
+    log2(): Tensor;
+    /** Base-10 logarithm; see {@link @koubai/core!log10 | log10}. */
+    log10(): Tensor;
+    /** 2ˣ; see {@link @koubai/core!exp2 | exp2}. */
+    exp2(): Tensor;
+    /** atan2(this, other); see {@link @koubai/core!atan2 | atan2}. */
+    atan2(other: TensorLike): Tensor;
+    /** √(this² + other²); see {@link @koubai/core!hypot | hypot}. */
+    hypot(other: TensorLike): Tensor;
     /** Reversed along dims; see {@link @koubai/core!flip | flip}. */
     flip(dims: number | readonly number[]): Tensor;
     /** Shifted with wrap-around; see {@link @koubai/core!roll | roll}. */
@@ -272,6 +296,18 @@ const CHAINED = {
   square: OPS.square,
   tanh: OPS.tanh,
   sin: OPS.sin,
+  tan: OPS.tan,
+  asin: OPS.asin,
+  acos: OPS.acos,
+  atan: OPS.atan,
+  sinh: OPS.sinh,
+  cosh: OPS.cosh,
+  expm1: OPS.expm1,
+  log2: OPS.log2,
+  log10: OPS.log10,
+  exp2: OPS.exp2,
+  atan2: OPS.atan2,
+  hypot: OPS.hypot,
   flip: OPS.flip,
   roll: OPS.roll,
   repeat: OPS.repeat,

@@ -185,6 +185,23 @@ export const FIXTURE_OPS: Record<string, OpCall> = {
   argsort: ([x], args) => core.argsort(x, num(args, "dim"), args.descending as boolean),
   topk: ([x], args) =>
     pair(core.topk(x, num(args, "k"), num(args, "dim"), { largest: args.largest as boolean })),
+  tan: unary(core.tan),
+  asin: unary(core.asin),
+  acos: unary(core.acos),
+  atan: unary(core.atan),
+  sinh: unary(core.sinh),
+  cosh: unary(core.cosh),
+  expm1: unary(core.expm1),
+  log2: unary(core.log2),
+  log10: unary(core.log10),
+  exp2: unary(core.exp2),
+  silu: unary(core.silu),
+  mish: unary(core.mish),
+  selu: unary(core.selu),
+  elu: ([x], args) => core.elu(x, num(args, "alpha")),
+  hardtanh: ([x], args) => core.hardtanh(x, num(args, "minVal"), num(args, "maxVal")),
+  atan2: binary(core.atan2),
+  hypot: binary(core.hypot),
   interpolate: ([x], args) => core.interpolate(x, args as core.InterpolateOptions),
   varMean: ([x], args) =>
     core.varMean(x, dims(args), {

@@ -760,4 +760,47 @@ export const OP_SAMPLES: Record<DifferentiableOpName, Sample[]> = {
       fn: (x) => core.interpolate(x, { size: 5 }),
     },
   ],
+  tan: [
+    {
+      description: "values in (-1.2, 1.2)",
+      inputs: [c([-1.1, -0.4, 0.2, 0.9, 1.15])],
+      fn: core.tan,
+    },
+  ],
+  asin: [
+    {
+      description: "values in (-0.9, 0.9)",
+      inputs: [c([-0.85, -0.3, 0.1, 0.6, 0.88])],
+      fn: core.asin,
+    },
+  ],
+  acos: [
+    {
+      description: "values in (-0.9, 0.9)",
+      inputs: [c([-0.8, -0.2, 0.05, 0.5, 0.87])],
+      fn: core.acos,
+    },
+  ],
+  atan: unary(core.atan),
+  sinh: unary(core.sinh),
+  cosh: unary(core.cosh),
+  expm1: unary(core.expm1),
+  log2: unary(core.log2, () => p(2, 3)),
+  log10: unary(core.log10, () => p(2, 3)),
+  exp2: unary(core.exp2),
+  atan2: [
+    { description: "[2,3] with [3], every quadrant", inputs: [nz(2, 3), nz(3)], fn: core.atan2 },
+  ],
+  hypot: [{ description: "[2,3] with [2,1]", inputs: [nz(2, 3), nz(2, 1)], fn: core.hypot }],
+  silu: unary(core.silu),
+  mish: unary(core.mish),
+  elu: [{ description: "alpha 0.7, both sides", inputs: [nz(2, 3)], fn: (x) => core.elu(x, 0.7) }],
+  selu: unary(core.selu, () => nz(2, 3)),
+  hardtanh: [
+    {
+      description: "range [-0.5, 1], inside and outside",
+      inputs: [c([-1.5, -0.7, -0.3, 0.2, 0.8, 1.4])],
+      fn: (x) => core.hardtanh(x, -0.5, 1),
+    },
+  ],
 };

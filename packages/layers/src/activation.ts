@@ -1,6 +1,19 @@
 // Stateless layers wrapping core's activations and shape ops: no parameters, no buffers.
 
-import { dropout, type Generator, gelu, logSoftmax, softmax, type Tensor } from "@koubai/core";
+import {
+  dropout,
+  elu,
+  type Generator,
+  gelu,
+  hardtanh,
+  logSoftmax,
+  mish,
+  selu,
+  silu,
+  softmax,
+  softplus,
+  type Tensor,
+} from "@koubai/core";
 import { Module } from "./module.js";
 
 /** relu(x) = max(x, 0), elementwise. */
@@ -148,5 +161,93 @@ export class Identity extends Module {
 
   forward(x: Tensor): Tensor {
     return x;
+  }
+}
+
+/** softplus(x) = log(1 + e^(β·x))/β, and x itself where β·x > threshold (as `nn.Softplus`). */
+export class Softplus extends Module {
+  /** The name messages print, kept when minified (see `typeName()`). */
+  static readonly typeName: string = "Softplus";
+
+  constructor(
+    /** β: sharpness. Default 1. */
+    readonly beta = 1,
+    /** Above β·x > threshold the layer is linear. Default 20. */
+    readonly threshold = 20,
+  ) {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    return softplus(x, this.beta, this.threshold);
+  }
+}
+
+/** SiLU (swish): x·σ(x), elementwise (as `nn.SiLU`). */
+export class SiLU extends Module {
+  /** The name messages print, kept when minified (see `typeName()`). */
+  static readonly typeName: string = "SiLU";
+
+  forward(x: Tensor): Tensor {
+    return silu(x);
+  }
+}
+
+/** Mish: x·tanh(softplus(x)), elementwise (as `nn.Mish`). */
+export class Mish extends Module {
+  /** The name messages print, kept when minified (see `typeName()`). */
+  static readonly typeName: string = "Mish";
+
+  forward(x: Tensor): Tensor {
+    return mish(x);
+  }
+}
+
+/** ELU: x for x > 0, alpha·(eˣ - 1) otherwise (as `nn.ELU`). */
+export class ELU extends Module {
+  /** The name messages print, kept when minified (see `typeName()`). */
+  static readonly typeName: string = "ELU";
+
+  constructor(
+    /** The negative side's saturation value. Default 1. */
+    readonly alpha = 1,
+  ) {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    return elu(x, this.alpha);
+  }
+}
+
+/** SELU: PyTorch's scaled ELU with fixed alpha ≈ 1.6733 and scale ≈ 1.0507 (as `nn.SELU`). */
+export class SELU extends Module {
+  /** The name messages print, kept when minified (see `typeName()`). */
+  static readonly typeName: string = "SELU";
+
+  forward(x: Tensor): Tensor {
+    return selu(x);
+  }
+}
+
+/** HardTanh: x clamped to [minVal, maxVal] (as `nn.Hardtanh`). */
+export class Hardtanh extends Module {
+  /** The name messages print, kept when minified (see `typeName()`). */
+  static readonly typeName: string = "Hardtanh";
+
+  /** @throws RangeError when minVal > maxVal. */
+  constructor(
+    /** The lower end. Default -1. */
+    readonly minVal = -1,
+    /** The upper end. Default 1. */
+    readonly maxVal = 1,
+  ) {
+    super();
+    if (!(minVal <= maxVal)) {
+      throw new RangeError(
+        `Hardtanh: minVal cannot be greater than maxVal, got minVal ${minVal} and maxVal ${maxVal}`,
+      );
+    }
+  }
+  forward(x: Tensor): Tensor {
+    return hardtanh(x, this.minVal, this.maxVal);
   }
 }

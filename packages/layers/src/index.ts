@@ -2,14 +2,20 @@
 
 export {
   Dropout,
+  ELU,
   Flatten,
   GELU,
+  Hardtanh,
   Identity,
   LeakyReLU,
   LogSoftmax,
+  Mish,
   ReLU,
+  SELU,
   Sigmoid,
+  SiLU,
   Softmax,
+  Softplus,
   Tanh,
 } from "./activation.js";
 export {

@@ -2,14 +2,20 @@ import { Generator, ones, tensor } from "@koubai/core";
 import { describe, expect, it } from "vitest";
 import {
   Dropout,
+  ELU,
   Flatten,
   GELU,
+  Hardtanh,
   Identity,
   LeakyReLU,
   LogSoftmax,
+  Mish,
   ReLU,
+  SELU,
   Sigmoid,
+  SiLU,
   Softmax,
+  Softplus,
   Tanh,
 } from "../src/activation.js";
 
@@ -17,6 +23,24 @@ const x = tensor([-2, 0, 3], { dtype: "float64" });
 const values = (t: { toArray(): ArrayLike<number> }) => Array.from(t.toArray());
 
 describe("activation modules", () => {
+  it("SiLU, Mish, ELU, SELU, Softplus and Hardtanh compute their formulas with their arguments", () => {
+    const sig = (v: number) => 1 / (1 + Math.exp(-v));
+    const sp = (v: number, beta = 1) => Math.log1p(Math.exp(beta * v)) / beta;
+    const close = (got: number[], want: number[]) => {
+      for (const [i, w] of want.entries()) expect(got[i]).toBeCloseTo(w, 14);
+    };
+    close(values(new SiLU().forward(x)), [-2 * sig(-2), 0, 3 * sig(3)]);
+    close(values(new Mish().forward(x)), [-2 * Math.tanh(sp(-2)), 0, 3 * Math.tanh(sp(3))]);
+    close(values(new ELU(0.5).forward(x)), [0.5 * Math.expm1(-2), 0, 3]);
+    const [alpha, scale] = [1.6732632423543772, 1.0507009873554805];
+    close(values(new SELU().forward(x)), [scale * alpha * Math.expm1(-2), 0, scale * 3]);
+    close(values(new Softplus(2, 5).forward(x)), [sp(-2, 2), sp(0, 2), 3]);
+    expect(values(new Hardtanh(-1, 2).forward(x))).toEqual([-1, 0, 2]);
+    expect(() => new Hardtanh(1, -1)).toThrow(
+      "Hardtanh: minVal cannot be greater than maxVal, got minVal 1 and maxVal -1",
+    );
+  });
+
   it("compute their elementwise formulas", () => {
     expect(values(new ReLU().forward(x))).toEqual([0, 0, 3]);
     expect(values(new LeakyReLU(0.1).forward(x))).toEqual([-0.2, 0, 3]);

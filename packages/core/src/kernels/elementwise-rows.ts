@@ -205,3 +205,73 @@ export function clampRow(lo: number, hi: number): UnaryRow {
     }
   };
 }
+
+// Trigonometric, hyperbolic and base-2/base-10 functions: one row each, as the rows above.
+export const tanRow: UnaryRow = (x, xi, xs, out, oi, n) => {
+  for (let i = 0; i < n; i++) {
+    const v = x[xi + i * xs];
+    out[oi + i] = Math.tan(v);
+  }
+};
+export const asinRow: UnaryRow = (x, xi, xs, out, oi, n) => {
+  for (let i = 0; i < n; i++) {
+    const v = x[xi + i * xs];
+    out[oi + i] = Math.asin(v);
+  }
+};
+export const acosRow: UnaryRow = (x, xi, xs, out, oi, n) => {
+  for (let i = 0; i < n; i++) {
+    const v = x[xi + i * xs];
+    out[oi + i] = Math.acos(v);
+  }
+};
+export const atanRow: UnaryRow = (x, xi, xs, out, oi, n) => {
+  for (let i = 0; i < n; i++) {
+    const v = x[xi + i * xs];
+    out[oi + i] = Math.atan(v);
+  }
+};
+export const sinhRow: UnaryRow = (x, xi, xs, out, oi, n) => {
+  for (let i = 0; i < n; i++) {
+    const v = x[xi + i * xs];
+    out[oi + i] = Math.sinh(v);
+  }
+};
+export const coshRow: UnaryRow = (x, xi, xs, out, oi, n) => {
+  for (let i = 0; i < n; i++) {
+    const v = x[xi + i * xs];
+    out[oi + i] = Math.cosh(v);
+  }
+};
+export const expm1Row: UnaryRow = (x, xi, xs, out, oi, n) => {
+  for (let i = 0; i < n; i++) {
+    const v = x[xi + i * xs];
+    out[oi + i] = Math.expm1(v);
+  }
+};
+export const log2Row: UnaryRow = (x, xi, xs, out, oi, n) => {
+  for (let i = 0; i < n; i++) {
+    const v = x[xi + i * xs];
+    out[oi + i] = Math.log2(v);
+  }
+};
+export const log10Row: UnaryRow = (x, xi, xs, out, oi, n) => {
+  for (let i = 0; i < n; i++) {
+    const v = x[xi + i * xs];
+    out[oi + i] = Math.log10(v);
+  }
+};
+export const exp2Row: UnaryRow = (x, xi, xs, out, oi, n) => {
+  for (let i = 0; i < n; i++) {
+    const v = x[xi + i * xs];
+    out[oi + i] = 2 ** v;
+  }
+};
+/** atan2(a, b): the angle of the point (b, a), in (-π, π]. */
+export const atan2Row: BinaryRow = (a, ai, as, b, bi, bs, out, oi, n) => {
+  for (let i = 0; i < n; i++) out[oi + i] = Math.atan2(a[ai + i * as], b[bi + i * bs]);
+};
+/** hypot(a, b) = √(a² + b²), without overflow or underflow in between. */
+export const hypotRow: BinaryRow = (a, ai, as, b, bi, bs, out, oi, n) => {
+  for (let i = 0; i < n; i++) out[oi + i] = Math.hypot(a[ai + i * as], b[bi + i * bs]);
+};

@@ -289,3 +289,49 @@ export const where = defineOp({
     needs[1] ? unbroadcast(where(condition, 0, gradOut), y) : null,
   ],
 });
+
+/**
+ * atan2(y, x): the angle of the point (x, y) in (-π, π], broadcast, like `torch.atan2`.
+ * d/dy = x/(x² + y²), d/dx = -y/(x² + y²).
+ * @function
+ */
+export const atan2 = defineOp({
+  name: "atan2",
+  kind: "elementwise",
+  shape: broadcastShapeOf,
+  forward: (y: TensorLike, x: TensorLike) => {
+    const [a, b, promoted] = operands(y, x, "atan2");
+    const out = binaryForward(k.atan2Row, a, b, floatDType(promoted), "atan2");
+    return { out, inputs: [a, b], saved: { a, b } };
+  },
+  backward: ({ a, b }, gradOut, needs) => {
+    const scaled = gradOut.div(a.square().add(b.square()));
+    return [
+      needs[0] ? unbroadcast(scaled.mul(b), a) : null,
+      needs[1] ? unbroadcast(scaled.mul(a).neg(), b) : null,
+    ];
+  },
+});
+
+/**
+ * √(a² + b²), broadcast, like `torch.hypot` (no overflow or underflow in between).
+ * d/da = a/hypot, d/db = b/hypot.
+ * @function
+ */
+export const hypot = defineOp({
+  name: "hypot",
+  kind: "elementwise",
+  shape: broadcastShapeOf,
+  forward: (a: TensorLike, b: TensorLike) => {
+    const [x, y, promoted] = operands(a, b, "hypot");
+    const out = binaryForward(k.hypotRow, x, y, floatDType(promoted), "hypot");
+    return { out, inputs: [x, y], saved: { x, y, out } };
+  },
+  backward: ({ x, y, out }, gradOut, needs) => {
+    const scaled = gradOut.div(out);
+    return [
+      needs[0] ? unbroadcast(scaled.mul(x), x) : null,
+      needs[1] ? unbroadcast(scaled.mul(y), y) : null,
+    ];
+  },
+});

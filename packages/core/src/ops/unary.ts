@@ -334,3 +334,123 @@ export const clamp = defineOp({
     return [gradOut.mul(inside)];
   },
 });
+
+/**
+ * tan x; d/dx = 1/cos² x
+ * @function
+ */
+export const tan = defineOp({
+  name: "tan",
+  kind: "elementwise",
+  shape: sameShapeAs,
+  forward: (x: Tensor) => ({ out: floatUnary("tan", k.tanRow, x), inputs: [x], saved: { x } }),
+  backward: ({ x }, gradOut) => [gradOut.div(x.cos().square())],
+});
+
+/**
+ * arcsin x, in [-π/2, π/2] (NaN outside [-1, 1]); d/dx = 1/√(1 - x²)
+ * @function
+ */
+export const asin = defineOp({
+  name: "asin",
+  kind: "elementwise",
+  shape: sameShapeAs,
+  forward: (x: Tensor) => ({ out: floatUnary("asin", k.asinRow, x), inputs: [x], saved: { x } }),
+  backward: ({ x }, gradOut) => [gradOut.div(x.square().neg().add(1).sqrt())],
+});
+
+/**
+ * arccos x, in [0, π] (NaN outside [-1, 1]); d/dx = -1/√(1 - x²)
+ * @function
+ */
+export const acos = defineOp({
+  name: "acos",
+  kind: "elementwise",
+  shape: sameShapeAs,
+  forward: (x: Tensor) => ({ out: floatUnary("acos", k.acosRow, x), inputs: [x], saved: { x } }),
+  backward: ({ x }, gradOut) => [gradOut.neg().div(x.square().neg().add(1).sqrt())],
+});
+
+/**
+ * arctan x, in (-π/2, π/2); d/dx = 1/(1 + x²)
+ * @function
+ */
+export const atan = defineOp({
+  name: "atan",
+  kind: "elementwise",
+  shape: sameShapeAs,
+  forward: (x: Tensor) => ({ out: floatUnary("atan", k.atanRow, x), inputs: [x], saved: { x } }),
+  backward: ({ x }, gradOut) => [gradOut.div(x.square().add(1))],
+});
+
+/**
+ * sinh x; d/dx = cosh x
+ * @function
+ */
+export const sinh = defineOp({
+  name: "sinh",
+  kind: "elementwise",
+  shape: sameShapeAs,
+  forward: (x: Tensor) => ({ out: floatUnary("sinh", k.sinhRow, x), inputs: [x], saved: { x } }),
+  backward: ({ x }, gradOut) => [gradOut.mul(x.cosh())],
+});
+
+/**
+ * cosh x; d/dx = sinh x
+ * @function
+ */
+export const cosh = defineOp({
+  name: "cosh",
+  kind: "elementwise",
+  shape: sameShapeAs,
+  forward: (x: Tensor) => ({ out: floatUnary("cosh", k.coshRow, x), inputs: [x], saved: { x } }),
+  backward: ({ x }, gradOut) => [gradOut.mul(x.sinh())],
+});
+
+/**
+ * eˣ - 1, exact for small x; d/dx = eˣ
+ * @function
+ */
+export const expm1 = defineOp({
+  name: "expm1",
+  kind: "elementwise",
+  shape: sameShapeAs,
+  forward: (x: Tensor) => ({ out: floatUnary("expm1", k.expm1Row, x), inputs: [x], saved: { x } }),
+  backward: ({ x }, gradOut) => [gradOut.mul(x.exp())],
+});
+
+/**
+ * log₂ x; d/dx = 1/(x·ln 2)
+ * @function
+ */
+export const log2 = defineOp({
+  name: "log2",
+  kind: "elementwise",
+  shape: sameShapeAs,
+  forward: (x: Tensor) => ({ out: floatUnary("log2", k.log2Row, x), inputs: [x], saved: { x } }),
+  backward: ({ x }, gradOut) => [gradOut.div(x.mul(Math.LN2))],
+});
+
+/**
+ * log₁₀ x; d/dx = 1/(x·ln 10)
+ * @function
+ */
+export const log10 = defineOp({
+  name: "log10",
+  kind: "elementwise",
+  shape: sameShapeAs,
+  forward: (x: Tensor) => ({ out: floatUnary("log10", k.log10Row, x), inputs: [x], saved: { x } }),
+  backward: ({ x }, gradOut) => [gradOut.div(x.mul(Math.LN10))],
+});
+
+/**
+ * 2ˣ; d/dx = 2ˣ·ln 2
+ * @function
+ */
+export const exp2 = defineOp({
+  name: "exp2",
+  kind: "elementwise",
+  shape: sameShapeAs,
+  forward: (x: Tensor) => ({ out: floatUnary("exp2", k.exp2Row, x), inputs: [x], saved: { x } }),
+  backward: ({ x }, gradOut) => [gradOut.mul(x.exp2()).mul(Math.LN2)],
+});
