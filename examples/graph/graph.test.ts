@@ -12,7 +12,10 @@ describe("graph example", () => {
     // d(sum/8)/d(sum) = 1/8 for the 4×2 output
     expect(run.steps[0].inputGrads[0]).toEqual([0.125]);
     expect(run.steps.map((s) => s.op)).toContain("rsqrt");
-    expect(formatSteps(run.steps)).toMatch(/^ 1\. div {2}\(gradient in: \[\]\)\n {4}rule: /);
+    expect(formatSteps(run.steps)).toMatch(
+      /^ 1\. div {2}\(gradient in: \[\]\)\n {4}rule: d\/da = g\/b, d\/db = -g·a\/b²\n/,
+    );
+    expect(run.steps.find((s) => s.op === "matmul")?.rule).toBe("d/dA = g·Bᵀ, d/dB = Aᵀ·g");
   });
 
   it("gives BatchNorm's β the share of positive ReLU outputs, as the chain rule predicts", () => {
@@ -32,7 +35,8 @@ describe("graph example", () => {
   });
 
   it("labels nodes with values and gradients and renders them to SVG", async () => {
-    expect(run.dot).toMatch(/label="x\\n\[4, 3\] float32\\nvalue \[/);
+    expect(run.dot).toMatch(/label="x \(constant\)\\n\[4, 3\] float32\\nvalue \[/);
+    expect(run.dot).toMatch(/label="0\.weight \(parameter\)\\n\[2, 3\] float32/);
     expect(run.dot).toMatch(/label="relu\\n\[4, 2\] float32\\nvalue \[.*\\ngrad \[0\.1250/);
     const svg = await renderDot(run.dot);
     expect(svg).toContain("<svg");

@@ -15,7 +15,7 @@ import { BatchNorm1d, Linear, ReLU, Sequential } from "@koubai/layers";
 
 export interface TracedStep {
   op: string;
-  /** The backward closure's source, whitespace collapsed: the local gradient rule. */
+  /** The local derivative as the op's definition writes it (`"d/dA = g·Bᵀ, d/dB = Aᵀ·g"`). */
   rule: string;
   gradOutShape: readonly number[];
   /** Gradients produced for the node's inputs (null where an input needs none). */
@@ -34,7 +34,7 @@ export interface GraphRun {
 export function runTinyNetwork(seed = 3): GraphRun {
   manualSeed(seed);
   const model = new Sequential(new Linear(3, 2), new BatchNorm1d(2), new ReLU());
-  for (const [name, p] of model.namedParameters()) p.name = name;
+  model.parameters(); // names each parameter by its path (0.weight, ...), as an optimizer would
   const generator = new Generator(seed);
   const x = tensor(
     Array.from({ length: 12 }, () => Math.round((generator.uniform() * 4 - 2) * 10) / 10),
@@ -50,7 +50,7 @@ export function runTinyNetwork(seed = 3): GraphRun {
     (step: BackwardStep) =>
       steps.push({
         op: step.node.op,
-        rule: step.rule.toString().replace(/\s+/g, " "),
+        rule: step.rule,
         gradOutShape: step.gradOut.shape,
         inputGrads: step.inputGrads.map((g) => (g === null ? null : Array.from(g.toArray()))),
       }),
@@ -65,7 +65,7 @@ export function runTinyNetwork(seed = 3): GraphRun {
 }
 
 /** One numbered line per backward step: op, gradient in, rule, gradients out. */
-export function formatSteps(steps: readonly TracedStep[], maxRule = 150): string {
+export function formatSteps(steps: readonly TracedStep[]): string {
   const fmt = (values: number[] | null) =>
     values === null
       ? "-"
@@ -75,10 +75,9 @@ export function formatSteps(steps: readonly TracedStep[], maxRule = 150): string
           .join(", ")}${values.length > 4 ? `, … (${values.length})` : ""}]`;
   return steps
     .map((s, i) => {
-      const rule = s.rule.length > maxRule ? `${s.rule.slice(0, maxRule - 1)}…` : s.rule;
       return [
         `${String(i + 1).padStart(2)}. ${s.op}  (gradient in: [${s.gradOutShape.join(", ")}])`,
-        `    rule: ${rule}`,
+        `    rule: ${s.rule}`,
         `    gradients out: ${s.inputGrads.map(fmt).join("  ")}`,
       ].join("\n");
     })

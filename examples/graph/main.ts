@@ -19,9 +19,9 @@ async function main(): Promise<void> {
   const run = runTinyNetwork();
   console.log("x: [4, 3] -> Linear(3, 2) -> BatchNorm1d(2) -> ReLU -> mean\n");
   console.log("The graph, inputs first (%n are recorded ops):");
-  console.log(graphListing(run.loss));
+  console.log(graphListing(run.loss, { values: true, grads: true, maxValues: 4 }));
   console.log(`\nloss = ${run.loss.item().toFixed(6)}\n`);
-  console.log("Backward pass, one recorded op at a time (the rule is the op's backward closure):");
+  console.log("Backward pass, one recorded op at a time (g is the gradient that came in):");
   console.log(formatSteps(run.steps));
   const bias = run.model.namedParameters().find(([name]) => name === "0.bias")![1];
   console.log(

@@ -15,8 +15,8 @@ export {
   vjp,
 } from "./autograd/functional.js";
 export { enableGrad, isGradEnabled, noGrad } from "./autograd/grad-mode.js";
-export { type BackwardFn, type BackwardRule, Node, record } from "./autograd/node.js";
-export { type BackwardStep, traceBackward } from "./autograd/trace.js";
+export { type BackwardFn, Node, record } from "./autograd/node.js";
+export { BackwardStep, traceBackward } from "./autograd/trace.js";
 export {
   type CompareOptions,
   compareGradients,

@@ -71,6 +71,12 @@ export function creating<T>(owner: string, what: string, make: () => T): T {
 }
 
 /**
+ * The name namedParameters() last gave each parameter: while `name` still equals it, a later
+ * listing (from another root) may rename it; a name the user set is never changed.
+ */
+const AUTO_NAMES = new WeakMap<Parameter, string>();
+
+/**
  * @internal The error for an input whose dtype differs from a layer's parameters, with advice
  * that works: a layer only moves between float dtypes (`Module.to`), so an integer or bool input
  * has to be cast.
@@ -282,9 +288,21 @@ export abstract class Module {
     return this.namedModules().map(([, m]) => m);
   }
 
-  /** Every parameter with its dotted path (`layers.0.weight`), each tensor once. */
+  /**
+   * Every parameter with its dotted path (`layers.0.weight`), each tensor once. Each parameter
+   * also takes its path as its `name` (what graph listings, DOT exports and backward traces call
+   * it), unless you set a name yourself; so once an optimizer has the model's `parameters()`,
+   * graphs show `0.weight` rather than `leaf0`.
+   */
   namedParameters(): [string, Parameter][] {
-    return this.#collect("parameter") as [string, Parameter][];
+    const named = this.#collect("parameter") as [string, Parameter][];
+    for (const [path, p] of named) {
+      if (p.name === undefined || p.name === AUTO_NAMES.get(p)) {
+        p.name = path;
+        AUTO_NAMES.set(p, path);
+      }
+    }
+    return named;
   }
 
   /**

@@ -1,6 +1,6 @@
-import { ones, randn, type Tensor, tensor, zeros } from "@koubai/core";
+import { graphListing, ones, randn, type Tensor, tensor, zeros } from "@koubai/core";
 import { describe, expect, it } from "vitest";
-import { ReLU } from "../src/activation.js";
+import { Identity, ReLU } from "../src/activation.js";
 import { BatchNorm1d } from "../src/batch-norm.js";
 import { Linear } from "../src/linear.js";
 import { Module } from "../src/module.js";
@@ -278,5 +278,35 @@ describe("Module's protected child facility for containers", () => {
     expect(() => new Sequential().registerModule("x", null as unknown as Module)).toThrow(
       'Sequential.registerModule: "x" must be a Module, got null',
     );
+  });
+});
+
+describe("parameter names for graph output", () => {
+  it("names each parameter by its path when the model lists them, keeping names the user set", () => {
+    const model = new Sequential(new Linear(2, 3), new ReLU(), new Linear(3, 1));
+    const custom = model.parameters()[3];
+    custom.name = "head bias";
+    model.parameters();
+    expect(model.parameters().map((p) => p.name)).toEqual([
+      "0.weight",
+      "0.bias",
+      "2.weight",
+      "head bias",
+    ]);
+    const loss = model.forward(randn([4, 2])).sum();
+    expect(graphListing(loss).split("\n").slice(0, 2)).toEqual([
+      "0.weight = parameter [3, 2] float32",
+      "0.bias = parameter [3] float32",
+    ]);
+  });
+
+  it("takes the path from the latest root that listed them", () => {
+    const inner = new Sequential(new Linear(2, 2));
+    const outer = new Sequential(new Identity(), inner);
+    inner.parameters();
+    expect(inner.parameters()[0].name).toBe("0.weight");
+    outer.parameters();
+    expect(inner.parameters()[0].name).toBe("0.weight");
+    expect(outer.namedParameters()[0][1].name).toBe("1.0.weight");
   });
 });

@@ -43,6 +43,11 @@ export interface CustomOpDefinition {
    * then be such a tensor itself instead of a copy. Default false.
    */
   freshGradients?: boolean;
+  /**
+   * The derivative as a line of math (`"d/dx = 3x²·g"`), shown beside the op by graph tools and
+   * `traceBackward`. Optional.
+   */
+  rule?: string;
 }
 
 /**
@@ -109,8 +114,10 @@ export function customOp(definition: CustomOpDefinition): (...inputs: Tensor[]) 
       },
       ctx.saved,
     );
-    if (recorded.gradFn !== null)
+    if (recorded.gradFn !== null) {
       recorded.gradFn.freshGradients = definition.freshGradients === true;
+      recorded.gradFn.rule = definition.rule ?? null;
+    }
     return recorded;
   };
 }

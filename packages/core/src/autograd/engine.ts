@@ -11,7 +11,7 @@ import { inBackward, isAnomalyEnabled } from "./anomaly.js";
 import { setGradEnabled } from "./grad-mode.js";
 import { checkCount, checkGradient } from "./gradient-checks.js";
 import type { Node } from "./node.js";
-import { currentTrace } from "./trace.js";
+import { BackwardStep, currentTrace } from "./trace.js";
 
 /** Options of `Tensor.backward`, as in `torch.Tensor.backward`. */
 export interface BackwardOptions {
@@ -120,7 +120,14 @@ export function runBackward(
         ? inBackward(() => backwardFn(gradOut, needsInputGrad))
         : backwardFn(gradOut, needsInputGrad);
       const trace = currentTrace();
-      trace?.({ node, gradOut, inputGrads, rule: node.rule ?? backwardFn });
+      trace?.(
+        new BackwardStep(
+          node,
+          gradOut,
+          inputGrads,
+          node.rule ?? "(a backward without a written rule)",
+        ),
+      );
       if (!retainGraph) node.release();
       checkCount(node, inputGrads);
       for (let i = 0; i < node.inputs.length; i++) {

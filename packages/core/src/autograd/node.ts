@@ -16,12 +16,6 @@ export type BackwardFn = (
   needsInputGrad: readonly boolean[],
 ) => readonly (Tensor | null)[];
 
-/**
- * A backward rule as written: an op's `backward(saved, gradOut, needsInputGrad)` from its
- * definition, or a {@link BackwardFn}. Graph tools print its source.
- */
-export type BackwardRule = (...args: never[]) => readonly (Tensor | null)[];
-
 let nextNodeId = 0;
 
 /**
@@ -42,8 +36,11 @@ export class Node {
    * contiguous one as a leaf's first `.grad` instead of copying it.
    */
   freshGradients = true;
-  /** The backward as the op's definition writes it (for tracing); null when it is `backwardFn`. */
-  rule: BackwardRule | null = null;
+  /**
+   * The derivative as a line of math (`"d/dx = g·cos x"`, from the op's definition), shown by
+   * graph tools and {@link traceBackward}; null for ops recorded without one.
+   */
+  rule: string | null = null;
   /** Where the op was created, kept only under `detectAnomaly`. */
   readonly createdAt: string | undefined;
   private readonly savedVersions: number[] | null;
@@ -63,6 +60,16 @@ export class Node {
   ) {
     this.savedVersions = saved === null ? null : saved.map((t) => t.storage.version);
     this.createdAt = isAnomalyEnabled() ? creationStack() : undefined;
+  }
+
+  /** `mul #3 -> [2, 3] float32`: the op, its id and its output, without the engine's internals. */
+  toString(): string {
+    return `${this.op} #${this.id} -> [${this.outputShape.join(", ")}] ${this.outputDType}`;
+  }
+
+  /** Node's `util.inspect` (and so `console.log`) prints {@link Node.toString}. */
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return `Node(${this.toString()})`;
   }
 
   /** Frees what backward needed; a later backward through this node is an error. */
@@ -121,7 +128,7 @@ export function attachNode(
   inputs: readonly Tensor[],
   backward: BackwardFn,
   saved: readonly Tensor[] | null,
-  rule: BackwardRule | null,
+  rule: string | null,
 ): void {
   const node = new Node(op, inputs, backward, out.shape, out.dtype, saved);
   node.output = out;

@@ -32,7 +32,10 @@ function escapeLabel(text: string): string {
 
 interface Walk {
   order: Node[];
+  /** The graph's leaves in creation order. */
   leaves: Tensor[];
+  /** Each leaf's label: its `name`, else `leaf0`, `leaf1`, ... in creation order. */
+  names: Map<Tensor, string>;
 }
 
 function walk(root: Tensor): Walk {
@@ -48,13 +51,24 @@ function walk(root: Tensor): Walk {
       }
     }
   }
-  return { order, leaves };
+  // Creation order (the order of their storage; a stable sort keeps walk order among views of
+  // one storage), so `a` made before `b` is listed, and numbered, first.
+  leaves.sort((a, b) => a.storage.serial - b.storage.serial);
+  const names = new Map<Tensor, string>();
+  let unnamed = 0;
+  for (const leaf of leaves) names.set(leaf, leaf.name ?? `leaf${unnamed++}`);
+  return { order, leaves, names };
+}
+
+/** `parameter` for a leaf that requires grad, `constant` otherwise. */
+function kindOf(leaf: Tensor): string {
+  return leaf.requiresGrad ? "parameter" : "constant";
 }
 
 /** The graph that produced `root` as Graphviz DOT source (render it with any Graphviz). */
 export function toDot(root: Tensor, options: GraphOptions = {}): string {
   const max = options.maxValues ?? 6;
-  const { order, leaves } = walk(root);
+  const { order, leaves, names } = walk(root);
   const lines = [
     "digraph koubai {",
     `  rankdir="${options.direction ?? "LR"}";`,
@@ -65,7 +79,7 @@ export function toDot(root: Tensor, options: GraphOptions = {}): string {
     const id = `leaf${i}`;
     leafId.set(leaf, id);
     const parts = [
-      leaf.name ?? (leaf.requiresGrad ? "parameter" : "constant"),
+      `${names.get(leaf)} (${kindOf(leaf)})`,
       `${formatShape(leaf.shape)} ${leaf.dtype}`,
     ];
     if (options.values) parts.push(`value ${preview(leaf, max)}`);
@@ -90,22 +104,33 @@ export function toDot(root: Tensor, options: GraphOptions = {}): string {
   return lines.join("\n");
 }
 
-/** One line per op in topological order (inputs before the ops that use them). */
-export function graphListing(root: Tensor): string {
-  const { order, leaves } = walk(root);
-  const leafName = new Map<Tensor, string>();
+/**
+ * One line per leaf (in creation order) and per op (inputs before the ops that use them), like
+ * `%3 = mul(w, x) -> [2] float32`. Leaves are called by their `name` (layers name parameters by
+ * their path, `0.weight`), else `leaf0`, `leaf1`, ... in creation order. With `values` and
+ * `grads` each line also shows the tensor's values and its `.grad` (leaves, and outputs kept
+ * with `retainGrad()`).
+ */
+export function graphListing(root: Tensor, options: GraphOptions = {}): string {
+  const max = options.maxValues ?? 6;
+  const { order, leaves, names } = walk(root);
+  const extras = (value: Tensor | null, grad: Tensor | null | undefined): string => {
+    let text = "";
+    if (options.values && value) text += ` = ${preview(value, max)}`;
+    if (options.grads && grad) text += `, grad ${preview(grad, max)}`;
+    return text;
+  };
   const lines: string[] = [];
-  leaves.forEach((leaf, i) => {
-    const name = leaf.name ?? `leaf${i}`;
-    leafName.set(leaf, name);
+  for (const leaf of leaves) {
     lines.push(
-      `${name} = ${leaf.requiresGrad ? "parameter" : "constant"} ${formatShape(leaf.shape)} ${leaf.dtype}`,
+      `${names.get(leaf)} = ${kindOf(leaf)} ${formatShape(leaf.shape)} ${leaf.dtype}${extras(leaf, leaf.grad)}`,
     );
-  });
+  }
   for (const node of [...order].reverse()) {
-    const args = node.inputs.map((t) => (t.gradFn ? `%${t.gradFn.id}` : leafName.get(t)));
+    const args = node.inputs.map((t) => (t.gradFn ? `%${t.gradFn.id}` : names.get(t)));
     lines.push(
-      `%${node.id} = ${node.op}(${args.join(", ")}) -> ${formatShape(node.outputShape)} ${node.outputDType}`,
+      `%${node.id} = ${node.op}(${args.join(", ")}) -> ${formatShape(node.outputShape)} ${node.outputDType}` +
+        extras(node.output, node.retained?.grad),
     );
   }
   return lines.join("\n");

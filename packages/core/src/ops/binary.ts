@@ -37,6 +37,7 @@ function operands(a: TensorLike, b: TensorLike, op: string): [Tensor, Tensor, Te
  */
 export const add = defineOp({
   name: "add",
+  rule: "d/da = g, d/db = g (each summed over the dims it was broadcast along)",
   kind: "elementwise",
   shape: broadcastShapeOf,
   forward: (a: TensorLike, b: TensorLike, alpha: number = 1) => {
@@ -64,6 +65,7 @@ export const add = defineOp({
  */
 export const sub = defineOp({
   name: "sub",
+  rule: "d/da = g, d/db = -g",
   kind: "elementwise",
   shape: broadcastShapeOf,
   forward: (a: TensorLike, b: TensorLike, alpha: number = 1) => {
@@ -91,6 +93,7 @@ export const sub = defineOp({
  */
 export const mul = defineOp({
   name: "mul",
+  rule: "d/da = g·b, d/db = g·a",
   kind: "elementwise",
   shape: broadcastShapeOf,
   forward: (a: TensorLike, b: TensorLike) => {
@@ -144,6 +147,7 @@ function factorGradient(g: Tensor, other: Tensor, factor: Tensor): Tensor {
  */
 export const div = defineOp({
   name: "div",
+  rule: "d/da = g/b, d/db = -g·a/b²",
   kind: "elementwise",
   shape: broadcastShapeOf,
   forward: (a: TensorLike, b: TensorLike) => {
@@ -170,6 +174,7 @@ type PowSaved =
  */
 export const pow = defineOp({
   name: "pow",
+  rule: "d/da = g·b·a^(b-1), d/db = g·a^b·ln a",
   kind: "elementwise",
   shape: broadcastShapeOf,
   forward: (a: TensorLike, b: TensorLike): Recorded<PowSaved, Tensor> => {
@@ -205,6 +210,7 @@ export const pow = defineOp({
  */
 export const maximum = defineOp({
   name: "maximum",
+  rule: "g goes to the larger of a and b, half to each on a tie",
   kind: "elementwise",
   shape: broadcastShapeOf,
   forward: (a: TensorLike, b: TensorLike) => {
@@ -221,6 +227,7 @@ export const maximum = defineOp({
  */
 export const minimum = defineOp({
   name: "minimum",
+  rule: "g goes to the smaller of a and b, half to each on a tie",
   kind: "elementwise",
   shape: broadcastShapeOf,
   forward: (a: TensorLike, b: TensorLike) => {
@@ -258,6 +265,7 @@ function tieSplit(
  */
 export const where = defineOp({
   name: "where",
+  rule: "d/da = g where the condition holds, d/db = g where it does not",
   kind: "elementwise",
   shape: (condition: Tensor, a: TensorLike, b: TensorLike) =>
     broadcastShapes(broadcastShapes(condition.shape, shapeOf(a), "where"), shapeOf(b), "where"),
@@ -297,6 +305,7 @@ export const where = defineOp({
  */
 export const atan2 = defineOp({
   name: "atan2",
+  rule: "d/dy = g·x/(x² + y²), d/dx = -g·y/(x² + y²)",
   kind: "elementwise",
   shape: broadcastShapeOf,
   forward: (y: TensorLike, x: TensorLike) => {
@@ -320,6 +329,7 @@ export const atan2 = defineOp({
  */
 export const hypot = defineOp({
   name: "hypot",
+  rule: "d/da = g·a/hypot(a, b), d/db = g·b/hypot(a, b)",
   kind: "elementwise",
   shape: broadcastShapeOf,
   forward: (a: TensorLike, b: TensorLike) => {

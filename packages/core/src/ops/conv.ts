@@ -156,6 +156,7 @@ function geometryOf(saved: {
  */
 export const convolution = defineOp({
   name: "convolution",
+  rule: "d/dx = the transposed convolution of g with the weight; d/dweight = g correlated with x; d/dbias = Σ g over N, H, W",
   kind: "opaque",
   internal: true,
   shape: convolutionShape,
@@ -204,6 +205,7 @@ export const convolution = defineOp({
  */
 export const convolutionWeight = defineOp({
   name: "convolutionWeight",
+  rule: "d/dinput = the transposed convolution of gradOut with g; d/dgradOut = the convolution of input with g",
   kind: "opaque",
   internal: true,
   shape: (

@@ -84,6 +84,11 @@ export interface OpDefinition<
 > {
   /** The exported function's name; also the graph node's label and the registry key. */
   readonly name: Name;
+  /**
+   * The derivative as a line of math in terms of the incoming gradient g (`"d/dx = g·cos x"`):
+   * what graph tools and `traceBackward` show beside each step.
+   */
+  readonly rule: string;
   readonly kind: OpKind;
   /**
    * The shape of the returned tensor (of `out` when the function returns more than a tensor)
@@ -107,6 +112,8 @@ export interface OpInfo<Name extends string = string> {
   readonly internal?: boolean;
   /** The shape rule (primitives only). */
   shape?(...args: OpArgs): readonly number[];
+  /** The derivative as text (primitives with a gradient only). */
+  readonly rule?: string;
 }
 
 /** An op: its function, carrying its definition. */
@@ -162,13 +169,14 @@ export function defineOp<
   (...args: Args) => R | Tensor,
   OpInfo<Name> & { readonly differentiable: true; readonly internal: Internal }
 > {
-  const { name, forward, backward } = definition;
+  const { name, forward, backward, rule } = definition;
   const info = {
     name,
     kind: definition.kind,
     differentiable: true,
     internal: (definition.internal ?? false) as Internal,
     shape: definition.shape,
+    rule,
   } as const;
   const run = forward as (...args: OpArgs) => Recorded<S, R> | Tensor;
   const op = (a?: unknown, b?: unknown, c?: unknown, d?: unknown, e?: unknown) => {
@@ -185,7 +193,7 @@ export function defineOp<
         inputs,
         (g, needs) => backward(saved, g, needs),
         savedTensors(saved),
-        backward,
+        rule,
       );
     }
     const result = r.result === undefined ? out : r.result(out);

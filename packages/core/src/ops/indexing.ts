@@ -52,6 +52,7 @@ export function arangeLike(x: { readonly shape: readonly number[] }, dim: number
  */
 export const indexSelect = defineOp({
   name: "indexSelect",
+  rule: "d/dx = g added back onto the selected rows",
   kind: "opaque",
   shape: (x: TensorMeta, dim: number, index: TensorMeta) => {
     const shape = x.shape.slice();
@@ -96,6 +97,7 @@ export const indexSelect = defineOp({
  */
 export const indexAdd = defineOp({
   name: "indexAdd",
+  rule: "d/dx = g, d/dsource = g at the indexed rows",
   kind: "opaque",
   shape: sameShapeAs,
   forward: (x: Tensor, dim: number, index: Tensor, source: Tensor) => {
@@ -179,6 +181,7 @@ function forEachGatherPosition(
  */
 export const gather = defineOp({
   name: "gather",
+  rule: "d/dx = g added back at the gathered positions",
   kind: "opaque",
   shape: (_x: TensorMeta, _dim: number, index: TensorMeta) => index.shape,
   forward: (x: Tensor, dim: number, index: Tensor) => {
@@ -203,6 +206,7 @@ export const gather = defineOp({
  */
 export const scatterAdd = defineOp({
   name: "scatterAdd",
+  rule: "d/dx = g, d/dsrc = g gathered at the index",
   kind: "opaque",
   shape: sameShapeAs,
   forward: (x: Tensor, dim: number, index: Tensor, src: Tensor) => {

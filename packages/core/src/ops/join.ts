@@ -25,6 +25,7 @@ function catShape(tensors: readonly TensorMeta[], dim = 0): readonly number[] {
  */
 export const cat = defineOp({
   name: "cat",
+  rule: "each input gets its own slice of g",
   kind: "movement",
   shape: catShape,
   forward: (tensors: readonly Tensor[], dim: number = 0) => catForward(tensors, dim),

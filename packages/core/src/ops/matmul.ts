@@ -41,6 +41,7 @@ function matmulShape(a: TensorMeta, b: TensorMeta): readonly number[] {
  */
 export const matmul = defineOp({
   name: "matmul",
+  rule: "d/dA = g·Bᵀ, d/dB = Aᵀ·g",
   kind: "opaque",
   shape: matmulShape,
   forward: (a: Tensor, b: Tensor) => {

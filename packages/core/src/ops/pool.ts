@@ -205,6 +205,7 @@ export interface MaxPool2dFunction {
  */
 export const maxPool2d = defineOp({
   name: "maxPool2d",
+  rule: "g goes to the maximum of each window",
   kind: "opaque",
   shape: (x: TensorMeta, kernelSize: number | readonly number[], options: MaxPoolOptions = {}) => {
     const w = windowOf("maxPool2d", x, 2, kernelSize, options);
@@ -256,6 +257,7 @@ export const maxPool2d = defineOp({
  */
 export const maxPoolScatter = defineOp({
   name: "maxPoolScatter",
+  rule: "d/dgradOut = g gathered at the maxima",
   kind: "opaque",
   internal: true,
   shape: (_g: TensorMeta, _indices: TensorMeta, inputShape: readonly number[]) => inputShape,
@@ -339,6 +341,7 @@ export const maxPool1d = defineComposite(
  */
 export const averagePool = defineOp({
   name: "averagePool",
+  rule: "g/divisor spread evenly over each window",
   kind: "opaque",
   internal: true,
   shape: (x: TensorMeta, plan: AveragePlan, adjoint: boolean = false) =>

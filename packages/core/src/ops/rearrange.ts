@@ -20,6 +20,7 @@ import { cat } from "./join.js";
  */
 export const flip = defineOp({
   name: "flip",
+  rule: "d/dx = g flipped back",
   kind: "movement",
   shape: sameShapeAs,
   forward: (x: Tensor, dims: number | readonly number[]) => {

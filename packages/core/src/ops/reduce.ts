@@ -88,6 +88,7 @@ function reducedAlongShapeOf(x: TensorMeta, dim?: number, keepdim?: boolean): re
  */
 export const sum = defineOp({
   name: "sum",
+  rule: "d/dx = g, broadcast back over the summed dims",
   kind: "reduction",
   shape: reducedShapeOf,
   forward: (x: Tensor, dim?: Dims, keepdim: boolean = false) => {
@@ -121,6 +122,7 @@ export const mean = defineComposite("mean", (x: Tensor, dim?: Dims, keepdim = fa
  */
 export const prod = defineOp({
   name: "prod",
+  rule: "d/dxᵢ = g·Π_{j≠i} xⱼ",
   kind: "reduction",
   shape: reducedAlongShapeOf,
   forward: (
@@ -201,6 +203,7 @@ function tiedShare({ x, out, dims, keepdim }: ExtremeSaved, gradOut: Tensor): Te
  */
 export const amax = defineOp({
   name: "amax",
+  rule: "g split evenly among the maxima",
   kind: "reduction",
   shape: reducedShapeOf,
   forward: (x: Tensor, dim?: Dims, keepdim: boolean = false) =>
@@ -214,6 +217,7 @@ export const amax = defineOp({
  */
 export const amin = defineOp({
   name: "amin",
+  rule: "g split evenly among the minima",
   kind: "reduction",
   shape: reducedShapeOf,
   forward: (x: Tensor, dim?: Dims, keepdim: boolean = false) =>
@@ -303,6 +307,7 @@ export interface MinFunction {
  */
 export const max = defineOp({
   name: "max",
+  rule: "g goes to the maximum (along a dim: the indexed one; overall: split among ties)",
   kind: "reduction",
   shape: reducedAlongShapeOf,
   forward: (x: Tensor, dim?: number, keepdim: boolean = false) => maxOrMin("max", x, dim, keepdim),
@@ -318,6 +323,7 @@ export const max = defineOp({
  */
 export const min = defineOp({
   name: "min",
+  rule: "g goes to the minimum (along a dim: the indexed one; overall: split among ties)",
   kind: "reduction",
   shape: reducedAlongShapeOf,
   forward: (x: Tensor, dim?: number, keepdim: boolean = false) => maxOrMin("min", x, dim, keepdim),
@@ -406,6 +412,7 @@ export const logsumexp = defineComposite(
  */
 export const variance = defineOp({
   name: "var",
+  rule: "d/dx = g·2(x - mean)/(N - correction)",
   kind: "reduction",
   shape: (x: TensorMeta, dim?: Dims, options: VarianceOptions = {}) =>
     reducedShapeOf(x, dim, options.keepdim),

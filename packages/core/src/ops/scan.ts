@@ -47,6 +47,7 @@ function scan(op: string, x: Tensor, dim: number, product: boolean): Tensor {
  */
 export const cumsum = defineOp({
   name: "cumsum",
+  rule: "d/dx = the running sum of g taken from the end",
   kind: "opaque",
   shape: sameShapeAs,
   forward: (x: Tensor, dim: number) => {
@@ -71,6 +72,7 @@ export const cumsum = defineOp({
  */
 export const cumprod = defineOp({
   name: "cumprod",
+  rule: "d/dxₖ = Σ_{j≥k} gⱼ·Π_{i≤j, i≠k} xᵢ",
   kind: "opaque",
   shape: sameShapeAs,
   forward: (x: Tensor, dim: number) => {

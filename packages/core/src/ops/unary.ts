@@ -21,6 +21,7 @@ function floatUnary(op: string, row: k.UnaryRow, x: Tensor): Tensor {
  */
 export const neg = defineOp({
   name: "neg",
+  rule: "d/dx = -g",
   kind: "elementwise",
   shape: sameShapeAs,
   forward: (x: Tensor) => {
@@ -38,6 +39,7 @@ export const neg = defineOp({
  */
 export const exp = defineOp({
   name: "exp",
+  rule: "d/dx = g·eˣ",
   kind: "elementwise",
   shape: sameShapeAs,
   forward: (x: Tensor) => {
@@ -53,6 +55,7 @@ export const exp = defineOp({
  */
 export const log = defineOp({
   name: "log",
+  rule: "d/dx = g/x",
   kind: "elementwise",
   shape: sameShapeAs,
   forward: (x: Tensor) => ({ out: floatUnary("log", k.logRow, x), inputs: [x], saved: { x } }),
@@ -65,6 +68,7 @@ export const log = defineOp({
  */
 export const log1p = defineOp({
   name: "log1p",
+  rule: "d/dx = g/(1 + x)",
   kind: "elementwise",
   shape: sameShapeAs,
   forward: (x: Tensor) => ({ out: floatUnary("log1p", k.log1pRow, x), inputs: [x], saved: { x } }),
@@ -77,6 +81,7 @@ export const log1p = defineOp({
  */
 export const sqrt = defineOp({
   name: "sqrt",
+  rule: "d/dx = g/(2√x)",
   kind: "elementwise",
   shape: sameShapeAs,
   forward: (x: Tensor) => {
@@ -92,6 +97,7 @@ export const sqrt = defineOp({
  */
 export const rsqrt = defineOp({
   name: "rsqrt",
+  rule: "d/dx = -g/(2x√x)",
   kind: "elementwise",
   shape: sameShapeAs,
   forward: (x: Tensor) => {
@@ -107,6 +113,7 @@ export const rsqrt = defineOp({
  */
 export const abs = defineOp({
   name: "abs",
+  rule: "d/dx = g·sign(x)",
   kind: "elementwise",
   shape: sameShapeAs,
   forward: (x: Tensor) => {
@@ -122,6 +129,7 @@ export const abs = defineOp({
  */
 export const sign = defineOp({
   name: "sign",
+  rule: "d/dx = 0",
   kind: "elementwise",
   shape: sameShapeAs,
   forward: (x: Tensor) => {
@@ -137,6 +145,7 @@ export const sign = defineOp({
  */
 export const square = defineOp({
   name: "square",
+  rule: "d/dx = 2x·g",
   kind: "elementwise",
   shape: sameShapeAs,
   forward: (x: Tensor) => {
@@ -153,6 +162,7 @@ export const square = defineOp({
  */
 export const tanh = defineOp({
   name: "tanh",
+  rule: "d/dx = g·(1 - tanh² x)",
   kind: "elementwise",
   shape: sameShapeAs,
   forward: (x: Tensor) => {
@@ -168,6 +178,7 @@ export const tanh = defineOp({
  */
 export const sin = defineOp({
   name: "sin",
+  rule: "d/dx = g·cos x",
   kind: "elementwise",
   shape: sameShapeAs,
   forward: (x: Tensor) => ({ out: floatUnary("sin", k.sinRow, x), inputs: [x], saved: { x } }),
@@ -180,6 +191,7 @@ export const sin = defineOp({
  */
 export const cos = defineOp({
   name: "cos",
+  rule: "d/dx = -g·sin x",
   kind: "elementwise",
   shape: sameShapeAs,
   forward: (x: Tensor) => ({ out: floatUnary("cos", k.cosRow, x), inputs: [x], saved: { x } }),
@@ -192,6 +204,7 @@ export const cos = defineOp({
  */
 export const sigmoid = defineOp({
   name: "sigmoid",
+  rule: "d/dx = g·σ(x)·(1 - σ(x))",
   kind: "elementwise",
   shape: sameShapeAs,
   forward: (x: Tensor) => {
@@ -207,6 +220,7 @@ export const sigmoid = defineOp({
  */
 export const relu = defineOp({
   name: "relu",
+  rule: "d/dx = g where x > 0, else 0",
   kind: "elementwise",
   shape: sameShapeAs,
   forward: (x: Tensor) => {
@@ -225,6 +239,7 @@ export const relu = defineOp({
  */
 export const reluBackward = defineOp({
   name: "reluBackward",
+  rule: "d/dgradOut = g where relu's output > 0, else 0",
   kind: "elementwise",
   internal: true,
   shape: sameShapeAs,
@@ -241,6 +256,7 @@ export const reluBackward = defineOp({
  */
 export const leakyRelu = defineOp({
   name: "leakyRelu",
+  rule: "d/dx = g where x > 0, g·slope elsewhere",
   kind: "elementwise",
   shape: sameShapeAs,
   forward: (x: Tensor, negativeSlope: number = 0.01) => {
@@ -268,6 +284,7 @@ export const leakyRelu = defineOp({
  */
 export const softplus = defineOp({
   name: "softplus",
+  rule: "d/dx = g·σ(β·x), or g where β·x > threshold",
   kind: "elementwise",
   shape: sameShapeAs,
   forward: (x: Tensor, beta: number = 1, threshold: number = 20) => {
@@ -291,6 +308,7 @@ export const softplus = defineOp({
  */
 export const erf = defineOp({
   name: "erf",
+  rule: "d/dx = g·2/√π·e^(-x²)",
   kind: "elementwise",
   shape: sameShapeAs,
   forward: (x: Tensor) => ({ out: floatUnary("erf", k.erfRow, x), inputs: [x], saved: { x } }),
@@ -312,6 +330,7 @@ export const erf = defineOp({
  */
 export const clamp = defineOp({
   name: "clamp",
+  rule: "d/dx = g where min ≤ x ≤ max, else 0",
   kind: "elementwise",
   shape: sameShapeAs,
   forward: (x: Tensor, min?: number | null, max?: number | null) => {
@@ -341,6 +360,7 @@ export const clamp = defineOp({
  */
 export const tan = defineOp({
   name: "tan",
+  rule: "d/dx = g/cos² x",
   kind: "elementwise",
   shape: sameShapeAs,
   forward: (x: Tensor) => ({ out: floatUnary("tan", k.tanRow, x), inputs: [x], saved: { x } }),
@@ -353,6 +373,7 @@ export const tan = defineOp({
  */
 export const asin = defineOp({
   name: "asin",
+  rule: "d/dx = g/√(1 - x²)",
   kind: "elementwise",
   shape: sameShapeAs,
   forward: (x: Tensor) => ({ out: floatUnary("asin", k.asinRow, x), inputs: [x], saved: { x } }),
@@ -365,6 +386,7 @@ export const asin = defineOp({
  */
 export const acos = defineOp({
   name: "acos",
+  rule: "d/dx = -g/√(1 - x²)",
   kind: "elementwise",
   shape: sameShapeAs,
   forward: (x: Tensor) => ({ out: floatUnary("acos", k.acosRow, x), inputs: [x], saved: { x } }),
@@ -377,6 +399,7 @@ export const acos = defineOp({
  */
 export const atan = defineOp({
   name: "atan",
+  rule: "d/dx = g/(1 + x²)",
   kind: "elementwise",
   shape: sameShapeAs,
   forward: (x: Tensor) => ({ out: floatUnary("atan", k.atanRow, x), inputs: [x], saved: { x } }),
@@ -389,6 +412,7 @@ export const atan = defineOp({
  */
 export const sinh = defineOp({
   name: "sinh",
+  rule: "d/dx = g·cosh x",
   kind: "elementwise",
   shape: sameShapeAs,
   forward: (x: Tensor) => ({ out: floatUnary("sinh", k.sinhRow, x), inputs: [x], saved: { x } }),
@@ -401,6 +425,7 @@ export const sinh = defineOp({
  */
 export const cosh = defineOp({
   name: "cosh",
+  rule: "d/dx = g·sinh x",
   kind: "elementwise",
   shape: sameShapeAs,
   forward: (x: Tensor) => ({ out: floatUnary("cosh", k.coshRow, x), inputs: [x], saved: { x } }),
@@ -413,6 +438,7 @@ export const cosh = defineOp({
  */
 export const expm1 = defineOp({
   name: "expm1",
+  rule: "d/dx = g·eˣ",
   kind: "elementwise",
   shape: sameShapeAs,
   forward: (x: Tensor) => ({ out: floatUnary("expm1", k.expm1Row, x), inputs: [x], saved: { x } }),
@@ -425,6 +451,7 @@ export const expm1 = defineOp({
  */
 export const log2 = defineOp({
   name: "log2",
+  rule: "d/dx = g/(x·ln 2)",
   kind: "elementwise",
   shape: sameShapeAs,
   forward: (x: Tensor) => ({ out: floatUnary("log2", k.log2Row, x), inputs: [x], saved: { x } }),
@@ -437,6 +464,7 @@ export const log2 = defineOp({
  */
 export const log10 = defineOp({
   name: "log10",
+  rule: "d/dx = g/(x·ln 10)",
   kind: "elementwise",
   shape: sameShapeAs,
   forward: (x: Tensor) => ({ out: floatUnary("log10", k.log10Row, x), inputs: [x], saved: { x } }),
@@ -449,6 +477,7 @@ export const log10 = defineOp({
  */
 export const exp2 = defineOp({
   name: "exp2",
+  rule: "d/dx = g·2ˣ·ln 2",
   kind: "elementwise",
   shape: sameShapeAs,
   forward: (x: Tensor) => ({ out: floatUnary("exp2", k.exp2Row, x), inputs: [x], saved: { x } }),

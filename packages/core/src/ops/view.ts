@@ -44,6 +44,7 @@ function materialize(x: Tensor, op: string, dtype: DType = x.dtype): Tensor {
  */
 export const cast = defineOp({
   name: "cast",
+  rule: "d/dx = g, cast back to x's dtype",
   kind: "elementwise",
   shape: sameShapeAs,
   forward: (x: Tensor, dtype: DType) => {
@@ -62,6 +63,7 @@ export const cast = defineOp({
  */
 export const contiguous = defineOp({
   name: "contiguous",
+  rule: "d/dx = g",
   kind: "movement",
   shape: sameShapeAs,
   forward: (x: Tensor) => {
@@ -77,6 +79,7 @@ export const contiguous = defineOp({
  */
 export const clone = defineOp({
   name: "clone",
+  rule: "d/dx = g",
   kind: "movement",
   shape: sameShapeAs,
   forward: (x: Tensor) => ({ out: materialize(x, "clone"), inputs: [x], saved: {} }),
@@ -172,6 +175,7 @@ function viewStrides(x: Tensor, shape: readonly number[]): number[] | null {
  */
 export const reshape = defineOp({
   name: "reshape",
+  rule: "d/dx = g reshaped to x's shape",
   kind: "movement",
   shape: (x: TensorMeta, shape: readonly number[]) => inferShape(x, shape, "reshape"),
   forward: (x: Tensor, shape: readonly number[]) => {
@@ -196,6 +200,7 @@ export const reshape = defineOp({
  */
 export const view = defineOp({
   name: "view",
+  rule: "d/dx = g viewed in x's shape",
   kind: "movement",
   shape: (x: TensorMeta, shape: readonly number[]) => inferShape(x, shape, "view"),
   forward: (x: Tensor, shape: readonly number[]) => {
@@ -228,6 +233,7 @@ function transposedShape(x: TensorMeta, dim0: number, dim1: number): readonly nu
  */
 export const transpose = defineOp({
   name: "transpose",
+  rule: "d/dx = g with the same two dims swapped back",
   kind: "movement",
   shape: transposedShape,
   forward: (x: Tensor, dim0: number, dim1: number) => {
@@ -263,6 +269,7 @@ export const t = defineComposite("t", (x: Tensor): Tensor => {
  */
 export const permute = defineOp({
   name: "permute",
+  rule: "d/dx = g permuted back",
   kind: "movement",
   shape: (x: TensorMeta, dims: readonly number[]) =>
     dims.map((d) => x.shape[dimIndex(d, x, "permute")]),
@@ -329,6 +336,7 @@ function expandedShape(x: TensorMeta, shape: readonly number[]): number[] {
  */
 export const expand = defineOp({
   name: "expand",
+  rule: "d/dx = g summed over the expanded dims",
   kind: "movement",
   shape: expandedShape,
   forward: (x: Tensor, shape: readonly number[]) => {
@@ -366,6 +374,7 @@ function squeezeKeeps(x: TensorMeta, dim?: number | readonly number[]): boolean[
  */
 export const squeeze = defineOp({
   name: "squeeze",
+  rule: "d/dx = g with the removed dim put back",
   kind: "movement",
   shape: (x: TensorMeta, dim?: number | readonly number[]) => {
     const keep = squeezeKeeps(x, dim);
@@ -391,6 +400,7 @@ export const squeeze = defineOp({
  */
 export const unsqueeze = defineOp({
   name: "unsqueeze",
+  rule: "d/dx = g with the added dim removed",
   kind: "movement",
   shape: (x: TensorMeta, dim: number) => {
     const shape = x.shape.slice();
@@ -465,6 +475,7 @@ function sliceRange(
  */
 export const slice = defineOp({
   name: "slice",
+  rule: "d/dx = g in the slice, 0 elsewhere",
   kind: "movement",
   shape: (x: TensorMeta, dim: number, start?: number | null, stop?: number | null, step = 1) => {
     const d = dimIndex(dim, x, "slice");
@@ -542,6 +553,7 @@ export const select = defineComposite("select", (x: Tensor, dim: number, index: 
  */
 export const sliceScatter = defineOp({
   name: "sliceScatter",
+  rule: "d/dx = g outside the slice, d/dsrc = g's slice",
   kind: "movement",
   shape: (_src: TensorMeta, shape: readonly number[], ..._rest: unknown[]) => shape,
   forward: (src: Tensor, shape: readonly number[], dim: number, from: number, step: number) => {

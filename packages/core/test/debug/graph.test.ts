@@ -19,8 +19,8 @@ describe("toDot", () => {
     expect(dot).toMatch(/label="matmul\\n\[1, 1\] float32"/);
     expect(dot).toMatch(/label="tanh\\n\[1, 1\] float32"/);
     expect(dot).toMatch(/label="sum\\n\[\] float32"/);
-    expect(dot).toMatch(/label="w\\n\[1, 3\] float32"/);
-    expect(dot).toMatch(/label="x\\n\[3, 1\] float32"/);
+    expect(dot).toMatch(/label="w \(parameter\)\\n\[1, 3\] float32"/);
+    expect(dot).toMatch(/label="x \(constant\)\\n\[3, 1\] float32"/);
   });
 
   it("lays the graph out left to right unless asked for top to bottom", () => {
@@ -50,7 +50,7 @@ describe("toDot", () => {
     const dot = toDot(loss, { values: true, grads: true });
     expect(dot).toContain("value [1, 2, 3]");
     expect(w.grad).not.toBeNull();
-    expect(dot).toMatch(/w\\n\[1, 3\] float32\\nvalue \[1, 2, 3\]\\ngrad \[/);
+    expect(dot).toMatch(/w \(parameter\)\\n\[1, 3\] float32\\nvalue \[1, 2, 3\]\\ngrad \[/);
   });
 });
 
@@ -66,5 +66,32 @@ describe("graphListing", () => {
     );
     expect(lines[4]).toMatch(/^%\d+ = sum\(%\d+\) -> \[\] float32$/);
     expect(lines).toHaveLength(5);
+  });
+});
+
+describe("graphListing with values and gradients, and unnamed leaves", () => {
+  it("names unnamed leaves leaf0, leaf1, ... in creation order, whatever order the graph reads them in", () => {
+    const a = tensor([1, 2], { requiresGrad: true });
+    const b = tensor([3, 4], { requiresGrad: true });
+    const lines = graphListing(b.mul(a).sum()).split("\n");
+    expect(lines[0]).toBe("leaf0 = parameter [2] float32");
+    expect(lines[1]).toBe("leaf1 = parameter [2] float32");
+    expect(lines[2]).toMatch(/^%\d+ = mul\(leaf1, leaf0\) -> \[2\] float32$/);
+  });
+
+  it("shows values, and gradients of leaves and retained outputs, when asked", () => {
+    const w = tensor([1, -2], { requiresGrad: true });
+    w.name = "w";
+    const h = w.mul(3);
+    h.retainGrad();
+    const loss = h.square().sum();
+    loss.backward({ retainGraph: true });
+    const lines = graphListing(loss, { values: true, grads: true }).split("\n");
+    expect(lines[0]).toBe("w = parameter [2] float32 = [1, -2], grad [18, -36]");
+    expect(lines[1]).toBe("leaf0 = constant [] float32 = [3]"); // the number 3, made after w
+    expect(lines[2]).toMatch(
+      /^%\d+ = mul\(w, leaf0\) -> \[2\] float32 = \[3, -6\], grad \[6, -12\]$/,
+    );
+    expect(graphListing(loss).split("\n")[0]).toBe("w = parameter [2] float32");
   });
 });
