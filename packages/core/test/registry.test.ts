@@ -69,3 +69,14 @@ describe("the op registry", () => {
     ]);
   });
 });
+
+describe("the derivative rules", () => {
+  it("every primitive with a gradient states its derivative as a line of text", () => {
+    const missing = Object.values(OPS)
+      .map((op) => op.definition as OpInfo)
+      .filter((info) => info.differentiable && info.kind !== "composite")
+      .filter((info) => typeof info.rule !== "string" || info.rule.trim() === "")
+      .map((info) => info.name);
+    expect(missing).toEqual([]);
+  });
+});
