@@ -15,6 +15,8 @@ const contentTypes: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
   ".js": "text/javascript; charset=utf-8",
   ".json": "application/json",
+  ".css": "text/css; charset=utf-8",
+  ".wasm": "application/wasm",
 };
 
 /** Builds the page into a new temporary folder and returns that folder. */
