@@ -97,6 +97,7 @@ export {
   amin,
   argmax,
   argmin,
+  center,
   logsumexp,
   type MaxFunction,
   type MinFunction,

@@ -202,6 +202,7 @@ export const FIXTURE_OPS: Record<string, OpCall> = {
   hardtanh: ([x], args) => core.hardtanh(x, num(args, "minVal"), num(args, "maxVal")),
   atan2: binary(core.atan2),
   hypot: binary(core.hypot),
+  center: ([x], args) => core.center(x, dims(args)),
   interpolate: ([x], args) => core.interpolate(x, args as core.InterpolateOptions),
   varMean: ([x], args) =>
     core.varMean(x, dims(args), {

@@ -803,4 +803,8 @@ export const OP_SAMPLES: Record<DifferentiableOpName, Sample[]> = {
       fn: (x) => core.hardtanh(x, -0.5, 1),
     },
   ],
+  center: [
+    { description: "over dims [0, 2]", inputs: [r(3, 2, 4)], fn: (x) => core.center(x, [0, 2]) },
+    { description: "over all dims", inputs: [r(2, 3)], fn: (x) => core.center(x) },
+  ],
 };

@@ -5,8 +5,9 @@
 // kernel's driver.
 
 import { isGradEnabled } from "../autograd/grad-mode.js";
+import { mapBinary, subRow } from "../kernels/elementwise.js";
 import { type ReduceKind, reduce, sumSquaredDeviations } from "../kernels/reduce.js";
-import { allocate, type DType, isFloat } from "../tensor/dtype.js";
+import { allocate, allocateUnfilled, type DType, isFloat } from "../tensor/dtype.js";
 import {
   formatShape,
   normalizeDim,
@@ -26,7 +27,7 @@ import {
   type Recorded,
   type TensorMeta,
 } from "./define.js";
-import { checkTensor, requireFloat } from "./helpers.js";
+import { checkTensor, requireFloat, sameShapeAs } from "./helpers.js";
 import { arangeLike } from "./indexing.js";
 
 /** The result of `max`/`min` along a dim, like PyTorch's `(values, indices)` named tuple. */
@@ -445,19 +446,15 @@ export const variance = defineOp({
   // otherwise the forward's mean, rounded to x's dtype, saves a reduction pass.
   backward: ({ x, mu, dims, keepdim, divisor }, gradOut) => {
     const scale = keepDims(gradOut, x, dims, keepdim).mul(2 / divisor);
-    if (isGradEnabled()) return [x.sub(x.mean(dims, true)).mul(scale)];
+    // x - mean with the float64 mean, rounded once: a mean rounded to float32 first would be off
+    // by up to half an ulp (5e-4 near 1e4), a large error against a spread of 0.1. Under
+    // createGraph the difference must stay a function of x (it shapes the second derivative).
+    if (isGradEnabled()) return [center(x, dims).mul(scale)];
     // No graph is recorded, so the fresh x - mean is scaled in place: one full-size array
     // fewer, the same roundings.
-    return [x.sub(savedMean(mu, x, dims)).mul_(scale)];
+    return [subtractMean(x, dims, mu).mul_(scale)];
   },
 });
-
-/** The float64 mean `mu` of the forward as a keepdim tensor of x's dtype. */
-function savedMean(mu: Float64Array, x: Tensor, dims: readonly number[]): Tensor {
-  const values = allocate(x.dtype, mu.length);
-  values.set(mu);
-  return Tensor.fromTypedArray(values, reducedShape(x.shape, dims, true));
-}
 
 /**
  * √var over `dim` (all dims when omitted), unbiased by default; same options as `variance`.
@@ -481,3 +478,45 @@ export const varMean = defineComposite(
     return [variance(x, dim, options), mean(x, dim, options.keepdim ?? false)];
   },
 );
+
+/**
+ * x minus its mean over `dim` (all dims when omitted), the mean taken in float64 and each
+ * difference rounded once to x's dtype: exact to float32 rounding even for values near 1e4 with a
+ * spread of 0.1, where `x.sub(x.mean(dim, true))` in float32 would carry the mean's rounding (up to
+ * half an ulp of 1e4, 5e-4) into every element. d/dx = g - mean(g) over the same dims.
+ *
+ * @throws TypeError for a non-float input; RangeError for a bad dim.
+ * @function
+ */
+export const center = defineOp({
+  name: "center",
+  rule: "d/dx = g - mean(g) over the centred dims",
+  kind: "opaque",
+  shape: sameShapeAs,
+  forward: (x: Tensor, dim?: Dims) => {
+    checkTensor(x, "center");
+    requireFloat(x, "center");
+    const dims = normalizeDims(dim, x.ndim, "center", x.shape);
+    const count = dims.reduce((n, d) => n * x.shape[d], 1);
+    const mu = new Float64Array(numelOf(reducedShape(x.shape, dims, true)));
+    if (count > 0) {
+      reduce("sum", x, dims, mu);
+      for (let o = 0; o < mu.length; o++) mu[o] /= count;
+    }
+    return { out: subtractMean(x, dims, mu), inputs: [x], saved: { dims } };
+  },
+  backward: ({ dims }, gradOut): Tensor[] => [gradOut.sub(gradOut.mean(dims, true))],
+});
+
+/**
+ * x - mu (mu: float64 means over `dims`, one per kept position) computed in doubles and rounded
+ * once into a new tensor of x's dtype, by the JS rows (which compute in doubles and round on store).
+ */
+function subtractMean(x: TensorMeta & Tensor, dims: readonly number[], mu: Float64Array): Tensor {
+  const out = allocateUnfilled(x.dtype, x.numel(), "center", x.shape);
+  const meanView = Tensor.fromTypedArray(mu, reducedShape(x.shape, dims, true)).broadcastView(
+    x.shape,
+  );
+  mapBinary(subRow, x, meanView, x.shape, out);
+  return Tensor.fromTypedArray(out, x.shape);
+}
