@@ -12,7 +12,7 @@ import {
 } from "../../batchnorm-gradients/numpy-port.js";
 import { makeDataset } from "./datasets.js";
 import { button, el, formatValues } from "./dom.js";
-import { Trainer } from "./network-view.js";
+import { histogram, Trainer } from "./network-view.js";
 
 /** BatchNorm over dim 0 of [N, C] as a customOp whose backward is the staged NumPy one. */
 export function numpyBatchNorm(buggy: boolean): (x: Tensor, gamma: Tensor, beta: Tensor) => Tensor {
@@ -106,6 +106,7 @@ export function batchNormLabView(): HTMLElement {
   const lr = el("input", { id: "bn-lr", value: "1", size: "5" });
   const published = el("input", { id: "bn-published", type: "checkbox" });
   const result = el("pre", { id: "bn-result", class: "step" });
+  const drift = el("table", { id: "bn-drift", class: "grads" });
   const check = el("pre", { id: "bn-check", class: "step" });
 
   const run = () => {
@@ -123,9 +124,24 @@ export function batchNormLabView(): HTMLElement {
     manualSeed(3);
     const withoutBn = new Trainer(points, net("none"), rate, 3);
     const lines: string[] = [];
+    drift.replaceChildren(
+      el("caption", {}, "The second Linear layer's inputs (after the first block) over training"),
+      el("tr", {}, el("th", {}, "step"), el("th", {}, "with BatchNorm"), el("th", {}, "without")),
+    );
     for (let step = 1; step <= 150; step++) {
       const a = withBn.step();
       const b = withoutBn.step();
+      if (step === 1 || step % 50 === 0) {
+        drift.append(
+          el(
+            "tr",
+            {},
+            el("td", {}, String(step)),
+            el("td", {}, histogram(blockOutput(withBn), "#1d4ed8")),
+            el("td", {}, histogram(blockOutput(withoutBn), "#b45309")),
+          ),
+        );
+      }
       if (step % 25 === 0) {
         lines.push(
           `step ${String(step).padStart(3)}   with BatchNorm ${fmt(a)}   without ${fmt(b)}   first layer's outputs (mean ± std): with ${spread(withBn)}, without ${spread(withoutBn)}`,
@@ -153,6 +169,7 @@ export function batchNormLabView(): HTMLElement {
     ),
     errorBox,
     result,
+    drift,
     check,
   );
 }
@@ -169,4 +186,10 @@ function spread(trainer: Trainer): string {
 function ratioText(): string {
   const { ratios, variances } = dvarRatios();
   return `The published dvar divided by the correct one, per feature: ${formatValues(ratios)}\nσ² + ε of those features:                                     ${formatValues(variances)}\n(off by exactly σ² per feature: the published line multiplies by σ where it must divide)`;
+}
+
+/** The input of the network's second Linear layer at the trainer's last step. */
+function blockOutput(trainer: Trainer): number[] {
+  const at = trainer.model.children().findIndex((c, i) => i > 0 && c instanceof Linear);
+  return Array.from(trainer.lastOutputs[at - 1]?.toArray() ?? []);
 }

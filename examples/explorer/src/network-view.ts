@@ -36,6 +36,10 @@ export interface LayerHealth {
   gradNorm: number;
   deadFraction: number | null;
   verdict: "ok" | "vanishing" | "exploding" | "dead";
+  /** The layer's activations on the batch (after its activation function). */
+  activations: number[];
+  /** Its weight gradient's values. */
+  gradients: number[];
 }
 
 export class Trainer {
@@ -61,10 +65,22 @@ export class Trainer {
     this.y = tensor(points.labels);
   }
 
+  /** Each layer's output at the last training step (detached), by layer index. */
+  lastOutputs: Tensor[] = [];
+
   step(): number {
     const before = new Map(this.model.namedParameters().map(([n, p]) => [n, p.detach().clone()]));
     this.optimizer.zeroGrad();
-    const loss = crossEntropy(this.model.forward(this.x), this.y);
+    // Layer by layer, so each layer's output can be shown (no second forward pass, which would
+    // also move BatchNorm's running statistics).
+    let h = this.x;
+    const outputs: Tensor[] = [];
+    for (const layer of this.model.children()) {
+      h = layer.forward(h);
+      outputs.push(h.detach());
+    }
+    this.lastOutputs = outputs;
+    const loss = crossEntropy(h, this.y);
     loss.backward();
     this.optimizer.step();
     this.lastUpdate = new Map(
@@ -97,40 +113,74 @@ export class Trainer {
     return p as Float32Array;
   }
 
+  /**
+   * Per Linear layer, from the last step: the weight gradient's norm, the share of units a
+   * following ReLU never lets through on the batch, the values of its activation (the output
+   * of the activation after it) and of its weight gradient, for the histograms.
+   */
   health(): LayerHealth[] {
     const out: LayerHealth[] = [];
     const children = this.model.children();
-    let h = this.x;
-    noGrad(() => {
-      children.forEach((layer, i) => {
-        const next = layer.forward(h);
-        if (layer instanceof Linear) {
-          const g = layer.weight.grad;
-          const gradNorm = g === null ? 0 : g.square().sum().sqrt().item();
-          const relu = children
-            .slice(i + 1)
-            .find((c) => c instanceof ReLU || c instanceof Tanh || c instanceof Linear);
-          let deadFraction: number | null = null;
-          if (relu instanceof ReLU) {
-            const pre =
-              children[i + 1] instanceof BatchNorm1d ? children[i + 1].forward(next) : next;
-            deadFraction = pre.gt(0).to("float32").amax(0).lt(0.5).to("float32").mean().item();
-          }
-          const verdict: LayerHealth["verdict"] =
-            deadFraction !== null && deadFraction > 0.5
-              ? "dead"
-              : gradNorm < 1e-5
-                ? "vanishing"
-                : gradNorm > 1e3
-                  ? "exploding"
-                  : "ok";
-          out.push({ name: `${i}`, gradNorm, deadFraction, verdict });
-        }
-        h = next;
+    children.forEach((layer, i) => {
+      if (!(layer instanceof Linear) || this.lastOutputs.length === 0) return;
+      const g = layer.weight.grad;
+      const gradNorm = g === null ? 0 : g.square().sum().sqrt().item();
+      const activationAt = children.findIndex(
+        (c, k) => k > i && (c instanceof ReLU || c instanceof Tanh || c instanceof Linear),
+      );
+      const isRelu = activationAt >= 0 && children[activationAt] instanceof ReLU;
+      const activation =
+        activationAt >= 0 && !(children[activationAt] instanceof Linear)
+          ? this.lastOutputs[activationAt]
+          : this.lastOutputs[i];
+      const deadFraction = isRelu
+        ? noGrad(() => activation.gt(0).to("float32").amax(0).lt(0.5).to("float32").mean().item())
+        : null;
+      const verdict: LayerHealth["verdict"] =
+        deadFraction !== null && deadFraction > 0.5
+          ? "dead"
+          : gradNorm < 1e-5
+            ? "vanishing"
+            : gradNorm > 1e3
+              ? "exploding"
+              : "ok";
+      out.push({
+        name: `${i}`,
+        gradNorm,
+        deadFraction,
+        verdict,
+        activations: Array.from(activation.toArray()),
+        gradients: g === null ? [] : Array.from(g.toArray()),
       });
     });
     return out;
   }
+}
+
+/** A 20-bin histogram of `values` drawn into a small canvas, with its range underneath. */
+export function histogram(values: readonly number[], colour: string): HTMLElement {
+  const canvas = el("canvas", { width: "140", height: "36", class: "histogram" });
+  const finite = values.filter(Number.isFinite);
+  const ctx = canvas.getContext("2d");
+  if (finite.length === 0 || ctx === null)
+    return el("div", {}, canvas, el("div", { class: "range" }, "no values"));
+  const lo = Math.min(...finite);
+  const hi = Math.max(...finite);
+  const bins = new Array<number>(20).fill(0);
+  for (const v of finite)
+    bins[hi === lo ? 0 : Math.min(19, Math.floor(((v - lo) / (hi - lo)) * 20))]++;
+  const top = Math.max(...bins);
+  ctx.fillStyle = colour;
+  bins.forEach((count, b) => {
+    const height = (count / top) * 34;
+    ctx.fillRect(b * 7, 36 - height, 6, height);
+  });
+  return el(
+    "div",
+    {},
+    canvas,
+    el("div", { class: "range" }, `${lo.toPrecision(2)} … ${hi.toPrecision(2)}`),
+  );
 }
 
 function drawBoundary(canvas: HTMLCanvasElement, trainer: Trainer): void {
@@ -208,6 +258,8 @@ export function networkView(): HTMLElement {
         el("th", {}, "‖∂L/∂W‖"),
         el("th", {}, "dead ReLUs"),
         el("th", {}, ""),
+        el("th", {}, "activations"),
+        el("th", {}, "∂L/∂W values"),
       ),
     );
     for (const row of trainer.health()) {
@@ -218,12 +270,19 @@ export function networkView(): HTMLElement {
         el("td", {}, row.gradNorm.toExponential(2)),
         el("td", {}, row.deadFraction === null ? "–" : `${(100 * row.deadFraction).toFixed(0)}%`),
         el("td", {}, row.verdict),
+        el("td", {}, histogram(row.activations, "#1d4ed8")),
+        el("td", {}, histogram(row.gradients, row.verdict === "ok" ? "#047857" : "#b91c1c")),
       );
       tr.addEventListener("click", () => {
         const t = trainer as Trainer;
         const w = t.model.namedParameters().find(([n]) => n === `${row.name}.weight`)?.[1];
         const update = t.lastUpdate.get(`${row.name}.weight`);
-        detail.textContent = `${row.name}.weight ${JSON.stringify(w?.shape)}\ngrad: ${w?.grad ? formatValues(w.grad.toArray(), 12) : "none yet"}\nlast update (new - old): ${update ? formatValues(update.toArray(), 12) : "none yet"}\n(the update is -lr × the momentum buffer: it points against the gradient)`;
+        const bias = t.model.namedParameters().find(([n]) => n === `${row.name}.bias`)?.[1];
+        const biasUpdate = t.lastUpdate.get(`${row.name}.bias`);
+        detail.textContent =
+          `${row.name}.weight ${JSON.stringify(w?.shape)}\ngrad: ${w?.grad ? formatValues(w.grad.toArray(), 12) : "none yet"}\nlast update (new - old): ${update ? formatValues(update.toArray(), 12) : "none yet"}\n` +
+          `${row.name}.bias ${JSON.stringify(bias?.shape)}\ngrad: ${bias?.grad ? formatValues(bias.grad.toArray(), 12) : "none yet"}\nlast update (new - old): ${biasUpdate ? formatValues(biasUpdate.toArray(), 12) : "none yet"}\n` +
+          "(an update is -lr × the momentum buffer: it points against the gradient)";
       });
       healthBox.append(tr);
     }
