@@ -2,12 +2,12 @@
 // cross-entropy, the learning rate annealed from lr to 0 over all steps (cosine), held-out
 // accuracy after every epoch.
 
-import { Generator, manualSeed, noGrad, type Tensor, tensor } from "@koubai/core";
+import { Generator, manualSeed, noGrad, type Tensor } from "@koubai/core";
 import { CrossEntropyLoss, type Sequential } from "@koubai/layers";
 import { CosineAnnealingLR, SGD } from "@koubai/optim";
 import type { MnistData, Split } from "../mnist/data.js";
 import type { ProgressState } from "../mnist/progress.js";
-import { evaluate, type StepRecord } from "../mnist/train.js";
+import { evaluate, permutation, type StepRecord } from "../mnist/train.js";
 import { makeCnn } from "./model.js";
 
 export interface CnnTrainOptions {
@@ -36,15 +36,6 @@ export function asImages(split: Split): Split {
   return { images: split.images.reshape([-1, 1, 28, 28]), labels: split.labels };
 }
 
-function shuffled(n: number, generator: Generator): Int32Array {
-  const order = Int32Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(generator.uniform() * (i + 1));
-    [order[i], order[j]] = [order[j], order[i]];
-  }
-  return order;
-}
-
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
@@ -68,7 +59,7 @@ export function trainCnn(data: MnistData, options: CnnTrainOptions): CnnTrainRes
   model.train();
   for (let epoch = 1; epoch <= epochs; epoch++) {
     const epochStart = performance.now();
-    const order = shuffled(n, generator);
+    const order = permutation(n, generator);
     let lossSum = 0;
     let correct = 0;
     let seen = 0;
@@ -87,7 +78,7 @@ export function trainCnn(data: MnistData, options: CnnTrainOptions): CnnTrainRes
         final,
       );
     for (let start = 0; start < n; start += batchSize) {
-      const indexTensor = tensor(order.slice(start, Math.min(start + batchSize, n)));
+      const indexTensor = order.narrow(0, start, Math.min(batchSize, n - start));
       const x = train.images.indexSelect(0, indexTensor);
       const y = train.labels.indexSelect(0, indexTensor);
       const t0 = performance.now();

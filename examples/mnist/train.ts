@@ -83,7 +83,8 @@ export function evaluate(model: Sequential, split: Split): number {
   return correct / n;
 }
 
-function permutation(n: number, generator: Generator): Tensor {
+/** 0..n-1 in an order shuffled by `generator` (Fisher-Yates), as an int32 tensor. */
+export function permutation(n: number, generator: Generator): Tensor {
   const order = Int32Array.from({ length: n }, (_, i) => i);
   for (let i = n - 1; i > 0; i--) {
     const j = Math.floor(generator.uniform() * (i + 1));

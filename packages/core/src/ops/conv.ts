@@ -12,7 +12,7 @@ import { allocateUnfilled, isFloat } from "../tensor/dtype.js";
 import { formatShape, numelOf } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
 import { defineComposite, defineOp, type TensorMeta } from "./define.js";
-import { checkTensor, describe } from "./helpers.js";
+import { checkOptionsObject, checkTensor, denseFloats, perSpatialDim } from "./helpers.js";
 
 /**
  * A convolution's geometry over the two spatial dims (height, width), as `convolution` takes it:
@@ -121,11 +121,6 @@ function planOf(
   };
 }
 
-/** The elements of `t` as one contiguous array starting at 0 (the tensor's own when it is so). */
-function dense(t: Tensor): FloatArray {
-  return (t.isContiguous() && t.offset === 0 ? t.data : t.toArray()) as FloatArray;
-}
-
 function geometryOf(saved: {
   readonly stride: readonly number[];
   readonly padding: readonly number[];
@@ -163,11 +158,23 @@ export const convolution = defineOp({
   forward: (x: Tensor, weight: Tensor, bias: Tensor | null, geometry: ConvGeometry) => {
     const shape = convolutionShape(x, weight, bias, geometry);
     const out = allocateUnfilled(x.dtype, numelOf(shape), "convolution", shape) as FloatArray;
-    const b = bias === null ? null : dense(bias);
+    const b = bias === null ? null : denseFloats(bias);
     if (geometry.transposed) {
-      convInput(dense(x), dense(weight), b, out, planOf(shape, x.shape, weight.shape, geometry));
+      convInput(
+        denseFloats(x),
+        denseFloats(weight),
+        b,
+        out,
+        planOf(shape, x.shape, weight.shape, geometry),
+      );
     } else {
-      convForward(dense(x), dense(weight), b, out, planOf(x.shape, shape, weight.shape, geometry));
+      convForward(
+        denseFloats(x),
+        denseFloats(weight),
+        b,
+        out,
+        planOf(x.shape, shape, weight.shape, geometry),
+      );
     }
     return {
       out: Tensor.fromTypedArray(out, shape),
@@ -227,8 +234,8 @@ export const convolutionWeight = defineOp({
       weightShape,
     ) as FloatArray;
     convWeight(
-      dense(input),
-      dense(gradOut),
+      denseFloats(input),
+      denseFloats(gradOut),
       out,
       planOf(input.shape, gradOut.shape, weightShape, geometry),
     );
@@ -296,22 +303,6 @@ export interface ConvTransposeOptions {
 
 type Spatial = 1 | 2;
 const DIM_NAMES: Record<Spatial, readonly string[]> = { 1: ["L"], 2: ["H", "W"] };
-
-/** One value per spatial dim from a number or a list, each an integer ≥ `min`. */
-function perDim(op: string, what: string, value: unknown, spatial: Spatial, min: number): number[] {
-  const list = typeof value === "number" ? new Array<number>(spatial).fill(value) : value;
-  if (
-    !Array.isArray(list) ||
-    list.length !== spatial ||
-    !list.every((v) => Number.isInteger(v) && v >= min)
-  ) {
-    const form = spatial === 1 ? "an integer" : `an integer or ${spatial} integers`;
-    throw new RangeError(
-      `${op}: ${what} must be ${form}, each at least ${min}; got ${JSON.stringify(value)}`,
-    );
-  }
-  return list;
-}
 
 function checkGroups(op: string, groups: unknown): number {
   if (!Number.isInteger(groups) || (groups as number) < 1) {
@@ -444,8 +435,8 @@ function convNd(
 ): Tensor {
   const groups = checkGroups(op, options.groups ?? 1);
   const batched = checkOperands(op, spatial, x, weight, bias, groups, false);
-  const stride = perDim(op, "stride", options.stride ?? 1, spatial, 1);
-  const dilation = perDim(op, "dilation", options.dilation ?? 1, spatial, 1);
+  const stride = perSpatialDim(op, "stride", options.stride ?? 1, spatial, 1);
+  const dilation = perSpatialDim(op, "dilation", options.dilation ?? 1, spatial, 1);
   const kernel = weight.shape.slice(2);
   const padding = options.padding ?? 0;
   let before: number[];
@@ -466,7 +457,7 @@ function convNd(
       `${op}: padding must be a number, a list of numbers, "same" or "valid", got ${JSON.stringify(padding)}`,
     );
   } else {
-    before = after = perDim(op, "padding", padding, spatial, 0);
+    before = after = perSpatialDim(op, "padding", padding, spatial, 0);
   }
   const geometry: ConvGeometry = {
     stride: lift(stride, spatial, 1),
@@ -489,10 +480,10 @@ function convTransposeNd(
 ): Tensor {
   const groups = checkGroups(op, options.groups ?? 1);
   const batched = checkOperands(op, spatial, x, weight, bias, groups, true);
-  const stride = perDim(op, "stride", options.stride ?? 1, spatial, 1);
-  const dilation = perDim(op, "dilation", options.dilation ?? 1, spatial, 1);
-  const padding = perDim(op, "padding", options.padding ?? 0, spatial, 0);
-  const outputPadding = perDim(op, "outputPadding", options.outputPadding ?? 0, spatial, 0);
+  const stride = perSpatialDim(op, "stride", options.stride ?? 1, spatial, 1);
+  const dilation = perSpatialDim(op, "dilation", options.dilation ?? 1, spatial, 1);
+  const padding = perSpatialDim(op, "padding", options.padding ?? 0, spatial, 0);
+  const outputPadding = perSpatialDim(op, "outputPadding", options.outputPadding ?? 0, spatial, 0);
   for (let d = 0; d < spatial; d++) {
     if (outputPadding[d] >= stride[d] && outputPadding[d] >= dilation[d]) {
       throw new RangeError(
@@ -539,7 +530,7 @@ function convTransposeNd(
 export const conv2d = defineComposite(
   "conv2d",
   (x: Tensor, weight: Tensor, bias: Tensor | null = null, options: ConvOptions = {}): Tensor =>
-    convNd("conv2d", 2, x, weight, bias, checkOptions("conv2d", options)),
+    convNd("conv2d", 2, x, weight, bias, checkOptionsObject("conv2d", options)),
 );
 
 /**
@@ -553,7 +544,7 @@ export const conv2d = defineComposite(
 export const conv1d = defineComposite(
   "conv1d",
   (x: Tensor, weight: Tensor, bias: Tensor | null = null, options: ConvOptions = {}): Tensor =>
-    convNd("conv1d", 1, x, weight, bias, checkOptions("conv1d", options)),
+    convNd("conv1d", 1, x, weight, bias, checkOptionsObject("conv1d", options)),
 );
 
 /**
@@ -588,7 +579,7 @@ export const convTranspose2d = defineComposite(
       x,
       weight,
       bias,
-      checkOptions("convTranspose2d", options),
+      checkOptionsObject("convTranspose2d", options),
     ),
 );
 
@@ -613,15 +604,6 @@ export const convTranspose1d = defineComposite(
       x,
       weight,
       bias,
-      checkOptions("convTranspose1d", options),
+      checkOptionsObject("convTranspose1d", options),
     ),
 );
-
-function checkOptions<T extends object>(op: string, options: T): T {
-  if (typeof options !== "object" || options === null || Array.isArray(options)) {
-    throw new TypeError(
-      `${op}: options must be an object such as { stride: 2, padding: 1 }, got ${describe(options)}`,
-    );
-  }
-  return options;
-}

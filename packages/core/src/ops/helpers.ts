@@ -131,3 +131,42 @@ export function requireFloat(x: Tensor, op: string): void {
     );
   }
 }
+
+// --- arguments of the spatial ops (convolution, pooling) -----------------------------------------
+
+/** One value per spatial dim from a number or a list, each an integer ≥ `min`. */
+export function perSpatialDim(
+  op: string,
+  what: string,
+  value: unknown,
+  spatial: 1 | 2,
+  min: number,
+): number[] {
+  const list = typeof value === "number" ? new Array<number>(spatial).fill(value) : value;
+  if (
+    !Array.isArray(list) ||
+    list.length !== spatial ||
+    !list.every((v) => Number.isInteger(v) && v >= min)
+  ) {
+    const form = spatial === 1 ? "an integer" : `an integer or ${spatial} integers`;
+    throw new RangeError(
+      `${op}: ${what} must be ${form}, each at least ${min}; got ${JSON.stringify(value)}`,
+    );
+  }
+  return list;
+}
+
+/** `options` when it is a plain options object; a TypeError naming the op otherwise. */
+export function checkOptionsObject<T extends object>(op: string, options: T): T {
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    throw new TypeError(
+      `${op}: options must be an object such as { stride: 2 }, got ${describe(options)}`,
+    );
+  }
+  return options;
+}
+
+/** The elements of `t` as one contiguous array starting at 0 (the tensor's own when it is so). */
+export function denseFloats(t: Tensor): Float32Array | Float64Array {
+  return (t.isContiguous() && t.offset === 0 ? t.data : t.toArray()) as Float32Array | Float64Array;
+}

@@ -25,15 +25,17 @@ import {
   type OpInfo,
   type TensorMeta,
 } from "./define.js";
-import { checkTensor, describe } from "./helpers.js";
+import {
+  checkOptionsObject,
+  checkTensor,
+  denseFloats,
+  describe,
+  perSpatialDim,
+} from "./helpers.js";
 import { gather, indexSelect } from "./indexing.js";
 import type { ValuesIndices } from "./reduce.js";
 
 type Spatial = 1 | 2;
-
-function dense(t: Tensor): FloatArray {
-  return (t.isContiguous() && t.offset === 0 ? t.data : t.toArray()) as FloatArray;
-}
 
 function checkInput(op: string, x: unknown, spatial: Spatial): Tensor {
   const t = checkTensor(x, op);
@@ -47,31 +49,6 @@ function checkInput(op: string, x: unknown, spatial: Spatial): Tensor {
     );
   }
   return t;
-}
-
-/** One value per spatial dim from a number or a list, each an integer ≥ `min`. */
-function perDim(op: string, what: string, value: unknown, spatial: Spatial, min: number): number[] {
-  const list = typeof value === "number" ? new Array<number>(spatial).fill(value) : value;
-  if (
-    !Array.isArray(list) ||
-    list.length !== spatial ||
-    !list.every((v) => Number.isInteger(v) && v >= min)
-  ) {
-    const form = spatial === 1 ? "an integer" : `an integer or ${spatial} integers`;
-    throw new RangeError(
-      `${op}: ${what} must be ${form}, each at least ${min}; got ${JSON.stringify(value)}`,
-    );
-  }
-  return list;
-}
-
-function checkOptions<T extends object>(op: string, options: T): T {
-  if (typeof options !== "object" || options === null || Array.isArray(options)) {
-    throw new TypeError(
-      `${op}: options must be an object such as { stride: 2 }, got ${describe(options)}`,
-    );
-  }
-  return options;
 }
 
 /**
@@ -109,13 +86,13 @@ function windowOf(
   kernelSize: unknown,
   options: { stride?: unknown; padding?: unknown; dilation?: unknown; ceilMode?: unknown },
 ): Window {
-  const kernel = perDim(op, "kernelSize", kernelSize, spatial, 1);
+  const kernel = perSpatialDim(op, "kernelSize", kernelSize, spatial, 1);
   const stride =
     options.stride === undefined || options.stride === null
       ? kernel
-      : perDim(op, "stride", options.stride, spatial, 1);
-  const padding = perDim(op, "padding", options.padding ?? 0, spatial, 0);
-  const dilation = perDim(op, "dilation", options.dilation ?? 1, spatial, 1);
+      : perSpatialDim(op, "stride", options.stride, spatial, 1);
+  const padding = perSpatialDim(op, "padding", options.padding ?? 0, spatial, 0);
+  const dilation = perSpatialDim(op, "dilation", options.dilation ?? 1, spatial, 1);
   const ceilMode = options.ceilMode ?? false;
   if (typeof ceilMode !== "boolean")
     throw new TypeError(`${op}: ceilMode must be a boolean, got ${describe(ceilMode)}`);
@@ -213,7 +190,7 @@ export const maxPool2d = defineOp({
   },
   forward: (x: Tensor, kernelSize: number | readonly number[], options: MaxPoolOptions = {}) => {
     checkInput("maxPool2d", x, 2);
-    checkOptions("maxPool2d", options);
+    checkOptionsObject("maxPool2d", options);
     const w = windowOf("maxPool2d", x, 2, kernelSize, options);
     const shape = withPlane(x.shape, w.out[0], w.out[1]);
     const plan: MaxPoolPlan = {
@@ -234,7 +211,7 @@ export const maxPool2d = defineOp({
     const numel = numelOf(shape);
     const out = allocateUnfilled(x.dtype, numel, "maxPool2d", shape) as FloatArray;
     const indexData = allocateUnfilled("int32", numel, "maxPool2d", shape) as Int32Array;
-    maxPoolForward(dense(x), out, indexData, plan);
+    maxPoolForward(denseFloats(x), out, indexData, plan);
     const indices = Tensor.fromTypedArray(indexData, shape);
     return {
       out: Tensor.fromTypedArray(out, shape),
@@ -266,8 +243,8 @@ export const maxPoolScatter = defineOp({
     const outPlane = gradOut.shape[gradOut.ndim - 2] * gradOut.shape[gradOut.ndim - 1];
     const inPlane = inputShape[inputShape.length - 2] * inputShape[inputShape.length - 1];
     scatterKernel(
-      dense(gradOut),
-      dense(indices) as unknown as Int32Array,
+      denseFloats(gradOut),
+      denseFloats(indices) as unknown as Int32Array,
       dx,
       planesOf(inputShape),
       outPlane,
@@ -317,7 +294,7 @@ export const maxPool1d = defineComposite(
     options: MaxPoolOptions = {},
   ): Tensor | ValuesIndices => {
     checkInput("maxPool1d", x, 1);
-    checkOptions("maxPool1d", options);
+    checkOptionsObject("maxPool1d", options);
     const w = windowOf("maxPool1d", x, 1, kernelSize, options); // errors name the 1-D arguments
     const r = maxPool2d(x.unsqueeze(-2), [1, w.kernel[0]], {
       stride: [1, w.stride[0]],
@@ -353,8 +330,8 @@ export const averagePool = defineOp({
       ? withPlane(x.shape, plan.inH, plan.inW)
       : withPlane(x.shape, plan.rowStart.length, plan.colStart.length);
     const out = allocateUnfilled(x.dtype, numelOf(shape), "averagePool", shape) as FloatArray;
-    if (adjoint) averagePoolAdjoint(dense(x), out, planesOf(x.shape), plan);
-    else averagePoolForward(dense(x), out, planesOf(x.shape), plan);
+    if (adjoint) averagePoolAdjoint(denseFloats(x), out, planesOf(x.shape), plan);
+    else averagePoolForward(denseFloats(x), out, planesOf(x.shape), plan);
     return { out: Tensor.fromTypedArray(out, shape), inputs: [x], saved: { ...plan, adjoint } };
   },
   backward: (saved, gradOut): Tensor[] => {
@@ -409,7 +386,7 @@ function avgPoolNd(
   options: AvgPoolOptions,
 ): Tensor {
   checkInput(op, x, spatial);
-  checkOptions(op, options);
+  checkOptionsObject(op, options);
   const w = windowOf(op, x, spatial, kernelSize, { ...options, dilation: 1 });
   const countIncludePad = options.countIncludePad ?? true;
   if (typeof countIncludePad !== "boolean") {
@@ -587,7 +564,7 @@ export const interpolate = defineComposite(
   "interpolate",
   (x: Tensor, options: InterpolateOptions): Tensor => {
     checkTensor(x, "interpolate");
-    checkOptions("interpolate", options);
+    checkOptionsObject("interpolate", options);
     if (x.ndim !== 3 && x.ndim !== 4) {
       throw new RangeError(
         `interpolate: expected a 3-D [N, C, L] or 4-D [N, C, H, W] input, got shape ${formatShape(x.shape)}`,
