@@ -86,5 +86,9 @@ console.log("   npm run example -- batchnorm-gradients   the full table, exit 1 
 console.log("   npm run example -- mnist                 96%+ in 8 epochs, BN vs no BN plots");
 console.log("   npm run example -- custom-layer          RMSNorm as composite and customOp");
 console.log("   npm run example -- graph                 the graph as SVG, backward step by step");
+console.log(
+  "   npm run example -- cnn                   a CNN to 97.5%+, its filters and feature maps",
+);
+console.log("   npm run explorer                         the Backprop Explorer in your browser");
 console.log("   npm run play -- my-net.ts                your own script against the packages");
 if (!allOk || !caught || !(result.testAccuracy > 0.9)) process.exitCode = 1;
