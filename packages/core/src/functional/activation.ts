@@ -118,7 +118,9 @@ export const elu = defineComposite("elu", (x: Tensor, alpha = 1): Tensor => {
   requireFloat(x, "elu");
   if (!Number.isFinite(alpha))
     throw new RangeError(`elu: alpha must be a finite number, got ${alpha}`);
-  return where(x.gt(0), x, x.expm1().mul(alpha));
+  // expm1 of min(x, 0), not of x: for large x, eˣ overflows to ∞ in the branch `where` discards,
+  // and its gradient 0·∞ would be NaN.
+  return where(x.gt(0), x, x.clamp(null, 0).expm1().mul(alpha));
 });
 
 /** SELU's constants, as PyTorch's (from Klambauer et al., 2017). */

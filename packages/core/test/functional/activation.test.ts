@@ -9,6 +9,8 @@ import {
   hardtanh,
   hypot,
   logSoftmax,
+  mish,
+  selu,
   silu,
   softmax,
   tensor,
@@ -33,6 +35,19 @@ describe("elu, hardtanh, silu", () => {
     expect(() => silu(tensor([1], { dtype: "int32" }))).toThrow(
       "silu: expected a float32 or float64 tensor, got dtype int32 (shape [1])",
     );
+  });
+
+  it("have finite gradients far beyond where eˣ overflows", () => {
+    for (const dtype of ["float32", "float64"] as const) {
+      for (const fn of [elu, selu, silu, mish]) {
+        const x = tensor([-800, -100, 0, 100, 800], { dtype, requiresGrad: true });
+        fn(x).sum().backward();
+        const grads = x.grad!.tolist() as number[];
+        expect(grads.every(Number.isFinite), `${fn.name} ${dtype}: ${grads}`).toBe(true);
+        const seluScale = dtype === "float32" ? Math.fround(1.0507009873554805) : 1.0507009873554805;
+        expect(grads[4]).toBe(fn === selu ? seluScale : 1);
+      }
+    }
   });
 
   it("atan2 and hypot compute integer input in float32", () => {
