@@ -1,5 +1,5 @@
 // Checks that @koubai/core's source imports point one way, from the entry points down:
-//   kernels ← tensor ← autograd ← ops ← functional ← debug ← entry points (src/*.ts)
+//   kernels ← tensor ← autograd ← ops ← functional ← debug ← compile ← entry points (src/*.ts)
 // A module may import, at run time, modules of its own directory or of a lower layer, and the
 // run-time imports must form no cycle. Type-only imports (`import type`, `export type`) vanish
 // when compiled and may point anywhere (the Tensor class names the graph Node it carries); an
@@ -11,7 +11,7 @@ import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** Directories of src/ from the bottom layer up; files directly in src/ are the top layer. */
-export const LAYERS = ["kernels", "tensor", "autograd", "ops", "functional", "debug"];
+export const LAYERS = ["kernels", "tensor", "autograd", "ops", "functional", "debug", "compile"];
 
 /** Every .ts file below `dir`, as paths relative to it with "/" separators. */
 export function sourceFiles(dir, sub = "") {

@@ -18,6 +18,18 @@ export { enableGrad, isGradEnabled, noGrad } from "./autograd/grad-mode.js";
 export { type BackwardFn, Node, record } from "./autograd/node.js";
 export { BackwardStep, traceBackward } from "./autograd/trace.js";
 export {
+  type Traced,
+  type TracedArg,
+  type TracedGraph,
+  TracedNode,
+  TracedValue,
+  type TracedValueSource,
+  TraceError,
+  type TraceOptions,
+  tensorsIn,
+  trace,
+} from "./compile/trace.js";
+export {
   type CompareOptions,
   compareGradients,
   compareTensors,

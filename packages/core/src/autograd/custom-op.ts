@@ -4,6 +4,7 @@
 
 import { formatShape } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
+import { activeTracer, tracedCall } from "../tensor/tracing.js";
 import { noGrad } from "./grad-mode.js";
 import { record } from "./node.js";
 
@@ -84,7 +85,8 @@ export function customOp(definition: CustomOpDefinition): (...inputs: Tensor[]) 
       "customOp: expected { name: string, forward: function, backward: function }",
     );
   }
-  return (...inputs: Tensor[]) => {
+  const info = { name, kind: "custom" };
+  const call = (inputs: Tensor[]): Tensor => {
     inputs.forEach((t, i) => {
       if (!(t instanceof Tensor))
         throw new TypeError(`${name}: input ${i} must be a Tensor, got ${typeof t}`);
@@ -119,5 +121,11 @@ export function customOp(definition: CustomOpDefinition): (...inputs: Tensor[]) 
       recorded.gradFn.rule = definition.rule ?? null;
     }
     return recorded;
+  };
+  // A tracer sees the op as one call, whatever its forward runs inside.
+  return (...inputs: Tensor[]) => {
+    const tracer = activeTracer();
+    if (tracer === null) return call(inputs);
+    return tracedCall(tracer, info, inputs, () => call(inputs));
   };
 }

@@ -13,6 +13,7 @@ import { attachNode, recordsGraph } from "../autograd/node.js";
 import type { DType } from "../tensor/dtype.js";
 import { formatShape, sameShape } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
+import { activeTracer, tracedCall } from "../tensor/tracing.js";
 
 /**
  * What an op does to elements, for a compiler or an exporter: `elementwise` (output element i
@@ -179,7 +180,7 @@ export function defineOp<
     rule,
   } as const;
   const run = forward as (...args: OpArgs) => Recorded<S, R> | Tensor;
-  const op = (a?: unknown, b?: unknown, c?: unknown, d?: unknown, e?: unknown) => {
+  const call = (a?: unknown, b?: unknown, c?: unknown, d?: unknown, e?: unknown) => {
     const r = run(a, b, c, d, e);
     if (r instanceof Tensor) return r;
     const { out, saved } = r;
@@ -200,6 +201,11 @@ export function defineOp<
     if (checkingShapes) checkShape(info, [a, b, c, d, e], result instanceof Tensor ? result : out);
     return result;
   };
+  const op = (a?: unknown, b?: unknown, c?: unknown, d?: unknown, e?: unknown) => {
+    const tracer = activeTracer();
+    if (tracer === null) return call(a, b, c, d, e);
+    return tracedCall(tracer, info, [a, b, c, d, e], () => call(a, b, c, d, e));
+  };
   Object.defineProperty(op, "name", { value: name }); // stack traces and tools show the op
   return Object.assign(op as unknown as (...args: Args) => R | Tensor, { definition: info });
 }
@@ -213,7 +219,15 @@ export function defineComposite<const Name extends string, F extends (...args: n
   fn: F,
 ): Op<F, OpInfo<Name> & { readonly differentiable: true }> {
   const info = { name, kind: "composite", differentiable: true } as const;
-  return Object.assign(fn, { definition: info });
+  const body = fn as unknown as (...args: unknown[]) => unknown;
+  const traced = (...args: unknown[]) => {
+    const tracer = activeTracer();
+    if (tracer === null) return body(...args);
+    return tracedCall(tracer, info, args, () => body(...args));
+  };
+  Object.defineProperty(traced, "name", { value: name });
+  Object.defineProperty(traced, "length", { value: fn.length });
+  return Object.assign(traced as unknown as F, { definition: info });
 }
 
 /** An op without a gradient (comparisons, argmax): its outputs never require grad. */
@@ -234,10 +248,15 @@ export function defineNonDifferentiable<
     shape: definition.shape,
   } as const;
   const run = forward as (...args: OpArgs) => Tensor;
-  const op = (a?: unknown, b?: unknown, c?: unknown, d?: unknown, e?: unknown) => {
+  const call = (a?: unknown, b?: unknown, c?: unknown, d?: unknown, e?: unknown) => {
     const out = run(a, b, c, d, e);
     if (checkingShapes) checkShape(info, [a, b, c, d, e], out);
     return out;
+  };
+  const op = (a?: unknown, b?: unknown, c?: unknown, d?: unknown, e?: unknown) => {
+    const tracer = activeTracer();
+    if (tracer === null) return call(a, b, c, d, e);
+    return tracedCall(tracer, info, [a, b, c, d, e], () => call(a, b, c, d, e));
   };
   Object.defineProperty(op, "name", { value: name });
   return Object.assign(op as unknown as (...args: Args) => Tensor, { definition: info });

@@ -8,6 +8,7 @@ import * as k from "../kernels/inplace.js";
 import { checkInt32Range, isFloat } from "../tensor/dtype.js";
 import { broadcastShapes, formatShape, sameShape } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
+import { activeTracer, tracedCall } from "../tensor/tracing.js";
 
 type TensorLike = Tensor | number;
 
@@ -160,7 +161,7 @@ function throughDriver(target: Tensor, source: Tensor, row: BinaryRow, op: strin
 }
 
 /** `target += alpha·other`; `op` names the method in errors (add_, or sub_ with alpha negated). */
-export function addInPlace<T extends Tensor>(
+function addInPlaceUntraced<T extends Tensor>(
   target: T,
   other: TensorLike,
   alpha: number,
@@ -185,7 +186,7 @@ export function addInPlace<T extends Tensor>(
   return target;
 }
 
-export function mulInPlace<T extends Tensor>(target: T, other: TensorLike): T {
+function mulInPlaceUntraced<T extends Tensor>(target: T, other: TensorLike): T {
   checkWritable(target, "mul_");
   const source = asSource(other, target, "mul_");
   checkOverlap(target, source, "mul_");
@@ -244,7 +245,7 @@ function ternaryInPlace<T extends Tensor>(
   return target;
 }
 
-export function addcmulInPlace<T extends Tensor>(
+function addcmulInPlaceUntraced<T extends Tensor>(
   target: T,
   a: Tensor,
   b: Tensor,
@@ -253,7 +254,7 @@ export function addcmulInPlace<T extends Tensor>(
   return ternaryInPlace("addcmul_", target, a, b, value, k.addcmulRun, (v, x, y) => v * x * y);
 }
 
-export function addcdivInPlace<T extends Tensor>(
+function addcdivInPlaceUntraced<T extends Tensor>(
   target: T,
   a: Tensor,
   b: Tensor,
@@ -267,7 +268,7 @@ export function addcdivInPlace<T extends Tensor>(
  * is copied out first, so the result is what a copy from separate memory gives; PyTorch refuses
  * that case instead. `op` names the method in errors (copy_, fill_, zero_, clamp_).
  */
-export function copyInPlace<T extends Tensor>(target: T, value: TensorLike, op = "copy_"): T {
+function copyInPlaceUntraced<T extends Tensor>(target: T, value: TensorLike, op = "copy_"): T {
   checkWritable(target, op);
   let source = typeof value === "number" ? value : asSource(value, target, op);
   if (typeof source !== "number" && overlaps(target, source)) source = source.detach().clone();
@@ -295,4 +296,64 @@ export function copyInPlace<T extends Tensor>(target: T, value: TensorLike, op =
     isBool ? (v !== 0 ? 1 : 0) : v,
   );
   return target;
+}
+
+/** {@link addInPlaceUntraced}, seen by a tracer as one in-place call. */
+export function addInPlace<T extends Tensor>(
+  target: T,
+  other: TensorLike,
+  alpha: number,
+  op = "add_",
+): T {
+  const tracer = activeTracer();
+  if (tracer === null) return addInPlaceUntraced(target, other, alpha, op);
+  return tracedCall(tracer, { name: op, kind: "inplace" }, [target, other, alpha], () =>
+    addInPlaceUntraced(target, other, alpha, op),
+  );
+}
+
+/** {@link mulInPlaceUntraced}, seen by a tracer as one in-place call. */
+export function mulInPlace<T extends Tensor>(target: T, other: TensorLike): T {
+  const tracer = activeTracer();
+  if (tracer === null) return mulInPlaceUntraced(target, other);
+  return tracedCall(tracer, { name: "mul_", kind: "inplace" }, [target, other], () =>
+    mulInPlaceUntraced(target, other),
+  );
+}
+
+/** {@link addcmulInPlaceUntraced}, seen by a tracer as one in-place call. */
+export function addcmulInPlace<T extends Tensor>(
+  target: T,
+  a: Tensor,
+  b: Tensor,
+  value: number,
+): T {
+  const tracer = activeTracer();
+  if (tracer === null) return addcmulInPlaceUntraced(target, a, b, value);
+  return tracedCall(tracer, { name: "addcmul_", kind: "inplace" }, [target, a, b, value], () =>
+    addcmulInPlaceUntraced(target, a, b, value),
+  );
+}
+
+/** {@link addcdivInPlaceUntraced}, seen by a tracer as one in-place call. */
+export function addcdivInPlace<T extends Tensor>(
+  target: T,
+  a: Tensor,
+  b: Tensor,
+  value: number,
+): T {
+  const tracer = activeTracer();
+  if (tracer === null) return addcdivInPlaceUntraced(target, a, b, value);
+  return tracedCall(tracer, { name: "addcdiv_", kind: "inplace" }, [target, a, b, value], () =>
+    addcdivInPlaceUntraced(target, a, b, value),
+  );
+}
+
+/** {@link copyInPlaceUntraced}, seen by a tracer as one in-place call. */
+export function copyInPlace<T extends Tensor>(target: T, value: TensorLike, op = "copy_"): T {
+  const tracer = activeTracer();
+  if (tracer === null) return copyInPlaceUntraced(target, value, op);
+  return tracedCall(tracer, { name: op, kind: "inplace" }, [target, value], () =>
+    copyInPlaceUntraced(target, value, op),
+  );
 }

@@ -16,6 +16,10 @@ import {
 import { formatTensor } from "./format.js";
 import { contiguousStrides, formatShape, normalizeDim, numelOf } from "./shape.js";
 import { Storage } from "./storage.js";
+import { activeTracer, tracedCall } from "./tracing.js";
+
+/** How a tracer sees `detach()`: a movement (no arithmetic), with no gradient. */
+const DETACH = { name: "detach", kind: "movement" };
 
 /** A tensor or a plain number (a "wrapped scalar" that never widens a float tensor's dtype). */
 export type TensorLike = Tensor | number;
@@ -172,6 +176,13 @@ export class Tensor {
 
   /** A tensor sharing storage (and shape, strides, offset) with this one but cut from the graph: a leaf that does not require grad. */
   detach(): Tensor {
+    const tracer = activeTracer();
+    if (tracer === null) return new Tensor(this.storage, this.shape, this.strides, this.offset);
+    // A tracer records it as a call, or the result would look like a constant to it.
+    return tracedCall(tracer, DETACH, [this], () => this.#detached());
+  }
+
+  #detached(): Tensor {
     return new Tensor(this.storage, this.shape, this.strides, this.offset);
   }
 
@@ -181,6 +192,7 @@ export class Tensor {
    * @throws Error when the tensor has more than one element.
    */
   item(): number {
+    activeTracer()?.read("item", this);
     if (this.numel() !== 1)
       throw new Error(
         `item: expected a tensor with one element, got shape ${formatShape(this.shape)}`,
@@ -190,6 +202,12 @@ export class Tensor {
 
   /** A flat, row-major copy of the values as a typed array of this tensor's dtype. */
   toArray(): TypedArray {
+    activeTracer()?.read("toArray", this);
+    return this.#values();
+  }
+
+  /** The values as a flat typed array, without telling a tracer (tolist reports itself). */
+  #values(): TypedArray {
     const out = allocateUnfilled(this.dtype, this.numel(), "toArray", this.shape); // copyToContiguous writes every element
     copyToContiguous(this, out);
     return out;
@@ -207,7 +225,8 @@ export class Tensor {
    * ```
    */
   tolist<T extends NestedArray = NestedArray>(): T {
-    const flat = this.toArray();
+    activeTracer()?.read("tolist", this);
+    const flat = this.#values();
     const build = (dim: number, start: number): NestedArray => {
       if (dim === this.shape.length) return flat[start];
       const stride = numelOf(this.shape.slice(dim + 1));

@@ -44,7 +44,8 @@ describe("elu, hardtanh, silu", () => {
         fn(x).sum().backward();
         const grads = x.grad!.tolist() as number[];
         expect(grads.every(Number.isFinite), `${fn.name} ${dtype}: ${grads}`).toBe(true);
-        const seluScale = dtype === "float32" ? Math.fround(1.0507009873554805) : 1.0507009873554805;
+        const seluScale =
+          dtype === "float32" ? Math.fround(1.0507009873554805) : 1.0507009873554805;
         expect(grads[4]).toBe(fn === selu ? seluScale : 1);
       }
     }

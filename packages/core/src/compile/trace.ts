@@ -1,0 +1,357 @@
+// Tracing: run a function once on example inputs and write down every op it calls, with what
+// it was called on, as a graph of the registry's ops. Composites (softmax, linear, batchNorm)
+// and custom ops appear as nodes holding the calls they made, so a consumer can take a
+// composite whole (an ONNX exporter maps `logSoftmax` to LogSoftmax) or look inside it (a
+// compiler fuses the primitives). Tensors the function did not receive and no op made
+// (parameters, buffers, constants) appear as captured values, named when the caller says how.
+
+import { formatShape } from "../tensor/shape.js";
+import { Tensor } from "../tensor/tensor.js";
+import { type OpTracer, setActiveTracer, type TracedOpInfo } from "../tensor/tracing.js";
+
+/** Where a traced value comes from. */
+export type TracedValueSource = "input" | "captured" | "op";
+
+/** A tensor in a traced graph: its shape and dtype, and where it comes from. */
+export class TracedValue {
+  /** @internal Made by {@link trace}. */
+  constructor(
+    /** Position in {@link TracedGraph.values}. */
+    readonly id: number,
+    readonly shape: readonly number[],
+    readonly dtype: Tensor["dtype"],
+    /** A graph input, a captured tensor (parameter, buffer, constant) or an op's output. */
+    readonly source: TracedValueSource,
+    /** The innermost op call that made it (source "op"), else null. */
+    readonly producer: TracedNode | null,
+    /**
+     * The tensor itself for inputs and captured values (an exporter reads a captured value's
+     * data); null for op outputs, which the graph does not keep alive.
+     */
+    readonly tensor: Tensor | null,
+    /** The caller's name for it (inputs, named parameters and buffers), else undefined. */
+    readonly name?: string,
+  ) {}
+
+  /** How listings refer to it: its name, else `%id`. */
+  get label(): string {
+    return this.name ?? `%${this.id}`;
+  }
+}
+
+/** An argument of a traced call: values where tensors were passed, other arguments as given. */
+export type TracedArg =
+  | TracedValue
+  | number
+  | string
+  | boolean
+  | null
+  | undefined
+  | readonly TracedArg[]
+  | { readonly [key: string]: TracedArg };
+
+/** One op call in a traced graph. */
+export class TracedNode {
+  /** The calls this one made (composites and custom ops); empty for primitives. */
+  readonly children: TracedNode[] = [];
+  /** The values it returned (several for max along a dim, split, sort...). */
+  outputs: TracedValue[] = [];
+
+  /** @internal Made by {@link trace}. */
+  constructor(
+    /** Position in call order among all nodes of the graph. */
+    readonly id: number,
+    /** The op's registry name (customOp: its name; in-place updates: `add_`, `copy_`...). */
+    readonly op: string,
+    /** The registry's kind, "composite", "custom" or "inplace". */
+    readonly kind: string,
+    /** The arguments, tensors replaced by their values; trailing undefined ones dropped. */
+    readonly args: readonly TracedArg[],
+    /** The composite or custom op this call was made from, or null at the top level. */
+    readonly parent: TracedNode | null,
+  ) {}
+
+  /** The values among the arguments, in order (each once). */
+  get inputs(): TracedValue[] {
+    const found: TracedValue[] = [];
+    const walk = (arg: TracedArg): void => {
+      if (arg instanceof TracedValue) {
+        if (!found.includes(arg)) found.push(arg);
+      } else if (Array.isArray(arg)) arg.forEach(walk);
+      else if (arg !== null && typeof arg === "object")
+        Object.values(arg as Record<string, TracedArg>).forEach(walk);
+    };
+    this.args.forEach(walk);
+    return found;
+  }
+}
+
+/** What {@link trace} records: values, the top-level calls (with nested calls) and the outputs. */
+export interface TracedGraph {
+  /** Every value, by id. */
+  readonly values: readonly TracedValue[];
+  /** The function's inputs, in order. */
+  readonly inputs: readonly TracedValue[];
+  /** The calls made directly by the traced function, in order. */
+  readonly nodes: readonly TracedNode[];
+  /** The tensors the function returned, in the order {@link tensorsIn} finds them. */
+  readonly outputs: readonly TracedValue[];
+  /** Every call at every depth, in call order. */
+  readonly allNodes: readonly TracedNode[];
+  /** The calls that compute: primitives, in-place updates, and custom ops taken whole. */
+  primitives(): TracedNode[];
+  /** A listing, one call per line; composites show their calls indented up to `depth` levels. */
+  toString(depth?: number): string;
+}
+
+/** Options of {@link trace}. */
+export interface TraceOptions {
+  /** Names for inputs, in order (default `input0`, `input1`, ...). */
+  inputNames?: readonly string[];
+  /** Names for captured tensors (a module's parameters and buffers). */
+  names?: ReadonlyMap<Tensor, string>;
+}
+
+/** The result of {@link trace}: the graph and what the function returned. */
+export interface Traced<R> {
+  readonly graph: TracedGraph;
+  readonly result: R;
+}
+
+/** A read of a tensor's values inside a traced function: a decision the graph cannot record. */
+export class TraceError extends Error {
+  override name = "TraceError";
+}
+
+/** The tensors in a result: a tensor, or arrays and plain objects holding tensors. */
+export function tensorsIn(value: unknown): Tensor[] {
+  const found: Tensor[] = [];
+  const walk = (v: unknown, depth: number): void => {
+    if (v instanceof Tensor) found.push(v);
+    else if (depth > 3 || v === null || typeof v !== "object") return;
+    else if (Array.isArray(v)) for (const item of v) walk(item, depth + 1);
+    else if (Object.getPrototypeOf(v) === Object.prototype)
+      for (const item of Object.values(v)) walk(item, depth + 1);
+  };
+  walk(value, 0);
+  return found;
+}
+
+/** The first line of a stack that is not inside this package: where the user's code read. */
+function callerLine(): string | null {
+  const here = import.meta.url.replace(/\/compile\/trace\.[jt]s$/, "/");
+  const lines = (new Error().stack ?? "").split("\n").slice(1);
+  for (const line of lines) {
+    const at = line.trim();
+    if (!at.startsWith("at ")) continue;
+    const path = here.replace(/^file:\/\//, "");
+    if (at.includes(here) || at.includes(path) || at.includes("node:internal")) continue;
+    return at.slice(3);
+  }
+  return null;
+}
+
+/** Records op calls into a graph; the tracer {@link trace} installs. */
+class GraphBuilder implements OpTracer {
+  readonly values: TracedValue[] = [];
+  readonly nodes: TracedNode[] = [];
+  readonly allNodes: TracedNode[] = [];
+  readonly inputs: TracedValue[] = [];
+  readonly #byTensor = new Map<Tensor, TracedValue>();
+  readonly #stack: TracedNode[] = [];
+  #captured = 0;
+
+  constructor(
+    inputs: readonly Tensor[],
+    inputNames: readonly string[],
+    private readonly names: ReadonlyMap<Tensor, string>,
+  ) {
+    inputs.forEach((t, i) => {
+      if (this.#byTensor.has(t)) {
+        throw new TypeError(
+          `trace: input ${i} is the same tensor as an earlier input; pass each tensor once`,
+        );
+      }
+      const name = inputNames[i] ?? `input${i}`;
+      this.inputs.push(this.#add(t, "input", null, name));
+    });
+  }
+
+  #add(t: Tensor, source: TracedValueSource, producer: TracedNode | null, name?: string) {
+    const keep = source === "op" ? null : t;
+    const value = new TracedValue(
+      this.values.length,
+      t.shape,
+      t.dtype,
+      source,
+      producer,
+      keep,
+      name,
+    );
+    this.values.push(value);
+    this.#byTensor.set(t, value);
+    return value;
+  }
+
+  /** The value of a tensor an op was called on: known, or captured now. */
+  valueOf(t: Tensor): TracedValue {
+    const known = this.#byTensor.get(t);
+    if (known !== undefined) return known;
+    return this.#add(t, "captured", null, this.names.get(t) ?? `const${this.#captured++}`);
+  }
+
+  #arg(arg: unknown, depth: number): TracedArg {
+    if (arg instanceof Tensor) return this.valueOf(arg);
+    if (arg === null || typeof arg !== "object") return arg as TracedArg;
+    if (depth > 3) return String(arg);
+    if (Array.isArray(arg)) return arg.map((a) => this.#arg(a, depth + 1));
+    if (ArrayBuffer.isView(arg)) return Array.from(arg as unknown as ArrayLike<number>);
+    const out: Record<string, TracedArg> = {};
+    for (const [key, v] of Object.entries(arg)) out[key] = this.#arg(v, depth + 1);
+    return out;
+  }
+
+  enter(op: TracedOpInfo, args: readonly unknown[]): void {
+    let n = args.length;
+    while (n > 0 && args[n - 1] === undefined) n--;
+    const traced = args.slice(0, n).map((a) => this.#arg(a, 0));
+    const parent = this.#stack.at(-1) ?? null;
+    const node = new TracedNode(this.allNodes.length, op.name, op.kind, traced, parent);
+    this.allNodes.push(node);
+    (parent === null ? this.nodes : parent.children).push(node);
+    this.#stack.push(node);
+  }
+
+  leave(result: unknown): void {
+    const node = this.#stack.pop()!;
+    node.outputs = tensorsIn(result).map((t) => this.#byTensor.get(t) ?? this.#add(t, "op", node));
+  }
+
+  abort(): void {
+    const node = this.#stack.pop()!;
+    const siblings = node.parent === null ? this.nodes : node.parent.children;
+    siblings.splice(siblings.indexOf(node), 1);
+    this.allNodes.splice(this.allNodes.indexOf(node), 1);
+  }
+
+  read(method: string, t: Tensor): void {
+    if (this.#stack.length > 0) return; // an op reading its own inputs (index checks) is fine
+    const value = this.#byTensor.get(t);
+    const what =
+      value === undefined
+        ? `a tensor of shape ${formatShape(t.shape)}`
+        : value.source === "op"
+          ? `the output of ${value.producer!.op} (shape ${formatShape(t.shape)})`
+          : `${value.label} (shape ${formatShape(t.shape)})`;
+    const line = callerLine();
+    throw new TraceError(
+      `${method}() reads ${what} while the function is traced${line === null ? "" : ` at ${line}`}: ` +
+        "a traced function runs as a graph of ops, so it cannot branch on or copy out tensor values. " +
+        "Choose between values with where(condition, a, b), or move the read out of the traced function.",
+    );
+  }
+
+  graph(outputs: TracedValue[]): TracedGraph {
+    const { values, inputs, nodes, allNodes } = this;
+    return {
+      values,
+      inputs,
+      nodes,
+      outputs,
+      allNodes,
+      primitives: () => primitivesOf(nodes),
+      toString: (depth = 1) => listing(inputs, nodes, outputs, depth),
+    };
+  }
+}
+
+/** The computing calls under `nodes`: composites opened up, custom ops and primitives whole. */
+function primitivesOf(nodes: readonly TracedNode[]): TracedNode[] {
+  const out: TracedNode[] = [];
+  const walk = (node: TracedNode): void => {
+    if (node.kind === "composite") node.children.forEach(walk);
+    else out.push(node);
+  };
+  nodes.forEach(walk);
+  return out;
+}
+
+function formatArg(arg: TracedArg): string {
+  if (arg instanceof TracedValue) return arg.label;
+  if (Array.isArray(arg)) return `[${arg.map(formatArg).join(", ")}]`;
+  if (arg !== null && typeof arg === "object") {
+    const entries = Object.entries(arg as Record<string, TracedArg>).filter(
+      ([, v]) => v !== undefined,
+    );
+    return `{ ${entries.map(([k, v]) => `${k}: ${formatArg(v)}`).join(", ")} }`;
+  }
+  if (typeof arg === "number") return Object.is(arg, -0) ? "-0" : String(arg);
+  return arg === undefined ? "undefined" : JSON.stringify(arg);
+}
+
+function typeOf(v: TracedValue): string {
+  return `${v.dtype}${formatShape(v.shape)}`;
+}
+
+function listing(
+  inputs: readonly TracedValue[],
+  nodes: readonly TracedNode[],
+  outputs: readonly TracedValue[],
+  depth: number,
+): string {
+  const lines = [`graph(${inputs.map((v) => `${v.label}: ${typeOf(v)}`).join(", ")})`];
+  const write = (node: TracedNode, level: number): void => {
+    const outs = node.outputs.map((v) => `${v.label}: ${typeOf(v)}`).join(", ");
+    const call = `${node.op}(${node.args.map(formatArg).join(", ")})`;
+    const kind = node.kind === "composite" || node.kind === "custom" ? `  [${node.kind}]` : "";
+    lines.push(`${"  ".repeat(level + 1)}${outs === "" ? "" : `${outs} = `}${call}${kind}`);
+    if (level < depth) for (const child of node.children) write(child, level + 1);
+  };
+  for (const node of nodes) write(node, 0);
+  lines.push(`  return ${outputs.map((v) => v.label).join(", ")}`);
+  return lines.join("\n");
+}
+
+/**
+ * Runs `fn(...inputs)` once and records every op it calls. The function runs for real (its
+ * result is returned beside the graph); while it runs, reading a tensor's values (`item()`,
+ * `tolist()`, `toArray()`) outside an op throws a {@link TraceError} naming the line, since the
+ * graph could not record a decision made on them.
+ *
+ * @example
+ * ```ts
+ * const w = tensor([[1, 2], [3, 4]]);
+ * const { graph } = trace((x) => x.matmul(w).relu().sum(), [tensor([[1, -1]])], {
+ *   names: new Map([[w, "w"]]),
+ * });
+ * console.log(graph.toString());
+ * // graph(input0: float32[1, 2])
+ * //   %2: float32[1, 2] = matmul(input0, w)
+ * //   ...
+ * ```
+ */
+export function trace<R>(
+  fn: (...inputs: Tensor[]) => R,
+  inputs: readonly Tensor[],
+  options: TraceOptions = {},
+): Traced<R> {
+  if (typeof fn !== "function") throw new TypeError(`trace: expected a function, got ${typeof fn}`);
+  if (!Array.isArray(inputs) || inputs.some((t) => !(t instanceof Tensor))) {
+    throw new TypeError("trace: inputs must be an array of tensors");
+  }
+  const builder = new GraphBuilder(inputs, options.inputNames ?? [], options.names ?? new Map());
+  const previous = setActiveTracer(builder);
+  let result: R;
+  try {
+    result = fn(...inputs);
+  } finally {
+    setActiveTracer(previous);
+  }
+  if (result instanceof Promise) {
+    throw new TypeError(
+      "trace: the function returned a Promise; traced functions must be synchronous",
+    );
+  }
+  const outputs = tensorsIn(result).map((t) => builder.valueOf(t));
+  return { graph: builder.graph(outputs), result };
+}

@@ -1,0 +1,58 @@
+// The hook through which a tracer (compile/trace.ts) sees every op call. It lives in the lowest
+// layer that needs it: ops report their calls here, and the Tensor class reports reads of its
+// values (item, tolist, toArray), which a traced function may not base a decision on. With no
+// tracer active every check is one comparison with null.
+
+import type { Tensor } from "./tensor.js";
+
+/** What an op call looks like to a tracer: the registry's name and kind of the op. */
+export interface TracedOpInfo {
+  readonly name: string;
+  /** The registry's kind, "composite", "custom" (a customOp) or "inplace" (an in-place update). */
+  readonly kind: string;
+}
+
+/** Receives op calls while a function is traced. */
+export interface OpTracer {
+  /** An op is about to run with these arguments (composites: their calls follow, nested). */
+  enter(op: TracedOpInfo, args: readonly unknown[]): void;
+  /** The op entered last returned `result`. */
+  leave(result: unknown): void;
+  /** The op entered last threw. */
+  abort(): void;
+  /** `tensor`'s values are being read by `method` (item, tolist, toArray). */
+  read(method: string, tensor: Tensor): void;
+}
+
+let active: OpTracer | null = null;
+
+/** The tracer of the innermost trace in progress, or null. */
+export function activeTracer(): OpTracer | null {
+  return active;
+}
+
+/** Makes `tracer` the active one (null: none); returns the one it replaces. */
+export function setActiveTracer(tracer: OpTracer | null): OpTracer | null {
+  const previous = active;
+  active = tracer;
+  return previous;
+}
+
+/** Runs `run()` as one traced call of `op`: the tracer sees it begin, end or throw. */
+export function tracedCall<R>(
+  tracer: OpTracer,
+  op: TracedOpInfo,
+  args: readonly unknown[],
+  run: () => R,
+): R {
+  tracer.enter(op, args);
+  let result: R;
+  try {
+    result = run();
+  } catch (error) {
+    tracer.abort();
+    throw error;
+  }
+  tracer.leave(result);
+  return result;
+}
