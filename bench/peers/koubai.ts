@@ -1,8 +1,8 @@
-// Koubai's side of the peer benchmark. `koubai` uses core primitives only: BatchNorm as a
-// composite (mean, biased variance, rsqrt), matmul, and an MLP training step whose SGD-momentum
-// update is @koubai/optim's SGD (one fused pass per parameter, what a user would write). `koubai-fused` swaps in the layers package's fused
-// BatchNorm (one op with the hand-derived batchNormBackward): BatchNorm1d({ fused: true }) for
-// the BatchNorm workload, fusedBatchNorm inside the MLP.
+// Koubai's side of the peer benchmark, as a user writes it. `koubai` is what users get by
+// default: BatchNorm1d/BatchNorm2d composed from primitives (core's batchNorm, autograd derives
+// the gradient), matmul, and an MLP training step whose SGD-momentum update is @koubai/optim's
+// SGD. `koubai-fused` passes `fused: true` to the same layers (one op with the hand-derived
+// backward); everything else is the same code.
 
 import {
   crossEntropy,
@@ -17,7 +17,6 @@ import {
   BatchNorm2d,
   Conv2d,
   Flatten,
-  fusedBatchNorm,
   Linear,
   MaxPool2d,
   ReLU,
@@ -34,16 +33,6 @@ import {
 } from "./inputs.js";
 import type { Case, Framework, Outputs } from "./measure.js";
 
-/** A training-mode BatchNorm over dim 0 of [N, C]: `(x, gamma, beta, eps) => y`. */
-type BatchNormFn = (x: Tensor, gamma: Tensor, beta: Tensor, eps: number) => Tensor;
-
-/** Training-mode BatchNorm over dim 0: `(x - mean) * rsqrt(var + eps) * gamma + beta`, var biased. */
-export const batchNormComposite: BatchNormFn = (x, gamma, beta, eps) => {
-  const mean = x.mean(0, true);
-  const variance = x.var(0, { correction: 0, keepdim: true });
-  return x.sub(mean).mul(variance.add(eps).rsqrt()).mul(gamma).add(beta);
-};
-
 function leaf(data: Float32Array, shape: readonly number[]): Tensor {
   return tensor(data, { shape, requiresGrad: true });
 }
@@ -53,9 +42,6 @@ function gradOf(t: Tensor, name: string): Float32Array {
   return t.grad.toArray() as Float32Array;
 }
 
-const batchNormFused: BatchNormFn = (x, gamma, beta, eps) =>
-  fusedBatchNorm(x, gamma, beta, eps).out;
-
 /** The BatchNorm workload through its affine parameters `gamma`, `beta` (leaves) and `forward`. */
 interface BatchNormSetup {
   gamma: Tensor;
@@ -63,15 +49,9 @@ interface BatchNormSetup {
   forward(x: Tensor): Tensor;
 }
 
-function compositeSetup(inputs: BatchNormInputs): BatchNormSetup {
-  const gamma = leaf(inputs.gamma, [inputs.c]);
-  const beta = leaf(inputs.beta, [inputs.c]);
-  return { gamma, beta, forward: (x) => batchNormComposite(x, gamma, beta, inputs.eps) };
-}
-
 /** The public layer path; in training mode it also updates its [C] running statistics. */
-function moduleSetup(inputs: BatchNormInputs): BatchNormSetup {
-  const layer = new BatchNorm1d(inputs.c, { eps: inputs.eps, fused: true });
+function moduleSetup(inputs: BatchNormInputs, fused: boolean): BatchNormSetup {
+  const layer = new BatchNorm1d(inputs.c, { eps: inputs.eps, fused });
   const gamma = layer.weight as Tensor;
   const beta = layer.bias as Tensor;
   noGrad(() => {
@@ -122,22 +102,47 @@ async function matmul(inputs: MatmulInputs): Promise<Case> {
 
 type Params = Record<MlpParamName, Tensor>;
 
-function mlpLoss(p: Params, x: Tensor, labels: Tensor, eps: number, bn: BatchNormFn): Tensor {
+/** The MLP's two BatchNorm1d layers (default or fused), holding γ and β as their parameters. */
+interface MlpNorms {
+  bn1: BatchNorm1d;
+  bn2: BatchNorm1d;
+}
+
+function mlpLoss(p: Params, norms: MlpNorms, x: Tensor, labels: Tensor): Tensor {
   let h = x.matmul(p.w1).add(p.b1);
-  h = bn(h, p.g1, p.be1, eps).relu();
+  h = norms.bn1.forward(h).relu();
   h = h.matmul(p.w2).add(p.b2);
-  h = bn(h, p.g2, p.be2, eps).relu();
+  h = norms.bn2.forward(h).relu();
   return crossEntropy(h.matmul(p.w3).add(p.b3), labels);
 }
 
-async function mlp(inputs: MlpInputs, bn: BatchNormFn): Promise<Case> {
+/** A BatchNorm1d layer whose γ and β start at the shared inputs' values. */
+function batchNormLayer(gamma: Float32Array, beta: Float32Array, eps: number, fused: boolean) {
+  const layer = new BatchNorm1d(gamma.length, { eps, fused });
+  noGrad(() => {
+    layer.weight!.copy_(tensor(gamma));
+    layer.bias!.copy_(tensor(beta));
+  });
+  return layer;
+}
+
+async function mlp(inputs: MlpInputs, fused: boolean): Promise<Case> {
   const { batch, eps, lr, momentum } = inputs;
   const x = tensor(inputs.x, { shape: [batch, inputs.shapes.w1[0]] });
   const labels = tensor(inputs.labels);
+  const norms: MlpNorms = {
+    bn1: batchNormLayer(inputs.params.g1, inputs.params.be1, eps, fused),
+    bn2: batchNormLayer(inputs.params.g2, inputs.params.be2, eps, fused),
+  };
   const params = {} as Params;
   for (const name of MLP_PARAM_NAMES) {
     params[name] = leaf(inputs.params[name], inputs.shapes[name]);
   }
+  // γ and β live in the layers, as in a user's model.
+  params.g1 = norms.bn1.weight!;
+  params.be1 = norms.bn1.bias!;
+  params.g2 = norms.bn2.weight!;
+  params.be2 = norms.bn2.bias!;
   // PyTorch SGD (dampening 0, no Nesterov): buf = momentum * buf + grad; p -= lr * buf, with
   // buf = grad on step 1.
   const optimizer = new SGD(
@@ -146,7 +151,7 @@ async function mlp(inputs: MlpInputs, bn: BatchNormFn): Promise<Case> {
   );
   const trainStep = (): number => {
     optimizer.zeroGrad();
-    const loss = mlpLoss(params, x, labels, eps, bn);
+    const loss = mlpLoss(params, norms, x, labels);
     loss.backward();
     optimizer.step();
     return loss.item();
@@ -234,9 +239,9 @@ export function koubaiFramework(version: string): Framework {
   return {
     name: "koubai",
     version,
-    batchNorm: async (inputs) => batchNorm(inputs, compositeSetup(inputs)),
+    batchNorm: async (inputs) => batchNorm(inputs, moduleSetup(inputs, false)),
     matmul,
-    mlp: async (inputs) => mlp(inputs, batchNormComposite),
+    mlp: async (inputs) => mlp(inputs, false),
     cnn: async (inputs) => cnn(inputs, false),
   };
 }
@@ -246,8 +251,8 @@ export function koubaiFusedFramework(version: string): Framework {
   return {
     name: "koubai-fused",
     version,
-    batchNorm: async (inputs) => batchNorm(inputs, moduleSetup(inputs)),
-    mlp: async (inputs) => mlp(inputs, batchNormFused),
+    batchNorm: async (inputs) => batchNorm(inputs, moduleSetup(inputs, true)),
+    mlp: async (inputs) => mlp(inputs, true),
     cnn: async (inputs) => cnn(inputs, true),
   };
 }
@@ -279,6 +284,6 @@ export function koubaiThreadsFramework(version: string, threads: number): Framew
     name: `koubai-fused-${threads}t`,
     version,
     matmul: async (inputs) => withThreads(threads, await matmul(inputs)),
-    mlp: async (inputs) => withThreads(threads, await mlp(inputs, batchNormFused)),
+    mlp: async (inputs) => withThreads(threads, await mlp(inputs, true)),
   };
 }

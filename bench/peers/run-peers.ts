@@ -22,6 +22,7 @@ import {
   type TimingOptions,
   timeInterleaved,
 } from "./measure.js";
+import { plainJsFramework } from "./plain-js.js";
 import { markdownHeader, markdownTable, type Report, type ResultRow } from "./report.js";
 import { tfjsFramework } from "./tfjs.js";
 import { torchFramework } from "./torch.js";
@@ -245,12 +246,15 @@ async function main(): Promise<void> {
   const chosenFrameworks = option("frameworks");
   const torch = await torchFramework();
   const frameworks: Framework[] = [
-    koubaiFramework(koubaiVersion("core", "composite BatchNorm from core primitives")),
-    koubaiFusedFramework(koubaiVersion("layers", "fused BatchNorm with batchNormBackward")),
+    koubaiFramework(
+      koubaiVersion("layers", "default BatchNorm1d/2d, composed from core primitives"),
+    ),
+    koubaiFusedFramework(koubaiVersion("layers", "BatchNorm1d/2d with fused: true")),
     // The same with its large matmuls on two threads, where the machine has two cores.
     ...(kernelThreadsAvailable() && os.availableParallelism() >= 2 && kernelThreads === 1
       ? [koubaiThreadsFramework(koubaiVersion("layers", "fused BatchNorm, 2 kernel threads"), 2)]
       : []),
+    plainJsFramework(),
     await tfjsFramework("wasm"),
     await jaxFramework(packageVersion("@jax-js/jax", "@jax-js/jax")),
     ...(torch === undefined ? [] : [torch.framework]),

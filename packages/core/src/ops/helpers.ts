@@ -109,6 +109,19 @@ export function binaryForward(
  * The gradient of a broadcast input: sum `grad` over the dims that broadcasting added or
  * stretched, so it has `input`'s shape again, and cast it to `input`'s dtype.
  */
+/**
+ * fn(t) for a broadcast view t (stride 0 along dims of size > 1: a reduction's gradient, expanded
+ * back) computed on one copy of its distinct values and expanded again: the same values without a
+ * full-size pass. For elementwise fn only; a dense t is passed through.
+ */
+export function onDistinctValues(t: Tensor, fn: (compact: Tensor) => Tensor): Tensor {
+  let compact = t;
+  t.strides.forEach((stride, d) => {
+    if (stride === 0 && t.shape[d] > 1) compact = compact.narrow(d, 0, 1);
+  });
+  return compact === t ? fn(t) : fn(compact).expand(t.shape);
+}
+
 export function unbroadcast(grad: Tensor, input: TensorMeta): Tensor {
   const shape = input.shape;
   if (sameShape(grad.shape, shape)) {

@@ -7,7 +7,13 @@
 import { isGradEnabled } from "../autograd/grad-mode.js";
 import { mapBinary, subRow } from "../kernels/elementwise.js";
 import { type ReduceKind, reduce, sumSquaredDeviations } from "../kernels/reduce.js";
-import { allocate, allocateUnfilled, type DType, isFloat } from "../tensor/dtype.js";
+import {
+  allocate,
+  allocateUnfilled,
+  type DType,
+  isFloat,
+  type TypedArray,
+} from "../tensor/dtype.js";
 import {
   formatShape,
   normalizeDim,
@@ -509,14 +515,27 @@ export const center = defineOp({
 });
 
 /**
- * x - mu (mu: float64 means over `dims`, one per kept position) computed in doubles and rounded
- * once into a new tensor of x's dtype, by the JS rows (which compute in doubles and round on store).
+ * x - mu, mu holding float64 means over `dims` (one per kept position), into a new tensor of
+ * x's dtype. float64 x: one subtraction, rounded once. float32 x: mu is split into a float32 head
+ * and tail (hi + lo = mu to 2⁻⁴⁸ relative), and out = (x - hi) - lo, two float32 passes that run
+ * in the WebAssembly kernels. Where x is within a factor of 2 of hi (values near a large mean, the
+ * case that needs care) x - hi is exact, so the result is mu's difference rounded once; elsewhere
+ * it is within one ulp of that.
  */
 function subtractMean(x: TensorMeta & Tensor, dims: readonly number[], mu: Float64Array): Tensor {
   const out = allocateUnfilled(x.dtype, x.numel(), "center", x.shape);
-  const meanView = Tensor.fromTypedArray(mu, reducedShape(x.shape, dims, true)).broadcastView(
-    x.shape,
-  );
-  mapBinary(subRow, x, meanView, x.shape, out);
-  return Tensor.fromTypedArray(out, x.shape);
+  const meanShape = reducedShape(x.shape, dims, true);
+  const broadcast = (values: TypedArray) =>
+    Tensor.fromTypedArray(values, meanShape).broadcastView(x.shape);
+  if (x.dtype === "float64") {
+    mapBinary(subRow, x, broadcast(mu), x.shape, out);
+    return Tensor.fromTypedArray(out, x.shape);
+  }
+  const hi = Float32Array.from(mu);
+  const lo = new Float32Array(mu.length);
+  for (let i = 0; i < mu.length; i++) lo[i] = mu[i] - hi[i];
+  mapBinary(subRow, x, broadcast(hi), x.shape, out);
+  const head = Tensor.fromTypedArray(out, x.shape);
+  mapBinary(subRow, head, broadcast(lo), x.shape, out);
+  return head;
 }

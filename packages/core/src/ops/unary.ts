@@ -7,7 +7,13 @@ import { floatDType } from "../tensor/dtype.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { where } from "./binary.js";
 import { defineOp } from "./define.js";
-import { binaryForward, checkTensor, sameShapeAs, unaryForward } from "./helpers.js";
+import {
+  binaryForward,
+  checkTensor,
+  onDistinctValues,
+  sameShapeAs,
+  unaryForward,
+} from "./helpers.js";
 
 /** The float result of `row` over x (integer and bool inputs compute in float32). */
 function floatUnary(op: string, row: k.UnaryRow, x: Tensor): Tensor {
@@ -153,7 +159,9 @@ export const square = defineOp({
     const out = unaryForward(k.squareRow, x, x.dtype === "bool" ? "int32" : x.dtype, "square");
     return { out, inputs: [x], saved: { x } };
   },
-  backward: ({ x }, gradOut) => [gradOut.mul(x.mul(2))],
+  // 2·g first: g is often a reduction's gradient broadcast back (variance), so 2·g costs one
+  // value per row and the product with x is the only full-size pass.
+  backward: ({ x }, gradOut) => [x.mul(onDistinctValues(gradOut, (g) => g.mul(2)))],
 });
 
 /**

@@ -5,6 +5,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   amax,
+  center,
   Generator,
   gradcheck,
   mean,
@@ -143,5 +144,42 @@ describe("variance of tensors with no elements", () => {
     const y = zeros([3, 4, 0], { requiresGrad: true });
     std(y, 1).sum().backward();
     expect(y.grad?.shape).toEqual([3, 4, 0]);
+  });
+});
+
+describe("center", () => {
+  /** x - mean over dim 0 of a [rows, cols] float32 tensor, in doubles, each result rounded once. */
+  function exactlyRounded(values: Float32Array, rows: number, cols: number): number[] {
+    const means = Array.from({ length: cols }, (_, c) => {
+      let total = 0;
+      for (let r = 0; r < rows; r++) total += values[r * cols + c];
+      return total / rows;
+    });
+    return Array.from(values, (v, i) => Math.fround(v - means[i % cols]));
+  }
+
+  it("rounds float32 differences once where values sit near a large mean", () => {
+    const rows = 64;
+    const cols = 3;
+    const values = Float32Array.from(
+      { length: rows * cols },
+      (_, i) => 1e4 + 0.1 * Math.sin(i * 7.3),
+    );
+    const x = tensor(values).reshape([rows, cols]);
+    expect(Array.from(center(x, 0).toArray())).toEqual(exactlyRounded(values, rows, cols));
+  });
+
+  it("stays within one ulp of the exactly rounded difference for values far from the mean", () => {
+    const rows = 50;
+    const cols = 4;
+    const values = Float32Array.from({ length: rows * cols }, (_, i) =>
+      Math.sinh(4 * Math.sin(i * 1.7)),
+    );
+    const x = tensor(values).reshape([rows, cols]);
+    const got = center(x, 0).toArray();
+    exactlyRounded(values, rows, cols).forEach((expected, i) => {
+      const ulp = 2 ** (Math.floor(Math.log2(Math.abs(expected) || 2 ** -126)) - 23);
+      expect(Math.abs(got[i] - expected)).toBeLessThanOrEqual(ulp);
+    });
   });
 });

@@ -3,7 +3,7 @@
 // covered by the op-sample table and the PyTorch fixtures.
 
 import { describe, expect, it } from "vitest";
-import { clamp, log1p, sin, softplus, tensor } from "../../src/index.js";
+import { autogradGrad, clamp, log1p, sin, softplus, tensor } from "../../src/index.js";
 
 describe("clamp", () => {
   it("sets every element to max when min > max, as torch.clamp does", () => {
@@ -37,5 +37,31 @@ describe("softplus", () => {
     expect(() => softplus(x, 1, Number.NaN)).toThrow(
       "softplus: threshold must be a number, got NaN",
     );
+  });
+});
+
+describe("square's gradient", () => {
+  it("is 2x·g when g comes back broadcast from a reduction, and stays twice differentiable", () => {
+    const x = tensor(
+      [
+        [1, -2, 3],
+        [0.5, 4, -1],
+      ],
+      { dtype: "float64", requiresGrad: true },
+    );
+    x.square()
+      .sum(0)
+      .mul(tensor([1, 10, 100], { dtype: "float64" }))
+      .sum()
+      .backward({ createGraph: true });
+    expect(x.grad!.tolist()).toEqual([
+      [2, -40, 600],
+      [1, 80, -200],
+    ]);
+    const [gradOfGrad] = autogradGrad(x.grad!.sum(), [x]);
+    expect(gradOfGrad.tolist()).toEqual([
+      [2, 20, 200],
+      [2, 20, 200],
+    ]);
   });
 });
