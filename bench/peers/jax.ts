@@ -17,7 +17,7 @@ import {
 } from "./inputs.js";
 import type { Case, Framework, Outputs } from "./measure.js";
 
-/** Same composite as Koubai's: `(x - mean) * 1/sqrt(var + eps) * gamma + beta`, var biased. */
+/** A composite BatchNorm: `(x - mean) * 1/sqrt(var + eps) * gamma + beta`, var biased. */
 function batchNormComposite(x: np.Array, gamma: np.Array, beta: np.Array, eps: number): np.Array {
   const mean = np.mean(x.ref, 0, { keepdims: true });
   const centred = x.sub(mean);

@@ -5,7 +5,7 @@ process: one JSON request per line on stdin, one JSON reply per line on stdout. 
   {"cmd": "step"}   one timed unit of work
   {"cmd": "dispose"}
 Replies: {"ok": true, ...} or {"ok": false, "error": "..."}. PyTorch runs on one thread (the
-peers do), in float32, with the same composite BatchNorm and PyTorch's own SGD.
+peers do), in float32, with PyTorch's own BatchNorm kernel (what nn.BatchNorm1d runs) and SGD.
 
 Needs Debian's python3-torch (/usr/bin/python3); torch.ts skips PyTorch when it cannot import it.
 """
@@ -36,10 +36,17 @@ def out(t):
     return base64.b64encode(t.detach().contiguous().to(torch.float32).numpy().tobytes()).decode()
 
 
-def batch_norm(x, gamma, beta, eps, dims):
-    mean = x.mean(dims, keepdim=True)
-    var = (x - mean).square().mean(dims, keepdim=True)
-    return (x - mean) * torch.rsqrt(var + eps) * gamma + beta
+class BatchNorm:
+    """PyTorch's own BatchNorm in training mode (F.batch_norm: the native kernel nn.BatchNorm1d
+    runs), with running statistics updated as the layer does, on the given gamma and beta."""
+
+    def __init__(self, c, eps):
+        self.running_mean = torch.zeros(c)
+        self.running_var = torch.ones(c)
+        self.eps = eps
+
+    def __call__(self, x, gamma, beta):
+        return F.batch_norm(x, self.running_mean, self.running_var, gamma, beta, True, 0.1, self.eps)
 
 
 class BatchNormCase:
@@ -49,12 +56,12 @@ class BatchNormCase:
         self.gamma = floats(i["gamma"], (c,)).requires_grad_(True)
         self.beta = floats(i["beta"], (c,)).requires_grad_(True)
         self.grad_out = floats(i["gradOut"], (n, c))
-        self.eps = i["eps"]
+        self.bn = BatchNorm(c, i["eps"])
 
     def run(self):
         for t in (self.x, self.gamma, self.beta):
             t.grad = None
-        y = batch_norm(self.x, self.gamma, self.beta, self.eps, 0)
+        y = self.bn(self.x, self.gamma, self.beta)
         y.backward(self.grad_out)
         return y
 
@@ -115,11 +122,13 @@ class MlpCase(TrainCase):
         super().__init__(i, self.NAMES, {n: tuple(i["shapes"][n]) for n in self.NAMES})
         self.x = floats(i["x"], (i["batch"], i["shapes"]["w1"][0]))
         self.labels = ints(i["labels"], (i["batch"],))
+        self.bn1 = BatchNorm(i["shapes"]["g1"][0], self.eps)
+        self.bn2 = BatchNorm(i["shapes"]["g2"][0], self.eps)
 
     def loss(self):
         p = self.params
-        h = torch.relu(batch_norm(self.x @ p["w1"] + p["b1"], p["g1"], p["be1"], self.eps, 0))
-        h = torch.relu(batch_norm(h @ p["w2"] + p["b2"], p["g2"], p["be2"], self.eps, 0))
+        h = torch.relu(self.bn1(self.x @ p["w1"] + p["b1"], p["g1"], p["be1"]))
+        h = torch.relu(self.bn2(h @ p["w2"] + p["b2"], p["g2"], p["be2"]))
         return F.cross_entropy(h @ p["w3"] + p["b3"], self.labels)
 
     def check(self):
