@@ -18,6 +18,12 @@ export { enableGrad, isGradEnabled, noGrad } from "./autograd/grad-mode.js";
 export { type BackwardFn, Node, record } from "./autograd/node.js";
 export { BackwardStep, traceBackward } from "./autograd/trace.js";
 export {
+  type CompiledFunction,
+  CompileError,
+  type CompileOptions,
+  compile,
+} from "./compile/compile.js";
+export {
   type Traced,
   type TracedArg,
   type TracedGraph,

@@ -6,6 +6,7 @@
 
 import "./methods.js";
 
+export { invalidateTraces } from "./compile/compile.js";
 export {
   type BatchNormForwardStats,
   type BatchNormGradSums,
@@ -38,3 +39,10 @@ export {
   type PublicOpName,
 } from "./registry.js";
 export { setUnfilledPoison } from "./tensor/dtype.js";
+export {
+  activeTracer,
+  type OpTracer,
+  setActiveTracer,
+  type TracedOpInfo,
+  tracedCall,
+} from "./tensor/tracing.js";

@@ -3,6 +3,7 @@
 // (keys, validation, loading) lives in state-dict.ts.
 
 import { type DType, noGrad, type Tensor, Tensor as TensorClass } from "@koubai/core";
+import { invalidateTraces } from "@koubai/core/internal";
 import { Parameter } from "./parameter.js";
 import {
   type LoadStateDictOptions,
@@ -338,7 +339,13 @@ export abstract class Module {
 
   /** Sets `training` on this module and every descendant. Returns `this`. */
   train(mode = true): this {
-    for (const module of this.modules()) module.training = mode;
+    let changed = false;
+    for (const module of this.modules()) {
+      changed ||= module.training !== mode;
+      module.training = mode;
+    }
+    // Compiled functions traced one mode's forward: they must trace again.
+    if (changed) invalidateTraces();
     return this;
   }
 

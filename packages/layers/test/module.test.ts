@@ -1,4 +1,14 @@
-import { graphListing, ones, randn, type Tensor, tensor, zeros } from "@koubai/core";
+import {
+  compile,
+  graphListing,
+  manualSeed,
+  noGrad,
+  ones,
+  randn,
+  type Tensor,
+  tensor,
+  zeros,
+} from "@koubai/core";
 import { describe, expect, it } from "vitest";
 import { Identity, ReLU } from "../src/activation.js";
 import { BatchNorm1d } from "../src/batch-norm.js";
@@ -308,5 +318,36 @@ describe("parameter names for graph output", () => {
     outer.parameters();
     expect(inner.parameters()[0].name).toBe("0.weight");
     expect(outer.namedParameters()[0][1].name).toBe("1.0.weight");
+  });
+});
+
+describe("compiled functions and train()/eval()", () => {
+  it("retrace after a mode change, so BatchNorm switches to its running statistics", () => {
+    const net = new Sequential(new Linear(4, 3), new BatchNorm1d(3));
+    const f = compile((x: Tensor) => net.forward(x));
+    const x = randn([8, 4]);
+    f(x);
+    f(x);
+    net.eval();
+    const evalOut = f(x);
+    expect(f.traces).toBe(2);
+    expect(evalOut.tolist()).toEqual(noGrad(() => net.forward(x)).tolist());
+    net.eval(); // no change: no retrace
+    f(x);
+    expect(f.traces).toBe(2);
+  });
+
+  it("update BatchNorm's running statistics and batch count exactly as eager calls", () => {
+    manualSeed(4);
+    const eager = new BatchNorm1d(5);
+    const compiled = new BatchNorm1d(5);
+    const f = compile((x: Tensor) => compiled.forward(x));
+    for (let i = 0; i < 3; i++) {
+      const x = randn([6, 5]).mul(i + 1);
+      expect(f(x).tolist()).toEqual(eager.forward(x).tolist());
+    }
+    expect(compiled.runningMean!.tolist()).toEqual(eager.runningMean!.tolist());
+    expect(compiled.runningVar!.tolist()).toEqual(eager.runningVar!.tolist());
+    expect(compiled.numBatchesTracked!.item()).toBe(3);
   });
 });

@@ -3,6 +3,7 @@
 // JSON. The update rules live in the subclasses (sgd.ts, adam.ts, adamw.ts).
 
 import { enableGrad, noGrad, Tensor } from "@koubai/core";
+import { activeTracer, tracedCall } from "@koubai/core/internal";
 import {
   deserializeTensor,
   isSerializedTensor,
@@ -124,6 +125,21 @@ export abstract class Optimizer<G extends ParamGroup = ParamGroup, S extends obj
         );
       }
     }
+    const tracer = activeTracer();
+    if (tracer === null) return this.#step(closure);
+    // Traced (inside compile): one call, which a replay makes again, reading the groups' current
+    // settings, so learning-rate schedules keep working.
+    const info = { name: `${this.typeName()}.step`, kind: "effect" };
+    return tracedCall(
+      tracer,
+      info,
+      [closure],
+      () => this.#step(closure),
+      (again?: () => T) => this.step(again),
+    );
+  }
+
+  #step<T>(closure?: () => T): T | undefined {
     const loss = closure === undefined ? undefined : enableGrad(closure);
     noGrad(() => {
       for (const group of this.paramGroups) this.update(group);

@@ -1,6 +1,6 @@
-import { tensor, zeros } from "@koubai/core";
+import { compile, manualSeed, randn, type Tensor, tensor, zeros } from "@koubai/core";
 import { describe, expect, it } from "vitest";
-import { Adam, AdamW, Optimizer, type OptimizerStateDict, SGD } from "../src/index.js";
+import { Adam, AdamW, Optimizer, type OptimizerStateDict, SGD, StepLR } from "../src/index.js";
 
 const param = (values: number[] = [0, 0]) =>
   tensor(values, { dtype: "float64", requiresGrad: true });
@@ -299,4 +299,42 @@ describe("optimizer options PyTorch accepts but that cannot train", () => {
     expect(ran).toBe(false);
     expect(p.tolist()).toEqual([1, 1]);
   });
+});
+
+describe("optimizers inside compiled functions", () => {
+  /** A least-squares step; the optimizer and its scheduler come from `make`. */
+  function setup(make: (params: Tensor[]) => Optimizer) {
+    manualSeed(2);
+    const w = randn([4, 1]).requiresGrad_();
+    const optimizer = make([w]);
+    const scheduler = new StepLR(optimizer, { stepSize: 2, gamma: 0.5 });
+    const step = (x: Tensor, y: Tensor) => {
+      optimizer.zeroGrad();
+      const loss = x.matmul(w).sub(y).square().mean();
+      loss.backward();
+      optimizer.step();
+      return loss;
+    };
+    return { w, step, scheduler };
+  }
+
+  for (const [name, make] of [
+    ["SGD with momentum", (p: Tensor[]) => new SGD(p, { lr: 0.1, momentum: 0.9 })],
+    ["Adam", (p: Tensor[]) => new Adam(p, { lr: 0.05 })],
+  ] as const) {
+    it(`${name}: a replayed step reads the learning rate a scheduler set, and its state advances as in eager calls`, () => {
+      const x = randn([16, 4]);
+      const y = randn([16, 1]);
+      const eager = setup(make);
+      const traced = setup(make);
+      const step = compile(traced.step);
+      for (let i = 0; i < 6; i++) {
+        expect(step(x, y).item()).toBe(eager.step(x, y).item());
+        eager.scheduler.step();
+        traced.scheduler.step();
+      }
+      expect(step.replays).toBe(5);
+      expect(Array.from(traced.w.toArray())).toEqual(Array.from(eager.w.toArray()));
+    });
+  }
 });

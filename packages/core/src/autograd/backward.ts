@@ -1,13 +1,33 @@
 // `Tensor.backward`: checks its arguments and the seed gradient, then runs the engine from one
 // output, accumulating into the leaves' `.grad`.
 
-import { allocate } from "../tensor/dtype.js";
+import { full, onesLike } from "../tensor/creation.js";
 import { formatShape } from "../tensor/shape.js";
 import { Tensor, type TensorLike } from "../tensor/tensor.js";
+import { activeTracer, tracedCall } from "../tensor/tracing.js";
 import { type BackwardOptions, runBackward } from "./engine.js";
+
+/** How a tracer sees a backward pass: a scope holding the calls the engine makes. */
+const BACKWARD = { name: "backward", kind: "backward" };
 
 /** `output.backward(options)` or `output.backward(gradient, options)`; see `Tensor.backward`. */
 export function backward(
+  output: Tensor,
+  gradientOrOptions?: TensorLike | BackwardOptions,
+  maybeOptions?: BackwardOptions,
+): void {
+  const tracer = activeTracer();
+  if (tracer === null) return runFrom(output, gradientOrOptions, maybeOptions);
+  tracedCall(
+    tracer,
+    BACKWARD,
+    [output, gradientOrOptions, maybeOptions],
+    () => runFrom(output, gradientOrOptions, maybeOptions),
+    backward,
+  );
+}
+
+function runFrom(
   output: Tensor,
   gradientOrOptions?: TensorLike | BackwardOptions,
   maybeOptions?: BackwardOptions,
@@ -25,11 +45,11 @@ export function backward(
         `backward: a gradient is needed for a non-scalar output of shape ${formatShape(output.shape)}; pass one of the same shape, e.g. onesLike(out)`,
       );
     }
-    seed = Tensor.fromTypedArray(allocate(output.dtype, 1).fill(1), output.shape);
+    seed = onesLike(output);
   } else {
     seed =
       typeof gradient === "number"
-        ? Tensor.scalar(gradient, output.dtype).expand(output.shape)
+        ? full([], gradient, { dtype: output.dtype }).expand(output.shape)
         : gradient;
     if (!(seed instanceof Tensor)) {
       throw new TypeError(

@@ -4,7 +4,7 @@
 
 import { formatShape } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
-import { activeTracer, tracedCall } from "../tensor/tracing.js";
+import { activeTracer, tracedCall, WithSaved } from "../tensor/tracing.js";
 import { noGrad } from "./grad-mode.js";
 import { record } from "./node.js";
 
@@ -86,7 +86,8 @@ export function customOp(definition: CustomOpDefinition): (...inputs: Tensor[]) 
     );
   }
   const info = { name, kind: "custom" };
-  const call = (inputs: Tensor[]): Tensor => {
+  // `keep`, when given, receives the tensors forward saved (for a tracer: see WithSaved).
+  const call = (inputs: Tensor[], keep?: Tensor[]): Tensor => {
     inputs.forEach((t, i) => {
       if (!(t instanceof Tensor))
         throw new TypeError(`${name}: input ${i} must be a Tensor, got ${typeof t}`);
@@ -120,12 +121,18 @@ export function customOp(definition: CustomOpDefinition): (...inputs: Tensor[]) 
       recorded.gradFn.freshGradients = definition.freshGradients === true;
       recorded.gradFn.rule = definition.rule ?? null;
     }
+    keep?.push(...ctx.saved);
     return recorded;
   };
+  const callWithSaved = (...inputs: Tensor[]) => {
+    const saved: Tensor[] = [];
+    return new WithSaved(call(inputs, saved), saved);
+  };
   // A tracer sees the op as one call, whatever its forward runs inside.
-  return (...inputs: Tensor[]) => {
+  const op = (...inputs: Tensor[]): Tensor => {
     const tracer = activeTracer();
     if (tracer === null) return call(inputs);
-    return tracedCall(tracer, info, inputs, () => call(inputs));
+    return tracedCall(tracer, info, inputs, () => callWithSaved(...inputs), callWithSaved).result;
   };
+  return op;
 }

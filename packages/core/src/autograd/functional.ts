@@ -2,7 +2,7 @@
 // instead of `.grad` side effects. They nest: grad(grad(f)) records the inner backward pass
 // whenever its inputs already carry a graph, so every differentiable op has second derivatives.
 
-import { allocate } from "../tensor/dtype.js";
+import { onesLike } from "../tensor/creation.js";
 import { formatShape } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
 import { runBackward } from "./engine.js";
@@ -62,7 +62,7 @@ export function autogradGrad(
         `autogradGrad: outputs[${i}] has shape ${formatShape(out.shape)}; pass gradOutputs for non-scalar outputs`,
       );
     }
-    return Tensor.fromTypedArray(allocate(out.dtype, 1).fill(1), out.shape);
+    return onesLike(out);
   });
   const createGraph = options.createGraph ?? false;
   const grads = runBackward(outs, seeds, {

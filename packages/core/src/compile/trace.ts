@@ -5,12 +5,17 @@
 // compiler fuses the primitives). Tensors the function did not receive and no op made
 // (parameters, buffers, constants) appear as captured values, named when the caller says how.
 
+import { isGradEnabled } from "../autograd/grad-mode.js";
 import { formatShape } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
-import { type OpTracer, setActiveTracer, type TracedOpInfo } from "../tensor/tracing.js";
+import { type OpTracer, setActiveTracer, type TracedOpInfo, WithSaved } from "../tensor/tracing.js";
 
-/** Where a traced value comes from. */
-export type TracedValueSource = "input" | "captured" | "op";
+/**
+ * Where a traced value comes from: a graph input, a tensor that existed before tracing
+ * (parameter, buffer, constant), an op's output, or "untraced": a tensor made during tracing by
+ * no traced call (a kernel called directly), which the graph cannot make again.
+ */
+export type TracedValueSource = "input" | "captured" | "op" | "untraced";
 
 /** A tensor in a traced graph: its shape and dtype, and where it comes from. */
 export class TracedValue {
@@ -33,13 +38,19 @@ export class TracedValue {
     readonly name?: string,
   ) {}
 
+  /** For an "untraced" value: the first line outside Koubai's core where it was made. */
+  madeAt?: string | null;
+
   /** How listings refer to it: its name, else `%id`. */
   get label(): string {
     return this.name ?? `%${this.id}`;
   }
 }
 
-/** An argument of a traced call: values where tensors were passed, other arguments as given. */
+/**
+ * An argument of a traced call: values where tensors were passed, arrays and plain objects
+ * rebuilt around them, anything else (numbers, typed arrays, a Generator) as given.
+ */
 export type TracedArg =
   | TracedValue
   | number
@@ -48,7 +59,8 @@ export type TracedArg =
   | null
   | undefined
   | readonly TracedArg[]
-  | { readonly [key: string]: TracedArg };
+  | { readonly [key: string]: TracedArg }
+  | object;
 
 /** One op call in a traced graph. */
 export class TracedNode {
@@ -56,6 +68,11 @@ export class TracedNode {
   readonly children: TracedNode[] = [];
   /** The values it returned (several for max along a dim, split, sort...). */
   outputs: TracedValue[] = [];
+  /**
+   * The tensors its backward reads, when the call made them itself (a mask, indices, a number
+   * operand as a tensor); inputs and outputs it saves appear here too.
+   */
+  saved: TracedValue[] = [];
 
   /** @internal Made by {@link trace}. */
   constructor(
@@ -63,12 +80,20 @@ export class TracedNode {
     readonly id: number,
     /** The op's registry name (customOp: its name; in-place updates: `add_`, `copy_`...). */
     readonly op: string,
-    /** The registry's kind, "composite", "custom" or "inplace". */
+    /**
+     * The registry's kind (elementwise, reduction, movement, opaque), or "composite", "custom"
+     * (a customOp), "inplace", "creation" (zeros, randn...) or "effect" (setting `.grad`, an
+     * optimizer's step).
+     */
     readonly kind: string,
     /** The arguments, tensors replaced by their values; trailing undefined ones dropped. */
     readonly args: readonly TracedArg[],
     /** The composite or custom op this call was made from, or null at the top level. */
     readonly parent: TracedNode | null,
+    /** @internal The function that makes this call again given the arguments. */
+    readonly again: (...args: never[]) => unknown,
+    /** @internal Whether grad mode was on when the call was made. */
+    readonly gradEnabled: boolean,
   ) {}
 
   /** The values among the arguments, in order (each once). */
@@ -98,7 +123,10 @@ export interface TracedGraph {
   readonly outputs: readonly TracedValue[];
   /** Every call at every depth, in call order. */
   readonly allNodes: readonly TracedNode[];
-  /** The calls that compute: primitives, in-place updates, and custom ops taken whole. */
+  /**
+   * The calls that compute, in order: composites and backward passes opened up; primitives,
+   * in-place updates, creations, custom ops and effects taken whole.
+   */
   primitives(): TracedNode[];
   /** A listing, one call per line; composites show their calls indented up to `depth` levels. */
   toString(depth?: number): string;
@@ -137,10 +165,16 @@ export function tensorsIn(value: unknown): Tensor[] {
   return found;
 }
 
-/** The first line of a stack that is not inside this package: where the user's code read. */
+/** The first line of the current stack outside this package: where the user's code read. */
 function callerLine(): string | null {
+  return firstLineOutside(new Error().stack ?? "");
+}
+
+/** The first line of `stack` that is not inside this package. */
+function firstLineOutside(stack: string): string | null {
+  if (process.env.KOUBAI_TRACE_STACKS) console.error(stack);
   const here = import.meta.url.replace(/\/compile\/trace\.[jt]s$/, "/");
-  const lines = (new Error().stack ?? "").split("\n").slice(1);
+  const lines = stack.split("\n").slice(1);
   for (const line of lines) {
     const at = line.trim();
     if (!at.startsWith("at ")) continue;
@@ -159,6 +193,8 @@ class GraphBuilder implements OpTracer {
   readonly inputs: TracedValue[] = [];
   readonly #byTensor = new Map<Tensor, TracedValue>();
   readonly #stack: TracedNode[] = [];
+  /** Every tensor constructed while tracing: captured ones among them are "untraced". */
+  readonly #made = new WeakMap<Tensor, string>();
   #captured = 0;
 
   constructor(
@@ -194,29 +230,46 @@ class GraphBuilder implements OpTracer {
   }
 
   /** The value of a tensor an op was called on: known, or captured now. */
-  valueOf(t: Tensor): TracedValue {
+  valueFor(t: Tensor): TracedValue {
     const known = this.#byTensor.get(t);
     if (known !== undefined) return known;
-    return this.#add(t, "captured", null, this.names.get(t) ?? `const${this.#captured++}`);
+    const name = this.names.get(t) ?? `captured${this.#captured++}`;
+    const made = this.#made.get(t);
+    const value = this.#add(t, made === undefined ? "captured" : "untraced", null, name);
+    if (made !== undefined) value.madeAt = firstLineOutside(made);
+    return value;
+  }
+
+  created(t: Tensor): void {
+    this.#made.set(t, new Error().stack ?? "");
   }
 
   #arg(arg: unknown, depth: number): TracedArg {
-    if (arg instanceof Tensor) return this.valueOf(arg);
+    if (arg instanceof Tensor) return this.valueFor(arg);
     if (arg === null || typeof arg !== "object") return arg as TracedArg;
     if (depth > 3) return String(arg);
     if (Array.isArray(arg)) return arg.map((a) => this.#arg(a, depth + 1));
-    if (ArrayBuffer.isView(arg)) return Array.from(arg as unknown as ArrayLike<number>);
+    // Typed arrays, generators and other class instances are kept as they are.
+    if (Object.getPrototypeOf(arg) !== Object.prototype) return arg;
     const out: Record<string, TracedArg> = {};
     for (const [key, v] of Object.entries(arg)) out[key] = this.#arg(v, depth + 1);
     return out;
   }
 
-  enter(op: TracedOpInfo, args: readonly unknown[]): void {
+  enter(op: TracedOpInfo, args: readonly unknown[], again: (...args: never[]) => unknown): void {
     let n = args.length;
     while (n > 0 && args[n - 1] === undefined) n--;
     const traced = args.slice(0, n).map((a) => this.#arg(a, 0));
     const parent = this.#stack.at(-1) ?? null;
-    const node = new TracedNode(this.allNodes.length, op.name, op.kind, traced, parent);
+    const node = new TracedNode(
+      this.allNodes.length,
+      op.name,
+      op.kind,
+      traced,
+      parent,
+      again,
+      isGradEnabled(),
+    );
     this.allNodes.push(node);
     (parent === null ? this.nodes : parent.children).push(node);
     this.#stack.push(node);
@@ -224,7 +277,11 @@ class GraphBuilder implements OpTracer {
 
   leave(result: unknown): void {
     const node = this.#stack.pop()!;
-    node.outputs = tensorsIn(result).map((t) => this.#byTensor.get(t) ?? this.#add(t, "op", node));
+    const valueOf = (t: Tensor) => this.#byTensor.get(t) ?? this.#add(t, "op", node);
+    if (result instanceof WithSaved) {
+      node.outputs = tensorsIn(result.result).map(valueOf);
+      node.saved = result.saved.map(valueOf);
+    } else node.outputs = tensorsIn(result).map(valueOf);
   }
 
   abort(): void {
@@ -265,11 +322,11 @@ class GraphBuilder implements OpTracer {
   }
 }
 
-/** The computing calls under `nodes`: composites opened up, custom ops and primitives whole. */
-function primitivesOf(nodes: readonly TracedNode[]): TracedNode[] {
+/** The computing calls under `nodes`: composites and backward passes opened, the rest whole. */
+export function primitivesOf(nodes: readonly TracedNode[]): TracedNode[] {
   const out: TracedNode[] = [];
   const walk = (node: TracedNode): void => {
-    if (node.kind === "composite") node.children.forEach(walk);
+    if (node.kind === "composite" || node.kind === "backward") node.children.forEach(walk);
     else out.push(node);
   };
   nodes.forEach(walk);
@@ -303,7 +360,11 @@ function listing(
   const write = (node: TracedNode, level: number): void => {
     const outs = node.outputs.map((v) => `${v.label}: ${typeOf(v)}`).join(", ");
     const call = `${node.op}(${node.args.map(formatArg).join(", ")})`;
-    const kind = node.kind === "composite" || node.kind === "custom" ? `  [${node.kind}]` : "";
+    const kind = ["composite", "custom", "backward", "effect", "creation", "inplace"].includes(
+      node.kind,
+    )
+      ? `  [${node.kind}]`
+      : "";
     lines.push(`${"  ".repeat(level + 1)}${outs === "" ? "" : `${outs} = `}${call}${kind}`);
     if (level < depth) for (const child of node.children) write(child, level + 1);
   };
@@ -352,6 +413,6 @@ export function trace<R>(
       "trace: the function returned a Promise; traced functions must be synchronous",
     );
   }
-  const outputs = tensorsIn(result).map((t) => builder.valueOf(t));
+  const outputs = tensorsIn(result).map((t) => builder.valueFor(t));
   return { graph: builder.graph(outputs), result };
 }

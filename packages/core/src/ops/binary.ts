@@ -10,7 +10,7 @@ import { selectWhere } from "../kernels/where.js";
 import { allocate, floatDType, isFloat } from "../tensor/dtype.js";
 import { broadcastShapes, formatShape, numelOf, sameShape } from "../tensor/shape.js";
 import { Tensor, type TensorLike } from "../tensor/tensor.js";
-import { defineOp, meta, type Recorded } from "./define.js";
+import { defineNonDifferentiable, defineOp, meta, type Recorded } from "./define.js";
 import {
   binaryForward,
   broadcastShapeOf,
@@ -132,14 +132,29 @@ function factorGradient(g: Tensor, other: Tensor, factor: Tensor): Tensor {
     g.isContiguous() &&
     other.isContiguous();
   if (!fused) return unbroadcast(g.mul(other), factor);
-  const sums = new Float64Array(cols);
-  const gData = g.data as Float32Array | Float64Array;
-  const oData = other.data as Float32Array | Float64Array;
-  sumProductsOverRows(gData, g.offset, oData, other.offset, g.numel() / cols, cols, sums);
-  const values = allocate(factor.dtype, cols);
-  values.set(sums);
-  return Tensor.fromTypedArray(values, factor.shape);
+  return sumProducts(g, other, factor.shape);
 }
+
+/**
+ * Σ over rows of g·other ([rows, cols] each, contiguous, same float dtype), reshaped to
+ * `shape` (cols elements): a factor's gradient without the full-size product. Not exported and
+ * never recorded (it runs in backward passes without a graph); an op so that tracers see it.
+ */
+const sumProducts = defineNonDifferentiable({
+  name: "sumProducts",
+  kind: "reduction",
+  shape: (_g: Tensor, _other: Tensor, shape: readonly number[]) => shape,
+  forward: (g: Tensor, other: Tensor, shape: readonly number[]) => {
+    const cols = g.shape[g.ndim - 1];
+    const sums = new Float64Array(cols);
+    const gData = g.data as Float32Array | Float64Array;
+    const oData = other.data as Float32Array | Float64Array;
+    sumProductsOverRows(gData, g.offset, oData, other.offset, g.numel() / cols, cols, sums);
+    const values = allocate(g.dtype, cols);
+    values.set(sums);
+    return Tensor.fromTypedArray(values, shape);
+  },
+});
 
 /**
  * a/b, broadcast (true division: integers give float32); d/da = 1/b, d/db = -a/b².

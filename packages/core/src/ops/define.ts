@@ -13,7 +13,7 @@ import { attachNode, recordsGraph } from "../autograd/node.js";
 import type { DType } from "../tensor/dtype.js";
 import { formatShape, sameShape } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
-import { activeTracer, tracedCall } from "../tensor/tracing.js";
+import { activeTracer, tracedCall, WithSaved } from "../tensor/tracing.js";
 
 /**
  * What an op does to elements, for a compiler or an exporter: `elementwise` (output element i
@@ -180,9 +180,21 @@ export function defineOp<
     rule,
   } as const;
   const run = forward as (...args: OpArgs) => Recorded<S, R> | Tensor;
-  const call = (a?: unknown, b?: unknown, c?: unknown, d?: unknown, e?: unknown) => {
+  // The call as a tracer sees it: the result, then every tensor backward will read, so that a
+  // replay makes the tensors forward made for backward (masks, indices, scalar operands) too.
+  const callWithSaved = (a?: unknown, b?: unknown, c?: unknown, d?: unknown, e?: unknown) => {
     const r = run(a, b, c, d, e);
-    if (r instanceof Tensor) return r;
+    if (r instanceof Tensor) return new WithSaved<R | Tensor>(r, []);
+    return new WithSaved(finish(r, a, b, c, d, e), savedTensors(r.saved) ?? []);
+  };
+  const finish = (
+    r: Recorded<S, R>,
+    a: unknown,
+    b: unknown,
+    c: unknown,
+    d: unknown,
+    e: unknown,
+  ) => {
     const { out, saved } = r;
     if (recordsGraph(name, out, r.inputs)) {
       // An anonymous closure: a named one costs a defineProperty per call where esbuild keeps
@@ -203,8 +215,17 @@ export function defineOp<
   };
   const op = (a?: unknown, b?: unknown, c?: unknown, d?: unknown, e?: unknown) => {
     const tracer = activeTracer();
-    if (tracer === null) return call(a, b, c, d, e);
-    return tracedCall(tracer, info, [a, b, c, d, e], () => call(a, b, c, d, e));
+    if (tracer === null) {
+      const r = run(a, b, c, d, e);
+      return r instanceof Tensor ? r : finish(r, a, b, c, d, e);
+    }
+    return tracedCall(
+      tracer,
+      info,
+      [a, b, c, d, e],
+      () => callWithSaved(a, b, c, d, e),
+      callWithSaved,
+    ).result;
   };
   Object.defineProperty(op, "name", { value: name }); // stack traces and tools show the op
   return Object.assign(op as unknown as (...args: Args) => R | Tensor, { definition: info });
@@ -223,7 +244,7 @@ export function defineComposite<const Name extends string, F extends (...args: n
   const traced = (...args: unknown[]) => {
     const tracer = activeTracer();
     if (tracer === null) return body(...args);
-    return tracedCall(tracer, info, args, () => body(...args));
+    return tracedCall(tracer, info, args, () => body(...args), traced);
   };
   Object.defineProperty(traced, "name", { value: name });
   Object.defineProperty(traced, "length", { value: fn.length });
@@ -256,7 +277,7 @@ export function defineNonDifferentiable<
   const op = (a?: unknown, b?: unknown, c?: unknown, d?: unknown, e?: unknown) => {
     const tracer = activeTracer();
     if (tracer === null) return call(a, b, c, d, e);
-    return tracedCall(tracer, info, [a, b, c, d, e], () => call(a, b, c, d, e));
+    return tracedCall(tracer, info, [a, b, c, d, e], () => call(a, b, c, d, e), op);
   };
   Object.defineProperty(op, "name", { value: name });
   return Object.assign(op as unknown as (...args: Args) => Tensor, { definition: info });

@@ -2,6 +2,7 @@
 // whole slices along a dim; gather/scatterAdd pick or accumulate single elements. Each pair is
 // the other's gradient, so repeated indices accumulate in the gradient and double backward works.
 
+import { zeros } from "../tensor/creation.js";
 import { allocate } from "../tensor/dtype.js";
 import { contiguousStrides, formatShape, normalizeDim, numelOf } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
@@ -234,7 +235,7 @@ export const scatterAdd = defineOp({
 });
 
 function zerosOf(x: TensorMeta): Tensor {
-  return Tensor.fromTypedArray(allocate(x.dtype, numelOf(x.shape)), x.shape);
+  return zeros(x.shape, { dtype: x.dtype });
 }
 
 /** Zero-pads `g` (no larger than `shape` in any dim) at the end of each dim up to `shape`. */

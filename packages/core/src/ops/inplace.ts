@@ -307,8 +307,12 @@ export function addInPlace<T extends Tensor>(
 ): T {
   const tracer = activeTracer();
   if (tracer === null) return addInPlaceUntraced(target, other, alpha, op);
-  return tracedCall(tracer, { name: op, kind: "inplace" }, [target, other, alpha], () =>
-    addInPlaceUntraced(target, other, alpha, op),
+  return tracedCall(
+    tracer,
+    { name: op, kind: "inplace" },
+    [target, other, alpha],
+    () => addInPlaceUntraced(target, other, alpha, op),
+    addInPlace,
   );
 }
 
@@ -316,8 +320,12 @@ export function addInPlace<T extends Tensor>(
 export function mulInPlace<T extends Tensor>(target: T, other: TensorLike): T {
   const tracer = activeTracer();
   if (tracer === null) return mulInPlaceUntraced(target, other);
-  return tracedCall(tracer, { name: "mul_", kind: "inplace" }, [target, other], () =>
-    mulInPlaceUntraced(target, other),
+  return tracedCall(
+    tracer,
+    { name: "mul_", kind: "inplace" },
+    [target, other],
+    () => mulInPlaceUntraced(target, other),
+    mulInPlace,
   );
 }
 
@@ -330,8 +338,12 @@ export function addcmulInPlace<T extends Tensor>(
 ): T {
   const tracer = activeTracer();
   if (tracer === null) return addcmulInPlaceUntraced(target, a, b, value);
-  return tracedCall(tracer, { name: "addcmul_", kind: "inplace" }, [target, a, b, value], () =>
-    addcmulInPlaceUntraced(target, a, b, value),
+  return tracedCall(
+    tracer,
+    { name: "addcmul_", kind: "inplace" },
+    [target, a, b, value],
+    () => addcmulInPlaceUntraced(target, a, b, value),
+    addcmulInPlace,
   );
 }
 
@@ -344,8 +356,12 @@ export function addcdivInPlace<T extends Tensor>(
 ): T {
   const tracer = activeTracer();
   if (tracer === null) return addcdivInPlaceUntraced(target, a, b, value);
-  return tracedCall(tracer, { name: "addcdiv_", kind: "inplace" }, [target, a, b, value], () =>
-    addcdivInPlaceUntraced(target, a, b, value),
+  return tracedCall(
+    tracer,
+    { name: "addcdiv_", kind: "inplace" },
+    [target, a, b, value],
+    () => addcdivInPlaceUntraced(target, a, b, value),
+    addcdivInPlace,
   );
 }
 
@@ -353,7 +369,11 @@ export function addcdivInPlace<T extends Tensor>(
 export function copyInPlace<T extends Tensor>(target: T, value: TensorLike, op = "copy_"): T {
   const tracer = activeTracer();
   if (tracer === null) return copyInPlaceUntraced(target, value, op);
-  return tracedCall(tracer, { name: op, kind: "inplace" }, [target, value], () =>
-    copyInPlaceUntraced(target, value, op),
+  return tracedCall(
+    tracer,
+    { name: op, kind: "inplace" },
+    [target, value],
+    () => copyInPlaceUntraced(target, value, op),
+    copyInPlace,
   );
 }

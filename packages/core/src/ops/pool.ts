@@ -14,6 +14,7 @@ import {
   maxPoolForward,
   maxPoolScatter as scatterKernel,
 } from "../kernels/pool.js";
+import { tensor } from "../tensor/creation.js";
 import { allocate, allocateUnfilled, isFloat } from "../tensor/dtype.js";
 import { formatShape, numelOf } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
@@ -603,7 +604,7 @@ export const interpolate = defineComposite(
       const index = new Int32Array(outSize);
       for (let o = 0; o < outSize; o++)
         index[o] = Math.min(Math.floor(Math.fround(o * scale)), inSize - 1);
-      out = indexSelect(out, 2 + i, Tensor.fromTypedArray(index, [outSize]));
+      out = indexSelect(out, 2 + i, tensor(index));
     });
     return out;
   },

@@ -22,6 +22,7 @@ import {
   reducedShape,
 } from "../tensor/shape.js";
 import { type Dims, Tensor } from "../tensor/tensor.js";
+import { activeTracer } from "../tensor/tracing.js";
 import { where } from "./binary.js";
 import {
   defineComposite,
@@ -455,7 +456,8 @@ export const variance = defineOp({
     // x - mean with the float64 mean, rounded once: a mean rounded to float32 first would be off
     // by up to half an ulp (5e-4 near 1e4), a large error against a spread of 0.1. Under
     // createGraph the difference must stay a function of x (it shapes the second derivative).
-    if (isGradEnabled()) return [center(x, dims).mul(scale)];
+    // A tracer must see the difference made by an op, so it takes the op too.
+    if (isGradEnabled() || activeTracer() !== null) return [center(x, dims).mul(scale)];
     // No graph is recorded, so the fresh x - mean is scaled in place: one full-size array
     // fewer, the same roundings.
     return [subtractMean(x, dims, mu).mul_(scale)];

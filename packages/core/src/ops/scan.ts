@@ -3,7 +3,7 @@
 // is zero (PyTorch's fast path), and otherwise Σ_{j≥k} g_j·Π_{i≤j, i≠k} x_i, written with
 // cumprod itself, so inputs with zeros get exact gradients too.
 
-import { full } from "../tensor/creation.js";
+import { full, tensor } from "../tensor/creation.js";
 import { allocateUnfilled, floatDType, isFloat } from "../tensor/dtype.js";
 import { normalizeDim } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
@@ -106,8 +106,8 @@ function cumprodGradWithZeros(x: Tensor, g: Tensor): Tensor {
       fromK[k * n + i] = i >= k ? 1 : 0;
     }
   }
-  const afterMask = Tensor.fromTypedArray(after, [n, n]);
-  const fromMask = Tensor.fromTypedArray(fromK, [n, n]);
+  const afterMask = tensor(after, { shape: [n, n] });
+  const fromMask = tensor(fromK, { shape: [n, n] });
   const rows = where(afterMask, x.unsqueeze(-2).expand([...x.shape.slice(0, -1), n, n]), 1);
   const partial = cumprod(rows, -1) as Tensor; // [..., k, j] = Π_{k<i≤j} x_i for j ≥ k
   const weighted = where(fromMask, g.unsqueeze(-2).mul(partial), 0).sum(-1);

@@ -13,6 +13,22 @@ import {
 import { defaultGenerator, type Generator } from "./random.js";
 import { formatShape, MAX_DIMS, numelOf, validateShape } from "./shape.js";
 import { type NestedArray, Tensor } from "./tensor.js";
+import { activeTracer, tracedCall } from "./tracing.js";
+
+/**
+ * `fn`, seen by a tracer as one call of kind "creation": a compiled function makes the tensor
+ * again on every call (fresh zeros, new random draws from the same generator), as eager code does.
+ */
+function creation<F extends (...args: never[]) => Tensor>(name: string, fn: F): F {
+  const info = { name, kind: "creation" };
+  const traced = (...args: Parameters<F>): Tensor => {
+    const tracer = activeTracer();
+    if (tracer === null) return fn(...args);
+    return tracedCall(tracer, info, args, () => fn(...args), traced);
+  };
+  Object.defineProperty(traced, "name", { value: name });
+  return traced as unknown as F;
+}
 
 /** Options shared by the creation functions. */
 export interface CreateOptions {
@@ -140,68 +156,71 @@ function naturalDType(data: ArrayBufferView): DType {
  * const w = tensor(new Float64Array(6), { shape: [3, 2], requiresGrad: true });
  * ```
  */
-export function tensor(
-  data: number | NestedArray[] | TypedArray | readonly number[] | ArrayBufferView,
-  options: TensorOptions = {},
-): Tensor {
-  let values: ArrayLike<unknown>;
-  let shape: number[];
-  let dtype: DType;
-  let natural: DType | null = null;
-  if (ArrayBuffer.isView(data)) {
-    natural = naturalDType(data);
-    values = data as unknown as ArrayLike<unknown>;
-    dtype = options.dtype ? assertDType(options.dtype, "tensor") : natural;
-    shape = options.shape ? validateShape(options.shape, "tensor") : [values.length];
-  } else if (typeof data === "number" || typeof data === "boolean") {
-    values = [data];
-    shape = [];
-    dtype = options.dtype ? assertDType(options.dtype, "tensor") : "float32";
-  } else if (Array.isArray(data)) {
-    const nested = flattenNested(data);
-    values = nested.leaves;
-    shape = options.shape ? validateShape(options.shape, "tensor") : nested.shape;
-    dtype = options.dtype ? assertDType(options.dtype, "tensor") : "float32";
-  } else {
-    throw new TypeError(
-      `tensor: expected a number, nested arrays or a typed array, got ${data === null ? "null" : typeof data}`,
-    );
-  }
-  if (numelOf(shape) !== values.length) {
-    throw new RangeError(
-      `tensor: shape ${formatShape(shape)} needs ${numelOf(shape)} values, got ${values.length}`,
-    );
-  }
-  const out = allocate(dtype, values.length, "tensor", shape);
-  const source = natural === null ? "" : ` (of the ${(data as object).constructor.name})`;
-  if (natural === "bool" && options.dtype === undefined) {
-    // A Uint8Array read as bool: any other byte value would be silently changed to 1.
-    for (let i = 0; i < values.length; i++) {
-      const v = values[i] as number;
-      if (v > 1) {
-        throw new RangeError(
-          `tensor: a Uint8Array is read as bool (0 or 1), but element ${i} is ${v}; pass { dtype: "int32" } to keep byte values`,
-        );
+export const tensor = creation(
+  "tensor",
+  function tensor(
+    data: number | NestedArray[] | TypedArray | readonly number[] | ArrayBufferView,
+    options: TensorOptions = {},
+  ): Tensor {
+    let values: ArrayLike<unknown>;
+    let shape: number[];
+    let dtype: DType;
+    let natural: DType | null = null;
+    if (ArrayBuffer.isView(data)) {
+      natural = naturalDType(data);
+      values = data as unknown as ArrayLike<unknown>;
+      dtype = options.dtype ? assertDType(options.dtype, "tensor") : natural;
+      shape = options.shape ? validateShape(options.shape, "tensor") : [values.length];
+    } else if (typeof data === "number" || typeof data === "boolean") {
+      values = [data];
+      shape = [];
+      dtype = options.dtype ? assertDType(options.dtype, "tensor") : "float32";
+    } else if (Array.isArray(data)) {
+      const nested = flattenNested(data);
+      values = nested.leaves;
+      shape = options.shape ? validateShape(options.shape, "tensor") : nested.shape;
+      dtype = options.dtype ? assertDType(options.dtype, "tensor") : "float32";
+    } else {
+      throw new TypeError(
+        `tensor: expected a number, nested arrays or a typed array, got ${data === null ? "null" : typeof data}`,
+      );
+    }
+    if (numelOf(shape) !== values.length) {
+      throw new RangeError(
+        `tensor: shape ${formatShape(shape)} needs ${numelOf(shape)} values, got ${values.length}`,
+      );
+    }
+    const out = allocate(dtype, values.length, "tensor", shape);
+    const source = natural === null ? "" : ` (of the ${(data as object).constructor.name})`;
+    if (natural === "bool" && options.dtype === undefined) {
+      // A Uint8Array read as bool: any other byte value would be silently changed to 1.
+      for (let i = 0; i < values.length; i++) {
+        const v = values[i] as number;
+        if (v > 1) {
+          throw new RangeError(
+            `tensor: a Uint8Array is read as bool (0 or 1), but element ${i} is ${v}; pass { dtype: "int32" } to keep byte values`,
+          );
+        }
+        out[i] = v;
       }
-      out[i] = v;
+    } else if (dtype !== "bool" && values.constructor === out.constructor) {
+      out.set(values as never); // the same kind of typed array: every value fits as it is
+    } else if (dtype === "bool") {
+      for (let i = 0; i < values.length; i++) out[i] = Number(values[i]) !== 0 ? 1 : 0;
+    } else if (dtype === "int32") {
+      for (let i = 0; i < values.length; i++) {
+        const v = Number(values[i]);
+        if (!Number.isInteger(v))
+          throw new TypeError(`tensor: int32 data must be integers, got ${v} at position ${i}`);
+        checkInt32Range(v, "tensor", `the value at position ${i}${source}`);
+        out[i] = v;
+      }
+    } else {
+      for (let i = 0; i < values.length; i++) out[i] = Number(values[i]);
     }
-  } else if (dtype !== "bool" && values.constructor === out.constructor) {
-    out.set(values as never); // the same kind of typed array: every value fits as it is
-  } else if (dtype === "bool") {
-    for (let i = 0; i < values.length; i++) out[i] = Number(values[i]) !== 0 ? 1 : 0;
-  } else if (dtype === "int32") {
-    for (let i = 0; i < values.length; i++) {
-      const v = Number(values[i]);
-      if (!Number.isInteger(v))
-        throw new TypeError(`tensor: int32 data must be integers, got ${v} at position ${i}`);
-      checkInt32Range(v, "tensor", `the value at position ${i}${source}`);
-      out[i] = v;
-    }
-  } else {
-    for (let i = 0; i < values.length; i++) out[i] = Number(values[i]);
-  }
-  return finish(Tensor.fromTypedArray(out, shape), options);
-}
+    return finish(Tensor.fromTypedArray(out, shape), options);
+  },
+);
 
 /** A validated tensor of `shape` holding `value` everywhere; null leaves the storage unfilled. */
 function filled(
@@ -242,11 +261,17 @@ function shapeOf(t: Tensor, op: string): readonly number[] {
  * before (as torch.empty's memory may); elsewhere, and below that size, it holds zeros, but code
  * must not rely on that. Validates like {@link zeros}.
  */
-export const empty = (shape: readonly number[], options: CreateOptions = {}): Tensor =>
-  filled(shape, null, options, "empty");
+export const empty = creation(
+  "empty",
+  (shape: readonly number[], options: CreateOptions = {}): Tensor =>
+    filled(shape, null, options, "empty"),
+);
 /** {@link empty} of `t`'s shape and dtype (options override the dtype); never in `t`'s graph. */
-export const emptyLike = (t: Tensor, options: CreateOptions = {}): Tensor =>
-  filled(shapeOf(t, "emptyLike"), null, { dtype: t.dtype, ...options }, "emptyLike");
+export const emptyLike = creation(
+  "emptyLike",
+  (t: Tensor, options: CreateOptions = {}): Tensor =>
+    filled(shapeOf(t, "emptyLike"), null, { dtype: t.dtype, ...options }, "emptyLike"),
+);
 
 /**
  * A tensor of `shape` filled with 0 (float32 unless `dtype` says otherwise).
@@ -254,79 +279,103 @@ export const emptyLike = (t: Tensor, options: CreateOptions = {}): Tensor =>
  * @throws TypeError or RangeError when `shape` is not an array of non-negative integers, or for
  * an unknown dtype.
  */
-export const zeros = (shape: readonly number[], options: CreateOptions = {}): Tensor =>
-  filled(shape, 0, options, "zeros");
+export const zeros = creation(
+  "zeros",
+  (shape: readonly number[], options: CreateOptions = {}): Tensor =>
+    filled(shape, 0, options, "zeros"),
+);
 /** A tensor of `shape` filled with 1; validates like {@link zeros}. */
-export const ones = (shape: readonly number[], options: CreateOptions = {}): Tensor =>
-  filled(shape, 1, options, "ones");
+export const ones = creation(
+  "ones",
+  (shape: readonly number[], options: CreateOptions = {}): Tensor =>
+    filled(shape, 1, options, "ones"),
+);
 /** A tensor of `shape` filled with `value`; validates like {@link zeros}. */
-export const full = (
-  shape: readonly number[],
-  value: number,
-  options: CreateOptions = {},
-): Tensor => filled(shape, value, options, "full");
+export const full = creation(
+  "full",
+  (shape: readonly number[], value: number, options: CreateOptions = {}): Tensor =>
+    filled(shape, value, options, "full"),
+);
 /** Zeros of `t`'s shape and dtype (options override the dtype); never in `t`'s graph. */
-export const zerosLike = (t: Tensor, options: CreateOptions = {}): Tensor =>
-  filled(shapeOf(t, "zerosLike"), 0, { dtype: t.dtype, ...options }, "zerosLike");
+export const zerosLike = creation(
+  "zerosLike",
+  (t: Tensor, options: CreateOptions = {}): Tensor =>
+    filled(shapeOf(t, "zerosLike"), 0, { dtype: t.dtype, ...options }, "zerosLike"),
+);
 /** Ones of `t`'s shape and dtype (options override the dtype), e.g. a `backward` seed. */
-export const onesLike = (t: Tensor, options: CreateOptions = {}): Tensor =>
-  filled(shapeOf(t, "onesLike"), 1, { dtype: t.dtype, ...options }, "onesLike");
+export const onesLike = creation(
+  "onesLike",
+  (t: Tensor, options: CreateOptions = {}): Tensor =>
+    filled(shapeOf(t, "onesLike"), 1, { dtype: t.dtype, ...options }, "onesLike"),
+);
 /** `value` at every position of `t`'s shape, in `t`'s dtype unless options override it. */
-export const fullLike = (t: Tensor, value: number, options: CreateOptions = {}): Tensor =>
-  filled(shapeOf(t, "fullLike"), value, { dtype: t.dtype, ...options }, "fullLike");
+export const fullLike = creation(
+  "fullLike",
+  (t: Tensor, value: number, options: CreateOptions = {}): Tensor =>
+    filled(shapeOf(t, "fullLike"), value, { dtype: t.dtype, ...options }, "fullLike"),
+);
 
 /** start, start+step, ... (< end), like torch.arange; integers give int32 unless a dtype is given. */
-export function arange(start: number, end?: number, step = 1, options: CreateOptions = {}): Tensor {
-  const [from, to] = end === undefined ? [0, start] : [start, end];
-  if (!Number.isFinite(from) || !Number.isFinite(to) || !Number.isFinite(step) || step === 0) {
-    throw new RangeError(
-      `arange: start ${from}, end ${to} and step ${step} must be finite, with step nonzero`,
-    );
-  }
-  const n = Math.max(0, Math.ceil((to - from) / step));
-  const allInts = [from, to, step].every(Number.isInteger);
-  const dtype = options.dtype
-    ? assertDType(options.dtype, "arange")
-    : allInts
-      ? "int32"
-      : "float32";
-  if (dtype === "int32" && n > 0) {
-    checkInt32Range(from, "arange", "start");
-    checkInt32Range(from + (n - 1) * step, "arange", "last value");
-  }
-  const data = allocate(dtype, n, "arange", [n]);
-  for (let i = 0; i < n; i++) data[i] = from + i * step;
-  return finish(Tensor.fromTypedArray(data, [n]), options);
-}
+export const arange = creation(
+  "arange",
+  function arange(start: number, end?: number, step = 1, options: CreateOptions = {}): Tensor {
+    const [from, to] = end === undefined ? [0, start] : [start, end];
+    if (!Number.isFinite(from) || !Number.isFinite(to) || !Number.isFinite(step) || step === 0) {
+      throw new RangeError(
+        `arange: start ${from}, end ${to} and step ${step} must be finite, with step nonzero`,
+      );
+    }
+    const n = Math.max(0, Math.ceil((to - from) / step));
+    const allInts = [from, to, step].every(Number.isInteger);
+    const dtype = options.dtype
+      ? assertDType(options.dtype, "arange")
+      : allInts
+        ? "int32"
+        : "float32";
+    if (dtype === "int32" && n > 0) {
+      checkInt32Range(from, "arange", "start");
+      checkInt32Range(from + (n - 1) * step, "arange", "last value");
+    }
+    const data = allocate(dtype, n, "arange", [n]);
+    for (let i = 0; i < n; i++) data[i] = from + i * step;
+    return finish(Tensor.fromTypedArray(data, [n]), options);
+  },
+);
 
 /** `steps` evenly spaced values from start to end inclusive. */
-export function linspace(
-  start: number,
-  end: number,
-  steps: number,
-  options: CreateOptions = {},
-): Tensor {
-  if (!Number.isInteger(steps) || steps < 0)
-    throw new RangeError(`linspace: steps must be a non-negative integer, got ${steps}`);
-  const dtype = options.dtype ? assertDType(options.dtype, "linspace") : "float32";
-  if (dtype === "int32") {
-    checkInt32Range(start, "linspace", "start");
-    checkInt32Range(end, "linspace", "end");
-  }
-  const data = allocate(dtype, steps, "linspace", [steps]);
-  const step = steps > 1 ? (end - start) / (steps - 1) : 0;
-  // Fill from both ends, as PyTorch does, so the last value is exactly `end`.
-  for (let i = 0; i < steps; i++)
-    data[i] = i < steps / 2 ? start + i * step : end - (steps - 1 - i) * step;
-  return finish(Tensor.fromTypedArray(data, [steps]), options);
-}
+export const linspace = creation(
+  "linspace",
+  function linspace(
+    start: number,
+    end: number,
+    steps: number,
+    options: CreateOptions = {},
+  ): Tensor {
+    if (!Number.isInteger(steps) || steps < 0)
+      throw new RangeError(`linspace: steps must be a non-negative integer, got ${steps}`);
+    const dtype = options.dtype ? assertDType(options.dtype, "linspace") : "float32";
+    if (dtype === "int32") {
+      checkInt32Range(start, "linspace", "start");
+      checkInt32Range(end, "linspace", "end");
+    }
+    const data = allocate(dtype, steps, "linspace", [steps]);
+    const step = steps > 1 ? (end - start) / (steps - 1) : 0;
+    // Fill from both ends, as PyTorch does, so the last value is exactly `end`.
+    for (let i = 0; i < steps; i++)
+      data[i] = i < steps / 2 ? start + i * step : end - (steps - 1 - i) * step;
+    return finish(Tensor.fromTypedArray(data, [steps]), options);
+  },
+);
 
 /** The n×m identity matrix (m defaults to n). */
-export function eye(n: number, m = n, options: CreateOptions = {}): Tensor {
-  const t = filled([n, m], 0, { ...options, requiresGrad: false }, "eye");
-  for (let i = 0; i < Math.min(n, m); i++) t.data[i * m + i] = 1;
-  return finish(t, options);
-}
+export const eye = creation(
+  "eye",
+  function eye(n: number, m = n, options: CreateOptions = {}): Tensor {
+    const t = filled([n, m], 0, { ...options, requiresGrad: false }, "eye");
+    for (let i = 0; i < Math.min(n, m); i++) t.data[i * m + i] = 1;
+    return finish(t, options);
+  },
+);
 
 function random(
   shape: readonly number[],
@@ -347,40 +396,51 @@ function random(
 }
 
 /** Uniform samples in [0, 1). */
-export const rand = (shape: readonly number[], options: RandomOptions = {}): Tensor =>
-  random(shape, options, "rand", (g) => g.uniform());
+export const rand = creation(
+  "rand",
+  (shape: readonly number[], options: RandomOptions = {}): Tensor =>
+    random(shape, options, "rand", (g) => g.uniform()),
+);
 /** Standard normal samples. */
-export const randn = (shape: readonly number[], options: RandomOptions = {}): Tensor =>
-  random(shape, options, "randn", (g) => g.normal());
+export const randn = creation(
+  "randn",
+  (shape: readonly number[], options: RandomOptions = {}): Tensor =>
+    random(shape, options, "randn", (g) => g.normal()),
+);
 
 /**
  * Uniform integers in [low, high), int32 unless `dtype` says otherwise. The bounds must fit the
  * dtype: int32 values in [-2³¹, 2³¹), float bounds within ±2⁵³ (where every integer is exact),
  * bool within [0, 2].
  */
-export function randint(
-  low: number,
-  high: number,
-  shape: readonly number[],
-  options: RandomOptions = {},
-): Tensor {
-  if (!Number.isInteger(low) || !Number.isInteger(high) || high <= low) {
-    throw new RangeError(`randint: need integers low < high, got low ${low} and high ${high}`);
-  }
-  const dtype = options.dtype ? assertDType(options.dtype, "randint") : "int32";
-  if (dtype === "int32") {
-    checkInt32Range(low, "randint", "low");
-    checkInt32Range(high - 1, "randint", "high - 1 (the largest value drawn)");
-  } else if (dtype === "bool" && (low < 0 || high > 2)) {
-    throw new RangeError(
-      `randint: bool values are 0 or 1, so low and high must be within [0, 2]; got ${low} and ${high}`,
-    );
-  } else if (!Number.isSafeInteger(low) || !Number.isSafeInteger(high)) {
-    throw new RangeError(`randint: low ${low} and high ${high} must be within ±2^53 for ${dtype}`);
-  }
-  const dims = validateShape(shape, "randint");
-  const generator = options.generator ?? defaultGenerator;
-  const data = allocate(dtype, numelOf(dims), "randint", dims);
-  for (let i = 0; i < data.length; i++) data[i] = generator.integer(low, high);
-  return finish(Tensor.fromTypedArray(data, dims), options);
-}
+export const randint = creation(
+  "randint",
+  function randint(
+    low: number,
+    high: number,
+    shape: readonly number[],
+    options: RandomOptions = {},
+  ): Tensor {
+    if (!Number.isInteger(low) || !Number.isInteger(high) || high <= low) {
+      throw new RangeError(`randint: need integers low < high, got low ${low} and high ${high}`);
+    }
+    const dtype = options.dtype ? assertDType(options.dtype, "randint") : "int32";
+    if (dtype === "int32") {
+      checkInt32Range(low, "randint", "low");
+      checkInt32Range(high - 1, "randint", "high - 1 (the largest value drawn)");
+    } else if (dtype === "bool" && (low < 0 || high > 2)) {
+      throw new RangeError(
+        `randint: bool values are 0 or 1, so low and high must be within [0, 2]; got ${low} and ${high}`,
+      );
+    } else if (!Number.isSafeInteger(low) || !Number.isSafeInteger(high)) {
+      throw new RangeError(
+        `randint: low ${low} and high ${high} must be within ±2^53 for ${dtype}`,
+      );
+    }
+    const dims = validateShape(shape, "randint");
+    const generator = options.generator ?? defaultGenerator;
+    const data = allocate(dtype, numelOf(dims), "randint", dims);
+    for (let i = 0; i < data.length; i++) data[i] = generator.integer(low, high);
+    return finish(Tensor.fromTypedArray(data, dims), options);
+  },
+);

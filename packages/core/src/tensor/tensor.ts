@@ -20,6 +20,13 @@ import { activeTracer, tracedCall } from "./tracing.js";
 
 /** How a tracer sees `detach()`: a movement (no arithmetic), with no gradient. */
 const DETACH = { name: "detach", kind: "movement" };
+const detachTensor = (t: Tensor): Tensor => t.detach();
+
+/** How a tracer sees `t.grad = value`: a change of state it must replay. */
+const SET_GRAD = { name: "setGrad", kind: "effect" };
+const setGrad = (t: Tensor, value: Tensor | null): void => {
+  t.grad = value;
+};
 
 /** A tensor or a plain number (a "wrapped scalar" that never widens a float tensor's dtype). */
 export type TensorLike = Tensor | number;
@@ -73,6 +80,7 @@ export class Tensor {
   ) {
     this.data = storage.data;
     this.dtype = dtypeOfArray(storage.data);
+    activeTracer()?.created(this);
   }
 
   /** @internal A contiguous tensor over a fresh typed array. */
@@ -101,7 +109,19 @@ export class Tensor {
   /** Sets the gradient, checked as the getter describes (as `p.grad = ...` does in PyTorch). */
   set grad(value: Tensor | null) {
     if (value !== null) checkGradAssignment(this, value);
-    this.#grad = value;
+    const tracer = activeTracer();
+    if (tracer === null) this.#grad = value;
+    else {
+      tracedCall(
+        tracer,
+        SET_GRAD,
+        [this, value],
+        () => {
+          this.#grad = value;
+        },
+        setGrad,
+      );
+    }
   }
 
   /** Number of dims (`shape.length`); 0 for a scalar. */
@@ -179,7 +199,7 @@ export class Tensor {
     const tracer = activeTracer();
     if (tracer === null) return new Tensor(this.storage, this.shape, this.strides, this.offset);
     // A tracer records it as a call, or the result would look like a constant to it.
-    return tracedCall(tracer, DETACH, [this], () => this.#detached());
+    return tracedCall(tracer, DETACH, [this], () => this.#detached(), detachTensor);
   }
 
   #detached(): Tensor {

@@ -8,20 +8,40 @@ import type { Tensor } from "./tensor.js";
 /** What an op call looks like to a tracer: the registry's name and kind of the op. */
 export interface TracedOpInfo {
   readonly name: string;
-  /** The registry's kind, "composite", "custom" (a customOp) or "inplace" (an in-place update). */
+  /**
+   * The registry's kind, "composite", "custom" (a customOp), "inplace" (an in-place update),
+   * "creation" (zeros, randn, tensor...) or "effect" (a change of state outside tensors' values:
+   * setting `.grad`, an optimizer's step).
+   */
   readonly kind: string;
 }
 
 /** Receives op calls while a function is traced. */
 export interface OpTracer {
-  /** An op is about to run with these arguments (composites: their calls follow, nested). */
-  enter(op: TracedOpInfo, args: readonly unknown[]): void;
+  /**
+   * An op is about to run with these arguments (composites: their calls follow, nested);
+   * `again(...args)` makes the same call again (for a compiled function to replay it).
+   */
+  enter(op: TracedOpInfo, args: readonly unknown[], again: (...args: never[]) => unknown): void;
   /** The op entered last returned `result`. */
   leave(result: unknown): void;
   /** The op entered last threw. */
   abort(): void;
   /** `tensor`'s values are being read by `method` (item, tolist, toArray). */
   read(method: string, tensor: Tensor): void;
+  /** A tensor object was constructed (an op's output, a view, a creation function's result...). */
+  created(tensor: Tensor): void;
+}
+
+/**
+ * What a traced op call returns to its tracer: the result, and the tensors its backward will
+ * read that the call made itself (a mask, indices, a scalar operand), which a replay must make too.
+ */
+export class WithSaved<R = unknown> {
+  constructor(
+    readonly result: R,
+    readonly saved: readonly Tensor[],
+  ) {}
 }
 
 let active: OpTracer | null = null;
@@ -38,14 +58,18 @@ export function setActiveTracer(tracer: OpTracer | null): OpTracer | null {
   return previous;
 }
 
-/** Runs `run()` as one traced call of `op`: the tracer sees it begin, end or throw. */
+/**
+ * Runs `run()` as one traced call of `op`: the tracer sees it begin, end or throw. `again` is the
+ * function that makes this call given `args` (the op's public function, usually).
+ */
 export function tracedCall<R>(
   tracer: OpTracer,
   op: TracedOpInfo,
   args: readonly unknown[],
   run: () => R,
+  again: (...args: never[]) => unknown,
 ): R {
-  tracer.enter(op, args);
+  tracer.enter(op, args, again);
   let result: R;
   try {
     result = run();

@@ -130,7 +130,11 @@ describe("trace", () => {
       },
       [randn([2, 3])],
     );
-    expect(graph.nodes.map((n) => n.op)).toEqual(["neg"]);
+    // randn succeeded (a creation call), matmul threw and left nothing.
+    expect(graph.nodes.map((n) => [n.op, n.kind])).toEqual([
+      ["randn", "creation"],
+      ["neg", "elementwise"],
+    ]);
   });
 
   it("refuses bad arguments and asynchronous functions", () => {

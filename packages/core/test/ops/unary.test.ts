@@ -59,7 +59,7 @@ describe("square's gradient", () => {
       [1, 80, -200],
     ]);
     const [gradOfGrad] = autogradGrad(x.grad!.sum(), [x]);
-    expect(gradOfGrad.tolist()).toEqual([
+    expect(gradOfGrad?.tolist()).toEqual([
       [2, 20, 200],
       [2, 20, 200],
     ]);

@@ -16,13 +16,22 @@ function recorder(): OpTracer & { events: string[] } {
     leave: (result) => events.push(`leave ${String(result)}`),
     abort: () => events.push("abort"),
     read: (method) => events.push(`read ${method}`),
+    created: () => events.push("created"),
   };
 }
 
 describe("tracedCall", () => {
   it("reports enter and leave around a call and returns its result", () => {
     const t = recorder();
-    expect(tracedCall(t, { name: "f", kind: "opaque" }, [1, 2], () => 3)).toBe(3);
+    expect(
+      tracedCall(
+        t,
+        { name: "f", kind: "opaque" },
+        [1, 2],
+        () => 3,
+        () => 3,
+      ),
+    ).toBe(3);
     expect(t.events).toEqual(["enter f 2", "leave 3"]);
   });
 
@@ -31,7 +40,7 @@ describe("tracedCall", () => {
     const boom = () => {
       throw new RangeError("boom");
     };
-    expect(() => tracedCall(t, { name: "f", kind: "opaque" }, [], boom)).toThrow("boom");
+    expect(() => tracedCall(t, { name: "f", kind: "opaque" }, [], boom, boom)).toThrow("boom");
     expect(t.events).toEqual(["enter f 0", "abort"]);
   });
 

@@ -1,0 +1,293 @@
+// compile(): trace a function once per input signature, then replay the traced calls on every
+// later call. The replay makes the same op calls with the same kernels as eager code (so results
+// are bit for bit the same), but skips what eager code does around them: no autograd graph is
+// recorded for a function that runs its own backward, the engine does not sort nodes, and the
+// function's own JavaScript (module lookups, argument plumbing) does not run.
+
+import { setGradEnabled } from "../autograd/grad-mode.js";
+import { formatShape } from "../tensor/shape.js";
+import { Tensor } from "../tensor/tensor.js";
+import { WithSaved } from "../tensor/tracing.js";
+import {
+  primitivesOf,
+  type TracedArg,
+  type TracedGraph,
+  type TracedNode,
+  TracedValue,
+  tensorsIn,
+  trace,
+} from "./trace.js";
+
+/** Options of {@link compile}. */
+export interface CompileOptions {
+  /**
+   * Reports each trace (the first call, and every retrace for a new input signature or after
+   * `train()`/`eval()`): `true` prints to `console.info`, a function receives the message.
+   */
+  log?: boolean | ((message: string) => void);
+}
+
+/** A compiled function: call it like the original; inspect it with `explain()`. */
+export interface CompiledFunction<A extends Tensor[], R> {
+  (...inputs: A): R;
+  /** The traced calls, what a call replays, and the values it makes, for the latest signature. */
+  explain(): string;
+  /** How many times the function was traced (first call, new signatures, mode changes). */
+  readonly traces: number;
+  /** How many calls replayed a trace instead of tracing. */
+  readonly replays: number;
+}
+
+/** A function `compile` cannot replay faithfully, with the reason. */
+export class CompileError extends Error {
+  override name = "CompileError";
+}
+
+let modeEpoch = 0;
+
+/**
+ * @internal Called when state a trace may depend on changes outside tensors (a module's
+ * `train()`/`eval()`, a parameter replaced): every compiled function retraces on its next call.
+ */
+export function invalidateTraces(): void {
+  modeEpoch++;
+}
+
+/** The calls a replay makes: composites and backward scopes opened, everything else whole. */
+function replayUnits(graph: TracedGraph): TracedNode[] {
+  return primitivesOf(graph.nodes);
+}
+
+/** The custom op or effect a call was made inside of, if any (its values stay inside it). */
+function enclosing(node: TracedNode | null): TracedNode | null {
+  for (let n = node?.parent ?? null; n !== null; n = n.parent) {
+    if (n.kind === "custom" || n.kind === "effect" || n.kind === "creation") return n;
+  }
+  return null;
+}
+
+function describeValue(v: TracedValue): string {
+  return `a ${v.dtype} tensor of shape ${formatShape(v.shape)}`;
+}
+
+/** Throws a CompileError when a call reads a value no earlier replayed call (or input) makes. */
+function checkReplayable(graph: TracedGraph, units: readonly TracedNode[]): void {
+  const available = new Set<TracedValue>(graph.inputs);
+  for (const v of graph.values) if (v.source === "captured") available.add(v);
+  const check = (v: TracedValue, user: string): void => {
+    if (available.has(v)) return;
+    if (v.source === "untraced") {
+      throw new CompileError(
+        `compile: ${user} reads ${describeValue(v)} that was made while tracing by no Koubai op ` +
+          "(a kernel called directly, or a tensor a custom op's forward made for its backward), so a replay could not make it again. " +
+          "Compute it with tensor ops, or keep this code out of the compiled function.",
+      );
+    }
+    const inside = enclosing(v.producer);
+    throw new CompileError(
+      `compile: ${user} reads ${describeValue(v)} made inside ${inside === null ? "a call that is not replayed" : `${inside.kind} ${inside.op}`}, ` +
+        "which a replay runs as one call; only its result can be used outside it. " +
+        "Save only the custom op's inputs and output for its backward, or keep this code out of the compiled function.",
+    );
+  };
+  for (const unit of units) {
+    for (const v of unit.inputs) check(v, `${unit.op} (call #${unit.id})`);
+    for (const v of unit.outputs) available.add(v);
+    for (const v of unit.saved) available.add(v);
+  }
+  for (const v of graph.outputs) check(v, "the function's result");
+}
+
+/** Rebuilds `template` (arrays and plain objects holding tensors) with tensors from `pick`. */
+function mapTensors(template: unknown, pick: (t: Tensor, index: number) => unknown): unknown {
+  let index = 0;
+  const walk = (v: unknown, depth: number): unknown => {
+    if (v instanceof Tensor) return pick(v, index++);
+    if (depth > 3 || v === null || typeof v !== "object") return v;
+    if (Array.isArray(v)) return v.map((item) => walk(item, depth + 1));
+    if (Object.getPrototypeOf(v) !== Object.prototype) return v;
+    return Object.fromEntries(Object.entries(v).map(([k, item]) => [k, walk(item, depth + 1)]));
+  };
+  return walk(template, 0);
+}
+
+/** One trace, ready to replay: the calls in order and where each value lives during a call. */
+class Plan {
+  readonly units: TracedNode[];
+  readonly outputIds: number[];
+  /** True when the function ran a backward pass: the replay records no autograd graph. */
+  readonly runsBackward: boolean;
+
+  constructor(
+    readonly graph: TracedGraph,
+    readonly signature: string,
+    readonly epoch: number,
+    /** The function's result with its tensors in place: the shape of every replay's result. */
+    readonly resultTemplate: unknown,
+  ) {
+    this.units = replayUnits(graph);
+    checkReplayable(graph, this.units);
+    this.outputIds = graph.outputs.map((v) => v.id);
+    this.runsBackward = graph.allNodes.some((n) => n.kind === "backward");
+  }
+
+  replay(inputs: readonly Tensor[]): unknown {
+    const env: (Tensor | undefined)[] = new Array(this.graph.values.length);
+    this.graph.inputs.forEach((v, i) => {
+      env[v.id] = inputs[i];
+    });
+    for (const v of this.graph.values) if (v.source === "captured") env[v.id] = v.tensor!;
+    const resolve = (arg: TracedArg): unknown => {
+      if (arg instanceof TracedValue) return env[arg.id];
+      if (arg === null || typeof arg !== "object") return arg;
+      if (Array.isArray(arg)) return arg.map(resolve);
+      if (Object.getPrototypeOf(arg) !== Object.prototype) return arg;
+      const out: Record<string, unknown> = {};
+      for (const [key, v] of Object.entries(arg)) out[key] = resolve(v as TracedArg);
+      return out;
+    };
+    const previous = setGradEnabled(false);
+    try {
+      for (const unit of this.units) {
+        // A function that runs its own backward needs no graph of its forward; otherwise each
+        // call runs in the grad mode it was traced in, so the result's graph is the eager one.
+        setGradEnabled(!this.runsBackward && unit.gradEnabled);
+        const args = unit.args.map(resolve) as never[];
+        let result = unit.again(...args);
+        if (result instanceof WithSaved) {
+          const saved = unit.saved;
+          for (let i = 0; i < saved.length; i++) env[saved[i].id] = result.saved[i];
+          result = result.result;
+        }
+        const outs = unit.outputs;
+        if (outs.length === 0) continue;
+        if (outs.length === 1 && result instanceof Tensor) env[outs[0].id] = result;
+        else {
+          const made = tensorsIn(result);
+          for (let i = 0; i < outs.length; i++) env[outs[i].id] = made[i];
+        }
+      }
+    } finally {
+      setGradEnabled(previous);
+    }
+    return mapTensors(this.resultTemplate, (_, i) => env[this.outputIds[i]]);
+  }
+}
+
+function signatureOf(inputs: readonly Tensor[]): string {
+  return inputs
+    .map(
+      (t, i) =>
+        `input${i}: ${t.dtype}${formatShape(t.shape)}${t.requiresGrad ? " requiresGrad" : ""}`,
+    )
+    .join(", ");
+}
+
+function summary(plan: Plan): string {
+  const counts = new Map<string, number>();
+  let bytes = 0;
+  for (const unit of plan.units) {
+    counts.set(unit.kind, (counts.get(unit.kind) ?? 0) + 1);
+    for (const v of unit.outputs) {
+      if (v.producer === unit) {
+        const size = v.shape.reduce((n, s) => n * s, 1);
+        bytes += size * (v.dtype === "float64" ? 8 : v.dtype === "bool" ? 1 : 4);
+      }
+    }
+  }
+  const kinds = [...counts].map(([kind, n]) => `${n} ${kind}`).join(", ");
+  return [
+    `signature: ${plan.signature}`,
+    `each call replays ${plan.units.length} calls (${kinds})${plan.runsBackward ? ", with no autograd graph recorded (the function runs its own backward)" : ""}`,
+    `values made per call: ${(bytes / 2 ** 20).toFixed(2)} MiB in ${plan.graph.values.filter((v) => v.source === "op").length} tensors, each a fresh garbage-collected array`,
+  ].join("\n");
+}
+
+/**
+ * Compiles `fn`: the first call with a given input signature (shapes, dtypes, which inputs
+ * require grad) runs `fn` eagerly while tracing every op call, creation, in-place update,
+ * `.grad` assignment and optimizer step it makes; later calls with that signature replay those
+ * calls without running `fn`'s JavaScript. Results are bit for bit those of eager calls (the
+ * replay runs the same kernels in the same order).
+ *
+ * What a traced function may do: anything made of Koubai's ops, modules, `backward()` and
+ * optimizers. It must not read tensor values (`item()`, `tolist()`): that throws a TraceError
+ * naming the line, since a replay would not repeat the decision; return the tensor instead and
+ * read it outside. Numbers the function computes in JavaScript (a learning rate in a closure)
+ * are fixed at trace time, except an optimizer's settings, which its step reads on every call,
+ * so schedulers keep working. A function that calls `backward()` returns tensors without a
+ * graph. `train()`/`eval()` on any module makes every compiled function retrace.
+ *
+ * @example
+ * ```ts
+ * const step = compile((x: Tensor, y: Tensor) => {
+ *   optimizer.zeroGrad();
+ *   const loss = crossEntropy(model.forward(x), y);
+ *   loss.backward();
+ *   optimizer.step();
+ *   return loss;
+ * });
+ * const loss = step(x, y).item(); // traced on the first call, replayed afterwards
+ * console.log(step.explain());
+ * ```
+ */
+export function compile<A extends Tensor[], R>(
+  fn: (...inputs: A) => R,
+  options: CompileOptions = {},
+): CompiledFunction<A, R> {
+  if (typeof fn !== "function")
+    throw new TypeError(`compile: expected a function, got ${typeof fn}`);
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError("compile: options must be an object like { log: true }");
+  }
+  const log =
+    options.log === true
+      ? (message: string) => console.info(message)
+      : typeof options.log === "function"
+        ? options.log
+        : null;
+  const plans = new Map<string, Plan>();
+  let latest: Plan | null = null;
+  let traces = 0;
+  let replays = 0;
+  const compiled = ((...inputs: A): R => {
+    inputs.forEach((t, i) => {
+      if (!(t instanceof Tensor)) {
+        throw new TypeError(
+          `compile: every argument of a compiled function must be a Tensor; argument ${i} is ${t === null ? "null" : typeof t}`,
+        );
+      }
+    });
+    const signature = signatureOf(inputs);
+    const known = plans.get(signature);
+    if (known !== undefined && known.epoch === modeEpoch) {
+      replays++;
+      latest = known;
+      return known.replay(inputs) as R;
+    }
+    const reason =
+      known !== undefined
+        ? "a module's train()/eval() changed since the last trace"
+        : plans.size === 0
+          ? "first call"
+          : "new input signature";
+    const { graph, result } = trace(fn as (...t: Tensor[]) => R, inputs);
+    const plan = new Plan(graph, signature, modeEpoch, result);
+    plans.set(signature, plan);
+    latest = plan;
+    traces++;
+    log?.(`compile: traced ${fn.name || "the function"} (${reason}): ${signature}`);
+    return result;
+  }) as CompiledFunction<A, R>;
+  Object.defineProperties(compiled, {
+    traces: { get: () => traces },
+    replays: { get: () => replays },
+    explain: {
+      value: () =>
+        latest === null
+          ? "compile: not traced yet (call the function once)"
+          : `${summary(latest)}\n${latest.graph.toString(1)}`,
+    },
+  });
+  return compiled;
+}

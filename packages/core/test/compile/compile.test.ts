@@ -1,0 +1,182 @@
+// compile(): a traced function replayed call after call must leave exactly what eager calls
+// leave (results, parameters, gradients), retrace when the input signature changes, keep the
+// graph of a function that does not run its own backward, and refuse what it cannot replay.
+
+import { describe, expect, it } from "vitest";
+import {
+  type CompiledFunction,
+  CompileError,
+  compile,
+  crossEntropy,
+  customOp,
+  dropout,
+  Generator,
+  manualSeed,
+  noGrad,
+  randint,
+  randn,
+  type Tensor,
+  TraceError,
+  tensor,
+} from "../../src/index.js";
+
+/** A two-layer MLP with a hand-written SGD-momentum step, as eager code writes it. */
+function mlp(seed: number) {
+  manualSeed(seed);
+  const params = [randn([8, 16]), randn([16]), randn([16, 3]), randn([3])].map((p) =>
+    p.mul(0.3).requiresGrad_(),
+  );
+  const velocity = params.map((p) => p.detach().mul(0));
+  const step = (x: Tensor, y: Tensor): Tensor => {
+    for (const p of params) p.grad = null;
+    const [w1, b1, w2, b2] = params;
+    const h = x.matmul(w1).add(b1).relu();
+    const loss = crossEntropy(h.matmul(w2).add(b2), y);
+    loss.backward();
+    noGrad(() => {
+      params.forEach((p, i) => {
+        velocity[i].mul_(0.9).add_(p.grad!);
+        p.sub_(velocity[i].mul(0.1));
+      });
+    });
+    return loss;
+  };
+  return { params, step };
+}
+
+function bits(t: Tensor): number[] {
+  return Array.from(t.toArray());
+}
+
+describe("compile", () => {
+  it("replays a training step with results, parameters and gradients bit for bit those of eager calls", () => {
+    const x = randn([32, 8]);
+    const y = randint(0, 3, [32]);
+    const eager = mlp(1);
+    const traced = mlp(1);
+    const step = compile(traced.step);
+    for (let i = 0; i < 4; i++) {
+      expect(bits(step(x, y))).toEqual(bits(eager.step(x, y)));
+    }
+    traced.params.forEach((p, i) => {
+      expect(bits(p)).toEqual(bits(eager.params[i]));
+      expect(bits(p.grad!)).toEqual(bits(eager.params[i].grad!));
+    });
+    expect(step.traces).toBe(1);
+    expect(step.replays).toBe(3);
+  });
+
+  it("retraces for a new input signature and says so", () => {
+    const messages: string[] = [];
+    const step = compile(mlp(2).step, { log: (m) => messages.push(m) });
+    step(randn([4, 8]), randint(0, 3, [4]));
+    step(randn([4, 8]), randint(0, 3, [4]));
+    step(randn([6, 8]), randint(0, 3, [6]));
+    step(randn([4, 8]), randint(0, 3, [4]));
+    expect(step.traces).toBe(2);
+    expect(step.replays).toBe(2);
+    expect(messages).toEqual([
+      "compile: traced step (first call): input0: float32[4, 8], input1: int32[4]",
+      "compile: traced step (new input signature): input0: float32[6, 8], input1: int32[6]",
+    ]);
+  });
+
+  it("keeps the graph of a function that does not run backward, so gradients flow from its result", () => {
+    const w = randn([3, 2]).requiresGrad_();
+    const f = compile((x: Tensor) => x.matmul(w).tanh().sum());
+    const x = randn([5, 3]);
+    f(x).backward();
+    const first = bits(w.grad!);
+    w.grad = null;
+    f(x).backward(); // replayed
+    expect(f.replays).toBe(1);
+    expect(bits(w.grad!)).toEqual(first);
+  });
+
+  it("returns results shaped as the function's: arrays and objects of tensors", () => {
+    const f = compile((a: Tensor, b: Tensor) => ({ sum: a.add(b), parts: [a.mul(2), 7] }));
+    f(tensor([1]), tensor([2]));
+    const out = f(tensor([3]), tensor([4]));
+    expect(out.sum.tolist()).toEqual([7]);
+    expect((out.parts[0] as Tensor).tolist()).toEqual([6]);
+    expect(out.parts[1]).toBe(7);
+  });
+
+  it("draws new random numbers on every call, as eager code does", () => {
+    const noisy = (x: Tensor) => dropout(x, 0.5, true);
+    const x = randn([64]);
+    manualSeed(5);
+    const eager = [bits(noisy(x)), bits(noisy(x)), bits(noisy(x))];
+    manualSeed(5);
+    const f = compile(noisy);
+    const replayed = [bits(f(x)), bits(f(x)), bits(f(x))];
+    expect(replayed).toEqual(eager);
+    expect(replayed[1]).not.toEqual(replayed[2]);
+    const g = new Generator(3);
+    expect(
+      bits(compile((t: Tensor) => t.add(randn([2], { generator: g })))(tensor([0, 0]))),
+    ).toHaveLength(2);
+  });
+
+  it("replays custom ops, with what their forward saved for backward", () => {
+    const cube = customOp({
+      name: "cube",
+      forward: (ctx, x) => {
+        const square = x.mul(x);
+        ctx.saveForBackward(square);
+        return square.mul(x);
+      },
+      backward: (ctx, g) => [g.mul(ctx.saved[0]).mul(3)],
+    });
+    const x = tensor([1, 2, 3], { requiresGrad: true });
+    const f = compile((t: Tensor) => {
+      x.grad = null;
+      cube(t).sum().backward();
+      return x.grad!;
+    });
+    expect(f(x).tolist()).toEqual([3, 12, 27]);
+    expect(f(x).tolist()).toEqual([3, 12, 27]);
+    expect(f.replays).toBe(1);
+  });
+
+  it("names the line of a value read while tracing", () => {
+    const f = compile((x: Tensor) => (x.sum().item() > 0 ? x : x.neg()));
+    expect(() => f(tensor([1]))).toThrow(TraceError);
+    expect(() => f(tensor([1]))).toThrow(
+      /item\(\) reads the output of sum .* at .*compile\.test\.ts/,
+    );
+  });
+
+  it("refuses a tensor made by no op, which a replay could not make again", () => {
+    const f = compile((x: Tensor) => {
+      // Not an op: a tensor built around a fresh array by the class's internal constructor.
+      const made = (x.constructor as typeof Tensor).fromTypedArray(new Float32Array([1, 2]), [2]);
+      return x.add(made);
+    });
+    expect(() => f(tensor([1, 1]))).toThrow(CompileError);
+    expect(() => f(tensor([1, 1]))).toThrow(
+      "compile: add (call #0) reads a float32 tensor of shape [2] that was made while tracing by no Koubai op",
+    );
+  });
+
+  it("refuses arguments that are not tensors and bad options", () => {
+    const f = compile((x: Tensor) => x) as CompiledFunction<Tensor[], Tensor>;
+    expect(() => f(3 as never)).toThrow(
+      "compile: every argument of a compiled function must be a Tensor; argument 0 is number",
+    );
+    expect(() => compile(3 as never)).toThrow("compile: expected a function, got number");
+    expect(() => compile((x: Tensor) => x, null as never)).toThrow(
+      "compile: options must be an object",
+    );
+  });
+
+  it("explains what a call replays", () => {
+    const f = compile((x: Tensor) => x.mul(2).exp());
+    expect(f.explain()).toBe("compile: not traced yet (call the function once)");
+    f(tensor([1, 2]));
+    const text = f.explain();
+    expect(text).toContain("signature: input0: float32[2]");
+    expect(text).toContain("each call replays 2 calls (2 elementwise)");
+    expect(text).toContain("= mul(input0, 2)");
+  });
+});
