@@ -103,7 +103,7 @@ describe("compile", () => {
   });
 
   it("draws new random numbers on every call, as eager code does", () => {
-    const noisy = (x: Tensor) => dropout(x, 0.5, true);
+    const noisy = (x: Tensor) => dropout(x, { p: 0.5 });
     const x = randn([64]);
     manualSeed(5);
     const eager = [bits(noisy(x)), bits(noisy(x)), bits(noisy(x))];
