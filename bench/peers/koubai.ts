@@ -5,6 +5,7 @@
 // backward); everything else is the same code.
 
 import {
+  compile,
   crossEntropy,
   getKernelThreads,
   noGrad,
@@ -61,19 +62,29 @@ function moduleSetup(inputs: BatchNormInputs, fused: boolean): BatchNormSetup {
   return { gamma, beta, forward: (x) => layer.forward(x) };
 }
 
-async function batchNorm(inputs: BatchNormInputs, setup: BatchNormSetup): Promise<Case> {
+/** `fn` itself, or `compile(fn)` when `compiled` (the same code a user compiles). */
+function maybeCompiled<A extends Tensor[], R>(fn: (...inputs: A) => R, compiled: boolean) {
+  return compiled ? compile(fn) : fn;
+}
+
+async function batchNorm(
+  inputs: BatchNormInputs,
+  setup: BatchNormSetup,
+  compiled = false,
+): Promise<Case> {
   const { n, c } = inputs;
   const x = leaf(inputs.x, [n, c]);
   const { gamma, beta } = setup;
   const gradOut = tensor(inputs.gradOut, { shape: [n, c] });
-  const run = (): Tensor => {
-    x.grad = null;
+  const forwardBackward = maybeCompiled((input: Tensor, g: Tensor): Tensor => {
+    input.grad = null;
     gamma.grad = null;
     beta.grad = null;
-    const y = setup.forward(x);
-    y.backward(gradOut);
+    const y = setup.forward(input);
+    y.backward(g);
     return y;
-  };
+  }, compiled);
+  const run = (): Tensor => forwardBackward(x, gradOut);
   return {
     async check(): Promise<Outputs> {
       const y = run();
@@ -126,7 +137,7 @@ function batchNormLayer(gamma: Float32Array, beta: Float32Array, eps: number, fu
   return layer;
 }
 
-async function mlp(inputs: MlpInputs, fused: boolean): Promise<Case> {
+async function mlp(inputs: MlpInputs, fused: boolean, compiled = false): Promise<Case> {
   const { batch, eps, lr, momentum } = inputs;
   const x = tensor(inputs.x, { shape: [batch, inputs.shapes.w1[0]] });
   const labels = tensor(inputs.labels);
@@ -149,13 +160,14 @@ async function mlp(inputs: MlpInputs, fused: boolean): Promise<Case> {
     MLP_PARAM_NAMES.map((name) => params[name]),
     { lr, momentum },
   );
-  const trainStep = (): number => {
+  const step = maybeCompiled((input: Tensor, target: Tensor): Tensor => {
     optimizer.zeroGrad();
-    const loss = mlpLoss(params, norms, x, labels);
+    const loss = mlpLoss(params, norms, input, target);
     loss.backward();
     optimizer.step();
-    return loss.item();
-  };
+    return loss;
+  }, compiled);
+  const trainStep = (): number => step(x, labels).item();
   return {
     async check(): Promise<Outputs> {
       const loss1 = trainStep();
@@ -176,7 +188,7 @@ async function mlp(inputs: MlpInputs, fused: boolean): Promise<Case> {
  * The CNN example's network built from the layers a user writes (Conv2d, BatchNorm2d, ReLU,
  * MaxPool2d, Flatten, Linear) with the shared parameters loaded, trained by @koubai/optim's SGD.
  */
-async function cnn(inputs: CnnInputs, fused: boolean): Promise<Case> {
+async function cnn(inputs: CnnInputs, fused: boolean, compiled = false): Promise<Case> {
   const { batch, eps, lr, momentum, params } = inputs;
   const conv1 = new Conv2d(1, 16, 3, { padding: 1 });
   const conv2 = new Conv2d(16, 32, 3, { padding: 1 });
@@ -210,13 +222,14 @@ async function cnn(inputs: CnnInputs, fused: boolean): Promise<Case> {
   const x = tensor(inputs.x, { shape: [batch, 1, 28, 28] });
   const labels = tensor(inputs.labels);
   const optimizer = new SGD(model.parameters(), { lr, momentum });
-  const trainStep = (): number => {
+  const step = maybeCompiled((input: Tensor, target: Tensor): Tensor => {
     optimizer.zeroGrad();
-    const loss = crossEntropy(model.forward(x), labels);
+    const loss = crossEntropy(model.forward(input), target);
     loss.backward();
     optimizer.step();
-    return loss.item();
-  };
+    return loss;
+  }, compiled);
+  const trainStep = (): number => step(x, labels).item();
   const delta = (now: Tensor, before: Float32Array) =>
     (now.toArray() as Float32Array).map((v, i) => v - before[i]);
   return {
@@ -243,6 +256,20 @@ export function koubaiFramework(version: string): Framework {
     matmul,
     mlp: async (inputs) => mlp(inputs, false),
     cnn: async (inputs) => cnn(inputs, false),
+  };
+}
+
+/**
+ * Koubai's default layers under `compile()`, or with `fused: true` too: the workloads' steps
+ * traced once and replayed.
+ */
+export function koubaiCompiledFramework(version: string, fused: boolean): Framework {
+  return {
+    name: fused ? "koubai-fused-compile" : "koubai-compile",
+    version,
+    batchNorm: async (inputs) => batchNorm(inputs, moduleSetup(inputs, fused), true),
+    mlp: async (inputs) => mlp(inputs, fused, true),
+    cnn: async (inputs) => cnn(inputs, fused, true),
   };
 }
 

@@ -13,7 +13,12 @@ import { fileURLToPath } from "node:url";
 import { kernelThreadsAvailable, setKernelThreads } from "@koubai/core";
 import { makeBatchNormInputs, makeCnnInputs, makeMatmulInputs, makeMlpInputs } from "./inputs.js";
 import { jaxFramework } from "./jax.js";
-import { koubaiFramework, koubaiFusedFramework, koubaiThreadsFramework } from "./koubai.js";
+import {
+  koubaiCompiledFramework,
+  koubaiFramework,
+  koubaiFusedFramework,
+  koubaiThreadsFramework,
+} from "./koubai.js";
 import {
   type Case,
   compareOutputs,
@@ -250,6 +255,11 @@ async function main(): Promise<void> {
       koubaiVersion("layers", "default BatchNorm1d/2d, composed from core primitives"),
     ),
     koubaiFusedFramework(koubaiVersion("layers", "BatchNorm1d/2d with fused: true")),
+    koubaiCompiledFramework(
+      koubaiVersion("core", "the default layers' step under compile()"),
+      false,
+    ),
+    koubaiCompiledFramework(koubaiVersion("core", "fused: true, step under compile()"), true),
     // The same with its large matmuls on two threads, where the machine has two cores.
     ...(kernelThreadsAvailable() && os.availableParallelism() >= 2 && kernelThreads === 1
       ? [koubaiThreadsFramework(koubaiVersion("layers", "fused BatchNorm, 2 kernel threads"), 2)]
@@ -287,7 +297,7 @@ async function main(): Promise<void> {
       "The frameworks of a workload are timed in 10 interleaved rounds (an untimed run, then up to 20 timed runs or 0.25 s each, the order rotating every round), so a noisy stretch of the shared machine affects all of them alike; TF.js cpu and wasm share one global backend, so tfjs-cpu runs in a second set of rounds after the others.",
       "BatchNorm: training-mode BatchNorm forward plus backward with a given upstream gradient. koubai: the layers package's default BatchNorm1d (composed from core primitives, autograd derives the gradient); koubai-fused: BatchNorm1d({ fused: true }); pytorch: F.batch_norm, the native kernel of nn.BatchNorm1d (Koubai and PyTorch also update [C] running statistics); jax-js and TF.js: a composite (mean, biased variance, rsqrt, affine), jax-js as the gradient of sum(y * gradOut); plain-js: loops over Float32Arrays with the closed-form backward.",
       "MLP: 784-256-BN-ReLU-256-BN-ReLU-10, softmax cross-entropy, SGD momentum 0.9 (PyTorch form), loss read back every step; BatchNorm as in the BatchNorm workload (Koubai's layers, default or fused; PyTorch's native kernel; composites in jax-js and TF.js).",
-      "koubai-fused: matmul is the same kernel as koubai's, so not repeated.",
+      "koubai-fused: matmul is the same kernel as koubai's, so not repeated. koubai-compile and koubai-fused-compile: the same code with the step (forward, backward, optimizer step) wrapped in compile(): traced on the first call, replayed afterwards; no elementwise fusion or memory planning yet.",
       `Koubai kernel threads: ${kernelThreads} (KOUBAI_KERNEL_THREADS; matmuls of at least 2^23 multiply-adds split over threads). koubai-fused-2t is koubai-fused with 2 kernel threads (the calling thread and one worker); every peer runs single-threaded.`,
       "time / Koubai's divides by the median of koubai (the default layers) on the same workload.",
       "CNN: the cnn example's network, Conv(1→16, 3, pad 1)-BN-ReLU-MaxPool(2) → Conv(16→32)-BN-ReLU-MaxPool(2) → Linear(1568 → 10), batch 64, SGD momentum 0.9; koubai and pytorch build it from their layers (BatchNorm2d as each one's default: Koubai's composite, PyTorch's native kernel), koubai-fused with BatchNorm2d({ fused: true }); jax-js with lax.convGeneralDilated, TF.js with conv2d in NHWC (its native layout).",

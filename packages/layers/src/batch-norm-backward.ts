@@ -190,6 +190,9 @@ export function fusedBatchNorm(
   const n = x.shape[0];
   const c = x.shape[1];
   const s = x.shape.slice(2).reduce((a, b) => a * b, 1);
+  if ((weight === null) !== (bias === null))
+    throw new TypeError("fusedBatchNorm: weight and bias must both be tensors or both be null");
+  const inputs = weight === null || bias === null ? [x] : [x, weight, bias];
   let mean: Tensor | null = null;
   let varBiased: Tensor | null = null;
   const op = customOp({
@@ -215,16 +218,21 @@ export function fusedBatchNorm(
         normalize(src, xc.offset, out.data as FloatData, n, c, s, stats.mean, invStd, gamma, beta);
       }
       const dtype = input.dtype;
-      mean = TensorClass.fromTypedArray(stats.mean, [c]).to(dtype);
-      varBiased = TensorClass.fromTypedArray(stats.varBiased, [c]).to(dtype);
+      const batchMean = TensorClass.fromTypedArray(stats.mean, [c]).to(dtype);
+      const batchVar = TensorClass.fromTypedArray(stats.varBiased, [c]).to(dtype);
+      mean = batchMean;
+      varBiased = batchVar;
       // x̂ is recomputed from x in the backward (in float64), so only μ and invStd are kept.
       ctx.state.mean = stats.mean;
       ctx.state.invStd = invStd;
-      ctx.saveForBackward(input, ...(w === undefined ? [] : [w]));
+      // The batch statistics are saved too (backward does not read them) so that compile(),
+      // which replays this op whole, makes them again for the running-statistics update.
+      ctx.saveForBackward(input, w ?? batchMean, batchMean, batchVar);
       return out;
     },
     backward: (ctx: OpContext, gradOut: Tensor) => {
-      const [input, w] = ctx.saved;
+      const input = ctx.saved[0];
+      const w = inputs.length === 3 ? ctx.saved[1] : undefined;
       if (isGradEnabled()) {
         // Recorded backward (createGraph): x̂ and invStd rebuilt from x with tensor ops, so they
         // carry its graph and second derivatives flow through the statistics.
@@ -242,9 +250,6 @@ export function fusedBatchNorm(
       return fusedBackward(ctx, input, gradOut, w, n, c, s);
     },
   });
-  if ((weight === null) !== (bias === null))
-    throw new TypeError("fusedBatchNorm: weight and bias must both be tensors or both be null");
-  const inputs = weight === null || bias === null ? [x] : [x, weight, bias];
   const out = op(...inputs);
   if (mean === null || varBiased === null) throw new Error("fusedBatchNorm: forward did not run");
   return { out, mean, varBiased };

@@ -350,4 +350,23 @@ describe("compiled functions and train()/eval()", () => {
     expect(compiled.runningVar!.tolist()).toEqual(eager.runningVar!.tolist());
     expect(compiled.numBatchesTracked!.item()).toBe(3);
   });
+
+  it("replay the fused BatchNorm (a custom op with a hand-written backward) as eager calls run it", () => {
+    manualSeed(6);
+    const layers = [new BatchNorm1d(4, { fused: true }), new BatchNorm1d(4, { fused: true })];
+    const step = (bn: BatchNorm1d) => (x: Tensor) => {
+      bn.zeroGrad();
+      const y = bn.forward(x);
+      y.square().sum().backward();
+      return bn.weight!.grad!;
+    };
+    const f = compile(step(layers[1]));
+    for (let i = 0; i < 3; i++) {
+      const x = randn([8, 4]).add(i);
+      expect(f(x).tolist()).toEqual(step(layers[0])(x).tolist());
+    }
+    expect(f.replays).toBe(2);
+    expect(layers[1].runningMean!.tolist()).toEqual(layers[0].runningMean!.tolist());
+    expect(layers[1].runningVar!.tolist()).toEqual(layers[0].runningVar!.tolist());
+  });
 });

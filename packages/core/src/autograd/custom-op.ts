@@ -13,6 +13,8 @@ export class OpContext {
   private savedTensors: Tensor[] = [];
   /** Which inputs need a gradient in this backward call; skip the work for the others. */
   needsInputGrad: readonly boolean[] = [];
+  /** @internal The inputs' shapes, for the check of what backward returns. */
+  inputShapes: readonly (readonly number[])[] = [];
   /** Free-form non-tensor state (sizes, flags, numbers) for backward. */
   readonly state: Record<string, unknown> = {};
 
@@ -87,12 +89,14 @@ export function customOp(definition: CustomOpDefinition): (...inputs: Tensor[]) 
   }
   const info = { name, kind: "custom" };
   // `keep`, when given, receives the tensors forward saved (for a tracer: see WithSaved).
-  const call = (inputs: Tensor[], keep?: Tensor[]): Tensor => {
+  const call = (inputs: Tensor[], keep?: Tensor[], contexts?: OpContext[]): Tensor => {
     inputs.forEach((t, i) => {
       if (!(t instanceof Tensor))
         throw new TypeError(`${name}: input ${i} must be a Tensor, got ${typeof t}`);
     });
     const ctx = new OpContext();
+    ctx.inputShapes = inputs.map((t) => t.shape);
+    contexts?.push(ctx);
     const out = noGrad(() => forward(ctx, ...inputs));
     if (!(out instanceof Tensor))
       throw new TypeError(`${name}: forward must return a Tensor, got ${typeof out}`);
@@ -104,16 +108,16 @@ export function customOp(definition: CustomOpDefinition): (...inputs: Tensor[]) 
       result,
       inputs,
       (gradOut, needsInputGrad) => {
-        ctx.needsInputGrad = needsInputGrad;
-        const grads = backward(ctx, gradOut);
-        if (!Array.isArray(grads) || grads.length !== inputs.length) {
-          throw new Error(
-            `${name}: backward returned ${Array.isArray(grads) ? grads.length : typeof grads} gradients, expected ${inputs.length} (one per input: ${inputs
-              .map((t) => formatShape(t.shape))
-              .join(", ")})`,
-          );
-        }
-        return grads;
+        const tracer = activeTracer();
+        if (tracer === null) return runBackward(ctx, gradOut, needsInputGrad);
+        // A tracer sees the backward as one call too: its body may use kernels directly.
+        return tracedCall(
+          tracer,
+          backwardInfo,
+          [ctx, gradOut, needsInputGrad],
+          () => runBackward(ctx, gradOut, needsInputGrad),
+          runBackward,
+        );
       },
       ctx.saved,
     );
@@ -124,9 +128,26 @@ export function customOp(definition: CustomOpDefinition): (...inputs: Tensor[]) 
     keep?.push(...ctx.saved);
     return recorded;
   };
+  const runBackward = (ctx: OpContext, gradOut: Tensor, needsInputGrad: readonly boolean[]) => {
+    ctx.needsInputGrad = needsInputGrad;
+    const grads = backward(ctx, gradOut);
+    const count = ctx.inputShapes.length;
+    if (!Array.isArray(grads) || grads.length !== count) {
+      throw new Error(
+        `${name}: backward returned ${Array.isArray(grads) ? grads.length : typeof grads} gradients, expected ${count} (one per input: ${ctx.inputShapes
+          .map(formatShape)
+          .join(", ")})`,
+      );
+    }
+    return grads;
+  };
+  const backwardInfo = { name: `${name}.backward`, kind: "custom" };
+  // For a tracer: the result, the tensors forward saved, and the context backward will read.
   const callWithSaved = (...inputs: Tensor[]) => {
     const saved: Tensor[] = [];
-    return new WithSaved(call(inputs, saved), saved);
+    const contexts: OpContext[] = [];
+    const out = call(inputs, saved, contexts);
+    return new WithSaved(out, saved, contexts[0]);
   };
   // A tracer sees the op as one call, whatever its forward runs inside.
   const op = (...inputs: Tensor[]): Tensor => {

@@ -12,6 +12,7 @@ import {
   primitivesOf,
   type TracedArg,
   type TracedGraph,
+  TracedHandle,
   type TracedNode,
   TracedValue,
   tensorsIn,
@@ -90,12 +91,31 @@ function checkReplayable(graph: TracedGraph, units: readonly TracedNode[]): void
         "Save only the custom op's inputs and output for its backward, or keep this code out of the compiled function.",
     );
   };
+  const handles = new Set<TracedHandle>();
   for (const unit of units) {
     for (const v of unit.inputs) check(v, `${unit.op} (call #${unit.id})`);
+    for (const h of handlesIn(unit.args)) {
+      if (!handles.has(h)) {
+        throw new CompileError(
+          `compile: ${unit.op} (call #${unit.id}) reads the context of ${h.producer.op}, made inside a call that a replay runs as one; compile cannot replay it`,
+        );
+      }
+    }
+    if (unit.handle !== null) handles.add(unit.handle);
     for (const v of unit.outputs) available.add(v);
     for (const v of unit.saved) available.add(v);
   }
   for (const v of graph.outputs) check(v, "the function's result");
+}
+
+function handlesIn(args: readonly TracedArg[]): TracedHandle[] {
+  const found: TracedHandle[] = [];
+  const walk = (arg: TracedArg): void => {
+    if (arg instanceof TracedHandle) found.push(arg);
+    else if (Array.isArray(arg)) arg.forEach(walk);
+  };
+  args.forEach(walk);
+  return found;
 }
 
 /** Rebuilds `template` (arrays and plain objects holding tensors) with tensors from `pick`. */
@@ -133,12 +153,14 @@ class Plan {
 
   replay(inputs: readonly Tensor[]): unknown {
     const env: (Tensor | undefined)[] = new Array(this.graph.values.length);
+    const contexts: unknown[] = new Array(this.graph.handles.length);
     this.graph.inputs.forEach((v, i) => {
       env[v.id] = inputs[i];
     });
     for (const v of this.graph.values) if (v.source === "captured") env[v.id] = v.tensor!;
     const resolve = (arg: TracedArg): unknown => {
       if (arg instanceof TracedValue) return env[arg.id];
+      if (arg instanceof TracedHandle) return contexts[arg.id];
       if (arg === null || typeof arg !== "object") return arg;
       if (Array.isArray(arg)) return arg.map(resolve);
       if (Object.getPrototypeOf(arg) !== Object.prototype) return arg;
@@ -157,6 +179,7 @@ class Plan {
         if (result instanceof WithSaved) {
           const saved = unit.saved;
           for (let i = 0; i < saved.length; i++) env[saved[i].id] = result.saved[i];
+          if (unit.handle !== null) contexts[unit.handle.id] = result.handle;
           result = result.result;
         }
         const outs = unit.outputs;

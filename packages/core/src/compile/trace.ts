@@ -47,12 +47,29 @@ export class TracedValue {
   }
 }
 
+/** An object one call makes and a later call receives: a custom op's context for its backward. */
+export class TracedHandle {
+  /** @internal Made by {@link trace}. */
+  constructor(
+    /** Position in {@link TracedGraph.handles}. */
+    readonly id: number,
+    /** The call that made it. */
+    readonly producer: TracedNode,
+  ) {}
+
+  /** How listings refer to it. */
+  get label(): string {
+    return `context${this.id}`;
+  }
+}
+
 /**
  * An argument of a traced call: values where tensors were passed, arrays and plain objects
  * rebuilt around them, anything else (numbers, typed arrays, a Generator) as given.
  */
 export type TracedArg =
   | TracedValue
+  | TracedHandle
   | number
   | string
   | boolean
@@ -73,6 +90,8 @@ export class TracedNode {
    * operand as a tensor); inputs and outputs it saves appear here too.
    */
   saved: TracedValue[] = [];
+  /** The context it made for a later call (custom ops: for their backward), if any. */
+  handle: TracedHandle | null = null;
 
   /** @internal Made by {@link trace}. */
   constructor(
@@ -102,7 +121,8 @@ export class TracedNode {
     const walk = (arg: TracedArg): void => {
       if (arg instanceof TracedValue) {
         if (!found.includes(arg)) found.push(arg);
-      } else if (Array.isArray(arg)) arg.forEach(walk);
+      } else if (arg instanceof TracedHandle) return;
+      else if (Array.isArray(arg)) arg.forEach(walk);
       else if (arg !== null && typeof arg === "object")
         Object.values(arg as Record<string, TracedArg>).forEach(walk);
     };
@@ -115,6 +135,8 @@ export class TracedNode {
 export interface TracedGraph {
   /** Every value, by id. */
   readonly values: readonly TracedValue[];
+  /** Every context a call made for a later one (custom ops' contexts), by id. */
+  readonly handles: readonly TracedHandle[];
   /** The function's inputs, in order. */
   readonly inputs: readonly TracedValue[];
   /** The calls made directly by the traced function, in order. */
@@ -188,6 +210,8 @@ function firstLineOutside(stack: string): string | null {
 /** Records op calls into a graph; the tracer {@link trace} installs. */
 class GraphBuilder implements OpTracer {
   readonly values: TracedValue[] = [];
+  readonly handles: TracedHandle[] = [];
+  readonly #handleOf = new Map<object, TracedHandle>();
   readonly nodes: TracedNode[] = [];
   readonly allNodes: TracedNode[] = [];
   readonly inputs: TracedValue[] = [];
@@ -247,6 +271,8 @@ class GraphBuilder implements OpTracer {
   #arg(arg: unknown, depth: number): TracedArg {
     if (arg instanceof Tensor) return this.valueFor(arg);
     if (arg === null || typeof arg !== "object") return arg as TracedArg;
+    const handle = this.#handleOf.get(arg);
+    if (handle !== undefined) return handle;
     if (depth > 3) return String(arg);
     if (Array.isArray(arg)) return arg.map((a) => this.#arg(a, depth + 1));
     // Typed arrays, generators and other class instances are kept as they are.
@@ -281,6 +307,11 @@ class GraphBuilder implements OpTracer {
     if (result instanceof WithSaved) {
       node.outputs = tensorsIn(result.result).map(valueOf);
       node.saved = result.saved.map(valueOf);
+      if (result.handle !== undefined) {
+        node.handle = new TracedHandle(this.handles.length, node);
+        this.handles.push(node.handle);
+        this.#handleOf.set(result.handle, node.handle);
+      }
     } else node.outputs = tensorsIn(result).map(valueOf);
   }
 
@@ -309,9 +340,10 @@ class GraphBuilder implements OpTracer {
   }
 
   graph(outputs: TracedValue[]): TracedGraph {
-    const { values, inputs, nodes, allNodes } = this;
+    const { values, handles, inputs, nodes, allNodes } = this;
     return {
       values,
+      handles,
       inputs,
       nodes,
       outputs,
@@ -334,7 +366,7 @@ export function primitivesOf(nodes: readonly TracedNode[]): TracedNode[] {
 }
 
 function formatArg(arg: TracedArg): string {
-  if (arg instanceof TracedValue) return arg.label;
+  if (arg instanceof TracedValue || arg instanceof TracedHandle) return arg.label;
   if (Array.isArray(arg)) return `[${arg.map(formatArg).join(", ")}]`;
   if (arg !== null && typeof arg === "object") {
     const entries = Object.entries(arg as Record<string, TracedArg>).filter(

@@ -41,6 +41,8 @@ export class WithSaved<R = unknown> {
   constructor(
     readonly result: R,
     readonly saved: readonly Tensor[],
+    /** An object a later traced call receives (a custom op's context for its backward). */
+    readonly handle?: object,
   ) {}
 }
 
