@@ -4,8 +4,10 @@ import { join } from "node:path";
 import { randn } from "@koubai/core";
 import { loadSafetensors } from "@koubai/layers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadMnist } from "../mnist/data.js";
 import { type CnnReport, parseCnnOptions, runCnn } from "./main.js";
 import { makeCnn } from "./model.js";
+import { trainCnn } from "./train.js";
 
 describe("the CNN", () => {
   it("maps [N, 1, 28, 28] digits to [N, 10] logits with PyTorch's parameter names", () => {
@@ -29,6 +31,18 @@ describe("the CNN", () => {
       "9.weight",
       "9.bias",
     ]);
+  });
+});
+
+describe("the CNN's training step under compile()", () => {
+  it("trains to the same losses and accuracy, bit for bit, traced once and replayed", () => {
+    const data = loadMnist({ trainSize: 192, testSize: 64 });
+    const eager = trainCnn(data, { batchNorm: true, lr: 0.03, epochs: 1 });
+    const compiled = trainCnn(data, { batchNorm: true, lr: 0.03, epochs: 1, compile: true });
+    expect(compiled.steps.map((s) => s.loss)).toEqual(eager.steps.map((s) => s.loss));
+    expect(compiled.testAccuracy).toBe(eager.testAccuracy);
+    expect(compiled.traces).toBe(1); // three batches of 64: one signature
+    expect(eager.traces).toBeUndefined();
   });
 });
 

@@ -1,7 +1,7 @@
 // A small convolutional network on MNIST: Conv-BatchNorm-ReLU-MaxPool twice, then a Linear layer,
 // trained on the same 8,000 / 2,000 split as the MLP example; then pictures of the first layer's
 // filters and of one digit's feature maps, the loss curve, and the weights as safetensors.
-// Run: npm run example -- cnn [--quick] [--epochs N] [--lr X] [--train N] [--test N] [--out DIR]
+// Run: npm run example -- cnn [--quick] [--compile] [--epochs N] [--lr X] [--train N] [--test N] [--out DIR]
 
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -21,6 +21,8 @@ export interface CnnOptions {
   epochs: number;
   lr: number;
   outDir: string;
+  /** Train with the step under compile(). */
+  compile: boolean;
   /** Print progress and results (off in tests). */
   verbose: boolean;
 }
@@ -37,6 +39,7 @@ export function parseCnnOptions(argv: readonly string[]): CnnOptions {
     args: argv.filter((a) => a !== "--"),
     options: {
       quick: { type: "boolean", default: false },
+      compile: { type: "boolean", default: false },
       epochs: { type: "string" },
       lr: { type: "string" },
       train: { type: "string" },
@@ -54,6 +57,7 @@ export function parseCnnOptions(argv: readonly string[]): CnnOptions {
     lr: values.lr === undefined ? 0.03 : Number.parseFloat(values.lr),
     outDir:
       values.out === undefined ? join(import.meta.dirname, "..", "out") : userPath(values.out),
+    compile: values.compile ?? false,
     verbose: true,
   };
 }
@@ -66,12 +70,14 @@ export async function runCnn(options: CnnOptions): Promise<CnnReport> {
   );
   log(
     `Conv(1→16, 3, pad 1)-BatchNorm2d-ReLU-MaxPool(2) → Conv(16→32)-BatchNorm2d-ReLU-MaxPool(2) → Linear(1568 → 10);\n` +
-      `SGD momentum 0.9, lr ${options.lr} with cosine annealing, batch 64, ${options.epochs} epochs.\n`,
+      `SGD momentum 0.9, lr ${options.lr} with cosine annealing, batch 64, ${options.epochs} epochs` +
+      `${options.compile ? "; the training step runs under compile()" : ""}.\n`,
   );
   const result = trainCnn(data, {
     batchNorm: true,
     lr: options.lr,
     epochs: options.epochs,
+    compile: options.compile,
     onProgress: options.verbose ? (s, final) => drawProgress(s, final) : undefined,
   });
   const hit = result.testAccuracy >= TARGET_ACCURACY;
@@ -79,6 +85,11 @@ export async function runCnn(options: CnnOptions): Promise<CnnReport> {
     `\nHeld-out accuracy ${(100 * result.testAccuracy).toFixed(2)}% after ${options.epochs} epochs in ${result.seconds.toFixed(1)} s ` +
       `(median step ${result.stepMilliseconds.toFixed(1)} ms) ${hit ? "- target 97.5% reached" : "- below the 97.5% target"}.`,
   );
+  if (result.traces !== undefined) {
+    log(
+      `compile(): the step was traced ${result.traces} times (each batch shape, and again after every evaluation's eval()/train()), replayed for every other step.`,
+    );
+  }
 
   mkdirSync(options.outDir, { recursive: true });
   const test = asImages(data.test);

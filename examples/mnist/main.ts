@@ -1,6 +1,6 @@
 // MNIST with an MLP 784-256-BN-ReLU-256-BN-ReLU-10: train to >= 96% held-out accuracy, then the
 // same network with and without BatchNorm at lr 1.0, with SVG plots and safetensors weights.
-// Run: npm run example -- mnist [--quick] [--epochs N] [--compare-epochs N]
+// Run: npm run example -- mnist [--quick] [--compile] [--epochs N] [--compare-epochs N]
 //      [--train N] [--test N] [--out DIR] [--no-compare]
 
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -21,6 +21,8 @@ export interface MnistOptions {
   compareEpochs: number;
   compare: boolean;
   outDir: string;
+  /** Train the main network with its step under compile(). */
+  compile: boolean;
   /** Print progress and results (off in tests). */
   verbose: boolean;
 }
@@ -40,6 +42,7 @@ export function parseOptions(argv: readonly string[]): MnistOptions {
     args: argv.filter((a) => a !== "--"),
     options: {
       quick: { type: "boolean", default: false },
+      compile: { type: "boolean", default: false },
       epochs: { type: "string" },
       "compare-epochs": { type: "string" },
       train: { type: "string" },
@@ -59,6 +62,7 @@ export function parseOptions(argv: readonly string[]): MnistOptions {
     compare: !(values["no-compare"] ?? false),
     outDir:
       values.out === undefined ? join(import.meta.dirname, "..", "out") : userPath(values.out),
+    compile: values.compile ?? false,
     verbose: true,
   };
 }
@@ -77,13 +81,15 @@ export async function runMnist(options: MnistOptions): Promise<MnistReport> {
     `MNIST (the mnist npm package): ${options.trainSize} training / ${options.testSize} held-out digits, fixed split.`,
   );
   log(
-    "MLP 784-256-BN-ReLU-256-BN-ReLU-10, SGD momentum 0.9, lr 0.1 with cosine annealing, batch 128.\n",
+    "MLP 784-256-BN-ReLU-256-BN-ReLU-10, SGD momentum 0.9, lr 0.1 with cosine annealing, batch 128" +
+      `${options.compile ? "; the training step runs under compile()" : ""}.\n`,
   );
 
   const main = train(data, {
     batchNorm: true,
     lr: 0.1,
     epochs: options.epochs,
+    compile: options.compile,
     onProgress: progress,
   });
   const hit = main.testAccuracy >= TARGET_ACCURACY;
@@ -91,6 +97,11 @@ export async function runMnist(options: MnistOptions): Promise<MnistReport> {
     `\nHeld-out accuracy ${percent(main.testAccuracy)} after ${options.epochs} epochs in ${main.seconds.toFixed(1)} s ` +
       `(${Math.round(main.samplesPerSecond)} samples/s) ${hit ? "- target 96% reached" : "- below the 96% target"}.`,
   );
+  if (main.traces !== undefined) {
+    log(
+      `compile(): the step was traced ${main.traces} times (each batch shape, and again after every evaluation's eval()/train()), replayed for every other step.`,
+    );
+  }
   mkdirSync(options.outDir, { recursive: true });
   const weightsFile = join(options.outDir, "mnist-mlp-bn.safetensors");
   writeFileSync(

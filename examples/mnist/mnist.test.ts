@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadMnist } from "./data.js";
 import { type MnistReport, parseOptions, runMnist } from "./main.js";
 import { formatProgress } from "./progress.js";
+import { train } from "./train.js";
 
 describe("MNIST data", () => {
   it("splits all 10,000 digits of the package into train and test sets, each digit used once", () => {
@@ -19,6 +20,18 @@ describe("MNIST data", () => {
     const pixels = train.images.toArray();
     expect(Math.min(...pixels.slice(0, 784))).toBe(0);
     expect(pixels.every((v) => v >= 0 && v <= 1)).toBe(true);
+  });
+});
+
+describe("the MLP's training step under compile()", () => {
+  it("trains to the same losses and probe statistics, bit for bit, traced once per batch shape", () => {
+    const data = loadMnist({ trainSize: 300, testSize: 64 });
+    const options = { batchNorm: true, lr: 0.1, epochs: 1 };
+    const eager = train(data, options);
+    const compiled = train(data, { ...options, compile: true });
+    expect(compiled.steps).toEqual(eager.steps);
+    expect(compiled.testAccuracy).toBe(eager.testAccuracy);
+    expect(compiled.traces).toBe(2); // batches of 128, 128 and 44
   });
 });
 

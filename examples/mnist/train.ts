@@ -2,7 +2,7 @@
 // momentum, a per-step cosine schedule, held-out accuracy after every epoch, and a probe that
 // records the mean and std of one hidden layer's pre-activations at every step.
 
-import { Generator, manualSeed, noGrad, type Tensor, tensor } from "@koubai/core";
+import { compile, Generator, manualSeed, noGrad, type Tensor, tensor } from "@koubai/core";
 import { CrossEntropyLoss, type Sequential } from "@koubai/layers";
 import { CosineAnnealingLR, SGD } from "@koubai/optim";
 import type { MnistData, Split } from "./data.js";
@@ -18,6 +18,8 @@ export interface TrainOptions {
   /** Cosine annealing from lr to 0 over all steps (default), or a constant rate. */
   schedule?: "cosine" | "constant";
   seed?: number;
+  /** Run the training step under core's compile(): traced once per batch shape, then replayed. */
+  compile?: boolean;
   onProgress?: (state: ProgressState, final: boolean) => void;
 }
 
@@ -44,6 +46,8 @@ export interface TrainResult {
   testAccuracy: number;
   seconds: number;
   samplesPerSecond: number;
+  /** With `compile`: how often the step was traced (batch shapes × train/eval switches). */
+  traces?: number;
 }
 
 /** Runs the model's children in order, handing the input of child `probeIndex` to `probe`. */
@@ -117,6 +121,22 @@ export function train(data: MnistData, options: TrainOptions): TrainResult {
   const steps: StepRecord[] = [];
   const epochRecords: EpochRecord[] = [];
   const started = performance.now();
+  // One training step. The probe's statistics are returned as tensors and read after the step,
+  // so the step reads no value inside and can run compiled.
+  const trainStep = (x: Tensor, y: Tensor) => {
+    let preMean: Tensor | null = null;
+    let preStd: Tensor | null = null;
+    const logits = forwardWithProbe(model, x, probeIndex, (h) => {
+      preMean = h.detach().mean();
+      preStd = h.detach().std(undefined, { correction: 0 });
+    });
+    const loss = lossFn.forward(logits, y);
+    optimizer.zeroGrad();
+    loss.backward();
+    optimizer.step();
+    return { loss, logits, preMean: preMean!, preStd: preStd! };
+  };
+  const step = options.compile ? compile(trainStep) : trainStep;
   model.train();
   for (let epoch = 1; epoch <= epochs; epoch++) {
     const epochStart = performance.now();
@@ -142,16 +162,10 @@ export function train(data: MnistData, options: TrainOptions): TrainResult {
       const index = order.narrow(0, start, Math.min(batchSize, n - start));
       const x = data.train.images.indexSelect(0, index);
       const y = data.train.labels.indexSelect(0, index);
-      let preMean = 0;
-      let preStd = 0;
-      const logits = forwardWithProbe(model, x, probeIndex, (h) => {
-        preMean = h.detach().mean().item();
-        preStd = h.detach().std(undefined, { correction: 0 }).item();
-      });
-      const loss = lossFn.forward(logits, y);
-      optimizer.zeroGrad();
-      loss.backward();
-      optimizer.step();
+      const result = step(x, y);
+      const { loss, logits } = result;
+      const preMean = result.preMean.item();
+      const preStd = result.preStd.item();
       scheduler?.step();
       const b = y.shape[0];
       const lossValue = loss.item();
@@ -180,5 +194,6 @@ export function train(data: MnistData, options: TrainOptions): TrainResult {
     testAccuracy: epochRecords[epochRecords.length - 1]?.testAccuracy ?? Number.NaN,
     seconds,
     samplesPerSecond: (n * epochs) / seconds,
+    ...("traces" in step ? { traces: step.traces } : {}),
   };
 }
