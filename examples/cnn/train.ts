@@ -2,7 +2,14 @@
 // cross-entropy, the learning rate annealed from lr to 0 over all steps (cosine), held-out
 // accuracy after every epoch.
 
-import { compile, Generator, manualSeed, noGrad, type Tensor } from "@koubai/core";
+import {
+  type CompiledFunction,
+  compile,
+  Generator,
+  manualSeed,
+  noGrad,
+  type Tensor,
+} from "@koubai/core";
 import { CrossEntropyLoss, type Sequential } from "@koubai/layers";
 import { CosineAnnealingLR, SGD } from "@koubai/optim";
 import type { MnistData, Split } from "../mnist/data.js";
@@ -118,7 +125,7 @@ export function trainCnn(data: MnistData, options: CnnTrainOptions): CnnTrainRes
     testAccuracy: testAccuracies[testAccuracies.length - 1] ?? Number.NaN,
     seconds: (performance.now() - started) / 1000,
     stepMilliseconds: median(stepTimes),
-    ...("traces" in step ? { traces: step.traces } : {}),
+    ...(options.compile ? { traces: (step as CompiledFunction<Tensor[], unknown>).traces } : {}),
   };
 }
 

@@ -2,7 +2,15 @@
 // momentum, a per-step cosine schedule, held-out accuracy after every epoch, and a probe that
 // records the mean and std of one hidden layer's pre-activations at every step.
 
-import { compile, Generator, manualSeed, noGrad, type Tensor, tensor } from "@koubai/core";
+import {
+  type CompiledFunction,
+  compile,
+  Generator,
+  manualSeed,
+  noGrad,
+  type Tensor,
+  tensor,
+} from "@koubai/core";
 import { CrossEntropyLoss, type Sequential } from "@koubai/layers";
 import { CosineAnnealingLR, SGD } from "@koubai/optim";
 import type { MnistData, Split } from "./data.js";
@@ -194,6 +202,6 @@ export function train(data: MnistData, options: TrainOptions): TrainResult {
     testAccuracy: epochRecords[epochRecords.length - 1]?.testAccuracy ?? Number.NaN,
     seconds,
     samplesPerSecond: (n * epochs) / seconds,
-    ...("traces" in step ? { traces: step.traces } : {}),
+    ...(options.compile ? { traces: (step as CompiledFunction<Tensor[], unknown>).traces } : {}),
   };
 }
