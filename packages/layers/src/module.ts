@@ -369,9 +369,10 @@ export abstract class Module {
     const setToNone = options.setToNone ?? true;
     noGrad(() => {
       for (const p of this.parameters()) {
-        if (p.grad === null) continue;
+        // Unconditional, so that a compiled step's trace does not depend on whether a
+        // gradient was there before.
         if (setToNone) p.grad = null;
-        else p.grad = p.grad.detach().zero_();
+        else if (p.grad !== null) p.grad = p.grad.detach().zero_();
       }
     });
   }

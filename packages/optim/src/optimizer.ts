@@ -154,9 +154,10 @@ export abstract class Optimizer<G extends ParamGroup = ParamGroup, S extends obj
   zeroGrad({ setToNone = true }: { setToNone?: boolean } = {}): void {
     for (const group of this.paramGroups) {
       for (const p of group.params) {
-        if (p.grad === null) continue;
+        // Unconditional, so that a compiled step's trace does not depend on whether a
+        // gradient was there before.
         if (setToNone) p.grad = null;
-        else noGrad(() => p.grad!.detach().zero_());
+        else if (p.grad !== null) noGrad(() => p.grad!.detach().zero_());
       }
     }
   }

@@ -151,6 +151,21 @@ class Plan {
     this.runsBackward = graph.allNodes.some((n) => n.kind === "backward");
   }
 
+  /** Why this plan no longer describes a call, or null when it does. */
+  staleness(): string | null {
+    if (this.epoch !== modeEpoch) return "a module's train()/eval() changed since the last trace";
+    for (const { tensor, grad } of this.graph.gradReads) {
+      // Which tensor: a gradient the trace added into or read must be the same one.
+      if (tensor.grad !== grad) {
+        const name = tensor.name ?? `a tensor of shape ${formatShape(tensor.shape)}`;
+        return grad === null
+          ? `${name}.grad was null when traced and is a tensor now`
+          : `${name}.grad is ${tensor.grad === null ? "null" : "another tensor"} now`;
+      }
+    }
+    return null;
+  }
+
   replay(inputs: readonly Tensor[]): unknown {
     const env: (Tensor | undefined)[] = new Array(this.graph.values.length);
     const contexts: unknown[] = new Array(this.graph.handles.length);
@@ -283,17 +298,13 @@ export function compile<A extends Tensor[], R>(
     });
     const signature = signatureOf(inputs);
     const known = plans.get(signature);
-    if (known !== undefined && known.epoch === modeEpoch) {
+    const stale = known?.staleness() ?? null;
+    if (known !== undefined && stale === null) {
       replays++;
       latest = known;
       return known.replay(inputs) as R;
     }
-    const reason =
-      known !== undefined
-        ? "a module's train()/eval() changed since the last trace"
-        : plans.size === 0
-          ? "first call"
-          : "new input signature";
+    const reason = stale ?? (plans.size === 0 ? "first call" : "new input signature");
     const { graph, result } = trace(fn as (...t: Tensor[]) => R, inputs);
     const plan = new Plan(graph, signature, modeEpoch, result);
     plans.set(signature, plan);

@@ -133,6 +133,11 @@ export class TracedNode {
 
 /** What {@link trace} records: values, the top-level calls (with nested calls) and the outputs. */
 export interface TracedGraph {
+  /**
+   * Each `.grad` the traced calls read before assigning it, with what it was then (a backward
+   * pass assigns a first gradient but adds into an existing one).
+   */
+  readonly gradReads: readonly { readonly tensor: Tensor; readonly grad: Tensor | null }[];
   /** Every value, by id. */
   readonly values: readonly TracedValue[];
   /** Every context a call made for a later one (custom ops' contexts), by id. */
@@ -158,7 +163,7 @@ export interface TracedGraph {
 export interface TraceOptions {
   /** Names for inputs, in order (default `input0`, `input1`, ...). */
   inputNames?: readonly string[];
-  /** Names for captured tensors (a module's parameters and buffers). */
+  /** Names for captured tensors (default: the tensor's own `name`, which a module gives its parameters). */
   names?: ReadonlyMap<Tensor, string>;
 }
 
@@ -212,6 +217,10 @@ class GraphBuilder implements OpTracer {
   readonly values: TracedValue[] = [];
   readonly handles: TracedHandle[] = [];
   readonly #handleOf = new Map<object, TracedHandle>();
+  /** Tensors whose `.grad` was read or written. */
+  readonly #gradSeen = new Set<Tensor>();
+  /** Each `.grad` read before any write, with what it was: what the trace depends on. */
+  readonly gradReads: { tensor: Tensor; grad: Tensor | null }[] = [];
   readonly nodes: TracedNode[] = [];
   readonly allNodes: TracedNode[] = [];
   readonly inputs: TracedValue[] = [];
@@ -257,11 +266,18 @@ class GraphBuilder implements OpTracer {
   valueFor(t: Tensor): TracedValue {
     const known = this.#byTensor.get(t);
     if (known !== undefined) return known;
-    const name = this.names.get(t) ?? `captured${this.#captured++}`;
+    const name = this.names.get(t) ?? t.name ?? `captured${this.#captured++}`;
     const made = this.#made.get(t);
     const value = this.#add(t, made === undefined ? "captured" : "untraced", null, name);
+
     if (made !== undefined) value.madeAt = firstLineOutside(made);
     return value;
+  }
+
+  gradRead(t: Tensor, grad: Tensor | null): void {
+    if (this.#gradSeen.has(t)) return;
+    this.#gradSeen.add(t);
+    this.gradReads.push({ tensor: t, grad });
   }
 
   created(t: Tensor): void {
@@ -286,6 +302,9 @@ class GraphBuilder implements OpTracer {
     let n = args.length;
     while (n > 0 && args[n - 1] === undefined) n--;
     const traced = args.slice(0, n).map((a) => this.#arg(a, 0));
+    if (op.name === "setGrad" && args[0] instanceof Tensor && !this.#gradSeen.has(args[0])) {
+      this.#gradSeen.add(args[0]); // written before read: what it was does not matter
+    }
     const parent = this.#stack.at(-1) ?? null;
     const node = new TracedNode(
       this.allNodes.length,
@@ -340,8 +359,9 @@ class GraphBuilder implements OpTracer {
   }
 
   graph(outputs: TracedValue[]): TracedGraph {
-    const { values, handles, inputs, nodes, allNodes } = this;
+    const { values, handles, inputs, nodes, allNodes, gradReads } = this;
     return {
+      gradReads,
       values,
       handles,
       inputs,

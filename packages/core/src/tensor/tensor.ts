@@ -103,6 +103,7 @@ export class Tensor {
    * dtype; RangeError for another shape; Error for the tensor itself.
    */
   get grad(): Tensor | null {
+    activeTracer()?.gradRead(this, this.#grad);
     return this.#grad;
   }
 

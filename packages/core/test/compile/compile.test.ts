@@ -180,3 +180,37 @@ describe("compile", () => {
     expect(text).toContain("= mul(input0, 2)");
   });
 });
+
+describe("compile and accumulated gradients", () => {
+  it("retraces when a parameter's .grad is set where it was null, so gradients keep adding up as in eager calls", () => {
+    const messages: string[] = [];
+    const make = () => {
+      manualSeed(9);
+      const w = randn([3]).requiresGrad_();
+      return { w, accumulate: (x: Tensor) => x.mul(w).sum().backward() };
+    };
+    const eager = make();
+    const traced = make();
+    const f = compile(traced.accumulate, { log: (m) => messages.push(m) });
+    const x = tensor([1, 2, 3]);
+    for (let i = 0; i < 3; i++) {
+      eager.accumulate(x);
+      f(x);
+    }
+    expect(traced.w.grad!.tolist()).toEqual(eager.w.grad!.tolist());
+    expect(traced.w.grad!.tolist()).toEqual([3, 6, 9]);
+    expect(f.traces).toBe(2);
+    expect(messages[1]).toContain(
+      "(a tensor of shape [3].grad was null when traced and is a tensor now)",
+    );
+    // The gradient is added into in place from then on: the same tensor, so no more retraces.
+    for (let i = 0; i < 2; i++) f(x);
+    expect(f.traces).toBe(2);
+    expect(traced.w.grad!.tolist()).toEqual([5, 10, 15]);
+    // A gradient replaced from outside is another tensor: the replay would add into the old one.
+    traced.w.grad = tensor([0, 0, 1]);
+    f(x);
+    expect(traced.w.grad!.tolist()).toEqual([1, 2, 4]);
+    expect(messages[2]).toContain("(a tensor of shape [3].grad is another tensor now)");
+  });
+});
