@@ -8,7 +8,7 @@
 import { type TracedArg, type TracedNode, TracedValue } from "@koubai/core";
 import type { Attribute } from "./graph-builder.js";
 import { describe, type ExportContext } from "./export-context.js";
-import type { OnnxElementType } from "./proto.js";
+import { ONNX_DATA_TYPE, type OnnxElementType } from "./proto.js";
 
 /** Exports one traced call; false: export the composite's own calls instead. */
 export type OpMapping = (cx: ExportContext, node: TracedNode) => boolean | undefined;
@@ -413,20 +413,28 @@ export const MAPPINGS: Readonly<Record<string, OpMapping>> = {
   amin: reduce("ReduceMin"),
   logsumexp: reduce("ReduceLogSumExp"),
   var: (cx, node) => {
+    // Σ(x - mean)² / (n - correction), n counted at run time so a varying batch is counted right.
     const x = value(node, 0);
     const o = options(node, 2);
     const axes = reducedAxes(node.args[1], x.shape.length);
     const correction = typeof o.correction === "number" ? o.correction : 1;
-    const count = axes.reduce((n, a) => n * x.shape[a], 1);
     const type = outType(node);
     const g = cx.graph;
     const input = cx.ref(x);
+    const keepdims = { i: o.keepdim === true ? 1 : 0 };
     const mean = g.node("ReduceMean", [input], { axes: { ints: axes }, keepdims: { i: 1 } })[0];
     const d = g.node("Sub", [input, mean])[0];
     const sq = g.node("Mul", [d, d])[0];
-    const keepdims = { i: o.keepdim === true ? 1 : 0 };
+    if (correction === 0) {
+      g.node("ReduceMean", [sq], { axes: { ints: axes }, keepdims }, [cx.out(node)]);
+      return undefined;
+    }
+    const to = { to: { i: ONNX_DATA_TYPE[type] } };
+    const size = (name: string) => g.node("Cast", [g.node("Size", [name])[0]], to)[0];
+    const n = g.node("Div", [size(input), size(mean)])[0];
+    const denominator = g.node("Sub", [n, g.scalar(correction, type)])[0];
     const total = g.node("ReduceSum", [sq, g.int64s(axes)], { keepdims })[0];
-    g.node("Div", [total, g.scalar(Math.max(count - correction, 0), type)], {}, [cx.out(node)]);
+    g.node("Div", [total, denominator], {}, [cx.out(node)]);
     return undefined;
   },
   center: (cx, node) => {
