@@ -1,7 +1,7 @@
 // The check every test here makes: export a module on an example batch, run the file in ONNX
 // Runtime on another batch (dynamic batch) or the same one, and compare with Koubai's eval output.
 
-import { noGrad, randn, type Tensor } from "@koubai/core";
+import { noGrad, type Tensor } from "@koubai/core";
 import type { Module } from "@koubai/layers";
 import { exportOnnx, type OnnxExportOptions } from "@koubai/onnx";
 import { expect } from "vitest";
@@ -30,15 +30,14 @@ export async function expectSameInOnnxRuntime(
 }
 
 /** Trains BatchNorm-like running statistics away from their initial 0 and 1. */
-export function warmUp(module: Module, makeBatch: () => Tensor, steps = 3): void {
+export function warmUp(module: Module, makeBatch: () => Tensor | Tensor[], steps = 3): void {
   module.train();
   noGrad(() => {
-    for (let i = 0; i < steps; i++) module.forward(makeBatch().mul(2).add(0.5));
+    for (let i = 0; i < steps; i++) {
+      const made = makeBatch();
+      const list = Array.isArray(made) ? made : [made];
+      module.forward(...list.map((x) => x.mul(2).add(0.5)));
+    }
   });
   module.eval();
-}
-
-/** randn with a fixed shape, for readable test tables. */
-export function batch(shape: number[]): Tensor {
-  return randn(shape);
 }

@@ -5,7 +5,7 @@
 // their state-dict names.
 
 import { noGrad, type Tensor, type TracedGraph, type TracedNode, trace } from "@koubai/core";
-import { Module } from "@koubai/layers";
+import { Module, stateKey } from "@koubai/layers";
 import { describe, ExportContext } from "./export-context.js";
 import { MAPPINGS, OnnxExportError } from "./mappings.js";
 import { encodeModel, ONNX_DATA_TYPE, type ValueInfoMessage } from "./proto.js";
@@ -68,8 +68,8 @@ export function exportOnnx(
   const inputs = checkInputs(exampleInputs);
   const { inputNames = [], outputNames = [], dynamicBatch = false } = options;
   const names = new Map<Tensor, string>();
-  for (const [name, t] of module.namedParameters()) names.set(t, name);
-  for (const [name, t] of module.namedBuffers()) names.set(t, name);
+  for (const [path, t] of module.namedParameters()) names.set(t, stateKey(path));
+  for (const [path, t] of module.namedBuffers()) names.set(t, stateKey(path));
   const modes = module.modules().map((m) => [m, m.training] as const);
   module.eval();
   let graph: TracedGraph;
