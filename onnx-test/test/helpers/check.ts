@@ -25,7 +25,9 @@ export async function expectSameInOnnxRuntime(
   const list = Array.isArray(inputs) ? inputs : [inputs];
   const { koubai, onnx } = await compareWithOnnxRuntime(module, bytes, list);
   expect(onnx.length).toBe(koubai.length);
-  koubai.forEach((k, i) => expect(onnx[i]).toBeAllclose(k, tolerance));
+  koubai.forEach((k, i) => {
+    expect(onnx[i]).toBeAllclose(k, tolerance);
+  });
   return bytes;
 }
 

@@ -6,8 +6,8 @@
 // have no entry. Over 300 lines because it is one table; each entry is a few lines.
 
 import { type TracedArg, type TracedNode, TracedValue } from "@koubai/core";
-import type { Attribute } from "./graph-builder.js";
 import { describe, type ExportContext } from "./export-context.js";
+import type { Attribute } from "./graph-builder.js";
 import { ONNX_DATA_TYPE, type OnnxElementType } from "./proto.js";
 
 /** Exports one traced call; false: export the composite's own calls instead. */
