@@ -14,11 +14,6 @@ export class ExportContext {
   /** Values some node (or the graph's inputs and initializers) already writes. */
   readonly #written = new Set<TracedValue>();
 
-  constructor(
-    /** Whether dim 0 of the inputs is symbolic: shapes must not hard-code the example's batch. */
-    readonly dynamicBatch: boolean,
-  ) {}
-
   /** Gives `value` the ONNX name `name`: a graph input, or a graph output a node will write. */
   name(value: TracedValue, name: string): void {
     this.#names.set(value, name);

@@ -127,7 +127,7 @@ function toModel(graph: TracedGraph, outputNames: readonly string[], dynamicBatc
   if (graph.outputs.length === 0) {
     throw new TypeError("exportOnnx: the module's forward returned no tensor");
   }
-  const cx = new ExportContext(dynamicBatch);
+  const cx = new ExportContext();
   const batch = dynamicBatch ? (graph.inputs[0].shape[0] ?? null) : null;
   const input = graph.inputs.map((v) => {
     cx.name(v, cx.graph.reserve(v.label, "a graph input"));

@@ -15,6 +15,7 @@ export type OpMapping = (cx: ExportContext, node: TracedNode) => boolean | undef
 
 /** An error for a call exportOnnx cannot write as ONNX. */
 export class OnnxExportError extends Error {
+  /** Always `"OnnxExportError"`. */
   override name = "OnnxExportError";
 }
 
