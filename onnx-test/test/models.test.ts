@@ -2,7 +2,7 @@
 // network (their own builders), a user-defined layer made of core ops, containers, several inputs
 // and outputs, and float64.
 
-import { cat, manualSeed, maximum, randn, type Tensor, where } from "@koubai/core";
+import { cat, manualSeed, maximum, minimum, randn, type Tensor, tensor, where } from "@koubai/core";
 import {
   BatchNorm1d,
   Linear,
@@ -35,6 +35,26 @@ class GatedResidual extends Module {
   }
 }
 
+/** Reductions, comparisons, broadcasting and a constant index, for the ops layers do not use. */
+class Scores extends Module {
+  readonly picked = tensor([0, 2, 4, 5], { dtype: "int32" });
+
+  forward(x: Tensor): Tensor {
+    const lse = x.logsumexp(-1, true);
+    const lo = x.amin(1, true).expand(x.shape[0], 4, 6);
+    const hi = x.amax(1, true);
+    const flags = x.eq(hi).ne(x.gt(0));
+    const p = x.abs().add(1).pow(lse.sigmoid());
+    const m = where(flags, minimum(p, x.sub(lse).add(lo)), p.sqrt());
+    const s = m
+      .sum(1)
+      .unsqueeze(1)
+      .squeeze(1)
+      .mul(x.mean([1, 2]).unsqueeze(1));
+    return s.indexSelect(1, this.picked).softmax(-1);
+  }
+}
+
 describe("whole models run in ONNX Runtime as in Koubai", () => {
   it("the MNIST example's MLP (784-256-BN-ReLU-256-BN-ReLU-10), batch 3 exported, 7 run", async () => {
     const { model } = buildMlp(true);
@@ -57,6 +77,12 @@ describe("whole models run in ONNX Runtime as in Koubai", () => {
   it("a user-defined layer whose forward calls several core ops", async () => {
     const module = new GatedResidual();
     await expectSameInOnnxRuntime(module, randn([3, 4, 6]), randn([5, 4, 6]), {
+      dynamicBatch: true,
+    });
+  });
+
+  it("a user-defined layer of reductions, comparisons, broadcasting and a constant index", async () => {
+    await expectSameInOnnxRuntime(new Scores(), randn([3, 4, 6]), randn([5, 4, 6]), {
       dynamicBatch: true,
     });
   });

@@ -102,6 +102,17 @@ const CASES: [string, () => Module, number[]][] = [
     () => new AvgPool2d(3, { stride: 2, padding: 1 }),
     [3, 2, 7, 7],
   ],
+  [
+    "AvgPool2d with ceil mode and padding",
+    () => new AvgPool2d(3, { stride: 2, padding: 1, ceilMode: true }),
+    [3, 2, 6, 6],
+  ],
+  [
+    "AvgPool2d with ceil mode, not counting padding",
+    () => new AvgPool2d(2, { stride: 2, ceilMode: true, countIncludePad: false }),
+    [3, 2, 5, 5],
+  ],
+  ["MaxPool1d with ceil mode", () => new MaxPool1d(2, { ceilMode: true }), [3, 2, 7]],
   ["AvgPool1d", () => new AvgPool1d(3, { stride: 2 }), [3, 2, 9]],
   ["AdaptiveAvgPool2d to 1", () => new AdaptiveAvgPool2d(1), [3, 2, 5, 5]],
   ["AdaptiveAvgPool2d to a divisor", () => new AdaptiveAvgPool2d([2, 3]), [3, 2, 4, 6]],
