@@ -35,7 +35,7 @@ class GatedResidual extends Module {
   }
 }
 
-/** Reductions, comparisons, broadcasting and a constant index, for the ops layers do not use. */
+/** Reductions, comparisons, broadcasting, expm1 and a constant index: ops the layers do not use. */
 class Scores extends Module {
   readonly picked = tensor([0, 2, 4, 5], { dtype: "int32" });
 
@@ -45,7 +45,7 @@ class Scores extends Module {
     const hi = x.amax(1, true);
     const flags = x.eq(hi).ne(x.gt(0));
     const p = x.abs().add(1).pow(lse.sigmoid());
-    const m = where(flags, minimum(p, x.sub(lse).add(lo)), p.sqrt());
+    const m = where(flags, minimum(p, x.sub(lse).add(lo)), p.sqrt().expm1());
     const s = m
       .sum(1)
       .unsqueeze(1)

@@ -95,14 +95,16 @@ function unary(opType: string, attributes: Record<string, Attribute> = {}): OpMa
   };
 }
 
-/** Unary ops written as a small chain: `chain(x)` returns the output's name. */
+/**
+ * A unary op written as a small chain of ONNX nodes: `chain(cx, x, type, out)` adds them, the last
+ * one writing `out`.
+ */
 function composed(
-  chain: (cx: ExportContext, x: string, type: OnnxElementType) => string,
+  chain: (cx: ExportContext, x: string, type: OnnxElementType, out: string) => void,
 ): OpMapping {
   return (cx, node) => {
     const type = outType(node);
-    const y = chain(cx, cx.operand(value(node, 0), type), type);
-    cx.graph.node("Identity", [y], {}, [cx.out(node)]);
+    chain(cx, cx.operand(value(node, 0), type), type, cx.out(node));
     return undefined;
   };
 }
@@ -352,16 +354,18 @@ export const MAPPINGS: Readonly<Record<string, OpMapping>> = {
   relu: unary("Relu"),
   sigmoid: unary("Sigmoid"),
   tanh: unary("Tanh"),
-  rsqrt: composed((cx, x) => cx.graph.node("Reciprocal", [cx.graph.node("Sqrt", [x])[0]])[0]),
-  square: composed((cx, x) => cx.graph.node("Mul", [x, x])[0]),
-  expm1: composed(
-    (cx, x, type) =>
-      cx.graph.node("Sub", [cx.graph.node("Exp", [x])[0], cx.graph.scalar(1, type)])[0],
-  ),
-  log1p: composed(
-    (cx, x, type) =>
-      cx.graph.node("Log", [cx.graph.node("Add", [x, cx.graph.scalar(1, type)])[0]])[0],
-  ),
+  rsqrt: composed((cx, x, _, out) => {
+    cx.graph.node("Reciprocal", [cx.graph.node("Sqrt", [x])[0]], {}, [out]);
+  }),
+  square: composed((cx, x, _, out) => {
+    cx.graph.node("Mul", [x, x], {}, [out]);
+  }),
+  expm1: composed((cx, x, type, out) => {
+    cx.graph.node("Sub", [cx.graph.node("Exp", [x])[0], cx.graph.scalar(1, type)], {}, [out]);
+  }),
+  log1p: composed((cx, x, type, out) => {
+    cx.graph.node("Log", [cx.graph.node("Add", [x, cx.graph.scalar(1, type)])[0]], {}, [out]);
+  }),
   leakyRelu: (cx, node) =>
     unary("LeakyRelu", { alpha: { f: typeof node.args[1] === "number" ? node.args[1] : 0.01 } })(
       cx,
