@@ -4,7 +4,7 @@
 // OnnxExportError naming the op. The module's parameters and buffers become initializers under
 // their state-dict names.
 
-import { noGrad, type Tensor, type TracedGraph, type TracedNode, trace } from "@koubai/core";
+import { noGrad, Tensor, type TracedGraph, type TracedNode, trace } from "@koubai/core";
 import { Module, stateKey } from "@koubai/layers";
 import { describe, ExportContext } from "./export-context.js";
 import { MAPPINGS, OnnxExportError } from "./mappings.js";
@@ -96,12 +96,7 @@ function typeName(x: unknown): string {
 function checkInputs(exampleInputs: unknown): Tensor[] {
   const list = Array.isArray(exampleInputs) ? exampleInputs : [exampleInputs];
   list.forEach((x, i) => {
-    const isTensor =
-      x !== null &&
-      typeof x === "object" &&
-      typeof (x as Tensor).shape === "object" &&
-      "dtype" in x;
-    if (!isTensor) {
+    if (!(x instanceof Tensor)) {
       throw new TypeError(
         `exportOnnx: example input ${i} is ${typeName(x)}, not a Tensor; the exported graph takes tensors only, so fix other arguments inside the module (or wrap it in a Module whose forward takes tensors)`,
       );
