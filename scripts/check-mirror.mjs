@@ -13,6 +13,7 @@ export const PACKAGES = [
   "packages/core",
   "packages/layers",
   "packages/optim",
+  "packages/onnx",
   "packages/test-utils",
 ];
 

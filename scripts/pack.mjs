@@ -1,4 +1,4 @@
-// `npm run pack`: a clean build of the three published packages, then `pnpm pack` of each into
+// `npm run pack`: a clean build of the published packages, then `pnpm pack` of each into
 // .packs/ (git-ignored). pnpm pack applies each package's publishConfig (an exports map without
 // the workspace's source condition) and turns `workspace:^` ranges into real version ranges, so
 // the tarballs are what `npm publish` would upload. Prints the tarballs and how to install them.
@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 
 const root = join(import.meta.dirname, "..");
-const PUBLISHED = ["core", "layers", "optim"];
+const PUBLISHED = ["core", "layers", "optim", "onnx"];
 const packsDir = join(root, ".packs");
 const pnpmEntry = join(root, ".tools", "node_modules", "pnpm", "bin", "pnpm.cjs");
 const tsc = join(root, "node_modules", "typescript", "bin", "tsc");

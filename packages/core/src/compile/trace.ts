@@ -23,7 +23,9 @@ export class TracedValue {
   constructor(
     /** Position in {@link TracedGraph.values}. */
     readonly id: number,
+    /** The tensor's shape. */
     readonly shape: readonly number[],
+    /** The tensor's dtype. */
     readonly dtype: Tensor["dtype"],
     /** A graph input, a captured tensor (parameter, buffer, constant) or an op's output. */
     readonly source: TracedValueSource,
@@ -169,12 +171,15 @@ export interface TraceOptions {
 
 /** The result of {@link trace}: the graph and what the function returned. */
 export interface Traced<R> {
+  /** The recorded calls. */
   readonly graph: TracedGraph;
+  /** What the function returned. */
   readonly result: R;
 }
 
 /** A read of a tensor's values inside a traced function: a decision the graph cannot record. */
 export class TraceError extends Error {
+  /** Always `"TraceError"`. */
   override name = "TraceError";
 }
 

@@ -1,0 +1,3 @@
+// Brings the type of the toBeAllclose matcher into this package's tests; vitest.config.ts
+// registers the matcher itself (setupFiles).
+import "@koubai/test-utils/matchers";
