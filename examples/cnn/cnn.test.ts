@@ -64,12 +64,19 @@ describe("CNN example in quick mode", () => {
     expect(report.result.stepMilliseconds).toBeGreaterThan(0);
   });
 
-  it("writes the weights, the filters, one digit's feature maps and the loss curve", () => {
+  it("writes an ONNX file that ONNX Runtime runs to Koubai's logits on held-out digits", () => {
+    expect(report.onnx.file).toBe(join(dir, "cnn.onnx"));
+    expect(report.onnx.samples).toBe(256);
+    expect(report.onnx.maxAbsDiff).toBeLessThan(1e-4);
+  });
+
+  it("writes the weights, the filters, one digit's feature maps, the loss curve and the ONNX model", () => {
     expect(report.files.map((f) => f.slice(dir.length + 1))).toEqual([
       "cnn.safetensors",
       "cnn-filters.svg",
       "cnn-feature-maps.svg",
       "cnn-loss.svg",
+      "cnn.onnx",
     ]);
     const weights = loadSafetensors(readFileSync(report.files[0]));
     expect(weights["0.weight"].shape).toEqual([16, 1, 3, 3]);

@@ -11,6 +11,7 @@ import { loadMnist } from "../mnist/data.js";
 import { lossCurvesSpec, renderSvg } from "../mnist/plot.js";
 import { drawProgress } from "../mnist/progress.js";
 import { isMain } from "../shared/is-main.js";
+import { type OnnxCheck, onnxLine, writeAndCheckOnnx } from "../shared/onnx.js";
 import { shownPath, userPath } from "../shared/user-path.js";
 import { featureMapsSvg, filtersSvg } from "./pictures.js";
 import { asImages, type CnnTrainResult, trainCnn } from "./train.js";
@@ -30,6 +31,8 @@ export interface CnnOptions {
 export interface CnnReport {
   result: CnnTrainResult;
   files: string[];
+  /** The exported model, and ONNX Runtime's agreement with Koubai on held-out digits. */
+  onnx: OnnxCheck;
 }
 
 export const TARGET_ACCURACY = 0.975;
@@ -118,8 +121,16 @@ export async function runCnn(options: CnnOptions): Promise<CnnReport> {
     writeFileSync(file, content);
     return file;
   });
+  const onnx = await writeAndCheckOnnx(
+    result.model,
+    join(options.outDir, "cnn.onnx"),
+    test.images.narrow(0, 0, Math.min(500, options.testSize)),
+    { input: "images", output: "logits" },
+  );
+  files.push(onnx.file);
+  log(onnxLine(onnx));
   log(`\nWrote ${files.map(shownPath).join(", ")}`);
-  return { result, files };
+  return { result, files, onnx };
 }
 
 if (isMain(import.meta.url)) {

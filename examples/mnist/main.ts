@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { saveSafetensors } from "@koubai/layers";
 import { isMain } from "../shared/is-main.js";
+import { type OnnxCheck, onnxLine, writeAndCheckOnnx } from "../shared/onnx.js";
 import { shownPath, userPath } from "../shared/user-path.js";
 import { loadMnist } from "./data.js";
 import { lossCurvesSpec, preActivationSpec, renderSvg } from "./plot.js";
@@ -32,6 +33,8 @@ export interface MnistReport {
   withBatchNorm?: TrainResult;
   withoutBatchNorm?: TrainResult;
   files: string[];
+  /** The exported model, and ONNX Runtime's agreement with Koubai on held-out digits. */
+  onnx: OnnxCheck;
 }
 
 export const TARGET_ACCURACY = 0.96;
@@ -108,8 +111,15 @@ export async function runMnist(options: MnistOptions): Promise<MnistReport> {
     weightsFile,
     saveSafetensors(main.model.stateDict(), { heldOutAccuracy: main.testAccuracy.toFixed(4) }),
   );
-  const files = [weightsFile];
-  const report: MnistReport = { main, files };
+  const onnx = await writeAndCheckOnnx(
+    main.model,
+    join(options.outDir, "mnist-mlp-bn.onnx"),
+    data.test.images.narrow(0, 0, Math.min(500, options.testSize)),
+    { input: "pixels", output: "logits" },
+  );
+  log(onnxLine(onnx));
+  const files = [weightsFile, onnx.file];
+  const report: MnistReport = { main, files, onnx };
   if (!options.compare) return report;
 
   log(`\nSame network at lr 1.0, ${options.compareEpochs} epoch(s), with and without BatchNorm:`);

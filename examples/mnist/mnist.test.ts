@@ -58,6 +58,13 @@ describe("MNIST example in quick mode", () => {
     expect(first.preStd).toBeCloseTo(1, 3);
   });
 
+  it("writes an ONNX file that ONNX Runtime runs to Koubai's logits on held-out digits", () => {
+    expect(report.onnx.file).toBe(join(dir, "mnist-mlp-bn.onnx"));
+    expect(report.onnx.samples).toBe(256);
+    expect(report.onnx.maxAbsDiff).toBeLessThan(1e-4);
+    expect(report.files).toContain(report.onnx.file);
+  });
+
   it("saves the trained weights as safetensors under PyTorch's state-dict names", () => {
     const loaded = loadSafetensors(
       new Uint8Array(readFileSync(join(dir, "mnist-mlp-bn.safetensors"))),

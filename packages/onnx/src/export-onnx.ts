@@ -160,6 +160,14 @@ function toModel(graph: TracedGraph, outputNames: readonly string[], dynamicBatc
 function exportNode(cx: ExportContext, node: TracedNode): void {
   const mapping = MAPPINGS[node.op];
   if (mapping !== undefined && mapping(cx, node) !== false) return;
+  if (node.kind === "creation") {
+    // zeros, tensor(...), arange made while tracing: constants of the exported graph.
+    node.outputs.forEach((value, i) => {
+      const name = cx.out(node, i);
+      cx.graph.initializer(name, value.tensor!.toArray(), value.shape, value.dtype);
+    });
+    return;
+  }
   if (node.kind === "composite" || node.kind === "custom") {
     if (node.children.length === 0 && node.outputs.some((v) => v.source === "op")) {
       throw new OnnxExportError(`exportOnnx: ${node.op} recorded no calls to export`);

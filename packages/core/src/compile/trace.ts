@@ -32,8 +32,8 @@ export class TracedValue {
     /** The innermost op call that made it (source "op"), else null. */
     readonly producer: TracedNode | null,
     /**
-     * The tensor itself for inputs and captured values (an exporter reads a captured value's
-     * data); null for op outputs, which the graph does not keep alive.
+     * The tensor itself for inputs, captured values and what creation calls made (an exporter
+     * reads their data); null for other op outputs, which the graph does not keep alive.
      */
     readonly tensor: Tensor | null,
     /** The caller's name for it (inputs, named parameters and buffers), else undefined. */
@@ -252,7 +252,8 @@ class GraphBuilder implements OpTracer {
   }
 
   #add(t: Tensor, source: TracedValueSource, producer: TracedNode | null, name?: string) {
-    const keep = source === "op" ? null : t;
+    // Op outputs are not kept alive, except what creation calls make (constants to an exporter).
+    const keep = source === "op" && producer?.kind !== "creation" ? null : t;
     const value = new TracedValue(
       this.values.length,
       t.shape,
