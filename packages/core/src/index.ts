@@ -24,9 +24,11 @@ export {
   compile,
 } from "./compile/compile.js";
 export {
+  type GradRead,
   type Traced,
   type TracedArg,
   type TracedGraph,
+  TracedHandle,
   TracedNode,
   TracedValue,
   type TracedValueSource,

@@ -17,7 +17,10 @@ export function backward(
   maybeOptions?: BackwardOptions,
 ): void {
   const tracer = activeTracer();
-  if (tracer === null) return runFrom(output, gradientOrOptions, maybeOptions);
+  if (tracer === null) {
+    runFrom(output, gradientOrOptions, maybeOptions);
+    return;
+  }
   tracedCall(
     tracer,
     BACKWARD,

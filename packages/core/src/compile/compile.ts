@@ -41,6 +41,7 @@ export interface CompiledFunction<A extends Tensor[], R> {
 
 /** A function `compile` cannot replay faithfully, with the reason. */
 export class CompileError extends Error {
+  /** Always "CompileError". */
   override name = "CompileError";
 }
 

@@ -133,13 +133,21 @@ export class TracedNode {
   }
 }
 
+/** A `.grad` a traced call read before any call assigned it. */
+export interface GradRead {
+  /** The tensor whose gradient was read. */
+  readonly tensor: Tensor;
+  /** Its `.grad` then. */
+  readonly grad: Tensor | null;
+}
+
 /** What {@link trace} records: values, the top-level calls (with nested calls) and the outputs. */
 export interface TracedGraph {
   /**
    * Each `.grad` the traced calls read before assigning it, with what it was then (a backward
    * pass assigns a first gradient but adds into an existing one).
    */
-  readonly gradReads: readonly { readonly tensor: Tensor; readonly grad: Tensor | null }[];
+  readonly gradReads: readonly GradRead[];
   /** Every value, by id. */
   readonly values: readonly TracedValue[];
   /** Every context a call made for a later one (custom ops' contexts), by id. */
@@ -204,7 +212,6 @@ function callerLine(): string | null {
 
 /** The first line of `stack` that is not inside this package. */
 function firstLineOutside(stack: string): string | null {
-  if (process.env.KOUBAI_TRACE_STACKS) console.error(stack);
   const here = import.meta.url.replace(/\/compile\/trace\.[jt]s$/, "/");
   const lines = stack.split("\n").slice(1);
   for (const line of lines) {
@@ -328,16 +335,16 @@ class GraphBuilder implements OpTracer {
 
   leave(result: unknown): void {
     const node = this.#stack.pop()!;
-    const valueOf = (t: Tensor) => this.#byTensor.get(t) ?? this.#add(t, "op", node);
+    const toValue = (t: Tensor) => this.#byTensor.get(t) ?? this.#add(t, "op", node);
     if (result instanceof WithSaved) {
-      node.outputs = tensorsIn(result.result).map(valueOf);
-      node.saved = result.saved.map(valueOf);
+      node.outputs = tensorsIn(result.result).map(toValue);
+      node.saved = result.saved.map(toValue);
       if (result.handle !== undefined) {
         node.handle = new TracedHandle(this.handles.length, node);
         this.handles.push(node.handle);
         this.#handleOf.set(result.handle, node.handle);
       }
-    } else node.outputs = tensorsIn(result).map(valueOf);
+    } else node.outputs = tensorsIn(result).map(toValue);
   }
 
   abort(): void {
