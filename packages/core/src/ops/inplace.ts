@@ -298,82 +298,30 @@ function copyInPlaceUntraced<T extends Tensor>(target: T, value: TensorLike, op 
   return target;
 }
 
-/** {@link addInPlaceUntraced}, seen by a tracer as one in-place call. */
-export function addInPlace<T extends Tensor>(
-  target: T,
-  other: TensorLike,
-  alpha: number,
-  op = "add_",
-): T {
-  const tracer = activeTracer();
-  if (tracer === null) return addInPlaceUntraced(target, other, alpha, op);
-  return tracedCall(
-    tracer,
-    { name: op, kind: "inplace" },
-    [target, other, alpha],
-    () => addInPlaceUntraced(target, other, alpha, op),
-    addInPlace,
-  );
+/**
+ * `untraced`, seen by a tracer as one in-place call named by `name` (the op argument of add_ and
+ * copy_ names the method: sub_, fill_, zero_...).
+ */
+function inPlace<F extends (...args: never[]) => Tensor>(
+  name: (args: Parameters<F>) => string,
+  untraced: F,
+): F {
+  const op = (...args: Parameters<F>): Tensor => {
+    const tracer = activeTracer();
+    if (tracer === null) return untraced(...args);
+    const info = { name: name(args), kind: "inplace" };
+    return tracedCall(tracer, info, args, () => untraced(...args), op);
+  };
+  return op as F;
 }
 
-/** {@link mulInPlaceUntraced}, seen by a tracer as one in-place call. */
-export function mulInPlace<T extends Tensor>(target: T, other: TensorLike): T {
-  const tracer = activeTracer();
-  if (tracer === null) return mulInPlaceUntraced(target, other);
-  return tracedCall(
-    tracer,
-    { name: "mul_", kind: "inplace" },
-    [target, other],
-    () => mulInPlaceUntraced(target, other),
-    mulInPlace,
-  );
-}
-
-/** {@link addcmulInPlaceUntraced}, seen by a tracer as one in-place call. */
-export function addcmulInPlace<T extends Tensor>(
-  target: T,
-  a: Tensor,
-  b: Tensor,
-  value: number,
-): T {
-  const tracer = activeTracer();
-  if (tracer === null) return addcmulInPlaceUntraced(target, a, b, value);
-  return tracedCall(
-    tracer,
-    { name: "addcmul_", kind: "inplace" },
-    [target, a, b, value],
-    () => addcmulInPlaceUntraced(target, a, b, value),
-    addcmulInPlace,
-  );
-}
-
-/** {@link addcdivInPlaceUntraced}, seen by a tracer as one in-place call. */
-export function addcdivInPlace<T extends Tensor>(
-  target: T,
-  a: Tensor,
-  b: Tensor,
-  value: number,
-): T {
-  const tracer = activeTracer();
-  if (tracer === null) return addcdivInPlaceUntraced(target, a, b, value);
-  return tracedCall(
-    tracer,
-    { name: "addcdiv_", kind: "inplace" },
-    [target, a, b, value],
-    () => addcdivInPlaceUntraced(target, a, b, value),
-    addcdivInPlace,
-  );
-}
-
-/** {@link copyInPlaceUntraced}, seen by a tracer as one in-place call. */
-export function copyInPlace<T extends Tensor>(target: T, value: TensorLike, op = "copy_"): T {
-  const tracer = activeTracer();
-  if (tracer === null) return copyInPlaceUntraced(target, value, op);
-  return tracedCall(
-    tracer,
-    { name: op, kind: "inplace" },
-    [target, value],
-    () => copyInPlaceUntraced(target, value, op),
-    copyInPlace,
-  );
-}
+/** `target += alpha·other` in place. */
+export const addInPlace = inPlace((args) => args[3] ?? "add_", addInPlaceUntraced);
+/** `target *= other` in place. */
+export const mulInPlace = inPlace(() => "mul_", mulInPlaceUntraced);
+/** `target += value·a·b` in place. */
+export const addcmulInPlace = inPlace(() => "addcmul_", addcmulInPlaceUntraced);
+/** `target += value·a/b` in place. */
+export const addcdivInPlace = inPlace(() => "addcdiv_", addcdivInPlaceUntraced);
+/** Writes `value` into `target`. */
+export const copyInPlace = inPlace((args) => args[2] ?? "copy_", copyInPlaceUntraced);
