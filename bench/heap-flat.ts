@@ -2,14 +2,18 @@
 // batch 32, cross-entropy, SGD with momentum) through the public packages, sampling the heap after
 // a forced GC every 1000 steps. Exits non-zero when, after warm-up (step 1000), heapUsed or the
 // typed-array memory outside the heap (arrayBuffers) grows by more than LIMIT_MB.
-// Run: node --expose-gc --import tsx --conditions=@koubai/source heap-flat.ts [steps]
+// With --compile the step runs under compile() (traced once, replayed): a replay must keep no
+// per-call state either.
+// Run: node --expose-gc --import tsx --conditions=@koubai/source heap-flat.ts [steps] [--compile]
 
-import { crossEntropy, randint, randn, type Tensor } from "@koubai/core";
+import { compile, crossEntropy, randint, randn, type Tensor } from "@koubai/core";
 import { BatchNorm1d, Linear, ReLU, Sequential } from "@koubai/layers";
 import { SGD } from "@koubai/optim";
 
 const LIMIT_MB = 4;
-const steps = Number(process.argv[2] ?? 10_000);
+const args = process.argv.slice(2).filter((a) => a !== "--");
+const compiled = args.includes("--compile");
+const steps = Number(args.find((a) => !a.startsWith("--")) ?? 10_000);
 const gc = (globalThis as { gc?: () => void }).gc;
 if (gc === undefined) {
   console.error("heap-flat: run with node --expose-gc");
@@ -51,12 +55,18 @@ async function sample(step: number, loss: number): Promise<Sample> {
   };
 }
 
-const samples: Sample[] = [await sample(0, Number.NaN)];
-for (let step = 1; step <= steps; step++) {
+const trainStep = (input: Tensor, target: Tensor): Tensor => {
   optimizer.zeroGrad();
-  const loss = crossEntropy(model.forward(x), labels);
+  const loss = crossEntropy(model.forward(input), target);
   loss.backward();
   optimizer.step();
+  return loss;
+};
+const run = compiled ? compile(trainStep) : trainStep;
+console.log(compiled ? "the step under compile()" : "the step run eagerly");
+const samples: Sample[] = [await sample(0, Number.NaN)];
+for (let step = 1; step <= steps; step++) {
+  const loss = run(x, labels);
   if (step % 1000 === 0) samples.push(await sample(step, loss.item()));
 }
 
