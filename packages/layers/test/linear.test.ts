@@ -47,3 +47,31 @@ describe("Linear with input it cannot use", () => {
     );
   });
 });
+
+describe("Linear's weight gradient", () => {
+  it("is Σ over the batch of gradOutᵀ·x, in the weight's own contiguous layout", () => {
+    const layer = new Linear(3, 2, { dtype: "float64" });
+    const x = tensor(
+      [
+        [1, 2, 3],
+        [-1, 0.5, 2],
+      ],
+      { dtype: "float64" },
+    );
+    const gradOut = tensor(
+      [
+        [1, -2],
+        [3, 0.25],
+      ],
+      { dtype: "float64" },
+    );
+    layer.forward(x).backward(gradOut);
+    const grad = layer.weight.grad!;
+    expect(grad.isContiguous()).toBe(true);
+    // dW[o][i] = Σ_n gradOut[n][o]·x[n][i]
+    expect(grad.tolist()).toEqual([
+      [1 * 1 + 3 * -1, 1 * 2 + 3 * 0.5, 1 * 3 + 3 * 2],
+      [-2 * 1 + 0.25 * -1, -2 * 2 + 0.25 * 0.5, -2 * 3 + 0.25 * 2],
+    ]);
+  });
+});

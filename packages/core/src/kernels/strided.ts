@@ -64,12 +64,72 @@ export function copyToContiguous(view: View, out: TypedArray): void {
     }
     return;
   }
+  if (!toBool && isTransposedMatrix(shape, strides)) {
+    copyTransposed(view, out);
+    return;
+  }
   const innerStride = shape.length === 0 ? 1 : strides[shape.length - 1];
   forEachRow(shape, strides, offset, (src, dst, n) => {
     if (toBool)
       for (let i = 0; i < n; i++) out[dst + i] = data[src + i * innerStride] !== 0 ? 1 : 0;
     else for (let i = 0; i < n; i++) out[dst + i] = data[src + i * innerStride];
   });
+}
+
+/** Rows and columns of the tiles a transposed copy moves at a time (32 × 32 floats: 4 KB). */
+const TILE = 32;
+
+/**
+ * True when the last two dims are a transposed matrix: unit stride down the rows, a larger one
+ * along them (a weight's `.t()`, the gradient of a transposed product).
+ */
+function isTransposedMatrix(shape: readonly number[], strides: readonly number[]): boolean {
+  const d = shape.length;
+  return (
+    d >= 2 &&
+    strides[d - 2] === 1 &&
+    shape[d - 2] > 1 &&
+    shape[d - 1] > 1 &&
+    strides[d - 1] >= shape[d - 2]
+  );
+}
+
+/**
+ * copyToContiguous of a transposed matrix (or a batch of them): in square tiles, so that both
+ * the reads down the source's rows and the writes along the output's stay in cache. Row by row,
+ * every read would land on another cache line (25 ns apiece for a 784-wide weight).
+ */
+function copyTransposed(view: View, out: TypedArray): void {
+  const { data, shape, strides } = view;
+  const d = shape.length;
+  const rows = shape[d - 2];
+  const cols = shape[d - 1];
+  const colStride = strides[d - 1];
+  const batchShape = shape.slice(0, d - 2);
+  const batchStrides = strides.slice(0, d - 2);
+  const batches = batchShape.reduce((a, b) => a * b, 1);
+  const index = new Array<number>(batchShape.length).fill(0);
+  let base = view.offset;
+  for (let b = 0; b < batches; b++) {
+    const o = b * rows * cols;
+    for (let i0 = 0; i0 < rows; i0 += TILE) {
+      const iEnd = Math.min(i0 + TILE, rows);
+      for (let j0 = 0; j0 < cols; j0 += TILE) {
+        const jEnd = Math.min(j0 + TILE, cols);
+        for (let j = j0; j < jEnd; j++) {
+          const src = base + j * colStride;
+          for (let i = i0; i < iEnd; i++) out[o + i * cols + j] = data[src + i];
+        }
+      }
+    }
+    for (let k = batchShape.length - 1; k >= 0; k--) {
+      index[k]++;
+      base += batchStrides[k];
+      if (index[k] < batchShape[k]) break;
+      base -= batchStrides[k] * batchShape[k];
+      index[k] = 0;
+    }
+  }
 }
 
 /** Writes `values` (row-major, one per element of `dst`) into the strided view `dst`. */

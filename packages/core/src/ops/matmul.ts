@@ -78,9 +78,20 @@ export const matmul = defineOp({
   // d/dA = gradOut·Bᵀ, d/dB = Aᵀ·gradOut, summed over broadcast batch dims.
   backward: ({ a, b }, gradOut, needs): (Tensor | null)[] => [
     needs[0] ? unbroadcast(gradOut.matmul(b.transpose(-1, -2)), a) : null,
-    needs[1] ? unbroadcast(a.transpose(-1, -2).matmul(gradOut), b) : null,
+    needs[1] ? unbroadcast(gradientOfRight(a, b, gradOut), b) : null,
   ],
 });
+
+/**
+ * aᵀ·g, the gradient of b in a·b. When b is a transposed matrix (Linear's `weight.t()`), it is
+ * computed as (gᵀ·a)ᵀ: the same values in b's own layout, so the transpose's backward hands the
+ * weight a contiguous gradient that becomes its `.grad` without a strided copy.
+ */
+function gradientOfRight(a: Tensor, b: Tensor, gradOut: Tensor): Tensor {
+  const transposed = b.ndim === 2 && a.ndim === 2 && b.strides[0] === 1 && b.strides[1] > 1;
+  if (!transposed) return a.transpose(-1, -2).matmul(gradOut);
+  return gradOut.transpose(-1, -2).matmul(a).transpose(-1, -2);
+}
 
 function dropLiftedDims(product: Tensor, aDims: number, bDims: number): Tensor {
   let out = product;

@@ -134,3 +134,28 @@ describe("views of tensors with no elements", () => {
     expect(x.view([2, 0]).shape).toEqual([2, 0]);
   });
 });
+
+describe("copies of transposed matrices", () => {
+  // contiguous() of a transposed matrix takes the tiled path; sizes straddle the 32-wide tiles.
+  it("equal the element-by-element transpose, alone and in a batch", () => {
+    for (const [rows, cols] of [
+      [70, 45],
+      [32, 64],
+      [2, 33],
+    ]) {
+      const a = arange(rows * cols).reshape([rows, cols]);
+      const t = a.t().contiguous();
+      const values = Array.from(a.toArray());
+      const expected = Array.from({ length: rows * cols }, (_, k) => {
+        const [i, j] = [Math.floor(k / rows), k % rows]; // t[i, j] = a[j, i]
+        return values[j * cols + i];
+      });
+      expect(Array.from(t.toArray())).toEqual(expected);
+    }
+    const batch = arange(3 * 40 * 33).reshape([3, 40, 33]);
+    const swapped = Array.from(batch.permute([0, 2, 1]).contiguous().toArray());
+    const values = Array.from(batch.toArray());
+    const expected = [...indices([3, 33, 40])].map(([b, i, j]) => values[b * 40 * 33 + j * 33 + i]);
+    expect(swapped).toEqual(expected);
+  });
+});
