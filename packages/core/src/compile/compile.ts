@@ -26,6 +26,13 @@ export interface CompileOptions {
    * `train()`/`eval()`): `true` prints to `console.info`, a function receives the message.
    */
   log?: boolean | ((message: string) => void);
+  /**
+   * Debugging aid: every call after the first runs `fn` eagerly while tracing it again and
+   * compares the calls it makes with the ones a replay would make, throwing a CompileError at
+   * the first difference (which op, which argument). A replay makes the same calls with the same
+   * kernels, so equal calls mean equal tensors. Slower than eager; off by default.
+   */
+  check?: boolean;
 }
 
 /** A compiled function: call it like the original; inspect it with `explain()`. */
@@ -213,6 +220,80 @@ class Plan {
   }
 }
 
+/** Where a value comes from, comparable across two traces of the same function. */
+function addressOf(v: TracedValue, units: Map<TracedNode, number>, graph: TracedGraph): string {
+  if (v.source === "input") return `input ${graph.inputs.indexOf(v)}`;
+  if (v.source === "captured" || v.source === "untraced") return `captured ${v.label}`;
+  const producer = v.producer!;
+  const slot = producer.outputs.includes(v)
+    ? `output ${producer.outputs.indexOf(v)}`
+    : `saved ${producer.saved.indexOf(v)}`;
+  return `${slot} of call #${units.get(producer) ?? "?"}`;
+}
+
+/**
+ * The first way `graph` (a new trace) makes other calls than `plan` replays: op, count or an
+ * argument; null when the calls are the same.
+ */
+function firstDifference(plan: Plan, graph: TracedGraph): string | null {
+  const units = replayUnits(graph);
+  const positions = [new Map<TracedNode, number>(), new Map<TracedNode, number>()];
+  plan.units.forEach((u, i) => positions[0].set(u, i));
+  units.forEach((u, i) => positions[1].set(u, i));
+  const same = (a: TracedArg, b: TracedArg): boolean => {
+    if (a instanceof TracedValue || b instanceof TracedValue) {
+      if (!(a instanceof TracedValue && b instanceof TracedValue)) return false;
+      if (a.source === "captured" && b.source === "captured") return a.tensor === b.tensor;
+      return addressOf(a, positions[0], plan.graph) === addressOf(b, positions[1], graph);
+    }
+    if (a instanceof TracedHandle || b instanceof TracedHandle) {
+      return a instanceof TracedHandle && b instanceof TracedHandle;
+    }
+    if (Array.isArray(a) || Array.isArray(b)) {
+      return (
+        Array.isArray(a) &&
+        Array.isArray(b) &&
+        a.length === b.length &&
+        a.every((x, i) => same(x, b[i]))
+      );
+    }
+    if (a !== null && b !== null && typeof a === "object" && typeof b === "object") {
+      if (Object.getPrototypeOf(a) !== Object.prototype) return a === b;
+      const ka = Object.keys(a);
+      const kb = Object.keys(b);
+      const ra = a as Record<string, TracedArg>;
+      const rb = b as Record<string, TracedArg>;
+      return ka.length === kb.length && ka.every((k) => same(ra[k], rb[k]));
+    }
+    return Object.is(a, b);
+  };
+  const count = Math.min(plan.units.length, units.length);
+  for (let i = 0; i < count; i++) {
+    const [was, now] = [plan.units[i], units[i]];
+    if (was.op !== now.op) return `call #${i} is now ${now.op}, where the trace has ${was.op}`;
+    const n = Math.max(was.args.length, now.args.length);
+    for (let k = 0; k < n; k++) {
+      if (!same(was.args[k], now.args[k])) {
+        return `call #${i} (${now.op}) now gets argument ${k} = ${describeArg(now.args[k])}, where the trace has ${describeArg(was.args[k])}`;
+      }
+    }
+  }
+  if (plan.units.length !== units.length) {
+    return `the function now makes ${units.length} calls, where the trace has ${plan.units.length}`;
+  }
+  return null;
+}
+
+function describeArg(arg: TracedArg): string {
+  if (arg instanceof TracedValue) return `${arg.label} (${describeValue(arg)})`;
+  if (typeof arg === "number" || typeof arg === "boolean" || arg === undefined) return String(arg);
+  try {
+    return JSON.stringify(arg) ?? String(arg);
+  } catch {
+    return String(arg);
+  }
+}
+
 function signatureOf(inputs: readonly Tensor[]): string {
   return inputs
     .map(
@@ -300,6 +381,20 @@ export function compile<A extends Tensor[], R>(
     const signature = signatureOf(inputs);
     const known = plans.get(signature);
     const stale = known?.staleness() ?? null;
+    if (known !== undefined && stale === null && options.check === true) {
+      // Run eagerly (the result is the eager one) and compare what it did with the plan.
+      const { graph, result } = trace(fn as (...t: Tensor[]) => R, inputs);
+      const difference = firstDifference(known, graph);
+      if (difference !== null) {
+        throw new CompileError(
+          `compile (check): ${difference}. A replay would repeat the traced call, so this function cannot be compiled as written: ` +
+            "numbers and branches computed in JavaScript are fixed when it is traced.",
+        );
+      }
+      replays++;
+      latest = known;
+      return result;
+    }
     if (known !== undefined && stale === null) {
       replays++;
       latest = known;

@@ -214,3 +214,36 @@ describe("compile and accumulated gradients", () => {
     expect(messages[2]).toContain("(a tensor of shape [3].grad is another tensor now)");
   });
 });
+
+describe("compile with check", () => {
+  it("runs each call eagerly and finds the calls a replay would make the same", () => {
+    const x = randn([16, 8]);
+    const y = randint(0, 3, [16]);
+    const eager = mlp(3);
+    const checked = mlp(3);
+    const step = compile(checked.step, { check: true });
+    for (let i = 0; i < 3; i++) expect(bits(step(x, y))).toEqual(bits(eager.step(x, y)));
+    expect(step.traces).toBe(1);
+    expect(step.replays).toBe(2);
+  });
+
+  it("names the call whose number a replay would have fixed", () => {
+    let scale = 1;
+    const f = compile((x: Tensor) => x.exp().mul(scale), { check: true });
+    f(tensor([1, 2]));
+    scale = 2;
+    expect(() => f(tensor([1, 2]))).toThrow(
+      "compile (check): call #1 (mul) now gets argument 1 = 2, where the trace has 1",
+    );
+  });
+
+  it("names the call where the function took another branch", () => {
+    let positive = true;
+    const f = compile((x: Tensor) => (positive ? x.exp() : x.neg()), { check: true });
+    f(tensor([1]));
+    positive = false;
+    expect(() => f(tensor([1]))).toThrow(
+      "compile (check): call #0 is now neg, where the trace has exp",
+    );
+  });
+});
