@@ -1,8 +1,9 @@
 // The 4-8-BatchNorm1d-ReLU-3 MLP of fixtures/browser-fixture.json, started from PyTorch's initial
 // weights and trained 5 SGD steps (lr 0.1, momentum 0.9) on the fixture's batch, once with the
-// composite BatchNorm1d and once with the fused one (hand-derived backward).
+// composite BatchNorm1d and once with the fused one (hand-derived backward); and the composite
+// once more with the step under compile() (traced on the first step, replayed after).
 
-import { crossEntropy, type Tensor, tensor } from "@koubai/core";
+import { compile, crossEntropy, type Tensor, tensor } from "@koubai/core";
 import { BatchNorm1d, Linear, ReLU, Sequential } from "@koubai/layers";
 import { SGD } from "@koubai/optim";
 import fixture from "../fixtures/browser-fixture.json" with { type: "json" };
@@ -21,7 +22,7 @@ function flatState(state: Record<string, Tensor>): Record<string, number[]> {
   return out;
 }
 
-export function trainMlp(fused: boolean): TrainingResult {
+export function trainMlp(fused: boolean, compiled = false): TrainingResult {
   const model = new Sequential(
     new Linear(4, 8),
     new BatchNorm1d(8, { fused }),
@@ -38,12 +39,14 @@ export function trainMlp(fused: boolean): TrainingResult {
   const y = tensor(fixture.y, { dtype: "int32" });
   const optimizer = new SGD(model.parameters(), { lr: 0.1, momentum: 0.9 });
   const losses: number[] = [];
-  for (let step = 0; step < SGD_STEPS; step++) {
+  const trainStep = (input: Tensor, target: Tensor): Tensor => {
     optimizer.zeroGrad();
-    const loss = crossEntropy(model.forward(x), y);
+    const loss = crossEntropy(model.forward(input), target);
     loss.backward();
     optimizer.step();
-    losses.push(loss.item());
-  }
+    return loss;
+  };
+  const run = compiled ? compile(trainStep) : trainStep;
+  for (let step = 0; step < SGD_STEPS; step++) losses.push(run(x, y).item());
   return { losses, final: flatState(model.stateDict()) };
 }

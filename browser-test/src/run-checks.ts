@@ -17,7 +17,7 @@ export interface CheckResults {
   runtime: string;
   backward: BackwardResult;
   gradchecks: GradcheckResult[];
-  mlp: { composite: TrainingResult; fused: TrainingResult };
+  mlp: { composite: TrainingResult; fused: TrainingResult; compiled: TrainingResult };
   matmul: MatmulResult;
   safetensors: SafetensorsResult;
   errors: ErrorResult;
@@ -31,7 +31,7 @@ export function runChecks(runtime: string): CheckResults {
     runtime,
     backward: backwardCheck(),
     gradchecks: gradcheckChecks(),
-    mlp: { composite: trainMlp(false), fused: trainMlp(true) },
+    mlp: { composite: trainMlp(false), fused: trainMlp(true), compiled: trainMlp(false, true) },
     matmul: matmulCheck(),
     safetensors: safetensorsCheck(),
     errors: errorChecks(),

@@ -60,6 +60,8 @@ export function expectMlpMatchesTorch(r: CheckResults): void {
       expectClose(values, torchFinal[key], 1e-5, 1e-4);
   }
   expectClose(r.mlp.fused.losses, r.mlp.composite.losses, 1e-6, 1e-6);
+  // compile() replays the same kernels: bit for bit the eager run.
+  expect(r.mlp.compiled).toEqual(r.mlp.composite);
 }
 
 export function expectMatmul(r: CheckResults): void {
