@@ -273,7 +273,7 @@ function fusionSummary(plan: Plan): string[] {
   const calls = fused.reduce((n, f) => n + f.units.length, 0);
   const written = fused.reduce((n, f) => n + f.written.length, 0);
   return [
-    `fused: ${calls} elementwise calls run as ${fused.length} passes, writing out ${written} of their ${calls} values (the others stay in WebAssembly scratch memory)`,
+    `fused: ${calls} elementwise calls run as ${fused.length} ${fused.length === 1 ? "pass" : "passes"}, writing out ${written} of their ${calls} values (the others stay in WebAssembly scratch memory)`,
     ...fused.map((f) => `  ${f.describe()}`),
   ];
 }

@@ -144,7 +144,10 @@ function layoutAgainst(t: Tensor, shape: readonly number[]): Layout | null {
 }
 
 /** The operands of `unit` when it can join a fused unit, else null. */
-function fusableArgs(unit: TracedNode, lastRead: readonly number[]): (TracedValue | number)[] | null {
+function fusableArgs(
+  unit: TracedNode,
+  lastRead: readonly number[],
+): (TracedValue | number)[] | null {
   if (unit.kind !== "elementwise" || unit.children.length > 0 || unit.outputs.length !== 1) {
     return null;
   }
@@ -240,7 +243,9 @@ function fusedUnit(
   lastRead: readonly number[],
 ): FusedUnit {
   const stepOf = new Map<TracedValue, number>();
-  run.forEach(({ unit }, j) => stepOf.set(unit.outputs[0], j));
+  run.forEach(({ unit }, j) => {
+    stepOf.set(unit.outputs[0], j);
+  });
   const operands: External[] = [];
   const slotOf = new Map<TracedValue, number>();
   const external = (arg: TracedValue | number): number => {

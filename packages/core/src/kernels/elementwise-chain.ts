@@ -4,7 +4,6 @@
 // every value rounds exactly as it does op by op. compile() uses this to fuse the elementwise
 // calls of a traced function; eager code keeps the one-op path of elementwise-wasm.ts.
 
-import type { FloatArray } from "./gemm-js.js";
 import {
   type Operand,
   privateElementwiseModule,
@@ -12,6 +11,7 @@ import {
   type WasmBinaryOp,
   type WasmUnaryOp,
 } from "./elementwise-wasm.js";
+import type { FloatArray } from "./gemm-js.js";
 import { tryGrowMemory } from "./wasm-module.js";
 
 /**
@@ -50,9 +50,7 @@ function chainMemory(regions: number): ChainMemory | null {
   if (memory === undefined) {
     const module = privateElementwiseModule();
     memory =
-      module === null
-        ? null
-        : { module, f32: new Float32Array(0), f64: new Float64Array(0) };
+      module === null ? null : { module, f32: new Float32Array(0), f64: new Float64Array(0) };
   }
   if (memory === null) return null;
   const buffer = tryGrowMemory(memory.module.memory, regions * CHUNK_BYTES);
@@ -203,7 +201,13 @@ function schedule(
       // Unary loops run in place: on the operand's own region when this is its last use.
       o = dying.includes(s.a) ? a.at : take() * per;
       for (const slot of dying) if (places[slot].at !== o) free.push(places[slot].at / per);
-      actions.push({ kind: "unary", op: s.op as WasmUnaryOp, from: a.at, fromScalar: a.scalar, o: o * bytes });
+      actions.push({
+        kind: "unary",
+        op: s.op as WasmUnaryOp,
+        from: a.at,
+        fromScalar: a.scalar,
+        o: o * bytes,
+      });
     } else {
       for (const slot of dying) free.push(places[slot].at / per);
       o = take() * per;
