@@ -4,12 +4,18 @@
 // (kernels/elementwise-chain.ts) and writes out only the values later calls or the result read.
 // Each value is computed by the loop its op runs eagerly, so results stay bit for bit the same.
 // A fused unit checks its operands' layouts on every call and, where one is not supported (or
-// the JS kernels are selected), the replay runs its calls one by one as before.
+// the JS kernels are selected), the replay runs its calls one by one as before. Besides the
+// one-op loops' layouts, a fused unit reads per-channel operands ([1, C, 1, 1] of [N, C, H, W]).
 
 import { getKernelBackend } from "../kernels/backend.js";
 import { layoutOf } from "../kernels/elementwise.js";
-import { type ChainOutput, type ChainStep, chainWasm } from "../kernels/elementwise-chain.js";
-import type { Layout, Operand, WasmBinaryOp, WasmUnaryOp } from "../kernels/elementwise-wasm.js";
+import {
+  type ChainOperand,
+  type ChainOutput,
+  type ChainStep,
+  chainWasm,
+} from "../kernels/elementwise-chain.js";
+import type { WasmBinaryOp, WasmUnaryOp } from "../kernels/elementwise-wasm.js";
 import type { FloatArray } from "../kernels/gemm-js.js";
 import { allocateUnfilled } from "../tensor/dtype.js";
 import { formatShape, numelOf, sameShape } from "../tensor/shape.js";
@@ -37,14 +43,28 @@ const UNARY_OPS: ReadonlyMap<string, WasmUnaryOp> = new Map([
   ["relu", "relu"],
 ]);
 
-/** Kinds of calls that only make new values, so they may run earlier than traced. */
-const PURE_KINDS: ReadonlySet<string> = new Set(["movement", "reduction", "elementwise"]);
+/**
+ * Kinds of calls that change no tensor's values, so they may run before a fused unit whose
+ * values they do not read: they only make new values (random ones draw in their own order,
+ * which moving them past elementwise calls keeps). Setting a `.grad` only swaps a reference.
+ */
+const MOVABLE_KINDS: ReadonlySet<string> = new Set([
+  "movement",
+  "reduction",
+  "elementwise",
+  "opaque",
+  "creation",
+]);
+
+function movable(unit: TracedNode): boolean {
+  return MOVABLE_KINDS.has(unit.kind) || (unit.kind === "effect" && unit.op === "setGrad");
+}
 
 /** Below this many elements eager code runs the JS rows, and a fused pass saves nothing. */
 const MIN_ELEMENTS = 128;
 
 /** A number operand of a fused call, as the 0-d tensor eager code makes of it would hold it. */
-type ScalarOperand = { readonly scalar: FloatArray };
+type ScalarOperand = { readonly scalar: FloatArray; readonly value: number };
 
 /** One external operand of a fused unit: a value the env holds, or a number. */
 type External = TracedValue | ScalarOperand;
@@ -52,6 +72,8 @@ type External = TracedValue | ScalarOperand;
 /** Several elementwise calls of one shape, replayed as one pass over their operands. */
 export class FusedUnit {
   readonly #n: number;
+  /** Replays that ran the calls one by one, since an operand or the kernel choice did not allow a pass. */
+  fallbacks = 0;
 
   constructor(
     /** The calls it replaces, in order. */
@@ -75,8 +97,14 @@ export class FusedUnit {
    * replays `units` one by one.
    */
   run(env: (Tensor | undefined)[]): boolean {
+    if (this.#pass(env)) return true;
+    this.fallbacks++;
+    return false;
+  }
+
+  #pass(env: (Tensor | undefined)[]): boolean {
     if (getKernelBackend() === "js") return false;
-    const operands: Operand[] = [];
+    const operands: ChainOperand[] = [];
     for (const x of this.operands) {
       if (!(x instanceof TracedValue)) {
         operands.push({ data: x.scalar, offset: 0, layout: "scalar" });
@@ -84,9 +112,9 @@ export class FusedUnit {
       }
       const t = env[x.id];
       if (t === undefined || t.dtype !== this.dtype) return false;
-      const layout = layoutAgainst(t, this.shape);
-      if (layout === null) return false;
-      operands.push({ data: t.data as FloatArray, offset: t.offset, layout });
+      const operand = operandOf(t, this.shape);
+      if (operand === null) return false;
+      operands.push(operand);
     }
     const k = this.operands.length;
     const made = this.written.map((j) => {
@@ -109,27 +137,35 @@ export class FusedUnit {
       if (slot >= this.operands.length)
         return this.units[slot - this.operands.length].outputs[0].label;
       const x = this.operands[slot];
-      return x instanceof TracedValue ? x.label : String(x.scalar[0]);
+      return x instanceof TracedValue ? x.label : String(x.value);
     };
     const calls = this.steps.map((s, j) => {
       const args = s.b < 0 ? label(s.a) : `${label(s.a)}, ${label(s.b)}`;
       return `${this.units[j].outputs[0].label} = ${this.units[j].op}(${args})`;
     });
     const writes = this.written.map((j) => this.units[j].outputs[0].label);
+    const fallbacks =
+      this.fallbacks === 0
+        ? ""
+        : ` (ran call by call on ${this.fallbacks} ${this.fallbacks === 1 ? "replay" : "replays"}: an operand's layout or the JS kernels)`;
     return (
       `fused ${this.dtype}${formatShape(this.shape)}: ${calls.join("; ")}; ` +
-      `writes ${writes.length === 0 ? "nothing" : writes.join(", ")}`
+      `writes ${writes.length === 0 ? "nothing" : writes.join(", ")}${fallbacks}`
     );
   }
 }
 
 /**
- * How `t` maps onto the flat elements of `shape` (which it broadcasts to), ignoring dims of size
- * 1; null for layouts the loops do not read (transposed or strided views, per-channel operands
- * of [N, C, H, W]).
+ * How the chain reads `t`, which broadcasts to `shape`, over rows of shape's last dim (dims of
+ * size 1 ignored): flat, scalar, a row, a column, or one value per channel (a [1, C, 1, 1]
+ * operand of [N, C, H, W]); null for layouts the loops do not read (transposed or strided
+ * views).
  */
-function layoutAgainst(t: Tensor, shape: readonly number[]): Layout | null {
-  if (sameShape(t.shape, shape) && t.isContiguous()) return "flat";
+function operandOf(t: Tensor, shape: readonly number[]): ChainOperand | null {
+  const data = t.data as FloatArray;
+  if (sameShape(t.shape, shape) && t.isContiguous()) {
+    return { data, offset: t.offset, layout: "flat" };
+  }
   const lead = shape.length - t.shape.length;
   if (lead < 0) return null;
   const kept: number[] = [];
@@ -140,7 +176,21 @@ function layoutAgainst(t: Tensor, shape: readonly number[]): Layout | null {
     strides.push(d < lead || t.shape[d - lead] === 1 ? 0 : t.strides[d - lead]);
   });
   if (kept.length === 0) return null;
-  return layoutOf(strides, kept);
+  const layout = layoutOf(strides, kept);
+  if (layout !== null) return { data, offset: t.offset, layout };
+  // One leading dim with a stride, the dims after it (the last included) broadcast.
+  const moving = strides.flatMap((s, d) => (s === 0 ? [] : [d]));
+  if (moving.length !== 1 || moving[0] === kept.length - 1) return null;
+  const c = moving[0];
+  const repeat = kept.slice(c + 1, -1).reduce((p, s) => p * s, 1);
+  return {
+    data,
+    offset: t.offset,
+    layout: "channel",
+    repeat,
+    period: kept[c],
+    stride: strides[c],
+  };
 }
 
 /** The operands of `unit` when it can join a fused unit, else null. */
@@ -206,8 +256,9 @@ export function fuseElementwise(
     const run = [{ unit: first, args }];
     const made = new Set<TracedValue>(first.outputs);
     const { shape, dtype } = first.outputs[0];
-    // Views and other pure calls between the run's calls that read none of its values run
-    // before the fused unit (BatchNorm reshapes its bias between the scale and the shift).
+    // Calls between the run's calls that read none of its values and change no values run
+    // before the fused unit (BatchNorm reshapes its bias between the scale and the shift; a
+    // backward pass sets a gradient between two products of the same shape).
     const hoisted: TracedNode[] = [];
     let pending: TracedNode[] = [];
     let last = i;
@@ -221,7 +272,7 @@ export function fuseElementwise(
         hoisted.push(...pending);
         pending = [];
         last = j;
-      } else if (PURE_KINDS.has(next.kind) && next.inputs.every((v) => !made.has(v))) {
+      } else if (movable(next) && next.inputs.every((v) => !made.has(v))) {
         pending.push(next);
       } else break;
     }
@@ -251,7 +302,7 @@ function fusedUnit(
   const external = (arg: TracedValue | number): number => {
     if (typeof arg === "number") {
       const scalar = dtype === "float64" ? new Float64Array([arg]) : new Float32Array([arg]);
-      return operands.push({ scalar }) - 1;
+      return operands.push({ scalar, value: arg }) - 1;
     }
     let slot = slotOf.get(arg);
     if (slot === undefined) {

@@ -15,6 +15,23 @@ import type { FloatArray } from "./gemm-js.js";
 import { tryGrowMemory } from "./wasm-module.js";
 
 /**
+ * An operand constant along each row of `inner` values, with one value per group of rows: row r
+ * reads data[offset + (floor(r / repeat) % period) · stride]. A per-channel operand of
+ * [N, C, H, W] (rows of W) has repeat H, period C and its channel stride.
+ */
+export interface ChannelOperand {
+  readonly data: FloatArray;
+  readonly offset: number;
+  readonly layout: "channel";
+  readonly repeat: number;
+  readonly period: number;
+  readonly stride: number;
+}
+
+/** An operand of a chain: the layouts of the one-op loops, or a per-channel one. */
+export type ChainOperand = Operand | ChannelOperand;
+
+/**
  * One loop of a chain. Slots number the chain's operands first (0 to operands - 1), then the
  * steps' results (step j makes slot operands + j). `b` is -1 for a unary op.
  */
@@ -64,7 +81,7 @@ function chainMemory(regions: number): ChainMemory | null {
 
 /** What a chunk does, in order: load an operand, run a loop, copy a slot, store a result. */
 type Action =
-  | { kind: "load"; operand: Operand; at: number }
+  | { kind: "load"; operand: ChainOperand; at: number }
   | { kind: "binary"; op: WasmBinaryOp; a: number; as: number; b: number; bs: number; o: number }
   | { kind: "unary"; op: WasmUnaryOp; from: number; fromScalar: boolean; o: number }
   | { kind: "store"; at: number; out: FloatArray };
@@ -76,13 +93,13 @@ interface Place {
 }
 
 /**
- * Runs `steps` over `n` elements laid out as rows of `inner` (for "row" and "column" operands)
- * and writes the `outputs`' slots. Every array must be of one float type. Returns false, having
+ * Runs `steps` over `n` elements laid out as rows of `inner` (for "row", "column" and "channel"
+ * operands) and writes the `outputs`' slots. Every array must be of one float type. Returns false, having
  * written nothing, where the module cannot run or the layout is not supported (rows longer
- * than a chunk with row or column operands).
+ * than a chunk with row, column or channel operands).
  */
 export function chainWasm(
-  operands: readonly Operand[],
+  operands: readonly ChainOperand[],
   steps: readonly ChainStep[],
   outputs: readonly ChainOutput[],
   n: number,
@@ -90,7 +107,7 @@ export function chainWasm(
 ): boolean {
   const f64 = (outputs[0]?.out ?? operands[0]?.data) instanceof Float64Array;
   const per = CHUNK_BYTES / (f64 ? 8 : 4);
-  const rows = operands.some((x) => x.layout === "row" || x.layout === "column");
+  const rows = operands.some((x) => x.layout !== "flat" && x.layout !== "scalar");
   if (n === 0 || (rows && inner > per) || operands.length > per / 4) return false;
   const chunk = rows ? Math.floor(per / inner) * inner : per;
   const plan = schedule(operands, steps, outputs, per);
@@ -139,27 +156,45 @@ export function chainWasm(
   return true;
 }
 
-/** Copies values [start, start + len) of a flat or column operand into the view at `at`. */
-function load(x: Operand, view: FloatArray, at: number, start: number, len: number, inner: number) {
+/** Copies values [start, start + len) of a flat, column or channel operand into the view at `at`. */
+function load(
+  x: ChainOperand,
+  view: FloatArray,
+  at: number,
+  start: number,
+  len: number,
+  inner: number,
+) {
   const { data, offset } = x;
   if (x.layout === "flat") view.set(data.subarray(offset + start, offset + start + len), at);
-  else {
+  else if (x.layout === "column") {
     const row0 = offset + start / inner;
     for (let r = 0; r < len / inner; r++) {
       view.fill(data[row0 + r], at + r * inner, at + (r + 1) * inner);
+    }
+  } else if (x.layout === "channel") {
+    // Runs of `repeat` rows share a value: one fill per run.
+    const first = start / inner;
+    const end = first + len / inner;
+    for (let r = first; r < end; ) {
+      const group = Math.floor(r / x.repeat);
+      const runEnd = Math.min(end, (group + 1) * x.repeat);
+      const value = data[offset + (group % x.period) * x.stride];
+      view.fill(value, at + (r - first) * inner, at + (runEnd - first) * inner);
+      r = runEnd;
     }
   }
 }
 
 /**
  * The actions of one chunk and how many regions they use. Region 0 holds the scalars (one
- * vector each); a row operand keeps a region for the whole call; a flat or column operand is
+ * vector each); a row operand keeps a region for the whole call; a flat, column or channel operand is
  * loaded into a region just before its first use, and every region is reused once its slot's
  * last reader has run (a loop may write over an operand it reads: each vector is read before it
  * is stored).
  */
 function schedule(
-  operands: readonly Operand[],
+  operands: readonly ChainOperand[],
   steps: readonly ChainStep[],
   outputs: readonly ChainOutput[],
   per: number,
@@ -182,7 +217,7 @@ function schedule(
     else if (x.layout === "row") places[slot] = { at: take() * per, scalar: false };
   });
   const transient = (slot: number) =>
-    slot >= k || operands[slot].layout === "flat" || operands[slot].layout === "column";
+    slot >= k || (operands[slot].layout !== "row" && operands[slot].layout !== "scalar");
   const actions: Action[] = [];
   const bytes = CHUNK_BYTES / per;
   steps.forEach((s, j) => {

@@ -56,6 +56,7 @@ describe("compile fuses elementwise runs", () => {
       expect(text).toContain(
         "fused: 5 elementwise calls run as 1 pass, writing out 2 of their 5 values",
       );
+      expect(text).not.toContain("call by call");
       expect(text).toMatch(
         new RegExp(
           `fused ${dtype}\\[300, 70\\]: %\\d+ = mul\\(input0, input1\\); %\\d+ = add\\(%\\d+, input2\\); %\\d+ = relu\\(%\\d+\\); %\\d+ = sub\\(%\\d+, input0\\); %\\d+ = square\\(%\\d+\\); writes %\\d+, %\\d+`,
@@ -100,7 +101,23 @@ describe("compile fuses elementwise runs", () => {
     expect(text).toMatch(
       /fused float32\[32, 64\]: %\d+ = sub\(%\d+, %\d+\); %\d+ = mul\(%\d+, captured1\); %\d+ = add\(%\d+, 1\); %\d+ = relu\(%\d+\); writes %\d+, %\d+/,
     );
+    expect(text).not.toContain("call by call");
     expect(text).toMatch(/fused float32\[32, 64\]: %\d+ = reluBackward\(%\d+, %\d+\); %\d+ = mul/);
+  });
+
+  it("fuses BatchNorm2d-like per-channel scale and shift of [N, C, H, W] with eager's bits", () => {
+    const f = compile((x: Tensor, scale: Tensor, shift: Tensor) =>
+      noGrad(() => x.mul(scale).add(shift).relu()),
+    );
+    const x = randn([4, 16, 12, 12]);
+    const scale = randn([1, 16, 1, 1]);
+    const shift = randn([16, 1, 1]);
+    f(x, scale, shift);
+    expect(firstDifference(f(x, scale, shift), x.mul(scale).add(shift).relu())).toBe(-1);
+    expect(f.explain()).toMatch(
+      /fused float32\[4, 16, 12, 12\]: %\d+ = mul\(input0, input1\); %\d+ = add\(%\d+, input2\); %\d+ = relu\(%\d+\); writes %\d+\n/,
+    );
+    expect(f.explain()).not.toContain("call by call");
   });
 
   it("does not fuse calls that record an autograd graph, so the result still has one", () => {
@@ -134,6 +151,9 @@ describe("compile fuses elementwise runs", () => {
     const [ea] = chain(x.t(), y, y.sum(1, true));
     expect(firstDifference(a, ea)).toBe(-1);
     expect(f.traces).toBe(1);
+    expect(f.explain()).toContain(
+      "(ran call by call on 1 replay: an operand's layout or the JS kernels)",
+    );
   });
 
   it("replays call by call under the JS kernels, with their bits", () => {
@@ -142,6 +162,7 @@ describe("compile fuses elementwise runs", () => {
     f(x);
     setKernelBackend("js");
     expect(firstDifference(f(x), x.mul(3).sub(x).sqrt())).toBe(-1);
+    expect(f.explain()).toContain("ran call by call on 1 replay");
   });
 
   it("leaves integer and mixed-dtype runs unfused", () => {

@@ -8,7 +8,11 @@ import { binaryWasm, type Operand, unaryWasm } from "../../src/kernels/elementwi
 import type { FloatArray } from "../../src/kernels/gemm-js.js";
 
 /** Deterministic values of both signs, some zero, from a small integer hash. */
-function values<T extends FloatArray>(Type: { new (n: number): T }, n: number, seed: number): T {
+function values(
+  Type: Float32ArrayConstructor | Float64ArrayConstructor,
+  n: number,
+  seed: number,
+): FloatArray {
   const out = new Type(n);
   for (let i = 0; i < n; i++) out[i] = ((((i + seed) * 2654435761) >>> 0) % 2001) / 97 - 10;
   return out;
@@ -90,6 +94,30 @@ describe("chainWasm", () => {
     for (const i of [0, 1, inner, 4499, 4500, n - 1]) {
       const v = row.data[i % inner];
       expect(out[i]).toBe(Math.fround(Math.fround(2.5 * -v) + 6.25));
+    }
+  });
+
+  it("reads per-channel operands of [N, C, H, W] as rows of W, across chunks", () => {
+    const [nb, c, h, w] = [6, 16, 28, 28];
+    const n = nb * c * h * w;
+    const x = values(Float32Array, n, 6);
+    const scale = values(Float32Array, 2 * c, 7); // every other value: channel stride 2
+    const shift = values(Float32Array, c + 1, 8); // channel stride 1, offset 1
+    const operands = [
+      { data: x, offset: 0, layout: "flat" },
+      { data: scale, offset: 0, layout: "channel", repeat: h, period: c, stride: 2 },
+      { data: shift, offset: 1, layout: "channel", repeat: h, period: c, stride: 1 },
+    ] as const;
+    const steps = [
+      { op: "mul", a: 0, b: 1 },
+      { op: "add", a: 3, b: 2 },
+    ] as const;
+    const out = new Float32Array(n);
+    expect(chainWasm(operands, steps, [{ slot: 4, out }], n, w)).toBe(true);
+    for (const i of [0, 1, w, h * w - 1, h * w, 4095, 4096, 5000, n - h * w, n - 1]) {
+      const channel = Math.floor(i / (h * w)) % c;
+      const scaled = Math.fround(x[i] * scale[2 * channel]);
+      expect(out[i]).toBe(Math.fround(scaled + shift[1 + channel]));
     }
   });
 
