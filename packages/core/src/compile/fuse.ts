@@ -44,9 +44,9 @@ const UNARY_OPS: ReadonlyMap<string, WasmUnaryOp> = new Map([
 ]);
 
 /**
- * Kinds of calls that change no tensor's values, so they may run before a fused unit whose
- * values they do not read: they only make new values (random ones draw in their own order,
- * which moving them past elementwise calls keeps). Setting a `.grad` only swaps a reference.
+ * Kinds of calls that change no tensor's values, so they may run before or after a fused unit:
+ * they only make new values (random ones draw in their own order, which moving them past
+ * elementwise calls keeps). Setting a `.grad` only swaps a reference.
  */
 const MOVABLE_KINDS: ReadonlySet<string> = new Set([
   "movement",
@@ -254,34 +254,44 @@ export function fuseElementwise(
       continue;
     }
     const run = [{ unit: first, args }];
-    const made = new Set<TracedValue>(first.outputs);
     const { shape, dtype } = first.outputs[0];
-    // Calls between the run's calls that read none of its values and change no values run
-    // before the fused unit (BatchNorm reshapes its bias between the scale and the shift; a
-    // backward pass sets a gradient between two products of the same shape).
-    const hoisted: TracedNode[] = [];
-    let pending: TracedNode[] = [];
+    // Calls between the run's calls that change no values move: before the fused unit when
+    // they read none of its values (BatchNorm reshapes its bias between the scale and the
+    // shift), after it when they do, or read what such a call made (a reduction of one of its
+    // values, and the gradient set from it). A call of the run may not read a call moved after.
+    const made = new Set<TracedValue>(first.outputs);
+    const after = new Set<TracedValue>();
+    const moved: { unit: TracedNode; index: number; before: boolean }[] = [];
     let last = i;
     for (let j = i + 1; j < units.length; j++) {
       const next = units[j];
-      const nextArgs = replaysWithoutGrad(next) ? fusableArgs(next, lastRead) : null;
+      const reads = next.inputs;
+      const readsAfter = reads.some((v) => after.has(v));
+      const nextArgs = !readsAfter && replaysWithoutGrad(next) ? fusableArgs(next, lastRead) : null;
       const value = next.outputs[0];
       if (nextArgs !== null && value.dtype === dtype && sameShape(value.shape, shape)) {
         run.push({ unit: next, args: nextArgs });
         made.add(value);
-        hoisted.push(...pending);
-        pending = [];
         last = j;
-      } else if (movable(next) && next.inputs.every((v) => !made.has(v))) {
-        pending.push(next);
-      } else break;
+      } else if (!movable(next)) break;
+      else if (readsAfter || reads.some((v) => made.has(v))) {
+        moved.push({ unit: next, index: j, before: false });
+        for (const v of next.outputs) after.add(v);
+      } else moved.push({ unit: next, index: j, before: true });
     }
-    if (run.length === 1) out.push(first);
-    else {
-      out.push(...hoisted);
-      out.push(fusedUnit(run, shape, dtype as "float32" | "float64", last, lastRead));
+    if (run.length === 1) {
+      out.push(first);
+      i++;
+      continue;
     }
-    i = run.length === 1 ? i + 1 : last + 1;
+    // Moved calls past the run's last call stay where they are.
+    const within = moved.filter((m) => m.index < last);
+    const readOutside = new Set<TracedValue>();
+    for (const m of within) if (!m.before) for (const v of m.unit.inputs) readOutside.add(v);
+    for (const m of within) if (m.before) out.push(m.unit);
+    out.push(fusedUnit(run, shape, dtype as "float32" | "float64", last, lastRead, readOutside));
+    for (const m of within) if (!m.before) out.push(m.unit);
+    i = last + 1;
   }
   return out;
 }
@@ -292,6 +302,7 @@ function fusedUnit(
   dtype: "float32" | "float64",
   lastIndex: number,
   lastRead: readonly number[],
+  readOutside: ReadonlySet<TracedValue>,
 ): FusedUnit {
   const stepOf = new Map<TracedValue, number>();
   run.forEach(({ unit }, j) => {
@@ -327,7 +338,10 @@ function fusedUnit(
     return { op, a: slot(a), b: b === undefined ? -1 : slot(b) };
   });
   const written = run
-    .map(({ unit }, j) => (lastRead[unit.outputs[0].id] > lastIndex ? j : -1))
+    .map(({ unit }, j) => {
+      const v = unit.outputs[0];
+      return lastRead[v.id] > lastIndex || readOutside.has(v) ? j : -1;
+    })
     .filter((j) => j >= 0);
   return new FusedUnit(
     run.map((r) => r.unit),

@@ -120,6 +120,38 @@ describe("compile fuses elementwise runs", () => {
     expect(f.explain()).not.toContain("call by call");
   });
 
+  it("moves a reduction of a run's value after the pass, and stops a run at an in-place update", () => {
+    const buffer = randn([10]);
+    const fn = (x: Tensor, y: Tensor) =>
+      noGrad(() => {
+        const a = x.mul(2);
+        const total = a.sum(); // reads a: runs after the pass, so a is written out
+        const b = a.add(y).neg();
+        return [b, total];
+      });
+    const x = randn([30, 10]);
+    const y = randn([30, 10]);
+    const f = compile(fn);
+    f(x, y);
+    const [b, total] = f(x, y);
+    const [eb, etotal] = fn(x, y);
+    expect(firstDifference(b, eb)).toBe(-1);
+    expect(firstDifference(total, etotal)).toBe(-1);
+    expect(f.explain()).toMatch(
+      /fused float32\[30, 10\]: %\d+ = mul\(input0, 2\); %\d+ = add\(%\d+, input1\); %\d+ = neg\(%\d+\); writes %\d+, %\d+\n/,
+    );
+    const g = compile((x: Tensor) =>
+      noGrad(() => {
+        const a = x.mul(2);
+        buffer.add_(1); // changes a tensor's values: nothing moves past it
+        return a.add(1);
+      }),
+    );
+    g(x);
+    expect(firstDifference(g(x), x.mul(2).add(1))).toBe(-1);
+    expect(g.explain()).toContain("fused: no runs of elementwise calls");
+  });
+
   it("does not fuse calls that record an autograd graph, so the result still has one", () => {
     const w = randn([200]).requiresGrad_();
     const f = compile((x: Tensor) => x.mul(w).add(1).relu());
