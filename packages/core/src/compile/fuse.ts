@@ -267,14 +267,20 @@ export function fuseElementwise(
       const next = units[j];
       const reads = next.inputs;
       const readsAfter = reads.some((v) => after.has(v));
-      const nextArgs = !readsAfter && replaysWithoutGrad(next) ? fusableArgs(next, lastRead) : null;
+      const nextArgs = replaysWithoutGrad(next) ? fusableArgs(next, lastRead) : null;
       const value = next.outputs[0];
-      if (nextArgs !== null && value.dtype === dtype && sameShape(value.shape, shape)) {
-        run.push({ unit: next, args: nextArgs });
-        made.add(value);
-        last = j;
-      } else if (!movable(next)) break;
-      else if (readsAfter || reads.some((v) => made.has(v))) {
+      if (nextArgs !== null) {
+        if (!readsAfter && value.dtype === dtype && sameShape(value.shape, shape)) {
+          run.push({ unit: next, args: nextArgs });
+          made.add(value);
+          last = j;
+          continue;
+        }
+        // A call that could start a run as large as this one ends this one instead of moving.
+        if (readsAfter || numelOf(value.shape) >= numelOf(shape)) break;
+      }
+      if (!movable(next)) break;
+      if (readsAfter || reads.some((v) => made.has(v))) {
         moved.push({ unit: next, index: j, before: false });
         for (const v of next.outputs) after.add(v);
       } else moved.push({ unit: next, index: j, before: true });

@@ -152,6 +152,29 @@ describe("compile fuses elementwise runs", () => {
     expect(g.explain()).toContain("fused: no runs of elementwise calls");
   });
 
+  it("ends a run at a call that could start a larger one, rather than moving it after the pass", () => {
+    const fn = (x: Tensor, r: Tensor) =>
+      noGrad(() => {
+        const scale = r.mul(2).add(1); // [1, 200]
+        const big = x.mul(scale).add(x); // [100, 200], reads the small run
+        const other = r.sub(3).abs(); // [1, 200] again
+        return [big, other];
+      });
+    const x = randn([100, 200]);
+    const r = randn([1, 200]);
+    const f = compile(fn);
+    f(x, r);
+    const [big, other] = f(x, r);
+    const [ebig, eother] = fn(x, r);
+    expect(firstDifference(big, ebig)).toBe(-1);
+    expect(firstDifference(other, eother)).toBe(-1);
+    const text = f.explain();
+    expect(text).toMatch(
+      /fused float32\[100, 200\]: %\d+ = mul\(input0, %\d+\); %\d+ = add\(%\d+, input0\); writes %\d+\n/,
+    );
+    expect(text).toContain("fused: 6 elementwise calls run as 3 passes");
+  });
+
   it("does not fuse calls that record an autograd graph, so the result still has one", () => {
     const w = randn([200]).requiresGrad_();
     const f = compile((x: Tensor) => x.mul(w).add(1).relu());
