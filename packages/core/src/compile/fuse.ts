@@ -80,6 +80,7 @@ export class FusedUnit {
     readonly units: readonly TracedNode[],
     /** The shape every call makes. */
     readonly shape: readonly number[],
+    /** The dtype of every call's operands and result. */
     readonly dtype: "float32" | "float64",
     /** The operands read from outside the unit: slots 0 to operands.length - 1. */
     readonly operands: readonly External[],
