@@ -1,4 +1,4 @@
-import { randn, setKernelBackend, tensor } from "@koubai/core";
+import { compile, randn, setKernelBackend, tensor } from "@koubai/core";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { BatchNorm1d, BatchNorm2d, type BatchNormBase } from "../src/batch-norm.js";
 import { Parameter } from "../src/parameter.js";
@@ -182,4 +182,59 @@ describe("BatchNorm behaviour", () => {
     expect(bn.runningVar!.gradFn).toBeNull();
     expect(bn.weight!.grad).not.toBeNull();
   });
+});
+
+describe("BatchNorm1d under compile() with elementwise fusion", () => {
+  /** The bits of a float tensor, so -0 and NaN payloads count. */
+  const bitsOf = (t: { toArray(): unknown }): number[] => {
+    const a = t.toArray() as Float32Array | Float64Array;
+    return Array.from(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+  };
+
+  it.each(["float32", "float64"] as const)(
+    "replays the default %s layer's forward and backward with eager's bits, in fused passes",
+    (dtype) => {
+      const make = () => {
+        const layer = new BatchNorm1d(48, { dtype });
+        layer.weight!.data.set(randn([48], { dtype }).toArray() as Float64Array);
+        return layer;
+      };
+      const eager = make();
+      const traced = make();
+      traced.weight!.data.set(eager.weight!.data);
+      const x = randn([96, 48], { dtype, requiresGrad: true });
+      const gradOut = randn([96, 48], { dtype });
+      const stepOf = (layer: BatchNorm1d) => (input: typeof x, g: typeof x) => {
+        input.grad = null;
+        layer.weight!.grad = null;
+        layer.bias!.grad = null;
+        const y = layer.forward(input);
+        y.backward(g);
+        return y;
+      };
+      const step = compile(stepOf(traced));
+      const eagerStep = stepOf(eager);
+      for (let i = 0; i < 3; i++) {
+        const y = step(x, gradOut);
+        const gradX = x.grad!;
+        const ey = eagerStep(x, gradOut);
+        expect(bitsOf(y)).toEqual(bitsOf(ey));
+        expect(bitsOf(gradX)).toEqual(bitsOf(x.grad!));
+        expect(bitsOf(traced.weight!.grad!)).toEqual(bitsOf(eager.weight!.grad!));
+        expect(bitsOf(traced.bias!.grad!)).toEqual(bitsOf(eager.bias!.grad!));
+      }
+      expect(bitsOf(traced.runningMean!)).toEqual(bitsOf(eager.runningMean!));
+      expect(bitsOf(traced.runningVar!)).toEqual(bitsOf(eager.runningVar!));
+      // The forward's scale and shift with the backward's first products (the backward's
+      // reductions run before the pass, as they read none of its values), then the last sum.
+      const text = step.explain();
+      expect(text).toMatch(
+        new RegExp(
+          `fused ${dtype}\\[96, 48\\]: %\\d+ = mul\\(%\\d+, %\\d+\\); %\\d+ = add\\(%\\d+, %\\d+\\); %\\d+ = mul\\(input1, %\\d+\\); %\\d+ = mul\\(input1, %\\d+\\); writes %\\d+, %\\d+, %\\d+\\n`,
+        ),
+      );
+      expect(text).toContain("fused: 6 elementwise calls run as 2 passes");
+      expect(text).not.toContain("call by call");
+    },
+  );
 });

@@ -8,6 +8,7 @@ import { setGradEnabled } from "../autograd/grad-mode.js";
 import { formatShape } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
 import { WithSaved } from "../tensor/tracing.js";
+import { FusedUnit, fuseElementwise } from "./fuse.js";
 import {
   primitivesOf,
   type TracedArg,
@@ -33,6 +34,12 @@ export interface CompileOptions {
    * kernels, so equal calls mean equal tensors. Slower than eager; off by default.
    */
   check?: boolean;
+  /**
+   * Fuse runs of consecutive elementwise calls (float add, sub, mul, div, maximum, minimum, neg,
+   * abs, square, sqrt, rsqrt, relu) of one shape into one pass over their operands, writing out
+   * only the values later calls read (default true). Results are the same bits either way.
+   */
+  fuse?: boolean;
 }
 
 /** A compiled function: call it like the original; inspect it with `explain()`. */
@@ -142,6 +149,8 @@ function mapTensors(template: unknown, pick: (t: Tensor, index: number) => unkno
 /** One trace, ready to replay: the calls in order and where each value lives during a call. */
 class Plan {
   readonly units: TracedNode[];
+  /** What a replay runs: the units, with runs of elementwise calls fused when asked. */
+  readonly steps: (TracedNode | FusedUnit)[];
   readonly outputIds: number[];
   /** True when the function ran a backward pass: the replay records no autograd graph. */
   readonly runsBackward: boolean;
@@ -152,11 +161,21 @@ class Plan {
     readonly epoch: number,
     /** The function's result with its tensors in place: the shape of every replay's result. */
     readonly resultTemplate: unknown,
+    fuse: boolean,
   ) {
     this.units = replayUnits(graph);
     checkReplayable(graph, this.units);
     this.outputIds = graph.outputs.map((v) => v.id);
     this.runsBackward = graph.allNodes.some((n) => n.kind === "backward");
+    // Only calls that replay with grad mode off fuse: the others record an autograd graph.
+    this.steps = fuse
+      ? fuseElementwise(graph, this.units, (unit) => this.runsBackward || !unit.gradEnabled)
+      : this.units;
+  }
+
+  /** The fused units among the steps. */
+  get fused(): FusedUnit[] {
+    return this.steps.filter((s) => s instanceof FusedUnit);
   }
 
   /** Why this plan no longer describes a call, or null when it does. */
@@ -191,27 +210,31 @@ class Plan {
       for (const [key, v] of Object.entries(arg)) out[key] = resolve(v as TracedArg);
       return out;
     };
+    const run = (unit: TracedNode): void => {
+      // A function that runs its own backward needs no graph of its forward; otherwise each
+      // call runs in the grad mode it was traced in, so the result's graph is the eager one.
+      setGradEnabled(!this.runsBackward && unit.gradEnabled);
+      const args = unit.args.map(resolve) as never[];
+      let result = unit.again(...args);
+      if (result instanceof WithSaved) {
+        const saved = unit.saved;
+        for (let i = 0; i < saved.length; i++) env[saved[i].id] = result.saved[i];
+        if (unit.handle !== null) contexts[unit.handle.id] = result.handle;
+        result = result.result;
+      }
+      const outs = unit.outputs;
+      if (outs.length === 0) return;
+      if (outs.length === 1 && result instanceof Tensor) env[outs[0].id] = result;
+      else {
+        const made = tensorsIn(result);
+        for (let i = 0; i < outs.length; i++) env[outs[i].id] = made[i];
+      }
+    };
     const previous = setGradEnabled(false);
     try {
-      for (const unit of this.units) {
-        // A function that runs its own backward needs no graph of its forward; otherwise each
-        // call runs in the grad mode it was traced in, so the result's graph is the eager one.
-        setGradEnabled(!this.runsBackward && unit.gradEnabled);
-        const args = unit.args.map(resolve) as never[];
-        let result = unit.again(...args);
-        if (result instanceof WithSaved) {
-          const saved = unit.saved;
-          for (let i = 0; i < saved.length; i++) env[saved[i].id] = result.saved[i];
-          if (unit.handle !== null) contexts[unit.handle.id] = result.handle;
-          result = result.result;
-        }
-        const outs = unit.outputs;
-        if (outs.length === 0) continue;
-        if (outs.length === 1 && result instanceof Tensor) env[outs[0].id] = result;
-        else {
-          const made = tensorsIn(result);
-          for (let i = 0; i < outs.length; i++) env[outs[i].id] = made[i];
-        }
+      for (const step of this.steps) {
+        if (!(step instanceof FusedUnit)) run(step);
+        else if (!step.run(env)) step.units.forEach(run);
       }
     } finally {
       setGradEnabled(previous);
@@ -320,7 +343,20 @@ function summary(plan: Plan): string {
     `signature: ${plan.signature}`,
     `each call replays ${plan.units.length} calls (${kinds})${plan.runsBackward ? ", with no autograd graph recorded (the function runs its own backward)" : ""}`,
     `values made per call: ${(bytes / 2 ** 20).toFixed(2)} MiB in ${plan.graph.values.filter((v) => v.source === "op").length} tensors, each a fresh garbage-collected array`,
+    ...fusionSummary(plan),
   ].join("\n");
+}
+
+/** The explain() lines on fusion: how many calls the fused units run, and each unit's calls. */
+function fusionSummary(plan: Plan): string[] {
+  const fused = plan.fused;
+  if (fused.length === 0) return ["fused: no runs of elementwise calls"];
+  const calls = fused.reduce((n, f) => n + f.units.length, 0);
+  const written = fused.reduce((n, f) => n + f.written.length, 0);
+  return [
+    `fused: ${calls} elementwise calls run as ${fused.length} ${fused.length === 1 ? "pass" : "passes"}, writing out ${written} of their ${calls} values (the others stay in WebAssembly scratch memory)`,
+    ...fused.map((f) => `  ${f.describe()}`),
+  ];
 }
 
 /**
@@ -360,6 +396,10 @@ export function compile<A extends Tensor[], R>(
   if (typeof options !== "object" || options === null) {
     throw new TypeError("compile: options must be an object like { log: true }");
   }
+  if (options.fuse !== undefined && typeof options.fuse !== "boolean") {
+    throw new TypeError(`compile: options.fuse must be true or false, got ${typeof options.fuse}`);
+  }
+  const fuse = options.fuse ?? true;
   const log =
     options.log === true
       ? (message: string) => console.info(message)
@@ -402,7 +442,7 @@ export function compile<A extends Tensor[], R>(
     }
     const reason = stale ?? (plans.size === 0 ? "first call" : "new input signature");
     const { graph, result } = trace(fn as (...t: Tensor[]) => R, inputs);
-    const plan = new Plan(graph, signature, modeEpoch, result);
+    const plan = new Plan(graph, signature, modeEpoch, result, fuse);
     plans.set(signature, plan);
     latest = plan;
     traces++;

@@ -39,8 +39,9 @@ type UnaryFn = (p: number, end: number) => void;
 /** Bytes per scratch region: three fit the module's two pages and stay in L2 together. */
 const CHUNK_BYTES = 32768;
 
-/** The loaded module: its loops by op and views of the three scratch regions per dtype. */
-interface Scratch {
+/** The loaded module: its memory, its loops by op and views of the three scratch regions per dtype. */
+export interface Scratch {
+  memory: WebAssembly.Memory;
   binary: Record<"F32" | "F64", Record<WasmBinaryOp, BinaryFn>>;
   unary: Record<"F32" | "F64", Record<WasmUnaryOp, UnaryFn>>;
   f32: Float32Array[];
@@ -54,12 +55,21 @@ const load = lazyInstance(ELEMENTWISE_WASM_BASE64, (e): Scratch => {
     Object.fromEntries(ops.map((op) => [op, exports[op + suffix]])) as Record<Op, Fn>;
   const regions = [0, 1, 2];
   return {
+    memory: exports.memory as WebAssembly.Memory,
     binary: { F32: pick(ELEMENTWISE_BINARY_OPS, "F32"), F64: pick(ELEMENTWISE_BINARY_OPS, "F64") },
     unary: { F32: pick(ELEMENTWISE_UNARY_OPS, "F32"), F64: pick(ELEMENTWISE_UNARY_OPS, "F64") },
     f32: regions.map((r) => new Float32Array(buffer, r * CHUNK_BYTES, CHUNK_BYTES / 4)),
     f64: regions.map((r) => new Float64Array(buffer, r * CHUNK_BYTES, CHUNK_BYTES / 8)),
   };
 });
+
+/**
+ * A new instance of the module with a memory of its own, which the caller may grow (the fused
+ * chains of elementwise-chain.ts); null where the module cannot run.
+ */
+export function privateElementwiseModule(): Scratch | null {
+  return load.fresh();
+}
 
 /** True when the WebAssembly SIMD elementwise loops can run here. */
 export function wasmElementwiseAvailable(): boolean {

@@ -209,7 +209,7 @@ function binaryOnWasm(
 }
 
 /** How an operand with (broadcast) `strides` over `shape` maps to the flat output, if simply. */
-function layoutOf(strides: readonly number[], shape: readonly number[]): Layout | null {
+export function layoutOf(strides: readonly number[], shape: readonly number[]): Layout | null {
   if (isContiguous(shape, strides)) return "flat";
   const last = shape.length - 1;
   let leadingZero = true;

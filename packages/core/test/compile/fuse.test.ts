@@ -1,0 +1,251 @@
+// Fused elementwise runs in compile()'s replay: the values they write must be the bits eager
+// calls make (float32 and float64, broadcast rows and columns, a training step), explain() must
+// name what fused, and every unsupported case must replay call by call with the same results.
+
+import { afterEach, describe, expect, it } from "vitest";
+import {
+  compile,
+  crossEntropy,
+  manualSeed,
+  noGrad,
+  randint,
+  randn,
+  setKernelBackend,
+  type Tensor,
+  tensor,
+} from "../../src/index.js";
+
+/** The first element where `a` and `b` differ in any bit (-0 and NaN payloads included), else -1. */
+function firstDifference(a: Tensor, b: Tensor): number {
+  expect(a.shape).toEqual(b.shape);
+  expect(a.dtype).toBe(b.dtype);
+  const x = a.toArray() as Float32Array | Float64Array;
+  const y = b.toArray() as Float32Array | Float64Array;
+  const xb = new Uint8Array(x.buffer, x.byteOffset, x.byteLength);
+  const yb = new Uint8Array(y.buffer, y.byteOffset, y.byteLength);
+  for (let i = 0; i < xb.length; i++)
+    if (xb[i] !== yb[i]) return Math.floor(i / x.BYTES_PER_ELEMENT);
+  return -1;
+}
+
+/** x·row + column, relu, minus x, squared: a run of five calls with broadcast operands. */
+const chain = (x: Tensor, row: Tensor, column: Tensor): Tensor[] => {
+  const shifted = x.mul(row).add(column).relu();
+  return [shifted.sub(x).square(), shifted];
+};
+
+afterEach(() => setKernelBackend("auto"));
+
+describe("compile fuses elementwise runs", () => {
+  it.each(["float32", "float64"] as const)(
+    "replays a %s chain with a row and a column operand bit for bit, as one fused pass",
+    (dtype) => {
+      manualSeed(3);
+      const x = randn([300, 70], { dtype });
+      const row = randn([70], { dtype });
+      const column = randn([300, 1], { dtype });
+      const f = compile((a: Tensor, r: Tensor, c: Tensor) => noGrad(() => chain(a, r, c)));
+      f(x, row, column);
+      for (let i = 0; i < 2; i++) {
+        const [a, b] = f(x, row, column);
+        const [ea, eb] = chain(x, row, column);
+        expect(firstDifference(a, ea)).toBe(-1);
+        expect(firstDifference(b, eb)).toBe(-1);
+      }
+      const text = f.explain();
+      expect(text).toContain(
+        "fused: 5 elementwise calls run as 1 pass, writing out 2 of their 5 values",
+      );
+      expect(text).not.toContain("call by call");
+      expect(text).toMatch(
+        new RegExp(
+          `fused ${dtype}\\[300, 70\\]: %\\d+ = mul\\(input0, input1\\); %\\d+ = add\\(%\\d+, input2\\); %\\d+ = relu\\(%\\d+\\); %\\d+ = sub\\(%\\d+, input0\\); %\\d+ = square\\(%\\d+\\); writes %\\d+, %\\d+`,
+        ),
+      );
+    },
+  );
+
+  it("fuses BatchNorm-like centring and an MLP training step, with the same parameters as eager", () => {
+    const net = (seed: number) => {
+      manualSeed(seed);
+      const w1 = randn([16, 64]).mul(0.3).requiresGrad_();
+      const gamma = randn([64]).requiresGrad_();
+      const w2 = randn([64, 4]).mul(0.3).requiresGrad_();
+      const params = [w1, gamma, w2];
+      const step = (x: Tensor, y: Tensor): Tensor => {
+        for (const p of params) p.grad = null;
+        const h = x.matmul(w1);
+        const centred = h.sub(h.mean(0, true));
+        const scaled = centred.mul(gamma).add(1).relu();
+        const loss = crossEntropy(scaled.matmul(w2), y);
+        loss.backward();
+        noGrad(() => {
+          for (const p of params) p.sub_(p.grad!.mul(0.1));
+        });
+        return loss;
+      };
+      return { params, step };
+    };
+    const x = randn([32, 16]);
+    const y = randint(0, 4, [32]);
+    const eager = net(5);
+    const traced = net(5);
+    const step = compile(traced.step);
+    for (let i = 0; i < 3; i++) expect(firstDifference(step(x, y), eager.step(x, y))).toBe(-1);
+    traced.params.forEach((p, i) => {
+      expect(firstDifference(p, eager.params[i])).toBe(-1);
+      expect(firstDifference(p.grad!, eager.params[i].grad!)).toBe(-1);
+    });
+    // The centring, γ, the shift and relu in one pass; relu's backward and γ's products in another.
+    const text = step.explain();
+    expect(text).toMatch(
+      /fused float32\[32, 64\]: %\d+ = sub\(%\d+, %\d+\); %\d+ = mul\(%\d+, captured1\); %\d+ = add\(%\d+, 1\); %\d+ = relu\(%\d+\); writes %\d+, %\d+/,
+    );
+    expect(text).not.toContain("call by call");
+    expect(text).toMatch(/fused float32\[32, 64\]: %\d+ = reluBackward\(%\d+, %\d+\); %\d+ = mul/);
+  });
+
+  it("fuses BatchNorm2d-like per-channel scale and shift of [N, C, H, W] with eager's bits", () => {
+    const f = compile((x: Tensor, scale: Tensor, shift: Tensor) =>
+      noGrad(() => x.mul(scale).add(shift).relu()),
+    );
+    const x = randn([4, 16, 12, 12]);
+    const scale = randn([1, 16, 1, 1]);
+    const shift = randn([16, 1, 1]);
+    f(x, scale, shift);
+    expect(firstDifference(f(x, scale, shift), x.mul(scale).add(shift).relu())).toBe(-1);
+    expect(f.explain()).toMatch(
+      /fused float32\[4, 16, 12, 12\]: %\d+ = mul\(input0, input1\); %\d+ = add\(%\d+, input2\); %\d+ = relu\(%\d+\); writes %\d+\n/,
+    );
+    expect(f.explain()).not.toContain("call by call");
+  });
+
+  it("moves a reduction of a run's value after the pass, and stops a run at an in-place update", () => {
+    const buffer = randn([10]);
+    const fn = (x: Tensor, y: Tensor) =>
+      noGrad(() => {
+        const a = x.mul(2);
+        const total = a.sum(); // reads a: runs after the pass, so a is written out
+        const b = a.add(y).neg();
+        return [b, total];
+      });
+    const x = randn([30, 10]);
+    const y = randn([30, 10]);
+    const f = compile(fn);
+    f(x, y);
+    const [b, total] = f(x, y);
+    const [eb, etotal] = fn(x, y);
+    expect(firstDifference(b, eb)).toBe(-1);
+    expect(firstDifference(total, etotal)).toBe(-1);
+    expect(f.explain()).toMatch(
+      /fused float32\[30, 10\]: %\d+ = mul\(input0, 2\); %\d+ = add\(%\d+, input1\); %\d+ = neg\(%\d+\); writes %\d+, %\d+\n/,
+    );
+    const g = compile((x: Tensor) =>
+      noGrad(() => {
+        const a = x.mul(2);
+        buffer.add_(1); // changes a tensor's values: nothing moves past it
+        return a.add(1);
+      }),
+    );
+    g(x);
+    expect(firstDifference(g(x), x.mul(2).add(1))).toBe(-1);
+    expect(g.explain()).toContain("fused: no runs of elementwise calls");
+  });
+
+  it("ends a run at a call that could start a larger one, rather than moving it after the pass", () => {
+    const fn = (x: Tensor, r: Tensor) =>
+      noGrad(() => {
+        const scale = r.mul(2).add(1); // [1, 200]
+        const big = x.mul(scale).add(x); // [100, 200], reads the small run
+        const other = r.sub(3).abs(); // [1, 200] again
+        return [big, other];
+      });
+    const x = randn([100, 200]);
+    const r = randn([1, 200]);
+    const f = compile(fn);
+    f(x, r);
+    const [big, other] = f(x, r);
+    const [ebig, eother] = fn(x, r);
+    expect(firstDifference(big, ebig)).toBe(-1);
+    expect(firstDifference(other, eother)).toBe(-1);
+    const text = f.explain();
+    expect(text).toMatch(
+      /fused float32\[100, 200\]: %\d+ = mul\(input0, %\d+\); %\d+ = add\(%\d+, input0\); writes %\d+\n/,
+    );
+    expect(text).toContain("fused: 6 elementwise calls run as 3 passes");
+  });
+
+  it("does not fuse calls that record an autograd graph, so the result still has one", () => {
+    const w = randn([200]).requiresGrad_();
+    const f = compile((x: Tensor) => x.mul(w).add(1).relu());
+    const x = randn([4, 200]);
+    f(x);
+    const out = f(x);
+    expect(out.gradFn).not.toBeNull();
+    expect(f.explain()).toContain("fused: no runs of elementwise calls");
+    out.sum().backward();
+    expect(w.grad).not.toBeNull();
+  });
+
+  it("fuses calls made under noGrad in a function that keeps its graph elsewhere", () => {
+    const f = compile((x: Tensor) => noGrad(() => x.mul(2).add(1).neg()));
+    const x = randn([20, 20]);
+    f(x);
+    expect(firstDifference(f(x), x.mul(2).add(1).neg())).toBe(-1);
+    expect(f.explain()).toMatch(
+      /fused float32\[20, 20\]: %\d+ = mul\(input0, 2\); %\d+ = add\(%\d+, 1\); %\d+ = neg\(%\d+\); writes %\d+/,
+    );
+  });
+
+  it("replays call by call, with eager's bits, when an operand is a transposed view", () => {
+    const f = compile((x: Tensor, y: Tensor) => noGrad(() => chain(x, y, y.sum(1, true))));
+    const x = randn([40, 40]);
+    const y = randn([40, 40]);
+    f(x, y);
+    const [a] = f(x.t(), y); // same signature, a strided first operand
+    const [ea] = chain(x.t(), y, y.sum(1, true));
+    expect(firstDifference(a, ea)).toBe(-1);
+    expect(f.traces).toBe(1);
+    expect(f.explain()).toContain(
+      "(ran call by call on 1 replay: an operand's layout or the JS kernels)",
+    );
+  });
+
+  it("replays call by call under the JS kernels, with their bits", () => {
+    const f = compile((x: Tensor) => noGrad(() => x.mul(3).sub(x).sqrt()));
+    const x = randn([50, 50]).abs();
+    f(x);
+    setKernelBackend("js");
+    expect(firstDifference(f(x), x.mul(3).sub(x).sqrt())).toBe(-1);
+    expect(f.explain()).toContain("ran call by call on 1 replay");
+  });
+
+  it("leaves integer and mixed-dtype runs unfused", () => {
+    const ints = compile((x: Tensor) => noGrad(() => x.mul(2).add(x).neg()));
+    const xi = tensor(
+      Array.from({ length: 400 }, (_, i) => i - 200),
+      { dtype: "int32" },
+    );
+    ints(xi);
+    expect(ints(xi).tolist()).toEqual(xi.mul(2).add(xi).neg().tolist());
+    expect(ints.explain()).toContain("fused: no runs of elementwise calls");
+    const mixed = compile((x: Tensor, y: Tensor) => noGrad(() => x.mul(y).add(y).neg()));
+    const x32 = randn([400]);
+    const y64 = randn([400], { dtype: "float64" });
+    mixed(x32, y64);
+    expect(firstDifference(mixed(x32, y64), x32.mul(y64).add(y64).neg())).toBe(-1);
+    expect(mixed.explain()).toMatch(/fused float64\[400\]: %\d+ = add\(%\d+, input1\); %\d+ = neg/);
+    expect(mixed.explain()).not.toMatch(/fused [^\n]*= mul/);
+  });
+
+  it("fuses nothing with { fuse: false } and checks the option", () => {
+    const f = compile((x: Tensor) => noGrad(() => x.mul(2).add(1)), { fuse: false });
+    const x = randn([30, 30]);
+    f(x);
+    expect(firstDifference(f(x), x.mul(2).add(1))).toBe(-1);
+    expect(f.explain()).toContain("fused: no runs of elementwise calls");
+    expect(() => compile((x: Tensor) => x, { fuse: "yes" as never })).toThrow(
+      "compile: options.fuse must be true or false, got string",
+    );
+  });
+});

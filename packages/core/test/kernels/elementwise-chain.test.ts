@@ -1,0 +1,157 @@
+// The fused chains of elementwise-chain.ts, called directly: every value a chain writes must be
+// the bits the one-op loops of elementwise-wasm.ts give, across chunk boundaries, for every
+// operand layout, with scratch regions reused in place; unsupported layouts write nothing.
+
+import { describe, expect, it } from "vitest";
+import { chainWasm } from "../../src/kernels/elementwise-chain.js";
+import { binaryWasm, type Operand, unaryWasm } from "../../src/kernels/elementwise-wasm.js";
+import type { FloatArray } from "../../src/kernels/gemm-js.js";
+
+/** Deterministic values of both signs, some zero, from a small integer hash. */
+function values(
+  Type: Float32ArrayConstructor | Float64ArrayConstructor,
+  n: number,
+  seed: number,
+): FloatArray {
+  const out = new Type(n);
+  for (let i = 0; i < n; i++) out[i] = ((((i + seed) * 2654435761) >>> 0) % 2001) / 97 - 10;
+  return out;
+}
+
+/** The first index where `a` and `b` differ in any bit (NaN payloads and -0 included), else -1. */
+function firstDifference(a: FloatArray, b: FloatArray): number {
+  const x = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  const y = new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+  if (x.length !== y.length) return 0;
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return Math.floor(i / a.BYTES_PER_ELEMENT);
+  return -1;
+}
+
+describe("chainWasm", () => {
+  it.each([
+    ["float32", Float32Array, 20000, 100],
+    ["float64", Float64Array, 12000, 1000],
+  ] as const)(
+    "runs mul by a row, add of a column, relu and sub of a scalar on %s as the one-op loops do",
+    (_, Type, n, inner) => {
+      const x: Operand = { data: values(Type, n + 3, 1), offset: 3, layout: "flat" };
+      const row: Operand = { data: values(Type, inner, 2), offset: 0, layout: "row" };
+      const column: Operand = { data: values(Type, n / inner + 1, 3), offset: 1, layout: "column" };
+      const scalar: Operand = { data: new Type([0.1]), offset: 0, layout: "scalar" };
+      // slots: 0 x, 1 row, 2 column, 3 scalar; steps make 4 (x·row), 5 (+column), 6 relu, 7 (6 - 0.1), 8 (7 · x)
+      const steps = [
+        { op: "mul", a: 0, b: 1 },
+        { op: "add", a: 4, b: 2 },
+        { op: "relu", a: 5, b: -1 },
+        { op: "sub", a: 6, b: 3 },
+        { op: "mul", a: 7, b: 0 },
+      ] as const;
+      const relu = new Type(n);
+      const last = new Type(n);
+      const written = [
+        { slot: 6, out: relu },
+        { slot: 8, out: last },
+      ];
+      expect(chainWasm([x, row, column, scalar], steps, written, n, inner)).toBe(true);
+
+      const product = new Type(n);
+      const sum = new Type(n);
+      const expectRelu = new Type(n);
+      const shifted = new Type(n);
+      const expectLast = new Type(n);
+      binaryWasm("mul", x, row, product, inner);
+      binaryWasm("add", { data: product, offset: 0, layout: "flat" }, column, sum, inner);
+      unaryWasm("relu", sum, 0, expectRelu);
+      binaryWasm("sub", { data: expectRelu, offset: 0, layout: "flat" }, scalar, shifted, inner);
+      binaryWasm("mul", { data: shifted, offset: 0, layout: "flat" }, x, expectLast, inner);
+      expect(firstDifference(relu, expectRelu)).toBe(-1);
+      expect(firstDifference(last, expectLast)).toBe(-1);
+      // Spot checks against plain arithmetic, so the one-op loops are not the only witness.
+      for (const i of [0, 1, inner - 1, inner, 4095, 4096, n - 1]) {
+        const r = Type === Float32Array ? Math.fround : (v: number) => v;
+        const s = r(
+          r(x.data[3 + i] * row.data[i % inner]) + column.data[1 + Math.floor(i / inner)],
+        );
+        expect(relu[i]).toBe(Math.max(s, 0));
+      }
+    },
+  );
+
+  it("runs unary ops on a scalar and on a row operand, which stay for the next chunk", () => {
+    const n = 9000;
+    const inner = 300;
+    const row: Operand = { data: values(Float32Array, inner, 4), offset: 0, layout: "row" };
+    const scalar: Operand = { data: new Float32Array([-2.5]), offset: 0, layout: "scalar" };
+    const steps = [
+      { op: "abs", a: 0, b: -1 },
+      { op: "neg", a: 1, b: -1 },
+      { op: "mul", a: 2, b: 3 },
+      { op: "square", a: 0, b: -1 },
+      { op: "add", a: 4, b: 5 },
+    ] as const;
+    const out = new Float32Array(n);
+    expect(chainWasm([scalar, row], steps, [{ slot: 6, out }], n, inner)).toBe(true);
+    for (const i of [0, 1, inner, 4499, 4500, n - 1]) {
+      const v = row.data[i % inner];
+      expect(out[i]).toBe(Math.fround(Math.fround(2.5 * -v) + 6.25));
+    }
+  });
+
+  it("reads per-channel operands of [N, C, H, W] as rows of W, across chunks", () => {
+    const [nb, c, h, w] = [6, 16, 28, 28];
+    const n = nb * c * h * w;
+    const x = values(Float32Array, n, 6);
+    const scale = values(Float32Array, 2 * c, 7); // every other value: channel stride 2
+    const shift = values(Float32Array, c + 1, 8); // channel stride 1, offset 1
+    const operands = [
+      { data: x, offset: 0, layout: "flat" },
+      { data: scale, offset: 0, layout: "channel", repeat: h, period: c, stride: 2 },
+      { data: shift, offset: 1, layout: "channel", repeat: h, period: c, stride: 1 },
+    ] as const;
+    const steps = [
+      { op: "mul", a: 0, b: 1 },
+      { op: "add", a: 3, b: 2 },
+    ] as const;
+    const out = new Float32Array(n);
+    expect(chainWasm(operands, steps, [{ slot: 4, out }], n, w)).toBe(true);
+    for (const i of [0, 1, w, h * w - 1, h * w, 4095, 4096, 5000, n - h * w, n - 1]) {
+      const channel = Math.floor(i / (h * w)) % c;
+      const scaled = Math.fround(x[i] * scale[2 * channel]);
+      expect(out[i]).toBe(Math.fround(scaled + shift[1 + channel]));
+    }
+  });
+
+  it("writes nothing and returns false for row operands longer than a chunk", () => {
+    const inner = 5000;
+    const x: Operand = { data: new Float32Array(2 * inner), offset: 0, layout: "flat" };
+    const row: Operand = { data: new Float32Array(inner).fill(1), offset: 0, layout: "row" };
+    const out = new Float32Array(2 * inner).fill(7);
+    const steps = [
+      { op: "add", a: 0, b: 1 },
+      { op: "neg", a: 2, b: -1 },
+    ] as const;
+    expect(chainWasm([x, row], steps, [{ slot: 3, out }], 2 * inner, inner)).toBe(false);
+    expect(out.every((v) => v === 7)).toBe(true);
+  });
+
+  it("keeps a value read by two later steps until its last reader", () => {
+    const n = 5000;
+    const x: Operand = { data: values(Float64Array, n, 5), offset: 0, layout: "flat" };
+    const steps = [
+      { op: "sqrt", a: 0, b: -1 },
+      { op: "rsqrt", a: 0, b: -1 },
+      { op: "div", a: 1, b: 2 },
+      { op: "maximum", a: 3, b: 1 },
+    ] as const;
+    const out = new Float64Array(n);
+    expect(chainWasm([x], steps, [{ slot: 4, out }], n, n)).toBe(true);
+    for (const i of [0, 1, 2047, 2048, n - 1]) {
+      const v = x.data[i];
+      const root = Math.sqrt(v);
+      const q = root / (1 / Math.sqrt(v));
+      expect(
+        Object.is(out[i], Number.isNaN(q) || Number.isNaN(root) ? Number.NaN : Math.max(q, root)),
+      ).toBe(true);
+    }
+  });
+});
