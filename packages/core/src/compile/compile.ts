@@ -260,9 +260,10 @@ function addressOf(v: TracedValue, units: Map<TracedNode, number>, graph: Traced
  */
 function firstDifference(plan: Plan, graph: TracedGraph): string | null {
   const units = replayUnits(graph);
-  const positions = [new Map<TracedNode, number>(), new Map<TracedNode, number>()];
-  plan.units.forEach((u, i) => positions[0].set(u, i));
-  units.forEach((u, i) => positions[1].set(u, i));
+  const positions = [
+    new Map(plan.units.map((u, i) => [u, i] as const)),
+    new Map(units.map((u, i) => [u, i] as const)),
+  ];
   const same = (a: TracedArg, b: TracedArg): boolean => {
     if (a instanceof TracedValue || b instanceof TracedValue) {
       if (!(a instanceof TracedValue && b instanceof TracedValue)) return false;
