@@ -14,6 +14,7 @@ const packageDir = join(import.meta.dirname, "..", "..");
 const contentTypes: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
   ".js": "text/javascript; charset=utf-8",
+  ".mjs": "text/javascript; charset=utf-8",
   ".json": "application/json",
   ".css": "text/css; charset=utf-8",
   ".wasm": "application/wasm",
