@@ -5,10 +5,12 @@
 // function's own JavaScript (module lookups, argument plumbing) does not run.
 
 import { setGradEnabled } from "../autograd/grad-mode.js";
+import { setArrayPool } from "../tensor/dtype.js";
 import { formatShape } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
 import { WithSaved } from "../tensor/tracing.js";
 import { FusedUnit, fuseElementwise } from "./fuse.js";
+import { liveness, ReplayMemory, ReplayPool, type StepValues, stepValues } from "./memory.js";
 import {
   primitivesOf,
   type TracedArg,
@@ -40,6 +42,12 @@ export interface CompileOptions {
    * only the values later calls read (default true). Results are the same bits either way.
    */
   fuse?: boolean;
+  /**
+   * Reuse the arrays of intermediate values that are dead, in later calls too, instead of
+   * allocating fresh ones (default true; only for functions that run their own backward). Arrays
+   * that may outlive a call (the result, gradients, the inputs') are never reused.
+   */
+  reuseArrays?: boolean;
 }
 
 /** A compiled function: call it like the original; inspect it with `explain()`. */
@@ -154,6 +162,17 @@ class Plan {
   readonly outputIds: number[];
   /** True when the function ran a backward pass: the replay records no autograd graph. */
   readonly runsBackward: boolean;
+  /**
+   * The arrays of dead intermediate values, reused by later allocations; only for functions
+   * that run their own backward (otherwise a recorded graph may still hold any value).
+   */
+  readonly pool: ReplayPool | null;
+  readonly #stepValues: StepValues[];
+  readonly #makes: TracedValue[][];
+  readonly #dies: TracedValue[][];
+  readonly #escaping: Set<TracedValue>;
+  /** Inputs and captured tensors: their arrays are never reused. */
+  readonly #pinned: TracedValue[];
 
   constructor(
     readonly graph: TracedGraph,
@@ -162,6 +181,7 @@ class Plan {
     /** The function's result with its tensors in place: the shape of every replay's result. */
     readonly resultTemplate: unknown,
     fuse: boolean,
+    reuse: boolean,
   ) {
     this.units = replayUnits(graph);
     checkReplayable(graph, this.units);
@@ -171,6 +191,15 @@ class Plan {
     this.steps = fuse
       ? fuseElementwise(graph, this.units, (unit) => this.runsBackward || !unit.gradEnabled)
       : this.units;
+    this.#stepValues = this.steps.map((s) => stepValues(s instanceof FusedUnit ? s.units : [s]));
+    const { makes, dies, escaping } = liveness(this.#stepValues, graph.outputs);
+    this.#makes = makes;
+    this.#dies = dies;
+    this.#escaping = escaping;
+    // No value large enough to be worth reusing: no bookkeeping either.
+    const worthIt = dies.some((d) => d.length > 0);
+    this.pool = reuse && this.runsBackward && worthIt ? new ReplayPool() : null;
+    this.#pinned = graph.values.filter((v) => v.source === "input" || v.source === "captured");
   }
 
   /** The fused units among the steps. */
@@ -231,12 +260,27 @@ class Plan {
       }
     };
     const previous = setGradEnabled(false);
+    const memory =
+      this.pool === null
+        ? null
+        : new ReplayMemory(
+            this.pool,
+            this.#pinned.map((v) => env[v.id]!),
+            this.graph.values.length,
+          );
+    if (this.pool !== null) this.pool.reused = 0;
+    const previousPool = setArrayPool(this.pool);
     try {
-      for (const step of this.steps) {
+      this.steps.forEach((step, s) => {
         if (!(step instanceof FusedUnit)) run(step);
         else if (!step.run(env)) step.units.forEach(run);
-      }
+        if (memory !== null) {
+          memory.made(this.#makes[s], env, this.#escaping);
+          memory.died(this.#dies[s], env);
+        }
+      });
     } finally {
+      setArrayPool(previousPool);
       setGradEnabled(previous);
     }
     return mapTensors(this.resultTemplate, (_, i) => env[this.outputIds[i]]);
@@ -343,7 +387,10 @@ function summary(plan: Plan): string {
   return [
     `signature: ${plan.signature}`,
     `each call replays ${plan.units.length} calls (${kinds})${plan.runsBackward ? ", with no autograd graph recorded (the function runs its own backward)" : ""}`,
-    `values made per call: ${(bytes / 2 ** 20).toFixed(2)} MiB in ${plan.graph.values.filter((v) => v.source === "op").length} tensors, each a fresh garbage-collected array`,
+    `values made per call: ${(bytes / 2 ** 20).toFixed(2)} MiB in ${plan.graph.values.filter((v) => v.source === "op").length} tensors; ` +
+      (plan.pool === null
+        ? "each a fresh garbage-collected array"
+        : `arrays of dead values of 64 KiB and up are reused (last call: ${plan.pool.reused} reused; ${(plan.pool.bytes / 2 ** 20).toFixed(2)} MiB kept between calls)`),
     ...fusionSummary(plan),
   ].join("\n");
 }
@@ -443,7 +490,7 @@ export function compile<A extends Tensor[], R>(
     }
     const reason = stale ?? (plans.size === 0 ? "first call" : "new input signature");
     const { graph, result } = trace(fn as (...t: Tensor[]) => R, inputs);
-    const plan = new Plan(graph, signature, modeEpoch, result, fuse);
+    const plan = new Plan(graph, signature, modeEpoch, result, fuse, options.reuseArrays !== false);
     plans.set(signature, plan);
     latest = plan;
     traces++;

@@ -81,6 +81,8 @@ export function allocate(
   op = "allocate",
   shape?: readonly number[],
 ): TypedArray {
+  const reused = pool?.take(dtype, length);
+  if (reused !== undefined) return reused.fill(0);
   try {
     return new CONSTRUCTORS[dtype](length);
   } catch (e) {
@@ -103,6 +105,21 @@ const allocUnsafeSlow = (
 /** Test hook: the value unfilled arrays are filled with instead, and the size from which. */
 let poison: { value: number; minBytes: number } | null = null;
 
+/** Arrays a compiled function's replay hands back for reuse (see compile/memory.ts). */
+export interface ArrayPool {
+  /** An array of this dtype and length that nothing references any more, or undefined. */
+  take(dtype: DType, length: number): TypedArray | undefined;
+}
+
+let pool: ArrayPool | null = null;
+
+/** Makes `next` the pool allocations draw from first (null: none); returns the previous one. */
+export function setArrayPool(next: ArrayPool | null): ArrayPool | null {
+  const previous = pool;
+  pool = next;
+  return previous;
+}
+
 /**
  * A typed array of `length` elements for `dtype` whose contents are unspecified, like the
  * outputs PyTorch allocates with `at::empty`: for kernels that write every element. In Node, a
@@ -116,6 +133,10 @@ export function allocateUnfilled(
 ): TypedArray {
   const Constructor = CONSTRUCTORS[dtype];
   const bytes = length * Constructor.BYTES_PER_ELEMENT;
+  const reused = pool?.take(dtype, length);
+  if (reused !== undefined) {
+    return poison !== null && bytes >= poison.minBytes ? reused.fill(poison.value) : reused;
+  }
   if (poison !== null && bytes >= poison.minBytes) {
     return allocate(dtype, length, op, shape).fill(poison.value);
   }

@@ -19,6 +19,7 @@ import {
   TraceError,
   tensor,
 } from "../../src/index.js";
+import { setUnfilledPoison } from "../../src/internal.js";
 
 /** A two-layer MLP with a hand-written SGD-momentum step, as eager code writes it. */
 function mlp(seed: number) {
@@ -245,5 +246,67 @@ describe("compile with check", () => {
     expect(() => f(tensor([1]))).toThrow(
       "compile (check): call #0 is now neg, where the trace has exp",
     );
+  });
+});
+
+describe("compile and array reuse", () => {
+  /** A step on [128, 256] activations (128 KiB arrays): large enough for their arrays to be reused. */
+  function wideStep(seed: number) {
+    manualSeed(seed);
+    const w1 = randn([64, 256]).mul(0.1).requiresGrad_();
+    const w2 = randn([256, 4]).mul(0.1).requiresGrad_();
+    const step = (x: Tensor, y: Tensor): Tensor => {
+      w1.grad = null;
+      w2.grad = null;
+      const h = x.matmul(w1).relu();
+      const loss = crossEntropy(h.mul(h.sigmoid()).matmul(w2), y);
+      loss.backward();
+      noGrad(() => {
+        w1.sub_(w1.grad!.mul(0.5));
+        w2.sub_(w2.grad!.mul(0.5));
+      });
+      return loss;
+    };
+    return { w1, w2, step };
+  }
+
+  it("reuses the arrays of dead values across calls, bit for bit the eager results", () => {
+    const x = randn([128, 64]);
+    const y = randint(0, 4, [128]);
+    const eager = wideStep(4);
+    const traced = wideStep(4);
+    const step = compile(traced.step);
+    // Unfilled arrays arrive full of NaN: an op that left an element unwritten would show it.
+    setUnfilledPoison({ value: Number.NaN, minBytes: 0 });
+    try {
+      for (let i = 0; i < 4; i++) expect(bits(step(x, y))).toEqual(bits(eager.step(x, y)));
+    } finally {
+      setUnfilledPoison(null);
+    }
+    expect(bits(traced.w1)).toEqual(bits(eager.w1));
+    expect(bits(traced.w2.grad!)).toEqual(bits(eager.w2.grad!));
+    expect(step.explain()).toMatch(
+      /arrays of dead values of 64 KiB and up are reused \(last call: [1-9]\d* reused/,
+    );
+  });
+
+  it("never reuses what the caller keeps: results and gradients of earlier calls stay intact", () => {
+    const x = randn([128, 64]);
+    const y = randint(0, 4, [128]);
+    const traced = wideStep(5);
+    const step = compile(traced.step);
+    const kept: { grad: Tensor; values: number[] }[] = [];
+    for (let i = 0; i < 4; i++) {
+      step(x, y);
+      const grad = traced.w1.grad!;
+      kept.push({ grad, values: bits(grad) });
+    }
+    for (const { grad, values } of kept) expect(bits(grad)).toEqual(values);
+  });
+
+  it("allocates fresh arrays when asked not to reuse", () => {
+    const step = compile(wideStep(6).step, { reuseArrays: false });
+    step(randn([128, 64]), randint(0, 4, [128]));
+    expect(step.explain()).toContain("each a fresh garbage-collected array");
   });
 });
