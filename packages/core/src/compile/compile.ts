@@ -390,7 +390,7 @@ function summary(plan: Plan): string {
     `values made per call: ${(bytes / 2 ** 20).toFixed(2)} MiB in ${plan.graph.values.filter((v) => v.source === "op").length} tensors; ` +
       (plan.pool === null
         ? "each a fresh garbage-collected array"
-        : `arrays of dead values of 64 KiB and up are reused (last call: ${plan.pool.reused} reused; ${(plan.pool.bytes / 2 ** 20).toFixed(2)} MiB kept between calls)`),
+        : `arrays of dead values of 1 MiB and up are reused (last call: ${plan.pool.reused} reused; ${(plan.pool.bytes / 2 ** 20).toFixed(2)} MiB kept between calls)`),
     ...fusionSummary(plan),
   ].join("\n");
 }

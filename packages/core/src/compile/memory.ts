@@ -80,7 +80,7 @@ export function stepValues(units: readonly TracedNode[]): StepValues {
  * Arrays below this size are not worth the bookkeeping: fresh small arrays are cheap in V8, while
  * large ones cost a zeroed off-heap allocation (and page faults) and their release work.
  */
-export const REUSE_MIN_BYTES = 64 * 1024;
+export const REUSE_MIN_BYTES = 1024 * 1024;
 
 function bytesOf(v: TracedValue): number {
   const size = v.shape.reduce((n, s) => n * s, 1);

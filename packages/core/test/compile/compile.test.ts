@@ -250,11 +250,11 @@ describe("compile with check", () => {
 });
 
 describe("compile and array reuse", () => {
-  /** A step on [128, 256] activations (128 KiB arrays): large enough for their arrays to be reused. */
+  /** A step whose activations and first gradient are 1 MiB arrays: large enough to be reused. */
   function wideStep(seed: number) {
     manualSeed(seed);
-    const w1 = randn([64, 256]).mul(0.1).requiresGrad_();
-    const w2 = randn([256, 4]).mul(0.1).requiresGrad_();
+    const w1 = randn([256, 1024]).mul(0.05).requiresGrad_();
+    const w2 = randn([1024, 4]).mul(0.05).requiresGrad_();
     const step = (x: Tensor, y: Tensor): Tensor => {
       w1.grad = null;
       w2.grad = null;
@@ -271,8 +271,8 @@ describe("compile and array reuse", () => {
   }
 
   it("reuses the arrays of dead values across calls, bit for bit the eager results", () => {
-    const x = randn([128, 64]);
-    const y = randint(0, 4, [128]);
+    const x = randn([256, 256]);
+    const y = randint(0, 4, [256]);
     const eager = wideStep(4);
     const traced = wideStep(4);
     const step = compile(traced.step);
@@ -286,13 +286,13 @@ describe("compile and array reuse", () => {
     expect(bits(traced.w1)).toEqual(bits(eager.w1));
     expect(bits(traced.w2.grad!)).toEqual(bits(eager.w2.grad!));
     expect(step.explain()).toMatch(
-      /arrays of dead values of 64 KiB and up are reused \(last call: [1-9]\d* reused/,
+      /arrays of dead values of 1 MiB and up are reused \(last call: [1-9]\d* reused/,
     );
   });
 
   it("never reuses what the caller keeps: results and gradients of earlier calls stay intact", () => {
-    const x = randn([128, 64]);
-    const y = randint(0, 4, [128]);
+    const x = randn([256, 256]);
+    const y = randint(0, 4, [256]);
     const traced = wideStep(5);
     const step = compile(traced.step);
     const kept: { grad: Tensor; values: number[] }[] = [];
@@ -306,7 +306,7 @@ describe("compile and array reuse", () => {
 
   it("allocates fresh arrays when asked not to reuse", () => {
     const step = compile(wideStep(6).step, { reuseArrays: false });
-    step(randn([128, 64]), randint(0, 4, [128]));
+    step(randn([256, 256]), randint(0, 4, [256]));
     expect(step.explain()).toContain("each a fresh garbage-collected array");
   });
 });

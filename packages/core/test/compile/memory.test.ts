@@ -22,7 +22,7 @@ describe("ReplayPool", () => {
 
 describe("liveness", () => {
   it("lets a large value die after its last read and keeps results and effect arguments", () => {
-    const w = zeros([128, 256]).requiresGrad_(); // 128 KiB per value: large enough to reuse
+    const w = zeros([1024, 256]).requiresGrad_(); // 1 MiB per value: large enough to reuse
     const { graph } = trace(
       (x: Tensor) => {
         const a = x.mul(2); // read by the next call only
@@ -30,7 +30,7 @@ describe("liveness", () => {
         w.grad = b.mul(3); // handed to an effect: escapes
         return b;
       },
-      [tensor(new Float32Array(128 * 256), { shape: [128, 256] })],
+      [tensor(new Float32Array(1024 * 256), { shape: [1024, 256] })],
     );
     const units = graph.nodes.filter((n) => n.kind !== "composite");
     const steps = units.map((u) => stepValues([u]));
