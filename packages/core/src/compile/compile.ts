@@ -12,7 +12,7 @@ import { WithSaved } from "../tensor/tracing.js";
 import { FusedUnit, fuseElementwise } from "./fuse.js";
 import { liveness, ReplayMemory, ReplayPool, type StepValues, stepValues } from "./memory.js";
 import {
-  primitivesOf,
+  mapTensors,
   type TracedArg,
   type TracedGraph,
   TracedHandle,
@@ -77,11 +77,6 @@ export function invalidateTraces(): void {
   modeEpoch++;
 }
 
-/** The calls a replay makes: composites and backward scopes opened, everything else whole. */
-function replayUnits(graph: TracedGraph): TracedNode[] {
-  return primitivesOf(graph.nodes);
-}
-
 /** The custom op or effect a call was made inside of, if any (its values stay inside it). */
 function enclosing(node: TracedNode | null): TracedNode | null {
   for (let n = node?.parent ?? null; n !== null; n = n.parent) {
@@ -117,7 +112,7 @@ function checkReplayable(graph: TracedGraph, units: readonly TracedNode[]): void
   const handles = new Set<TracedHandle>();
   for (const unit of units) {
     for (const v of unit.inputs) check(v, `${unit.op} (call #${unit.id})`);
-    for (const h of handlesIn(unit.args)) {
+    for (const h of unit.handles) {
       if (!handles.has(h)) {
         throw new CompileError(
           `compile: ${unit.op} (call #${unit.id}) reads the context of ${h.producer.op}, made inside a call that a replay runs as one; compile cannot replay it`,
@@ -129,29 +124,6 @@ function checkReplayable(graph: TracedGraph, units: readonly TracedNode[]): void
     for (const v of unit.saved) available.add(v);
   }
   for (const v of graph.outputs) check(v, "the function's result");
-}
-
-function handlesIn(args: readonly TracedArg[]): TracedHandle[] {
-  const found: TracedHandle[] = [];
-  const walk = (arg: TracedArg): void => {
-    if (arg instanceof TracedHandle) found.push(arg);
-    else if (Array.isArray(arg)) arg.forEach(walk);
-  };
-  args.forEach(walk);
-  return found;
-}
-
-/** Rebuilds `template` (arrays and plain objects holding tensors) with tensors from `pick`. */
-function mapTensors(template: unknown, pick: (t: Tensor, index: number) => unknown): unknown {
-  let index = 0;
-  const walk = (v: unknown, depth: number): unknown => {
-    if (v instanceof Tensor) return pick(v, index++);
-    if (depth > 3 || v === null || typeof v !== "object") return v;
-    if (Array.isArray(v)) return v.map((item) => walk(item, depth + 1));
-    if (Object.getPrototypeOf(v) !== Object.prototype) return v;
-    return Object.fromEntries(Object.entries(v).map(([k, item]) => [k, walk(item, depth + 1)]));
-  };
-  return walk(template, 0);
 }
 
 /** One trace, ready to replay: the calls in order and where each value lives during a call. */
@@ -168,7 +140,6 @@ class Plan {
    */
   readonly pool: ReplayPool | null;
   readonly #stepValues: StepValues[];
-  readonly #makes: TracedValue[][];
   readonly #dies: TracedValue[][];
   readonly #escaping: Set<TracedValue>;
   /** Inputs and captured tensors: their arrays are never reused. */
@@ -183,7 +154,7 @@ class Plan {
     fuse: boolean,
     reuse: boolean,
   ) {
-    this.units = replayUnits(graph);
+    this.units = graph.primitives(); // what a replay calls
     checkReplayable(graph, this.units);
     this.outputIds = graph.outputs.map((v) => v.id);
     this.runsBackward = graph.allNodes.some((n) => n.kind === "backward");
@@ -192,8 +163,7 @@ class Plan {
       ? fuseElementwise(graph, this.units, (unit) => this.runsBackward || !unit.gradEnabled)
       : this.units;
     this.#stepValues = this.steps.map((s) => stepValues(s instanceof FusedUnit ? s.units : [s]));
-    const { makes, dies, escaping } = liveness(this.#stepValues, graph.outputs);
-    this.#makes = makes;
+    const { dies, escaping } = liveness(this.#stepValues, graph.outputs);
     this.#dies = dies;
     this.#escaping = escaping;
     // No value large enough to be worth reusing: no bookkeeping either.
@@ -275,7 +245,7 @@ class Plan {
         if (!(step instanceof FusedUnit)) run(step);
         else if (!step.run(env)) step.units.forEach(run);
         if (memory !== null) {
-          memory.made(this.#makes[s], env, this.#escaping);
+          memory.made(this.#stepValues[s].makes, env, this.#escaping);
           memory.died(this.#dies[s], env);
         }
       });
@@ -303,7 +273,7 @@ function addressOf(v: TracedValue, units: Map<TracedNode, number>, graph: Traced
  * argument; null when the calls are the same.
  */
 function firstDifference(plan: Plan, graph: TracedGraph): string | null {
-  const units = replayUnits(graph);
+  const units = graph.primitives();
   const positions = [
     new Map(plan.units.map((u, i) => [u, i] as const)),
     new Map(units.map((u, i) => [u, i] as const)),

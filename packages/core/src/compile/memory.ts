@@ -8,7 +8,7 @@
 
 import type { ArrayPool, DType, TypedArray } from "../tensor/dtype.js";
 import type { Tensor } from "../tensor/tensor.js";
-import { TracedHandle, type TracedNode, TracedValue } from "./trace.js";
+import { forEachInArgs, type TracedNode, TracedValue } from "./trace.js";
 
 const ARRAY_TYPES: Record<DType, string> = {
   float32: "Float32Array",
@@ -58,19 +58,11 @@ export interface StepValues {
 export function stepValues(units: readonly TracedNode[]): StepValues {
   const reads: TracedValue[] = [];
   const makes: TracedValue[] = [];
-  const walk = (arg: unknown): void => {
-    if (arg instanceof TracedValue) reads.push(arg);
-    else if (arg instanceof TracedHandle) reads.push(...arg.producer.saved);
-    else if (Array.isArray(arg)) arg.forEach(walk);
-    else if (
-      arg !== null &&
-      typeof arg === "object" &&
-      Object.getPrototypeOf(arg) === Object.prototype
-    )
-      Object.values(arg).forEach(walk);
-  };
   for (const unit of units) {
-    unit.args.forEach(walk);
+    forEachInArgs(unit.args, (x) => {
+      if (x instanceof TracedValue) reads.push(x);
+      else reads.push(...x.producer.saved);
+    });
     makes.push(...unit.outputs, ...unit.saved);
   }
   return { reads, makes, effect: units.some((u) => u.kind === "effect") };
@@ -88,13 +80,14 @@ function bytesOf(v: TracedValue): number {
 }
 
 /**
- * For each step, the values it makes, and those worth reusing (at least REUSE_MIN_BYTES) that
- * die after it; and the values that must outlive the call.
+ * For each step, the values worth reusing (at least REUSE_MIN_BYTES) that die after it; and the
+ * values that must outlive the call. Every value a step makes still counts as a use of its
+ * buffer (ReplayMemory.made), small ones too: a small view keeps a large array alive.
  */
 export function liveness(
   steps: readonly StepValues[],
   outputs: readonly TracedValue[],
-): { makes: TracedValue[][]; dies: TracedValue[][]; escaping: Set<TracedValue> } {
+): { dies: TracedValue[][]; escaping: Set<TracedValue> } {
   const escaping = new Set<TracedValue>(outputs);
   const last = new Map<TracedValue, number>();
   steps.forEach((step, s) => {
@@ -109,10 +102,7 @@ export function liveness(
   for (const [v, s] of last) {
     if (v.source === "op" && !escaping.has(v) && big(v)) dies[s].push(v);
   }
-  // Every value made counts as a use of its buffer (escaping ones pin it), small ones too: a
-  // small view of a large array keeps that array alive (a small value never releases it).
-  const makes = steps.map((step) => [...step.makes]);
-  return { makes, dies, escaping };
+  return { dies, escaping };
 }
 
 /** True when the array is all of its ArrayBuffer (a view into a larger one is never pooled). */

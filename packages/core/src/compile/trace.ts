@@ -120,17 +120,38 @@ export class TracedNode {
   /** The values among the arguments, in order (each once). */
   get inputs(): TracedValue[] {
     const found: TracedValue[] = [];
-    const walk = (arg: TracedArg): void => {
-      if (arg instanceof TracedValue) {
-        if (!found.includes(arg)) found.push(arg);
-      } else if (arg instanceof TracedHandle) return;
-      else if (Array.isArray(arg)) arg.forEach(walk);
-      else if (arg !== null && typeof arg === "object")
-        Object.values(arg as Record<string, TracedArg>).forEach(walk);
-    };
-    this.args.forEach(walk);
+    forEachInArgs(this.args, (x) => {
+      if (x instanceof TracedValue && !found.includes(x)) found.push(x);
+    });
     return found;
   }
+
+  /** The contexts among the arguments (a custom op's backward receives its forward's). */
+  get handles(): TracedHandle[] {
+    const found: TracedHandle[] = [];
+    forEachInArgs(this.args, (x) => {
+      if (x instanceof TracedHandle) found.push(x);
+    });
+    return found;
+  }
+}
+
+/** Calls `visit` on every value and context in `args`, through arrays and plain objects. */
+export function forEachInArgs(
+  args: readonly TracedArg[],
+  visit: (x: TracedValue | TracedHandle) => void,
+): void {
+  const walk = (arg: TracedArg): void => {
+    if (arg instanceof TracedValue || arg instanceof TracedHandle) visit(arg);
+    else if (Array.isArray(arg)) arg.forEach(walk);
+    else if (
+      arg !== null &&
+      typeof arg === "object" &&
+      Object.getPrototypeOf(arg) === Object.prototype
+    )
+      Object.values(arg as Record<string, TracedArg>).forEach(walk);
+  };
+  args.forEach(walk);
 }
 
 /** A `.grad` a traced call read before any call assigned it. */
@@ -194,15 +215,24 @@ export class TraceError extends Error {
 /** The tensors in a result: a tensor, or arrays and plain objects holding tensors. */
 export function tensorsIn(value: unknown): Tensor[] {
   const found: Tensor[] = [];
-  const walk = (v: unknown, depth: number): void => {
-    if (v instanceof Tensor) found.push(v);
-    else if (depth > 3 || v === null || typeof v !== "object") return;
-    else if (Array.isArray(v)) for (const item of v) walk(item, depth + 1);
-    else if (Object.getPrototypeOf(v) === Object.prototype)
-      for (const item of Object.values(v)) walk(item, depth + 1);
-  };
-  walk(value, 0);
+  mapTensors(value, (t) => found.push(t));
   return found;
+}
+
+/**
+ * `value` rebuilt with each tensor in it (itself, or in arrays and plain objects, three levels
+ * deep) replaced by `pick(tensor, index)`, index counting the tensors in {@link tensorsIn}'s order.
+ */
+export function mapTensors(value: unknown, pick: (t: Tensor, index: number) => unknown): unknown {
+  let index = 0;
+  const walk = (v: unknown, depth: number): unknown => {
+    if (v instanceof Tensor) return pick(v, index++);
+    if (depth > 3 || v === null || typeof v !== "object") return v;
+    if (Array.isArray(v)) return v.map((item) => walk(item, depth + 1));
+    if (Object.getPrototypeOf(v) !== Object.prototype) return v;
+    return Object.fromEntries(Object.entries(v).map(([k, item]) => [k, walk(item, depth + 1)]));
+  };
+  return walk(value, 0);
 }
 
 /** The first line of the current stack outside this package: where the user's code read. */
@@ -388,7 +418,7 @@ class GraphBuilder implements OpTracer {
 }
 
 /** The computing calls under `nodes`: composites and backward passes opened, the rest whole. */
-export function primitivesOf(nodes: readonly TracedNode[]): TracedNode[] {
+function primitivesOf(nodes: readonly TracedNode[]): TracedNode[] {
   const out: TracedNode[] = [];
   const walk = (node: TracedNode): void => {
     if (node.kind === "composite" || node.kind === "backward") node.children.forEach(walk);

@@ -13,7 +13,7 @@ import { attachNode, recordsGraph } from "../autograd/node.js";
 import type { DType } from "../tensor/dtype.js";
 import { formatShape, sameShape } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
-import { activeTracer, tracedCall, WithSaved } from "../tensor/tracing.js";
+import { activeTracer, traceable, tracedCall, WithSaved } from "../tensor/tracing.js";
 
 /**
  * What an op does to elements, for a compiler or an exporter: `elementwise` (output element i
@@ -240,15 +240,9 @@ export function defineComposite<const Name extends string, F extends (...args: n
   fn: F,
 ): Op<F, OpInfo<Name> & { readonly differentiable: true }> {
   const info = { name, kind: "composite", differentiable: true } as const;
-  const body = fn as unknown as (...args: unknown[]) => unknown;
-  const traced = (...args: unknown[]) => {
-    const tracer = activeTracer();
-    if (tracer === null) return body(...args);
-    return tracedCall(tracer, info, args, () => body(...args), traced);
-  };
+  const traced = traceable(info, fn);
   Object.defineProperty(traced, "name", { value: name });
-  Object.defineProperty(traced, "length", { value: fn.length });
-  return Object.assign(traced as unknown as F, { definition: info });
+  return Object.assign(traced, { definition: info });
 }
 
 /** An op without a gradient (comparisons, argmax): its outputs never require grad. */

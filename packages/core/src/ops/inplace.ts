@@ -8,7 +8,7 @@ import * as k from "../kernels/inplace.js";
 import { checkInt32Range, isFloat } from "../tensor/dtype.js";
 import { broadcastShapes, formatShape, sameShape } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
-import { activeTracer, tracedCall } from "../tensor/tracing.js";
+import { traceable } from "../tensor/tracing.js";
 
 type TensorLike = Tensor | number;
 
@@ -306,13 +306,7 @@ function inPlace<F extends (...args: never[]) => Tensor>(
   name: (args: Parameters<F>) => string,
   untraced: F,
 ): F {
-  const op = (...args: Parameters<F>): Tensor => {
-    const tracer = activeTracer();
-    if (tracer === null) return untraced(...args);
-    const info = { name: name(args), kind: "inplace" };
-    return tracedCall(tracer, info, args, () => untraced(...args), op);
-  };
-  return op as F;
+  return traceable((args: Parameters<F>) => ({ name: name(args), kind: "inplace" }), untraced);
 }
 
 /** `target += alpha·other` in place. */

@@ -13,21 +13,16 @@ import {
 import { defaultGenerator, type Generator } from "./random.js";
 import { formatShape, MAX_DIMS, numelOf, validateShape } from "./shape.js";
 import { type NestedArray, Tensor } from "./tensor.js";
-import { activeTracer, tracedCall } from "./tracing.js";
+import { traceable } from "./tracing.js";
 
 /**
  * `fn`, seen by a tracer as one call of kind "creation": a compiled function makes the tensor
  * again on every call (fresh zeros, new random draws from the same generator), as eager code does.
  */
 function creation<F extends (...args: never[]) => Tensor>(name: string, fn: F): F {
-  const info = { name, kind: "creation" };
-  const traced = (...args: Parameters<F>): Tensor => {
-    const tracer = activeTracer();
-    if (tracer === null) return fn(...args);
-    return tracedCall(tracer, info, args, () => fn(...args), traced);
-  };
+  const traced = traceable({ name, kind: "creation" }, fn);
   Object.defineProperty(traced, "name", { value: name });
-  return traced as unknown as F;
+  return traced;
 }
 
 /** Options shared by the creation functions. */

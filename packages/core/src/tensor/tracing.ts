@@ -63,6 +63,26 @@ export function setActiveTracer(tracer: OpTracer | null): OpTracer | null {
 }
 
 /**
+ * `fn`, seen by a tracer as one call of `op` (or of what `op` says given the arguments), which a
+ * replay makes again by calling the returned function; with no tracer active, `fn` runs as is.
+ * The returned function carries `fn`'s name.
+ */
+export function traceable<F extends (...args: never[]) => unknown>(
+  op: TracedOpInfo | ((args: Parameters<F>) => TracedOpInfo),
+  fn: F,
+): F {
+  const traced = (...args: Parameters<F>): ReturnType<F> => {
+    const tracer = active;
+    if (tracer === null) return fn(...args) as ReturnType<F>;
+    const info = typeof op === "function" ? op(args) : op;
+    return tracedCall(tracer, info, args, () => fn(...args) as ReturnType<F>, traced);
+  };
+  Object.defineProperty(traced, "name", { value: fn.name });
+  Object.defineProperty(traced, "length", { value: fn.length });
+  return traced as unknown as F;
+}
+
+/**
  * Runs `run()` as one traced call of `op`: the tracer sees it begin, end or throw. `again` is the
  * function that makes this call given `args` (the op's public function, usually).
  */
