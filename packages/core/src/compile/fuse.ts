@@ -8,16 +8,17 @@
 // one-op loops' layouts, a fused unit reads per-channel operands ([1, C, 1, 1] of [N, C, H, W]).
 
 import { getKernelBackend } from "../kernels/backend.js";
-import { layoutOf } from "../kernels/elementwise.js";
 import {
   type ChainOperand,
   type ChainOutput,
   type ChainStep,
+  chainInner,
+  chainOperandOf,
   chainWasm,
 } from "../kernels/elementwise-chain.js";
 import type { WasmBinaryOp, WasmUnaryOp } from "../kernels/elementwise-wasm.js";
 import type { FloatArray } from "../kernels/gemm-js.js";
-import { allocateUnfilled } from "../tensor/dtype.js";
+import { allocate, allocateUnfilled } from "../tensor/dtype.js";
 import { formatShape, numelOf, sameShape } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
 import { type TracedArg, type TracedGraph, type TracedNode, TracedValue } from "./trace.js";
@@ -69,7 +70,23 @@ type ScalarOperand = { readonly scalar: FloatArray; readonly value: number };
 /** One external operand of a fused unit: a value the env holds, or a number. */
 type External = TracedValue | ScalarOperand;
 
-/** Several elementwise calls of one shape, replayed as one pass over their operands. */
+/**
+ * A reduction a fused unit runs over one of its slots: `sum` over leading dims, or `sumProducts`
+ * (the column sums of a product, whose mul is a step of the unit).
+ */
+interface FusedReduction {
+  /** The call it replaces. */
+  readonly unit: TracedNode;
+  /** The chain slot summed over rows. */
+  readonly slot: number;
+  /** Values per row: the kept (trailing) part of the shape. */
+  readonly cols: number;
+}
+
+/**
+ * Several elementwise calls of one shape, and reductions of their values (or of operands they
+ * share), replayed as one pass over their operands.
+ */
 export class FusedUnit {
   readonly #n: number;
   /** Replays that ran the calls one by one, since an operand or the kernel choice did not allow a pass. */
@@ -78,16 +95,20 @@ export class FusedUnit {
   constructor(
     /** The calls it replaces, in order. */
     readonly units: readonly TracedNode[],
-    /** The shape every call makes. */
+    /** The shape every elementwise call makes and every reduction reads. */
     readonly shape: readonly number[],
     /** The dtype of every call's operands and result. */
     readonly dtype: "float32" | "float64",
     /** The operands read from outside the unit: slots 0 to operands.length - 1. */
     readonly operands: readonly External[],
-    /** The loops, in order; step j makes slot operands.length + j, the value units[j] made. */
+    /** The loops, in order; step j makes slot operands.length + j. */
     readonly steps: readonly ChainStep[],
+    /** The value step j makes (null for the product inside a sumProducts). */
+    readonly stepValues: readonly (TracedValue | null)[],
     /** The steps whose values are written out (read later, or returned). */
     readonly written: readonly number[],
+    /** The reductions, summed while the pass runs. */
+    readonly reductions: readonly FusedReduction[],
   ) {
     this.#n = numelOf(shape);
   }
@@ -113,38 +134,60 @@ export class FusedUnit {
       }
       const t = env[x.id];
       if (t === undefined || t.dtype !== this.dtype) return false;
-      const operand = operandOf(t, this.shape);
+      const operand = chainOperandOf(t as Tensor & { data: FloatArray }, this.shape);
       if (operand === null) return false;
       operands.push(operand);
     }
     const k = this.operands.length;
     const made = this.written.map((j) => {
-      const op = this.units[j].op;
+      const op = this.stepValues[j]!.producer?.op;
       return allocateUnfilled(this.dtype, this.#n, op, this.shape) as FloatArray;
     });
     const outputs: ChainOutput[] = this.written.map((j, i) => ({ slot: k + j, out: made[i] }));
-    const squeezed = this.shape.filter((s) => s !== 1);
-    const inner = squeezed.at(-1) ?? 1;
-    if (!chainWasm(operands, this.steps, outputs, this.#n, inner)) return false;
+    const sums = this.reductions.map(({ slot, cols }) => ({
+      slot,
+      cols,
+      sums: new Float64Array(cols),
+    }));
+    const inner = chainInner(this.shape);
+    if (!chainWasm(operands, this.steps, outputs, this.#n, inner, sums)) return false;
     this.written.forEach((j, i) => {
-      env[this.units[j].outputs[0].id] = Tensor.fromTypedArray(made[i], this.shape);
+      env[this.stepValues[j]!.id] = Tensor.fromTypedArray(made[i], this.shape);
+    });
+    this.reductions.forEach(({ unit }, i) => {
+      // As the reduction itself stores them: each float64 sum rounded once to the dtype.
+      const out = unit.outputs[0];
+      const values = allocate(this.dtype, sums[i].cols);
+      values.set(sums[i].sums);
+      env[out.id] = Tensor.fromTypedArray(values, out.shape);
     });
     return true;
   }
 
   /** One line for `explain()`: the shape, the calls and which values are written out. */
   describe(): string {
+    const k = this.operands.length;
     const label = (slot: number): string => {
-      if (slot >= this.operands.length)
-        return this.units[slot - this.operands.length].outputs[0].label;
+      if (slot >= k) return this.stepValues[slot - k]?.label ?? "(product)";
       const x = this.operands[slot];
       return x instanceof TracedValue ? x.label : String(x.value);
     };
-    const calls = this.steps.map((s, j) => {
-      const args = s.b < 0 ? label(s.a) : `${label(s.a)}, ${label(s.b)}`;
-      return `${this.units[j].outputs[0].label} = ${this.units[j].op}(${args})`;
-    });
-    const writes = this.written.map((j) => this.units[j].outputs[0].label);
+    const argsOf = (s: ChainStep) => (s.b < 0 ? label(s.a) : `${label(s.a)}, ${label(s.b)}`);
+    const calls: string[] = [];
+    let j = 0;
+    let r = 0;
+    for (const unit of this.units) {
+      const out = unit.outputs[0].label;
+      if (r < this.reductions.length && this.reductions[r].unit === unit) {
+        const { slot } = this.reductions[r++];
+        const summed = unit.op === "sumProducts" ? argsOf(this.steps[slot - k]) : label(slot);
+        calls.push(`${out} = ${unit.op}(${summed})`);
+        continue;
+      }
+      while (this.stepValues[j] === null) j++; // a sumProducts' own product
+      calls.push(`${out} = ${unit.op}(${argsOf(this.steps[j++])})`);
+    }
+    const writes = this.written.map((j) => this.stepValues[j]!.label);
     const fallbacks =
       this.fallbacks === 0
         ? ""
@@ -157,41 +200,14 @@ export class FusedUnit {
 }
 
 /**
- * How the chain reads `t`, which broadcasts to `shape`, over rows of shape's last dim (dims of
- * size 1 ignored): flat, scalar, a row, a column, or one value per channel (a [1, C, 1, 1]
- * operand of [N, C, H, W]); null for layouts the loops do not read (transposed or strided
- * views).
+ * True when nothing `unit` saves for a backward is a tensor it made itself that is read later:
+ * such a tensor would not exist after a fused pass.
  */
-function operandOf(t: Tensor, shape: readonly number[]): ChainOperand | null {
-  const data = t.data as FloatArray;
-  if (sameShape(t.shape, shape) && t.isContiguous()) {
-    return { data, offset: t.offset, layout: "flat" };
-  }
-  const lead = shape.length - t.shape.length;
-  if (lead < 0) return null;
-  const kept: number[] = [];
-  const strides: number[] = [];
-  shape.forEach((size, d) => {
-    if (size === 1) return;
-    kept.push(size);
-    strides.push(d < lead || t.shape[d - lead] === 1 ? 0 : t.strides[d - lead]);
-  });
-  if (kept.length === 0) return null;
-  const layout = layoutOf(strides, kept);
-  if (layout !== null) return { data, offset: t.offset, layout };
-  // One leading dim with a stride, the dims after it (the last included) broadcast.
-  const moving = strides.flatMap((s, d) => (s === 0 ? [] : [d]));
-  if (moving.length !== 1 || moving[0] === kept.length - 1) return null;
-  const c = moving[0];
-  const repeat = kept.slice(c + 1, -1).reduce((p, s) => p * s, 1);
-  return {
-    data,
-    offset: t.offset,
-    layout: "channel",
-    repeat,
-    period: kept[c],
-    stride: strides[c],
-  };
+function savesNothingRead(unit: TracedNode, lastRead: readonly number[]): boolean {
+  const inputs = unit.inputs;
+  return unit.saved.every(
+    (v) => unit.outputs.includes(v) || inputs.includes(v) || lastRead[v.id] === -1,
+  );
 }
 
 /** The operands of `unit` when it can join a fused unit, else null. */
@@ -219,19 +235,68 @@ function fusableArgs(
       if (arg.dtype !== out.dtype) return null;
     } else if (typeof arg !== "number" || !numbersAllowed) return null;
   }
-  // What the call saves for a backward must exist after the fused pass: its operands and its
-  // result do; a tensor it made itself (a number operand as a 0-d tensor) must not be read.
-  const inputs = unit.inputs;
-  for (const v of unit.saved) {
-    if (v !== out && !inputs.includes(v) && lastRead[v.id] !== -1) return null;
-  }
-  return args as (TracedValue | number)[];
+  return savesNothingRead(unit, lastRead) ? (args as (TracedValue | number)[]) : null;
 }
 
 /**
+ * A reduction a fused unit can run: `sum` of a float value over its leading dims (the dims it
+ * keeps are a trailing block of `cols` values per row), or `sumProducts(g, other, shape)` (column
+ * sums of g·other, as mul's backward makes for a broadcast factor). Its `reads` are the
+ * full-size values it sums, of shape `shape`.
+ */
+interface ReductionCall {
+  readonly reads: readonly TracedValue[];
+  readonly shape: readonly number[];
+  readonly cols: number;
+}
+
+function fusableReduction(unit: TracedNode, lastRead: readonly number[]): ReductionCall | null {
+  if (unit.kind !== "reduction" || unit.children.length > 0 || unit.outputs.length !== 1) {
+    return null;
+  }
+  const out = unit.outputs[0];
+  if (out.producer !== unit || (out.dtype !== "float32" && out.dtype !== "float64")) return null;
+  const [x, second, third] = unit.args;
+  if (!(x instanceof TracedValue) || x.dtype !== out.dtype) return null;
+  const n = numelOf(x.shape);
+  if (n < MIN_ELEMENTS || !savesNothingRead(unit, lastRead)) return null;
+  if (unit.op === "sumProducts") {
+    if (!(second instanceof TracedValue) || second.dtype !== x.dtype) return null;
+    if (!sameShape(second.shape, x.shape) || x.shape.length === 0) return null;
+    const cols = x.shape[x.shape.length - 1];
+    return n > cols ? { reads: [x, second], shape: x.shape, cols } : null;
+  }
+  if (
+    unit.op !== "sum" ||
+    unit.args.length > 3 ||
+    (third !== undefined && typeof third !== "boolean")
+  ) {
+    return null;
+  }
+  // The reduced dims, normalised: a leading block 0..r-1 with 0 < r < ndim.
+  const ndim = x.shape.length;
+  const given = typeof second === "number" ? [second] : Array.isArray(second) ? second : null;
+  if (given === null || given.length === 0 || !given.every((d) => typeof d === "number")) {
+    return null;
+  }
+  const dims = [...new Set(given.map((d) => (d < 0 ? d + ndim : d)))].sort((a, b) => a - b);
+  if (dims.some((d, i) => d !== i) || dims.length >= ndim) return null;
+  const cols = numelOf(x.shape.slice(dims.length));
+  return { reads: [x], shape: x.shape, cols };
+}
+
+/** A member of a run being built: an elementwise call or a reduction. */
+type Member =
+  | { unit: TracedNode; args: (TracedValue | number)[] }
+  | { unit: TracedNode; reduction: ReductionCall };
+
+/**
  * `units` with every run of two or more consecutive fusable calls of one shape and dtype
- * replaced by a fused unit. `replaysWithoutGrad(unit)` says whether the replay runs the call with
- * grad mode off (a call that records an autograd graph must stay a call).
+ * replaced by a fused unit: elementwise calls, and the reductions (sums over leading dims,
+ * column sums of products) of values they make; then reductions of values made earlier that
+ * sit next to each other (once moved) share a pass too. `replaysWithoutGrad(unit)` says whether
+ * the replay runs the call with grad mode off (a call that records an autograd graph must stay
+ * a call).
  */
 export function fuseElementwise(
   graph: TracedGraph,
@@ -244,6 +309,7 @@ export function fuseElementwise(
     for (const v of unit.inputs) lastRead[v.id] = i;
   });
   for (const v of graph.outputs) lastRead[v.id] = units.length;
+  const position = new Map(units.map((u, i) => [u, i] as const));
   const out: (TracedNode | FusedUnit)[] = [];
   let i = 0;
   while (i < units.length) {
@@ -254,12 +320,13 @@ export function fuseElementwise(
       i++;
       continue;
     }
-    const run = [{ unit: first, args }];
+    const run: Member[] = [{ unit: first, args }];
     const { shape, dtype } = first.outputs[0];
     // Calls between the run's calls that change no values move: before the fused unit when
     // they read none of its values (BatchNorm reshapes its bias between the scale and the
     // shift), after it when they do, or read what such a call made (a reduction of one of its
-    // values, and the gradient set from it). A call of the run may not read a call moved after.
+    // values, and the gradient set from it). A call of the run may not read a call moved after,
+    // nor the result of a reduction the run absorbed (made only once the pass is over).
     const made = new Set<TracedValue>(first.outputs);
     const after = new Set<TracedValue>();
     const moved: { unit: TracedNode; index: number; before: boolean }[] = [];
@@ -268,7 +335,8 @@ export function fuseElementwise(
       const next = units[j];
       const reads = next.inputs;
       const readsAfter = reads.some((v) => after.has(v));
-      const nextArgs = replaysWithoutGrad(next) ? fusableArgs(next, lastRead) : null;
+      const withoutGrad = replaysWithoutGrad(next);
+      const nextArgs = withoutGrad ? fusableArgs(next, lastRead) : null;
       const value = next.outputs[0];
       if (nextArgs !== null) {
         if (!readsAfter && value.dtype === dtype && sameShape(value.shape, shape)) {
@@ -279,6 +347,22 @@ export function fuseElementwise(
         }
         // A call that could start a run as large as this one ends this one instead of moving.
         if (readsAfter || numelOf(value.shape) >= numelOf(shape)) break;
+      }
+      // A reduction of a value the run makes is summed during the pass, so that value need
+      // not be written out; one of values made before moves before (and may share a pass
+      // with its neighbours there).
+      const reduction = withoutGrad ? fusableReduction(next, lastRead) : null;
+      if (
+        reduction !== null &&
+        !readsAfter &&
+        value.dtype === dtype &&
+        sameShape(reduction.shape, shape) &&
+        reduction.reads.some((v) => made.has(v))
+      ) {
+        run.push({ unit: next, reduction });
+        after.add(value);
+        last = j;
+        continue;
       }
       if (!movable(next)) break;
       if (readsAfter || reads.some((v) => made.has(v))) {
@@ -300,21 +384,85 @@ export function fuseElementwise(
     for (const m of within) if (!m.before) out.push(m.unit);
     i = last + 1;
   }
+  return groupReductions(out, lastRead, position, replaysWithoutGrad);
+}
+
+/**
+ * `steps` with neighbouring reductions of values of one shape (once the calls between them
+ * that change no values have moved) run as one pass: the gradient of a bias (a sum of g) and of
+ * a scale (a sum of g·x̂) read g once.
+ */
+function groupReductions(
+  steps: readonly (TracedNode | FusedUnit)[],
+  lastRead: readonly number[],
+  position: ReadonlyMap<TracedNode, number>,
+  replaysWithoutGrad: (unit: TracedNode) => boolean,
+): (TracedNode | FusedUnit)[] {
+  const reductionOf = (step: TracedNode | FusedUnit): ReductionCall | null =>
+    step instanceof FusedUnit || !replaysWithoutGrad(step)
+      ? null
+      : fusableReduction(step, lastRead);
+  const out: (TracedNode | FusedUnit)[] = [];
+  let i = 0;
+  while (i < steps.length) {
+    const first = steps[i];
+    const firstReduction = reductionOf(first);
+    if (firstReduction === null) {
+      out.push(first);
+      i++;
+      continue;
+    }
+    const node = first as TracedNode;
+    const { dtype } = node.outputs[0];
+    const { shape } = firstReduction;
+    const run: Member[] = [{ unit: node, reduction: firstReduction }];
+    const after = new Set<TracedValue>(node.outputs);
+    const moved: { step: TracedNode | FusedUnit; index: number; before: boolean }[] = [];
+    let last = i;
+    for (let j = i + 1; j < steps.length; j++) {
+      const next = steps[j];
+      // A fused pass only makes new values too, so it may move like a single call.
+      const calls = next instanceof FusedUnit ? next.units : [next];
+      const readsAfter = calls.some((c) => c.inputs.some((v) => after.has(v)));
+      const reduction = reductionOf(next);
+      if (
+        reduction !== null &&
+        !readsAfter &&
+        (next as TracedNode).outputs[0].dtype === dtype &&
+        sameShape(reduction.shape, shape)
+      ) {
+        run.push({ unit: next as TracedNode, reduction });
+        after.add((next as TracedNode).outputs[0]);
+        last = j;
+        continue;
+      }
+      if (!calls.every(movable)) break;
+      moved.push({ step: next, index: j, before: !readsAfter });
+      if (readsAfter) for (const c of calls) for (const v of c.outputs) after.add(v);
+    }
+    if (run.length === 1) {
+      out.push(first);
+      i++;
+      continue;
+    }
+    const within = moved.filter((m) => m.index < last);
+    for (const m of within) if (m.before) out.push(m.step);
+    const lastIndex = position.get(run[run.length - 1].unit)!;
+    out.push(fusedUnit(run, shape, dtype as "float32" | "float64", lastIndex, lastRead, new Set()));
+    for (const m of within) if (!m.before) out.push(m.step);
+    i = last + 1;
+  }
   return out;
 }
 
 function fusedUnit(
-  run: readonly { unit: TracedNode; args: (TracedValue | number)[] }[],
+  run: readonly Member[],
   shape: readonly number[],
   dtype: "float32" | "float64",
   lastIndex: number,
   lastRead: readonly number[],
   readOutside: ReadonlySet<TracedValue>,
 ): FusedUnit {
-  const stepOf = new Map<TracedValue, number>();
-  run.forEach(({ unit }, j) => {
-    stepOf.set(unit.outputs[0], j);
-  });
   const operands: External[] = [];
   const slotOf = new Map<TracedValue, number>();
   const external = (arg: TracedValue | number): number => {
@@ -329,33 +477,53 @@ function fusedUnit(
     }
     return slot;
   };
-  // Operands first (slots 0..k-1), then each step's value: two passes.
-  const refs = run.map(({ args }, j) =>
-    args.map((arg) => {
-      const step = arg instanceof TracedValue ? stepOf.get(arg) : undefined;
-      return step !== undefined && step < j ? { step } : { slot: external(arg) };
-    }),
-  );
+  // Operands first (slots 0..k-1), then each step's value: two passes. A step refers to an
+  // earlier step by its index (resolved to a slot once k is known), to an operand by its slot.
+  type Ref = { step: number } | { slot: number };
+  const stepOf = new Map<TracedValue, number>();
+  const refOf = (arg: TracedValue | number): Ref => {
+    const step = arg instanceof TracedValue ? stepOf.get(arg) : undefined;
+    return step !== undefined ? { step } : { slot: external(arg) };
+  };
+  const pending: { op: WasmBinaryOp | WasmUnaryOp; refs: Ref[]; value: TracedValue | null }[] = [];
+  const sums: { unit: TracedNode; ref: Ref; cols: number }[] = [];
+  for (const member of run) {
+    if ("args" in member) {
+      const { unit, args } = member;
+      const op = (BINARY_OPS.get(unit.op) ?? UNARY_OPS.get(unit.op))!;
+      pending.push({ op, refs: args.map(refOf), value: unit.outputs[0] });
+      stepOf.set(unit.outputs[0], pending.length - 1);
+      continue;
+    }
+    const { unit, reduction } = member;
+    let ref = refOf(reduction.reads[0]);
+    if (unit.op === "sumProducts") {
+      // The product is a step of its own, summed in place of being written out.
+      pending.push({ op: "mul", refs: reduction.reads.map(refOf), value: null });
+      ref = { step: pending.length - 1 };
+    }
+    sums.push({ unit, ref, cols: reduction.cols });
+  }
   const k = operands.length;
-  const slot = (ref: { step: number } | { slot: number }) =>
-    "step" in ref ? k + ref.step : ref.slot;
-  const steps: ChainStep[] = run.map(({ unit }, j) => {
-    const [a, b] = refs[j];
-    const op = (BINARY_OPS.get(unit.op) ?? UNARY_OPS.get(unit.op))!;
-    return { op, a: slot(a), b: b === undefined ? -1 : slot(b) };
-  });
-  const written = run
-    .map(({ unit }, j) => {
-      const v = unit.outputs[0];
-      return lastRead[v.id] > lastIndex || readOutside.has(v) ? j : -1;
-    })
+  const slot = (ref: Ref) => ("step" in ref ? k + ref.step : ref.slot);
+  const steps: ChainStep[] = pending.map(({ op, refs: [a, b] }) => ({
+    op,
+    a: slot(a),
+    b: b === undefined ? -1 : slot(b),
+  }));
+  const written = pending
+    .map(({ value }, j) =>
+      value !== null && (lastRead[value.id] > lastIndex || readOutside.has(value)) ? j : -1,
+    )
     .filter((j) => j >= 0);
   return new FusedUnit(
-    run.map((r) => r.unit),
+    run.map((m) => m.unit),
     shape,
     dtype,
     operands,
     steps,
+    pending.map((p) => p.value),
     written,
+    sums.map(({ unit, ref, cols }) => ({ unit, slot: slot(ref), cols })),
   );
 }

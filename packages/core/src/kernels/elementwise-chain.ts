@@ -1,9 +1,13 @@
 // A chain of elementwise loops run chunk by chunk: the WebAssembly loops of elementwise.wat, one
 // after another on each chunk, with the values in between kept in scratch regions (so in cache)
 // and only the values the caller asks for copied out. Each loop is the one a single op runs, so
-// every value rounds exactly as it does op by op. compile() uses this to fuse the elementwise
-// calls of a traced function; eager code keeps the one-op path of elementwise-wasm.ts.
+// every value rounds exactly as it does op by op. A chain may also sum values over rows (column
+// sums accumulated in float64 by reduce.wat's own loop, instantiated on the chain's memory), so a
+// reduction of a value the chain makes never needs that value written out. compile() uses this
+// to fuse the calls of a traced function; eager ops use it for a few passes of their own
+// (center's two subtractions, the column sums of a product).
 
+import { layoutOf } from "./elementwise.js";
 import {
   type Operand,
   privateElementwiseModule,
@@ -12,7 +16,9 @@ import {
   type WasmUnaryOp,
 } from "./elementwise-wasm.js";
 import type { FloatArray } from "./gemm-js.js";
-import { tryGrowMemory } from "./wasm-module.js";
+import { REDUCE_IMPORTED_WASM_BASE64 } from "./reduce-imported-wasm-module.js";
+import { isContiguous } from "./strided.js";
+import { onImportedMemory, tryGrowMemory } from "./wasm-module.js";
 
 /**
  * An operand constant along each row of `inner` values, with one value per group of rows: row r
@@ -48,29 +54,58 @@ export interface ChainOutput {
 }
 
 /**
- * Bytes per region. A chain touches a few regions per chunk (region 0 holds the scalars), so
- * they are half the one-op size to stay in L2 together.
+ * Column sums of a slot: sums[j] = Σ_r value[r·cols + j] over the rows of `cols` values, each
+ * column accumulated in float64 over rows in order (reduce.wat's columns loop, bit for bit the
+ * sum over leading dims that `reduce("sum")` gives). `cols` must be a multiple of the chain's
+ * `inner`.
  */
-const CHUNK_BYTES = 16384;
+export interface ChainReduction {
+  readonly slot: number;
+  readonly cols: number;
+  readonly sums: Float64Array;
+}
+
+/** reduce.wat's column loops, run on the chain's memory. */
+interface ColumnLoops {
+  columnsF32(x: number, rows: number, cols: number, mean: number, acc: number, mode: number): void;
+  columnsF64(x: number, rows: number, cols: number, mean: number, acc: number, mode: number): void;
+}
+
+const columnLoopsOn = onImportedMemory(
+  REDUCE_IMPORTED_WASM_BASE64,
+  (e) => e as unknown as ColumnLoops,
+);
+
+/**
+ * Bytes per region. A chain touches a few regions per chunk (region 0 holds the scalars); up to
+ * eight of them fit a 512 KB L2 together. Larger chunks also make fewer calls per pass, and let
+ * column sums run over more rows per call (a BatchNorm pass over [4096, 1024] float32: 18 ms
+ * with 16 KB regions, 13 ms with 64 KB).
+ */
+const CHUNK_BYTES = 65536;
 
 /** The private module and whole-memory views, remade when the memory grows. */
 interface ChainMemory {
   module: Scratch;
+  columns: ColumnLoops;
   f32: Float32Array;
   f64: Float64Array;
 }
 
 let memory: ChainMemory | null | undefined;
 
-/** The chain module's memory with at least `regions` regions, or null where it cannot be had. */
-function chainMemory(regions: number): ChainMemory | null {
+/** The chain module's memory with at least `bytes` bytes, or null where it cannot be had. */
+function chainMemory(bytes: number): ChainMemory | null {
   if (memory === undefined) {
     const module = privateElementwiseModule();
+    const columns = module === null ? null : columnLoopsOn(module.memory);
     memory =
-      module === null ? null : { module, f32: new Float32Array(0), f64: new Float64Array(0) };
+      module === null || columns === null
+        ? null
+        : { module, columns, f32: new Float32Array(0), f64: new Float64Array(0) };
   }
   if (memory === null) return null;
-  const buffer = tryGrowMemory(memory.module.memory, regions * CHUNK_BYTES);
+  const buffer = tryGrowMemory(memory.module.memory, bytes);
   if (buffer === null) return null;
   if (memory.f32.buffer !== buffer || memory.f32.length === 0) {
     memory.f32 = new Float32Array(buffer);
@@ -84,7 +119,8 @@ type Action =
   | { kind: "load"; operand: ChainOperand; at: number }
   | { kind: "binary"; op: WasmBinaryOp; a: number; as: number; b: number; bs: number; o: number }
   | { kind: "unary"; op: WasmUnaryOp; from: number; fromScalar: boolean; o: number }
-  | { kind: "store"; at: number; out: FloatArray };
+  | { kind: "store"; at: number; out: FloatArray }
+  | { kind: "reduce"; at: number; cols: number; acc: number };
 
 /** Where each slot lives: an element index into the memory view, and whether it is one scalar. */
 interface Place {
@@ -92,11 +128,58 @@ interface Place {
   scalar: boolean;
 }
 
+/** A strided view of an array: what {@link chainOperandOf} reads. */
+export interface ChainView {
+  readonly data: FloatArray;
+  readonly offset: number;
+  readonly shape: readonly number[];
+  readonly strides: readonly number[];
+}
+
+/**
+ * How a chain reads `t`, which broadcasts to `shape`, over rows of shape's last dim (dims of
+ * size 1 ignored): flat, scalar, a row, a column, or one value per channel (a [1, C, 1, 1]
+ * operand of [N, C, H, W]); null for layouts the loops do not read (transposed or strided
+ * views).
+ */
+export function chainOperandOf(t: ChainView, shape: readonly number[]): ChainOperand | null {
+  const { data, offset } = t;
+  const same = t.shape.length === shape.length && t.shape.every((s, d) => s === shape[d]);
+  if (same && isContiguous(t.shape, t.strides)) return { data, offset, layout: "flat" };
+  const lead = shape.length - t.shape.length;
+  if (lead < 0) return null;
+  const kept: number[] = [];
+  const strides: number[] = [];
+  shape.forEach((size, d) => {
+    if (size === 1) return;
+    kept.push(size);
+    strides.push(d < lead || t.shape[d - lead] === 1 ? 0 : t.strides[d - lead]);
+  });
+  if (kept.length === 0) return null;
+  const layout = layoutOf(strides, kept);
+  if (layout !== null) return { data, offset, layout };
+  // One leading dim with a stride, the dims after it (the last included) broadcast.
+  const moving = strides.flatMap((s, d) => (s === 0 ? [] : [d]));
+  if (moving.length !== 1 || moving[0] === kept.length - 1) return null;
+  const c = moving[0];
+  const repeat = kept.slice(c + 1, -1).reduce((p, s) => p * s, 1);
+  return { data, offset, layout: "channel", repeat, period: kept[c], stride: strides[c] };
+}
+
+/** The last dim of `shape` that is not 1 (1 for none): the row length chains work in. */
+export function chainInner(shape: readonly number[]): number {
+  for (let d = shape.length - 1; d >= 0; d--) if (shape[d] !== 1) return shape[d];
+  return 1;
+}
+
+const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+
 /**
  * Runs `steps` over `n` elements laid out as rows of `inner` (for "row", "column" and "channel"
- * operands) and writes the `outputs`' slots. Every array must be of one float type. Returns false, having
- * written nothing, where the module cannot run or the layout is not supported (rows longer
- * than a chunk with row, column or channel operands).
+ * operands), writes the `outputs`' slots and sums the `reductions`' slots over rows. Every array
+ * must be of one float type. Returns false, having written nothing, where the module cannot run
+ * or the layout is not supported (rows longer than a chunk with row, column or channel operands
+ * or reductions, or `n` not whole rows of a reduction).
  */
 export function chainWasm(
   operands: readonly ChainOperand[],
@@ -104,17 +187,31 @@ export function chainWasm(
   outputs: readonly ChainOutput[],
   n: number,
   inner: number,
+  reductions: readonly ChainReduction[] = [],
 ): boolean {
   const f64 = (outputs[0]?.out ?? operands[0]?.data) instanceof Float64Array;
   const per = CHUNK_BYTES / (f64 ? 8 : 4);
   const rows = operands.some((x) => x.layout !== "flat" && x.layout !== "scalar");
-  if (n === 0 || (rows && inner > per) || operands.length > per / 4) return false;
-  const chunk = rows ? Math.floor(per / inner) * inner : per;
-  const plan = schedule(operands, steps, outputs, per);
-  const mem = chainMemory(plan.regions);
+  // A chunk holds whole rows of every operand and reduction.
+  let unit = rows ? inner : 1;
+  for (const r of reductions) {
+    if (r.cols % inner !== 0 || r.sums.length !== r.cols) return false;
+    unit = (unit / gcd(unit, r.cols)) * r.cols;
+  }
+  if (n === 0 || unit > per || n % unit !== 0 || operands.length > per / 4) return false;
+  for (const r of reductions) {
+    if (r.slot < operands.length && operands[r.slot].layout !== "flat") return false;
+  }
+  const chunk = Math.floor(per / unit) * unit;
+  const plan = schedule(operands, steps, outputs, reductions, per);
+  const accBytes = reductions.reduce((b, r) => b + ((r.cols * 8 + 15) & ~15), 0);
+  const mem = chainMemory(plan.regions * CHUNK_BYTES + accBytes);
   if (mem === null) return false;
   const view = f64 ? mem.f64 : mem.f32;
   const lanes = f64 ? 2 : 4;
+  const accStart = (plan.regions * CHUNK_BYTES) / 8;
+  mem.f64.fill(0, accStart, accStart + accBytes / 8);
+  const columns = f64 ? mem.columns.columnsF64 : mem.columns.columnsF32;
   // Once per call: scalars stored as one vector each, rows tiled over a chunk's worth of rows.
   operands.forEach((x, slot) => {
     const at = plan.places[slot].at;
@@ -150,8 +247,17 @@ export function chainWasm(
         case "store":
           act.out.set(view.subarray(act.at, act.at + len), start);
           break;
+        case "reduce":
+          // The mean argument is not read when summing (mode 0).
+          columns(act.at * bytes, len / act.cols, act.cols, 0, plan.accAt + act.acc, 0);
+          break;
       }
     }
+  }
+  let acc = accStart;
+  for (const r of reductions) {
+    r.sums.set(mem.f64.subarray(acc, acc + r.cols));
+    acc += ((r.cols * 8 + 15) & ~15) / 8;
   }
   return true;
 }
@@ -197,14 +303,17 @@ function schedule(
   operands: readonly ChainOperand[],
   steps: readonly ChainStep[],
   outputs: readonly ChainOutput[],
+  reductions: readonly ChainReduction[],
   per: number,
-): { actions: Action[]; places: Place[]; regions: number } {
+): { actions: Action[]; places: Place[]; regions: number; accAt: number } {
   const k = operands.length;
   const lastUse = new Array<number>(k + steps.length).fill(-1);
   steps.forEach((s, j) => {
     lastUse[s.a] = j;
     if (s.b >= 0) lastUse[s.b] = j;
   });
+  // Reductions run after the last step: their slots stay until then.
+  for (const r of reductions) lastUse[r.slot] = steps.length;
   const places: Place[] = new Array(k + steps.length);
   const free: number[] = [];
   let regions = 1;
@@ -264,5 +373,15 @@ function schedule(
     }
     if (lastUse[slot] === -1) free.push(o / per);
   });
-  return { actions, places, regions };
+  // An operand only summed is loaded for its reduction.
+  let acc = 0;
+  for (const r of reductions) {
+    if (places[r.slot] === undefined) {
+      places[r.slot] = { at: take() * per, scalar: false };
+      actions.push({ kind: "load", operand: operands[r.slot], at: places[r.slot].at });
+    }
+    actions.push({ kind: "reduce", at: places[r.slot].at, cols: r.cols, acc });
+    acc += (r.cols * 8 + 15) & ~15;
+  }
+  return { actions, places, regions, accAt: regions * CHUNK_BYTES };
 }

@@ -1,8 +1,11 @@
 // Column sums of an elementwise product, Σ_i a[i, j]·b[i, j], without materialising the product:
 // the gradient of a broadcast factor in mul's backward (ops/binary.ts), bit for bit what summing
-// the materialised product would give.
+// the materialised product would give. With WebAssembly, one pass of a chain (elementwise-chain.ts)
+// multiplies and sums each chunk in the module's memory; otherwise chunks of products go through
+// a reused JS scratch.
 
 import { mapBinary, mulRow } from "./elementwise.js";
+import { chainWasm } from "./elementwise-chain.js";
 import { sumRows, useWasm } from "./reduce.js";
 import { columnSumsWasm } from "./reduce-wasm.js";
 
@@ -41,6 +44,15 @@ export function sumProductsOverRows(
   cols: number,
   acc: Float64Array,
 ): void {
+  if (useWasm(a, rows * cols)) {
+    const flat = (data: Float32Array | Float64Array, offset: number) =>
+      ({ data, offset, layout: "flat" }) as const;
+    const product = [{ op: "mul", a: 0, b: 1 }] as const;
+    const sums = [{ slot: 2, cols, sums: acc }];
+    if (chainWasm([flat(a, aOffset), flat(b, bOffset)], product, [], rows * cols, cols, sums)) {
+      return;
+    }
+  }
   const step = Math.max(1, Math.floor(PRODUCT_CHUNK / cols));
   const buffer = scratchLike(a, step * cols);
   acc.fill(0);

@@ -98,3 +98,31 @@ export function growMemory(memory: WebAssembly.Memory, bytes: number, op: string
   }
   return buffer;
 }
+
+/**
+ * For a module that imports its memory (`env.memory`): returns a function that instantiates it
+ * on a given memory (the module is compiled once, on first use) and returns `prepare(exports)`,
+ * or null where it cannot load. Lets one module's loops work on the values another module's
+ * loops left in the same memory.
+ */
+export function onImportedMemory<T>(
+  base64: string,
+  prepare: (exports: WebAssembly.Exports) => T,
+): (memory: WebAssembly.Memory) => T | null {
+  let compiled: WebAssembly.Module | null | undefined;
+  return (memory) => {
+    if (compiled === undefined) {
+      try {
+        compiled = new WebAssembly.Module(decodeBase64(base64));
+      } catch {
+        compiled = null;
+      }
+    }
+    if (compiled === null) return null;
+    try {
+      return prepare(new WebAssembly.Instance(compiled, { env: { memory } }).exports);
+    } catch {
+      return null;
+    }
+  };
+}

@@ -6,7 +6,9 @@
 
 import { isGradEnabled } from "../autograd/grad-mode.js";
 import { mapBinary, subRow } from "../kernels/elementwise.js";
-import { type ReduceKind, reduce, sumSquaredDeviations } from "../kernels/reduce.js";
+import { chainInner, chainOperandOf, chainWasm } from "../kernels/elementwise-chain.js";
+import type { FloatArray } from "../kernels/gemm-js.js";
+import { type ReduceKind, reduce, sumSquaredDeviations, useWasm } from "../kernels/reduce.js";
 import {
   allocate,
   allocateUnfilled,
@@ -536,6 +538,24 @@ function subtractMean(x: TensorMeta & Tensor, dims: readonly number[], mu: Float
   const hi = Float32Array.from(mu);
   const lo = new Float32Array(mu.length);
   for (let i = 0; i < mu.length; i++) lo[i] = mu[i] - hi[i];
+  // Both subtractions in one pass where the WebAssembly chain reads x and the means' layout.
+  if (useWasm(out, out.length)) {
+    const operands = [x, broadcast(hi), broadcast(lo)].map((t) =>
+      chainOperandOf(t as Tensor & { data: FloatArray }, x.shape),
+    );
+    const steps = [
+      { op: "sub", a: 0, b: 1 },
+      { op: "sub", a: 3, b: 2 },
+    ] as const;
+    const n = out.length;
+    const written = [{ slot: 4, out: out as FloatArray }];
+    if (
+      operands.every((o) => o !== null) &&
+      chainWasm(operands, steps, written, n, chainInner(x.shape))
+    ) {
+      return Tensor.fromTypedArray(out, x.shape);
+    }
+  }
   mapBinary(subRow, x, broadcast(hi), x.shape, out);
   const head = Tensor.fromTypedArray(out, x.shape);
   mapBinary(subRow, head, broadcast(lo), x.shape, out);

@@ -249,3 +249,97 @@ describe("compile fuses elementwise runs", () => {
     );
   });
 });
+
+describe("compile sums values during fused passes", () => {
+  it.each(["float32", "float64"] as const)(
+    "sums a %s run's value over leading dims in its pass, so the value is never written out",
+    (dtype) => {
+      // [N, C, L] summed over N (cols C·L) and over N and C (cols L), keepdim or not.
+      const fn = (x: Tensor, m: Tensor) =>
+        noGrad(() => {
+          const centred = x.sub(m);
+          const squares = centred.square();
+          return [squares.sum(0, true), squares.sum([1, 0]), centred.mul(2)];
+        });
+      manualSeed(11);
+      const x = randn([37, 6, 5], { dtype }).mul(3).add(100);
+      const m = randn([6, 1], { dtype });
+      const f = compile(fn);
+      f(x, m);
+      for (let i = 0; i < 2; i++) {
+        const got = f(x, m);
+        fn(x, m).forEach((e, k) => expect(firstDifference(got[k], e)).toBe(-1));
+      }
+      const text = f.explain();
+      expect(text).toMatch(
+        new RegExp(
+          `fused ${dtype}\\[37, 6, 5\\]: %\\d+ = sub\\(input0, input1\\); (%\\d+) = square\\(%\\d+\\); %\\d+ = sum\\(\\1\\); %\\d+ = sum\\(\\1\\); %\\d+ = mul\\(%\\d+, 2\\); writes %\\d+\\n`,
+        ),
+      );
+      expect(text).not.toContain("call by call");
+    },
+  );
+
+  it("reads g once for the gradients of a scale and a shift, with eager's bits", () => {
+    const make = () => {
+      manualSeed(4);
+      const w = randn([64]).requiresGrad_();
+      const b = randn([64]).requiresGrad_();
+      return { w, b };
+    };
+    const step =
+      ({ w, b }: { w: Tensor; b: Tensor }) =>
+      (x: Tensor, g: Tensor) => {
+        x.grad = null;
+        w.grad = null;
+        b.grad = null;
+        const y = x.mul(w).add(b);
+        y.backward(g);
+        return y;
+      };
+    // From 65536 elements mul's backward sums g·x without materialising it (sumProducts).
+    const x = randn([1100, 64]).requiresGrad_();
+    const g = randn([1100, 64]);
+    const eager = make();
+    const traced = make();
+    const f = compile(step(traced));
+    f(x, g);
+    const y = f(x, g);
+    const gradX = x.grad!;
+    const ey = step(eager)(x, g);
+    expect(firstDifference(y, ey)).toBe(-1);
+    expect(firstDifference(gradX, x.grad!)).toBe(-1);
+    expect(firstDifference(traced.w.grad!, eager.w.grad!)).toBe(-1);
+    expect(firstDifference(traced.b.grad!, eager.b.grad!)).toBe(-1);
+    expect(f.explain()).toMatch(
+      /fused float32\[1100, 64\]: %\d+ = sum\(input1\); %\d+ = sumProducts\(input1, input0\); writes nothing\n/,
+    );
+  });
+
+  it("runs a sum after the pass when it reduces trailing dims, and one by one given a strided view", () => {
+    const fn = (x: Tensor) =>
+      noGrad(() => {
+        const s = x.mul(3).square();
+        return [s.sum(1), s.add(1)];
+      });
+    const x = randn([50, 40]);
+    const f = compile(fn);
+    f(x);
+    const [a, b] = f(x);
+    const [ea, eb] = fn(x);
+    expect(firstDifference(a, ea)).toBe(-1);
+    expect(firstDifference(b, eb)).toBe(-1);
+    expect(f.explain()).not.toMatch(/fused [^\n]*= sum\(/);
+    // Two sums of values made earlier share a pass; given a transposed view, they run one by one.
+    const sums = compile((p: Tensor, q: Tensor) => noGrad(() => [p.sum(0), q.sum(0)]));
+    const p = randn([60, 60]);
+    const q = randn([60, 60]);
+    sums(p, q);
+    const [s1, s2] = sums(p.t(), q);
+    expect(firstDifference(s1, p.t().sum(0))).toBe(-1);
+    expect(firstDifference(s2, q.sum(0))).toBe(-1);
+    expect(sums.explain()).toMatch(
+      /fused float32\[60, 60\]: %\d+ = sum\(input0\); %\d+ = sum\(input1\); writes nothing \(ran call by call on 1 replay/,
+    );
+  });
+});

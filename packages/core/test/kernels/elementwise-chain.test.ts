@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { chainWasm } from "../../src/kernels/elementwise-chain.js";
 import { binaryWasm, type Operand, unaryWasm } from "../../src/kernels/elementwise-wasm.js";
 import type { FloatArray } from "../../src/kernels/gemm-js.js";
+import { reduce } from "../../src/kernels/reduce.js";
 
 /** Deterministic values of both signs, some zero, from a small integer hash. */
 function values(
@@ -122,7 +123,7 @@ describe("chainWasm", () => {
   });
 
   it("writes nothing and returns false for row operands longer than a chunk", () => {
-    const inner = 5000;
+    const inner = 20000;
     const x: Operand = { data: new Float32Array(2 * inner), offset: 0, layout: "flat" };
     const row: Operand = { data: new Float32Array(inner).fill(1), offset: 0, layout: "row" };
     const out = new Float32Array(2 * inner).fill(7);
@@ -153,5 +154,78 @@ describe("chainWasm", () => {
         Object.is(out[i], Number.isNaN(q) || Number.isNaN(root) ? Number.NaN : Math.max(q, root)),
       ).toBe(true);
     }
+  });
+});
+
+describe("chainWasm column sums", () => {
+  /** Σ over rows of [rows, cols] `data`, in float64 in row order: the plain definition. */
+  function columnSums(data: FloatArray, cols: number): Float64Array {
+    const sums = new Float64Array(cols);
+    for (let i = 0; i < data.length; i++) sums[i % cols] += data[i];
+    return sums;
+  }
+
+  it.each([
+    ["float32", Float32Array, 30000, 300, 60],
+    ["float64", Float64Array, 21000, 700, 7],
+  ] as const)(
+    "sums a %s step and an operand over rows (cols %#) as the one-op loops and plain float64 sums do, across chunks",
+    (_, Type, n, cols, inner) => {
+      const x: Operand = { data: values(Type, n + 2, 4), offset: 2, layout: "flat" };
+      const y: Operand = { data: values(Type, n, 5), offset: 0, layout: "flat" };
+      // slots: 0 x, 1 y; step 2 = x·y, summed; step 3 = neg(2), written; x summed too.
+      const steps = [
+        { op: "mul", a: 0, b: 1 },
+        { op: "neg", a: 2, b: -1 },
+      ] as const;
+      const negated = new Type(n);
+      const productSums = new Float64Array(cols);
+      const xSums = new Float64Array(cols);
+      const reductions = [
+        { slot: 2, cols, sums: productSums },
+        { slot: 0, cols, sums: xSums },
+      ];
+      expect(chainWasm([x, y], steps, [{ slot: 3, out: negated }], n, inner, reductions)).toBe(
+        true,
+      );
+      const product = new Type(n);
+      binaryWasm("mul", x, y, product, inner);
+      const expectNegated = new Type(n);
+      unaryWasm("neg", product, 0, expectNegated);
+      expect(firstDifference(negated, expectNegated)).toBe(-1);
+      // Bit for bit the column sums reduce("sum") makes of the materialised product, and those
+      // of a plain float64 loop (which add in the same order).
+      const view = (data: FloatArray, offset: number) => ({
+        data,
+        offset,
+        shape: [n / cols, cols],
+        strides: [cols, 1],
+      });
+      const expected = new Float64Array(cols);
+      reduce("sum", view(product, 0), [0], expected);
+      expect(firstDifference(productSums, expected)).toBe(-1);
+      expect(firstDifference(productSums, columnSums(product, cols))).toBe(-1);
+      reduce("sum", view(x.data, 2), [0], expected);
+      expect(firstDifference(xSums, expected)).toBe(-1);
+    },
+  );
+
+  it("returns false, having written nothing, for rows that do not fit a chunk, partial rows or a broadcast operand", () => {
+    const x: Operand = { data: values(Float32Array, 40000, 6), offset: 0, layout: "flat" };
+    const row: Operand = { data: new Float32Array(20000), offset: 0, layout: "row" };
+    const square = [{ op: "square", a: 0, b: -1 }] as const;
+    const out = new Float32Array(40000).fill(7);
+    const sums = new Float64Array(20000).fill(3);
+    const sumOf = (slot: number, cols: number) => [{ slot, cols, sums: sums.subarray(0, cols) }];
+    // 20000 float32 columns do not fit one 64 KB region.
+    expect(chainWasm([x], square, [{ slot: 1, out }], 40000, 20000, sumOf(1, 20000))).toBe(false);
+    // 40000 values are not whole rows of 300.
+    expect(chainWasm([x], square, [{ slot: 1, out }], 40000, 100, sumOf(1, 300))).toBe(false);
+    // cols must be whole rows of the chain's inner length.
+    expect(chainWasm([x], square, [{ slot: 1, out }], 40000, 300, sumOf(1, 400))).toBe(false);
+    // Only flat operands are summed.
+    expect(chainWasm([x, row], square, [{ slot: 2, out }], 40000, 100, sumOf(1, 100))).toBe(false);
+    expect(out.every((v) => v === 7)).toBe(true);
+    expect(sums.every((v) => v === 3)).toBe(true);
   });
 });
