@@ -241,18 +241,12 @@ class Plan {
     if (this.pool !== null) this.pool.reused = 0;
     const previousPool = setArrayPool(this.pool);
     try {
-      const prof = (globalThis as any).__prof as Map<string, number> | undefined;
       this.steps.forEach((step, s) => {
-        const t0 = prof ? performance.now() : 0;
         if (!(step instanceof FusedUnit)) run(step);
         else if (!step.run(env)) step.units.forEach(run);
         if (memory !== null) {
           memory.made(this.#stepValues[s].makes, env, this.#escaping);
           memory.died(this.#dies[s], env);
-        }
-        if (prof) {
-          const k = `${s} ${step instanceof FusedUnit ? step.describe() : step.op + " " + step.kind}`;
-          prof.set(k, (prof.get(k) ?? 0) + performance.now() - t0);
         }
       });
     } finally {

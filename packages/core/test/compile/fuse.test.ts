@@ -268,7 +268,9 @@ describe("compile sums values during fused passes", () => {
       f(x, m);
       for (let i = 0; i < 2; i++) {
         const got = f(x, m);
-        fn(x, m).forEach((e, k) => expect(firstDifference(got[k], e)).toBe(-1));
+        fn(x, m).forEach((e, k) => {
+          expect(firstDifference(got[k], e)).toBe(-1);
+        });
       }
       const text = f.explain();
       expect(text).toMatch(
