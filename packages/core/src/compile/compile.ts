@@ -369,10 +369,13 @@ function summary(plan: Plan): string {
 function fusionSummary(plan: Plan): string[] {
   const fused = plan.fused;
   if (fused.length === 0) return ["fused: no runs of elementwise calls"];
-  const calls = fused.reduce((n, f) => n + f.units.length, 0);
+  const reductions = fused.reduce((n, f) => n + f.reductions.length, 0);
+  const calls = fused.reduce((n, f) => n + f.units.length, 0) - reductions;
   const written = fused.reduce((n, f) => n + f.written.length, 0);
+  const summed =
+    reductions === 0 ? "" : ` and ${reductions} ${reductions === 1 ? "reduction" : "reductions"}`;
   return [
-    `fused: ${calls} elementwise calls run as ${fused.length} ${fused.length === 1 ? "pass" : "passes"}, writing out ${written} of their ${calls} values (the others stay in WebAssembly scratch memory)`,
+    `fused: ${calls} elementwise calls${summed} run as ${fused.length} ${fused.length === 1 ? "pass" : "passes"}, writing out ${written} of their ${calls} values (the others stay in WebAssembly scratch memory)`,
     ...fused.map((f) => `  ${f.describe()}`),
   ];
 }
