@@ -202,7 +202,8 @@ export function chainWasm(
   for (const r of reductions) {
     if (r.slot < operands.length && operands[r.slot].layout !== "flat") return false;
   }
-  const chunk = Math.floor(per / unit) * unit;
+  // No more than n: a row operand is tiled over a whole chunk once per call.
+  const chunk = Math.min(Math.floor(per / unit) * unit, n);
   const plan = schedule(operands, steps, outputs, reductions, per);
   const accBytes = reductions.reduce((b, r) => b + ((r.cols * 8 + 15) & ~15), 0);
   const mem = chainMemory(plan.regions * CHUNK_BYTES + accBytes);

@@ -10,6 +10,7 @@ import {
   gradcheck,
   mean,
   randn,
+  setKernelBackend,
   std,
   sum,
   type Tensor,
@@ -167,6 +168,23 @@ describe("center", () => {
     );
     const x = tensor(values).reshape([rows, cols]);
     expect(Array.from(center(x, 0).toArray())).toEqual(exactlyRounded(values, rows, cols));
+  });
+
+  it.each([
+    ["[400, 70] over dim 0 (a row of means)", [400, 70], [0]],
+    ["[8, 6, 5, 7] over dims 0, 2, 3 (a mean per channel)", [8, 6, 5, 7], [0, 2, 3]],
+  ])("subtracts in one WebAssembly pass with the JS loops' bits: %s", (_, shape, dims) => {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const values = Float32Array.from({ length: n }, (_, i) => 1e4 + Math.sinh(3 * Math.sin(i)));
+    const x = tensor(values).reshape(shape);
+    setKernelBackend("js");
+    const js = center(x, dims).toArray();
+    setKernelBackend("wasm");
+    const wasm = center(x, dims).toArray();
+    setKernelBackend("auto");
+    expect(new Uint32Array(wasm.buffer)).toEqual(new Uint32Array(js.buffer));
+    // And both are right: near the mean, the exactly rounded difference.
+    if (dims.length === 1) expect(Array.from(wasm)).toEqual(exactlyRounded(values, 400, 70));
   });
 
   it("stays within one ulp of the exactly rounded difference for values far from the mean", () => {
