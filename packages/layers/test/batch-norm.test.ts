@@ -225,15 +225,21 @@ describe("BatchNorm1d under compile() with elementwise fusion", () => {
       }
       expect(bitsOf(traced.runningMean!)).toEqual(bitsOf(eager.runningMean!));
       expect(bitsOf(traced.runningVar!)).toEqual(bitsOf(eager.runningVar!));
-      // The forward's scale and shift with the backward's first products (the backward's
-      // reductions run before the pass, as they read none of its values), then the last sum.
+      // The squared deviations summed as they are made; the forward's scale and shift with the
+      // backward's first products, γ's gradient summed in the same pass; then the input
+      // gradient's last products with their sum.
       const text = step.explain();
+      const v = "%\\d+";
+      const pass = (calls: string) =>
+        new RegExp(`fused ${dtype}\\[96, 48\\]: ${calls.replaceAll("%", v)}\n`);
+      expect(text).toMatch(pass("% = square\\(%\\); % = sum\\(%\\); writes nothing"));
       expect(text).toMatch(
-        new RegExp(
-          `fused ${dtype}\\[96, 48\\]: %\\d+ = mul\\(%\\d+, %\\d+\\); %\\d+ = add\\(%\\d+, %\\d+\\); %\\d+ = mul\\(input1, %\\d+\\); %\\d+ = mul\\(input1, %\\d+\\); writes %\\d+, %\\d+, %\\d+\\n`,
+        pass(
+          "% = mul\\(%, %\\); % = add\\(%, %\\); % = mul\\(input1, %\\); % = mul\\(input1, %\\); % = sum\\(%\\); writes %, %",
         ),
       );
-      expect(text).toContain("fused: 6 elementwise calls run as 2 passes");
+      expect(text).toMatch(pass("% = mul\\(%, %\\); % = add\\(%, %\\); % = sum\\(%\\); writes %"));
+      expect(text).toContain("fused: 7 elementwise calls and 3 reductions run as 3 passes");
       expect(text).not.toContain("call by call");
     },
   );
