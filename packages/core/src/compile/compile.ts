@@ -369,13 +369,22 @@ function summary(plan: Plan): string {
 function fusionSummary(plan: Plan): string[] {
   const fused = plan.fused;
   if (fused.length === 0) return ["fused: no runs of elementwise calls"];
-  const reductions = fused.reduce((n, f) => n + f.reductions.length, 0);
-  const calls = fused.reduce((n, f) => n + f.units.length, 0) - reductions;
+  const reductions = fused.reduce(
+    (n, f) => n + f.reductions.length + (f.centring?.sums.length ?? 0),
+    0,
+  );
+  const centrings = fused.filter((f) => f.centring !== null).length;
+  const calls = fused.reduce((n, f) => n + f.units.length, 0) - reductions - centrings;
+  const values = calls + centrings;
   const written = fused.reduce((n, f) => n + f.written.length, 0);
-  const summed =
-    reductions === 0 ? "" : ` and ${reductions} ${reductions === 1 ? "reduction" : "reductions"}`;
+  const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+  const parts = [plural(calls, "elementwise call", "elementwise calls")];
+  if (centrings > 0) parts.push(plural(centrings, "centring", "centrings"));
+  if (reductions > 0) parts.push(plural(reductions, "reduction", "reductions"));
+  const what =
+    parts.length === 1 ? parts[0] : `${parts.slice(0, -1).join(", ")} and ${parts.at(-1)}`;
   return [
-    `fused: ${calls} elementwise calls${summed} run as ${fused.length} ${fused.length === 1 ? "pass" : "passes"}, writing out ${written} of their ${calls} values (the others stay in WebAssembly scratch memory)`,
+    `fused: ${what} run as ${plural(fused.length, "pass", "passes")}, writing out ${written} of their ${values} values (the others stay in WebAssembly scratch memory)`,
     ...fused.map((f) => `  ${f.describe()}`),
   ];
 }

@@ -67,8 +67,29 @@ const MIN_ELEMENTS = 128;
 /** A number operand of a fused call, as the 0-d tensor eager code makes of it would hold it. */
 type ScalarOperand = { readonly scalar: FloatArray; readonly value: number };
 
-/** One external operand of a fused unit: a value the env holds, or a number. */
-type External = TracedValue | ScalarOperand;
+/** A row of the centring's means, made by a fused unit's first phase (see {@link Centring}). */
+type MeanRow = { readonly mean: "hi" | "lo" | "mu" };
+
+/** One external operand of a fused unit: a value the env holds, a number, or a mean row. */
+type External = TracedValue | ScalarOperand | MeanRow;
+
+/**
+ * `center(x, [0, ..., r - 1])` in a fused unit, x of shape [..., C] with only the last dim kept:
+ * a first phase sums x's columns (the loop and order eager `center` uses), rounds the means as
+ * eager `center` does (float32: a head and a tail, hi + lo), and answers `sum(x)` calls over the
+ * same dims from the same sums; the pass then subtracts the means as steps of its own.
+ */
+interface Centring {
+  /** The center call. */
+  readonly unit: TracedNode;
+  /** Its input, read flat. */
+  readonly input: TracedValue;
+  /** Values per row (the kept last dim) and rows (the centred count). */
+  readonly cols: number;
+  readonly count: number;
+  /** `sum(x, dims)` calls over the same dims, answered by the first phase's sums. */
+  readonly sums: readonly TracedNode[];
+}
 
 /**
  * A reduction a fused unit runs over one of its slots: `sum` over leading dims, or `sumProducts`
@@ -109,6 +130,10 @@ export class FusedUnit {
     readonly written: readonly number[],
     /** The reductions, summed while the pass runs. */
     readonly reductions: readonly FusedReduction[],
+    /** A centring whose means the pass subtracts, or null. */
+    readonly centring: Centring | null,
+    /** Each call as `explain()` lists it, in order. */
+    readonly calls: readonly string[],
   ) {
     this.#n = numelOf(shape);
   }
@@ -126,8 +151,14 @@ export class FusedUnit {
 
   #pass(env: (Tensor | undefined)[]): boolean {
     if (getKernelBackend() === "js") return false;
+    const means = this.centring === null ? null : this.#means(env);
+    if (this.centring !== null && means === null) return false;
     const operands: ChainOperand[] = [];
     for (const x of this.operands) {
+      if ("mean" in x) {
+        operands.push({ data: means!.rows[x.mean]!, offset: 0, layout: "row" });
+        continue;
+      }
       if (!(x instanceof TracedValue)) {
         operands.push({ data: x.scalar, offset: 0, layout: "scalar" });
         continue;
@@ -151,49 +182,59 @@ export class FusedUnit {
     }));
     const inner = chainInner(this.shape);
     if (!chainWasm(operands, this.steps, outputs, this.#n, inner, sums)) return false;
+    if (means !== null) {
+      for (const unit of this.centring!.sums) this.#store(env, unit, means.sums);
+    }
     this.written.forEach((j, i) => {
       env[this.stepValues[j]!.id] = Tensor.fromTypedArray(made[i], this.shape);
     });
     this.reductions.forEach(({ unit }, i) => {
-      // As the reduction itself stores them: each float64 sum rounded once to the dtype.
-      const out = unit.outputs[0];
-      const values = allocate(this.dtype, sums[i].cols);
-      values.set(sums[i].sums);
-      env[out.id] = Tensor.fromTypedArray(values, out.shape);
+      this.#store(env, unit, sums[i].sums);
     });
     return true;
   }
 
+  /** A reduction's result from its float64 sums, each rounded once as the reduction stores it. */
+  #store(env: (Tensor | undefined)[], unit: TracedNode, sums: Float64Array): void {
+    const out = unit.outputs[0];
+    const values = allocate(this.dtype, sums.length);
+    values.set(sums);
+    env[out.id] = Tensor.fromTypedArray(values, out.shape);
+  }
+
+  /**
+   * The centring's first phase: the column sums of its input, and the means as eager `center`
+   * rounds them (float32: hi = fround(μ), lo = fround(μ - hi); float64: μ); null when the input
+   * is not flat or the sums cannot run.
+   */
+  #means(env: (Tensor | undefined)[]): {
+    sums: Float64Array;
+    rows: Partial<Record<MeanRow["mean"], FloatArray>>;
+  } | null {
+    const { input, cols, count } = this.centring!;
+    const t = env[input.id];
+    if (t === undefined || t.dtype !== this.dtype) return null;
+    const x = chainOperandOf(t as Tensor & { data: FloatArray }, this.shape);
+    if (x === null || x.layout !== "flat") return null;
+    const sums = new Float64Array(cols);
+    if (!chainWasm([x], [], [], this.#n, cols, [{ slot: 0, cols, sums }])) return null;
+    const mu = sums.map((total) => total / count);
+    if (this.dtype === "float64") return { sums, rows: { mu } };
+    const hi = Float32Array.from(mu);
+    const lo = new Float32Array(cols);
+    for (let i = 0; i < cols; i++) lo[i] = mu[i] - hi[i];
+    return { sums, rows: { hi, lo } };
+  }
+
   /** One line for `explain()`: the shape, the calls and which values are written out. */
   describe(): string {
-    const k = this.operands.length;
-    const label = (slot: number): string => {
-      if (slot >= k) return this.stepValues[slot - k]?.label ?? "(product)";
-      const x = this.operands[slot];
-      return x instanceof TracedValue ? x.label : String(x.value);
-    };
-    const argsOf = (s: ChainStep) => (s.b < 0 ? label(s.a) : `${label(s.a)}, ${label(s.b)}`);
-    const calls: string[] = [];
-    let j = 0;
-    let r = 0;
-    for (const unit of this.units) {
-      const out = unit.outputs[0].label;
-      if (r < this.reductions.length && this.reductions[r].unit === unit) {
-        const { slot } = this.reductions[r++];
-        const summed = unit.op === "sumProducts" ? argsOf(this.steps[slot - k]) : label(slot);
-        calls.push(`${out} = ${unit.op}(${summed})`);
-        continue;
-      }
-      while (this.stepValues[j] === null) j++; // a sumProducts' own product
-      calls.push(`${out} = ${unit.op}(${argsOf(this.steps[j++])})`);
-    }
     const writes = this.written.map((j) => this.stepValues[j]!.label);
     const fallbacks =
       this.fallbacks === 0
         ? ""
         : ` (ran call by call on ${this.fallbacks} ${this.fallbacks === 1 ? "replay" : "replays"}: an operand's layout or the JS kernels)`;
     return (
-      `fused ${this.dtype}${formatShape(this.shape)}: ${calls.join("; ")}; ` +
+      `fused ${this.dtype}${formatShape(this.shape)}: ${this.calls.join("; ")}; ` +
       `writes ${writes.length === 0 ? "nothing" : writes.join(", ")}${fallbacks}`
     );
   }
@@ -275,12 +316,8 @@ function fusableReduction(unit: TracedNode, lastRead: readonly number[]): Reduct
   }
   // The reduced dims, normalised: a leading block 0..r-1 with 0 < r < ndim.
   const ndim = x.shape.length;
-  const given = typeof second === "number" ? [second] : Array.isArray(second) ? second : null;
-  if (given === null || given.length === 0 || !given.every((d) => typeof d === "number")) {
-    return null;
-  }
-  const dims = [...new Set(given.map((d) => (d < 0 ? d + ndim : d)))].sort((a, b) => a - b);
-  if (dims.some((d, i) => d !== i) || dims.length >= ndim) return null;
+  const dims = dimsOf(second, ndim);
+  if (dims === null || dims.some((d, i) => d !== i) || dims.length >= ndim) return null;
   const cols = numelOf(x.shape.slice(dims.length));
   return { reads: [x], shape: x.shape, cols };
 }
@@ -288,7 +325,60 @@ function fusableReduction(unit: TracedNode, lastRead: readonly number[]): Reduct
 /** A member of a run being built: an elementwise call or a reduction. */
 type Member =
   | { unit: TracedNode; args: (TracedValue | number)[] }
-  | { unit: TracedNode; reduction: ReductionCall };
+  | { unit: TracedNode; reduction: ReductionCall }
+  | { unit: TracedNode; centre: CentreCall }
+  | { unit: TracedNode; sharedSum: true };
+
+/** A `center` call a fused unit can run: see {@link Centring}. */
+interface CentreCall {
+  readonly input: TracedValue;
+  readonly dims: readonly number[];
+  readonly cols: number;
+  readonly count: number;
+}
+
+/** The reduced dims of `dim` (a number or list) for `ndim` dims, sorted; null if not numbers. */
+function dimsOf(dim: TracedArg, ndim: number): number[] | null {
+  const given = typeof dim === "number" ? [dim] : Array.isArray(dim) ? dim : null;
+  if (given === null || given.length === 0 || !given.every((d) => typeof d === "number")) {
+    return null;
+  }
+  return [...new Set(given.map((d) => (d < 0 ? d + ndim : d)))].sort((a, b) => a - b);
+}
+
+/** `center(x, dims)` over all dims of x but the last, of a float x large enough; else null. */
+function fusableCentre(unit: TracedNode, lastRead: readonly number[]): CentreCall | null {
+  if (unit.op !== "center" || unit.children.length > 0 || unit.outputs.length !== 1) return null;
+  const [x, dim] = unit.args;
+  const out = unit.outputs[0];
+  if (!(x instanceof TracedValue) || out.producer !== unit || out.dtype !== x.dtype) return null;
+  if ((x.dtype !== "float32" && x.dtype !== "float64") || x.shape.length < 2) return null;
+  // The means are a row of the last dim, which must be the rows the chain works in.
+  if (x.shape[x.shape.length - 1] < 2) return null;
+  const dims = dimsOf(dim, x.shape.length);
+  if (dims === null || dims.length !== x.shape.length - 1 || dims.some((d, i) => d !== i)) {
+    return null;
+  }
+  const n = numelOf(x.shape);
+  if (n < MIN_ELEMENTS || !savesNothingRead(unit, lastRead)) return null;
+  const cols = x.shape[x.shape.length - 1];
+  return { input: x, dims, cols, count: n / cols };
+}
+
+/** True when `unit` is `sum(x, dims)` over exactly the dims `centre` centres x over. */
+function sharesCentreSums(unit: TracedNode, centre: CentreCall): boolean {
+  if (unit.op !== "sum" || unit.outputs.length !== 1 || unit.children.length > 0) return false;
+  const [x, dim, keepdim] = unit.args;
+  if (x !== centre.input || unit.args.length > 3) return false;
+  if (keepdim !== undefined && typeof keepdim !== "boolean") return false;
+  const dims = dimsOf(dim, centre.input.shape.length);
+  return (
+    dims !== null &&
+    dims.length === centre.dims.length &&
+    dims.every((d, i) => d === centre.dims[i]) &&
+    unit.outputs[0].dtype === centre.input.dtype
+  );
+}
 
 /**
  * `units` with every run of two or more consecutive fusable calls of one shape and dtype
@@ -314,13 +404,18 @@ export function fuseElementwise(
   let i = 0;
   while (i < units.length) {
     const first = units[i];
-    const args = replaysWithoutGrad(first) ? fusableArgs(first, lastRead) : null;
-    if (args === null) {
+    const firstWithoutGrad = replaysWithoutGrad(first);
+    const args = firstWithoutGrad ? fusableArgs(first, lastRead) : null;
+    const firstCentre = firstWithoutGrad && args === null ? fusableCentre(first, lastRead) : null;
+    if (args === null && firstCentre === null) {
       out.push(first);
       i++;
       continue;
     }
-    const run: Member[] = [{ unit: first, args }];
+    const run: Member[] = [
+      args !== null ? { unit: first, args } : { unit: first, centre: firstCentre! },
+    ];
+    let centre = firstCentre;
     const { shape, dtype } = first.outputs[0];
     // Calls between the run's calls that change no values move: before the fused unit when
     // they read none of its values (BatchNorm reshapes its bias between the scale and the
@@ -345,8 +440,32 @@ export function fuseElementwise(
           last = j;
           continue;
         }
-        // A call that could start a run as large as this one ends this one instead of moving.
-        if (readsAfter || numelOf(value.shape) >= numelOf(shape)) break;
+        // A call that could start a run as large as this one ends this one instead of moving;
+        // a smaller one moves (after the pass when it reads what the pass makes: BatchNorm's
+        // [C] statistics between its full-size calls).
+        if (numelOf(value.shape) >= numelOf(shape)) break;
+      }
+      // A centring of a value made before the pass runs in it (its means are summed first),
+      // and a sum over the same dims of the same value is answered by the same sums.
+      const nextCentre = withoutGrad && centre === null ? fusableCentre(next, lastRead) : null;
+      if (
+        nextCentre !== null &&
+        !readsAfter &&
+        !made.has(nextCentre.input) &&
+        value.dtype === dtype &&
+        sameShape(value.shape, shape)
+      ) {
+        run.push({ unit: next, centre: nextCentre });
+        centre = nextCentre;
+        made.add(value);
+        last = j;
+        continue;
+      }
+      if (withoutGrad && centre !== null && !readsAfter && sharesCentreSums(next, centre)) {
+        run.push({ unit: next, sharedSum: true });
+        after.add(value);
+        last = j;
+        continue;
       }
       // A reduction of a value the run makes is summed during the pass, so that value need
       // not be written out; one of values made before moves before (and may share a pass
@@ -487,22 +606,45 @@ function fusedUnit(
   };
   const pending: { op: WasmBinaryOp | WasmUnaryOp; refs: Ref[]; value: TracedValue | null }[] = [];
   const sums: { unit: TracedNode; ref: Ref; cols: number }[] = [];
+  const calls: string[] = [];
+  const label = (arg: TracedValue | number) => (typeof arg === "number" ? String(arg) : arg.label);
+  let centring: Centring | null = null;
+  const sharedSums: TracedNode[] = [];
   for (const member of run) {
+    const { unit } = member;
+    const out = unit.outputs[0];
     if ("args" in member) {
-      const { unit, args } = member;
       const op = (BINARY_OPS.get(unit.op) ?? UNARY_OPS.get(unit.op))!;
-      pending.push({ op, refs: args.map(refOf), value: unit.outputs[0] });
-      stepOf.set(unit.outputs[0], pending.length - 1);
-      continue;
+      pending.push({ op, refs: member.args.map(refOf), value: out });
+      stepOf.set(out, pending.length - 1);
+      calls.push(`${out.label} = ${unit.op}(${member.args.map(label).join(", ")})`);
+    } else if ("centre" in member) {
+      // x - μ as eager center computes it: (x - hi) - lo in float32, x - μ in float64.
+      const { input, cols, count } = member.centre;
+      const x = refOf(input);
+      const mean = (m: MeanRow["mean"]): Ref => ({ slot: operands.push({ mean: m }) - 1 });
+      if (dtype === "float64") pending.push({ op: "sub", refs: [x, mean("mu")], value: out });
+      else {
+        pending.push({ op: "sub", refs: [x, mean("hi")], value: null });
+        pending.push({ op: "sub", refs: [{ step: pending.length - 1 }, mean("lo")], value: out });
+      }
+      stepOf.set(out, pending.length - 1);
+      centring = { unit, input, cols, count, sums: sharedSums };
+      calls.push(`${out.label} = center(${input.label})`);
+    } else if ("sharedSum" in member) {
+      sharedSums.push(unit);
+      calls.push(`${out.label} = sum(${label(unit.args[0] as TracedValue)}) (the centring's sums)`);
+    } else {
+      const { reduction } = member;
+      let ref = refOf(reduction.reads[0]);
+      if (unit.op === "sumProducts") {
+        // The product is a step of its own, summed in place of being written out.
+        pending.push({ op: "mul", refs: reduction.reads.map(refOf), value: null });
+        ref = { step: pending.length - 1 };
+      }
+      sums.push({ unit, ref, cols: reduction.cols });
+      calls.push(`${out.label} = ${unit.op}(${reduction.reads.map(label).join(", ")})`);
     }
-    const { unit, reduction } = member;
-    let ref = refOf(reduction.reads[0]);
-    if (unit.op === "sumProducts") {
-      // The product is a step of its own, summed in place of being written out.
-      pending.push({ op: "mul", refs: reduction.reads.map(refOf), value: null });
-      ref = { step: pending.length - 1 };
-    }
-    sums.push({ unit, ref, cols: reduction.cols });
   }
   const k = operands.length;
   const slot = (ref: Ref) => ("step" in ref ? k + ref.step : ref.slot);
@@ -525,5 +667,7 @@ function fusedUnit(
     pending.map((p) => p.value),
     written,
     sums.map(({ unit, ref, cols }) => ({ unit, slot: slot(ref), cols })),
+    centring,
+    calls,
   );
 }

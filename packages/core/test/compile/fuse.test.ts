@@ -4,6 +4,7 @@
 
 import { afterEach, describe, expect, it } from "vitest";
 import {
+  center,
   compile,
   crossEntropy,
   manualSeed,
@@ -342,6 +343,52 @@ describe("compile sums values during fused passes", () => {
     expect(firstDifference(s2, q.sum(0))).toBe(-1);
     expect(sums.explain()).toMatch(
       /fused float32\[60, 60\]: %\d+ = sum\(input0\); %\d+ = sum\(input1\); writes nothing \(ran call by call on 1 replay/,
+    );
+  });
+});
+
+describe("compile centres values during fused passes", () => {
+  it.each(["float32", "float64"] as const)(
+    "subtracts %s means in the pass, as center does, and answers a sum over the same dims from its sums",
+    (dtype) => {
+      const fn = (x: Tensor) =>
+        noGrad(() => {
+          const centred = center(x, [0, 1]);
+          const spread = centred.square().sum([0, 1], true);
+          return [centred.mul(2), spread, x.sum([1, 0])];
+        });
+      manualSeed(7);
+      // Values near 1e4 with a spread of 0.1: the means' float32 tail matters.
+      const x = randn([9, 40, 30], { dtype }).mul(0.1).add(1e4);
+      const f = compile(fn);
+      f(x);
+      for (let i = 0; i < 2; i++) {
+        const got = f(x);
+        fn(x).forEach((e, k) => {
+          expect(firstDifference(got[k], e)).toBe(-1);
+        });
+      }
+      expect(f.explain()).toMatch(
+        new RegExp(
+          `fused ${dtype}\\[9, 40, 30\\]: %\\d+ = center\\(input0\\); %\\d+ = square\\(%\\d+\\); %\\d+ = sum\\(%\\d+\\); %\\d+ = mul\\(%\\d+, 2\\); %\\d+ = sum\\(input0\\) \\(the centring's sums\\); writes %\\d+\\n`,
+        ),
+      );
+      expect(f.explain()).not.toContain("call by call");
+    },
+  );
+
+  it("leaves other centrings to center, and replays call by call given a transposed input", () => {
+    const perChannel = compile((x: Tensor) => noGrad(() => center(x, [0, 2]).mul(3)));
+    const x = randn([6, 5, 40]);
+    perChannel(x);
+    expect(firstDifference(perChannel(x), center(x, [0, 2]).mul(3))).toBe(-1);
+    expect(perChannel.explain()).not.toContain("center(input0)");
+    const rows = compile((x: Tensor) => noGrad(() => center(x, 0).mul(3)));
+    const y = randn([64, 64]);
+    rows(y);
+    expect(firstDifference(rows(y.t()), center(y.t(), 0).mul(3))).toBe(-1);
+    expect(rows.explain()).toMatch(
+      /fused float32\[64, 64\]: %\d+ = center\(input0\); %\d+ = mul\(%\d+, 3\); writes %\d+ \(ran call by call on 1 replay/,
     );
   });
 });
