@@ -322,6 +322,20 @@ function fusableReduction(unit: TracedNode, lastRead: readonly number[]): Reduct
   return { reads: [x], shape: x.shape, cols };
 }
 
+/**
+ * The value whose storage `v` views: through the movement calls (reshape, transpose, expand,
+ * slices) that made it. Conservative: a reshape that copied still counts as a view.
+ */
+function storageOf(v: TracedValue): TracedValue {
+  let value = v;
+  for (let p = value.producer; p !== null && p.kind === "movement"; p = value.producer) {
+    const source = p.inputs[0];
+    if (source === undefined) break;
+    value = source;
+  }
+  return value;
+}
+
 /** A member of a run being built: an elementwise call or a reduction. */
 type Member =
   | { unit: TracedNode; args: (TracedValue | number)[] }
@@ -401,15 +415,19 @@ export function fuseElementwise(
   for (const v of graph.outputs) lastRead[v.id] = units.length;
   const position = new Map(units.map((u, i) => [u, i] as const));
   const out: (TracedNode | FusedUnit)[] = [];
-  let i = 0;
-  while (i < units.length) {
+  // The units still to place, by index, in trace order. A run takes its members, and the calls
+  // that move before it, out of the list; the calls that move after it stay, so one that
+  // could not join (it reads the run's sums) may start the next run.
+  let pending = units.map((_, k) => k);
+  while (pending.length > 0) {
+    const i = pending[0];
     const first = units[i];
     const firstWithoutGrad = replaysWithoutGrad(first);
     const args = firstWithoutGrad ? fusableArgs(first, lastRead) : null;
     const firstCentre = firstWithoutGrad && args === null ? fusableCentre(first, lastRead) : null;
     if (args === null && firstCentre === null) {
       out.push(first);
-      i++;
+      pending = pending.slice(1);
       continue;
     }
     const run: Member[] = [
@@ -420,30 +438,42 @@ export function fuseElementwise(
     // Calls between the run's calls that change no values move: before the fused unit when
     // they read none of its values (BatchNorm reshapes its bias between the scale and the
     // shift), after it when they do, or read what such a call made (a reduction of one of its
-    // values, and the gradient set from it). A call of the run may not read a call moved after,
+    // values, and the gradient set from it). An in-place update always moves after, and what
+    // reads the tensor it updates with it. A call of the run may not read a call moved after,
     // nor the result of a reduction the run absorbed (made only once the pass is over).
     const made = new Set<TracedValue>(first.outputs);
     const after = new Set<TracedValue>();
+    // The tensors in-place updates moved after the pass change: a view of one made earlier
+    // must not be read before the update either.
+    const updated = new Set<TracedValue>();
     const moved: { unit: TracedNode; index: number; before: boolean }[] = [];
+    const members = new Set<number>([i]);
     let last = i;
-    for (let j = i + 1; j < units.length; j++) {
+    const join = (j: number, member: Member) => {
+      run.push(member);
+      members.add(j);
+      last = j;
+    };
+    for (let p = 1; p < pending.length; p++) {
+      const j = pending[p];
       const next = units[j];
       const reads = next.inputs;
-      const readsAfter = reads.some((v) => after.has(v));
+      const readsAfter = reads.some((v) => after.has(v) || updated.has(storageOf(v)));
       const withoutGrad = replaysWithoutGrad(next);
       const nextArgs = withoutGrad ? fusableArgs(next, lastRead) : null;
       const value = next.outputs[0];
+      const sameSize = value !== undefined && numelOf(value.shape) >= numelOf(shape);
       if (nextArgs !== null) {
         if (!readsAfter && value.dtype === dtype && sameShape(value.shape, shape)) {
-          run.push({ unit: next, args: nextArgs });
+          join(j, { unit: next, args: nextArgs });
           made.add(value);
-          last = j;
           continue;
         }
-        // A call that could start a run as large as this one ends this one instead of moving;
-        // a smaller one moves (after the pass when it reads what the pass makes: BatchNorm's
-        // [C] statistics between its full-size calls).
-        if (numelOf(value.shape) >= numelOf(shape)) break;
+        // A call that could start a run as large as this one ends this one, unless it reads
+        // what the pass makes: then it moves after and may start the next run. A smaller one
+        // moves (after the pass when it reads what the pass makes: BatchNorm's [C] statistics
+        // between its full-size calls).
+        if (sameSize && !readsAfter) break;
       }
       // A centring of a value made before the pass runs in it (its means are summed first),
       // and a sum over the same dims of the same value is answered by the same sums.
@@ -455,32 +485,37 @@ export function fuseElementwise(
         value.dtype === dtype &&
         sameShape(value.shape, shape)
       ) {
-        run.push({ unit: next, centre: nextCentre });
+        join(j, { unit: next, centre: nextCentre });
         centre = nextCentre;
         made.add(value);
-        last = j;
         continue;
       }
       if (withoutGrad && centre !== null && !readsAfter && sharesCentreSums(next, centre)) {
-        run.push({ unit: next, sharedSum: true });
+        join(j, { unit: next, sharedSum: true });
         after.add(value);
-        last = j;
         continue;
       }
-      // A reduction of a value the run makes is summed during the pass, so that value need
-      // not be written out; one of values made before moves before (and may share a pass
-      // with its neighbours there).
+      // A reduction of a value of the run's shape is summed during the pass: one the run
+      // makes need not be written out, and one made before shares the pass's reads.
       const reduction = withoutGrad ? fusableReduction(next, lastRead) : null;
       if (
         reduction !== null &&
         !readsAfter &&
         value.dtype === dtype &&
-        sameShape(reduction.shape, shape) &&
-        reduction.reads.some((v) => made.has(v))
+        sameShape(reduction.shape, shape)
       ) {
-        run.push({ unit: next, reduction });
+        join(j, { unit: next, reduction });
         after.add(value);
-        last = j;
+        continue;
+      }
+      if (next.kind === "inplace") {
+        moved.push({ unit: next, index: j, before: false });
+        for (const v of next.outputs) {
+          after.add(v);
+          updated.add(storageOf(v));
+        }
+        const target = next.args[0];
+        if (target instanceof TracedValue) updated.add(storageOf(target));
         continue;
       }
       if (!movable(next)) break;
@@ -491,17 +526,22 @@ export function fuseElementwise(
     }
     if (run.length === 1) {
       out.push(first);
-      i++;
+      pending = pending.slice(1);
       continue;
     }
-    // Moved calls past the run's last call stay where they are.
+    // Calls moved after stay in the list, as do calls past the run's last one.
     const within = moved.filter((m) => m.index < last);
     const readOutside = new Set<TracedValue>();
     for (const m of within) if (!m.before) for (const v of m.unit.inputs) readOutside.add(v);
-    for (const m of within) if (m.before) out.push(m.unit);
+    const placed = new Set(members);
+    for (const m of within) {
+      if (m.before) {
+        out.push(m.unit);
+        placed.add(m.index);
+      }
+    }
     out.push(fusedUnit(run, shape, dtype as "float32" | "float64", last, lastRead, readOutside));
-    for (const m of within) if (!m.before) out.push(m.unit);
-    i = last + 1;
+    pending = pending.filter((k) => !placed.has(k));
   }
   return groupReductions(out, lastRead, position, replaysWithoutGrad);
 }
