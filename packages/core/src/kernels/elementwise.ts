@@ -5,6 +5,7 @@
 
 import type { TypedArray } from "../tensor/dtype.js";
 import { getKernelBackend } from "./backend.js";
+import { chainInner, chainOperandOf, chainWasm } from "./elementwise-chain.js";
 import {
   absRow,
   addRow,
@@ -67,6 +68,7 @@ export function mapBinary(
     if (binaryOnWasm(row, a, b, merged.shape, out)) return;
   }
   const shape = merged?.shape ?? fullShape;
+  if (n > 0 && binaryOnChain(row, a, b, shape, out)) return;
   const ndim = shape.length;
   const aFlat = isContiguous(shape, a.strides);
   const bFlat = isContiguous(shape, b.strides);
@@ -205,6 +207,38 @@ function binaryOnWasm(
     { data: b.data as FloatArray, offset: b.offset, layout: bLayout },
     out,
     inner,
+  );
+}
+
+/**
+ * A binary op whose operands the one-op loops cannot read (a per-channel operand of
+ * [N, C, H, W], as BatchNorm2d has) as a one-step chain of the same wasm loop: the same value
+ * per element, chunk by chunk. False (nothing written) where the chain cannot read them either.
+ */
+function binaryOnChain(
+  row: BinaryRow,
+  a: View,
+  b: View,
+  shape: readonly number[],
+  out: TypedArray,
+): boolean {
+  const op = WASM_BINARY.get(row);
+  if (op === undefined || !wantWasm(out.length) || !oneFloatType(out, a.data, b.data)) return false;
+  const operand = (v: View) =>
+    chainOperandOf(
+      { data: v.data as FloatArray, offset: v.offset, shape, strides: v.strides },
+      shape,
+    );
+  const x = operand(a);
+  const y = operand(b);
+  if (x === null || y === null) return false;
+  const step = [{ op, a: 0, b: 1 }];
+  return chainWasm(
+    [x, y],
+    step,
+    [{ slot: 2, out: out as FloatArray }],
+    out.length,
+    chainInner(shape),
   );
 }
 

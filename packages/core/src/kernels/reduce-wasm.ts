@@ -109,7 +109,9 @@ export function columnSumsWasm(
  * For the [rows, len] block of `data` starting at `offset` (row-major, contiguous), out[r] =
  * Σ_k data[offset + r·len + k] accumulated in float64 from 0 over k = 0..len-1 in order (kind
  * "sum"), or the maximum of the row as the JS loop finds it (kind "max": a value replaces the
- * running maximum when greater, and any NaN makes the result NaN).
+ * running maximum when greater, and any NaN makes the result NaN). With `carry` the sums
+ * continue from out's values (a Float64Array), so blocks summed one after another into the same
+ * `out` give each row's elements of all blocks in order.
  */
 export function rowReduceWasm(
   kind: "sum" | "max",
@@ -118,6 +120,7 @@ export function rowReduceWasm(
   rows: number,
   len: number,
   out: TypedArray,
+  carry = false,
 ): void {
   const k = required();
   const f32 = data instanceof Float32Array;
@@ -131,7 +134,8 @@ export function rowReduceWasm(
   const segment = Math.min(len, Math.floor(chunk.length / group));
   for (let i0 = 0; i0 < rows; i0 += group) {
     const n = Math.min(group, rows - i0);
-    acc.fill(kind === "sum" ? 0 : Number.NEGATIVE_INFINITY, 0, n);
+    if (carry) acc.set(out.subarray(i0, i0 + n));
+    else acc.fill(kind === "sum" ? 0 : Number.NEGATIVE_INFINITY, 0, n);
     const base = offset + i0 * len;
     for (let k0 = 0; k0 < len; k0 += segment) {
       const width = Math.min(segment, len - k0);

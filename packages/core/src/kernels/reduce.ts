@@ -34,6 +34,7 @@ export function useWasm(data: TypedArray, size: number): data is Float32Array | 
 export function reduce(kind: ReduceKind, x: View, dims: readonly number[], out: TypedArray): void {
   if ((kind === "sum" || kind === "prod") && reduceLeading(kind, x, dims, out)) return;
   if ((kind === "sum" || kind === "max") && reduceTrailingWasm(kind, x, dims, out)) return;
+  if (kind === "sum" && reduceAroundWasm(x, dims, out)) return;
   const { keptShape, keptStrides, inner } = split(x, dims);
   const count = out.length;
   const index = new Array<number>(keptShape.length).fill(0);
@@ -188,6 +189,39 @@ function reduceTrailingWasm(
   // Under four rows, each row is one sequential chain, no faster than JS: only "wasm" forces it.
   if (!useWasm(x.data, rows < 4 ? 0 : rows * len)) return false;
   rowReduceWasm(kind, x.data, x.offset, rows, len, out);
+  return true;
+}
+
+/**
+ * Sum over the dims before and after one kept block of dims (the channels of [N, C, H, W] summed
+ * over N, H, W, as BatchNorm2d does) of a contiguous float `x`, seen as [outer, rows, len]: for
+ * each outer index in turn, the wasm row sums add each row's `len` values in order onto the
+ * row's running sum. Each kept position thus adds its values in the order `reduceBlock` walks
+ * them (outer index, then the trailing dims), and results equal it bit for bit. False (nothing
+ * done) for other layouts or when JS is chosen.
+ */
+function reduceAroundWasm(x: View, dims: readonly number[], out: TypedArray): boolean {
+  const ndim = x.shape.length;
+  const r = dims.length;
+  if (r < 2 || r >= ndim || dims[0] !== 0 || dims[r - 1] !== ndim - 1) return false;
+  // The kept dims must be one block a..b-1: the reduced ones are 0..a-1 and b..ndim-1.
+  let a = 0;
+  while (dims[a] === a) a++;
+  const b = dims[a];
+  if (dims.length !== a + (ndim - b) || dims.slice(a).some((d, i) => d !== b + i)) return false;
+  if (!(out instanceof Float32Array || out instanceof Float64Array)) return false;
+  if (!isContiguous(x.shape, x.strides)) return false;
+  let outer = 1;
+  for (let d = 0; d < a; d++) outer *= x.shape[d];
+  let len = 1;
+  for (let d = b; d < ndim; d++) len *= x.shape[d];
+  const rows = out.length;
+  if (rows === 0 || len === 0 || outer === 0 || !useWasm(x.data, outer * rows * len)) return false;
+  const acc = new Float64Array(rows);
+  for (let o = 0; o < outer; o++) {
+    rowReduceWasm("sum", x.data, x.offset + o * rows * len, rows, len, acc, o > 0);
+  }
+  out.set(acc);
   return true;
 }
 

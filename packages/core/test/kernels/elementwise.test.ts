@@ -10,15 +10,21 @@ vi.mock("../../src/kernels/elementwise-wasm.js", async (original) => {
   const actual = await original<typeof import("../../src/kernels/elementwise-wasm.js")>();
   return { ...actual, binaryWasm: vi.fn(actual.binaryWasm), unaryWasm: vi.fn(actual.unaryWasm) };
 });
+vi.mock("../../src/kernels/elementwise-chain.js", async (original) => {
+  const actual = await original<typeof import("../../src/kernels/elementwise-chain.js")>();
+  return { ...actual, chainWasm: vi.fn(actual.chainWasm) };
+});
 vi.resetModules();
 const { setKernelBackend } = await import("../../src/kernels/backend.js");
 const k = await import("../../src/kernels/elementwise.js");
 const wasm = await import("../../src/kernels/elementwise-wasm.js");
+const chain = await import("../../src/kernels/elementwise-chain.js");
 
 afterEach(() => {
   setKernelBackend("auto");
   vi.mocked(wasm.binaryWasm).mockClear();
   vi.mocked(wasm.unaryWasm).mockClear();
+  vi.mocked(chain.chainWasm).mockClear();
 });
 
 type FloatCtor = Float32ArrayConstructor | Float64ArrayConstructor;
@@ -182,6 +188,35 @@ describe("mapBinary on the wasm backend", () => {
     k.mapBinary(k.addRow, big, big, [1, 4096], new Float32Array(4096));
     expect(wasm.binaryWasm).toHaveBeenCalledOnce();
   });
+});
+
+describe("mapBinary with a per-channel operand", () => {
+  for (const [dtype, Ctor] of DTYPES) {
+    it(`runs ${dtype} [N, C, H, W] op [1, C, 1, 1] as a one-step wasm chain with the JS rows' bits`, () => {
+      const shape = [3, 5, 7, 11];
+      const full = {
+        data: values(Ctor, 3 * 5 * 7 * 11 + 2, 1),
+        shape,
+        strides: [385, 77, 11, 1],
+        offset: 2,
+      };
+      const channel = { data: values(Ctor, 5 + 2, 2), shape, strides: [0, 1, 0, 0], offset: 2 };
+      for (const [name, row] of BINARY) {
+        for (const [a, b] of [
+          [full, channel],
+          [channel, full],
+        ]) {
+          const [js, wa] = [new Ctor(1155), new Ctor(1155)];
+          setKernelBackend("js");
+          k.mapBinary(row, a, b, shape, js);
+          setKernelBackend("wasm");
+          k.mapBinary(row, a, b, shape, wa);
+          expect(exact(wa), name).toEqual(exact(js));
+        }
+      }
+      expect(chain.chainWasm).toHaveBeenCalledTimes(2 * BINARY.length);
+    });
+  }
 });
 
 describe("mapUnary on the wasm backend", () => {

@@ -92,3 +92,52 @@ describe("reduce with the wasm backend forced", () => {
     expect(out[0]).toBe(4);
   });
 });
+
+describe("reduce over the dims around one kept block (BatchNorm2d's channel sums)", () => {
+  afterEach(() => setKernelBackend("auto"));
+
+  /** Σ over n, then h·w, for each channel of [N, C, HW] values, in float64, as written. */
+  function channelSums(data: ArrayLike<number>, n: number, c: number, hw: number): number[] {
+    return Array.from({ length: c }, (_, ch) => {
+      let total = 0;
+      for (let i = 0; i < n; i++) for (let k = 0; k < hw; k++) total += data[(i * c + ch) * hw + k];
+      return total;
+    });
+  }
+
+  it.each([
+    ["float32", [8, 16, 28, 28], [0, 2, 3]],
+    ["float64", [5, 7, 3, 11], [0, 2, 3]],
+    ["float32", [3, 4, 5, 6, 7], [0, 1, 4]],
+    ["float32", [2, 3, 40000], [0, 2]],
+  ] as const)(
+    "sums %s %j over %j in wasm with the bits of the JS walk and of the plain definition",
+    (dtype, shape, dims) => {
+      const n = shape.reduce((a, b) => a * b, 1);
+      const Type = dtype === "float32" ? Float32Array : Float64Array;
+      // Offset 3 into a larger array; large and small magnitudes so the order shows.
+      const data: Float32Array | Float64Array = new Type(n + 3);
+      for (let i = 0; i < n + 3; i++) data[i] = i % 7 === 3 ? 1e8 : Math.sin(i) * 10;
+      const strides = shape.map((_, d) => shape.slice(d + 1).reduce((a, b) => a * b, 1));
+      const x = { data, shape: [...shape], strides, offset: 3 };
+      const kept = shape.filter((_, d) => !(dims as readonly number[]).includes(d));
+      const size = kept.reduce((a, b) => a * b, 1);
+      const run = (backend: "js" | "wasm") => {
+        setKernelBackend(backend);
+        const out = new Type(size);
+        reduce("sum", x, dims, out);
+        return out;
+      };
+      const wasm = run("wasm");
+      expect(Array.from(wasm)).toEqual(Array.from(run("js")));
+      const first = dims.findIndex((d, i) => d !== i);
+      const outer = shape.slice(0, first).reduce((a, b) => a * b, 1);
+      const inner = n / outer / size;
+      expect(Array.from(wasm)).toEqual(
+        channelSums(data.subarray(3), outer, size, inner).map((v) =>
+          Type === Float32Array ? Math.fround(v) : v,
+        ),
+      );
+    },
+  );
+});
