@@ -7,8 +7,8 @@
 // to fuse the calls of a traced function; eager ops use it for a few passes of their own
 // (center's two subtractions, the column sums of a product).
 
-import { layoutOf } from "./elementwise.js";
 import {
+  layoutOf,
   type Operand,
   privateElementwiseModule,
   type Scratch,

@@ -11,6 +11,7 @@ import {
   ELEMENTWISE_WASM_BASE64,
 } from "./elementwise-wasm-module.js";
 import type { FloatArray } from "./gemm-js.js";
+import { isContiguous } from "./strided.js";
 import { lazyInstance } from "./wasm-module.js";
 
 /** The binary loops of elementwise.wat; each has a float32 and a float64 export. */
@@ -194,4 +195,19 @@ export function unaryWasm(
     out.set(len === per ? view : view.subarray(0, len), start);
   }
   return true;
+}
+
+/** How an operand with (broadcast) `strides` over `shape` maps to the flat output, if simply. */
+export function layoutOf(strides: readonly number[], shape: readonly number[]): Layout | null {
+  if (isContiguous(shape, strides)) return "flat";
+  const last = shape.length - 1;
+  let leadingZero = true;
+  for (let d = 0; d < last; d++) if (strides[d] !== 0 && shape[d] !== 1) leadingZero = false;
+  if (leadingZero && (strides[last] === 0 || shape[last] === 1)) return "scalar";
+  if (shape[last] === 1) return null;
+  if (leadingZero && strides[last] === 1) return "row";
+  if (strides[last] === 0 && isContiguous(shape.slice(0, last), strides.slice(0, last))) {
+    return "column";
+  }
+  return null;
 }

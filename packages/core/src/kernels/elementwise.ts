@@ -25,7 +25,7 @@ import {
 } from "./elementwise-rows.js";
 import {
   binaryWasm,
-  type Layout,
+  layoutOf,
   unaryWasm,
   type WasmBinaryOp,
   type WasmUnaryOp,
@@ -240,19 +240,4 @@ function binaryOnChain(
     out.length,
     chainInner(shape),
   );
-}
-
-/** How an operand with (broadcast) `strides` over `shape` maps to the flat output, if simply. */
-export function layoutOf(strides: readonly number[], shape: readonly number[]): Layout | null {
-  if (isContiguous(shape, strides)) return "flat";
-  const last = shape.length - 1;
-  let leadingZero = true;
-  for (let d = 0; d < last; d++) if (strides[d] !== 0 && shape[d] !== 1) leadingZero = false;
-  if (leadingZero && (strides[last] === 0 || shape[last] === 1)) return "scalar";
-  if (shape[last] === 1) return null;
-  if (leadingZero && strides[last] === 1) return "row";
-  if (strides[last] === 0 && isContiguous(shape.slice(0, last), strides.slice(0, last))) {
-    return "column";
-  }
-  return null;
 }
