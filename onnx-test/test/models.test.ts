@@ -2,7 +2,17 @@
 // network (their own builders), a user-defined layer made of core ops, containers, several inputs
 // and outputs, and float64.
 
-import { cat, manualSeed, maximum, minimum, randn, type Tensor, tensor, where } from "@koubai/core";
+import {
+  addcmul,
+  cat,
+  manualSeed,
+  maximum,
+  minimum,
+  randn,
+  type Tensor,
+  tensor,
+  where,
+} from "@koubai/core";
 import {
   BatchNorm1d,
   Linear,
@@ -27,10 +37,10 @@ class GatedResidual extends Module {
 
   forward(x: Tensor): Tensor {
     const rms = x.square().mean(-1, true).add(1e-6).rsqrt();
-    const h = this.proj.forward(x.mul(rms).mul(this.scale));
+    const h = this.proj.forward(x.mul(rms).mul(this.scale).addcmul(x, rms, 0.5));
     const gate = h.sigmoid();
     const spread = x.var(-1, { keepdim: true }).sqrt();
-    const mixed = where(h.gt(0), h.mul(gate), maximum(h, x.neg()).div(spread.add(1)));
+    const mixed = where(h.gt(0), addcmul(h, h, gate), maximum(h, x.neg()).div(spread.add(1)));
     return cat([mixed.permute([0, 2, 1]).exp().log1p(), x.transpose(1, 2).clamp(-1, 1)], 1);
   }
 }

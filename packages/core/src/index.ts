@@ -84,7 +84,19 @@ export {
   kernelThreadsAvailable,
   setKernelThreads,
 } from "./kernels/gemm-threads.js";
-export { add, atan2, div, hypot, maximum, minimum, mul, pow, sub, where } from "./ops/binary.js";
+export {
+  add,
+  addcmul,
+  atan2,
+  div,
+  hypot,
+  maximum,
+  minimum,
+  mul,
+  pow,
+  sub,
+  where,
+} from "./ops/binary.js";
 export { eq, ge, gt, le, lt, ne } from "./ops/compare.js";
 export {
   type ConvOptions,

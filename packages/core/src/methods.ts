@@ -63,6 +63,8 @@ declare module "./tensor/tensor.js" {
     sub(other: TensorLike, alpha?: number): Tensor;
     /** `this · other` elementwise, broadcast; see {@link @koubai/core!mul | mul}. */
     mul(other: TensorLike): Tensor;
+    /** `this + value·tensor1·tensor2` in one pass, broadcast; see {@link @koubai/core!addcmul | addcmul}. */
+    addcmul(tensor1: Tensor, tensor2: Tensor, value?: number): Tensor;
     /** `this / other` elementwise (true division: integers give float32); see {@link @koubai/core!div | div}. */
     div(other: TensorLike): Tensor;
     /** `this ^ exponent` elementwise; see {@link @koubai/core!pow | pow}. */
@@ -281,6 +283,7 @@ const CHAINED = {
   add: OPS.add,
   sub: OPS.sub,
   mul: OPS.mul,
+  addcmul: OPS.addcmul,
   div: OPS.div,
   pow: OPS.pow,
   maximum: OPS.maximum,

@@ -203,6 +203,7 @@ export const FIXTURE_OPS: Record<string, OpCall> = {
   atan2: binary(core.atan2),
   hypot: binary(core.hypot),
   center: ([x], args) => core.center(x, dims(args)),
+  addcmul: ([input, t1, t2], args) => core.addcmul(input, t1, t2, num(args, "value")),
   interpolate: ([x], args) => core.interpolate(x, args as core.InterpolateOptions),
   varMean: ([x], args) =>
     core.varMean(x, dims(args), {

@@ -807,4 +807,16 @@ export const OP_SAMPLES: Record<DifferentiableOpName, Sample[]> = {
     { description: "over dims [0, 2]", inputs: [r(3, 2, 4)], fn: (x) => core.center(x, [0, 2]) },
     { description: "over all dims", inputs: [r(2, 3)], fn: (x) => core.center(x) },
   ],
+  addcmul: [
+    {
+      description: "[2,3] + [3]·[2,1]",
+      inputs: [r(2, 3), r(3), r(2, 1)],
+      fn: (a, b, c) => core.addcmul(a, b, c),
+    },
+    {
+      description: "value -0.5, [3] + [2,3]·[2,3]",
+      inputs: [r(3), r(2, 3), r(2, 3)],
+      fn: (a, b, c) => core.addcmul(a, b, c, -0.5),
+    },
+  ],
 };

@@ -315,6 +315,17 @@ export const MAPPINGS: Readonly<Record<string, OpMapping>> = {
   add: binary("Add"),
   sub: binary("Sub"),
   mul: binary("Mul"),
+  // input + value·t1·t2 as Koubai rounds it: (value·t1)·t2, then the sum.
+  addcmul: (cx, node) => {
+    const [input, t1, t2, scale = 1] = node.args;
+    const type = outType(node);
+    let product = cx.operand(t1, type);
+    if (scale !== 1)
+      product = cx.graph.node("Mul", [cx.operand(scale as number, type), product])[0];
+    product = cx.graph.node("Mul", [product, cx.operand(t2, type)])[0];
+    cx.graph.node("Add", [cx.operand(input, type), product], {}, [cx.out(node)]);
+    return undefined;
+  },
   div: (cx, node) => {
     if (node.args[2] !== undefined) fail(node, "a rounding mode is not supported");
     return binary("Div")(cx, node);

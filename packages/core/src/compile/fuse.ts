@@ -262,6 +262,14 @@ function fusableArgs(
   const out = unit.outputs[0];
   if (out.producer !== unit || (out.dtype !== "float32" && out.dtype !== "float64")) return null;
   if (numelOf(out.shape) < MIN_ELEMENTS) return null;
+  if (unit.op === "addcmul") {
+    // input + value·t1·t2: three tensors of the dtype and a number (mul, mul, add steps).
+    const [input, t1, t2, value = 1] = unit.args;
+    const tensors = [input, t1, t2];
+    if (!tensors.every((t) => t instanceof TracedValue && t.dtype === out.dtype)) return null;
+    if (typeof value !== "number" || unit.args.length > 4) return null;
+    return savesNothingRead(unit, lastRead) ? [...(tensors as TracedValue[]), value] : null;
+  }
   const binary = BINARY_OPS.has(unit.op);
   if (!binary && !UNARY_OPS.has(unit.op)) return null;
   let args: readonly TracedArg[] = unit.args;
@@ -653,7 +661,20 @@ function fusedUnit(
   for (const member of run) {
     const { unit } = member;
     const out = unit.outputs[0];
-    if ("args" in member) {
+    if ("args" in member && unit.op === "addcmul") {
+      // (value·t1)·t2 (t1·t2 for value 1), then input plus it: the loops addcmul runs.
+      const [input, t1, t2, value] = member.args as [TracedValue, TracedValue, TracedValue, number];
+      let product = refOf(t1);
+      if (value !== 1) {
+        pending.push({ op: "mul", refs: [refOf(value), product], value: null });
+        product = { step: pending.length - 1 };
+      }
+      pending.push({ op: "mul", refs: [product, refOf(t2)], value: null });
+      pending.push({ op: "add", refs: [refOf(input), { step: pending.length - 1 }], value: out });
+      stepOf.set(out, pending.length - 1);
+      const shown = value === 1 ? [input, t1, t2] : [input, t1, t2, value];
+      calls.push(`${out.label} = addcmul(${shown.map(label).join(", ")})`);
+    } else if ("args" in member) {
       const op = (BINARY_OPS.get(unit.op) ?? UNARY_OPS.get(unit.op))!;
       pending.push({ op, refs: member.args.map(refOf), value: out });
       stepOf.set(out, pending.length - 1);

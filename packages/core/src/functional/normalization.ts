@@ -4,6 +4,7 @@
 // is only good to ±5e-4, which is 0.5% of a spread of 0.1.
 
 import { noGrad } from "../autograd/grad-mode.js";
+import { addcmul } from "../ops/binary.js";
 import { defineComposite } from "../ops/define.js";
 import { checkTensor, requireFloat } from "../ops/helpers.js";
 import { center, variance } from "../ops/reduce.js";
@@ -90,7 +91,7 @@ export const batchNorm = defineComposite(
     if (!(eps >= 0)) throw new RangeError(`batchNorm: eps must be >= 0, got ${eps}`);
     const channelShape = x.shape.map((s, d) => (d === 1 ? s : 1));
     // y = (x - mean)·s + β with s = γ/√(var + ε) per channel: the scale is folded on [C] values
-    // first, so the full-size work is one subtraction, one multiply and one add, forward and back.
+    // first, so the full-size work is the centring and one multiply-add, forward and back.
     let centered: Tensor;
     let invStd: Tensor;
     if (training) {
@@ -129,9 +130,10 @@ export const batchNorm = defineComposite(
       centered = x.sub(runningMean.reshape(channelShape));
     }
     const scale = weight === null ? invStd : invStd.mul(weight.reshape(channelShape));
-    let y = centered.mul(scale);
-    if (bias !== null) y = y.add(bias.reshape(channelShape));
-    return y;
+    // β + x̂·s in one pass (the roundings of centered.mul(scale).add(bias)).
+    return bias === null
+      ? centered.mul(scale)
+      : addcmul(bias.reshape(channelShape), centered, scale);
   },
 );
 

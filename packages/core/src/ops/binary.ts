@@ -4,10 +4,19 @@
 // the derivative does not read is not saved.
 
 import { isGradEnabled, noGrad } from "../autograd/grad-mode.js";
+import { getKernelBackend } from "../kernels/backend.js";
 import * as k from "../kernels/elementwise.js";
+import {
+  type ChainOperand,
+  type ChainStep,
+  chainInner,
+  chainOperandOf,
+  chainWasm,
+} from "../kernels/elementwise-chain.js";
+import type { FloatArray } from "../kernels/gemm-js.js";
 import { sumProductsOverRows } from "../kernels/reduce-products.js";
 import { selectWhere } from "../kernels/where.js";
-import { allocate, floatDType, isFloat } from "../tensor/dtype.js";
+import { allocate, allocateUnfilled, floatDType, isFloat } from "../tensor/dtype.js";
 import { broadcastShapes, formatShape, numelOf, sameShape } from "../tensor/shape.js";
 import { Tensor, type TensorLike } from "../tensor/tensor.js";
 import { defineNonDifferentiable, defineOp, meta, type Recorded } from "./define.js";
@@ -106,6 +115,111 @@ export const mul = defineOp({
     needs[1] ? factorGradient(gradOut, x, y) : null,
   ],
 });
+
+/** The three operands of addcmul: tensors of one float dtype (PyTorch's float kernels). */
+function addcmulOperands(input: Tensor, t1: Tensor, t2: Tensor, value: number): void {
+  checkTensor(input, "addcmul");
+  checkTensor(t1, "addcmul", "tensor1");
+  checkTensor(t2, "addcmul", "tensor2");
+  const dtypes = [input.dtype, t1.dtype, t2.dtype];
+  if (!isFloat(input.dtype) || dtypes.some((d) => d !== input.dtype)) {
+    throw new TypeError(
+      `addcmul: input, tensor1 and tensor2 must be float tensors of one dtype, got ${dtypes.join(", ")} (shapes ${[input, t1, t2].map((t) => formatShape(t.shape)).join(", ")})`,
+    );
+  }
+  if (typeof value !== "number" || !Number.isFinite(value)) {
+    throw new TypeError(`addcmul: value must be a finite number, got ${String(value)}`);
+  }
+}
+
+/** Below this many elements addcmul runs as two one-op passes: a chain's setup costs more. */
+const ADDCMUL_CHAIN_MIN_ELEMENTS = 1024;
+
+/**
+ * input + value·tensor1·tensor2, broadcast, like `torch.addcmul`, in one pass over the operands:
+ * the same roundings as `input.add(tensor1.mul(value).mul(tensor2))` (each product and the sum
+ * rounded to the dtype; with value 1, `input.add(tensor1.mul(tensor2))`), without the product's
+ * full-size array. BatchNorm's scale and shift use it. d/dinput = 1, d/dtensor1 = value·tensor2,
+ * d/dtensor2 = value·tensor1.
+ *
+ * @throws TypeError unless all three are float tensors of one dtype and value is finite;
+ * RangeError for shapes that do not broadcast.
+ * @example
+ * ```ts
+ * const y = addcmul(bias, centred, scale); // bias + centred·scale
+ * ```
+ * @function
+ */
+export const addcmul = defineOp({
+  name: "addcmul",
+  rule: "d/dinput = g, d/dtensor1 = g·value·tensor2, d/dtensor2 = g·value·tensor1",
+  kind: "elementwise",
+  shape: (input: Tensor, t1: Tensor, t2: Tensor, _value?: number) =>
+    broadcastShapes(broadcastShapes(input.shape, t1.shape, "addcmul"), t2.shape, "addcmul"),
+  forward: (input: Tensor, t1: Tensor, t2: Tensor, value: number = 1) => {
+    addcmulOperands(input, t1, t2, value);
+    const shape = broadcastShapes(
+      broadcastShapes(input.shape, t1.shape, "addcmul"),
+      t2.shape,
+      "addcmul",
+    );
+    const out =
+      addcmulChain(input, t1, t2, value, shape) ??
+      noGrad(() => input.add(value === 1 ? t1.mul(t2) : t1.mul(value).mul(t2)));
+    return { out, inputs: [input, t1, t2], saved: { x: meta(input), a: t1, b: t2, value } };
+  },
+  // With value 1, mul's and add's gradients exactly: a broadcast factor's column sums run over
+  // the product without allocating it.
+  backward: ({ x, a, b, value }, gradOut, needs) => [
+    needs[0] ? unbroadcast(gradOut, x) : null,
+    needs[1]
+      ? value === 1
+        ? factorGradient(gradOut, b, a)
+        : unbroadcast(gradOut.mul(b).mul(value), a)
+      : null,
+    needs[2]
+      ? value === 1
+        ? factorGradient(gradOut, a, b)
+        : unbroadcast(gradOut.mul(a).mul(value), b)
+      : null,
+  ],
+});
+
+/**
+ * addcmul as one WebAssembly chain: (value·t1)·t2 (t1·t2 for value 1), then input plus it, the
+ * loops of mul and add; null where the chain cannot read an operand or the JS kernels are chosen.
+ */
+function addcmulChain(
+  input: Tensor,
+  t1: Tensor,
+  t2: Tensor,
+  value: number,
+  shape: number[],
+): Tensor | null {
+  const n = numelOf(shape);
+  if (n < ADDCMUL_CHAIN_MIN_ELEMENTS || getKernelBackend() === "js") return null;
+  const operands = [input, t1, t2].map((t) =>
+    chainOperandOf(t as Tensor & { data: FloatArray }, shape),
+  );
+  if (operands.some((o) => o === null)) return null;
+  const chainOperands = operands as ChainOperand[];
+  const steps: ChainStep[] = [];
+  let product = 1; // slot of t1, or of value·t1
+  if (value !== 1) {
+    const scalar =
+      input.dtype === "float64" ? new Float64Array([value]) : new Float32Array([value]);
+    chainOperands.push({ data: scalar, offset: 0, layout: "scalar" });
+    steps.push({ op: "mul", a: 3, b: 1 });
+    product = 4;
+  }
+  const k = chainOperands.length;
+  steps.push({ op: "mul", a: product, b: 2 });
+  steps.push({ op: "add", a: 0, b: k + steps.length - 1 });
+  const out = allocateUnfilled(input.dtype, n, "addcmul", shape) as FloatArray;
+  const written = [{ slot: k + steps.length - 1, out }];
+  if (!chainWasm(chainOperands, steps, written, n, chainInner(shape))) return null;
+  return Tensor.fromTypedArray(out, shape);
+}
 
 /** Below this many elements the product is small enough to materialise. */
 const FUSED_FACTOR_MIN_ELEMENTS = 65536;

@@ -4,6 +4,7 @@
 
 import { afterEach, describe, expect, it } from "vitest";
 import {
+  addcmul,
   center,
   compile,
   crossEntropy,
@@ -405,4 +406,26 @@ describe("compile centres values during fused passes", () => {
       /fused float32\[64, 64\]: %\d+ = center\(input0\); %\d+ = mul\(%\d+, 3\); writes %\d+ \(ran call by call on 1 replay/,
     );
   });
+});
+
+describe("compile fuses addcmul", () => {
+  it.each([1, 0.5])(
+    "runs addcmul with value %s as its mul and add steps, with eager's bits",
+    (value) => {
+      const fn = (x: Tensor, s: Tensor, b: Tensor) =>
+        noGrad(() => addcmul(b, x, s, value).relu().mul(x));
+      manualSeed(5);
+      const x = randn([70, 30]);
+      const s = randn([30]);
+      const b = randn([70, 1]);
+      const f = compile(fn);
+      f(x, s, b);
+      expect(firstDifference(f(x, s, b), fn(x, s, b))).toBe(-1);
+      const args = value === 1 ? "input2, input0, input1" : "input2, input0, input1, 0.5";
+      expect(f.explain()).toContain(`= addcmul(${args}); %`);
+      expect(f.explain()).toMatch(
+        /fused float32\[70, 30\]: %\d+ = addcmul\([^)]*\); %\d+ = relu\(%\d+\); %\d+ = mul\(%\d+, input0\); writes %\d+\n/,
+      );
+    },
+  );
 });

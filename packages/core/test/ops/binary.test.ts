@@ -5,12 +5,15 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   add,
+  addcmul,
   autogradGrad,
   div,
   gradcheck,
   maximum,
   minimum,
   mul,
+  randn,
+  setKernelBackend,
   sub,
   type Tensor,
   tensor,
@@ -202,5 +205,57 @@ describe("results too large to allocate", () => {
     expect(() => zeros([1e5, 1]).expand(1e5, 1e5).contiguous()).toThrow(
       /^contiguous: cannot allocate a float32 tensor of shape \[100000, 100000\]/,
     );
+  });
+});
+
+describe("addcmul", () => {
+  /** The bits of a float tensor's values. */
+  const bits = (t: Tensor) => {
+    const a = t.toArray() as Float32Array | Float64Array;
+    return Array.from(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+  };
+
+  it.each([
+    ["float32 [64, 40] + [64, 40]·[40] (a row)", [64, 40], [64, 40], [40], "float32"],
+    [
+      "float32 [8, 6, 5, 7] + [8, 6, 5, 7]·[6, 1, 1] (per channel)",
+      [6, 1, 1],
+      [8, 6, 5, 7],
+      [6, 1, 1],
+      "float32",
+    ],
+    ["float64 [300, 7] + [300, 1]·[300, 7] (a column)", [300, 7], [300, 1], [300, 7], "float64"],
+  ] as const)(
+    "rounds as input.add(tensor1.mul(tensor2)) in one pass, on both backends: %s",
+    (_, inputShape, shape1, shape2, dtype) => {
+      const input = randn([...inputShape], { dtype });
+      const t1 = randn([...shape1], { dtype });
+      const t2 = randn([...shape2], { dtype });
+      for (const backend of ["wasm", "js"] as const) {
+        setKernelBackend(backend);
+        expect(bits(addcmul(input, t1, t2))).toEqual(bits(input.add(t1.mul(t2))));
+        expect(bits(input.addcmul(t1, t2, 0.3))).toEqual(bits(input.add(t1.mul(0.3).mul(t2))));
+      }
+      setKernelBackend("auto");
+    },
+  );
+
+  it("gives mul's and add's gradients, and checks its operands", () => {
+    const input = randn([3], { requiresGrad: true });
+    const t1 = randn([2, 3], { requiresGrad: true });
+    const t2 = randn([2, 1], { requiresGrad: true });
+    addcmul(input, t1, t2, 2).sum().backward();
+    expect(Array.from(input.grad!.toArray())).toEqual([2, 2, 2]);
+    expect(Array.from(t1.grad!.toArray())).toEqual(Array.from(t2.expand([2, 3]).mul(2).toArray()));
+    expect(() => addcmul(input, t1.to("float64"), t2)).toThrow(
+      "addcmul: input, tensor1 and tensor2 must be float tensors of one dtype, got float32, float64, float32 (shapes [3], [2, 3], [2, 1])",
+    );
+    expect(() => addcmul(tensor([1, 2], { dtype: "int32" }), t1, t2)).toThrow(
+      "addcmul: input, tensor1 and tensor2 must be float tensors of one dtype",
+    );
+    expect(() => addcmul(input, t1, t2, Number.NaN)).toThrow(
+      "addcmul: value must be a finite number, got NaN",
+    );
+    expect(() => addcmul(randn([4]), t1, t2)).toThrow(/addcmul/);
   });
 });
