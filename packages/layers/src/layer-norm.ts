@@ -1,6 +1,6 @@
 // LayerNorm composed from primitives: autograd derives its gradient.
 
-import { ones, type Tensor, zeros } from "@koubai/core";
+import { addcmul, ones, type Tensor, zeros } from "@koubai/core";
 import { creating, dtypeMismatch, Module } from "./module.js";
 import { Parameter } from "./parameter.js";
 
@@ -79,9 +79,10 @@ export class LayerNorm extends Module {
     const dims = Array.from({ length: k }, (_, i) => x.ndim - k + i);
     const centered = x.sub(x.mean(dims, true));
     const variance = centered.square().mean(dims, true);
-    let y = centered.mul(variance.add(this.eps).rsqrt());
-    if (this.weight !== null) y = y.mul(this.weight);
-    if (this.bias !== null) y = y.add(this.bias);
-    return y;
+    const y = centered.mul(variance.add(this.eps).rsqrt());
+    // The affine step in one pass when both are there (the roundings of y·weight + bias).
+    if (this.weight !== null && this.bias !== null) return addcmul(this.bias, y, this.weight);
+    if (this.weight !== null) return y.mul(this.weight);
+    return this.bias !== null ? y.add(this.bias) : y;
   }
 }

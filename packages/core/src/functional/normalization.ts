@@ -173,6 +173,9 @@ export const groupNorm = defineComposite(
     const grouped = x.reshape([n, numGroups, -1]);
     let out = normalize(grouped, [2], eps).xHat.reshape(x.shape);
     const channelShape = x.shape.map((s, d) => (d === 1 ? s : 1));
+    if (weight !== null && bias !== null) {
+      return addcmul(bias.reshape(channelShape), out, weight.reshape(channelShape));
+    }
     if (weight !== null) out = out.mul(weight.reshape(channelShape));
     if (bias !== null) out = out.add(bias.reshape(channelShape));
     return out;
