@@ -40,6 +40,12 @@ export function maxPoolForward(
   p: MaxPoolPlan,
 ): void {
   const { inH, inW, outH, outW, kh, kw, dilationH, dilationW } = p;
+  if (kh === 2 && kw === 2 && p.strideH === 2 && p.strideW === 2 && p.padH === 0 && p.padW === 0) {
+    if (dilationH === 1 && dilationW === 1 && 2 * outH <= inH && 2 * outW <= inW) {
+      maxPool2x2(x, out, indices, p);
+      return;
+    }
+  }
   const planeSize = inH * inW;
   let q = 0;
   for (let plane = 0; plane < p.planes; plane++) {
@@ -86,6 +92,47 @@ export function maxPoolForward(
         }
         out[q] = best;
         indices[q] = bestAt;
+        q++;
+      }
+    }
+  }
+}
+
+/**
+ * maxPoolForward for the common 2×2 window with stride 2 and no padding: the four values read
+ * directly, compared in the same order with the same rule (starting from the first value is the
+ * same as starting from -∞ at the window's first position), so the same maxima and indices.
+ */
+function maxPool2x2(x: FloatArray, out: FloatArray, indices: Int32Array, p: MaxPoolPlan): void {
+  const { inH, inW, outH, outW } = p;
+  const planeSize = inH * inW;
+  let q = 0;
+  for (let plane = 0; plane < p.planes; plane++) {
+    const base = plane * planeSize;
+    for (let oh = 0; oh < outH; oh++) {
+      const top = 2 * oh * inW;
+      const bottom = top + inW;
+      for (let ow = 0; ow < outW; ow++) {
+        const c = 2 * ow;
+        let at = top + c;
+        let best = x[base + at];
+        let v = x[base + top + c + 1];
+        if (v > best || v !== v) {
+          best = v;
+          at = top + c + 1;
+        }
+        v = x[base + bottom + c];
+        if (v > best || v !== v) {
+          best = v;
+          at = bottom + c;
+        }
+        v = x[base + bottom + c + 1];
+        if (v > best || v !== v) {
+          best = v;
+          at = bottom + c + 1;
+        }
+        out[q] = best;
+        indices[q] = at;
         q++;
       }
     }

@@ -61,6 +61,10 @@ function directMax(x: ArrayLike<number>, p: MaxPoolPlan): { values: number[]; at
 describe("maxPoolForward", () => {
   const cases: [string, MaxPoolPlan][] = [
     ["kernel 2, stride 2", maxPlan({})],
+    [
+      "kernel 2, stride 2 over even sizes (the direct 2×2 loop)",
+      maxPlan({ planes: 3, inH: 6, inW: 8, outH: 3, outW: 4 }),
+    ],
     ["kernel 3, stride 2, padding 1", maxPlan({ kh: 3, kw: 3, padH: 1, padW: 1 })],
     [
       "dilation 2, stride 1",
