@@ -72,7 +72,7 @@ for (let step = 1; step <= steps; step++) {
 
 for (const s of samples) {
   console.log(
-    `step ${String(s.step).padStart(6)}  heapUsed ${s.heapMB.toFixed(2).padStart(7)} MB  arrayBuffers ${s.arrayBuffersMB.toFixed(2).padStart(6)} MB  loss ${s.loss.toFixed(4)}`,
+    `step ${String(s.step).padStart(6)}  heapUsed ${s.heapMB.toFixed(2).padStart(7)} MB  arrayBuffers ${s.arrayBuffersMB.toFixed(2).padStart(6)} MB  loss ${Number.isNaN(s.loss) ? "(before the first step)" : s.loss.toFixed(4)}`,
   );
 }
 const warm = samples.find((s) => s.step >= Math.min(1000, steps)) ?? samples[0];
