@@ -6,6 +6,7 @@
 // per-call state either.
 // Run: node --expose-gc --import tsx --conditions=@koubai/source heap-flat.ts [steps] [--compile]
 
+import { constants, PerformanceObserver } from "node:perf_hooks";
 import { compile, crossEntropy, randint, randn, type Tensor } from "@koubai/core";
 import { BatchNorm1d, Linear, ReLU, Sequential } from "@koubai/layers";
 import { SGD } from "@koubai/optim";
@@ -63,11 +64,30 @@ const trainStep = (input: Tensor, target: Tensor): Tensor => {
   return loss;
 };
 const run = compiled ? compile(trainStep) : trainStep;
+// Young-generation collections between samples: a proxy for how much a step allocates (each one
+// follows a few MB of short-lived objects), since a flat heap only says nothing is kept.
+// Entries arrive later (while a sample waits), so they are matched to the stretches of steps by
+// their start times.
+const minorGCTimes: number[] = [];
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    const kind = (entry as { detail?: { kind?: number } }).detail?.kind;
+    if (kind === constants.NODE_PERFORMANCE_GC_MINOR) minorGCTimes.push(entry.startTime);
+  }
+}).observe({ entryTypes: ["gc"] });
+const stretches: [number, number][] = [];
 console.log(compiled ? "the step under compile()" : "the step run eagerly");
 const samples: Sample[] = [await sample(0, Number.NaN)];
+let countedSteps = 0;
+let stretchStart = performance.now();
 for (let step = 1; step <= steps; step++) {
+  if (step > 1000) countedSteps++;
   const loss = run(x, labels);
-  if (step % 1000 === 0) samples.push(await sample(step, loss.item()));
+  if (step % 1000 === 0) {
+    if (step > 1000) stretches.push([stretchStart, performance.now()]);
+    samples.push(await sample(step, loss.item()));
+    stretchStart = performance.now();
+  }
 }
 
 for (const s of samples) {
@@ -82,6 +102,14 @@ const bufferGrowth = Math.max(0, ...later.map((s) => s.arrayBuffersMB - warm.arr
 console.log(
   `growth after step ${warm.step}: heapUsed ${heapGrowth.toFixed(2)} MB, arrayBuffers ${bufferGrowth.toFixed(2)} MB (limit ${LIMIT_MB} MB)`,
 );
+// Observer callbacks arrive asynchronously: let the last ones in.
+await new Promise((resolve) => setTimeout(resolve, 50));
+const minorGCs = minorGCTimes.filter((t) => stretches.some(([a, b]) => t >= a && t <= b)).length;
+if (countedSteps > 0) {
+  console.log(
+    `young-generation GCs after step 1000: ${minorGCs} in ${countedSteps} steps (${((1000 * minorGCs) / countedSteps).toFixed(1)} per 1000 steps; a step that allocated nothing would cause none)`,
+  );
+}
 if (heapGrowth > LIMIT_MB || bufferGrowth > LIMIT_MB) {
   console.error("heap-flat: memory grows during training");
   process.exit(1);
