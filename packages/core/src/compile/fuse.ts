@@ -84,9 +84,11 @@ interface Centring {
   readonly unit: TracedNode;
   /** Its input, read flat. */
   readonly input: TracedValue;
-  /** Values per row (the kept last dim) and rows (the centred count). */
+  /** Values per row (the kept last dim, or a plane) and how many values each mean is over. */
   readonly cols: number;
   readonly count: number;
+  /** For per-channel means (planes of [N, C, ...]): the channels. */
+  readonly period?: number;
   /** `sum(x, dims)` calls over the same dims, answered by the first phase's sums. */
   readonly sums: readonly TracedNode[];
 }
@@ -100,8 +102,10 @@ interface FusedReduction {
   readonly unit: TracedNode;
   /** The chain slot summed over rows. */
   readonly slot: number;
-  /** Values per row: the kept (trailing) part of the shape. */
+  /** Values per row: the kept (trailing) part of the shape, or a plane. */
   readonly cols: number;
+  /** For sums per channel: the channels (see ChainReduction). */
+  readonly period?: number;
 }
 
 /**
@@ -134,8 +138,39 @@ export class FusedUnit {
     readonly centring: Centring | null,
     /** Each call as `explain()` lists it, in order. */
     readonly calls: readonly string[],
+    /**
+     * True when the pass works over planes ([N, C, rest] with rows of the rest's values), as
+     * per-channel sums and means need; its operands are then full-size or one value per
+     * channel (or scalars).
+     */
+    readonly planes = false,
   ) {
     this.#n = numelOf(shape);
+    this.#view = planes ? [shape[0], shape[1], numelOf(shape.slice(2))] : shape;
+  }
+
+  /** The shape the chain works over: the unit's, or [N, C, rest] over planes. */
+  readonly #view: readonly number[];
+
+  /** How the chain reads `t` (of a shape that broadcasts to the unit's), or null if it cannot. */
+  #operand(t: Tensor): ChainOperand | null {
+    const data = t.data as FloatArray;
+    if (!this.planes) return chainOperandOf(t as Tensor & { data: FloatArray }, this.shape);
+    // Broadcast to the unit's shape, then the dims after 1 merged into one: they must be
+    // contiguous there, or all broadcast.
+    const view = t.broadcastView(this.shape);
+    const strides = view.strides;
+    const rest = strides.slice(2);
+    const broadcast = rest.every((s) => s === 0);
+    const contiguous = rest.every(
+      (stride, i) => stride === numelOf(this.shape.slice(i + 3)) || this.shape[i + 2] === 1,
+    );
+    if (!broadcast && !contiguous) return null;
+    const merged = [strides[0], strides[1], broadcast ? 0 : 1];
+    return chainOperandOf(
+      { data, offset: view.offset, shape: this.#view, strides: merged },
+      this.#view,
+    );
   }
 
   /**
@@ -156,7 +191,12 @@ export class FusedUnit {
     const operands: ChainOperand[] = [];
     for (const x of this.operands) {
       if ("mean" in x) {
-        operands.push({ data: means!.rows[x.mean]!, offset: 0, layout: "row" });
+        const data = means!.rows[x.mean]!;
+        operands.push(
+          this.planes
+            ? { data, offset: 0, layout: "channel", repeat: 1, period: data.length, stride: 1 }
+            : { data, offset: 0, layout: "row" },
+        );
         continue;
       }
       if (!(x instanceof TracedValue)) {
@@ -165,7 +205,7 @@ export class FusedUnit {
       }
       const t = env[x.id];
       if (t === undefined || t.dtype !== this.dtype) return false;
-      const operand = chainOperandOf(t as Tensor & { data: FloatArray }, this.shape);
+      const operand = this.#operand(t);
       if (operand === null) return false;
       operands.push(operand);
     }
@@ -175,12 +215,13 @@ export class FusedUnit {
       return allocateUnfilled(this.dtype, this.#n, op, this.shape) as FloatArray;
     });
     const outputs: ChainOutput[] = this.written.map((j, i) => ({ slot: k + j, out: made[i] }));
-    const sums = this.reductions.map(({ slot, cols }) => ({
+    const sums = this.reductions.map(({ slot, cols, period }) => ({
       slot,
       cols,
-      sums: new Float64Array(cols),
+      period,
+      sums: new Float64Array(period ?? cols),
     }));
-    const inner = chainInner(this.shape);
+    const inner = this.planes ? this.#view[2] : chainInner(this.shape);
     if (!chainWasm(operands, this.steps, outputs, this.#n, inner, sums)) return false;
     if (means !== null) {
       for (const unit of this.centring!.sums) this.#store(env, unit, means.sums);
@@ -211,18 +252,18 @@ export class FusedUnit {
     sums: Float64Array;
     rows: Partial<Record<MeanRow["mean"], FloatArray>>;
   } | null {
-    const { input, cols, count } = this.centring!;
+    const { input, cols, count, period } = this.centring!;
     const t = env[input.id];
     if (t === undefined || t.dtype !== this.dtype) return null;
-    const x = chainOperandOf(t as Tensor & { data: FloatArray }, this.shape);
+    const x = this.#operand(t);
     if (x === null || x.layout !== "flat") return null;
-    const sums = new Float64Array(cols);
-    if (!chainWasm([x], [], [], this.#n, cols, [{ slot: 0, cols, sums }])) return null;
+    const sums = new Float64Array(period ?? cols);
+    if (!chainWasm([x], [], [], this.#n, cols, [{ slot: 0, cols, period, sums }])) return null;
     const mu = sums.map((total) => total / count);
     if (this.dtype === "float64") return { sums, rows: { mu } };
     const hi = Float32Array.from(mu);
-    const lo = new Float32Array(cols);
-    for (let i = 0; i < cols; i++) lo[i] = mu[i] - hi[i];
+    const lo = new Float32Array(mu.length);
+    for (let i = 0; i < mu.length; i++) lo[i] = mu[i] - hi[i];
     return { sums, rows: { hi, lo } };
   }
 
@@ -297,6 +338,18 @@ interface ReductionCall {
   readonly reads: readonly TracedValue[];
   readonly shape: readonly number[];
   readonly cols: number;
+  /** For a sum over every dim but dim 1: the channels (planes of `cols` values go to channel r mod period). */
+  readonly period?: number;
+}
+
+/** True when `dims` (sorted) are every dim of an ndim ≥ 3 tensor but dim 1 (BatchNorm2d's). */
+function allButChannels(dims: readonly number[], ndim: number): boolean {
+  return (
+    ndim >= 3 &&
+    dims.length === ndim - 1 &&
+    dims[0] === 0 &&
+    dims.slice(1).every((d, i) => d === i + 2)
+  );
 }
 
 function fusableReduction(unit: TracedNode, lastRead: readonly number[]): ReductionCall | null {
@@ -322,10 +375,14 @@ function fusableReduction(unit: TracedNode, lastRead: readonly number[]): Reduct
   ) {
     return null;
   }
-  // The reduced dims, normalised: a leading block 0..r-1 with 0 < r < ndim.
+  // The reduced dims, normalised: a leading block 0..r-1 with 0 < r < ndim, or every dim but 1.
   const ndim = x.shape.length;
   const dims = dimsOf(second, ndim);
-  if (dims === null || dims.some((d, i) => d !== i) || dims.length >= ndim) return null;
+  if (dims === null) return null;
+  if (allButChannels(dims, ndim)) {
+    return { reads: [x], shape: x.shape, cols: numelOf(x.shape.slice(2)), period: x.shape[1] };
+  }
+  if (dims.some((d, i) => d !== i) || dims.length >= ndim) return null;
   const cols = numelOf(x.shape.slice(dims.length));
   return { reads: [x], shape: x.shape, cols };
 }
@@ -344,6 +401,53 @@ function storageOf(v: TracedValue): TracedValue {
   return value;
 }
 
+/**
+ * What a run's members ask of the rows its pass works in: per-channel sums and means need
+ * planes (rows of the dims after 1), which only full-size, per-channel and scalar operands allow;
+ * a row centring needs rows of the last dim. `add` takes a member if it fits with those before.
+ */
+class RunLayouts {
+  #planes = false;
+  #rows = false;
+  #planeOperands = true;
+  /** Whether every column sum so far sums whole planes (rows of `cols` a multiple of a plane). */
+  #planeColumns = true;
+
+  constructor(private readonly shape: readonly number[]) {}
+
+  add(
+    operands: readonly (TracedValue | number)[],
+    needs: { readonly period?: number; readonly cols?: number } | null,
+  ): boolean {
+    const fits = operands.every((v) => typeof v === "number" || this.#planeReadable(v));
+    const planes = needs?.period !== undefined;
+    const rows = needs !== null && "input" in needs && needs.period === undefined;
+    const columns = needs !== null && !("input" in needs) && needs.period === undefined;
+    const plane = numelOf(this.shape.slice(2));
+    const wholePlanes = !columns || (needs.cols ?? 0) % plane === 0;
+    if (planes && (this.#rows || !this.#planeOperands || !this.#planeColumns || !fits)) {
+      return false;
+    }
+    if (rows && this.#planes) return false;
+    if (this.#planes && (!fits || !wholePlanes)) return false;
+    this.#planes ||= planes;
+    this.#rows ||= rows;
+    this.#planeOperands &&= fits;
+    this.#planeColumns &&= wholePlanes;
+    return true;
+  }
+
+  /** True when `v` broadcast to the run's shape is full-size or constant over the dims after 1. */
+  #planeReadable(v: TracedValue): boolean {
+    const lead = this.shape.length - v.shape.length;
+    const rest = this.shape.slice(2).map((_, i) => {
+      const d = i + 2 - lead;
+      return d < 0 ? 1 : v.shape[d];
+    });
+    return rest.every((s) => s === 1) || rest.every((s, i) => s === this.shape[i + 2]);
+  }
+}
+
 /** A member of a run being built: an elementwise call or a reduction. */
 type Member =
   | { unit: TracedNode; args: (TracedValue | number)[] }
@@ -355,8 +459,11 @@ type Member =
 interface CentreCall {
   readonly input: TracedValue;
   readonly dims: readonly number[];
+  /** Values per row: the last dim, or for a per-channel centring the plane (dims 2..). */
   readonly cols: number;
   readonly count: number;
+  /** For a per-channel centring ([N, C, ...] over every dim but 1): the channels. */
+  readonly period?: number;
 }
 
 /** The reduced dims of `dim` (a number or list) for `ndim` dims, sorted; null if not numbers. */
@@ -375,14 +482,17 @@ function fusableCentre(unit: TracedNode, lastRead: readonly number[]): CentreCal
   const out = unit.outputs[0];
   if (!(x instanceof TracedValue) || out.producer !== unit || out.dtype !== x.dtype) return null;
   if ((x.dtype !== "float32" && x.dtype !== "float64") || x.shape.length < 2) return null;
+  const dims = dimsOf(dim, x.shape.length);
+  const n = numelOf(x.shape);
+  if (dims === null || n < MIN_ELEMENTS || !savesNothingRead(unit, lastRead)) return null;
+  if (allButChannels(dims, x.shape.length)) {
+    // BatchNorm2d's: one mean per channel, over planes of the trailing dims.
+    const period = x.shape[1];
+    return { input: x, dims, cols: n / x.shape[0] / period, count: n / period, period };
+  }
   // The means are a row of the last dim, which must be the rows the chain works in.
   if (x.shape[x.shape.length - 1] < 2) return null;
-  const dims = dimsOf(dim, x.shape.length);
-  if (dims === null || dims.length !== x.shape.length - 1 || dims.some((d, i) => d !== i)) {
-    return null;
-  }
-  const n = numelOf(x.shape);
-  if (n < MIN_ELEMENTS || !savesNothingRead(unit, lastRead)) return null;
+  if (dims.length !== x.shape.length - 1 || dims.some((d, i) => d !== i)) return null;
   const cols = x.shape[x.shape.length - 1];
   return { input: x, dims, cols, count: n / cols };
 }
@@ -443,6 +553,10 @@ export function fuseElementwise(
     ];
     let centre = firstCentre;
     const { shape, dtype } = first.outputs[0];
+    // Per-channel sums and means need the pass to work over planes, which only full-size,
+    // per-channel and scalar operands allow; a row centring needs rows of the last dim.
+    const layouts = new RunLayouts(shape);
+    layouts.add(args ?? [firstCentre!.input], firstCentre);
     // Calls between the run's calls that change no values move: before the fused unit when
     // they read none of its values (BatchNorm reshapes its bias between the scale and the
     // shift), after it when they do, or read what such a call made (a reduction of one of its
@@ -472,7 +586,12 @@ export function fuseElementwise(
       const value = next.outputs[0];
       const sameSize = value !== undefined && numelOf(value.shape) >= numelOf(shape);
       if (nextArgs !== null) {
-        if (!readsAfter && value.dtype === dtype && sameShape(value.shape, shape)) {
+        if (
+          !readsAfter &&
+          value.dtype === dtype &&
+          sameShape(value.shape, shape) &&
+          layouts.add(nextArgs, null)
+        ) {
           join(j, { unit: next, args: nextArgs });
           made.add(value);
           continue;
@@ -491,7 +610,8 @@ export function fuseElementwise(
         !readsAfter &&
         !made.has(nextCentre.input) &&
         value.dtype === dtype &&
-        sameShape(value.shape, shape)
+        sameShape(value.shape, shape) &&
+        layouts.add([nextCentre.input], nextCentre)
       ) {
         join(j, { unit: next, centre: nextCentre });
         centre = nextCentre;
@@ -510,7 +630,8 @@ export function fuseElementwise(
         reduction !== null &&
         !readsAfter &&
         value.dtype === dtype &&
-        sameShape(reduction.shape, shape)
+        sameShape(reduction.shape, shape) &&
+        layouts.add(reduction.reads, reduction)
       ) {
         join(j, { unit: next, reduction });
         after.add(value);
@@ -653,7 +774,7 @@ function fusedUnit(
     return step !== undefined ? { step } : { slot: external(arg) };
   };
   const pending: { op: WasmBinaryOp | WasmUnaryOp; refs: Ref[]; value: TracedValue | null }[] = [];
-  const sums: { unit: TracedNode; ref: Ref; cols: number }[] = [];
+  const sums: { unit: TracedNode; ref: Ref; cols: number; period?: number }[] = [];
   const calls: string[] = [];
   const label = (arg: TracedValue | number) => (typeof arg === "number" ? String(arg) : arg.label);
   let centring: Centring | null = null;
@@ -681,7 +802,7 @@ function fusedUnit(
       calls.push(`${out.label} = ${unit.op}(${member.args.map(label).join(", ")})`);
     } else if ("centre" in member) {
       // x - μ as eager center computes it: (x - hi) - lo in float32, x - μ in float64.
-      const { input, cols, count } = member.centre;
+      const { input, cols, count, period } = member.centre;
       const x = refOf(input);
       const mean = (m: MeanRow["mean"]): Ref => ({ slot: operands.push({ mean: m }) - 1 });
       if (dtype === "float64") pending.push({ op: "sub", refs: [x, mean("mu")], value: out });
@@ -690,7 +811,7 @@ function fusedUnit(
         pending.push({ op: "sub", refs: [{ step: pending.length - 1 }, mean("lo")], value: out });
       }
       stepOf.set(out, pending.length - 1);
-      centring = { unit, input, cols, count, sums: sharedSums };
+      centring = { unit, input, cols, count, period, sums: sharedSums };
       calls.push(`${out.label} = center(${input.label})`);
     } else if ("sharedSum" in member) {
       sharedSums.push(unit);
@@ -703,7 +824,7 @@ function fusedUnit(
         pending.push({ op: "mul", refs: reduction.reads.map(refOf), value: null });
         ref = { step: pending.length - 1 };
       }
-      sums.push({ unit, ref, cols: reduction.cols });
+      sums.push({ unit, ref, cols: reduction.cols, period: reduction.period });
       calls.push(`${out.label} = ${unit.op}(${reduction.reads.map(label).join(", ")})`);
     }
   }
@@ -727,8 +848,9 @@ function fusedUnit(
     steps,
     pending.map((p) => p.value),
     written,
-    sums.map(({ unit, ref, cols }) => ({ unit, slot: slot(ref), cols })),
+    sums.map(({ unit, ref, cols, period }) => ({ unit, slot: slot(ref), cols, period })),
     centring,
     calls,
+    centring?.period !== undefined || sums.some((r) => r.period !== undefined),
   );
 }

@@ -54,21 +54,29 @@ export interface ChainOutput {
 }
 
 /**
- * Column sums of a slot: sums[j] = Σ_r value[r·cols + j] over the rows of `cols` values, each
- * column accumulated in float64 over rows in order (reduce.wat's columns loop, bit for bit the
- * sum over leading dims that `reduce("sum")` gives). `cols` must be a multiple of the chain's
- * `inner`.
+ * Sums of a slot over rows of `cols` values. Column sums (no `period`): sums[j] = Σ_r
+ * value[r·cols + j], each column accumulated in float64 over rows in order (reduce.wat's columns
+ * loop, bit for bit the sum over leading dims that `reduce("sum")` gives). Plane sums (with
+ * `period` P): each row (a plane of [N, P, ...]) is added, value by value in order, onto
+ * sums[r mod P] (reduce.wat's row sums continuing from the running sums: bit for bit the sum over
+ * every dim but dim 1). `cols` must be a multiple of the chain's `inner`.
  */
 export interface ChainReduction {
   readonly slot: number;
   readonly cols: number;
+  readonly period?: number;
   readonly sums: Float64Array;
 }
+
+/** How many float64 sums a reduction keeps. */
+const sumsOf = (r: ChainReduction): number => r.period ?? r.cols;
 
 /** reduce.wat's column loops, run on the chain's memory. */
 interface ColumnLoops {
   columnsF32(x: number, rows: number, cols: number, mean: number, acc: number, mode: number): void;
   columnsF64(x: number, rows: number, cols: number, mean: number, acc: number, mode: number): void;
+  rowSumsF32(x: number, rows: number, len: number, acc: number): void;
+  rowSumsF64(x: number, rows: number, len: number, acc: number): void;
 }
 
 const columnLoopsOn = onImportedMemory(
@@ -120,7 +128,7 @@ type Action =
   | { kind: "binary"; op: WasmBinaryOp; a: number; as: number; b: number; bs: number; o: number }
   | { kind: "unary"; op: WasmUnaryOp; from: number; fromScalar: boolean; o: number }
   | { kind: "store"; at: number; out: FloatArray }
-  | { kind: "reduce"; at: number; cols: number; acc: number };
+  | { kind: "reduce"; at: number; cols: number; period: number; acc: number };
 
 /** Where each slot lives: an element index into the memory view, and whether it is one scalar. */
 interface Place {
@@ -195,7 +203,7 @@ export function chainWasm(
   // A chunk holds whole rows of every operand and reduction.
   let unit = rows ? inner : 1;
   for (const r of reductions) {
-    if (r.cols % inner !== 0 || r.sums.length !== r.cols) return false;
+    if (r.cols % inner !== 0 || r.sums.length !== sumsOf(r)) return false;
     unit = (unit / gcd(unit, r.cols)) * r.cols;
   }
   if (n === 0 || unit > per || n % unit !== 0 || operands.length > per / 4) return false;
@@ -205,7 +213,7 @@ export function chainWasm(
   // No more than n: a row operand is tiled over a whole chunk once per call.
   const chunk = Math.min(Math.floor(per / unit) * unit, n);
   const plan = schedule(operands, steps, outputs, reductions, per);
-  const accBytes = reductions.reduce((b, r) => b + ((r.cols * 8 + 15) & ~15), 0);
+  const accBytes = reductions.reduce((b, r) => b + ((sumsOf(r) * 8 + 15) & ~15), 0);
   const mem = chainMemory(plan.regions * CHUNK_BYTES + accBytes);
   if (mem === null) return false;
   const view = f64 ? mem.f64 : mem.f32;
@@ -213,6 +221,7 @@ export function chainWasm(
   const accStart = (plan.regions * CHUNK_BYTES) / 8;
   mem.f64.fill(0, accStart, accStart + accBytes / 8);
   const columns = f64 ? mem.columns.columnsF64 : mem.columns.columnsF32;
+  const rowSums = f64 ? mem.columns.rowSumsF64 : mem.columns.rowSumsF32;
   // Once per call: scalars stored as one vector each, rows tiled over a chunk's worth of rows.
   operands.forEach((x, slot) => {
     const at = plan.places[slot].at;
@@ -250,15 +259,28 @@ export function chainWasm(
           break;
         case "reduce":
           // The mean argument is not read when summing (mode 0).
-          columns(act.at * bytes, len / act.cols, act.cols, 0, plan.accAt + act.acc, 0);
+          if (act.period === 0) {
+            columns(act.at * bytes, len / act.cols, act.cols, 0, plan.accAt + act.acc, 0);
+          } else {
+            // Rows r0.. of this chunk onto sums[r mod period], in runs that do not wrap around.
+            const rows = len / act.cols;
+            const r0 = start / act.cols;
+            for (let r = 0; r < rows; ) {
+              const first = (r0 + r) % act.period;
+              const run = Math.min(act.period - first, rows - r);
+              const at = (act.at + r * act.cols) * bytes;
+              rowSums(at, run, act.cols, plan.accAt + act.acc + first * 8);
+              r += run;
+            }
+          }
           break;
       }
     }
   }
   let acc = accStart;
   for (const r of reductions) {
-    r.sums.set(mem.f64.subarray(acc, acc + r.cols));
-    acc += ((r.cols * 8 + 15) & ~15) / 8;
+    r.sums.set(mem.f64.subarray(acc, acc + sumsOf(r)));
+    acc += ((sumsOf(r) * 8 + 15) & ~15) / 8;
   }
   return true;
 }
@@ -381,8 +403,14 @@ function schedule(
       places[r.slot] = { at: take() * per, scalar: false };
       actions.push({ kind: "load", operand: operands[r.slot], at: places[r.slot].at });
     }
-    actions.push({ kind: "reduce", at: places[r.slot].at, cols: r.cols, acc });
-    acc += (r.cols * 8 + 15) & ~15;
+    actions.push({
+      kind: "reduce",
+      at: places[r.slot].at,
+      cols: r.cols,
+      period: r.period ?? 0,
+      acc,
+    });
+    acc += (sumsOf(r) * 8 + 15) & ~15;
   }
   return { actions, places, regions, accAt: regions * CHUNK_BYTES };
 }

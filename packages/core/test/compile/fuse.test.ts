@@ -393,11 +393,11 @@ describe("compile centres values during fused passes", () => {
   );
 
   it("leaves other centrings to center, and replays call by call given a transposed input", () => {
-    const perChannel = compile((x: Tensor) => noGrad(() => center(x, [0, 2]).mul(3)));
+    const lastDim = compile((x: Tensor) => noGrad(() => center(x, 2).mul(3)));
     const x = randn([6, 5, 40]);
-    perChannel(x);
-    expect(firstDifference(perChannel(x), center(x, [0, 2]).mul(3))).toBe(-1);
-    expect(perChannel.explain()).not.toContain("center(input0)");
+    lastDim(x);
+    expect(firstDifference(lastDim(x), center(x, 2).mul(3))).toBe(-1);
+    expect(lastDim.explain()).not.toContain("center(input0)");
     const rows = compile((x: Tensor) => noGrad(() => center(x, 0).mul(3)));
     const y = randn([64, 64]);
     rows(y);
@@ -428,4 +428,56 @@ describe("compile fuses addcmul", () => {
       );
     },
   );
+});
+
+describe("compile fuses per-channel centrings and sums (BatchNorm2d's)", () => {
+  it.each(["float32", "float64"] as const)(
+    "centres %s [N, C, H, W] per channel and sums over N, H, W in its pass, with eager's bits",
+    (dtype) => {
+      const fn = (x: Tensor, scale: Tensor, shift: Tensor) =>
+        noGrad(() => {
+          const centred = center(x, [0, 2, 3]);
+          const spread = centred.square().sum([0, 2, 3], true);
+          const y = addcmul(shift, centred, scale).relu();
+          return [y, spread, x.sum([0, 2, 3]), y.sum([3, 2, 0], true)];
+        });
+      manualSeed(9);
+      const x = randn([5, 6, 7, 9], { dtype }).mul(0.1).add(1e4);
+      const scale = randn([6, 1, 1], { dtype });
+      const shift = randn([1, 6, 1, 1], { dtype });
+      const f = compile(fn);
+      f(x, scale, shift);
+      for (let i = 0; i < 2; i++) {
+        const got = f(x, scale, shift);
+        fn(x, scale, shift).forEach((e, k) => {
+          expect(firstDifference(got[k], e)).toBe(-1);
+        });
+      }
+      const text = f.explain();
+      expect(text).toMatch(
+        new RegExp(
+          `fused ${dtype}\\[5, 6, 7, 9\\]: %\\d+ = center\\(input0\\); %\\d+ = square\\(%\\d+\\); %\\d+ = sum\\(%\\d+\\); %\\d+ = addcmul\\(input2, %\\d+, input1\\); %\\d+ = relu\\(%\\d+\\); %\\d+ = sum\\(input0\\) \\(the centring's sums\\); %\\d+ = sum\\(%\\d+\\); writes %\\d+\\n`,
+        ),
+      );
+      expect(text).not.toContain("call by call");
+    },
+  );
+
+  it("keeps a per-channel sum out of a pass whose operands vary along the last dims", () => {
+    const fn = (x: Tensor, row: Tensor) =>
+      noGrad(() => {
+        const y = x.mul(row); // row: [W], not per channel
+        return [y, y.sum([0, 2, 3])];
+      });
+    const x = randn([4, 3, 5, 8]);
+    const row = randn([8]);
+    const f = compile(fn);
+    f(x, row);
+    const [y, s] = f(x, row);
+    const [ey, es] = fn(x, row);
+    expect(firstDifference(y, ey)).toBe(-1);
+    expect(firstDifference(s, es)).toBe(-1);
+    expect(f.explain()).not.toMatch(/fused [^\n]*= sum\(/);
+    expect(f.explain()).not.toContain("call by call");
+  });
 });

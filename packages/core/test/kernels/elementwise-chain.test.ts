@@ -229,3 +229,27 @@ describe("chainWasm column sums", () => {
     expect(sums.every((v) => v === 3)).toBe(true);
   });
 });
+
+describe("chainWasm plane sums", () => {
+  it.each([
+    ["float32", Float32Array, [9, 5, 40, 41]],
+    ["float64", Float64Array, [6, 13, 4, 30]],
+  ] as const)(
+    "sums %s [N, C, H, W] over N, H, W per channel as reduce(sum) does, across chunks",
+    (_, Type, shape) => {
+      const [n, c, h, w] = shape;
+      const total = n * c * h * w;
+      const x: Operand = { data: values(Type, total + 1, 8), offset: 1, layout: "flat" };
+      // Square each value, sum its planes per channel, and write the squares out too.
+      const squares = new Type(total);
+      const sums = new Float64Array(c);
+      const reduction = [{ slot: 1, cols: h * w, period: c, sums }];
+      const step = [{ op: "square", a: 0, b: -1 }] as const;
+      expect(chainWasm([x], step, [{ slot: 1, out: squares }], total, h * w, reduction)).toBe(true);
+      const expected = new Float64Array(c);
+      const strides = [c * h * w, h * w, w, 1];
+      reduce("sum", { data: squares, offset: 0, shape: [...shape], strides }, [0, 2, 3], expected);
+      expect(firstDifference(sums, expected)).toBe(-1);
+    },
+  );
+});
