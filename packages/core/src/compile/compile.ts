@@ -9,7 +9,7 @@ import { setArrayPool } from "../tensor/dtype.js";
 import { formatShape } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
 import { WithSaved } from "../tensor/tracing.js";
-import { FusedUnit, fuseElementwise } from "./fuse.js";
+import { FusedUnit, fuseElementwise, inPlaceTargets } from "./fuse.js";
 import { liveness, ReplayMemory, ReplayPool, type StepValues, stepValues } from "./memory.js";
 import {
   mapTensors,
@@ -144,6 +144,10 @@ class Plan {
   readonly #escaping: Set<TracedValue>;
   /** Inputs and captured tensors: their arrays are never reused. */
   readonly #pinned: TracedValue[];
+  /** The storage of captured tensors updated in place (when fused: see inPlaceTargets). */
+  readonly #inPlaceStorage: Set<ArrayBufferLike>;
+  /** Replays that ran in the traced order since an input shares that storage. */
+  unfusedReplays = 0;
 
   constructor(
     readonly graph: TracedGraph,
@@ -170,6 +174,7 @@ class Plan {
     const worthIt = dies.some((d) => d.length > 0);
     this.pool = reuse && this.runsBackward && worthIt ? new ReplayPool() : null;
     this.#pinned = graph.values.filter((v) => v.source === "input" || v.source === "captured");
+    this.#inPlaceStorage = fuse ? inPlaceTargets(this.units) : new Set();
   }
 
   /** The fused units among the steps. */
@@ -230,25 +235,34 @@ class Plan {
       }
     };
     const previous = setGradEnabled(false);
+    // An input sharing storage with a captured tensor that the function updates in place: the
+    // fused order (which may move the update after a pass reading the input) is not the eager
+    // one, so this call replays its calls in the traced order, without array reuse.
+    const inTracedOrder = inputs.some((t) => this.#inPlaceStorage.has(t.data.buffer));
+    if (inTracedOrder) this.unfusedReplays++;
+    const pool = inTracedOrder ? null : this.pool;
     const memory =
-      this.pool === null
+      pool === null
         ? null
         : new ReplayMemory(
-            this.pool,
+            pool,
             this.#pinned.map((v) => env[v.id]!),
             this.graph.values.length,
           );
-    if (this.pool !== null) this.pool.reused = 0;
-    const previousPool = setArrayPool(this.pool);
+    if (pool !== null) pool.reused = 0;
+    const previousPool = setArrayPool(pool);
     try {
-      this.steps.forEach((step, s) => {
-        if (!(step instanceof FusedUnit)) run(step);
-        else if (!step.run(env)) step.units.forEach(run);
-        if (memory !== null) {
-          memory.made(this.#stepValues[s].makes, env, this.#escaping);
-          memory.died(this.#dies[s], env);
-        }
-      });
+      if (inTracedOrder) this.units.forEach(run);
+      else {
+        this.steps.forEach((step, s) => {
+          if (!(step instanceof FusedUnit)) run(step);
+          else if (!step.run(env)) step.units.forEach(run);
+          if (memory !== null) {
+            memory.made(this.#stepValues[s].makes, env, this.#escaping);
+            memory.died(this.#dies[s], env);
+          }
+        });
+      }
     } finally {
       setArrayPool(previousPool);
       setGradEnabled(previous);
@@ -378,14 +392,24 @@ function fusionSummary(plan: Plan): string[] {
   const values = calls + centrings;
   const written = fused.reduce((n, f) => n + f.written.length, 0);
   const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
-  const parts = [plural(calls, "elementwise call", "elementwise calls")];
+  const parts: string[] = [];
+  if (calls > 0) parts.push(plural(calls, "elementwise call", "elementwise calls"));
   if (centrings > 0) parts.push(plural(centrings, "centring", "centrings"));
   if (reductions > 0) parts.push(plural(reductions, "reduction", "reductions"));
   const what =
     parts.length === 1 ? parts[0] : `${parts.slice(0, -1).join(", ")} and ${parts.at(-1)}`;
+  const writes =
+    values === 0
+      ? ""
+      : `, writing out ${written} of their ${values} values (the others stay in WebAssembly scratch memory)`;
   return [
-    `fused: ${what} run as ${plural(fused.length, "pass", "passes")}, writing out ${written} of their ${values} values (the others stay in WebAssembly scratch memory)`,
+    `fused: ${what} run as ${plural(fused.length, "pass", "passes")}${writes}`,
     ...fused.map((f) => `  ${f.describe()}`),
+    ...(plan.unfusedReplays === 0
+      ? []
+      : [
+          `${plan.unfusedReplays} ${plan.unfusedReplays === 1 ? "replay" : "replays"} ran unfused, in the traced order: an input shared storage with a tensor the function updates in place`,
+        ]),
   ];
 }
 

@@ -1,11 +1,15 @@
-// Fusing a replay's elementwise calls: runs of consecutive float add, sub, mul, div, maximum,
-// minimum, neg, abs, square, sqrt, rsqrt, relu and relu's backward of one output shape and dtype
-// become one fused unit, which streams its operands through the WebAssembly loops chunk by chunk
-// (kernels/elementwise-chain.ts) and writes out only the values later calls or the result read.
-// Each value is computed by the loop its op runs eagerly, so results stay bit for bit the same.
-// A fused unit checks its operands' layouts on every call and, where one is not supported (or
-// the JS kernels are selected), the replay runs its calls one by one as before. Besides the
-// one-op loops' layouts, a fused unit reads per-channel operands ([1, C, 1, 1] of [N, C, H, W]).
+// Fusing a replay's calls into passes. A run of float add, sub, mul, div, maximum, minimum, neg,
+// abs, square, sqrt, rsqrt, relu, relu's backward and addcmul calls of one output shape and dtype,
+// with the sums over leading dims (or over every dim but 1) of values of that shape, the column
+// sums of products (mul's backward for a broadcast factor) and BatchNorm's centring, becomes one
+// fused unit: it streams its operands through the WebAssembly loops chunk by chunk
+// (kernels/elementwise-chain.ts), sums as it goes, and writes out only the values later calls or
+// the result read. The calls of a run need not be consecutive: calls that change no values move
+// before or after the pass, and in-place updates after it, as long as every call still sees what
+// it would see eagerly. Each value is computed by the loop its op runs eagerly, and each sum adds
+// in the eager order, so results stay bit for bit the same. A fused unit checks its operands'
+// layouts on every call and, where one is not supported (or the JS kernels are selected), the
+// replay runs its calls one by one as before.
 
 import { getKernelBackend } from "../kernels/backend.js";
 import {
@@ -14,6 +18,7 @@ import {
   type ChainStep,
   chainInner,
   chainOperandOf,
+  chainRowLimit,
   chainWasm,
 } from "../kernels/elementwise-chain.js";
 import type { WasmBinaryOp, WasmUnaryOp } from "../kernels/elementwise-wasm.js";
@@ -46,8 +51,9 @@ const UNARY_OPS: ReadonlyMap<string, WasmUnaryOp> = new Map([
 
 /**
  * Kinds of calls that change no tensor's values, so they may run before or after a fused unit:
- * they only make new values (random ones draw in their own order, which moving them past
- * elementwise calls keeps). Setting a `.grad` only swaps a reference.
+ * they only make new values. Random creations (rand, randn) read no tensors, so they always move
+ * before a pass, in their order, and draw as in eager code. Setting a `.grad` changes no values
+ * either, but always moves after a pass (see {@link isSetGrad}).
  */
 const MOVABLE_KINDS: ReadonlySet<string> = new Set([
   "movement",
@@ -58,7 +64,12 @@ const MOVABLE_KINDS: ReadonlySet<string> = new Set([
 ]);
 
 function movable(unit: TracedNode): boolean {
-  return MOVABLE_KINDS.has(unit.kind) || (unit.kind === "effect" && unit.op === "setGrad");
+  return MOVABLE_KINDS.has(unit.kind) || isSetGrad(unit);
+}
+
+/** Setting a `.grad`: it changes no values, but two on one tensor must keep their order. */
+function isSetGrad(unit: TracedNode): boolean {
+  return unit.kind === "effect" && unit.op === "setGrad";
 }
 
 /** Below this many elements eager code runs the JS rows, and a fused pass saves nothing. */
@@ -267,6 +278,26 @@ export class FusedUnit {
     return { sums, rows: { hi, lo } };
   }
 
+  /**
+   * Whether a chain can run this unit at all: its rows (broadcast operands, the centring's
+   * means, the reductions' rows) fit a chunk. A unit that cannot is not made: its calls replay
+   * one by one instead of falling back on every call.
+   */
+  fits(): boolean {
+    const inner = this.planes ? this.#view[2] : chainInner(this.shape);
+    const broadcast =
+      this.centring !== null ||
+      this.operands.some((x) => x instanceof TracedValue && !sameShape(x.shape, this.shape));
+    let rows = broadcast ? inner : 1;
+    const widths = this.reductions.map((r) => r.cols);
+    if (this.centring !== null) widths.push(this.centring.cols);
+    for (const cols of widths) {
+      if (cols % inner !== 0) return false;
+      rows = (rows / gcd(rows, cols)) * cols;
+    }
+    return rows <= chainRowLimit(this.dtype);
+  }
+
   /** One line for `explain()`: the shape, the calls and which values are written out. */
   describe(): string {
     const writes = this.written.map((j) => this.stepValues[j]!.label);
@@ -391,7 +422,7 @@ function fusableReduction(unit: TracedNode, lastRead: readonly number[]): Reduct
  * The value whose storage `v` views: through the movement calls (reshape, transpose, expand,
  * slices) that made it. Conservative: a reshape that copied still counts as a view.
  */
-function storageOf(v: TracedValue): TracedValue {
+export function storageOf(v: TracedValue): TracedValue {
   let value = v;
   for (let p = value.producer; p !== null && p.kind === "movement"; p = value.producer) {
     const source = p.inputs[0];
@@ -448,7 +479,29 @@ class RunLayouts {
   }
 }
 
-/** A member of a run being built: an elementwise call or a reduction. */
+/**
+ * The storage (ArrayBuffers) of the captured tensors that in-place calls among `units` update.
+ * Fusion may move such an update after a pass that reads the function's inputs; an input sharing
+ * that storage (a view of a parameter passed in) would then be read before the update, so a call
+ * with such an input replays unfused.
+ */
+export function inPlaceTargets(units: readonly TracedNode[]): Set<ArrayBufferLike> {
+  const buffers = new Set<ArrayBufferLike>();
+  for (const unit of units) {
+    const target = unit.kind === "inplace" ? unit.args[0] : undefined;
+    if (!(target instanceof TracedValue)) continue;
+    const root = storageOf(target);
+    if (root.source === "captured" && root.tensor !== null) buffers.add(root.tensor.data.buffer);
+  }
+  return buffers;
+}
+
+const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+
+/**
+ * A member of a run being built: an elementwise call (addcmul included), a reduction, a
+ * centring, or a sum answered from the centring's own sums.
+ */
 type Member =
   | { unit: TracedNode; args: (TracedValue | number)[] }
   | { unit: TracedNode; reduction: ReductionCall }
@@ -513,12 +566,11 @@ function sharesCentreSums(unit: TracedNode, centre: CentreCall): boolean {
 }
 
 /**
- * `units` with every run of two or more consecutive fusable calls of one shape and dtype
- * replaced by a fused unit: elementwise calls, and the reductions (sums over leading dims,
- * column sums of products) of values they make; then reductions of values made earlier that
- * sit next to each other (once moved) share a pass too. `replaysWithoutGrad(unit)` says whether
- * the replay runs the call with grad mode off (a call that records an autograd graph must stay
- * a call).
+ * `units` with every run of two or more fusable calls of one shape and dtype replaced by a fused
+ * unit: elementwise calls, centrings, and the sums of values of that shape; then sums of values
+ * made before any pass that sit next to each other (once moved) share a pass too.
+ * `replaysWithoutGrad(unit)` says whether the replay runs the call with grad mode off (a call
+ * that records an autograd graph must stay a call).
  */
 export function fuseElementwise(
   graph: TracedGraph,
@@ -566,8 +618,20 @@ export function fuseElementwise(
     const made = new Set<TracedValue>(first.outputs);
     const after = new Set<TracedValue>();
     // The tensors in-place updates moved after the pass change: a view of one made earlier
-    // must not be read before the update either.
+    // must not be read before the update either. Views made outside the function are not in the
+    // trace: after an input is updated, no input or captured tensor is read in the pass; after a
+    // captured one, none sharing its storage (an input sharing it makes the replay run unfused:
+    // see inPlaceTargets).
     const updated = new Set<TracedValue>();
+    const updatedStorage = new Set<ArrayBufferLike>();
+    let inputUpdated = false;
+    const readsUpdated = (v: TracedValue): boolean => {
+      const root = storageOf(v);
+      if (updated.has(root)) return true;
+      if (root.source !== "input" && root.source !== "captured") return false;
+      if (inputUpdated) return true;
+      return root.tensor !== null && updatedStorage.has(root.tensor.data.buffer);
+    };
     const moved: { unit: TracedNode; index: number; before: boolean }[] = [];
     const members = new Set<number>([i]);
     let last = i;
@@ -580,7 +644,7 @@ export function fuseElementwise(
       const j = pending[p];
       const next = units[j];
       const reads = next.inputs;
-      const readsAfter = reads.some((v) => after.has(v) || updated.has(storageOf(v)));
+      const readsAfter = reads.some((v) => after.has(v) || readsUpdated(v));
       const withoutGrad = replaysWithoutGrad(next);
       const nextArgs = withoutGrad ? fusableArgs(next, lastRead) : null;
       const value = next.outputs[0];
@@ -644,11 +708,19 @@ export function fuseElementwise(
           updated.add(storageOf(v));
         }
         const target = next.args[0];
-        if (target instanceof TracedValue) updated.add(storageOf(target));
+        if (target instanceof TracedValue) {
+          const root = storageOf(target);
+          updated.add(root);
+          if (root.source === "input") inputUpdated = true;
+          if (root.source === "captured" && root.tensor !== null) {
+            updatedStorage.add(root.tensor.data.buffer);
+          }
+        }
         continue;
       }
       if (!movable(next)) break;
-      if (readsAfter || reads.some((v) => made.has(v))) {
+      // Setting a .grad stays after the pass: two on one tensor must keep their order.
+      if (readsAfter || reads.some((v) => made.has(v)) || isSetGrad(next)) {
         moved.push({ unit: next, index: j, before: false });
         for (const v of next.outputs) after.add(v);
       } else moved.push({ unit: next, index: j, before: true });
@@ -669,7 +741,9 @@ export function fuseElementwise(
         placed.add(m.index);
       }
     }
-    out.push(fusedUnit(run, shape, dtype as "float32" | "float64", last, lastRead, readOutside));
+    const unit = fusedUnit(run, shape, dtype as "float32" | "float64", last, lastRead, readOutside);
+    if (unit.fits()) out.push(unit);
+    else out.push(...unit.units); // in the traced order, the moved calls as placed
     pending = pending.filter((k) => !placed.has(k));
   }
   return groupReductions(out, lastRead, position, replaysWithoutGrad);
@@ -725,7 +799,7 @@ function groupReductions(
         continue;
       }
       if (!calls.every(movable)) break;
-      moved.push({ step: next, index: j, before: !readsAfter });
+      moved.push({ step: next, index: j, before: !readsAfter && !calls.some(isSetGrad) });
       if (readsAfter) for (const c of calls) for (const v of c.outputs) after.add(v);
     }
     if (run.length === 1) {
@@ -736,7 +810,16 @@ function groupReductions(
     const within = moved.filter((m) => m.index < last);
     for (const m of within) if (m.before) out.push(m.step);
     const lastIndex = position.get(run[run.length - 1].unit)!;
-    out.push(fusedUnit(run, shape, dtype as "float32" | "float64", lastIndex, lastRead, new Set()));
+    const unit = fusedUnit(
+      run,
+      shape,
+      dtype as "float32" | "float64",
+      lastIndex,
+      lastRead,
+      new Set(),
+    );
+    if (unit.fits()) out.push(unit);
+    else out.push(...unit.units);
     for (const m of within) if (!m.before) out.push(m.step);
     i = last + 1;
   }

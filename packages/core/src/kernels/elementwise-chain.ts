@@ -92,6 +92,14 @@ const columnLoopsOn = onImportedMemory(
  */
 const CHUNK_BYTES = 65536;
 
+/**
+ * The longest row a chain takes when rows matter (broadcast operands, reductions): one region's
+ * worth of values of the dtype. A pass whose rows are longer cannot run as a chain.
+ */
+export function chainRowLimit(dtype: "float32" | "float64"): number {
+  return CHUNK_BYTES / (dtype === "float64" ? 8 : 4);
+}
+
 /** The private module and whole-memory views, remade when the memory grows. */
 interface ChainMemory {
   module: Scratch;

@@ -163,9 +163,7 @@ export const addcmul = defineOp({
       t2.shape,
       "addcmul",
     );
-    const out =
-      addcmulChain(input, t1, t2, value, shape) ??
-      noGrad(() => input.add(value === 1 ? t1.mul(t2) : t1.mul(value).mul(t2)));
+    const out = addcmulChain(input, t1, t2, value, shape) ?? addcmulLoops(input, t1, t2, value);
     return { out, inputs: [input, t1, t2], saved: { x: meta(input), a: t1, b: t2, value } };
   },
   // With value 1, mul's and add's gradients exactly: a broadcast factor's column sums run over
@@ -184,6 +182,20 @@ export const addcmul = defineOp({
       : null,
   ],
 });
+
+/**
+ * addcmul as the same loops one after another, (value·t1)·t2 then input plus it, through the
+ * kernels rather than the ops, so a tracer sees one call.
+ */
+function addcmulLoops(input: Tensor, t1: Tensor, t2: Tensor, value: number): Tensor {
+  const dtype = input.dtype;
+  const scaled =
+    value === 1
+      ? t1
+      : binaryForward(k.mulRow, t1, toTensor(value, dtype, "addcmul"), dtype, "addcmul");
+  const product = binaryForward(k.mulRow, scaled, t2, dtype, "addcmul");
+  return binaryForward(k.addRow, input, product, dtype, "addcmul");
+}
 
 /**
  * addcmul as one WebAssembly chain: (value·t1)·t2 (t1·t2 for value 1), then input plus it, the

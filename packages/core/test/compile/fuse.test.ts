@@ -481,3 +481,82 @@ describe("compile fuses per-channel centrings and sums (BatchNorm2d's)", () => {
     expect(f.explain()).not.toContain("call by call");
   });
 });
+
+describe("compile keeps eager's order where fusion could change it", () => {
+  it("reads a view made outside the function after an in-place update of its storage, as eager code does", () => {
+    const make = () => {
+      manualSeed(1);
+      const w = randn([256, 8]);
+      return { w, view: w.transpose(0, 1).transpose(0, 1) }; // shares w's storage
+    };
+    const step =
+      ({ w, view }: ReturnType<typeof make>) =>
+      (x: Tensor) =>
+        noGrad(() => {
+          const a = x.mul(2);
+          w.add_(1);
+          return a.add(view);
+        });
+    const x = randn([256, 8]);
+    const eager = make();
+    const traced = make();
+    const f = compile(step(traced));
+    for (let i = 0; i < 3; i++) expect(firstDifference(f(x), step(eager)(x))).toBe(-1);
+  });
+
+  it("replays in the traced order when an input shares storage with a tensor updated in place", () => {
+    const buffer = randn([300]);
+    const fn = (x: Tensor) =>
+      noGrad(() => {
+        const a = x.mul(2);
+        buffer.add_(1);
+        return a.add(x);
+      });
+    const f = compile(fn);
+    const separate = randn([300]);
+    f(separate);
+    f(separate);
+    const eagerBuffer = buffer.clone();
+    // Now the input is the buffer itself: eager code reads it after the update.
+    const got = f(buffer);
+    const expected = noGrad(() => {
+      const a = eagerBuffer.mul(2);
+      eagerBuffer.add_(1);
+      return a.add(eagerBuffer);
+    });
+    expect(firstDifference(got, expected)).toBe(-1);
+    expect(f.explain()).toContain(
+      "1 replay ran unfused, in the traced order: an input shared storage with a tensor the function updates in place",
+    );
+  });
+
+  it("keeps two .grad assignments to one tensor in their order", () => {
+    const p = randn([256]).requiresGrad_();
+    const fn = (x: Tensor) => {
+      const a = noGrad(() => x.mul(2));
+      p.grad = a;
+      p.grad = noGrad(() => x.add(1));
+      return a.add(1);
+    };
+    const f = compile(fn);
+    const x = randn([256]);
+    f(x);
+    f(x);
+    expect(firstDifference(p.grad!, x.add(1))).toBe(-1);
+  });
+
+  it("does not fuse sums whose rows cannot fit a pass, and fuses a small addcmul", () => {
+    const big = compile((x: Tensor) => noGrad(() => center(x, [0, 2, 3]).square().sum([0, 2, 3])));
+    const x = randn([2, 3, 160, 160]);
+    big(x);
+    expect(firstDifference(big(x), center(x, [0, 2, 3]).square().sum([0, 2, 3]))).toBe(-1);
+    expect(big.explain()).toContain("fused: no runs of elementwise calls");
+    const small = compile((a: Tensor, b: Tensor) => noGrad(() => addcmul(a, b, a, 0.1).mul(2)));
+    const [a, b] = [randn([512]), randn([512])];
+    small(a, b);
+    expect(firstDifference(small(a, b), addcmul(a, b, a, 0.1).mul(2))).toBe(-1);
+    expect(small.explain()).toMatch(
+      /fused float32\[512\]: %\d+ = addcmul\(input0, input1, input0, 0.1\)/,
+    );
+  });
+});
