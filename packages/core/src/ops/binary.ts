@@ -167,18 +167,18 @@ export const addcmul = defineOp({
     return { out, inputs: [input, t1, t2], saved: { x: meta(input), a: t1, b: t2, value } };
   },
   // With value 1, mul's and add's gradients exactly: a broadcast factor's column sums run over
-  // the product without allocating it.
+  // the product without allocating it. Otherwise g·(t2·value), PyTorch's order of roundings.
   backward: ({ x, a, b, value }, gradOut, needs) => [
     needs[0] ? unbroadcast(gradOut, x) : null,
     needs[1]
       ? value === 1
         ? factorGradient(gradOut, b, a)
-        : unbroadcast(gradOut.mul(b).mul(value), a)
+        : unbroadcast(gradOut.mul(b.mul(value)), a)
       : null,
     needs[2]
       ? value === 1
         ? factorGradient(gradOut, a, b)
-        : unbroadcast(gradOut.mul(a).mul(value), b)
+        : unbroadcast(gradOut.mul(a.mul(value)), b)
       : null,
   ],
 });
