@@ -236,12 +236,12 @@ describe("BatchNorm1d under compile() with elementwise fusion", () => {
         new RegExp(`fused ${dtype}\\[96, 48\\]: ${calls.replaceAll("%", v)}\n`);
       expect(text).toMatch(
         pass(
-          "% = center\\(input0\\); % = square\\(%\\); % = sum\\(%\\); % = sum\\(input0\\) \\(the centring's sums\\); % = sum\\(input1\\); % = mul\\(input1, %\\); % = sum\\(%\\); writes %",
+          "% = center\\(input0, \\[0\\]\\); % = square\\(%\\); % = sum\\(%, \\[0\\]\\); % = sum\\(input0, \\[0\\]\\) \\(the centring's sums\\); % = sum\\(input1, \\[0\\]\\); % = mul\\(input1, %\\); % = sum\\(%, \\[0\\]\\); writes %",
         ),
       );
       expect(text).toMatch(
         pass(
-          "% = addcmul\\(%, %, %\\); % = mul\\(input1, %\\); % = mul\\(%, %\\); % = add\\(%, %\\); % = sum\\(%\\); writes %, %",
+          "% = addcmul\\(%, %, %\\); % = mul\\(input1, %\\); % = mul\\(%, %\\); % = add\\(%, %\\); % = sum\\(%, \\[0\\]\\); writes %, %",
         ),
       );
       expect(text).toContain(

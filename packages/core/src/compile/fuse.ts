@@ -498,6 +498,14 @@ export function inPlaceTargets(units: readonly TracedNode[]): Set<ArrayBufferLik
 
 const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
 
+/** ", [dims]" of a `sum` call for explain() (its reduced dims, normalised); "" for other calls. */
+function dimsText(unit: TracedNode): string {
+  const x = unit.args[0];
+  if (unit.op !== "sum" || !(x instanceof TracedValue)) return "";
+  const dims = dimsOf(unit.args[1], x.shape.length);
+  return dims === null ? "" : `, [${dims.join(", ")}]`;
+}
+
 /**
  * A member of a run being built: an elementwise call (addcmul included), a reduction, a
  * centring, or a sum answered from the centring's own sums.
@@ -895,10 +903,11 @@ function fusedUnit(
       }
       stepOf.set(out, pending.length - 1);
       centring = { unit, input, cols, count, period, sums: sharedSums };
-      calls.push(`${out.label} = center(${input.label})`);
+      calls.push(`${out.label} = center(${input.label}, [${member.centre.dims.join(", ")}])`);
     } else if ("sharedSum" in member) {
       sharedSums.push(unit);
-      calls.push(`${out.label} = sum(${label(unit.args[0] as TracedValue)}) (the centring's sums)`);
+      const x = unit.args[0] as TracedValue;
+      calls.push(`${out.label} = sum(${label(x)}${dimsText(unit)}) (the centring's sums)`);
     } else {
       const { reduction } = member;
       let ref = refOf(reduction.reads[0]);
@@ -908,7 +917,9 @@ function fusedUnit(
         ref = { step: pending.length - 1 };
       }
       sums.push({ unit, ref, cols: reduction.cols, period: reduction.period });
-      calls.push(`${out.label} = ${unit.op}(${reduction.reads.map(label).join(", ")})`);
+      calls.push(
+        `${out.label} = ${unit.op}(${reduction.reads.map(label).join(", ")}${dimsText(unit)})`,
+      );
     }
   }
   const k = operands.length;
