@@ -42,28 +42,13 @@ export function lazyInstance<T>(
   base64: string,
   prepare: (exports: WebAssembly.Exports) => T,
 ): WasmLoader<T> {
-  let compiled: WebAssembly.Module | null | undefined;
+  const instantiate = instantiator(base64, prepare);
   let value: T | null | undefined;
-  const instantiate = (): T | null => {
-    if (compiled === undefined) {
-      try {
-        compiled = new WebAssembly.Module(decodeBase64(base64));
-      } catch {
-        compiled = null;
-      }
-    }
-    if (compiled === null) return null;
-    try {
-      return prepare(new WebAssembly.Instance(compiled, {}).exports);
-    } catch {
-      return null;
-    }
-  };
   const shared = (() => {
-    if (value === undefined) value = instantiate();
+    if (value === undefined) value = instantiate({});
     return value;
   }) as WasmLoader<T>;
-  shared.fresh = () => (shared() === null ? null : instantiate());
+  shared.fresh = () => (shared() === null ? null : instantiate({}));
   shared.forScratch = (bytes) => (bytes <= KEPT_SCRATCH_BYTES ? shared() : shared.fresh());
   return shared;
 }
@@ -109,8 +94,21 @@ export function onImportedMemory<T>(
   base64: string,
   prepare: (exports: WebAssembly.Exports) => T,
 ): (memory: WebAssembly.Memory) => T | null {
+  const instantiate = instantiator(base64, prepare);
+  return (memory) => instantiate({ env: { memory } });
+}
+
+/**
+ * Instantiates the module in `base64` with the given imports and returns `prepare(exports)`, or
+ * null where compiling or instantiating throws. The module is compiled on the first call, once;
+ * a module that failed to compile is not tried again.
+ */
+function instantiator<T>(
+  base64: string,
+  prepare: (exports: WebAssembly.Exports) => T,
+): (imports: WebAssembly.Imports) => T | null {
   let compiled: WebAssembly.Module | null | undefined;
-  return (memory) => {
+  return (imports) => {
     if (compiled === undefined) {
       try {
         compiled = new WebAssembly.Module(decodeBase64(base64));
@@ -120,7 +118,7 @@ export function onImportedMemory<T>(
     }
     if (compiled === null) return null;
     try {
-      return prepare(new WebAssembly.Instance(compiled, { env: { memory } }).exports);
+      return prepare(new WebAssembly.Instance(compiled, imports).exports);
     } catch {
       return null;
     }
