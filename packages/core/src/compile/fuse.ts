@@ -18,7 +18,7 @@ import {
   type ChainStep,
   chainInner,
   chainOperandOf,
-  chainRowLimit,
+  chainUnit,
   chainWasm,
 } from "../kernels/elementwise-chain.js";
 import type { WasmBinaryOp, WasmUnaryOp } from "../kernels/elementwise-wasm.js";
@@ -288,14 +288,9 @@ export class FusedUnit {
     const broadcast =
       this.centring !== null ||
       this.operands.some((x) => x instanceof TracedValue && !sameShape(x.shape, this.shape));
-    let rows = broadcast ? inner : 1;
     const widths = this.reductions.map((r) => r.cols);
     if (this.centring !== null) widths.push(this.centring.cols);
-    for (const cols of widths) {
-      if (cols % inner !== 0) return false;
-      rows = (rows / gcd(rows, cols)) * cols;
-    }
-    return rows <= chainRowLimit(this.dtype);
+    return chainUnit(inner, broadcast, widths, this.dtype) !== null;
   }
 
   /** One line for `explain()`: the shape, the calls and which values are written out. */
@@ -495,8 +490,6 @@ export function inPlaceTargets(units: readonly TracedNode[]): Set<ArrayBufferLik
   }
   return buffers;
 }
-
-const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
 
 /** ", [dims]" of a `sum` call for explain() (its reduced dims, normalised); "" for other calls. */
 function dimsText(unit: TracedNode): string {

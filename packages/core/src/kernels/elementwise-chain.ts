@@ -96,7 +96,7 @@ const CHUNK_BYTES = 65536;
  * The longest row a chain takes when rows matter (broadcast operands, reductions): one region's
  * worth of values of the dtype. A pass whose rows are longer cannot run as a chain.
  */
-export function chainRowLimit(dtype: "float32" | "float64"): number {
+function chainRowLimit(dtype: "float32" | "float64"): number {
   return CHUNK_BYTES / (dtype === "float64" ? 8 : 4);
 }
 
@@ -191,6 +191,25 @@ export function chainInner(shape: readonly number[]): number {
 const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
 
 /**
+ * How many values a chunk must hold whole: rows of `inner` when `rows` (broadcast operands need
+ * them), and every reduction's rows of `widths` values. Null when a width is not whole rows of
+ * `inner` or the unit is longer than a chunk of the dtype: a chain cannot run such a pass.
+ */
+export function chainUnit(
+  inner: number,
+  rows: boolean,
+  widths: readonly number[],
+  dtype: "float32" | "float64",
+): number | null {
+  let unit = rows ? inner : 1;
+  for (const cols of widths) {
+    if (cols % inner !== 0) return null;
+    unit = (unit / gcd(unit, cols)) * cols;
+  }
+  return unit <= chainRowLimit(dtype) ? unit : null;
+}
+
+/**
  * Runs `steps` over `n` elements laid out as rows of `inner` (for "row", "column" and "channel"
  * operands), writes the `outputs`' slots and sums the `reductions`' slots over rows. Every array
  * must be of one float type. Returns false, having written nothing, where the module cannot run
@@ -206,15 +225,16 @@ export function chainWasm(
   reductions: readonly ChainReduction[] = [],
 ): boolean {
   const f64 = (outputs[0]?.out ?? operands[0]?.data) instanceof Float64Array;
-  const per = CHUNK_BYTES / (f64 ? 8 : 4);
+  const per = chainRowLimit(f64 ? "float64" : "float32");
   const rows = operands.some((x) => x.layout !== "flat" && x.layout !== "scalar");
-  // A chunk holds whole rows of every operand and reduction.
-  let unit = rows ? inner : 1;
-  for (const r of reductions) {
-    if (r.cols % inner !== 0 || r.sums.length !== sumsOf(r)) return false;
-    unit = (unit / gcd(unit, r.cols)) * r.cols;
-  }
-  if (n === 0 || unit > per || n % unit !== 0 || operands.length > per / 4) return false;
+  if (reductions.some((r) => r.sums.length !== sumsOf(r))) return false;
+  const unit = chainUnit(
+    inner,
+    rows,
+    reductions.map((r) => r.cols),
+    f64 ? "float64" : "float32",
+  );
+  if (unit === null || n === 0 || n % unit !== 0 || operands.length > per / 4) return false;
   for (const r of reductions) {
     if (r.slot < operands.length && operands[r.slot].layout !== "flat") return false;
   }

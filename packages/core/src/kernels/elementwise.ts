@@ -188,6 +188,14 @@ function unaryOnWasm(row: UnaryRow, x: View, out: TypedArray): boolean {
   return unaryWasm(op, x.data as FloatArray, x.offset, out);
 }
 
+/** The wasm loop for `row` when it may run here on these arrays (one float type, wasm chosen). */
+function wasmBinaryOp(row: BinaryRow, a: View, b: View, out: TypedArray): WasmBinaryOp | undefined {
+  const op = WASM_BINARY.get(row);
+  if (op === undefined || !wantWasm(out.length) || !oneFloatType(out, a.data, b.data))
+    return undefined;
+  return op;
+}
+
 function binaryOnWasm(
   row: BinaryRow,
   a: View,
@@ -195,8 +203,8 @@ function binaryOnWasm(
   shape: readonly number[],
   out: TypedArray,
 ): boolean {
-  const op = WASM_BINARY.get(row);
-  if (op === undefined || !wantWasm(out.length) || !oneFloatType(out, a.data, b.data)) return false;
+  const op = wasmBinaryOp(row, a, b, out);
+  if (op === undefined) return false;
   const aLayout = layoutOf(a.strides, shape);
   const bLayout = layoutOf(b.strides, shape);
   if (aLayout === null || bLayout === null) return false;
@@ -205,7 +213,7 @@ function binaryOnWasm(
     op,
     { data: a.data as FloatArray, offset: a.offset, layout: aLayout },
     { data: b.data as FloatArray, offset: b.offset, layout: bLayout },
-    out,
+    out as FloatArray,
     inner,
   );
 }
@@ -222,8 +230,8 @@ function binaryOnChain(
   shape: readonly number[],
   out: TypedArray,
 ): boolean {
-  const op = WASM_BINARY.get(row);
-  if (op === undefined || !wantWasm(out.length) || !oneFloatType(out, a.data, b.data)) return false;
+  const op = wasmBinaryOp(row, a, b, out);
+  if (op === undefined) return false;
   const operand = (v: View) =>
     chainOperandOf(
       { data: v.data as FloatArray, offset: v.offset, shape, strides: v.strides },
