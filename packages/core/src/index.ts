@@ -195,6 +195,7 @@ export {
   unsqueeze,
   view,
 } from "./ops/view.js";
+export { emptyCache } from "./tensor/array-cache.js";
 export {
   arange,
   type CreateOptions,

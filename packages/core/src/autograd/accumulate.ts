@@ -5,6 +5,7 @@
 
 import { sameShape } from "../tensor/shape.js";
 import type { Tensor } from "../tensor/tensor.js";
+import type { DeadGradients } from "./dead-gradients.js";
 import type { Node } from "./node.js";
 
 /**
@@ -17,23 +18,27 @@ export class GradientSums {
   private readonly sums = new Map<Node, Tensor>();
   private readonly own = new Set<Tensor>();
 
-  constructor(private readonly createGraph: boolean) {}
+  constructor(
+    private readonly createGraph: boolean,
+    /** Told which gradients wait here, so that no array in use is recycled. */
+    private readonly dead: DeadGradients | null = null,
+  ) {}
 
   /** Adds one output's seed: out of place, as the user may hold it. */
   seed(node: Node, g: Tensor): void {
     const previous = this.sums.get(node);
-    this.sums.set(node, previous === undefined ? g : previous.add(g));
+    this.set(node, previous === undefined ? g : previous.add(g), previous);
   }
 
   /** Adds a gradient flowing into `node` from one of its consumers. */
   add(node: Node, g: Tensor): void {
     const previous = this.sums.get(node);
-    if (previous === undefined) this.sums.set(node, g);
+    if (previous === undefined) this.set(node, g, undefined);
     else if (this.own.has(previous)) previous.add_(g);
     else {
       const total = previous.add(g);
       if (!this.createGraph) this.own.add(total);
-      this.sums.set(node, total);
+      this.set(node, total, previous);
     }
   }
 
@@ -43,7 +48,14 @@ export class GradientSums {
     if (g === undefined) return undefined;
     this.sums.delete(node);
     this.own.delete(g);
+    this.dead?.drop(g);
     return g;
+  }
+
+  private set(node: Node, g: Tensor, replaced: Tensor | undefined): void {
+    if (replaced !== undefined) this.dead?.drop(replaced);
+    this.dead?.hold(g);
+    this.sums.set(node, g);
   }
 }
 

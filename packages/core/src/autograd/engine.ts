@@ -6,8 +6,10 @@
 
 import { Storage } from "../tensor/storage.js";
 import type { Tensor } from "../tensor/tensor.js";
+import { activeTracer } from "../tensor/tracing.js";
 import { accumulateLeaf, deliverToLeaf, GradientResults, GradientSums } from "./accumulate.js";
 import { inBackward, isAnomalyEnabled } from "./anomaly.js";
+import { DeadGradients } from "./dead-gradients.js";
 import { setGradEnabled } from "./grad-mode.js";
 import { checkCount, checkGradient } from "./gradient-checks.js";
 import type { Node } from "./node.js";
@@ -77,18 +79,43 @@ export function runBackward(
   gradOutputs: readonly Tensor[],
   options: RunOptions,
 ): (Tensor | null)[] {
-  const { createGraph, retainGraph } = options;
+  const { createGraph } = options;
   const results = options.inputs === null ? null : new GradientResults(options.inputs);
-  const sums = new GradientSums(createGraph);
+  const trace = currentTrace();
+  const dead =
+    createGraph || trace !== null || activeTracer() !== null ? null : new DeadGradients();
+  try {
+    return walk(outputs, gradOutputs, options, results, trace, dead);
+  } finally {
+    dead?.finish();
+  }
+}
+
+function walk(
+  outputs: readonly Tensor[],
+  gradOutputs: readonly Tensor[],
+  options: RunOptions,
+  results: GradientResults | null,
+  trace: ReturnType<typeof currentTrace>,
+  dead: DeadGradients | null,
+): (Tensor | null)[] {
+  const { createGraph, retainGraph } = options;
+  const sums = new GradientSums(createGraph, dead);
   const roots: Node[] = [];
   for (let i = 0; i < outputs.length; i++) {
     const out = outputs[i];
     // An output that is also an input gets its seed as (part of) its gradient.
-    results?.add(out, gradOutputs[i]);
+    if (results?.has(out)) {
+      results.add(out, gradOutputs[i]);
+      for (const value of results.values) dead?.escape(value);
+    }
     if (out.gradFn !== null) {
       sums.seed(out.gradFn, gradOutputs[i]);
       roots.push(out.gradFn);
-    } else if (results === null) accumulateLeaf(out, gradOutputs[i], createGraph);
+    } else if (results === null) {
+      accumulateLeaf(out, gradOutputs[i], createGraph);
+      dead?.escape(out.grad);
+    }
   }
   const order = topologicalOrder(roots);
   const needed = results === null ? null : nodesLeadingTo(order, results);
@@ -100,10 +127,13 @@ export function runBackward(
   try {
     for (const node of order) {
       const gradOut = sums.take(node);
-      if (node.retained !== null && gradOut !== undefined)
+      if (node.retained !== null && gradOut !== undefined) {
         accumulateLeaf(node.retained, gradOut, createGraph);
+        dead?.escape(node.retained.grad);
+      }
       if (gradOut === undefined || (needed !== null && !needed.has(node))) {
         if (!retainGraph) node.release();
+        dead?.sweep();
         continue;
       }
       const backwardFn = node.backwardFn;
@@ -119,7 +149,8 @@ export function runBackward(
       const inputGrads = isAnomalyEnabled()
         ? inBackward(() => backwardFn(gradOut, needsInputGrad))
         : backwardFn(gradOut, needsInputGrad);
-      const trace = currentTrace();
+      // User code (a custom op, `record`) saw gradOut and made what it returned.
+      if (!node.builtIn) dead?.escapeAll();
       trace?.(
         new BackwardStep(
           node,
@@ -135,12 +166,17 @@ export function runBackward(
         const g = inputGrads[i];
         if (!needsInputGrad[i] || g === null || g === undefined) continue;
         checkGradient(node, i, input, g);
-        results?.add(input, g);
+        if (results?.has(input)) {
+          results.add(input, g);
+          for (const value of results.values) dead?.escape(value);
+        }
         if (input.gradFn !== null) sums.add(input.gradFn, g);
         else if (results === null) {
           deliverToLeaf(input, g, node, i, inputGrads, firstFresh, createGraph, trace !== null);
+          dead?.escape(input.grad);
         }
       }
+      dead?.sweep();
     }
   } finally {
     setGradEnabled(previousMode);

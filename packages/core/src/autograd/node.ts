@@ -37,6 +37,12 @@ export class Node {
    */
   freshGradients = true;
   /**
+   * True for the ops of ops/define.ts: their backward keeps no reference to its gradOut nor to
+   * anything it makes, so the engine may recycle those arrays (autograd/dead-gradients.ts).
+   * False for `record` and custom ops, whose backward is user code.
+   */
+  builtIn = false;
+  /**
    * The derivative as a line of math (`"d/dx = g·cos x"`, from the op's definition), shown by
    * graph tools and {@link traceBackward}; null for ops recorded without one.
    */

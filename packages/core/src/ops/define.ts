@@ -208,6 +208,7 @@ export function defineOp<
         savedTensors(saved),
         rule,
       );
+      out.gradFn!.builtIn = true;
     }
     const result = r.result === undefined ? out : r.result(out);
     if (checkingShapes) checkShape(info, [a, b, c, d, e], result instanceof Tensor ? result : out);

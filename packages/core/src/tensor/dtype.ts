@@ -1,6 +1,7 @@
 // Element types, their typed-array storage, and PyTorch's promotion rule between them.
 
 import { formatBytes } from "../kernels/format-bytes.js";
+import { arrayCache } from "./array-cache.js";
 
 /**
  * Element types a tensor can hold. `float32` is the default; `int32` is for indices and class
@@ -81,13 +82,15 @@ export function allocate(
   op = "allocate",
   shape?: readonly number[],
 ): TypedArray {
-  const reused = pool?.take(dtype, length);
-  if (reused !== undefined) return reused.fill(0);
+  const reused = takeReusable(dtype, length);
+  if (reused !== undefined) return watched(reused.fill(0));
+  let array: TypedArray;
   try {
-    return new CONSTRUCTORS[dtype](length);
+    array = new CONSTRUCTORS[dtype](length);
   } catch (e) {
     throw allocationError(dtype, length, op, shape, e);
   }
+  return watched(array);
 }
 
 /**
@@ -120,6 +123,38 @@ export function setArrayPool(next: ArrayPool | null): ArrayPool | null {
   return previous;
 }
 
+/** An array nothing references any more: from the pool set, else from the engine's cache. */
+function takeReusable(dtype: DType, length: number): TypedArray | undefined {
+  if (length * CONSTRUCTORS[dtype].BYTES_PER_ELEMENT < WATCH_MIN_BYTES) return undefined;
+  return pool?.take(dtype, length) ?? arrayCache.take(dtype, length);
+}
+
+/**
+ * Arrays from this size are reported to the allocation watcher and taken from the cache; smaller
+ * ones are cheap to make fresh (V8 keeps small backing stores in its own heap).
+ */
+export const WATCH_MIN_BYTES = 1024 * 1024;
+
+let watcher: ((array: TypedArray) => void) | null = null;
+
+/**
+ * Makes `next` receive every array of at least WATCH_MIN_BYTES that allocate and
+ * allocateUnfilled hand out (null: none); returns the previous watcher. The autograd engine
+ * watches a backward pass to learn which arrays only it can reach.
+ */
+export function watchAllocations(
+  next: ((array: TypedArray) => void) | null,
+): ((array: TypedArray) => void) | null {
+  const previous = watcher;
+  watcher = next;
+  return previous;
+}
+
+function watched<A extends TypedArray>(array: A): A {
+  if (watcher !== null && array.byteLength >= WATCH_MIN_BYTES) watcher(array);
+  return array;
+}
+
 /**
  * A typed array of `length` elements for `dtype` whose contents are unspecified, like the
  * outputs PyTorch allocates with `at::empty`: for kernels that write every element. In Node, a
@@ -133,9 +168,11 @@ export function allocateUnfilled(
 ): TypedArray {
   const Constructor = CONSTRUCTORS[dtype];
   const bytes = length * Constructor.BYTES_PER_ELEMENT;
-  const reused = pool?.take(dtype, length);
+  const reused = takeReusable(dtype, length);
   if (reused !== undefined) {
-    return poison !== null && bytes >= poison.minBytes ? reused.fill(poison.value) : reused;
+    return watched(
+      poison !== null && bytes >= poison.minBytes ? reused.fill(poison.value) : reused,
+    );
   }
   if (poison !== null && bytes >= poison.minBytes) {
     return allocate(dtype, length, op, shape).fill(poison.value);
@@ -151,7 +188,7 @@ export function allocateUnfilled(
     // typed array may still be allowed.
     return allocate(dtype, length, op, shape);
   }
-  return new Constructor(raw.buffer, raw.byteOffset, length);
+  return watched(new Constructor(raw.buffer, raw.byteOffset, length));
 }
 
 /**
