@@ -79,6 +79,11 @@ export class GradientResults {
     return this.slots.has(t);
   }
 
+  /** The results so far for `t`, one per slot it was requested in. */
+  resultsOf(t: Tensor): (Tensor | null)[] {
+    return (this.slots.get(t) ?? []).map((i) => this.values[i]);
+  }
+
   /** Adds `g` to the result of `t` (nothing when `t` was not requested). */
   add(t: Tensor, g: Tensor): void {
     for (const i of this.slots.get(t) ?? []) {

@@ -26,11 +26,12 @@ function bufferOf(t: Tensor): ArrayBufferLike {
 
 /** The arrays of one backward pass that may go back to the cache, and what still uses them. */
 export class DeadGradients {
-  /** Arrays this pass allocated, not yet released, by buffer. */
+  /** Arrays this pass allocated, neither released nor escaped yet, by buffer. */
   readonly #made = new Map<ArrayBufferLike, TypedArray>();
   /** How many gradients waiting in the engine's sums use each buffer. */
   readonly #waiting = new Map<ArrayBufferLike, number>();
-  readonly #escaped = new Set<ArrayBufferLike>();
+  /** Buffers to look at in the next sweep: just allocated, or just stopped waiting. */
+  #candidates: ArrayBufferLike[] = [];
   readonly #previousWatcher: ((array: TypedArray) => void) | null;
   /** Large arrays this pass allocated, and how many of them it released to the cache. */
   allocated = 0;
@@ -42,6 +43,7 @@ export class DeadGradients {
       // Only arrays that are all of their buffer: a view into a larger one is never recycled.
       if (array.byteOffset === 0 && array.byteLength === array.buffer.byteLength) {
         this.#made.set(array.buffer, array);
+        this.#candidates.push(array.buffer);
       }
     });
   }
@@ -55,29 +57,35 @@ export class DeadGradients {
   /** A gradient left the engine's sums (taken by its node, or replaced by a total). */
   drop(t: Tensor): void {
     const buffer = bufferOf(t);
-    const left = this.#waiting.get(buffer)! - 1;
-    if (left === 0) this.#waiting.delete(buffer);
-    else this.#waiting.set(buffer, left);
+    const count = this.#waiting.get(buffer);
+    if (count === undefined) throw new Error("DeadGradients.drop: a gradient that was not held");
+    if (count > 1) this.#waiting.set(buffer, count - 1);
+    else {
+      this.#waiting.delete(buffer);
+      this.#candidates.push(buffer);
+    }
   }
 
   /** `t` is reachable from outside the engine from now on: its array is never recycled. */
   escape(t: Tensor | null): void {
-    if (t !== null) this.#escaped.add(bufferOf(t));
+    if (t !== null) this.#made.delete(bufferOf(t));
   }
 
   /** Everything allocated so far escapes (a custom op's backward, user code, saw it). */
   escapeAll(): void {
-    for (const buffer of this.#made.keys()) this.#escaped.add(buffer);
+    this.#made.clear();
   }
 
   /** Sends every array of this pass that nothing uses any more to the cache. */
   sweep(): void {
-    for (const [buffer, array] of this.#made) {
-      if (this.#waiting.has(buffer) || this.#escaped.has(buffer)) continue;
+    for (const buffer of this.#candidates) {
+      const array = this.#made.get(buffer);
+      if (array === undefined || this.#waiting.has(buffer)) continue;
       this.#made.delete(buffer);
       arrayCache.release(array);
       this.released++;
     }
+    this.#candidates = [];
   }
 
   /** Stops watching allocations (the pass is over). */

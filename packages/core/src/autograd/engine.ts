@@ -107,7 +107,7 @@ function walk(
     // An output that is also an input gets its seed as (part of) its gradient.
     if (results?.has(out)) {
       results.add(out, gradOutputs[i]);
-      for (const value of results.values) dead?.escape(value);
+      for (const r of results.resultsOf(out)) dead?.escape(r);
     }
     if (out.gradFn !== null) {
       sums.seed(out.gradFn, gradOutputs[i]);
@@ -168,7 +168,7 @@ function walk(
         checkGradient(node, i, input, g);
         if (results?.has(input)) {
           results.add(input, g);
-          for (const value of results.values) dead?.escape(value);
+          for (const r of results.resultsOf(input)) dead?.escape(r);
         }
         if (input.gradFn !== null) sums.add(input.gradFn, g);
         else if (results === null) {

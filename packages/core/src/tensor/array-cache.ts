@@ -35,19 +35,37 @@ export class ArrayCache implements ArrayPool {
   constructor(readonly maxBytes: number) {}
 
   take(dtype: DType, length: number): TypedArray | undefined {
-    const array = this.#free.get(`${TYPE_NAMES[dtype]}:${length}`)?.pop();
-    if (array !== undefined) this.bytes -= array.byteLength;
+    const key = `${TYPE_NAMES[dtype]}:${length}`;
+    const list = this.#free.get(key);
+    const array = list?.pop();
+    if (array === undefined) return undefined;
+    if (list!.length === 0) this.#free.delete(key);
+    this.bytes -= array.byteLength;
     return array;
   }
 
-  /** Keeps `array` (which nothing references any more) for reuse, unless the cache is full. */
+  /**
+   * Keeps `array` (which nothing references any more) for reuse. When that would pass the byte
+   * limit, the sizes released longest ago are dropped first: with shapes that keep changing, the
+   * cache follows the current ones instead of filling up with sizes nobody asks for again.
+   */
   release(array: TypedArray): void {
-    if (this.bytes + array.byteLength > this.maxBytes) return;
+    if (array.byteLength > this.maxBytes) return;
     const key = `${array.constructor.name}:${array.length}`;
-    const list = this.#free.get(key);
-    if (list === undefined) this.#free.set(key, [array]);
-    else if (list.length < MAX_PER_SIZE) list.push(array);
-    else return;
+    const list = this.#free.get(key) ?? [];
+    if (list.length >= MAX_PER_SIZE) return;
+    // Map order is release order of sizes: this one moves to the end.
+    this.#free.delete(key);
+    for (const [oldKey, oldList] of this.#free) {
+      if (this.bytes + array.byteLength <= this.maxBytes) break;
+      for (const dropped of oldList) this.bytes -= dropped.byteLength;
+      this.#free.delete(oldKey);
+    }
+    while (list.length > 0 && this.bytes + array.byteLength > this.maxBytes) {
+      this.bytes -= list.shift()!.byteLength;
+    }
+    list.push(array);
+    this.#free.set(key, list);
     this.bytes += array.byteLength;
   }
 
@@ -64,7 +82,8 @@ export const arrayCache = new ArrayCache(CACHE_MAX_BYTES);
 /**
  * Frees the large arrays Koubai keeps for reuse, like `torch.cuda.empty_cache()`: after a
  * backward pass, the arrays of gradients and temporaries that nothing references any more (at
- * most 256 MB) wait for the next tensors of the same dtype and length. Nothing a user holds is
+ * most 256 MB, the sizes released longest ago dropped first) wait for the next tensors of the
+ * same dtype and length. Nothing a user holds is
  * ever among them; call this to give their memory back, e.g. before a phase that uses other
  * shapes. Koubai works the same either way.
  *

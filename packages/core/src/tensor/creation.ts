@@ -253,8 +253,9 @@ function shapeOf(t: Tensor, op: string): readonly number[] {
  * A tensor of `shape` whose values are unspecified, like torch.empty: for a result you are about
  * to overwrite in full (with `copy_`, or a kernel's output). In Node a large one (4 MB and up)
  * skips the zero fill, which saves about 1 ms per 16 MB, and may hold any bytes the process used
- * before (as torch.empty's memory may); elsewhere, and below that size, it holds zeros, but code
- * must not rely on that. Validates like {@link zeros}.
+ * before (as torch.empty's memory may); one of 1 MB and up may reuse an array a backward pass
+ * recycled (see `emptyCache`), as it was left, in Node and browsers alike. Smaller ones hold
+ * zeros today, but code must not rely on any of this. Validates like {@link zeros}.
  */
 export const empty = creation(
   "empty",

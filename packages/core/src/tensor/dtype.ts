@@ -125,8 +125,10 @@ export function setArrayPool(next: ArrayPool | null): ArrayPool | null {
 
 /** An array nothing references any more: from the pool set, else from the engine's cache. */
 function takeReusable(dtype: DType, length: number): TypedArray | undefined {
+  const pooled = pool?.take(dtype, length);
+  if (pooled !== undefined) return pooled;
   if (length * CONSTRUCTORS[dtype].BYTES_PER_ELEMENT < WATCH_MIN_BYTES) return undefined;
-  return pool?.take(dtype, length) ?? arrayCache.take(dtype, length);
+  return arrayCache.take(dtype, length);
 }
 
 /**
@@ -158,7 +160,8 @@ function watched<A extends TypedArray>(array: A): A {
 /**
  * A typed array of `length` elements for `dtype` whose contents are unspecified, like the
  * outputs PyTorch allocates with `at::empty`: for kernels that write every element. In Node, a
- * large one is not zero-filled (Buffer.allocUnsafeSlow); elsewhere it is {@link allocate}'s.
+ * large one is not zero-filled (Buffer.allocUnsafeSlow); elsewhere it is {@link allocate}'s. An
+ * array from the compiled function's pool or the engine's cache comes as it was left.
  */
 export function allocateUnfilled(
   dtype: DType,

@@ -32,6 +32,18 @@ describe("ArrayCache", () => {
     expect(wide.bytes).toBe(8 * MB);
   });
 
+  it("drops the sizes released longest ago to make room for a new one", () => {
+    const cache = new ArrayCache(3 * MB);
+    const old = new Float32Array(MB / 4);
+    cache.release(old);
+    cache.release(new Float32Array(MB / 2)); // 2 MB: full now
+    const newest = new Float64Array(MB / 4); // 2 MB more: the oldest size goes
+    cache.release(newest);
+    expect(cache.take("float32", MB / 4)).toBeUndefined();
+    expect(cache.bytes).toBe(2 * MB);
+    expect(cache.take("float64", MB / 4)).toBe(newest);
+  });
+
   it("drops everything on clear()", () => {
     const cache = new ArrayCache(64 * MB);
     cache.release(new Float64Array(MB / 8));
