@@ -33,13 +33,9 @@ export class DeadGradients {
   /** Buffers to look at in the next sweep: just allocated, or just stopped waiting. */
   #candidates: ArrayBufferLike[] = [];
   readonly #previousWatcher: ((array: TypedArray) => void) | null;
-  /** Large arrays this pass allocated, and how many of them it released to the cache. */
-  allocated = 0;
-  released = 0;
 
   constructor() {
     this.#previousWatcher = watchAllocations((array) => {
-      this.allocated++;
       // Only arrays that are all of their buffer: a view into a larger one is never recycled.
       if (array.byteOffset === 0 && array.byteLength === array.buffer.byteLength) {
         this.#made.set(array.buffer, array);
@@ -83,7 +79,6 @@ export class DeadGradients {
       if (array === undefined || this.#waiting.has(buffer)) continue;
       this.#made.delete(buffer);
       arrayCache.release(array);
-      this.released++;
     }
     this.#candidates = [];
   }

@@ -6,41 +6,24 @@
 // escape (the result, gradients assigned to `.grad`, what an optimizer step receives), with every
 // view of them, since liveness is counted per ArrayBuffer.
 
-import type { ArrayPool, DType, TypedArray } from "../tensor/dtype.js";
+import { ArrayCache } from "../tensor/array-cache.js";
+import { type DType, type TypedArray, WATCH_MIN_BYTES } from "../tensor/dtype.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { forEachInArgs, type TracedNode, TracedValue } from "./trace.js";
 
-const ARRAY_TYPES: Record<DType, string> = {
-  float32: "Float32Array",
-  float64: "Float64Array",
-  int32: "Int32Array",
-  bool: "Uint8Array",
-};
-
-/** The free arrays of one compiled function's plan, by type and length. */
-export class ReplayPool implements ArrayPool {
-  readonly #free = new Map<string, TypedArray[]>();
-  /** Bytes held for reuse between calls. */
-  bytes = 0;
+/** The free arrays of one compiled function's plan, by type and length, without bounds. */
+export class ReplayPool extends ArrayCache {
   /** Arrays handed out again during the latest call. */
   reused = 0;
 
-  take(dtype: DType, length: number): TypedArray | undefined {
-    const array = this.#free.get(`${ARRAY_TYPES[dtype]}:${length}`)?.pop();
-    if (array !== undefined) {
-      this.bytes -= array.byteLength;
-      this.reused++;
-    }
-    return array;
+  constructor() {
+    super(Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY);
   }
 
-  /** Hands back an array nothing references any more. */
-  release(array: TypedArray): void {
-    const key = `${array.constructor.name}:${array.length}`;
-    const list = this.#free.get(key);
-    if (list === undefined) this.#free.set(key, [array]);
-    else list.push(array);
-    this.bytes += array.byteLength;
+  override take(dtype: DType, length: number): TypedArray | undefined {
+    const array = super.take(dtype, length);
+    if (array !== undefined) this.reused++;
+    return array;
   }
 }
 
@@ -68,11 +51,8 @@ export function stepValues(units: readonly TracedNode[]): StepValues {
   return { reads, makes, effect: units.some((u) => u.kind === "effect") };
 }
 
-/**
- * Arrays below this size are not worth the bookkeeping: fresh small arrays are cheap in V8, while
- * large ones cost a zeroed off-heap allocation (and page faults) and their release work.
- */
-export const REUSE_MIN_BYTES = 1024 * 1024;
+/** Values from this size have their arrays reused: the size the engine recycles from too. */
+export const REUSE_MIN_BYTES = WATCH_MIN_BYTES;
 
 function bytesOf(v: TracedValue): number {
   const size = v.shape.reduce((n, s) => n * s, 1);

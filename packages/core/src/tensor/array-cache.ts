@@ -23,16 +23,22 @@ const TYPE_NAMES: Record<DType, string> = {
  */
 export const CACHE_MAX_BYTES = 256 * 1024 * 1024;
 
-/** At most this many arrays of one dtype and length wait for reuse. */
+/** At most this many arrays of one dtype and length wait in the engine's cache. */
 const MAX_PER_SIZE = 8;
 
-/** Arrays handed back by the engine, by dtype and length. */
+/**
+ * Free arrays by dtype and length, at most `maxBytes` in all and `maxPerSize` of one size (the
+ * engine's cache; a compiled function's pool, compile/memory.ts, is one without bounds).
+ */
 export class ArrayCache implements ArrayPool {
   readonly #free = new Map<string, TypedArray[]>();
   /** Bytes waiting for reuse. */
   bytes = 0;
 
-  constructor(readonly maxBytes: number) {}
+  constructor(
+    readonly maxBytes: number,
+    readonly maxPerSize: number,
+  ) {}
 
   take(dtype: DType, length: number): TypedArray | undefined {
     const key = `${TYPE_NAMES[dtype]}:${length}`;
@@ -53,7 +59,7 @@ export class ArrayCache implements ArrayPool {
     if (array.byteLength > this.maxBytes) return;
     const key = `${array.constructor.name}:${array.length}`;
     const list = this.#free.get(key) ?? [];
-    if (list.length >= MAX_PER_SIZE) return;
+    if (list.length >= this.maxPerSize) return;
     // Map order is release order of sizes: this one moves to the end.
     this.#free.delete(key);
     for (const [oldKey, oldList] of this.#free) {
@@ -77,7 +83,7 @@ export class ArrayCache implements ArrayPool {
 }
 
 /** The process-wide cache the engine releases into and allocations take from. */
-export const arrayCache = new ArrayCache(CACHE_MAX_BYTES);
+export const arrayCache = new ArrayCache(CACHE_MAX_BYTES, MAX_PER_SIZE);
 
 /**
  * Frees the large arrays Koubai keeps for reuse, like `torch.cuda.empty_cache()`: after a

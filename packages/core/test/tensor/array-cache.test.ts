@@ -12,7 +12,7 @@ afterEach(() => emptyCache());
 
 describe("ArrayCache", () => {
   it("hands an array back only for the same dtype and length", () => {
-    const cache = new ArrayCache(64 * MB);
+    const cache = new ArrayCache(64 * MB, 8);
     const array = new Float32Array(MB / 4);
     cache.release(array);
     expect(cache.bytes).toBe(MB);
@@ -24,16 +24,16 @@ describe("ArrayCache", () => {
   });
 
   it("keeps no more than its byte limit, and at most eight arrays of one size", () => {
-    const small = new ArrayCache(3 * MB);
+    const small = new ArrayCache(3 * MB, 8);
     for (let i = 0; i < 5; i++) small.release(new Float32Array(MB / 4));
     expect(small.bytes).toBe(3 * MB);
-    const wide = new ArrayCache(64 * MB);
+    const wide = new ArrayCache(64 * MB, 8);
     for (let i = 0; i < 10; i++) wide.release(new Float32Array(MB / 4));
     expect(wide.bytes).toBe(8 * MB);
   });
 
   it("drops the sizes released longest ago to make room for a new one", () => {
-    const cache = new ArrayCache(3 * MB);
+    const cache = new ArrayCache(3 * MB, 8);
     const old = new Float32Array(MB / 4);
     cache.release(old);
     cache.release(new Float32Array(MB / 2)); // 2 MB: full now
@@ -45,7 +45,7 @@ describe("ArrayCache", () => {
   });
 
   it("drops everything on clear()", () => {
-    const cache = new ArrayCache(64 * MB);
+    const cache = new ArrayCache(64 * MB, 8);
     cache.release(new Float64Array(MB / 8));
     cache.clear();
     expect(cache.bytes).toBe(0);
