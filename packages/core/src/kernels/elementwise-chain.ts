@@ -7,6 +7,7 @@
 // to fuse the calls of a traced function; eager ops use it for a few passes of their own
 // (center's two subtractions, the column sums of a product).
 
+import { type ChainKernel, chainKernel } from "./chain-kernel.js";
 import {
   layoutOf,
   type Operand,
@@ -133,6 +134,7 @@ function chainMemory(bytes: number): ChainMemory | null {
 /** What a chunk does, in order: load an operand, run a loop, copy a slot, store a result. */
 type Action =
   | { kind: "load"; operand: ChainOperand; at: number }
+  | { kind: "kernel" }
   | { kind: "binary"; op: WasmBinaryOp; a: number; as: number; b: number; bs: number; o: number }
   | { kind: "unary"; op: WasmUnaryOp; from: number; fromScalar: boolean; o: number }
   | { kind: "store"; at: number; out: FloatArray }
@@ -240,10 +242,32 @@ export function chainWasm(
   }
   // No more than n: a row operand is tiled over a whole chunk once per call.
   const chunk = Math.min(Math.floor(per / unit) * unit, n);
-  const plan = schedule(operands, steps, outputs, reductions, per);
   const accBytes = reductions.reduce((b, r) => b + ((sumsOf(r) * 8 + 15) & ~15), 0);
-  const mem = chainMemory(plan.regions * CHUNK_BYTES + accBytes);
+  // One generated kernel for all the steps where it can be made, else the loops op by op.
+  let kernel: ChainKernel | null = null;
+  let plan = generatedSchedule(operands, steps, outputs, reductions, per);
+  let mem = chainMemory(plan.regions * CHUNK_BYTES + accBytes);
   if (mem === null) return false;
+  if (steps.length > 0) {
+    const bytesPer = CHUNK_BYTES / per;
+    kernel = generateKernels
+      ? chainKernel(
+          mem.module.memory,
+          f64 ? "float64" : "float32",
+          operands.map((_, slot) => ({
+            at: plan.places[slot].at * bytesPer,
+            scalar: plan.places[slot].scalar,
+          })),
+          steps,
+          plan.stored.map((slot) => ({ slot, at: plan.places[slot].at * bytesPer })),
+        )
+      : null;
+    if (kernel === null) {
+      plan = { ...schedule(operands, steps, outputs, reductions, per), stored: [] };
+      mem = chainMemory(plan.regions * CHUNK_BYTES + accBytes);
+      if (mem === null) return false;
+    }
+  }
   const view = f64 ? mem.f64 : mem.f32;
   const lanes = f64 ? 2 : 4;
   const accStart = (plan.regions * CHUNK_BYTES) / 8;
@@ -271,6 +295,9 @@ export function chainWasm(
       switch (act.kind) {
         case "load":
           load(act.operand, view, act.at, start, len, inner);
+          break;
+        case "kernel":
+          kernel!(vectorBytes);
           break;
         case "binary":
           loops.binary[type][act.op](act.a, act.as, act.b, act.bs, act.o, act.o + vectorBytes);
@@ -341,6 +368,64 @@ function load(
       r = runEnd;
     }
   }
+}
+
+/** False to run every chain op by op (tests compare the two). */
+let generateKernels = true;
+
+/** Turns the generated kernels on or off; returns the previous setting. For tests. */
+export function setChainKernels(on: boolean): boolean {
+  const previous = generateKernels;
+  generateKernels = on;
+  return previous;
+}
+
+/**
+ * The actions of one chunk when one generated kernel runs every step: each operand the steps read
+ * or a reduction sums gets a region of its own (loaded before the kernel: a flat, column or
+ * channel operand per chunk, a row once per call), so does each step value copied out or summed
+ * (`stored`), and region 0 holds the scalars. Values only other steps read stay in registers.
+ */
+function generatedSchedule(
+  operands: readonly ChainOperand[],
+  steps: readonly ChainStep[],
+  outputs: readonly ChainOutput[],
+  reductions: readonly ChainReduction[],
+  per: number,
+): { actions: Action[]; places: Place[]; regions: number; accAt: number; stored: number[] } {
+  const k = operands.length;
+  const needed = new Set<number>(reductions.map((r) => r.slot));
+  for (const s of steps) {
+    needed.add(s.a);
+    if (s.b >= 0) needed.add(s.b);
+  }
+  const places: Place[] = new Array(k + steps.length);
+  const vector = 16 / (CHUNK_BYTES / per);
+  let scalars = 0;
+  let regions = 1;
+  const actions: Action[] = [];
+  operands.forEach((x, slot) => {
+    if (x.layout === "scalar") places[slot] = { at: scalars++ * vector, scalar: true };
+    else if (x.layout === "row" || needed.has(slot)) {
+      places[slot] = { at: regions++ * per, scalar: false };
+      if (x.layout !== "row") actions.push({ kind: "load", operand: x, at: places[slot].at });
+    }
+  });
+  if (steps.length > 0) actions.push({ kind: "kernel" });
+  const stored = [
+    ...new Set([...outputs.map((o) => o.slot), ...reductions.map((r) => r.slot)]),
+  ].filter((slot) => slot >= k);
+  for (const slot of stored) places[slot] = { at: regions++ * per, scalar: false };
+  for (const output of outputs) {
+    actions.push({ kind: "store", at: places[output.slot].at, out: output.out });
+  }
+  let acc = 0;
+  for (const r of reductions) {
+    const { at } = places[r.slot];
+    actions.push({ kind: "reduce", at, cols: r.cols, period: r.period ?? 0, acc });
+    acc += (sumsOf(r) * 8 + 15) & ~15;
+  }
+  return { actions, places, regions, accAt: regions * CHUNK_BYTES, stored };
 }
 
 /**
