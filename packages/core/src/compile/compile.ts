@@ -401,7 +401,7 @@ function fusionSummary(plan: Plan): string[] {
   const writes =
     values === 0
       ? ""
-      : `, writing out ${written} of their ${values} values (the others stay in WebAssembly scratch memory)`;
+      : `, writing out ${written} of their ${values} values (the others never leave WebAssembly)`;
   return [
     `fused: ${what} run as ${plural(fused.length, "pass", "passes")}${writes}`,
     ...fused.map((f) => `  ${f.describe()}`),

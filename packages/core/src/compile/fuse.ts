@@ -2,14 +2,14 @@
 // abs, square, sqrt, rsqrt, relu, relu's backward and addcmul calls of one output shape and dtype,
 // with the sums over leading dims (or over every dim but 1) of values of that shape, the column
 // sums of products (mul's backward for a broadcast factor) and BatchNorm's centring, becomes one
-// fused unit: it streams its operands through the WebAssembly loops chunk by chunk
-// (kernels/elementwise-chain.ts), sums as it goes, and writes out only the values later calls or
-// the result read. The calls of a run need not be consecutive: calls that change no values move
-// before or after the pass, and in-place updates after it, as long as every call still sees what
-// it would see eagerly. Each value is computed by the loop its op runs eagerly, and each sum adds
-// in the eager order, so results stay bit for bit the same. A fused unit checks its operands'
-// layouts on every call and, where one is not supported (or the JS kernels are selected), the
-// replay runs its calls one by one as before.
+// fused unit: it streams its operands chunk by chunk through one WebAssembly function generated for
+// it (kernels/elementwise-chain.ts, chain-kernel.ts), sums as it goes, and writes out only the
+// values later calls or the result read. The calls of a run need not be consecutive: calls that
+// change no values move before or after the pass, and in-place updates after it, as long as every
+// call still sees what it would see eagerly. Each value is computed by the instructions its op's
+// loop runs eagerly, and each sum adds in the eager order, so results stay bit for bit the same. A
+// fused unit checks its operands' layouts on every call and, where one is not supported (or the JS
+// kernels are selected), the replay runs its calls one by one as before.
 
 import { getKernelBackend } from "../kernels/backend.js";
 import {

@@ -1,7 +1,9 @@
-// A chain of elementwise loops run chunk by chunk: the WebAssembly loops of elementwise.wat, one
-// after another on each chunk, with the values in between kept in scratch regions (so in cache)
-// and only the values the caller asks for copied out. Each loop is the one a single op runs, so
-// every value rounds exactly as it does op by op. A chain may also sum values over rows (column
+// A chain of elementwise steps run chunk by chunk: one WebAssembly function generated for the
+// chain (chain-kernel.ts) runs every step on each vector of a chunk in registers, and only the
+// values the caller asks for are copied out. Each step is the instruction sequence of the loop a
+// single op runs, so every value rounds exactly as it does op by op. Where no such function can be
+// made, the loops of elementwise.wat run one after another on each chunk instead, with the values
+// in between kept in scratch regions (so in cache). A chain may also sum values over rows (column
 // sums accumulated in float64 by reduce.wat's own loop, instantiated on the chain's memory), so a
 // reduction of a value the chain makes never needs that value written out. compile() uses this
 // to fuse the calls of a traced function; eager ops use it for a few passes of their own
