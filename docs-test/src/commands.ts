@@ -31,6 +31,8 @@ export interface Repository {
 }
 
 const SHELL_LANGS = new Set(["sh", "bash", "shell", "console"]);
+/** Variables the system itself reads (glibc's malloc settings), which no source of ours need read. */
+const SYSTEM_ENVIRONMENT: ReadonlySet<string> = new Set(["GLIBC_TUNABLES"]);
 /** An inline code span that is a command: a known tool and at least one argument. */
 const COMMAND_START =
   /^(?:[A-Z][A-Z0-9_]*=\S*\s+)*(?:npm|npx|node|pnpm|tsx|bash|cd|mkdir|apt-get|python3|\/usr\/bin\/python3|git|\.tools\/\S*)\s+\S/;
@@ -117,7 +119,9 @@ function tokensOf(command: string): { env: string[]; words: string[] } {
 export function problemWith(found: DocumentCommand, repo: Repository): string | null {
   const { env, words } = tokensOf(found.command);
   for (const name of env) {
-    if (!repo.environment.has(name)) return `sets ${name}, which no source reads`;
+    if (!repo.environment.has(name) && !SYSTEM_ENVIRONMENT.has(name)) {
+      return `sets ${name}, which no source reads`;
+    }
   }
   const [tool, ...args] = words;
   const project = found.document;

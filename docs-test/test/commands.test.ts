@@ -36,6 +36,7 @@ describe("problemWith", () => {
     ["npm run bench -- peers --workloads=bn"],
     ["npm run bench -- --frameworks=koubai"],
     ["KOUBAI_KERNEL_THREADS=2 npm run bench"],
+    ["GLIBC_TUNABLES=glibc.malloc.trim_threshold=1 npm run bench"],
     ["npm run play -- my-net.ts"],
     ["npm run example -- <name> [flags]"],
     ["node scripts/pack.mjs"],
