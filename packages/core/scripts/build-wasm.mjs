@@ -43,6 +43,7 @@ const MODULES = [
   },
   { name: "batch-norm", prefix: "BATCH_NORM", out: "batch-norm" },
   { name: "sgd", prefix: "SGD", out: "sgd" },
+  { name: "pool", prefix: "POOL", out: "pool" },
   // elementwise.wat is written first, from the table in elementwise-wat.mjs, and the module file
   // also gets the table's op lists.
   {

@@ -5,6 +5,7 @@
 // divisorOverride) and adaptiveAvgPool2d alike.
 
 import type { FloatArray } from "./gemm-js.js";
+import { maxPool2x2Wasm } from "./pool-wasm.js";
 
 /** A max pooling's sizes (as PyTorch's: padding reads -∞, dilation spaces the window). */
 export interface MaxPoolPlan {
@@ -42,7 +43,11 @@ export function maxPoolForward(
   const { inH, inW, outH, outW, kh, kw, dilationH, dilationW } = p;
   if (kh === 2 && kw === 2 && p.strideH === 2 && p.strideW === 2 && p.padH === 0 && p.padW === 0) {
     if (dilationH === 1 && dilationW === 1 && 2 * outH <= inH && 2 * outW <= inW) {
-      maxPool2x2(x, out, indices, p);
+      const wasm =
+        x instanceof Float32Array &&
+        out instanceof Float32Array &&
+        maxPool2x2Wasm(x, out, indices, p);
+      if (!wasm) maxPool2x2(x, out, indices, p);
       return;
     }
   }

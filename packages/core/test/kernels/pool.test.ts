@@ -1,8 +1,10 @@
 // The pooling loops against windows enumerated from the definition: max pooling's values and
 // indices (first maximum on ties, NaN wins, padding never wins), the scatter of its gradient, and
-// average pooling's forward and adjoint (empty windows give 0).
+// average pooling's forward and adjoint (empty windows give 0); the 2×2 float32 WebAssembly kernel
+// against the JS loop, bit for bit.
 
 import { describe, expect, it } from "vitest";
+import { getKernelBackend, setKernelBackend } from "../../src/kernels/backend.js";
 import {
   type AveragePlan,
   averagePoolAdjoint,
@@ -164,5 +166,43 @@ describe("averagePoolForward and averagePoolAdjoint", () => {
     const lhs = pooled.reduce((s, v, i) => s + v * g[i], 0);
     const rhs = x.reduce((s, v, i) => s + v * back[i], 0);
     expect(rhs).toBeCloseTo(lhs, 12);
+  });
+});
+
+describe("maxPoolForward's 2×2 float32 WebAssembly kernel", () => {
+  /** Values of few kinds, so windows tie often: 0, ±1, -0, NaN and -∞ among them. */
+  function mixed(n: number, seed: number): Float32Array {
+    const kinds = [0, 1, -1, -0, Number.NaN, Number.NEGATIVE_INFINITY, 2, 2];
+    return Float32Array.from(seededValues(n, seed), (v) => kinds[Math.floor((v + 2) * 1000) % 8]);
+  }
+
+  function pooled(backend: "js" | "wasm", x: Float32Array, p: MaxPoolPlan) {
+    const out = new Float32Array(p.planes * p.outH * p.outW);
+    const indices = new Int32Array(out.length);
+    const previous = getKernelBackend();
+    setKernelBackend(backend);
+    try {
+      maxPoolForward(x, out, indices, p);
+    } finally {
+      setKernelBackend(previous);
+    }
+    return { out, indices };
+  }
+
+  it.each([
+    ["28×28 planes, many groups", 300, 28, 28, 14, 14],
+    ["odd sizes: the last row and column unused, a scalar tail", 7, 9, 29, 4, 14],
+    ["rows of fewer than four windows", 5, 4, 6, 2, 3],
+  ])("%s: the JS loop's bits, values and indices", (_, planes, inH, inW, outH, outW) => {
+    const p = maxPlan({ planes, inH, inW, outH, outW });
+    const x = mixed(planes * inH * inW, inW);
+    const wasm = pooled("wasm", x, p);
+    const js = pooled("js", x, p);
+    expect(new Uint32Array(wasm.out.buffer)).toEqual(new Uint32Array(js.out.buffer));
+    expect(wasm.indices).toEqual(js.indices);
+    // And both against the windows enumerated from the definition.
+    const expected = directMax(x, p);
+    expect(Array.from(wasm.indices)).toEqual(expected.at);
+    expect(Array.from(wasm.out)).toEqual(expected.values);
   });
 });

@@ -18,6 +18,7 @@ import {
   ELEMENTWISE_WAT_SHA256,
 } from "../../src/kernels/elementwise-wasm-module.js";
 import { GEMM_WASM_BASE64, GEMM_WAT_SHA256 } from "../../src/kernels/gemm-wasm-module.js";
+import { POOL_WASM_BASE64, POOL_WAT_SHA256 } from "../../src/kernels/pool-wasm-module.js";
 import { REDUCE_WASM_BASE64, REDUCE_WAT_SHA256 } from "../../src/kernels/reduce-wasm-module.js";
 import { SGD_WASM_BASE64, SGD_WAT_SHA256 } from "../../src/kernels/sgd-wasm-module.js";
 
@@ -37,6 +38,7 @@ const MODULES = [
     exports: ["channelSumsF32", "gradSumsF32", "inputGradF32", "normalizeF32"],
   },
   { wat: "sgd", base64: SGD_WASM_BASE64, sha: SGD_WAT_SHA256, exports: ["momentumF32"] },
+  { wat: "pool", base64: POOL_WASM_BASE64, sha: POOL_WAT_SHA256, exports: ["maxPool2x2F32"] },
   {
     wat: "elementwise",
     base64: ELEMENTWISE_WASM_BASE64,
