@@ -215,10 +215,11 @@ export function chainUnit(
 
 /**
  * Runs `steps` over `n` elements laid out as rows of `inner` (for "row", "column" and "channel"
- * operands), writes the `outputs`' slots and sums the `reductions`' slots over rows. Every array
- * must be of one float type. Returns false, having written nothing, where the module cannot run
- * or the layout is not supported (rows longer than a chunk with row, column or channel operands
- * or reductions, or `n` not whole rows of a reduction).
+ * operands), writes the `outputs`' slots (steps' values, never operands) and sums the
+ * `reductions`' slots over rows. Every array must be of one float type. Returns false, having
+ * written nothing, where the module cannot run or the layout is not supported (rows longer than a
+ * chunk with row, column or channel operands or reductions, `n` not whole rows of a reduction, or
+ * an output naming an operand).
  */
 export function chainWasm(
   operands: readonly ChainOperand[],
@@ -232,6 +233,7 @@ export function chainWasm(
   const per = chainRowLimit(f64 ? "float64" : "float32");
   const rows = operands.some((x) => x.layout !== "flat" && x.layout !== "scalar");
   if (reductions.some((r) => r.sums.length !== sumsOf(r))) return false;
+  if (outputs.some((o) => o.slot < operands.length)) return false;
   const unit = chainUnit(
     inner,
     rows,
@@ -245,31 +247,33 @@ export function chainWasm(
   // No more than n: a row operand is tiled over a whole chunk once per call.
   const chunk = Math.min(Math.floor(per / unit) * unit, n);
   const accBytes = reductions.reduce((b, r) => b + ((sumsOf(r) * 8 + 15) & ~15), 0);
-  // One generated kernel for all the steps where it can be made, else the loops op by op.
-  let kernel: ChainKernel | null = null;
+  // One generated kernel for all the steps where it can be made, else the loops op by op. The
+  // kernel is bound to the memory, not to its size: the memory grows for the plan chosen.
+  const loaded = chainMemory(0);
+  if (loaded === null) return false;
   let plan = generatedSchedule(operands, steps, outputs, reductions, per);
-  let mem = chainMemory(plan.regions * CHUNK_BYTES + accBytes);
-  if (mem === null) return false;
+  let kernel: ChainKernel | null = null;
   if (steps.length > 0) {
     const bytesPer = CHUNK_BYTES / per;
+    const place = (slot: number) => plan.places[slot] ?? { at: 0, scalar: true };
     kernel = generateKernels
       ? chainKernel(
-          mem.module.memory,
+          loaded.module.memory,
           f64 ? "float64" : "float32",
           operands.map((_, slot) => ({
-            at: plan.places[slot].at * bytesPer,
-            scalar: plan.places[slot].scalar,
+            at: place(slot).at * bytesPer,
+            scalar: place(slot).scalar,
           })),
           steps,
-          plan.stored.map((slot) => ({ slot, at: plan.places[slot].at * bytesPer })),
+          plan.stored.map((slot) => ({ slot, at: place(slot).at * bytesPer })),
         )
       : null;
-    if (kernel === null) {
+    if (kernel === null)
       plan = { ...schedule(operands, steps, outputs, reductions, per), stored: [] };
-      mem = chainMemory(plan.regions * CHUNK_BYTES + accBytes);
-      if (mem === null) return false;
-    }
   }
+  chainRuns[kernel === null ? "loops" : "kernel"] += steps.length > 0 ? 1 : 0;
+  const mem = chainMemory(plan.regions * CHUNK_BYTES + accBytes);
+  if (mem === null) return false;
   const view = f64 ? mem.f64 : mem.f32;
   const lanes = f64 ? 2 : 4;
   const accStart = (plan.regions * CHUNK_BYTES) / 8;
@@ -278,6 +282,8 @@ export function chainWasm(
   const rowSums = f64 ? mem.columns.rowSumsF64 : mem.columns.rowSumsF32;
   // Once per call: scalars stored as one vector each, rows tiled over a chunk's worth of rows.
   operands.forEach((x, slot) => {
+    // An operand no step reads and no reduction sums has no place.
+    if (plan.places[slot] === undefined) return;
     const at = plan.places[slot].at;
     if (x.layout === "scalar") view.fill(x.data[x.offset], at, at + lanes);
     else if (x.layout === "row") {
@@ -374,6 +380,9 @@ function load(
 
 /** False to run every chain op by op (tests compare the two). */
 let generateKernels = true;
+
+/** How many chains with steps ran as one generated kernel, and how many op by op. For tests. */
+export const chainRuns = { kernel: 0, loops: 0 };
 
 /** Turns the generated kernels on or off; returns the previous setting. For tests. */
 export function setChainKernels(on: boolean): boolean {

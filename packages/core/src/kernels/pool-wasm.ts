@@ -5,7 +5,7 @@
 import { getKernelBackend } from "./backend.js";
 import type { MaxPoolPlan } from "./pool.js";
 import { POOL_WASM_BASE64 } from "./pool-wasm-module.js";
-import { growMemory, lazyInstance } from "./wasm-module.js";
+import { lazyInstance, tryGrowMemory } from "./wasm-module.js";
 
 interface PoolExports {
   memory: WebAssembly.Memory;
@@ -34,7 +34,7 @@ const align16 = (bytes: number) => (bytes + 15) & ~15;
 /**
  * The 2×2, stride-2, unpadded max pooling of float32 planes (2·outH <= inH, 2·outW <= inW) in
  * WebAssembly; false, having written nothing, where the JS kernels are selected, the pooling is
- * too small to gain, or the module cannot load here.
+ * too small to gain, or the module cannot load or get the memory here.
  */
 export function maxPool2x2Wasm(
   x: Float32Array,
@@ -53,7 +53,8 @@ export function maxPool2x2Wasm(
   const outBytes = align16(4 * group * planeOut);
   const k = load.forScratch(inBytes + 2 * outBytes);
   if (k === null) return false;
-  const buffer = growMemory(k.memory, inBytes + 2 * outBytes, "maxPool2d");
+  const buffer = tryGrowMemory(k.memory, inBytes + 2 * outBytes);
+  if (buffer === null) return false;
   const xView = new Float32Array(buffer, 0, group * planeIn);
   const outView = new Float32Array(buffer, inBytes, group * planeOut);
   const idxView = new Int32Array(buffer, inBytes + outBytes, group * planeOut);

@@ -3,8 +3,9 @@
 ;; maximum and its flat position in the plane, decided as pool.ts's maxPool2x2 decides them: start
 ;; from the window's first value, then for the second, third and fourth (row-major) take v where
 ;; v > best or v is NaN. So the first maximum wins a tie and the last NaN wins over any number,
-;; and every value is one of the inputs, bit for bit. Four windows of a row at a time: the two
-;; input rows are read eight values at a time and split into even and odd columns.
+;; and every value is one of the inputs, bit for bit (a signalling NaN made quiet, as JS reads it).
+;; Four windows of a row at a time: the two input rows are read eight values at a time and split
+;; into even and odd columns.
 
 (module
   (memory (export "memory") 1)
@@ -69,6 +70,9 @@
           (local.set $at (v128.bitselect
             (i32x4.add (local.get $first) (i32x4.splat (i32.add (local.get $inW) (i32.const 1))))
             (local.get $at) (local.get $m)))
+          ;; A signalling NaN comes out quiet, as the JS loop's float64 round trip leaves it.
+          (local.set $best (v128.or (local.get $best) (v128.and
+            (f32x4.ne (local.get $best) (local.get $best)) (v128.const i32x4 0x00400000 0x00400000 0x00400000 0x00400000))))
           (v128.store (local.get $out) (local.get $best))
           (v128.store (local.get $idx) (local.get $at))
           (local.set $out (i32.add (local.get $out) (i32.const 16)))
@@ -100,6 +104,9 @@
               (local.set $s (local.get $b))
               (local.set $i (i32.add (local.get $top) (i32.add (i32.add (local.get $inW)
                 (i32.shl (local.get $ow) (i32.const 1))) (i32.const 1))))))
+          (if (f32.ne (local.get $s) (local.get $s))
+            (then (local.set $s (f32.reinterpret_i32
+              (i32.or (i32.reinterpret_f32 (local.get $s)) (i32.const 0x00400000))))))
           (f32.store (local.get $out) (local.get $s))
           (i32.store (local.get $idx) (local.get $i))
           (local.set $out (i32.add (local.get $out) (i32.const 4)))

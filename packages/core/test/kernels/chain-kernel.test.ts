@@ -5,7 +5,7 @@
 
 import { describe, expect, it } from "vitest";
 import { chainKernel, type KernelStep } from "../../src/kernels/chain-kernel.js";
-import { chainWasm } from "../../src/kernels/elementwise-chain.js";
+import { chainRuns, chainWasm } from "../../src/kernels/elementwise-chain.js";
 import {
   binaryWasm,
   unaryWasm,
@@ -163,6 +163,7 @@ describe("chainKernel", () => {
     const n = 5000;
     const x = Float32Array.from({ length: n }, (_, i) => (i % 7) / 8 - 0.4);
     const out = new Float32Array(n);
+    const loopsBefore = chainRuns.loops;
     expect(
       chainWasm(
         [
@@ -175,6 +176,7 @@ describe("chainKernel", () => {
         n,
       ),
     ).toBe(true);
+    expect(chainRuns.loops).toBe(loopsBefore + 1);
     let expected = Float32Array.from(x);
     for (let j = 0; j < 600; j++) {
       expected = expected.map((v) =>

@@ -3,8 +3,8 @@
 // operand layout, with scratch regions reused in place; unsupported layouts write nothing. Both
 // ways a chain runs are checked: one generated kernel for all its steps, and the loops op by op.
 
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { chainWasm, setChainKernels } from "../../src/kernels/elementwise-chain.js";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { chainRuns, chainWasm, setChainKernels } from "../../src/kernels/elementwise-chain.js";
 import { binaryWasm, type Operand, unaryWasm } from "../../src/kernels/elementwise-wasm.js";
 import type { FloatArray } from "../../src/kernels/gemm-js.js";
 import { reduce } from "../../src/kernels/reduce.js";
@@ -33,11 +33,24 @@ describe.each([
   ["with the loops op by op", false],
 ])("%s", (_, generated) => {
   let previous = true;
+  let kernelRuns = 0;
   beforeAll(() => {
     previous = setChainKernels(generated);
   });
   afterAll(() => {
     setChainKernels(previous);
+    // The cases below do run chains with steps, so a kernel that is never made shows here.
+    if (generated) expect(kernelRuns).toBeGreaterThan(0);
+  });
+  // Every chain with steps ran the way this block asks for (none fell back unnoticed).
+  let before = { kernel: 0, loops: 0 };
+  beforeEach(() => {
+    before = { ...chainRuns };
+  });
+  afterEach(() => {
+    const ran = { kernel: chainRuns.kernel - before.kernel, loops: chainRuns.loops - before.loops };
+    kernelRuns += ran.kernel;
+    expect(generated ? ran.loops : ran.kernel).toBe(0);
   });
 
   describe("chainWasm", () => {
@@ -170,6 +183,23 @@ describe.each([
           Object.is(out[i], Number.isNaN(q) || Number.isNaN(root) ? Number.NaN : Math.max(q, root)),
         ).toBe(true);
       }
+    });
+
+    it("ignores an operand no step reads, and refuses an output naming an operand", () => {
+      const n = 3000;
+      const x: Operand = { data: values(Float32Array, n, 6), offset: 0, layout: "flat" };
+      const unused: Operand = { data: values(Float32Array, n, 7), offset: 0, layout: "flat" };
+      const out = new Float32Array(n);
+      expect(chainWasm([unused, x], [{ op: "neg", a: 1, b: -1 }], [{ slot: 2, out }], n, n)).toBe(
+        true,
+      );
+      for (const i of [0, 1, 2999]) expect(out[i]).toBe(-x.data[i]);
+      const untouched = new Float32Array(n);
+      expect(
+        chainWasm([x], [{ op: "neg", a: 0, b: -1 }], [{ slot: 0, out: untouched }], n, n),
+      ).toBe(false);
+      expect(chainWasm([x], [], [{ slot: 0, out: untouched }], n, n)).toBe(false);
+      expect(untouched.every((v) => v === 0)).toBe(true);
     });
   });
 

@@ -13,6 +13,7 @@ import {
   maxPoolForward,
   maxPoolScatter,
 } from "../../src/kernels/pool.js";
+import { maxPool2x2Wasm } from "../../src/kernels/pool-wasm.js";
 import { seededValues } from "./seeded-values.js";
 
 function maxPlan(over: Partial<MaxPoolPlan>): MaxPoolPlan {
@@ -176,13 +177,15 @@ describe("maxPoolForward's 2×2 float32 WebAssembly kernel", () => {
     return Float32Array.from(seededValues(n, seed), (v) => kinds[Math.floor((v + 2) * 1000) % 8]);
   }
 
+  /** The JS loop's results, or the kernel's (which must run: it is called directly). */
   function pooled(backend: "js" | "wasm", x: Float32Array, p: MaxPoolPlan) {
     const out = new Float32Array(p.planes * p.outH * p.outW);
     const indices = new Int32Array(out.length);
     const previous = getKernelBackend();
     setKernelBackend(backend);
     try {
-      maxPoolForward(x, out, indices, p);
+      if (backend === "wasm") expect(maxPool2x2Wasm(x, out, indices, p)).toBe(true);
+      else maxPoolForward(x, out, indices, p);
     } finally {
       setKernelBackend(previous);
     }
@@ -193,6 +196,7 @@ describe("maxPoolForward's 2×2 float32 WebAssembly kernel", () => {
     ["28×28 planes, many groups", 300, 28, 28, 14, 14],
     ["odd sizes: the last row and column unused, a scalar tail", 7, 9, 29, 4, 14],
     ["rows of fewer than four windows", 5, 4, 6, 2, 3],
+    ["planes larger than one group of the kernel's memory", 2, 300, 301, 150, 150],
   ])("%s: the JS loop's bits, values and indices", (_, planes, inH, inW, outH, outW) => {
     const p = maxPlan({ planes, inH, inW, outH, outW });
     const x = mixed(planes * inH * inW, inW);
@@ -204,5 +208,18 @@ describe("maxPoolForward's 2×2 float32 WebAssembly kernel", () => {
     const expected = directMax(x, p);
     expect(Array.from(wasm.indices)).toEqual(expected.at);
     expect(Array.from(wasm.out)).toEqual(expected.values);
+  });
+
+  it("makes a signalling NaN quiet, as the JS loop's reads do", () => {
+    const p = maxPlan({ planes: 1, inH: 2, inW: 10, outH: 1, outW: 5 });
+    const x = new Float32Array(20).fill(1);
+    const bits = new Uint32Array(x.buffer);
+    bits[1] = 0x7fa00000; // a signalling NaN: window 0 (vector part) takes it as its second value
+    bits[18] = 0xffa00001; // and window 4 (the scalar tail) as its third, sign and payload kept
+    const wasm = pooled("wasm", x, p);
+    const js = pooled("js", x, p);
+    expect(new Uint32Array(wasm.out.buffer)).toEqual(new Uint32Array(js.out.buffer));
+    expect(new Uint32Array(wasm.out.buffer)[0]).toBe(0x7fe00000);
+    expect(wasm.indices).toEqual(js.indices);
   });
 });
