@@ -69,10 +69,38 @@ export const BINARY = [
   },
 ];
 
+/**
+ * `value` with the quiet bit set in its NaN lanes, for float32: the JS rows read a float32 into a
+ * float64 and back, which makes a signalling NaN quiet, so the loops that only move bits (neg, abs,
+ * relu) do it too; arithmetic does it anyway. float64 lanes are left as they are, as JS leaves
+ * them.
+ */
+const quieted = ({ suffix }, value) =>
+  suffix === "F32"
+    ? `(v128.or ${value} (v128.and (f32x4.ne ${value} ${value})
+        (v128.const i32x4 0x00400000 0x00400000 0x00400000 0x00400000)))`
+    : value;
+
 /** Unary loops, in place on the scratch region at $p. */
 export const UNARY = [
-  { name: "neg", body: ({ t }) => [`(v128.store (local.get $p) (${t}.neg ${P}))`] },
-  { name: "abs", body: ({ t }) => [`(v128.store (local.get $p) (${t}.abs ${P}))`] },
+  {
+    name: "neg",
+    note: "Flips the sign bit; a float32 signalling NaN comes out quiet (see quieted).",
+    locals: "(local $v v128)",
+    body: (type) => [
+      `(local.set $v (${type.t}.neg ${P}))`,
+      `(v128.store (local.get $p) ${quieted(type, "(local.get $v)")})`,
+    ],
+  },
+  {
+    name: "abs",
+    note: "Clears the sign bit; a float32 signalling NaN comes out quiet (see quieted).",
+    locals: "(local $v v128)",
+    body: (type) => [
+      `(local.set $v (${type.t}.abs ${P}))`,
+      `(v128.store (local.get $p) ${quieted(type, "(local.get $v)")})`,
+    ],
+  },
   { name: "sqrt", body: ({ t }) => [`(v128.store (local.get $p) (${t}.sqrt ${P}))`] },
   {
     name: "square",
@@ -84,12 +112,13 @@ export const UNARY = [
   },
   {
     name: "relu",
-    note: "v > 0 or NaN keeps v, else +0 (so relu(-0) = +0): v AND the mask.",
+    note: "v > 0 or NaN keeps v, else +0 (so relu(-0) = +0): v AND the mask; a float32 signalling NaN comes out quiet.",
     locals: "(local $v v128)",
-    body: ({ t, zeros }) => [
+    body: (type) => [
       "(local.set $v (v128.load (local.get $p)))",
-      `(v128.store (local.get $p) (v128.and (local.get $v)
-        (v128.or (${t}.gt (local.get $v) ${zeros}) (${t}.ne (local.get $v) (local.get $v)))))`,
+      `(local.set $v (v128.and (local.get $v)
+        (v128.or (${type.t}.gt (local.get $v) ${type.zeros}) (${type.t}.ne (local.get $v) (local.get $v)))))`,
+      `(v128.store (local.get $p) ${quieted(type, "(local.get $v)")})`,
     ],
   },
   {

@@ -162,6 +162,9 @@ function splatBytes(dtype: "float32" | "float64", value: number): number[] {
   return [...bytes];
 }
 
+/** The float32 quiet bit in every lane. */
+const QUIET_BITS = [...new Uint8Array(new Uint32Array(4).fill(0x00400000).buffer)];
+
 /** The canonical quiet NaN of each lane, as elementwise-wat.mjs stores it. */
 function nanBytes(dtype: "float32" | "float64"): number[] {
   const bytes = new Uint8Array(16);
@@ -315,8 +318,15 @@ function emitModule(
     if (!x.scalar && read.has(slot)) code.get(OFFSET).load(x.at).set(slotLocal(slot));
   });
   steps.forEach((s, j) => {
+    const out = slotLocal(k + j);
     emitStep(code, dtype, s.op, slotLocal(s.a), s.b < 0 ? -1 : slotLocal(s.b));
-    code.set(slotLocal(k + j));
+    code.set(out);
+    // The loops that only move bits make a float32 signalling NaN quiet, as JS does: out |= NaN
+    // lanes' quiet bit.
+    if (dtype === "float32" && (s.op === "neg" || s.op === "abs" || s.op === "relu")) {
+      code.get(out).get(out).get(out).simd(LANES.float32.ne).vconst(QUIET_BITS).simd(V.and);
+      code.simd(V.or).set(out);
+    }
   });
   for (const { slot, at } of stored) code.get(OFFSET).get(slotLocal(slot)).store(at);
   // offset += 16; loop while offset < end.

@@ -90,14 +90,22 @@
       (local.set $b (i32.add (local.get $b) (local.get $bs)))
       (br_if $vectors (i32.lt_u (local.tee $o (i32.add (local.get $o) (i32.const 16))) (local.get $end)))))
 
+  ;; Flips the sign bit; a float32 signalling NaN comes out quiet (see quieted).
   (func (export "negF32") (param $p i32) (param $end i32)
+    (local $v v128)
     (loop $vectors
-      (v128.store (local.get $p) (f32x4.neg (v128.load (local.get $p))))
+      (local.set $v (f32x4.neg (v128.load (local.get $p))))
+      (v128.store (local.get $p) (v128.or (local.get $v) (v128.and (f32x4.ne (local.get $v) (local.get $v))
+        (v128.const i32x4 0x00400000 0x00400000 0x00400000 0x00400000))))
       (br_if $vectors (i32.lt_u (local.tee $p (i32.add (local.get $p) (i32.const 16))) (local.get $end)))))
 
+  ;; Clears the sign bit; a float32 signalling NaN comes out quiet (see quieted).
   (func (export "absF32") (param $p i32) (param $end i32)
+    (local $v v128)
     (loop $vectors
-      (v128.store (local.get $p) (f32x4.abs (v128.load (local.get $p))))
+      (local.set $v (f32x4.abs (v128.load (local.get $p))))
+      (v128.store (local.get $p) (v128.or (local.get $v) (v128.and (f32x4.ne (local.get $v) (local.get $v))
+        (v128.const i32x4 0x00400000 0x00400000 0x00400000 0x00400000))))
       (br_if $vectors (i32.lt_u (local.tee $p (i32.add (local.get $p) (i32.const 16))) (local.get $end)))))
 
   (func (export "sqrtF32") (param $p i32) (param $end i32)
@@ -112,13 +120,15 @@
       (v128.store (local.get $p) (f32x4.mul (local.get $v) (local.get $v)))
       (br_if $vectors (i32.lt_u (local.tee $p (i32.add (local.get $p) (i32.const 16))) (local.get $end)))))
 
-  ;; v > 0 or NaN keeps v, else +0 (so relu(-0) = +0): v AND the mask.
+  ;; v > 0 or NaN keeps v, else +0 (so relu(-0) = +0): v AND the mask; a float32 signalling NaN comes out quiet.
   (func (export "reluF32") (param $p i32) (param $end i32)
     (local $v v128)
     (loop $vectors
       (local.set $v (v128.load (local.get $p)))
-      (v128.store (local.get $p) (v128.and (local.get $v)
+      (local.set $v (v128.and (local.get $v)
         (v128.or (f32x4.gt (local.get $v) (v128.const f32x4 0 0 0 0)) (f32x4.ne (local.get $v) (local.get $v)))))
+      (v128.store (local.get $p) (v128.or (local.get $v) (v128.and (f32x4.ne (local.get $v) (local.get $v))
+        (v128.const i32x4 0x00400000 0x00400000 0x00400000 0x00400000))))
       (br_if $vectors (i32.lt_u (local.tee $p (i32.add (local.get $p) (i32.const 16))) (local.get $end)))))
 
   ;; 1 / sqrt(v); float32 lanes are computed in float64 and rounded once, lanes 0-1 then 2-3.
@@ -208,14 +218,20 @@
       (local.set $b (i32.add (local.get $b) (local.get $bs)))
       (br_if $vectors (i32.lt_u (local.tee $o (i32.add (local.get $o) (i32.const 16))) (local.get $end)))))
 
+  ;; Flips the sign bit; a float32 signalling NaN comes out quiet (see quieted).
   (func (export "negF64") (param $p i32) (param $end i32)
+    (local $v v128)
     (loop $vectors
-      (v128.store (local.get $p) (f64x2.neg (v128.load (local.get $p))))
+      (local.set $v (f64x2.neg (v128.load (local.get $p))))
+      (v128.store (local.get $p) (local.get $v))
       (br_if $vectors (i32.lt_u (local.tee $p (i32.add (local.get $p) (i32.const 16))) (local.get $end)))))
 
+  ;; Clears the sign bit; a float32 signalling NaN comes out quiet (see quieted).
   (func (export "absF64") (param $p i32) (param $end i32)
+    (local $v v128)
     (loop $vectors
-      (v128.store (local.get $p) (f64x2.abs (v128.load (local.get $p))))
+      (local.set $v (f64x2.abs (v128.load (local.get $p))))
+      (v128.store (local.get $p) (local.get $v))
       (br_if $vectors (i32.lt_u (local.tee $p (i32.add (local.get $p) (i32.const 16))) (local.get $end)))))
 
   (func (export "sqrtF64") (param $p i32) (param $end i32)
@@ -230,13 +246,14 @@
       (v128.store (local.get $p) (f64x2.mul (local.get $v) (local.get $v)))
       (br_if $vectors (i32.lt_u (local.tee $p (i32.add (local.get $p) (i32.const 16))) (local.get $end)))))
 
-  ;; v > 0 or NaN keeps v, else +0 (so relu(-0) = +0): v AND the mask.
+  ;; v > 0 or NaN keeps v, else +0 (so relu(-0) = +0): v AND the mask; a float32 signalling NaN comes out quiet.
   (func (export "reluF64") (param $p i32) (param $end i32)
     (local $v v128)
     (loop $vectors
       (local.set $v (v128.load (local.get $p)))
-      (v128.store (local.get $p) (v128.and (local.get $v)
+      (local.set $v (v128.and (local.get $v)
         (v128.or (f64x2.gt (local.get $v) (v128.const f64x2 0 0)) (f64x2.ne (local.get $v) (local.get $v)))))
+      (v128.store (local.get $p) (local.get $v))
       (br_if $vectors (i32.lt_u (local.tee $p (i32.add (local.get $p) (i32.const 16))) (local.get $end)))))
 
   ;; 1 / sqrt(v); float32 lanes are computed in float64 and rounded once, lanes 0-1 then 2-3.

@@ -40,9 +40,16 @@ function operands(dtype: Dtype): { a: FloatArray; b: FloatArray } {
     a[i] = ((((i * 2654435761) >>> 0) % 20001) - 10000) / 997;
     b[i] = ((((i * 40503) >>> 0) % 20001) - 10000) / 313;
   }
-  // A NaN with the sign bit set, as some ops make: its bits must pass through as the loops pass them.
-  if (dtype === "float32") new Uint32Array(a.buffer)[n - 1] = 0xffc00000;
-  else new BigUint64Array(a.buffer)[n - 1] = 0xfff8000000000000n;
+  // A NaN with the sign bit set, as some ops make, and a signalling NaN of each sign: their bits
+  // must come out as the loops leave them.
+  if (dtype === "float32")
+    new Uint32Array(a.buffer).set([0x7fa00000, 0xffa00001, 0xffc00000], n - 3);
+  else {
+    new BigUint64Array(a.buffer).set(
+      [0x7ff4000000000000n, 0xfff4000000000001n, 0xfff8000000000000n],
+      n - 3,
+    );
+  }
   return { a, b };
 }
 
