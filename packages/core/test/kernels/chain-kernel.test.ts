@@ -12,6 +12,10 @@ import {
   type WasmBinaryOp,
   type WasmUnaryOp,
 } from "../../src/kernels/elementwise-wasm.js";
+import {
+  ELEMENTWISE_BINARY_OPS,
+  ELEMENTWISE_UNARY_OPS,
+} from "../../src/kernels/elementwise-wasm-module.js";
 import type { FloatArray } from "../../src/kernels/gemm-js.js";
 
 type Dtype = "float32" | "float64";
@@ -88,16 +92,9 @@ function runKernel(dtype: Dtype, op: WasmBinaryOp | WasmUnaryOp, a: FloatArray, 
   return view.slice(2 * per, 2 * per + a.length);
 }
 
-const BINARY: readonly WasmBinaryOp[] = [
-  "add",
-  "sub",
-  "mul",
-  "div",
-  "maximum",
-  "minimum",
-  "reluBackward",
-];
-const UNARY: readonly WasmUnaryOp[] = ["neg", "abs", "sqrt", "square", "relu", "rsqrt"];
+// Every loop the module has, so an op added there is checked here too.
+const BINARY: readonly WasmBinaryOp[] = ELEMENTWISE_BINARY_OPS;
+const UNARY: readonly WasmUnaryOp[] = ELEMENTWISE_UNARY_OPS;
 
 describe("chainKernel", () => {
   describe.each(["float32", "float64"] as const)("on %s", (dtype) => {
