@@ -81,26 +81,21 @@ const quieted = ({ suffix }, value) =>
         (v128.const i32x4 0x00400000 0x00400000 0x00400000 0x00400000)))`
     : value;
 
+/** neg or abs: the lane op on the sign bit (`what` it does to it), its result quieted. */
+const signBitOp = (name, what) => ({
+  name,
+  note: `${what} the sign bit; a float32 signalling NaN comes out quiet (see quieted).`,
+  locals: "(local $v v128)",
+  body: (type) => [
+    `(local.set $v (${type.t}.${name} ${P}))`,
+    `(v128.store (local.get $p) ${quieted(type, "(local.get $v)")})`,
+  ],
+});
+
 /** Unary loops, in place on the scratch region at $p. */
 export const UNARY = [
-  {
-    name: "neg",
-    note: "Flips the sign bit; a float32 signalling NaN comes out quiet (see quieted).",
-    locals: "(local $v v128)",
-    body: (type) => [
-      `(local.set $v (${type.t}.neg ${P}))`,
-      `(v128.store (local.get $p) ${quieted(type, "(local.get $v)")})`,
-    ],
-  },
-  {
-    name: "abs",
-    note: "Clears the sign bit; a float32 signalling NaN comes out quiet (see quieted).",
-    locals: "(local $v v128)",
-    body: (type) => [
-      `(local.set $v (${type.t}.abs ${P}))`,
-      `(v128.store (local.get $p) ${quieted(type, "(local.get $v)")})`,
-    ],
-  },
+  signBitOp("neg", "Flips"),
+  signBitOp("abs", "Clears"),
   { name: "sqrt", body: ({ t }) => [`(v128.store (local.get $p) (${t}.sqrt ${P}))`] },
   {
     name: "square",

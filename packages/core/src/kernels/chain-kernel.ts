@@ -224,10 +224,29 @@ const SWAP_HALVES = [8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7];
 const LOW_HALVES = [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23];
 
 /**
- * Pushes step `op` of `a` (and `b`) onto the stack: the instructions of the op's loop in
+ * Sets local `out` to step `op` of locals `a` (and `b`): the instructions of the op's loop in
  * scripts/elementwise-wat.mjs, on locals instead of loads.
  */
 function emitStep(
+  code: Code,
+  dtype: "float32" | "float64",
+  op: WasmBinaryOp | WasmUnaryOp,
+  a: number,
+  b: number,
+  out: number,
+): void {
+  pushStep(code, dtype, op, a, b);
+  code.set(out);
+  // The loops that only move bits make a float32 signalling NaN quiet, as JS does (the loop's
+  // `quieted`): out |= the quiet bit of its NaN lanes.
+  if (dtype === "float32" && (op === "neg" || op === "abs" || op === "relu")) {
+    code.get(out).get(out).get(out).simd(LANES.float32.ne).vconst(QUIET_BITS).simd(V.and);
+    code.simd(V.or).set(out);
+  }
+}
+
+/** Pushes step `op` of locals `a` (and `b`) onto the stack. */
+function pushStep(
   code: Code,
   dtype: "float32" | "float64",
   op: WasmBinaryOp | WasmUnaryOp,
@@ -318,15 +337,7 @@ function emitModule(
     if (!x.scalar && read.has(slot)) code.get(OFFSET).load(x.at).set(slotLocal(slot));
   });
   steps.forEach((s, j) => {
-    const out = slotLocal(k + j);
-    emitStep(code, dtype, s.op, slotLocal(s.a), s.b < 0 ? -1 : slotLocal(s.b));
-    code.set(out);
-    // The loops that only move bits make a float32 signalling NaN quiet, as JS does: out |= NaN
-    // lanes' quiet bit.
-    if (dtype === "float32" && (s.op === "neg" || s.op === "abs" || s.op === "relu")) {
-      code.get(out).get(out).get(out).simd(LANES.float32.ne).vconst(QUIET_BITS).simd(V.and);
-      code.simd(V.or).set(out);
-    }
+    emitStep(code, dtype, s.op, slotLocal(s.a), s.b < 0 ? -1 : slotLocal(s.b), slotLocal(k + j));
   });
   for (const { slot, at } of stored) code.get(OFFSET).get(slotLocal(slot)).store(at);
   // offset += 16; loop while offset < end.

@@ -74,6 +74,9 @@ export interface ChainReduction {
 /** How many float64 sums a reduction keeps. */
 const sumsOf = (r: ChainReduction): number => r.period ?? r.cols;
 
+/** The bytes a reduction's sums take after the regions, rounded up to whole vectors. */
+const sumBytes = (r: ChainReduction): number => (sumsOf(r) * 8 + 15) & ~15;
+
 /** reduce.wat's column loops, run on the chain's memory. */
 interface ColumnLoops {
   columnsF32(x: number, rows: number, cols: number, mean: number, acc: number, mode: number): void;
@@ -246,7 +249,7 @@ export function chainWasm(
   }
   // No more than n: a row operand is tiled over a whole chunk once per call.
   const chunk = Math.min(Math.floor(per / unit) * unit, n);
-  const accBytes = reductions.reduce((b, r) => b + ((sumsOf(r) * 8 + 15) & ~15), 0);
+  const accBytes = reductions.reduce((b, r) => b + sumBytes(r), 0);
   // One generated kernel for all the steps where it can be made, else the loops op by op. The
   // kernel is bound to the memory, not to its size: the memory grows for the plan chosen.
   const loaded = chainMemory(0);
@@ -270,13 +273,15 @@ export function chainWasm(
       : null;
     if (kernel === null)
       plan = { ...schedule(operands, steps, outputs, reductions, per), stored: [] };
+    chainRuns[kernel === null ? "loops" : "kernel"]++;
   }
-  chainRuns[kernel === null ? "loops" : "kernel"] += steps.length > 0 ? 1 : 0;
   const mem = chainMemory(plan.regions * CHUNK_BYTES + accBytes);
   if (mem === null) return false;
   const view = f64 ? mem.f64 : mem.f32;
   const lanes = f64 ? 2 : 4;
-  const accStart = (plan.regions * CHUNK_BYTES) / 8;
+  // The sums sit after the regions.
+  const accAt = plan.regions * CHUNK_BYTES;
+  const accStart = accAt / 8;
   mem.f64.fill(0, accStart, accStart + accBytes / 8);
   const columns = f64 ? mem.columns.columnsF64 : mem.columns.columnsF32;
   const rowSums = f64 ? mem.columns.rowSumsF64 : mem.columns.rowSumsF32;
@@ -323,7 +328,7 @@ export function chainWasm(
         case "reduce":
           // The mean argument is not read when summing (mode 0).
           if (act.period === 0) {
-            columns(act.at * bytes, len / act.cols, act.cols, 0, plan.accAt + act.acc, 0);
+            columns(act.at * bytes, len / act.cols, act.cols, 0, accAt + act.acc, 0);
           } else {
             // Rows r0.. of this chunk onto sums[r mod period], in runs that do not wrap around.
             const rows = len / act.cols;
@@ -332,7 +337,7 @@ export function chainWasm(
               const first = (r0 + r) % act.period;
               const run = Math.min(act.period - first, rows - r);
               const at = (act.at + r * act.cols) * bytes;
-              rowSums(at, run, act.cols, plan.accAt + act.acc + first * 8);
+              rowSums(at, run, act.cols, accAt + act.acc + first * 8);
               r += run;
             }
           }
@@ -343,7 +348,7 @@ export function chainWasm(
   let acc = accStart;
   for (const r of reductions) {
     r.sums.set(mem.f64.subarray(acc, acc + sumsOf(r)));
-    acc += ((sumsOf(r) * 8 + 15) & ~15) / 8;
+    acc += sumBytes(r) / 8;
   }
   return true;
 }
@@ -403,7 +408,7 @@ function generatedSchedule(
   outputs: readonly ChainOutput[],
   reductions: readonly ChainReduction[],
   per: number,
-): { actions: Action[]; places: Place[]; regions: number; accAt: number; stored: number[] } {
+): { actions: Action[]; places: Place[]; regions: number; stored: number[] } {
   const k = operands.length;
   const needed = new Set<number>(reductions.map((r) => r.slot));
   for (const s of steps) {
@@ -430,13 +435,8 @@ function generatedSchedule(
   for (const output of outputs) {
     actions.push({ kind: "store", at: places[output.slot].at, out: output.out });
   }
-  let acc = 0;
-  for (const r of reductions) {
-    const { at } = places[r.slot];
-    actions.push({ kind: "reduce", at, cols: r.cols, period: r.period ?? 0, acc });
-    acc += (sumsOf(r) * 8 + 15) & ~15;
-  }
-  return { actions, places, regions, accAt: regions * CHUNK_BYTES, stored };
+  actions.push(...reduceActions(reductions, places));
+  return { actions, places, regions, stored };
 }
 
 /**
@@ -452,7 +452,7 @@ function schedule(
   outputs: readonly ChainOutput[],
   reductions: readonly ChainReduction[],
   per: number,
-): { actions: Action[]; places: Place[]; regions: number; accAt: number } {
+): { actions: Action[]; places: Place[]; regions: number } {
   const k = operands.length;
   const lastUse = new Array<number>(k + steps.length).fill(-1);
   steps.forEach((s, j) => {
@@ -521,20 +521,28 @@ function schedule(
     if (lastUse[slot] === -1) free.push(o / per);
   });
   // An operand only summed is loaded for its reduction.
-  let acc = 0;
   for (const r of reductions) {
     if (places[r.slot] === undefined) {
       places[r.slot] = { at: take() * per, scalar: false };
       actions.push({ kind: "load", operand: operands[r.slot], at: places[r.slot].at });
     }
-    actions.push({
+  }
+  actions.push(...reduceActions(reductions, places));
+  return { actions, places, regions };
+}
+
+/** The reductions' actions, after every step: each sums its slot's place into its own sums. */
+function reduceActions(reductions: readonly ChainReduction[], places: readonly Place[]): Action[] {
+  let acc = 0;
+  return reductions.map((r) => {
+    const action: Action = {
       kind: "reduce",
       at: places[r.slot].at,
       cols: r.cols,
       period: r.period ?? 0,
       acc,
-    });
-    acc += (sumsOf(r) * 8 + 15) & ~15;
-  }
-  return { actions, places, regions, accAt: regions * CHUNK_BYTES };
+    };
+    acc += sumBytes(r);
+    return action;
+  });
 }
