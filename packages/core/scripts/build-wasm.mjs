@@ -7,6 +7,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import wabtFactory from "wabt";
+import { convWat } from "./conv-wat.mjs";
 import { elementwiseOpLists, elementwiseWat } from "./elementwise-wat.mjs";
 
 const kernels = join(dirname(fileURLToPath(import.meta.url)), "..", "src", "kernels");
@@ -44,6 +45,8 @@ const MODULES = [
   { name: "batch-norm", prefix: "BATCH_NORM", out: "batch-norm" },
   { name: "sgd", prefix: "SGD", out: "sgd" },
   { name: "pool", prefix: "POOL", out: "pool" },
+  // conv.wat is written first, from scripts/conv-wat.mjs; it runs on the GEMM's memory.
+  { name: "conv", prefix: "CONV", out: "conv", generate: convWat },
   // elementwise.wat is written first, from the table in elementwise-wat.mjs, and the module file
   // also gets the table's op lists.
   {

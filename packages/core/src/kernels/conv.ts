@@ -11,8 +11,10 @@
 // The geometry maps an "input space" [N, Cin, inH, inW] to an "output space" [N, Cout, outH,
 // outW]; a transposed convolution runs the same geometry backwards (its forward is convInput).
 
+import { col2imWasm } from "./conv-wasm.js";
 import type { FloatArray, StridedMatrix } from "./gemm-js.js";
-import { gemm } from "./matmul.js";
+import type { ProductInMemory } from "./gemm-wasm.js";
+import { gemm, gemmInMemory } from "./matmul.js";
 
 /** A convolution's sizes, for 2-D spatial data (1-D convolutions have inH = outH = kh = 1). */
 export interface ConvPlan {
@@ -192,6 +194,26 @@ function col2im(
   }
 }
 
+/**
+ * The valid ranges col2im loops over, as conv.wat reads them: for each kernel row i, the output
+ * rows whose input row lies inside the input (first, end) and the offset of that input row; for
+ * each kernel column j, the same for output columns (lo, hi) and the column shift.
+ */
+function col2imTable(p: ConvPlan): Int32Array {
+  const table = new Int32Array(3 * (p.kh + p.kw));
+  for (let i = 0; i < p.kh; i++) {
+    const rowOffset = i * p.dilationH - p.padH;
+    const first = firstValid(rowOffset, p.strideH, p.outH);
+    table.set([first, endValid(rowOffset, p.strideH, p.inH, p.outH, first), rowOffset], 3 * i);
+  }
+  for (let j = 0; j < p.kw; j++) {
+    const shift = j * p.dilationW - p.padW;
+    const lo = firstValid(shift, p.strideW, p.outW);
+    table.set([lo, endValid(shift, p.strideW, p.inW, p.outW, lo), shift], 3 * (p.kh + j));
+  }
+  return table;
+}
+
 function matrix(data: FloatArray, offset: number, rowStride: number, colStride = 1): StridedMatrix {
   return { data, offset, rowStride, colStride };
 }
@@ -225,6 +247,40 @@ function addChannelBias(
  * [144, 196] per image) runs two images per chunk, its first ([9, 784]) nine.
  */
 const CHUNK_ELEMENTS = 1 << 16;
+
+/** False to read every product from a copy, as where the GEMM runs in JS (tests compare the two). */
+let readsInMemory = true;
+
+/**
+ * @internal How many products the kernels read in the GEMM's memory, how many from a copy, and
+ * how many of the former the input gradient scattered in WebAssembly (conv-wasm.ts). For tests.
+ */
+export const convProducts = { inMemory: 0, copied: 0, scatteredInWasm: 0 };
+
+/** @internal For tests: turns reading products in the GEMM's memory on or off; returns the previous setting. */
+export function setConvReadsInMemory(on: boolean): boolean {
+  const previous = readsInMemory;
+  readsInMemory = on;
+  return previous;
+}
+
+/**
+ * a @ b in the GEMM's memory (see gemmInMemory) when allowed and the GEMM runs in WebAssembly,
+ * else null; counted for tests.
+ */
+function productInMemory(
+  a: StridedMatrix,
+  b: StridedMatrix,
+  m: number,
+  n: number,
+  k: number,
+  isF32: boolean,
+  transposedOk = false,
+): ProductInMemory | null {
+  const result = readsInMemory ? gemmInMemory(a, b, m, n, k, isF32, transposedOk) : null;
+  convProducts[result === null ? "copied" : "inMemory"]++;
+  return result;
+}
 
 /** Sizes shared by the three kernels. */
 function shapesOf(p: ConvPlan) {
@@ -264,7 +320,8 @@ function chunkColumns(
 
 /**
  * Copies channels [c0, c0 + channels) of images [n0, n0 + count) of t ([N, C, P]) into
- * side [channels, count·P], or back (`toSide` false), optionally adding bias[c0 + c] on the way.
+ * side [channels, count·P] (rows `sideRow` apart), or back (`toSide` false), optionally adding
+ * bias[c0 + c] on the way.
  */
 function moveChannels(
   t: FloatArray,
@@ -277,8 +334,8 @@ function moveChannels(
   positions: number,
   toSide: boolean,
   bias: FloatArray | null,
+  sideRow = count * positions,
 ): void {
-  const width = count * positions;
   // Runs of `positions` elements: long enough for the builtin copy to win over a loop.
   const to = t as Float64Array;
   const from = side as Float64Array;
@@ -286,7 +343,7 @@ function moveChannels(
     const add = bias === null ? 0 : bias[c0 + c];
     for (let i = 0; i < count; i++) {
       const at = ((n0 + i) * totalChannels + c0 + c) * positions;
-      const sideAt = c * width + i * positions;
+      const sideAt = c * sideRow + i * positions;
       if (toSide) {
         from.set(to.subarray(at, at + positions), sideAt);
       } else {
@@ -309,17 +366,30 @@ export function convForward(
   p: ConvPlan,
 ): void {
   const { groupOut, k, positions, chunk } = shapesOf(p);
+  const isF32 = out instanceof Float32Array;
   const cols = columns(out, k * chunk * positions);
-  const product = columns(out, groupOut * chunk * positions);
+  let product: FloatArray | null = null;
   for (let n0 = 0; n0 < p.batch; n0 += chunk) {
     const count = Math.min(chunk, p.batch - n0);
     const width = count * positions;
     for (let q = 0; q < p.groups; q++) {
       chunkColumns(x, p, n0, count, q, cols);
-      gemm(matrix(w, q * groupOut * k, k), matrix(cols, 0, width), product, 0, groupOut, width, k);
+      const wq = matrix(w, q * groupOut * k, k);
+      // The product's channels go to `out` straight from the GEMM's memory where it runs there.
+      const inMemory = productInMemory(wq, matrix(cols, 0, width), groupOut, width, k, isF32);
+      let side: FloatArray;
+      let sideRow = width;
+      if (inMemory === null) {
+        product ??= columns(out, groupOut * chunk * positions);
+        gemm(wq, matrix(cols, 0, width), product, 0, groupOut, width, k);
+        side = product;
+      } else {
+        side = inMemory.c;
+        sideRow = inMemory.rowStride;
+      }
       moveChannels(
         out,
-        product,
+        side,
         p.outChannels,
         q * groupOut,
         groupOut,
@@ -328,6 +398,7 @@ export function convForward(
         positions,
         false,
         bias,
+        sideRow,
       );
     }
   }
@@ -346,7 +417,9 @@ export function convInput(
   p: ConvPlan,
 ): void {
   const { groupIn, groupOut, k, positions, inPlane, chunk } = shapesOf(p);
-  const cols = columns(dx, k * chunk * positions);
+  const isF32 = dx instanceof Float32Array;
+  const table = col2imTable(p);
+  let cols: FloatArray | null = null;
   const gradSide = columns(dx, groupOut * chunk * positions);
   dx.fill(0);
   for (let n0 = 0; n0 < p.batch; n0 += chunk) {
@@ -366,17 +439,29 @@ export function convInput(
         null,
       );
       const wT = matrix(w, q * groupOut * k, 1, k); // [k, groupOut]
-      gemm(wT, matrix(gradSide, 0, width), cols, 0, k, width, groupOut);
+      // Where the GEMM runs in WebAssembly, col2im runs there too, on the columns where they lie.
+      const inMemory = productInMemory(wT, matrix(gradSide, 0, width), k, width, groupOut, isF32);
+      const imageStride = p.inChannels * inPlane;
+      const dxStart = n0 * imageStride + q * groupIn * inPlane;
+      if (
+        inMemory !== null &&
+        col2imWasm(inMemory, positions, count, groupIn, p, table, dx, dxStart, imageStride)
+      ) {
+        convProducts.scatteredInWasm++;
+        continue;
+      }
+      let patches: FloatArray;
+      let patchRow = width;
+      if (inMemory === null) {
+        cols ??= columns(dx, k * chunk * positions);
+        gemm(wT, matrix(gradSide, 0, width), cols, 0, k, width, groupOut);
+        patches = cols;
+      } else {
+        patches = inMemory.c;
+        patchRow = inMemory.rowStride;
+      }
       for (let i = 0; i < count; i++) {
-        col2im(
-          cols,
-          i * positions,
-          width,
-          groupIn,
-          p,
-          dx,
-          ((n0 + i) * p.inChannels + q * groupIn) * inPlane,
-        );
+        col2im(patches, i * positions, patchRow, groupIn, p, dx, dxStart + i * imageStride);
       }
     }
   }
@@ -390,9 +475,10 @@ export function convInput(
  */
 export function convWeight(x: FloatArray, g: FloatArray, dw: FloatArray, p: ConvPlan): void {
   const { groupOut, k, positions, chunk } = shapesOf(p);
+  const isF32 = dw instanceof Float32Array;
   const cols = columns(dw, k * chunk * positions);
   const gradSide = columns(dw, groupOut * chunk * positions);
-  const partial = columns(dw, groupOut * k);
+  let partial: FloatArray | null = null;
   dw.fill(0);
   for (let n0 = 0; n0 < p.batch; n0 += chunk) {
     const count = Math.min(chunk, p.batch - n0);
@@ -411,9 +497,27 @@ export function convWeight(x: FloatArray, g: FloatArray, dw: FloatArray, p: Conv
         true,
         null,
       );
-      gemm(matrix(gradSide, 0, width), matrix(cols, 0, 1, width), partial, 0, groupOut, k, width);
+      const a = matrix(gradSide, 0, width);
+      const b = matrix(cols, 0, 1, width);
+      // The chunk's part is added to dw straight from the GEMM's memory where it runs there.
+      // Read in either orientation: the GEMM computes the transposed product when that is faster.
+      const inMemory = productInMemory(a, b, groupOut, k, width, isF32, true);
+      let part: FloatArray;
+      let [partRow, partCol] = [k, 1];
+      if (inMemory === null) {
+        partial ??= columns(dw, groupOut * k);
+        gemm(a, b, partial, 0, groupOut, k, width);
+        part = partial;
+      } else {
+        part = inMemory.c;
+        [partRow, partCol] = [inMemory.rowStride, inMemory.colStride];
+      }
       const base = q * groupOut * k;
-      for (let e = 0; e < partial.length; e++) dw[base + e] += partial[e];
+      for (let o = 0; o < groupOut; o++) {
+        const at = base + o * k;
+        const from = o * partRow;
+        for (let e = 0; e < k; e++) dw[at + e] += part[from + e * partCol];
+      }
     }
   }
 }

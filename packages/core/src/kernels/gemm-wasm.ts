@@ -221,7 +221,7 @@ function product(
   n: number,
   k: number,
   isF32: boolean,
-): { c: FloatArray; np: number } | null {
+): { c: FloatArray; np: number; memory: WebAssembly.Memory } | null {
   const size = isF32 ? 4 : 8;
   const nr = isF32 ? 8 : 4;
   const mp = Math.ceil(m / MR) * MR;
@@ -272,7 +272,62 @@ function product(
   }
   const run = isF32 ? gemm.gemmF32 : gemm.gemmF64;
   run(0, ...aLayout, aBytes, ...bLayout, aBytes + bBytes, mp, np, k);
-  return { c: new View(buffer, aBytes + bBytes, mp * np), np };
+  return { c: new View(buffer, aBytes + bBytes, mp * np), np, memory: gemm.memory };
+}
+
+/** True when gemmWasm computes Cᵀ = Bᵀ·Aᵀ for these operands (see there). */
+function transposesProduct(b: StridedMatrix, m: number, n: number, k: number): boolean {
+  return b.rowStride === 1 && b.colStride === k && n % MR === 0 && n * k > m * (k + n);
+}
+
+/** A product left in a GEMM module's memory: C[i, j] is `c[i·rowStride + j·colStride]`. */
+export interface ProductInMemory {
+  readonly c: FloatArray;
+  /** The memory `c` views (other modules may work on it: see conv-wasm.ts). */
+  readonly memory: WebAssembly.Memory;
+  readonly rowStride: number;
+  readonly colStride: number;
+}
+
+/**
+ * The product gemmWasm computes, left in the module's memory: a view valid until the module's
+ * next call or growth, so it must be read before any other product runs. Lets a caller that
+ * rearranges C anyway (a convolution's channels, its col2im) read it where it lies instead of
+ * from a copy. Where gemmWasm would compute Cᵀ, the view is Cᵀ's (colStride > 1) when
+ * `transposedOk`, else null. Null too, having computed nothing, when the memory cannot grow:
+ * then call gemmWasm or the JS kernel. Same bits as gemmWasm.
+ */
+export function gemmWasmInMemory(
+  a: StridedMatrix,
+  b: StridedMatrix,
+  m: number,
+  n: number,
+  k: number,
+  isF32: boolean,
+  engine: GemmExports | null,
+  transposedOk: boolean,
+): ProductInMemory | null {
+  if (transposesProduct(b, m, n, k)) {
+    if (!transposedOk) return null;
+    const result = product(engine, ...transposedOperands(a, b, k), n, m, k, isF32);
+    if (result === null) return null;
+    return { c: result.c, memory: result.memory, rowStride: 1, colStride: result.np };
+  }
+  const result = product(engine, a, b, m, n, k, isF32);
+  if (result === null) return null;
+  return { c: result.c, memory: result.memory, rowStride: result.np, colStride: 1 };
+}
+
+/** Bᵀ and Aᵀ, for Cᵀ = Bᵀ·Aᵀ where B is column-major [k, n] (see gemmWasm). */
+function transposedOperands(
+  a: StridedMatrix,
+  b: StridedMatrix,
+  k: number,
+): [StridedMatrix, StridedMatrix] {
+  return [
+    { data: b.data, offset: b.offset, rowStride: k, colStride: 1 },
+    { data: a.data, offset: a.offset, rowStride: a.colStride, colStride: a.rowStride },
+  ];
 }
 
 /**
@@ -298,10 +353,8 @@ export function gemmWasm(
   // A column-major B (x @ wᵀ in a linear layer's backward) would be packed whole; when it is
   // the larger operand, compute Cᵀ = Bᵀ·Aᵀ instead (Bᵀ is row-major and read in place, only A
   // is packed) and transpose C on the way out. Products commute, so the sums are the same.
-  if (b.rowStride === 1 && b.colStride === k && n % MR === 0 && n * k > m * (k + n)) {
-    const aT = { data: b.data, offset: b.offset, rowStride: k, colStride: 1 };
-    const bT = { data: a.data, offset: a.offset, rowStride: a.colStride, colStride: a.rowStride };
-    const result = product(engine, aT, bT, n, m, k, isF32);
+  if (transposesProduct(b, m, n, k)) {
+    const result = product(engine, ...transposedOperands(a, b, k), n, m, k, isF32);
     if (result === null) return false;
     const { c, np } = result;
     for (let j = 0; j < n; j++) {

@@ -8,7 +8,9 @@ import { type FloatArray, gemmJs, gemmSimple, type StridedMatrix } from "./gemm-
 import { threadedGemm } from "./gemm-threads.js";
 import {
   gemmWasm,
+  gemmWasmInMemory,
   gemmWasmScratchBytes,
+  type ProductInMemory,
   WASM_MAX_SCRATCH_BYTES,
   wasmGemmAvailable,
 } from "./gemm-wasm.js";
@@ -68,4 +70,23 @@ export function gemm(
   ) {
     gemmJs(a, b, out as FloatArray, outOffset, m, n, k);
   }
+}
+
+/**
+ * a @ b for float operands of one kind on the WebAssembly GEMM, left in its memory (see
+ * gemmWasmInMemory: read it before the next product, mind its strides; Cᵀ's view only when
+ * `transposedOk`), when {@link gemm} would run it there; null otherwise, having computed
+ * nothing: then call `gemm` with an array of your own. The values are the bits `gemm` writes.
+ */
+export function gemmInMemory(
+  a: StridedMatrix,
+  b: StridedMatrix,
+  m: number,
+  n: number,
+  k: number,
+  isF32: boolean,
+  transposedOk = false,
+): ProductInMemory | null {
+  if (k === 0 || !useWasm(m, n, k, isF32)) return null;
+  return gemmWasmInMemory(a, b, m, n, k, isF32, threadedGemm(m, n, k), transposedOk);
 }

@@ -5,7 +5,14 @@
 
 import { afterEach, describe, expect, it } from "vitest";
 import { setKernelBackend } from "../../src/index.js";
-import { type ConvPlan, convForward, convInput, convWeight } from "../../src/kernels/conv.js";
+import {
+  type ConvPlan,
+  convForward,
+  convInput,
+  convProducts,
+  convWeight,
+  setConvReadsInMemory,
+} from "../../src/kernels/conv.js";
 import { seededValues } from "./seeded-values.js";
 
 /** out[n, o, h, w] = Σ_{i, p, q} w[o, i, p, q] · x[n, g·Cin/g + i, h·s + p·d - pad, w·s + q·d - pad]. */
@@ -144,5 +151,132 @@ describe.each(["js", "wasm"] as const)("conv kernels on the %s GEMM", (backend) 
         );
       }
     });
+  });
+});
+
+// On the WebAssembly GEMM the kernels read each product where it lies in the module's memory
+// (rows padded to the kernel's width) instead of from a copy, and the input gradient's col2im runs
+// in WebAssembly on it (conv-wasm.ts): the same additions in the same order, so the same bits as
+// the copy and the JS col2im, on every geometry and in both dtypes. (The JS GEMM rounds float32
+// products differently, so both sides here use the WebAssembly GEMM.)
+
+type FloatArrayType = Float32ArrayConstructor | Float64ArrayConstructor;
+
+/** Runs the three kernels with products read in memory or from copies; their bytes and counts. */
+function runKernels(
+  p: ConvPlan,
+  inMemory: boolean,
+  Floats: FloatArrayType,
+  values: { x: number[]; w: number[]; g: number[]; bias: number[] },
+) {
+  setKernelBackend("wasm");
+  const previous = setConvReadsInMemory(inMemory);
+  const counted = () => ({ ...convProducts });
+  const delta = (a: typeof convProducts, b: typeof convProducts) => ({
+    inMemory: b.inMemory - a.inMemory,
+    copied: b.copied - a.copied,
+    scatteredInWasm: b.scatteredInWasm - a.scatteredInWasm,
+  });
+  try {
+    const [x, w, g] = [Floats.from(values.x), Floats.from(values.w), Floats.from(values.g)];
+    const out = new Floats(values.g.length).fill(Number.NaN);
+    const dx = new Floats(values.x.length).fill(Number.NaN);
+    const dw = new Floats(values.w.length).fill(Number.NaN);
+    const c0 = counted();
+    convForward(x, w, Floats.from(values.bias.slice(0, p.outChannels)), out, p);
+    const c1 = counted();
+    convInput(g, w, Floats.from(values.bias.slice(0, p.inChannels)), dx, p);
+    const c2 = counted();
+    convWeight(x, g, dw, p);
+    const c3 = counted();
+    const bytes = (a: Float32Array | Float64Array) => new Uint8Array(a.buffer);
+    return {
+      out: bytes(out),
+      dx: bytes(dx),
+      dw: bytes(dw),
+      forward: delta(c0, c1),
+      input: delta(c1, c2),
+      weight: delta(c2, c3),
+    };
+  } finally {
+    setConvReadsInMemory(previous);
+  }
+}
+
+describe.each(PLANS)("conv kernels read products in the GEMM's memory: %s", (_, p) => {
+  const gin = p.inChannels / p.groups;
+  const values = {
+    x: seededValues(p.batch * p.inChannels * p.inH * p.inW, 4),
+    w: seededValues(p.outChannels * gin * p.kh * p.kw, 5),
+    g: seededValues(p.batch * p.outChannels * p.outH * p.outW, 6),
+    bias: seededValues(Math.max(p.inChannels, p.outChannels), 7),
+  };
+
+  it.each([
+    ["float32", Float32Array],
+    ["float64", Float64Array],
+  ] as const)("%s", (_, Floats) => {
+    const copied = runKernels(p, false, Floats, values);
+    const inMemory = runKernels(p, true, Floats, values);
+    // Every product ran the in-memory way (the input gradient's scattered in WebAssembly), and
+    // none of the other.
+    for (const kernel of ["forward", "input", "weight"] as const) {
+      expect(inMemory[kernel].copied).toBe(0);
+      expect(inMemory[kernel].inMemory).toBe(copied[kernel].copied);
+      expect(copied[kernel].inMemory).toBe(0);
+    }
+    expect(inMemory.input.scatteredInWasm).toBe(inMemory.input.inMemory);
+    expect(copied.input.scatteredInWasm).toBe(0);
+    expect(Buffer.compare(inMemory.out, copied.out)).toBe(0);
+    expect(Buffer.compare(inMemory.dx, copied.dx)).toBe(0);
+    expect(Buffer.compare(inMemory.dw, copied.dw)).toBe(0);
+  });
+});
+
+describe("conv kernels in WebAssembly keep NaN payloads as the JS loops do", () => {
+  // NaNs of several payloads (quiet and signalling, both signs) in the gradient and the weight, so
+  // that col2im adds NaNs onto NaNs: which operand's payload survives must not change.
+  const p = plan({ inChannels: 2, outChannels: 3, inH: 5, inW: 6, kh: 3, kw: 3, padH: 1, padW: 1 });
+  const nans32 = [0x7fc00001, 0xffc00002, 0x7f800003, 0xff800004, 0x7fd00005];
+  const nans64 = [
+    0x7ff8000000000001n,
+    0xfff8000000000002n,
+    0x7ff0000000000003n,
+    0xfff0000000000004n,
+  ];
+  it.each([
+    ["float32", Float32Array],
+    ["float64", Float64Array],
+  ] as const)("%s", (_, Floats) => {
+    setKernelBackend("wasm");
+    const g = Floats.from(seededValues(p.batch * p.outChannels * p.outH * p.outW, 8));
+    const w = Floats.from(seededValues(p.outChannels * p.inChannels * 9, 9));
+    // NaN bits written into the arrays the kernels read (a number[] cannot carry payloads).
+    const poke = (a: Float32Array | Float64Array, every: number, shift: number) => {
+      if (a instanceof Float32Array) {
+        const bits = new Uint32Array(a.buffer);
+        for (let i = shift; i < a.length; i += every) bits[i] = nans32[i % nans32.length];
+      } else {
+        const bits = new BigUint64Array(a.buffer);
+        for (let i = shift; i < a.length; i += every) bits[i] = nans64[i % nans64.length];
+      }
+    };
+    poke(g, 7, 3);
+    poke(w, 11, 5);
+    const run = (inMemory: boolean) => {
+      const previous = setConvReadsInMemory(inMemory);
+      try {
+        const dx = new Floats(p.batch * p.inChannels * p.inH * p.inW);
+        convInput(g, w, null, dx, p);
+        return new Uint8Array(dx.buffer);
+      } finally {
+        setConvReadsInMemory(previous);
+      }
+    };
+    const before = convProducts.scatteredInWasm;
+    const viaWasm = run(true);
+    expect(convProducts.scatteredInWasm).toBeGreaterThan(before);
+    const viaJs = run(false);
+    expect(Buffer.compare(viaWasm, viaJs)).toBe(0);
   });
 });

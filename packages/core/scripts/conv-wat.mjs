@@ -1,0 +1,105 @@
+// The WebAssembly half of the convolution's input gradient: col2im, the adjoint of im2col, adding
+// every entry of a columns matrix back onto the input element it was read from. build-wasm.mjs
+// writes src/kernels/conv.wat from `convWat()` (float32 and float64 from one template) and
+// assembles it; the module works on the memory it is given, the GEMM's, where the columns are.
+//
+// col2im{F32,F64}(cols, rowBytes, dx, channels, kh, kw, tab, outW, inW, planeBytes, strideH,
+// strideW), all offsets in bytes: row r = (c·kh + i)·kw + j of the columns (at cols + r·rowBytes,
+// one value per output position oh·outW + ow) is added onto channel c's plane of dx (at dx +
+// c·planeBytes) at input row oh·strideH + rowOffset_i and column ow·strideW + shift_j, for the
+// valid output rows [ohFirst_i, ohEnd_i) and columns [lo_j, hi_j) only. `tab` holds those as i32:
+// kh triples (ohFirst, ohEnd, rowOffset), then kw triples (lo, hi, shift); conv-wasm.ts computes
+// them as conv.ts's loop does. The loops run in conv.ts's order (c, i, j, oh, ow), so every
+// element receives its additions in the same order: the same bits as the JS loop. With stride 1,
+// the columns of one output row go to consecutive elements, four (or two) per vector. Each add
+// is written column + element: where both are NaN, the result carries the first operand's
+// payload, and V8 runs the JS loop's `dx[e] += cols[s]` with the column's payload winning.
+
+/** The lane types: scalar and vector instruction prefixes, element size and lanes per vector. */
+const TYPES = [
+  { suffix: "F32", s: "f32", v: "f32x4", size: 4, lanes: 4 },
+  { suffix: "F64", s: "f64", v: "f64x2", size: 8, lanes: 2 },
+];
+
+const get = (name) => `(local.get $${name})`;
+const i32 = (n) => `(i32.const ${n})`;
+/** The i32 at tab + index·4. */
+const entry = (base, index) => `(i32.load offset=${index * 4} ${base})`;
+
+function col2im({ suffix, s, v, size, lanes }) {
+  const at = (base, index) => `(i32.add ${get(base)} (i32.mul ${index} ${i32(size)}))`;
+  return `
+  (func (export "col2im${suffix}") (param $cols i32) (param $rowBytes i32) (param $dx i32)
+    (param $channels i32) (param $kh i32) (param $kw i32) (param $tab i32) (param $outW i32)
+    (param $inW i32) (param $planeBytes i32) (param $strideH i32) (param $strideW i32)
+    (local $c i32) (local $i i32) (local $j i32) (local $oh i32) (local $ow i32)
+    (local $plane i32) (local $row i32) (local $rowTab i32) (local $colTab i32)
+    (local $ohEnd i32) (local $rowOffset i32) (local $lo i32) (local $hi i32) (local $shift i32)
+    (local $src i32) (local $dst i32) (local $p i32) (local $q i32)
+    (local.set $row ${get("cols")})
+    (block $channelsDone (loop $channelLoop
+      (br_if $channelsDone (i32.ge_u ${get("c")} ${get("channels")}))
+      (local.set $plane (i32.add ${get("dx")} (i32.mul ${get("c")} ${get("planeBytes")})))
+      (local.set $i ${i32(0)})
+      (block $rowsDone (loop $rowLoop
+        (br_if $rowsDone (i32.ge_u ${get("i")} ${get("kh")}))
+        (local.set $rowTab (i32.add ${get("tab")} (i32.mul ${get("i")} ${i32(12)})))
+        (local.set $ohEnd ${entry(get("rowTab"), 1)})
+        (local.set $rowOffset ${entry(get("rowTab"), 2)})
+        (local.set $j ${i32(0)})
+        (block $colsDone (loop $colLoop
+          (br_if $colsDone (i32.ge_u ${get("j")} ${get("kw")}))
+          (local.set $colTab (i32.add ${get("tab")}
+            (i32.mul (i32.add ${get("kh")} ${get("j")}) ${i32(12)})))
+          (local.set $lo ${entry(get("colTab"), 0)})
+          (local.set $hi ${entry(get("colTab"), 1)})
+          (local.set $shift ${entry(get("colTab"), 2)})
+          (local.set $oh ${entry(get("rowTab"), 0)})
+          (block $outRowsDone (loop $outRowLoop
+            (br_if $outRowsDone (i32.ge_s ${get("oh")} ${get("ohEnd")}))
+            ;; src: this output row's columns; dst: input element (row, 0 + shift), which may lie
+            ;; before the plane when shift < 0 (only columns ow >= lo, inside it, are touched).
+            (local.set $src ${at("row", `(i32.mul ${get("oh")} ${get("outW")})`)})
+            (local.set $dst ${at("plane", `(i32.add (i32.mul (i32.add (i32.mul ${get("oh")} ${get("strideH")}) ${get("rowOffset")}) ${get("inW")}) ${get("shift")})`)})
+            (local.set $ow ${get("lo")})
+            (if (i32.eq ${get("strideW")} ${i32(1)})
+              (then
+                (block $vectorsDone (loop $vectorLoop
+                  (br_if $vectorsDone (i32.gt_s (i32.add ${get("ow")} ${i32(lanes)}) ${get("hi")}))
+                  (local.set $p ${at("dst", get("ow"))})
+                  (v128.store ${get("p")} (${v}.add (v128.load ${at("src", get("ow"))}) (v128.load ${get("p")})))
+                  (local.set $ow (i32.add ${get("ow")} ${i32(lanes)}))
+                  (br $vectorLoop)))
+                (block $tailDone (loop $tailLoop
+                  (br_if $tailDone (i32.ge_s ${get("ow")} ${get("hi")}))
+                  (local.set $p ${at("dst", get("ow"))})
+                  (${s}.store ${get("p")} (${s}.add (${s}.load ${at("src", get("ow"))}) (${s}.load ${get("p")})))
+                  (local.set $ow (i32.add ${get("ow")} ${i32(1)}))
+                  (br $tailLoop))))
+              (else
+                (block $stridedDone (loop $stridedLoop
+                  (br_if $stridedDone (i32.ge_s ${get("ow")} ${get("hi")}))
+                  (local.set $q ${at("dst", `(i32.mul ${get("ow")} ${get("strideW")})`)})
+                  (${s}.store ${get("q")} (${s}.add (${s}.load ${at("src", get("ow"))}) (${s}.load ${get("q")})))
+                  (local.set $ow (i32.add ${get("ow")} ${i32(1)}))
+                  (br $stridedLoop)))))
+            (local.set $oh (i32.add ${get("oh")} ${i32(1)}))
+            (br $outRowLoop)))
+          (local.set $row (i32.add ${get("row")} ${get("rowBytes")}))
+          (local.set $j (i32.add ${get("j")} ${i32(1)}))
+          (br $colLoop)))
+        (local.set $i (i32.add ${get("i")} ${i32(1)}))
+        (br $rowLoop)))
+      (local.set $c (i32.add ${get("c")} ${i32(1)}))
+      (br $channelLoop))))
+`;
+}
+
+/** The text of conv.wat. */
+export function convWat() {
+  return `;; Generated by scripts/conv-wat.mjs (see there); do not edit. Regenerate with \`npm run build:wasm\`.
+(module
+  (import "env" "memory" (memory 1))
+${TYPES.map(col2im).join("")})
+`;
+}
