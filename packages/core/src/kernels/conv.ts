@@ -11,7 +11,7 @@
 // The geometry maps an "input space" [N, Cin, inH, inW] to an "output space" [N, Cout, outH,
 // outW]; a transposed convolution runs the same geometry backwards (its forward is convInput).
 
-import { col2imWasm } from "./conv-wasm.js";
+import { addRowBiasWasm, col2imWasm } from "./conv-wasm.js";
 import type { FloatArray, StridedMatrix } from "./gemm-js.js";
 import type { ProductInMemory } from "./gemm-wasm.js";
 import { gemm, gemmInMemory } from "./matmul.js";
@@ -253,9 +253,10 @@ let readsInMemory = true;
 
 /**
  * @internal How many products the kernels read in the GEMM's memory, how many from a copy, and
- * how many of the former the input gradient scattered in WebAssembly (conv-wasm.ts). For tests.
+ * how many of the former the input gradient scattered, or the forward added its bias to, in
+ * WebAssembly (conv-wasm.ts). For tests.
  */
-export const convProducts = { inMemory: 0, copied: 0, scatteredInWasm: 0 };
+export const convProducts = { inMemory: 0, copied: 0, scatteredInWasm: 0, biasInWasm: 0 };
 
 /** @internal For tests: turns reading products in the GEMM's memory on or off; returns the previous setting. */
 export function setConvReadsInMemory(on: boolean): boolean {
@@ -379,6 +380,8 @@ export function convForward(
       const inMemory = productInMemory(wq, matrix(cols, 0, width), groupOut, width, k, isF32);
       let side: FloatArray;
       let sideRow = width;
+      // The bias is added on the way out, or before, in WebAssembly, where the product lies.
+      let biasOut = bias;
       if (inMemory === null) {
         product ??= columns(out, groupOut * chunk * positions);
         gemm(wq, matrix(cols, 0, width), product, 0, groupOut, width, k);
@@ -386,6 +389,13 @@ export function convForward(
       } else {
         side = inMemory.c;
         sideRow = inMemory.rowStride;
+        const added =
+          bias === null ? null : addRowBiasWasm(inMemory, groupOut, width, bias, q * groupOut);
+        if (added !== null) {
+          convProducts.biasInWasm++;
+          side = added; // made again: adding the bias may have grown the memory
+          biasOut = null;
+        }
       }
       moveChannels(
         out,
@@ -397,7 +407,7 @@ export function convForward(
         count,
         positions,
         false,
-        bias,
+        biasOut,
         sideRow,
       );
     }

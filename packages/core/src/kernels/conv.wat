@@ -129,4 +129,52 @@
         (br $rowLoop)))
       (local.set $c (i32.add (local.get $c) (i32.const 1)))
       (br $channelLoop))))
+
+  (func (export "addRowBiasF32") (param $c i32) (param $rowBytes i32) (param $rows i32)
+    (param $cols i32) (param $bias i32)
+    (local $r i32) (local $e i32) (local $p i32) (local $b f32) (local $splat v128)
+    (block $rowsDone (loop $rowLoop
+      (br_if $rowsDone (i32.ge_u (local.get $r) (local.get $rows)))
+      (local.set $b (f32.load (i32.add (local.get $bias) (i32.mul (local.get $r) (i32.const 4)))))
+      (if (f32.ne (local.get $b) (f32.const 0))
+        (then
+          (local.set $splat (f32x4.splat (local.get $b)))
+          (local.set $p (i32.add (local.get $c) (i32.mul (local.get $r) (local.get $rowBytes))))
+          (local.set $e (i32.const 0))
+          (block $vectorsDone (loop $vectorLoop
+            (br_if $vectorsDone (i32.gt_s (i32.add (local.get $e) (i32.const 4)) (local.get $cols)))
+            (v128.store (i32.add (local.get $p) (i32.mul (local.get $e) (i32.const 4))) (f32x4.add (local.get $splat) (v128.load (i32.add (local.get $p) (i32.mul (local.get $e) (i32.const 4))))))
+            (local.set $e (i32.add (local.get $e) (i32.const 4)))
+            (br $vectorLoop)))
+          (block $tailDone (loop $tailLoop
+            (br_if $tailDone (i32.ge_s (local.get $e) (local.get $cols)))
+            (f32.store (i32.add (local.get $p) (i32.mul (local.get $e) (i32.const 4))) (f32.add (local.get $b) (f32.load (i32.add (local.get $p) (i32.mul (local.get $e) (i32.const 4))))))
+            (local.set $e (i32.add (local.get $e) (i32.const 1)))
+            (br $tailLoop)))))
+      (local.set $r (i32.add (local.get $r) (i32.const 1)))
+      (br $rowLoop))))
+
+  (func (export "addRowBiasF64") (param $c i32) (param $rowBytes i32) (param $rows i32)
+    (param $cols i32) (param $bias i32)
+    (local $r i32) (local $e i32) (local $p i32) (local $b f64) (local $splat v128)
+    (block $rowsDone (loop $rowLoop
+      (br_if $rowsDone (i32.ge_u (local.get $r) (local.get $rows)))
+      (local.set $b (f64.load (i32.add (local.get $bias) (i32.mul (local.get $r) (i32.const 8)))))
+      (if (f64.ne (local.get $b) (f64.const 0))
+        (then
+          (local.set $splat (f64x2.splat (local.get $b)))
+          (local.set $p (i32.add (local.get $c) (i32.mul (local.get $r) (local.get $rowBytes))))
+          (local.set $e (i32.const 0))
+          (block $vectorsDone (loop $vectorLoop
+            (br_if $vectorsDone (i32.gt_s (i32.add (local.get $e) (i32.const 2)) (local.get $cols)))
+            (v128.store (i32.add (local.get $p) (i32.mul (local.get $e) (i32.const 8))) (f64x2.add (local.get $splat) (v128.load (i32.add (local.get $p) (i32.mul (local.get $e) (i32.const 8))))))
+            (local.set $e (i32.add (local.get $e) (i32.const 2)))
+            (br $vectorLoop)))
+          (block $tailDone (loop $tailLoop
+            (br_if $tailDone (i32.ge_s (local.get $e) (local.get $cols)))
+            (f64.store (i32.add (local.get $p) (i32.mul (local.get $e) (i32.const 8))) (f64.add (local.get $b) (f64.load (i32.add (local.get $p) (i32.mul (local.get $e) (i32.const 8))))))
+            (local.set $e (i32.add (local.get $e) (i32.const 1)))
+            (br $tailLoop)))))
+      (local.set $r (i32.add (local.get $r) (i32.const 1)))
+      (br $rowLoop))))
 )

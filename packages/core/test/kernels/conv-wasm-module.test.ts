@@ -1,6 +1,6 @@
 // The committed conv-wasm-module.ts must be assembled from the committed conv.wat, and conv.wat
 // must be what scripts/conv-wat.mjs generates (run build:wasm after an edit of either); the
-// module is valid, under 4 KB, imports its memory (the GEMM's) and exports both col2im loops.
+// module is valid, under 4 KB, imports its memory (the GEMM's) and exports its loops in both dtypes.
 
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -17,7 +17,7 @@ describe("conv-wasm-module", () => {
     expect(createHash("sha256").update(source).digest("hex")).toBe(CONV_WAT_SHA256);
   });
 
-  it("holds a valid module under 4 KB that imports its memory and exports col2im per dtype", () => {
+  it("holds a valid module under 4 KB that imports its memory and exports its loops per dtype", () => {
     const bytes = Buffer.from(CONV_WASM_BASE64, "base64");
     expect(bytes.length).toBeLessThan(4096);
     const module = new WebAssembly.Module(bytes);
@@ -25,6 +25,6 @@ describe("conv-wasm-module", () => {
       { module: "env", name: "memory", kind: "memory" },
     ]);
     const names = WebAssembly.Module.exports(module).map((e) => e.name);
-    expect(names.sort()).toEqual(["col2imF32", "col2imF64"]);
+    expect(names.sort()).toEqual(["addRowBiasF32", "addRowBiasF64", "col2imF32", "col2imF64"]);
   });
 });

@@ -1,8 +1,10 @@
-// col2imWasm's refusals: where it cannot run it returns false and writes nothing, and convInput
-// then runs the JS col2im (conv.test.ts compares the two paths bit for bit where it runs).
+// col2imWasm and addRowBiasWasm on small cases and their refusals: where they cannot run they
+// write nothing, and conv.ts runs its JS loops (conv.test.ts compares the two paths bit for bit
+// on every geometry); addRowBiasWasm's rules for ±0 and NaN against the JS loop's.
 
 import { describe, expect, it } from "vitest";
-import { type Col2imGeometry, col2imWasm } from "../../src/kernels/conv-wasm.js";
+import { addRowBiasWasm, type Col2imGeometry, col2imWasm } from "../../src/kernels/conv-wasm.js";
+import type { FloatArray } from "../../src/kernels/gemm-js.js";
 
 const geometry: Col2imGeometry = {
   kh: 1,
@@ -56,5 +58,62 @@ describe("col2imWasm", () => {
     const memory = new WebAssembly.Memory({ initial: 1, maximum: 1 });
     expect(col2imWasm(columnsOn(memory), 4, 1, 1, big, table, dx, 0, 4)).toBe(false);
     expect([...dx]).toEqual([7, 7, 7, 7]);
+  });
+});
+
+describe("addRowBiasWasm", () => {
+  // Rows of -0, +0, a value and NaNs (quiet and signalling, both signs, with payloads), and
+  // biases of +0, -0, a value and NaNs: a ±0 bias is skipped (adding +0 would turn -0 into +0),
+  // and where both are NaN the bias's payload wins, as in conv.ts's `out[e] += b`. (Float64 gets
+  // the float32 values widened.)
+  const rowBits = [0x80000000, 0x00000000, 0x3f800000, 0x7fc00001, 0xff800002, 0x7f800003];
+  const biasBits = [0x00000000, 0x80000000, 0x40000000, 0xffc00005, 0x7f800006];
+  const fromBits = (bits: number[]) => new Float32Array(Uint32Array.from(bits).buffer);
+
+  /** conv.ts's loop (moveChannels), on one row. */
+  function jsLoop(row: FloatArray, b: number): void {
+    if (b !== 0) for (let e = 0; e < row.length; e++) row[e] += b;
+  }
+
+  it.each([
+    ["float32", Float32Array],
+    ["float64", Float64Array],
+  ] as const)("%s: the JS loop's bits", (_, View) => {
+    const cols = rowBits.length + 3; // a vector part and a scalar tail
+    const rows = biasBits.length;
+    const stride = cols + 5; // rows padded, as the GEMM pads them
+    const memory = new WebAssembly.Memory({ initial: 1 });
+    const c: FloatArray = new View(memory.buffer, 64, rows * stride);
+    const values = fromBits(rowBits);
+    for (let r = 0; r < rows; r++) {
+      for (let e = 0; e < cols; e++) c[r * stride + e] = values[e % values.length];
+    }
+    const bias: FloatArray = new View(fromBits(biasBits));
+    const expected: FloatArray = new View(c);
+    for (let r = 0; r < rows; r++)
+      jsLoop(expected.subarray(r * stride, r * stride + cols), bias[r]);
+
+    const view = addRowBiasWasm(
+      { c, memory, rowStride: stride, colStride: 1 },
+      rows,
+      cols,
+      bias,
+      0,
+    );
+    expect(view).not.toBeNull();
+    const bytes = (a: FloatArray) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+    expect(Buffer.compare(bytes(view!), bytes(expected))).toBe(0);
+  });
+
+  it("refuses a transposed product and a memory that cannot grow, changing nothing", () => {
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: 1 });
+    const c = new Float32Array(memory.buffer, 0, 4).fill(1);
+    const bias = new Float32Array(64).fill(2);
+    expect(addRowBiasWasm({ c, memory, rowStride: 1, colStride: 4 }, 1, 4, bias, 0)).toBeNull();
+    // Its 64 bias values would go past the memory's one page, which may not grow.
+    const last = new Float32Array(memory.buffer, 65536 - 16, 4).fill(1);
+    const product = { c: last, memory, rowStride: 4, colStride: 1 };
+    expect(addRowBiasWasm(product, 64, 4, bias, 0)).toBeNull();
+    expect([...c, ...last]).toEqual([1, 1, 1, 1, 1, 1, 1, 1]);
   });
 });

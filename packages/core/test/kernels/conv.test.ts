@@ -176,6 +176,7 @@ function runKernels(
     inMemory: b.inMemory - a.inMemory,
     copied: b.copied - a.copied,
     scatteredInWasm: b.scatteredInWasm - a.scatteredInWasm,
+    biasInWasm: b.biasInWasm - a.biasInWasm,
   });
   try {
     const [x, w, g] = [Floats.from(values.x), Floats.from(values.w), Floats.from(values.g)];
@@ -227,6 +228,8 @@ describe.each(PLANS)("conv kernels read products in the GEMM's memory: %s", (_, 
     }
     expect(inMemory.input.scatteredInWasm).toBe(inMemory.input.inMemory);
     expect(copied.input.scatteredInWasm).toBe(0);
+    expect(inMemory.forward.biasInWasm).toBe(inMemory.forward.inMemory);
+    expect(copied.forward.biasInWasm).toBe(0);
     expect(Buffer.compare(inMemory.out, copied.out)).toBe(0);
     expect(Buffer.compare(inMemory.dx, copied.dx)).toBe(0);
     expect(Buffer.compare(inMemory.dw, copied.dw)).toBe(0);
