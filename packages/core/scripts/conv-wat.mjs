@@ -1,6 +1,7 @@
-// The convolution's loops in WebAssembly: col2im, the adjoint of im2col, adding every entry of a
-// columns matrix back onto the input element it was read from (the input gradient), and the
-// forward's bias added to each output channel's row of the product (addRowBias, below). build-wasm.mjs
+// The convolution's loops in WebAssembly: im2col (below), the columns matrix of input patches
+// written where the GEMM reads it; col2im, its adjoint, adding every entry of a columns matrix
+// back onto the input element it was read from (the input gradient); and the forward's bias added
+// to each output channel's row of the product (addRowBias, below). build-wasm.mjs
 // writes src/kernels/conv.wat from `convWat()` (float32 and float64 from one template) and
 // assembles it; the module works on the memory it is given, the GEMM's, where the columns are.
 //
@@ -12,9 +13,9 @@
 // kh triples (ohFirst, ohEnd, rowOffset), then kw triples (lo, hi, shift); conv-wasm.ts computes
 // them as conv.ts's loop does. The loops run in conv.ts's order (c, i, j, oh, ow), so every
 // element receives its additions in the same order: the same bits as the JS loop. With stride 1,
-// the columns of one output row go to consecutive elements, four (or two) per vector. Each add
-// is written column + element: where both are NaN, the result carries the first operand's
-// payload, and V8 runs the JS loop's `dx[e] += cols[s]` with the column's payload winning.
+// the columns of one output row go to consecutive elements, four (or two) per vector. (Where two
+// NaNs of different payloads meet, which survives is left open: in the JS loop it depends on how
+// V8 compiled it.)
 
 /** The lane types: scalar and vector instruction prefixes, element size and lanes per vector. */
 const TYPES = [
@@ -99,8 +100,7 @@ function col2im({ suffix, s, v, size, lanes }) {
 /**
  * addRowBias{F32,F64}(c, rowBytes, rows, cols, bias): row r of the matrix at c (rows rowBytes
  * apart) gets bias[r] added to each of its first `cols` values, skipped where bias[r] is ±0 as
- * conv.ts's JS loop skips it (adding +0 would turn a -0 into +0). Written bias + value: the JS
- * loop's `out[e] += b` keeps b's payload where both are NaN.
+ * conv.ts's JS loop skips it (adding +0 would turn a -0 into +0).
  */
 function addRowBias({ suffix, s, v, size, lanes }) {
   const at = (index) => `(i32.add ${get("p")} (i32.mul ${index} ${i32(size)}))`;
@@ -131,11 +131,117 @@ function addRowBias({ suffix, s, v, size, lanes }) {
 `;
 }
 
+/**
+ * im2col(x, cols, rowBytes, channels, kh, kw, tab, outH, outW, inW, planeBytes, strideH,
+ * strideW, size): the columns matrix of one image, row r = (c·kh + i)·kw + j at cols + r·rowBytes,
+ * from the planes at x (channel c at x + c·planeBytes) with the table col2im reads: each output
+ * position (oh, ow) gets the input element (oh·strideH + rowOffset_i, ow·strideW + shift_j), or
+ * +0 where that lies in the padding. Values are copied as bits (any dtype: `size` is 4 or 8), as
+ * conv.ts's block copy does.
+ */
+function im2col() {
+  const bytes = (index) => `(i32.mul ${index} ${get("size")})`;
+  return `
+  ;; Zeroes the bytes [from, to) (a multiple of 4 apart).
+  (func $zero (param $from i32) (param $to i32)
+    (block $vectorsDone (loop $vectorLoop
+      (br_if $vectorsDone (i32.gt_u (i32.add ${get("from")} ${i32(16)}) ${get("to")}))
+      (v128.store ${get("from")} (v128.const i64x2 0 0))
+      (local.set $from (i32.add ${get("from")} ${i32(16)}))
+      (br $vectorLoop)))
+    (block $wordsDone (loop $wordLoop
+      (br_if $wordsDone (i32.ge_u ${get("from")} ${get("to")}))
+      (i32.store ${get("from")} ${i32(0)})
+      (local.set $from (i32.add ${get("from")} ${i32(4)}))
+      (br $wordLoop))))
+
+  ;; Copies n bytes (a multiple of 4) from src to dst (the two do not overlap).
+  (func $copy (param $dst i32) (param $src i32) (param $n i32)
+    (local $end i32)
+    (local.set $end (i32.add ${get("dst")} ${get("n")}))
+    (block $vectorsDone (loop $vectorLoop
+      (br_if $vectorsDone (i32.gt_u (i32.add ${get("dst")} ${i32(16)}) ${get("end")}))
+      (v128.store ${get("dst")} (v128.load ${get("src")}))
+      (local.set $dst (i32.add ${get("dst")} ${i32(16)}))
+      (local.set $src (i32.add ${get("src")} ${i32(16)}))
+      (br $vectorLoop)))
+    (block $wordsDone (loop $wordLoop
+      (br_if $wordsDone (i32.ge_u ${get("dst")} ${get("end")}))
+      (i32.store ${get("dst")} (i32.load ${get("src")}))
+      (local.set $dst (i32.add ${get("dst")} ${i32(4)}))
+      (local.set $src (i32.add ${get("src")} ${i32(4)}))
+      (br $wordLoop))))
+
+  (func (export "im2col") (param $x i32) (param $cols i32) (param $rowBytes i32)
+    (param $channels i32) (param $kh i32) (param $kw i32) (param $tab i32) (param $outH i32)
+    (param $outW i32) (param $inW i32) (param $planeBytes i32) (param $strideH i32)
+    (param $strideW i32) (param $size i32)
+    (local $c i32) (local $i i32) (local $j i32) (local $oh i32) (local $ow i32)
+    (local $plane i32) (local $row i32) (local $rowTab i32) (local $colTab i32)
+    (local $ohFirst i32) (local $ohEnd i32) (local $rowOffset i32) (local $lo i32) (local $hi i32)
+    (local $shift i32) (local $src i32) (local $dst i32) (local $outRowBytes i32)
+    (local.set $outRowBytes ${bytes(get("outW"))})
+    (local.set $row ${get("cols")})
+    (block $channelsDone (loop $channelLoop
+      (br_if $channelsDone (i32.ge_u ${get("c")} ${get("channels")}))
+      (local.set $plane (i32.add ${get("x")} (i32.mul ${get("c")} ${get("planeBytes")})))
+      (local.set $i ${i32(0)})
+      (block $rowsDone (loop $rowLoop
+        (br_if $rowsDone (i32.ge_u ${get("i")} ${get("kh")}))
+        (local.set $rowTab (i32.add ${get("tab")} (i32.mul ${get("i")} ${i32(12)})))
+        (local.set $ohFirst ${entry(get("rowTab"), 0)})
+        (local.set $ohEnd ${entry(get("rowTab"), 1)})
+        (local.set $rowOffset ${entry(get("rowTab"), 2)})
+        (local.set $j ${i32(0)})
+        (block $colsDone (loop $colLoop
+          (br_if $colsDone (i32.ge_u ${get("j")} ${get("kw")}))
+          (local.set $colTab (i32.add ${get("tab")}
+            (i32.mul (i32.add ${get("kh")} ${get("j")}) ${i32(12)})))
+          (local.set $lo ${entry(get("colTab"), 0)})
+          (local.set $hi ${entry(get("colTab"), 1)})
+          (local.set $shift ${entry(get("colTab"), 2)})
+          ;; Output rows whose input row is in the padding: zeros.
+          (call $zero ${get("row")} (i32.add ${get("row")} (i32.mul ${get("ohFirst")} ${get("outRowBytes")})))
+          (call $zero (i32.add ${get("row")} (i32.mul ${get("ohEnd")} ${get("outRowBytes")}))
+            (i32.add ${get("row")} (i32.mul ${get("outH")} ${get("outRowBytes")})))
+          (local.set $oh ${get("ohFirst")})
+          (block $outRowsDone (loop $outRowLoop
+            (br_if $outRowsDone (i32.ge_s ${get("oh")} ${get("ohEnd")}))
+            (local.set $dst (i32.add ${get("row")} (i32.mul ${get("oh")} ${get("outRowBytes")})))
+            ;; The input element of column 0 (before the plane when shift < 0: only ow >= lo,
+            ;; inside it, is read).
+            (local.set $src (i32.add ${get("plane")} ${bytes(`(i32.add (i32.mul (i32.add (i32.mul ${get("oh")} ${get("strideH")}) ${get("rowOffset")}) ${get("inW")}) ${get("shift")})`)}))
+            (call $zero ${get("dst")} (i32.add ${get("dst")} ${bytes(get("lo"))}))
+            (if (i32.eq ${get("strideW")} ${i32(1)})
+              (then
+                (call $copy (i32.add ${get("dst")} ${bytes(get("lo"))}) (i32.add ${get("src")} ${bytes(get("lo"))})
+                  ${bytes(`(i32.sub ${get("hi")} ${get("lo")})`)}))
+              (else
+                (local.set $ow ${get("lo")})
+                (block $stridedDone (loop $stridedLoop
+                  (br_if $stridedDone (i32.ge_s ${get("ow")} ${get("hi")}))
+                  (call $copy (i32.add ${get("dst")} ${bytes(get("ow"))})
+                    (i32.add ${get("src")} ${bytes(`(i32.mul ${get("ow")} ${get("strideW")})`)}) ${get("size")})
+                  (local.set $ow (i32.add ${get("ow")} ${i32(1)}))
+                  (br $stridedLoop)))))
+            (call $zero (i32.add ${get("dst")} ${bytes(get("hi"))}) (i32.add ${get("dst")} ${get("outRowBytes")}))
+            (local.set $oh (i32.add ${get("oh")} ${i32(1)}))
+            (br $outRowLoop)))
+          (local.set $row (i32.add ${get("row")} ${get("rowBytes")}))
+          (local.set $j (i32.add ${get("j")} ${i32(1)}))
+          (br $colLoop)))
+        (local.set $i (i32.add ${get("i")} ${i32(1)}))
+        (br $rowLoop)))
+      (local.set $c (i32.add ${get("c")} ${i32(1)}))
+      (br $channelLoop))))
+`;
+}
+
 /** The text of conv.wat. */
 export function convWat() {
   return `;; Generated by scripts/conv-wat.mjs (see there); do not edit. Regenerate with \`npm run build:wasm\`.
 (module
   (import "env" "memory" (memory 1))
-${TYPES.map(col2im).join("")}${TYPES.map(addRowBias).join("")})
+${TYPES.map(col2im).join("")}${TYPES.map(addRowBias).join("")}${im2col()})
 `;
 }

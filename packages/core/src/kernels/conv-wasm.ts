@@ -7,7 +7,7 @@
 
 import { CONV_WASM_BASE64 } from "./conv-wasm-module.js";
 import type { FloatArray } from "./gemm-js.js";
-import type { ProductInMemory } from "./gemm-wasm.js";
+import type { ProductInMemory, StagedMatrix } from "./gemm-wasm.js";
 import { onImportedMemory, tryGrowMemory } from "./wasm-module.js";
 
 type Col2imFn = (
@@ -27,7 +27,25 @@ type Col2imFn = (
 
 type AddRowBiasFn = (c: number, rowBytes: number, rows: number, cols: number, bias: number) => void;
 
+type Im2colFn = (
+  x: number,
+  cols: number,
+  rowBytes: number,
+  channels: number,
+  kh: number,
+  kw: number,
+  tab: number,
+  outH: number,
+  outW: number,
+  inW: number,
+  planeBytes: number,
+  strideH: number,
+  strideW: number,
+  size: number,
+) => void;
+
 interface ConvExports {
+  im2col: Im2colFn;
   col2imF32: Col2imFn;
   col2imF64: Col2imFn;
   addRowBiasF32: AddRowBiasFn;
@@ -48,15 +66,85 @@ function on(memory: WebAssembly.Memory): ConvExports | null {
   return instance;
 }
 
-/** What col2imWasm needs of the geometry (a subset of ConvPlan). */
+/** What the loops need of the geometry (a subset of ConvPlan). */
 export interface Col2imGeometry {
   readonly kh: number;
   readonly kw: number;
   readonly inH: number;
   readonly inW: number;
+  readonly outH: number;
   readonly outW: number;
   readonly strideH: number;
   readonly strideW: number;
+}
+
+/**
+ * The columns matrix [channels·kh·kw, count·positions] of `count` images as a staged GEMM operand
+ * (see StagedMatrix): the GEMM module's memory receives the images' `channels` planes (image i's
+ * from x[xStart + i·imageStride]) as scratch, and im2col writes the columns from them where the
+ * product reads its operand, the bits conv.ts's im2col writes. `rowMajor` says how the product
+ * reads it: the columns as they are (a forward's B), or their transpose (a weight gradient's B).
+ * `table` is conv.ts's col2imTable.
+ */
+export function stagedColumns(
+  x: FloatArray,
+  xStart: number,
+  imageStride: number,
+  count: number,
+  channels: number,
+  g: Col2imGeometry,
+  table: Int32Array,
+  rowMajor: boolean,
+): StagedMatrix {
+  const size = x.BYTES_PER_ELEMENT;
+  const positions = g.outH * g.outW;
+  const width = count * positions;
+  const imageValues = channels * g.inH * g.inW;
+  const tableBytes = (table.byteLength + 15) & ~15;
+  const write = (memory: WebAssembly.Memory, at: number, values: number, scratchAt: number) => {
+    const module = on(memory);
+    if (module === null || values !== channels * g.kh * g.kw * width) return false;
+    const buffer = memory.buffer;
+    new Int32Array(buffer, scratchAt, table.length).set(table);
+    const imagesAt = scratchAt + tableBytes;
+    const images =
+      size === 4
+        ? new Float32Array(buffer, imagesAt, count * imageValues)
+        : new Float64Array(buffer, imagesAt, count * imageValues);
+    for (let i = 0; i < count; i++) {
+      const from = xStart + i * imageStride;
+      (images as Float64Array).set(
+        (x as Float64Array).subarray(from, from + imageValues),
+        i * imageValues,
+      );
+    }
+    for (let i = 0; i < count; i++) {
+      module.im2col(
+        imagesAt + i * imageValues * size,
+        at + i * positions * size,
+        width * size,
+        channels,
+        g.kh,
+        g.kw,
+        scratchAt,
+        g.outH,
+        g.outW,
+        g.inW,
+        g.inH * g.inW * size,
+        g.strideH,
+        g.strideW,
+        size,
+      );
+    }
+    return true;
+  };
+  return {
+    data: x.subarray(0, 0),
+    offset: 0,
+    rowStride: rowMajor ? width : 1,
+    colStride: rowMajor ? 1 : width,
+    stage: { scratchBytes: tableBytes + count * imageValues * size, write },
+  };
 }
 
 /**

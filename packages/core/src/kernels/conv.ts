@@ -11,7 +11,7 @@
 // The geometry maps an "input space" [N, Cin, inH, inW] to an "output space" [N, Cout, outH,
 // outW]; a transposed convolution runs the same geometry backwards (its forward is convInput).
 
-import { addRowBiasWasm, col2imWasm } from "./conv-wasm.js";
+import { addRowBiasWasm, col2imWasm, stagedColumns } from "./conv-wasm.js";
 import type { FloatArray, StridedMatrix } from "./gemm-js.js";
 import type { ProductInMemory } from "./gemm-wasm.js";
 import { gemm, gemmInMemory } from "./matmul.js";
@@ -253,10 +253,16 @@ let readsInMemory = true;
 
 /**
  * @internal How many products the kernels read in the GEMM's memory, how many from a copy, and
- * how many of the former the input gradient scattered, or the forward added its bias to, in
- * WebAssembly (conv-wasm.ts). For tests.
+ * how many of the former had their columns made, the input gradient's scattered, or the forward's
+ * bias added, in WebAssembly (conv-wasm.ts). For tests.
  */
-export const convProducts = { inMemory: 0, copied: 0, scatteredInWasm: 0, biasInWasm: 0 };
+export const convProducts = {
+  inMemory: 0,
+  copied: 0,
+  columnsInWasm: 0,
+  scatteredInWasm: 0,
+  biasInWasm: 0,
+};
 
 /** @internal For tests: turns reading products in the GEMM's memory on or off; returns the previous setting. */
 export function setConvReadsInMemory(on: boolean): boolean {
@@ -281,6 +287,45 @@ function productInMemory(
   const result = readsInMemory ? gemmInMemory(a, b, m, n, k, isF32, transposedOk) : null;
   convProducts[result === null ? "copied" : "inMemory"]++;
   return result;
+}
+
+/**
+ * a · B in the GEMM's memory, B being the columns of images [n0, n0 + count), group q, as they are
+ * (a forward) or transposed (a weight gradient, which also reads the product in either
+ * orientation). The columns are made in WebAssembly, in the GEMM's memory, where the product runs
+ * there and reads them as they are; else by the JS im2col into `cols()`, and then null where the
+ * product does not run in WebAssembly (run gemm on `cols()`).
+ */
+function productOfColumns(
+  a: StridedMatrix,
+  m: number,
+  n: number,
+  k: number,
+  isF32: boolean,
+  x: FloatArray,
+  p: ConvPlan,
+  chunk: { n0: number; count: number; q: number },
+  table: Int32Array,
+  transposed: boolean,
+  cols: () => FloatArray,
+): ProductInMemory | null {
+  const { groupIn, inPlane, positions } = shapesOf(p);
+  const { n0, count, q } = chunk;
+  const width = count * positions;
+  if (readsInMemory) {
+    const imageStride = p.inChannels * inPlane;
+    const start = n0 * imageStride + q * groupIn * inPlane;
+    const staged = stagedColumns(x, start, imageStride, count, groupIn, p, table, !transposed);
+    const result = gemmInMemory(a, staged, m, n, k, isF32, transposed);
+    if (result !== null) {
+      convProducts.inMemory++;
+      convProducts.columnsInWasm++;
+      return result;
+    }
+  }
+  chunkColumns(x, p, n0, count, q, cols());
+  const b = transposed ? matrix(cols(), 0, 1, width) : matrix(cols(), 0, width);
+  return productInMemory(a, b, m, n, k, isF32, transposed);
 }
 
 /** Sizes shared by the three kernels. */
@@ -368,23 +413,37 @@ export function convForward(
 ): void {
   const { groupOut, k, positions, chunk } = shapesOf(p);
   const isF32 = out instanceof Float32Array;
-  const cols = columns(out, k * chunk * positions);
+  const table = col2imTable(p);
+  let colsArray: FloatArray | null = null;
+  const cols = () => (colsArray ??= columns(out, k * chunk * positions));
   let product: FloatArray | null = null;
   for (let n0 = 0; n0 < p.batch; n0 += chunk) {
     const count = Math.min(chunk, p.batch - n0);
     const width = count * positions;
     for (let q = 0; q < p.groups; q++) {
-      chunkColumns(x, p, n0, count, q, cols);
       const wq = matrix(w, q * groupOut * k, k);
       // The product's channels go to `out` straight from the GEMM's memory where it runs there.
-      const inMemory = productInMemory(wq, matrix(cols, 0, width), groupOut, width, k, isF32);
+      const at = { n0, count, q };
+      const inMemory = productOfColumns(
+        wq,
+        groupOut,
+        width,
+        k,
+        isF32,
+        x,
+        p,
+        at,
+        table,
+        false,
+        cols,
+      );
       let side: FloatArray;
       let sideRow = width;
       // The bias is added on the way out, or before, in WebAssembly, where the product lies.
       let biasOut = bias;
       if (inMemory === null) {
         product ??= columns(out, groupOut * chunk * positions);
-        gemm(wq, matrix(cols, 0, width), product, 0, groupOut, width, k);
+        gemm(wq, matrix(cols(), 0, width), product, 0, groupOut, width, k);
         side = product;
       } else {
         side = inMemory.c;
@@ -486,7 +545,9 @@ export function convInput(
 export function convWeight(x: FloatArray, g: FloatArray, dw: FloatArray, p: ConvPlan): void {
   const { groupOut, k, positions, chunk } = shapesOf(p);
   const isF32 = dw instanceof Float32Array;
-  const cols = columns(dw, k * chunk * positions);
+  const table = col2imTable(p);
+  let colsArray: FloatArray | null = null;
+  const cols = () => (colsArray ??= columns(dw, k * chunk * positions));
   const gradSide = columns(dw, groupOut * chunk * positions);
   let partial: FloatArray | null = null;
   dw.fill(0);
@@ -494,7 +555,6 @@ export function convWeight(x: FloatArray, g: FloatArray, dw: FloatArray, p: Conv
     const count = Math.min(chunk, p.batch - n0);
     const width = count * positions;
     for (let q = 0; q < p.groups; q++) {
-      chunkColumns(x, p, n0, count, q, cols);
       moveChannels(
         g,
         gradSide,
@@ -508,15 +568,15 @@ export function convWeight(x: FloatArray, g: FloatArray, dw: FloatArray, p: Conv
         null,
       );
       const a = matrix(gradSide, 0, width);
-      const b = matrix(cols, 0, 1, width);
-      // The chunk's part is added to dw straight from the GEMM's memory where it runs there.
-      // Read in either orientation: the GEMM computes the transposed product when that is faster.
-      const inMemory = productInMemory(a, b, groupOut, k, width, isF32, true);
+      // The chunk's part is added to dw straight from the GEMM's memory where it runs there,
+      // read in either orientation: the GEMM computes the transposed product when that is faster.
+      const at = { n0, count, q };
+      const inMemory = productOfColumns(a, groupOut, k, width, isF32, x, p, at, table, true, cols);
       let part: FloatArray;
       let [partRow, partCol] = [k, 1];
       if (inMemory === null) {
         partial ??= columns(dw, groupOut * k);
-        gemm(a, b, partial, 0, groupOut, k, width);
+        gemm(a, matrix(cols(), 0, 1, width), partial, 0, groupOut, k, width);
         part = partial;
       } else {
         part = inMemory.c;

@@ -177,4 +177,97 @@
             (br $tailLoop)))))
       (local.set $r (i32.add (local.get $r) (i32.const 1)))
       (br $rowLoop))))
+
+  ;; Zeroes the bytes [from, to) (a multiple of 4 apart).
+  (func $zero (param $from i32) (param $to i32)
+    (block $vectorsDone (loop $vectorLoop
+      (br_if $vectorsDone (i32.gt_u (i32.add (local.get $from) (i32.const 16)) (local.get $to)))
+      (v128.store (local.get $from) (v128.const i64x2 0 0))
+      (local.set $from (i32.add (local.get $from) (i32.const 16)))
+      (br $vectorLoop)))
+    (block $wordsDone (loop $wordLoop
+      (br_if $wordsDone (i32.ge_u (local.get $from) (local.get $to)))
+      (i32.store (local.get $from) (i32.const 0))
+      (local.set $from (i32.add (local.get $from) (i32.const 4)))
+      (br $wordLoop))))
+
+  ;; Copies n bytes (a multiple of 4) from src to dst (the two do not overlap).
+  (func $copy (param $dst i32) (param $src i32) (param $n i32)
+    (local $end i32)
+    (local.set $end (i32.add (local.get $dst) (local.get $n)))
+    (block $vectorsDone (loop $vectorLoop
+      (br_if $vectorsDone (i32.gt_u (i32.add (local.get $dst) (i32.const 16)) (local.get $end)))
+      (v128.store (local.get $dst) (v128.load (local.get $src)))
+      (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
+      (local.set $src (i32.add (local.get $src) (i32.const 16)))
+      (br $vectorLoop)))
+    (block $wordsDone (loop $wordLoop
+      (br_if $wordsDone (i32.ge_u (local.get $dst) (local.get $end)))
+      (i32.store (local.get $dst) (i32.load (local.get $src)))
+      (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
+      (local.set $src (i32.add (local.get $src) (i32.const 4)))
+      (br $wordLoop))))
+
+  (func (export "im2col") (param $x i32) (param $cols i32) (param $rowBytes i32)
+    (param $channels i32) (param $kh i32) (param $kw i32) (param $tab i32) (param $outH i32)
+    (param $outW i32) (param $inW i32) (param $planeBytes i32) (param $strideH i32)
+    (param $strideW i32) (param $size i32)
+    (local $c i32) (local $i i32) (local $j i32) (local $oh i32) (local $ow i32)
+    (local $plane i32) (local $row i32) (local $rowTab i32) (local $colTab i32)
+    (local $ohFirst i32) (local $ohEnd i32) (local $rowOffset i32) (local $lo i32) (local $hi i32)
+    (local $shift i32) (local $src i32) (local $dst i32) (local $outRowBytes i32)
+    (local.set $outRowBytes (i32.mul (local.get $outW) (local.get $size)))
+    (local.set $row (local.get $cols))
+    (block $channelsDone (loop $channelLoop
+      (br_if $channelsDone (i32.ge_u (local.get $c) (local.get $channels)))
+      (local.set $plane (i32.add (local.get $x) (i32.mul (local.get $c) (local.get $planeBytes))))
+      (local.set $i (i32.const 0))
+      (block $rowsDone (loop $rowLoop
+        (br_if $rowsDone (i32.ge_u (local.get $i) (local.get $kh)))
+        (local.set $rowTab (i32.add (local.get $tab) (i32.mul (local.get $i) (i32.const 12))))
+        (local.set $ohFirst (i32.load offset=0 (local.get $rowTab)))
+        (local.set $ohEnd (i32.load offset=4 (local.get $rowTab)))
+        (local.set $rowOffset (i32.load offset=8 (local.get $rowTab)))
+        (local.set $j (i32.const 0))
+        (block $colsDone (loop $colLoop
+          (br_if $colsDone (i32.ge_u (local.get $j) (local.get $kw)))
+          (local.set $colTab (i32.add (local.get $tab)
+            (i32.mul (i32.add (local.get $kh) (local.get $j)) (i32.const 12))))
+          (local.set $lo (i32.load offset=0 (local.get $colTab)))
+          (local.set $hi (i32.load offset=4 (local.get $colTab)))
+          (local.set $shift (i32.load offset=8 (local.get $colTab)))
+          ;; Output rows whose input row is in the padding: zeros.
+          (call $zero (local.get $row) (i32.add (local.get $row) (i32.mul (local.get $ohFirst) (local.get $outRowBytes))))
+          (call $zero (i32.add (local.get $row) (i32.mul (local.get $ohEnd) (local.get $outRowBytes)))
+            (i32.add (local.get $row) (i32.mul (local.get $outH) (local.get $outRowBytes))))
+          (local.set $oh (local.get $ohFirst))
+          (block $outRowsDone (loop $outRowLoop
+            (br_if $outRowsDone (i32.ge_s (local.get $oh) (local.get $ohEnd)))
+            (local.set $dst (i32.add (local.get $row) (i32.mul (local.get $oh) (local.get $outRowBytes))))
+            ;; The input element of column 0 (before the plane when shift < 0: only ow >= lo,
+            ;; inside it, is read).
+            (local.set $src (i32.add (local.get $plane) (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $oh) (local.get $strideH)) (local.get $rowOffset)) (local.get $inW)) (local.get $shift)) (local.get $size))))
+            (call $zero (local.get $dst) (i32.add (local.get $dst) (i32.mul (local.get $lo) (local.get $size))))
+            (if (i32.eq (local.get $strideW) (i32.const 1))
+              (then
+                (call $copy (i32.add (local.get $dst) (i32.mul (local.get $lo) (local.get $size))) (i32.add (local.get $src) (i32.mul (local.get $lo) (local.get $size)))
+                  (i32.mul (i32.sub (local.get $hi) (local.get $lo)) (local.get $size))))
+              (else
+                (local.set $ow (local.get $lo))
+                (block $stridedDone (loop $stridedLoop
+                  (br_if $stridedDone (i32.ge_s (local.get $ow) (local.get $hi)))
+                  (call $copy (i32.add (local.get $dst) (i32.mul (local.get $ow) (local.get $size)))
+                    (i32.add (local.get $src) (i32.mul (i32.mul (local.get $ow) (local.get $strideW)) (local.get $size))) (local.get $size))
+                  (local.set $ow (i32.add (local.get $ow) (i32.const 1)))
+                  (br $stridedLoop)))))
+            (call $zero (i32.add (local.get $dst) (i32.mul (local.get $hi) (local.get $size))) (i32.add (local.get $dst) (local.get $outRowBytes)))
+            (local.set $oh (i32.add (local.get $oh) (i32.const 1)))
+            (br $outRowLoop)))
+          (local.set $row (i32.add (local.get $row) (local.get $rowBytes)))
+          (local.set $j (i32.add (local.get $j) (i32.const 1)))
+          (br $colLoop)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $rowLoop)))
+      (local.set $c (i32.add (local.get $c) (i32.const 1)))
+      (br $channelLoop))))
 )

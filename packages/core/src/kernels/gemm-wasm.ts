@@ -207,8 +207,28 @@ export function gemmWasmScratchBytes(m: number, n: number, k: number, isF32: boo
 }
 
 /**
+ * An operand whose values the caller writes into the module's memory itself (a convolution's
+ * columns, made there from the input: conv-wasm.ts) instead of handing them over in `data`, which
+ * is not read. Its strides say how the product reads it, as for a contiguous array starting at
+ * `offset`; `write` puts the array's first `count` values, in memory order, at byte `at` of
+ * `memory`, with `scratchBytes` of scratch at byte `scratchAt`, and returns false where it cannot.
+ * Accepted only by products that would copy it in as it is (see product).
+ */
+export interface StagedMatrix extends StridedMatrix {
+  readonly stage: {
+    readonly scratchBytes: number;
+    write(memory: WebAssembly.Memory, at: number, count: number, scratchAt: number): boolean;
+  };
+}
+
+function isStaged(x: StridedMatrix): x is StagedMatrix {
+  return "stage" in x;
+}
+
+/**
  * Runs the kernel on C[mp, np] = A·B in a module's memory and returns C (row-major, np columns),
- * or null when the memory cannot grow to what it needs. A is read in place when row- or
+ * or null when the memory cannot grow to what it needs, or a staged operand (see StagedMatrix)
+ * would need packing or cannot be written. A is read in place when row- or
  * column-major with m % 4 == 0, else packed. `engine` is the shared-memory one (gemm-threads.ts)
  * or null: then the module's shared instance, or a private one for scratch above
  * KEPT_SCRATCH_BYTES (see wasm-module.ts), so a one-off large product does not keep its memory.
@@ -233,39 +253,51 @@ function product(
   const transposesInModule = isF32 && b.rowStride === 1 && b.colStride === k && n % nr === 0;
   const packsInModule = (rowMajorB && m > B_IN_PLACE_MAX_ROWS) || transposesInModule;
   const cBytes = mp * np * size;
-  const needed = aBytes + bBytes + cBytes + (packsInModule ? n * k * size : 0);
+  const productBytes = aBytes + bBytes + cBytes + (packsInModule ? n * k * size : 0);
+  // Staged operands' scratch lies past what the product uses.
+  const scratchAt = (productBytes + 15) & ~15;
+  const scratch = (x: StridedMatrix) => (isStaged(x) ? x.stage.scratchBytes : 0);
+  const needed = scratchAt + Math.max(scratch(a), scratch(b));
   const gemm = engine ?? load.forScratch(needed);
   if (gemm === null) throw new Error("matmul: the WebAssembly SIMD kernel is not available here");
   const buffer = tryGrowMemory(gemm.memory, needed);
   if (buffer === null) return null;
+  /** Copies x's values in (or has a staged x write them); false where a staged x cannot. */
+  const put = (x: StridedMatrix, count: number, dst: FloatArray): boolean => {
+    if (!isStaged(x)) copyBlock(x, count, dst);
+    else if (!x.stage.write(gemm.memory, dst.byteOffset, count, scratchAt)) return false;
+    return true;
+  };
   const View = isF32 ? Float32Array : Float64Array;
   const aView = new View(buffer, 0, mp * k);
   const bView = new View(buffer, aBytes, np * k);
   // [aPanel, aRow, aK] and [bPanel, bK] in bytes, as gemm.wat's $gemm reads them.
   let aLayout: [number, number, number];
   if (m === mp && a.colStride === 1 && a.rowStride === k) {
-    copyBlock(a, m * k, aView);
+    if (!put(a, m * k, aView)) return null;
     aLayout = [k * size, k * size, size];
   } else if (m === mp && a.rowStride === 1 && a.colStride === m) {
-    copyBlock(a, m * k, aView);
+    if (!put(a, m * k, aView)) return null;
     aLayout = [size, size, m * size];
   } else {
+    if (isStaged(a)) return null;
     pack(a, m, k, MR, aView);
     aLayout = [k * size, size, MR * size];
   }
   let bLayout: [number, number];
   if (rowMajorB && !packsInModule) {
-    copyBlock(b, n * k, bView);
+    if (!put(b, n * k, bView)) return null;
     bLayout = [size, n * size];
   } else if (packsInModule) {
     // Copied in as it is past C, then packed by the module: a copy at memory speed, where the
     // JS packer cost as much as a batch-16 product.
     const rawAt = aBytes + bBytes + cBytes;
-    copyBlock(b, n * k, new View(buffer, rawAt, n * k));
+    if (!put(b, n * k, new View(buffer, rawAt, n * k))) return null;
     if (transposesInModule) gemm.packTransposedF32(rawAt, aBytes, k, k * size, n / nr);
     else gemm.packPanels(rawAt, aBytes, k, n * size, n / nr);
     bLayout = [k * size, nr * size];
   } else {
+    if (isStaged(b)) return null;
     const bT = { data: b.data, offset: b.offset, rowStride: b.colStride, colStride: b.rowStride };
     pack(bT, n, k, nr, bView);
     bLayout = [k * size, nr * size];
@@ -324,9 +356,10 @@ function transposedOperands(
   b: StridedMatrix,
   k: number,
 ): [StridedMatrix, StridedMatrix] {
+  // Spread: a staged operand stays staged (its values, in memory order, are the same).
   return [
-    { data: b.data, offset: b.offset, rowStride: k, colStride: 1 },
-    { data: a.data, offset: a.offset, rowStride: a.colStride, colStride: a.rowStride },
+    { ...b, rowStride: k, colStride: 1 },
+    { ...a, rowStride: a.colStride, colStride: a.rowStride },
   ];
 }
 

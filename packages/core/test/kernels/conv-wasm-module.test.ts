@@ -25,6 +25,12 @@ describe("conv-wasm-module", () => {
       { module: "env", name: "memory", kind: "memory" },
     ]);
     const names = WebAssembly.Module.exports(module).map((e) => e.name);
-    expect(names.sort()).toEqual(["addRowBiasF32", "addRowBiasF64", "col2imF32", "col2imF64"]);
+    expect(names.sort()).toEqual([
+      "addRowBiasF32",
+      "addRowBiasF64",
+      "col2imF32",
+      "col2imF64",
+      "im2col",
+    ]);
   });
 });

@@ -11,6 +11,7 @@ const geometry: Col2imGeometry = {
   kw: 1,
   inH: 2,
   inW: 2,
+  outH: 2,
   outW: 2,
   strideH: 1,
   strideW: 1,
@@ -64,8 +65,9 @@ describe("col2imWasm", () => {
 describe("addRowBiasWasm", () => {
   // Rows of -0, +0, a value and NaNs (quiet and signalling, both signs, with payloads), and
   // biases of +0, -0, a value and NaNs: a ±0 bias is skipped (adding +0 would turn -0 into +0),
-  // and where both are NaN the bias's payload wins, as in conv.ts's `out[e] += b`. (Float64 gets
-  // the float32 values widened.)
+  // as in conv.ts's `out[e] += b`. NaN rows meet no NaN bias (which of two NaN payloads survives
+  // is left open, and in JavaScript depends on how V8 compiled the loop). (Float64 gets the
+  // float32 values widened.)
   const rowBits = [0x80000000, 0x00000000, 0x3f800000, 0x7fc00001, 0xff800002, 0x7f800003];
   const biasBits = [0x00000000, 0x80000000, 0x40000000, 0xffc00005, 0x7f800006];
   const fromBits = (bits: number[]) => new Float32Array(Uint32Array.from(bits).buffer);
@@ -85,10 +87,14 @@ describe("addRowBiasWasm", () => {
     const memory = new WebAssembly.Memory({ initial: 1 });
     const c: FloatArray = new View(memory.buffer, 64, rows * stride);
     const values = fromBits(rowBits);
-    for (let r = 0; r < rows; r++) {
-      for (let e = 0; e < cols; e++) c[r * stride + e] = values[e % values.length];
-    }
     const bias: FloatArray = new View(fromBits(biasBits));
+    for (let r = 0; r < rows; r++) {
+      for (let e = 0; e < cols; e++) {
+        const v = values[e % values.length];
+        // Rows with a NaN bias hold no NaN.
+        c[r * stride + e] = Number.isNaN(bias[r]) && Number.isNaN(v) ? 1 : v;
+      }
+    }
     const expected: FloatArray = new View(c);
     for (let r = 0; r < rows; r++)
       jsLoop(expected.subarray(r * stride, r * stride + cols), bias[r]);

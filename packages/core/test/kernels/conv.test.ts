@@ -13,6 +13,7 @@ import {
   convWeight,
   setConvReadsInMemory,
 } from "../../src/kernels/conv.js";
+import type { FloatArray } from "../../src/kernels/gemm-js.js";
 import { seededValues } from "./seeded-values.js";
 
 /** out[n, o, h, w] = Σ_{i, p, q} w[o, i, p, q] · x[n, g·Cin/g + i, h·s + p·d - pad, w·s + q·d - pad]. */
@@ -175,6 +176,7 @@ function runKernels(
   const delta = (a: typeof convProducts, b: typeof convProducts) => ({
     inMemory: b.inMemory - a.inMemory,
     copied: b.copied - a.copied,
+    columnsInWasm: b.columnsInWasm - a.columnsInWasm,
     scatteredInWasm: b.scatteredInWasm - a.scatteredInWasm,
     biasInWasm: b.biasInWasm - a.biasInWasm,
   });
@@ -230,56 +232,156 @@ describe.each(PLANS)("conv kernels read products in the GEMM's memory: %s", (_, 
     expect(copied.input.scatteredInWasm).toBe(0);
     expect(inMemory.forward.biasInWasm).toBe(inMemory.forward.inMemory);
     expect(copied.forward.biasInWasm).toBe(0);
+    expect(copied.forward.columnsInWasm + copied.weight.columnsInWasm).toBe(0);
     expect(Buffer.compare(inMemory.out, copied.out)).toBe(0);
     expect(Buffer.compare(inMemory.dx, copied.dx)).toBe(0);
     expect(Buffer.compare(inMemory.dw, copied.dw)).toBe(0);
   });
 });
 
-describe("conv kernels in WebAssembly keep NaN payloads as the JS loops do", () => {
-  // NaNs of several payloads (quiet and signalling, both signs) in the gradient and the weight, so
-  // that col2im adds NaNs onto NaNs: which operand's payload survives must not change.
-  const p = plan({ inChannels: 2, outChannels: 3, inH: 5, inW: 6, kh: 3, kw: 3, padH: 1, padW: 1 });
-  const nans32 = [0x7fc00001, 0xffc00002, 0x7f800003, 0xff800004, 0x7fd00005];
+// Where the product reads the columns as they are (a forward whose chunk width is whole panels of
+// 8 float32 or 4 float64 columns; a weight gradient computed as its transpose, with whole 4-row
+// panels), they are made in WebAssembly in the GEMM's memory: the CNN example's two layers, at
+// batches whose chunks (9 and 2 images) all have such widths.
+describe.each([
+  [
+    "1 → 16 channels, 28×28",
+    plan({
+      batch: 3,
+      inChannels: 1,
+      outChannels: 16,
+      inH: 28,
+      inW: 28,
+      kh: 3,
+      kw: 3,
+      padH: 1,
+      padW: 1,
+    }),
+  ],
+  [
+    "16 → 32 channels, 14×14",
+    plan({
+      batch: 4,
+      inChannels: 16,
+      outChannels: 32,
+      inH: 14,
+      inW: 14,
+      kh: 3,
+      kw: 3,
+      padH: 1,
+      padW: 1,
+    }),
+  ],
+])("conv columns made in WebAssembly: %s", (_, p) => {
+  const values = {
+    x: seededValues(p.batch * p.inChannels * p.inH * p.inW, 10),
+    w: seededValues(p.outChannels * p.inChannels * p.kh * p.kw, 11),
+    g: seededValues(p.batch * p.outChannels * p.outH * p.outW, 12),
+    bias: seededValues(p.outChannels, 13),
+  };
+
+  it.each([
+    ["float32", Float32Array],
+    ["float64", Float64Array],
+  ] as const)("%s", (_, Floats) => {
+    const copied = runKernels(p, false, Floats, values);
+    const inMemory = runKernels(p, true, Floats, values);
+    expect(inMemory.forward.columnsInWasm).toBe(inMemory.forward.inMemory);
+    expect(inMemory.forward.columnsInWasm).toBeGreaterThan(0);
+    // K = 144 makes whole 4-row panels; K = 9 does not, and the JS im2col runs.
+    expect(inMemory.weight.columnsInWasm).toBe(p.inChannels === 16 ? inMemory.weight.inMemory : 0);
+    expect(Buffer.compare(inMemory.out, copied.out)).toBe(0);
+    expect(Buffer.compare(inMemory.dx, copied.dx)).toBe(0);
+    expect(Buffer.compare(inMemory.dw, copied.dw)).toBe(0);
+  });
+});
+
+describe("conv kernels in WebAssembly and NaNs", () => {
+  // One NaN in x and one in g (quiet or signalling, either sign, with a payload): every NaN the
+  // kernels make descends from one of them, so the bits are defined and both paths must give
+  // them. Where NaNs of two payloads meet in an addition, which payload survives is left open by
+  // IEEE 754, and in JavaScript it depends on how V8 compiled the loop (it varies from run to
+  // run): there only the NaNs' positions are compared.
+  // (Rows of 8: the columns are made in WebAssembly for float32 too.)
+  const p = plan({ inChannels: 2, outChannels: 3, inH: 5, inW: 8, kh: 3, kw: 3, padH: 1, padW: 1 });
+  const values = {
+    x: seededValues(p.batch * p.inChannels * p.inH * p.inW, 14),
+    w: seededValues(p.outChannels * p.inChannels * 9, 15),
+    g: seededValues(p.batch * p.outChannels * p.outH * p.outW, 16),
+    bias: seededValues(p.outChannels, 17),
+  };
+  const nans32 = [0x7fc00001, 0xffc00002, 0x7f800003, 0xff800004];
   const nans64 = [
     0x7ff8000000000001n,
     0xfff8000000000002n,
     0x7ff0000000000003n,
     0xfff0000000000004n,
   ];
-  it.each([
+
+  /** Writes NaN bits (nans[k] at index `at` + k·every) into a copy of `values` of the dtype. */
+  function withNaNs(
+    values: number[],
+    Floats: FloatArrayType,
+    nanIndex: number,
+    at: number,
+    every: number,
+  ) {
+    const array = Floats.from(values);
+    for (let i = at, k = nanIndex; i < array.length; i += every, k++) {
+      if (array instanceof Float32Array) new Uint32Array(array.buffer)[i] = nans32[k % 4];
+      else new BigUint64Array(array.buffer)[i] = nans64[k % 4];
+      if (every === 0) break;
+    }
+    return array;
+  }
+
+  function runWith(inMemory: boolean, Floats: FloatArrayType, x: FloatArray, g: FloatArray) {
+    setKernelBackend("wasm");
+    const previous = setConvReadsInMemory(inMemory);
+    try {
+      const w = Floats.from(values.w);
+      const out = new Floats(values.g.length);
+      const dx = new Floats(values.x.length);
+      const dw = new Floats(values.w.length);
+      convForward(x, w, Floats.from(values.bias), out, p);
+      convInput(g, w, null, dx, p);
+      convWeight(x, g, dw, p);
+      return [out, dx, dw];
+    } finally {
+      setConvReadsInMemory(previous);
+    }
+  }
+
+  const bytes = (a: FloatArray) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+
+  describe.each([
     ["float32", Float32Array],
     ["float64", Float64Array],
   ] as const)("%s", (_, Floats) => {
-    setKernelBackend("wasm");
-    const g = Floats.from(seededValues(p.batch * p.outChannels * p.outH * p.outW, 8));
-    const w = Floats.from(seededValues(p.outChannels * p.inChannels * 9, 9));
-    // NaN bits written into the arrays the kernels read (a number[] cannot carry payloads).
-    const poke = (a: Float32Array | Float64Array, every: number, shift: number) => {
-      if (a instanceof Float32Array) {
-        const bits = new Uint32Array(a.buffer);
-        for (let i = shift; i < a.length; i += every) bits[i] = nans32[i % nans32.length];
-      } else {
-        const bits = new BigUint64Array(a.buffer);
-        for (let i = shift; i < a.length; i += every) bits[i] = nans64[i % nans64.length];
-      }
-    };
-    poke(g, 7, 3);
-    poke(w, 11, 5);
-    const run = (inMemory: boolean) => {
-      const previous = setConvReadsInMemory(inMemory);
-      try {
-        const dx = new Floats(p.batch * p.inChannels * p.inH * p.inW);
-        convInput(g, w, null, dx, p);
-        return new Uint8Array(dx.buffer);
-      } finally {
-        setConvReadsInMemory(previous);
-      }
-    };
-    const before = convProducts.scatteredInWasm;
-    const viaWasm = run(true);
-    expect(convProducts.scatteredInWasm).toBeGreaterThan(before);
-    const viaJs = run(false);
-    expect(Buffer.compare(viaWasm, viaJs)).toBe(0);
+    it.each([0, 1, 2, 3])("one NaN in x and one in g (kind %i): the same bits", (kind) => {
+      const x = withNaNs(values.x, Floats, kind, 17, 0);
+      const g = withNaNs(values.g, Floats, kind, 23, 0);
+      const before = { ...convProducts };
+      const viaWasm = runWith(true, Floats, x, g);
+      expect(convProducts.columnsInWasm).toBeGreaterThan(before.columnsInWasm);
+      expect(convProducts.scatteredInWasm).toBeGreaterThan(before.scatteredInWasm);
+      const viaJs = runWith(false, Floats, x, g);
+      viaWasm.forEach((result, i) => {
+        expect(result.some(Number.isNaN)).toBe(true);
+        expect(Buffer.compare(bytes(result), bytes(viaJs[i]))).toBe(0);
+      });
+    });
+
+    it("NaNs of several payloads: NaNs in the same places", () => {
+      const x = withNaNs(values.x, Floats, 0, 3, 11);
+      const g = withNaNs(values.g, Floats, 1, 5, 7);
+      const viaWasm = runWith(true, Floats, x, g);
+      const viaJs = runWith(false, Floats, x, g);
+      viaWasm.forEach((result, i) => {
+        expect([...result].map(Number.isNaN)).toEqual([...viaJs[i]].map(Number.isNaN));
+        const finite = (a: FloatArray) => [...a].filter((v) => !Number.isNaN(v));
+        expect(finite(result)).toEqual(finite(viaJs[i]));
+      });
+    });
   });
 });
