@@ -131,47 +131,61 @@ function addRowBias({ suffix, s, v, size, lanes }) {
 `;
 }
 
+/** Inline loops (V8 does not inline calls between wasm functions; a call per row cost 2x). */
+let labels = 0;
+
+/** Zeroes the bytes [from, to), a multiple of 4 apart (16 at a time, then 4); uses $zp. */
+function zeroBytes(from, to) {
+  const n = labels++;
+  return `(local.set $zp ${from})
+            (local.set $ze ${to})
+            (block $zv${n} (loop $zvl${n}
+              (br_if $zv${n} (i32.gt_s (i32.add ${get("zp")} ${i32(16)}) ${get("ze")}))
+              (v128.store ${get("zp")} (v128.const i64x2 0 0))
+              (local.set $zp (i32.add ${get("zp")} ${i32(16)}))
+              (br $zvl${n})))
+            (block $zw${n} (loop $zwl${n}
+              (br_if $zw${n} (i32.ge_s ${get("zp")} ${get("ze")}))
+              (i32.store ${get("zp")} ${i32(0)})
+              (local.set $zp (i32.add ${get("zp")} ${i32(4)}))
+              (br $zwl${n})))`;
+}
+
+/** Copies `bytes` (a multiple of 4) from src to dst, not overlapping; uses $cd, $cs, $ce. */
+function copyBytes(dst, src, bytes) {
+  const n = labels++;
+  return `(local.set $cd ${dst})
+            (local.set $cs ${src})
+            (local.set $ce (i32.add ${get("cd")} ${bytes}))
+            (block $cv${n} (loop $cvl${n}
+              (br_if $cv${n} (i32.gt_s (i32.add ${get("cd")} ${i32(16)}) ${get("ce")}))
+              (v128.store ${get("cd")} (v128.load ${get("cs")}))
+              (local.set $cd (i32.add ${get("cd")} ${i32(16)}))
+              (local.set $cs (i32.add ${get("cs")} ${i32(16)}))
+              (br $cvl${n})))
+            (block $cw${n} (loop $cwl${n}
+              (br_if $cw${n} (i32.ge_s ${get("cd")} ${get("ce")}))
+              (i32.store ${get("cd")} (i32.load ${get("cs")}))
+              (local.set $cd (i32.add ${get("cd")} ${i32(4)}))
+              (local.set $cs (i32.add ${get("cs")} ${i32(4)}))
+              (br $cwl${n})))`;
+}
+
 /**
  * im2col(x, cols, rowBytes, channels, kh, kw, tab, outH, outW, inW, planeBytes, strideH,
  * strideW, size): the columns matrix of one image, row r = (c·kh + i)·kw + j at cols + r·rowBytes,
  * from the planes at x (channel c at x + c·planeBytes) with the table col2im reads: each output
  * position (oh, ow) gets the input element (oh·strideH + rowOffset_i, ow·strideW + shift_j), or
  * +0 where that lies in the padding. Values are copied as bits (any dtype: `size` is 4 or 8), as
- * conv.ts's block copy does.
+ * conv.ts's block copy does. With stride 1 and rows as long as the input's (size-keeping
+ * padding), the valid output rows read one run of the input: copied in one block, then the
+ * columns outside [lo, hi), which that block filled with the neighbouring rows' ends, are zeroed,
+ * as conv.ts's copyShifted does.
  */
 function im2col() {
   const bytes = (index) => `(i32.mul ${index} ${get("size")})`;
+  const outRow = (oh) => `(i32.add ${get("row")} (i32.mul ${oh} ${get("outRowBytes")}))`;
   return `
-  ;; Zeroes the bytes [from, to) (a multiple of 4 apart).
-  (func $zero (param $from i32) (param $to i32)
-    (block $vectorsDone (loop $vectorLoop
-      (br_if $vectorsDone (i32.gt_u (i32.add ${get("from")} ${i32(16)}) ${get("to")}))
-      (v128.store ${get("from")} (v128.const i64x2 0 0))
-      (local.set $from (i32.add ${get("from")} ${i32(16)}))
-      (br $vectorLoop)))
-    (block $wordsDone (loop $wordLoop
-      (br_if $wordsDone (i32.ge_u ${get("from")} ${get("to")}))
-      (i32.store ${get("from")} ${i32(0)})
-      (local.set $from (i32.add ${get("from")} ${i32(4)}))
-      (br $wordLoop))))
-
-  ;; Copies n bytes (a multiple of 4) from src to dst (the two do not overlap).
-  (func $copy (param $dst i32) (param $src i32) (param $n i32)
-    (local $end i32)
-    (local.set $end (i32.add ${get("dst")} ${get("n")}))
-    (block $vectorsDone (loop $vectorLoop
-      (br_if $vectorsDone (i32.gt_u (i32.add ${get("dst")} ${i32(16)}) ${get("end")}))
-      (v128.store ${get("dst")} (v128.load ${get("src")}))
-      (local.set $dst (i32.add ${get("dst")} ${i32(16)}))
-      (local.set $src (i32.add ${get("src")} ${i32(16)}))
-      (br $vectorLoop)))
-    (block $wordsDone (loop $wordLoop
-      (br_if $wordsDone (i32.ge_u ${get("dst")} ${get("end")}))
-      (i32.store ${get("dst")} (i32.load ${get("src")}))
-      (local.set $dst (i32.add ${get("dst")} ${i32(4)}))
-      (local.set $src (i32.add ${get("src")} ${i32(4)}))
-      (br $wordLoop))))
-
   (func (export "im2col") (param $x i32) (param $cols i32) (param $rowBytes i32)
     (param $channels i32) (param $kh i32) (param $kw i32) (param $tab i32) (param $outH i32)
     (param $outW i32) (param $inW i32) (param $planeBytes i32) (param $strideH i32)
@@ -180,7 +194,11 @@ function im2col() {
     (local $plane i32) (local $row i32) (local $rowTab i32) (local $colTab i32)
     (local $ohFirst i32) (local $ohEnd i32) (local $rowOffset i32) (local $lo i32) (local $hi i32)
     (local $shift i32) (local $src i32) (local $dst i32) (local $outRowBytes i32)
+    (local $sameRows i32) (local $zp i32) (local $ze i32) (local $cd i32) (local $cs i32)
+    (local $ce i32)
     (local.set $outRowBytes ${bytes(get("outW"))})
+    (local.set $sameRows (i32.and (i32.and (i32.eq ${get("strideH")} ${i32(1)})
+      (i32.eq ${get("strideW")} ${i32(1)})) (i32.eq ${get("outW")} ${get("inW")})))
     (local.set $row ${get("cols")})
     (block $channelsDone (loop $channelLoop
       (br_if $channelsDone (i32.ge_u ${get("c")} ${get("channels")}))
@@ -201,32 +219,47 @@ function im2col() {
           (local.set $hi ${entry(get("colTab"), 1)})
           (local.set $shift ${entry(get("colTab"), 2)})
           ;; Output rows whose input row is in the padding: zeros.
-          (call $zero ${get("row")} (i32.add ${get("row")} (i32.mul ${get("ohFirst")} ${get("outRowBytes")})))
-          (call $zero (i32.add ${get("row")} (i32.mul ${get("ohEnd")} ${get("outRowBytes")}))
-            (i32.add ${get("row")} (i32.mul ${get("outH")} ${get("outRowBytes")})))
-          (local.set $oh ${get("ohFirst")})
-          (block $outRowsDone (loop $outRowLoop
-            (br_if $outRowsDone (i32.ge_s ${get("oh")} ${get("ohEnd")}))
-            (local.set $dst (i32.add ${get("row")} (i32.mul ${get("oh")} ${get("outRowBytes")})))
-            ;; The input element of column 0 (before the plane when shift < 0: only ow >= lo,
-            ;; inside it, is read).
-            (local.set $src (i32.add ${get("plane")} ${bytes(`(i32.add (i32.mul (i32.add (i32.mul ${get("oh")} ${get("strideH")}) ${get("rowOffset")}) ${get("inW")}) ${get("shift")})`)}))
-            (call $zero ${get("dst")} (i32.add ${get("dst")} ${bytes(get("lo"))}))
-            (if (i32.eq ${get("strideW")} ${i32(1)})
-              (then
-                (call $copy (i32.add ${get("dst")} ${bytes(get("lo"))}) (i32.add ${get("src")} ${bytes(get("lo"))})
-                  ${bytes(`(i32.sub ${get("hi")} ${get("lo")})`)}))
-              (else
-                (local.set $ow ${get("lo")})
-                (block $stridedDone (loop $stridedLoop
-                  (br_if $stridedDone (i32.ge_s ${get("ow")} ${get("hi")}))
-                  (call $copy (i32.add ${get("dst")} ${bytes(get("ow"))})
-                    (i32.add ${get("src")} ${bytes(`(i32.mul ${get("ow")} ${get("strideW")})`)}) ${get("size")})
-                  (local.set $ow (i32.add ${get("ow")} ${i32(1)}))
-                  (br $stridedLoop)))))
-            (call $zero (i32.add ${get("dst")} ${bytes(get("hi"))}) (i32.add ${get("dst")} ${get("outRowBytes")}))
-            (local.set $oh (i32.add ${get("oh")} ${i32(1)}))
-            (br $outRowLoop)))
+          ${zeroBytes(get("row"), outRow(get("ohFirst")))}
+          ${zeroBytes(outRow(get("ohEnd")), outRow(get("outH")))}
+          ;; The input element of output row ohFirst, column 0 (before the plane when shift < 0:
+          ;; only columns ow >= lo, inside it, are read).
+          (local.set $src (i32.add ${get("plane")} ${bytes(`(i32.add (i32.mul (i32.add (i32.mul ${get("ohFirst")} ${get("strideH")}) ${get("rowOffset")}) ${get("inW")}) ${get("shift")})`)}))
+          (if (i32.and ${get("sameRows")} (i32.lt_s ${get("ohFirst")} ${get("ohEnd")}))
+            (then
+              ;; Rows [ohFirst, ohEnd) from one run of the input, columns lo of the first row to
+              ;; hi of the last (lo < hi: else the columns outside are all there is).
+              (if (i32.lt_s ${get("lo")} ${get("hi")})
+                (then
+                  (local.set $dst (i32.add ${outRow(get("ohFirst"))} ${bytes(get("lo"))}))
+                  ${copyBytes(get("dst"), `(i32.add ${get("src")} ${bytes(get("lo"))})`, `(i32.sub (i32.add ${outRow(`(i32.sub ${get("ohEnd")} ${i32(1)})`)} ${bytes(get("hi"))}) ${get("dst")})`)}))
+              (local.set $oh ${get("ohFirst")})
+              (block $edgesDone (loop $edgeLoop
+                (br_if $edgesDone (i32.ge_s ${get("oh")} ${get("ohEnd")}))
+                (local.set $dst ${outRow(get("oh"))})
+                ${zeroBytes(get("dst"), `(i32.add ${get("dst")} ${bytes(get("lo"))})`)}
+                ${zeroBytes(`(i32.add ${get("dst")} ${bytes(`(select ${get("hi")} ${get("lo")} (i32.gt_s ${get("hi")} ${get("lo")}))`)})`, `(i32.add ${get("dst")} ${get("outRowBytes")})`)}
+                (local.set $oh (i32.add ${get("oh")} ${i32(1)}))
+                (br $edgeLoop))))
+            (else
+              (local.set $oh ${get("ohFirst")})
+              (block $outRowsDone (loop $outRowLoop
+                (br_if $outRowsDone (i32.ge_s ${get("oh")} ${get("ohEnd")}))
+                (local.set $dst ${outRow(get("oh"))})
+                ${zeroBytes(get("dst"), `(i32.add ${get("dst")} ${bytes(get("lo"))})`)}
+                (if (i32.eq ${get("strideW")} ${i32(1)})
+                  (then
+                    ${copyBytes(`(i32.add ${get("dst")} ${bytes(get("lo"))})`, `(i32.add ${get("src")} ${bytes(get("lo"))})`, bytes(`(i32.sub ${get("hi")} ${get("lo")})`))})
+                  (else
+                    (local.set $ow ${get("lo")})
+                    (block $stridedDone (loop $stridedLoop
+                      (br_if $stridedDone (i32.ge_s ${get("ow")} ${get("hi")}))
+                      ${copyBytes(`(i32.add ${get("dst")} ${bytes(get("ow"))})`, `(i32.add ${get("src")} ${bytes(`(i32.mul ${get("ow")} ${get("strideW")})`)})`, get("size"))}
+                      (local.set $ow (i32.add ${get("ow")} ${i32(1)}))
+                      (br $stridedLoop)))))
+                ${zeroBytes(`(i32.add ${get("dst")} ${bytes(`(select ${get("hi")} ${get("lo")} (i32.gt_s ${get("hi")} ${get("lo")}))`)})`, `(i32.add ${get("dst")} ${get("outRowBytes")})`)}
+                (local.set $src (i32.add ${get("src")} ${bytes(`(i32.mul ${get("strideH")} ${get("inW")})`)}))
+                (local.set $oh (i32.add ${get("oh")} ${i32(1)}))
+                (br $outRowLoop)))))
           (local.set $row (i32.add ${get("row")} ${get("rowBytes")}))
           (local.set $j (i32.add ${get("j")} ${i32(1)}))
           (br $colLoop)))
@@ -239,6 +272,7 @@ function im2col() {
 
 /** The text of conv.wat. */
 export function convWat() {
+  labels = 0;
   return `;; Generated by scripts/conv-wat.mjs (see there); do not edit. Regenerate with \`npm run build:wasm\`.
 (module
   (import "env" "memory" (memory 1))

@@ -178,36 +178,6 @@
       (local.set $r (i32.add (local.get $r) (i32.const 1)))
       (br $rowLoop))))
 
-  ;; Zeroes the bytes [from, to) (a multiple of 4 apart).
-  (func $zero (param $from i32) (param $to i32)
-    (block $vectorsDone (loop $vectorLoop
-      (br_if $vectorsDone (i32.gt_u (i32.add (local.get $from) (i32.const 16)) (local.get $to)))
-      (v128.store (local.get $from) (v128.const i64x2 0 0))
-      (local.set $from (i32.add (local.get $from) (i32.const 16)))
-      (br $vectorLoop)))
-    (block $wordsDone (loop $wordLoop
-      (br_if $wordsDone (i32.ge_u (local.get $from) (local.get $to)))
-      (i32.store (local.get $from) (i32.const 0))
-      (local.set $from (i32.add (local.get $from) (i32.const 4)))
-      (br $wordLoop))))
-
-  ;; Copies n bytes (a multiple of 4) from src to dst (the two do not overlap).
-  (func $copy (param $dst i32) (param $src i32) (param $n i32)
-    (local $end i32)
-    (local.set $end (i32.add (local.get $dst) (local.get $n)))
-    (block $vectorsDone (loop $vectorLoop
-      (br_if $vectorsDone (i32.gt_u (i32.add (local.get $dst) (i32.const 16)) (local.get $end)))
-      (v128.store (local.get $dst) (v128.load (local.get $src)))
-      (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
-      (local.set $src (i32.add (local.get $src) (i32.const 16)))
-      (br $vectorLoop)))
-    (block $wordsDone (loop $wordLoop
-      (br_if $wordsDone (i32.ge_u (local.get $dst) (local.get $end)))
-      (i32.store (local.get $dst) (i32.load (local.get $src)))
-      (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
-      (local.set $src (i32.add (local.get $src) (i32.const 4)))
-      (br $wordLoop))))
-
   (func (export "im2col") (param $x i32) (param $cols i32) (param $rowBytes i32)
     (param $channels i32) (param $kh i32) (param $kw i32) (param $tab i32) (param $outH i32)
     (param $outW i32) (param $inW i32) (param $planeBytes i32) (param $strideH i32)
@@ -216,7 +186,11 @@
     (local $plane i32) (local $row i32) (local $rowTab i32) (local $colTab i32)
     (local $ohFirst i32) (local $ohEnd i32) (local $rowOffset i32) (local $lo i32) (local $hi i32)
     (local $shift i32) (local $src i32) (local $dst i32) (local $outRowBytes i32)
+    (local $sameRows i32) (local $zp i32) (local $ze i32) (local $cd i32) (local $cs i32)
+    (local $ce i32)
     (local.set $outRowBytes (i32.mul (local.get $outW) (local.get $size)))
+    (local.set $sameRows (i32.and (i32.and (i32.eq (local.get $strideH) (i32.const 1))
+      (i32.eq (local.get $strideW) (i32.const 1))) (i32.eq (local.get $outW) (local.get $inW))))
     (local.set $row (local.get $cols))
     (block $channelsDone (loop $channelLoop
       (br_if $channelsDone (i32.ge_u (local.get $c) (local.get $channels)))
@@ -237,32 +211,155 @@
           (local.set $hi (i32.load offset=4 (local.get $colTab)))
           (local.set $shift (i32.load offset=8 (local.get $colTab)))
           ;; Output rows whose input row is in the padding: zeros.
-          (call $zero (local.get $row) (i32.add (local.get $row) (i32.mul (local.get $ohFirst) (local.get $outRowBytes))))
-          (call $zero (i32.add (local.get $row) (i32.mul (local.get $ohEnd) (local.get $outRowBytes)))
-            (i32.add (local.get $row) (i32.mul (local.get $outH) (local.get $outRowBytes))))
-          (local.set $oh (local.get $ohFirst))
-          (block $outRowsDone (loop $outRowLoop
-            (br_if $outRowsDone (i32.ge_s (local.get $oh) (local.get $ohEnd)))
-            (local.set $dst (i32.add (local.get $row) (i32.mul (local.get $oh) (local.get $outRowBytes))))
-            ;; The input element of column 0 (before the plane when shift < 0: only ow >= lo,
-            ;; inside it, is read).
-            (local.set $src (i32.add (local.get $plane) (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $oh) (local.get $strideH)) (local.get $rowOffset)) (local.get $inW)) (local.get $shift)) (local.get $size))))
-            (call $zero (local.get $dst) (i32.add (local.get $dst) (i32.mul (local.get $lo) (local.get $size))))
-            (if (i32.eq (local.get $strideW) (i32.const 1))
-              (then
-                (call $copy (i32.add (local.get $dst) (i32.mul (local.get $lo) (local.get $size))) (i32.add (local.get $src) (i32.mul (local.get $lo) (local.get $size)))
-                  (i32.mul (i32.sub (local.get $hi) (local.get $lo)) (local.get $size))))
-              (else
-                (local.set $ow (local.get $lo))
-                (block $stridedDone (loop $stridedLoop
-                  (br_if $stridedDone (i32.ge_s (local.get $ow) (local.get $hi)))
-                  (call $copy (i32.add (local.get $dst) (i32.mul (local.get $ow) (local.get $size)))
-                    (i32.add (local.get $src) (i32.mul (i32.mul (local.get $ow) (local.get $strideW)) (local.get $size))) (local.get $size))
-                  (local.set $ow (i32.add (local.get $ow) (i32.const 1)))
-                  (br $stridedLoop)))))
-            (call $zero (i32.add (local.get $dst) (i32.mul (local.get $hi) (local.get $size))) (i32.add (local.get $dst) (local.get $outRowBytes)))
-            (local.set $oh (i32.add (local.get $oh) (i32.const 1)))
-            (br $outRowLoop)))
+          (local.set $zp (local.get $row))
+            (local.set $ze (i32.add (local.get $row) (i32.mul (local.get $ohFirst) (local.get $outRowBytes))))
+            (block $zv0 (loop $zvl0
+              (br_if $zv0 (i32.gt_s (i32.add (local.get $zp) (i32.const 16)) (local.get $ze)))
+              (v128.store (local.get $zp) (v128.const i64x2 0 0))
+              (local.set $zp (i32.add (local.get $zp) (i32.const 16)))
+              (br $zvl0)))
+            (block $zw0 (loop $zwl0
+              (br_if $zw0 (i32.ge_s (local.get $zp) (local.get $ze)))
+              (i32.store (local.get $zp) (i32.const 0))
+              (local.set $zp (i32.add (local.get $zp) (i32.const 4)))
+              (br $zwl0)))
+          (local.set $zp (i32.add (local.get $row) (i32.mul (local.get $ohEnd) (local.get $outRowBytes))))
+            (local.set $ze (i32.add (local.get $row) (i32.mul (local.get $outH) (local.get $outRowBytes))))
+            (block $zv1 (loop $zvl1
+              (br_if $zv1 (i32.gt_s (i32.add (local.get $zp) (i32.const 16)) (local.get $ze)))
+              (v128.store (local.get $zp) (v128.const i64x2 0 0))
+              (local.set $zp (i32.add (local.get $zp) (i32.const 16)))
+              (br $zvl1)))
+            (block $zw1 (loop $zwl1
+              (br_if $zw1 (i32.ge_s (local.get $zp) (local.get $ze)))
+              (i32.store (local.get $zp) (i32.const 0))
+              (local.set $zp (i32.add (local.get $zp) (i32.const 4)))
+              (br $zwl1)))
+          ;; The input element of output row ohFirst, column 0 (before the plane when shift < 0:
+          ;; only columns ow >= lo, inside it, are read).
+          (local.set $src (i32.add (local.get $plane) (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $ohFirst) (local.get $strideH)) (local.get $rowOffset)) (local.get $inW)) (local.get $shift)) (local.get $size))))
+          (if (i32.and (local.get $sameRows) (i32.lt_s (local.get $ohFirst) (local.get $ohEnd)))
+            (then
+              ;; Rows [ohFirst, ohEnd) from one run of the input, columns lo of the first row to
+              ;; hi of the last (lo < hi: else the columns outside are all there is).
+              (if (i32.lt_s (local.get $lo) (local.get $hi))
+                (then
+                  (local.set $dst (i32.add (i32.add (local.get $row) (i32.mul (local.get $ohFirst) (local.get $outRowBytes))) (i32.mul (local.get $lo) (local.get $size))))
+                  (local.set $cd (local.get $dst))
+            (local.set $cs (i32.add (local.get $src) (i32.mul (local.get $lo) (local.get $size))))
+            (local.set $ce (i32.add (local.get $cd) (i32.sub (i32.add (i32.add (local.get $row) (i32.mul (i32.sub (local.get $ohEnd) (i32.const 1)) (local.get $outRowBytes))) (i32.mul (local.get $hi) (local.get $size))) (local.get $dst))))
+            (block $cv2 (loop $cvl2
+              (br_if $cv2 (i32.gt_s (i32.add (local.get $cd) (i32.const 16)) (local.get $ce)))
+              (v128.store (local.get $cd) (v128.load (local.get $cs)))
+              (local.set $cd (i32.add (local.get $cd) (i32.const 16)))
+              (local.set $cs (i32.add (local.get $cs) (i32.const 16)))
+              (br $cvl2)))
+            (block $cw2 (loop $cwl2
+              (br_if $cw2 (i32.ge_s (local.get $cd) (local.get $ce)))
+              (i32.store (local.get $cd) (i32.load (local.get $cs)))
+              (local.set $cd (i32.add (local.get $cd) (i32.const 4)))
+              (local.set $cs (i32.add (local.get $cs) (i32.const 4)))
+              (br $cwl2)))))
+              (local.set $oh (local.get $ohFirst))
+              (block $edgesDone (loop $edgeLoop
+                (br_if $edgesDone (i32.ge_s (local.get $oh) (local.get $ohEnd)))
+                (local.set $dst (i32.add (local.get $row) (i32.mul (local.get $oh) (local.get $outRowBytes))))
+                (local.set $zp (local.get $dst))
+            (local.set $ze (i32.add (local.get $dst) (i32.mul (local.get $lo) (local.get $size))))
+            (block $zv3 (loop $zvl3
+              (br_if $zv3 (i32.gt_s (i32.add (local.get $zp) (i32.const 16)) (local.get $ze)))
+              (v128.store (local.get $zp) (v128.const i64x2 0 0))
+              (local.set $zp (i32.add (local.get $zp) (i32.const 16)))
+              (br $zvl3)))
+            (block $zw3 (loop $zwl3
+              (br_if $zw3 (i32.ge_s (local.get $zp) (local.get $ze)))
+              (i32.store (local.get $zp) (i32.const 0))
+              (local.set $zp (i32.add (local.get $zp) (i32.const 4)))
+              (br $zwl3)))
+                (local.set $zp (i32.add (local.get $dst) (i32.mul (select (local.get $hi) (local.get $lo) (i32.gt_s (local.get $hi) (local.get $lo))) (local.get $size))))
+            (local.set $ze (i32.add (local.get $dst) (local.get $outRowBytes)))
+            (block $zv4 (loop $zvl4
+              (br_if $zv4 (i32.gt_s (i32.add (local.get $zp) (i32.const 16)) (local.get $ze)))
+              (v128.store (local.get $zp) (v128.const i64x2 0 0))
+              (local.set $zp (i32.add (local.get $zp) (i32.const 16)))
+              (br $zvl4)))
+            (block $zw4 (loop $zwl4
+              (br_if $zw4 (i32.ge_s (local.get $zp) (local.get $ze)))
+              (i32.store (local.get $zp) (i32.const 0))
+              (local.set $zp (i32.add (local.get $zp) (i32.const 4)))
+              (br $zwl4)))
+                (local.set $oh (i32.add (local.get $oh) (i32.const 1)))
+                (br $edgeLoop))))
+            (else
+              (local.set $oh (local.get $ohFirst))
+              (block $outRowsDone (loop $outRowLoop
+                (br_if $outRowsDone (i32.ge_s (local.get $oh) (local.get $ohEnd)))
+                (local.set $dst (i32.add (local.get $row) (i32.mul (local.get $oh) (local.get $outRowBytes))))
+                (local.set $zp (local.get $dst))
+            (local.set $ze (i32.add (local.get $dst) (i32.mul (local.get $lo) (local.get $size))))
+            (block $zv5 (loop $zvl5
+              (br_if $zv5 (i32.gt_s (i32.add (local.get $zp) (i32.const 16)) (local.get $ze)))
+              (v128.store (local.get $zp) (v128.const i64x2 0 0))
+              (local.set $zp (i32.add (local.get $zp) (i32.const 16)))
+              (br $zvl5)))
+            (block $zw5 (loop $zwl5
+              (br_if $zw5 (i32.ge_s (local.get $zp) (local.get $ze)))
+              (i32.store (local.get $zp) (i32.const 0))
+              (local.set $zp (i32.add (local.get $zp) (i32.const 4)))
+              (br $zwl5)))
+                (if (i32.eq (local.get $strideW) (i32.const 1))
+                  (then
+                    (local.set $cd (i32.add (local.get $dst) (i32.mul (local.get $lo) (local.get $size))))
+            (local.set $cs (i32.add (local.get $src) (i32.mul (local.get $lo) (local.get $size))))
+            (local.set $ce (i32.add (local.get $cd) (i32.mul (i32.sub (local.get $hi) (local.get $lo)) (local.get $size))))
+            (block $cv6 (loop $cvl6
+              (br_if $cv6 (i32.gt_s (i32.add (local.get $cd) (i32.const 16)) (local.get $ce)))
+              (v128.store (local.get $cd) (v128.load (local.get $cs)))
+              (local.set $cd (i32.add (local.get $cd) (i32.const 16)))
+              (local.set $cs (i32.add (local.get $cs) (i32.const 16)))
+              (br $cvl6)))
+            (block $cw6 (loop $cwl6
+              (br_if $cw6 (i32.ge_s (local.get $cd) (local.get $ce)))
+              (i32.store (local.get $cd) (i32.load (local.get $cs)))
+              (local.set $cd (i32.add (local.get $cd) (i32.const 4)))
+              (local.set $cs (i32.add (local.get $cs) (i32.const 4)))
+              (br $cwl6))))
+                  (else
+                    (local.set $ow (local.get $lo))
+                    (block $stridedDone (loop $stridedLoop
+                      (br_if $stridedDone (i32.ge_s (local.get $ow) (local.get $hi)))
+                      (local.set $cd (i32.add (local.get $dst) (i32.mul (local.get $ow) (local.get $size))))
+            (local.set $cs (i32.add (local.get $src) (i32.mul (i32.mul (local.get $ow) (local.get $strideW)) (local.get $size))))
+            (local.set $ce (i32.add (local.get $cd) (local.get $size)))
+            (block $cv7 (loop $cvl7
+              (br_if $cv7 (i32.gt_s (i32.add (local.get $cd) (i32.const 16)) (local.get $ce)))
+              (v128.store (local.get $cd) (v128.load (local.get $cs)))
+              (local.set $cd (i32.add (local.get $cd) (i32.const 16)))
+              (local.set $cs (i32.add (local.get $cs) (i32.const 16)))
+              (br $cvl7)))
+            (block $cw7 (loop $cwl7
+              (br_if $cw7 (i32.ge_s (local.get $cd) (local.get $ce)))
+              (i32.store (local.get $cd) (i32.load (local.get $cs)))
+              (local.set $cd (i32.add (local.get $cd) (i32.const 4)))
+              (local.set $cs (i32.add (local.get $cs) (i32.const 4)))
+              (br $cwl7)))
+                      (local.set $ow (i32.add (local.get $ow) (i32.const 1)))
+                      (br $stridedLoop)))))
+                (local.set $zp (i32.add (local.get $dst) (i32.mul (select (local.get $hi) (local.get $lo) (i32.gt_s (local.get $hi) (local.get $lo))) (local.get $size))))
+            (local.set $ze (i32.add (local.get $dst) (local.get $outRowBytes)))
+            (block $zv8 (loop $zvl8
+              (br_if $zv8 (i32.gt_s (i32.add (local.get $zp) (i32.const 16)) (local.get $ze)))
+              (v128.store (local.get $zp) (v128.const i64x2 0 0))
+              (local.set $zp (i32.add (local.get $zp) (i32.const 16)))
+              (br $zvl8)))
+            (block $zw8 (loop $zwl8
+              (br_if $zw8 (i32.ge_s (local.get $zp) (local.get $ze)))
+              (i32.store (local.get $zp) (i32.const 0))
+              (local.set $zp (i32.add (local.get $zp) (i32.const 4)))
+              (br $zwl8)))
+                (local.set $src (i32.add (local.get $src) (i32.mul (i32.mul (local.get $strideH) (local.get $inW)) (local.get $size))))
+                (local.set $oh (i32.add (local.get $oh) (i32.const 1)))
+                (br $outRowLoop)))))
           (local.set $row (i32.add (local.get $row) (local.get $rowBytes)))
           (local.set $j (i32.add (local.get $j) (i32.const 1)))
           (br $colLoop)))
