@@ -15,7 +15,7 @@ import {
   maxPoolScatter as scatterKernel,
 } from "../kernels/pool.js";
 import { tensor } from "../tensor/creation.js";
-import { allocate, allocateUnfilled, isFloat } from "../tensor/dtype.js";
+import { allocateUnfilled, isFloat } from "../tensor/dtype.js";
 import { formatShape, numelOf } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
 import {
@@ -240,7 +240,9 @@ export const maxPoolScatter = defineOp({
   internal: true,
   shape: (_g: TensorMeta, _indices: TensorMeta, inputShape: readonly number[]) => inputShape,
   forward: (gradOut: Tensor, indices: Tensor, inputShape: readonly number[]) => {
-    const dx = allocate(gradOut.dtype, numelOf(inputShape), "maxPool2d", inputShape) as FloatArray;
+    // The kernel zeroes dx itself.
+    const length = numelOf(inputShape);
+    const dx = allocateUnfilled(gradOut.dtype, length, "maxPool2d", inputShape) as FloatArray;
     const outPlane = gradOut.shape[gradOut.ndim - 2] * gradOut.shape[gradOut.ndim - 1];
     const inPlane = inputShape[inputShape.length - 2] * inputShape[inputShape.length - 1];
     scatterKernel(
