@@ -134,18 +134,21 @@ function addRowBias({ suffix, s, v, size, lanes }) {
 /** Inline loops (V8 does not inline calls between wasm functions; a call per row cost 2x). */
 let labels = 0;
 
-/** Zeroes the bytes [from, to), a multiple of 4 apart (16 at a time, then 4); uses $zp. */
+/**
+ * Zeroes the bytes [from, to), a multiple of 4 apart (16 at a time, then 4); uses $zp, $ze.
+ * Addresses compare unsigned: memory may pass 2 GiB.
+ */
 function zeroBytes(from, to) {
   const n = labels++;
   return `(local.set $zp ${from})
             (local.set $ze ${to})
             (block $zv${n} (loop $zvl${n}
-              (br_if $zv${n} (i32.gt_s (i32.add ${get("zp")} ${i32(16)}) ${get("ze")}))
+              (br_if $zv${n} (i32.gt_u (i32.add ${get("zp")} ${i32(16)}) ${get("ze")}))
               (v128.store ${get("zp")} (v128.const i64x2 0 0))
               (local.set $zp (i32.add ${get("zp")} ${i32(16)}))
               (br $zvl${n})))
             (block $zw${n} (loop $zwl${n}
-              (br_if $zw${n} (i32.ge_s ${get("zp")} ${get("ze")}))
+              (br_if $zw${n} (i32.ge_u ${get("zp")} ${get("ze")}))
               (i32.store ${get("zp")} ${i32(0)})
               (local.set $zp (i32.add ${get("zp")} ${i32(4)}))
               (br $zwl${n})))`;
@@ -158,13 +161,13 @@ function copyBytes(dst, src, bytes) {
             (local.set $cs ${src})
             (local.set $ce (i32.add ${get("cd")} ${bytes}))
             (block $cv${n} (loop $cvl${n}
-              (br_if $cv${n} (i32.gt_s (i32.add ${get("cd")} ${i32(16)}) ${get("ce")}))
+              (br_if $cv${n} (i32.gt_u (i32.add ${get("cd")} ${i32(16)}) ${get("ce")}))
               (v128.store ${get("cd")} (v128.load ${get("cs")}))
               (local.set $cd (i32.add ${get("cd")} ${i32(16)}))
               (local.set $cs (i32.add ${get("cs")} ${i32(16)}))
               (br $cvl${n})))
             (block $cw${n} (loop $cwl${n}
-              (br_if $cw${n} (i32.ge_s ${get("cd")} ${get("ce")}))
+              (br_if $cw${n} (i32.ge_u ${get("cd")} ${get("ce")}))
               (i32.store ${get("cd")} (i32.load ${get("cs")}))
               (local.set $cd (i32.add ${get("cd")} ${i32(4)}))
               (local.set $cs (i32.add ${get("cs")} ${i32(4)}))

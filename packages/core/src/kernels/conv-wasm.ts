@@ -7,7 +7,7 @@
 
 import { CONV_WASM_BASE64 } from "./conv-wasm-module.js";
 import type { FloatArray } from "./gemm-js.js";
-import type { ProductInMemory, StagedMatrix } from "./gemm-wasm.js";
+import { align16, type ProductInMemory, type StagedMatrix } from "./gemm-wasm.js";
 import { onImportedMemory, tryGrowMemory } from "./wasm-module.js";
 
 type Col2imFn = (
@@ -100,7 +100,7 @@ export function stagedColumns(
   const positions = g.outH * g.outW;
   const width = count * positions;
   const imageValues = channels * g.inH * g.inW;
-  const tableBytes = (table.byteLength + 15) & ~15;
+  const tableBytes = align16(table.byteLength);
   const write = (memory: WebAssembly.Memory, at: number, values: number, scratchAt: number) => {
     const module = on(memory);
     if (module === null || values !== channels * g.kh * g.kw * width) return false;
@@ -147,6 +147,17 @@ export function stagedColumns(
   };
 }
 
+/** The bytes col2imWasm works in past the product (ask gemmInMemory for them as `afterC`). */
+export function col2imBytes(
+  count: number,
+  channels: number,
+  g: Col2imGeometry,
+  table: Int32Array,
+  size: number,
+): number {
+  return align16(table.byteLength) + count * channels * g.inH * g.inW * size;
+}
+
 /**
  * Adds the columns of `count` images (image i's at column i·positions of `columns`, rows of
  * `channels`·kh·kw) onto dx, where image i's `channels` planes start at dxStart + i·imageStride
@@ -172,8 +183,8 @@ export function col2imWasm(
   const isF32 = columns.c instanceof Float32Array;
   const size = isF32 ? 4 : 8;
   const colsAt = columns.c.byteOffset;
-  const tableAt = (colsAt + columns.c.byteLength + 15) & ~15;
-  const planesAt = (tableAt + table.byteLength + 15) & ~15;
+  const tableAt = align16(colsAt + columns.c.byteLength);
+  const planesAt = align16(tableAt + table.byteLength);
   const imageValues = channels * g.inH * g.inW;
   const buffer = tryGrowMemory(columns.memory, planesAt + count * imageValues * size);
   if (buffer === null) return false;
@@ -206,6 +217,11 @@ export function col2imWasm(
   return true;
 }
 
+/** The bytes addRowBiasWasm works in past the product (ask gemmInMemory for them as `afterC`). */
+export function rowBiasBytes(rows: number, size: number): number {
+  return rows * size;
+}
+
 /**
  * Adds bias[biasOffset + r] to the first `cols` values of row r < `rows` of a product in the
  * GEMM's memory, skipping a ±0 bias as conv.ts's JS loop does, and returns the product's view
@@ -225,7 +241,7 @@ export function addRowBiasWasm(
   const isF32 = product.c instanceof Float32Array;
   const size = isF32 ? 4 : 8;
   const { byteOffset: cAt, length } = product.c;
-  const biasAt = (cAt + product.c.byteLength + 15) & ~15;
+  const biasAt = align16(cAt + product.c.byteLength);
   const buffer = tryGrowMemory(product.memory, biasAt + rows * size);
   if (buffer === null) return null;
   const values = bias.subarray(biasOffset, biasOffset + rows);

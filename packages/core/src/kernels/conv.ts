@@ -11,7 +11,13 @@
 // The geometry maps an "input space" [N, Cin, inH, inW] to an "output space" [N, Cout, outH,
 // outW]; a transposed convolution runs the same geometry backwards (its forward is convInput).
 
-import { addRowBiasWasm, col2imWasm, stagedColumns } from "./conv-wasm.js";
+import {
+  addRowBiasWasm,
+  col2imBytes,
+  col2imWasm,
+  rowBiasBytes,
+  stagedColumns,
+} from "./conv-wasm.js";
 import type { FloatArray, StridedMatrix } from "./gemm-js.js";
 import type { ProductInMemory } from "./gemm-wasm.js";
 import { gemm, gemmInMemory } from "./matmul.js";
@@ -272,8 +278,8 @@ export function setConvReadsInMemory(on: boolean): boolean {
 }
 
 /**
- * a @ b in the GEMM's memory (see gemmInMemory) when allowed and the GEMM runs in WebAssembly,
- * else null; counted for tests.
+ * a @ b in the GEMM's memory (see gemmInMemory, and its `afterC`) when allowed and the GEMM runs
+ * in WebAssembly, else null; counted for tests.
  */
 function productInMemory(
   a: StridedMatrix,
@@ -283,8 +289,9 @@ function productInMemory(
   k: number,
   isF32: boolean,
   transposedOk = false,
+  afterC = 0,
 ): ProductInMemory | null {
-  const result = readsInMemory ? gemmInMemory(a, b, m, n, k, isF32, transposedOk) : null;
+  const result = readsInMemory ? gemmInMemory(a, b, m, n, k, isF32, transposedOk, afterC) : null;
   convProducts[result === null ? "copied" : "inMemory"]++;
   return result;
 }
@@ -308,6 +315,7 @@ function productOfColumns(
   table: Int32Array,
   transposed: boolean,
   cols: () => FloatArray,
+  afterC = 0,
 ): ProductInMemory | null {
   const { groupIn, inPlane, positions } = shapesOf(p);
   const { n0, count, q } = chunk;
@@ -316,7 +324,7 @@ function productOfColumns(
     const imageStride = p.inChannels * inPlane;
     const start = n0 * imageStride + q * groupIn * inPlane;
     const staged = stagedColumns(x, start, imageStride, count, groupIn, p, table, !transposed);
-    const result = gemmInMemory(a, staged, m, n, k, isF32, transposed);
+    const result = gemmInMemory(a, staged, m, n, k, isF32, transposed, afterC);
     if (result !== null) {
       convProducts.inMemory++;
       convProducts.columnsInWasm++;
@@ -325,7 +333,7 @@ function productOfColumns(
   }
   chunkColumns(x, p, n0, count, q, cols());
   const b = transposed ? matrix(cols(), 0, 1, width) : matrix(cols(), 0, width);
-  return productInMemory(a, b, m, n, k, isF32, transposed);
+  return productInMemory(a, b, m, n, k, isF32, transposed, afterC);
 }
 
 /** Sizes shared by the three kernels. */
@@ -424,6 +432,8 @@ export function convForward(
       const wq = matrix(w, q * groupOut * k, k);
       // The product's channels go to `out` straight from the GEMM's memory where it runs there.
       const at = { n0, count, q };
+      // Room for the bias past the product (see addRowBiasWasm).
+      const afterC = bias === null ? 0 : rowBiasBytes(groupOut, out.BYTES_PER_ELEMENT);
       const inMemory = productOfColumns(
         wq,
         groupOut,
@@ -436,6 +446,7 @@ export function convForward(
         table,
         false,
         cols,
+        afterC,
       );
       let side: FloatArray;
       let sideRow = width;
@@ -509,7 +520,10 @@ export function convInput(
       );
       const wT = matrix(w, q * groupOut * k, 1, k); // [k, groupOut]
       // Where the GEMM runs in WebAssembly, col2im runs there too, on the columns where they lie.
-      const inMemory = productInMemory(wT, matrix(gradSide, 0, width), k, width, groupOut, isF32);
+      // Room for col2im's planes past the product.
+      const planes = col2imBytes(count, groupIn, p, table, dx.BYTES_PER_ELEMENT);
+      const side = matrix(gradSide, 0, width);
+      const inMemory = productInMemory(wT, side, k, width, groupOut, isF32, false, planes);
       const imageStride = p.inChannels * inPlane;
       const dxStart = n0 * imageStride + q * groupIn * inPlane;
       if (

@@ -9,6 +9,12 @@ import type { FloatArray, StridedMatrix } from "./gemm-js.js";
 import { GEMM_WASM_BASE64 } from "./gemm-wasm-module.js";
 import { lazyInstance, tryGrowMemory } from "./wasm-module.js";
 
+/**
+ * `bytes` rounded up to a multiple of 16 (arithmetic, not a bit mask: offsets may pass 2^31, where
+ * JS bit operations wrap to negative numbers).
+ */
+export const align16 = (bytes: number): number => Math.ceil(bytes / 16) * 16;
+
 /** Rows per A panel (the tile height in gemm.wat). */
 const MR = 4;
 
@@ -228,7 +234,7 @@ function isStaged(x: StridedMatrix): x is StagedMatrix {
 /**
  * Runs the kernel on C[mp, np] = A·B in a module's memory and returns C (row-major, np columns),
  * or null when the memory cannot grow to what it needs, or a staged operand (see StagedMatrix)
- * would need packing or cannot be written. A is read in place when row- or
+ * would need packing or cannot be written. The memory asked for includes `afterC` bytes past C. A is read in place when row- or
  * column-major with m % 4 == 0, else packed. `engine` is the shared-memory one (gemm-threads.ts)
  * or null: then the module's shared instance, or a private one for scratch above
  * KEPT_SCRATCH_BYTES (see wasm-module.ts), so a one-off large product does not keep its memory.
@@ -241,6 +247,7 @@ function product(
   n: number,
   k: number,
   isF32: boolean,
+  afterC = 0,
 ): { c: FloatArray; np: number; memory: WebAssembly.Memory } | null {
   const size = isF32 ? 4 : 8;
   const nr = isF32 ? 8 : 4;
@@ -255,9 +262,11 @@ function product(
   const cBytes = mp * np * size;
   const productBytes = aBytes + bBytes + cBytes + (packsInModule ? n * k * size : 0);
   // Staged operands' scratch lies past what the product uses.
-  const scratchAt = (productBytes + 15) & ~15;
+  const scratchAt = align16(productBytes);
   const scratch = (x: StridedMatrix) => (isStaged(x) ? x.stage.scratchBytes : 0);
-  const needed = scratchAt + Math.max(scratch(a), scratch(b));
+  // And what the caller asks to have after C (see gemmWasmInMemory).
+  const cEnd = aBytes + bBytes + cBytes;
+  const needed = Math.max(scratchAt + Math.max(scratch(a), scratch(b)), align16(cEnd) + afterC);
   const gemm = engine ?? load.forScratch(needed);
   if (gemm === null) throw new Error("matmul: the WebAssembly SIMD kernel is not available here");
   const buffer = tryGrowMemory(gemm.memory, needed);
@@ -327,7 +336,9 @@ export interface ProductInMemory {
  * rearranges C anyway (a convolution's channels, its col2im) read it where it lies instead of
  * from a copy. Where gemmWasm would compute Cᵀ, the view is Cᵀ's (colStride > 1) when
  * `transposedOk`, else null. Null too, having computed nothing, when the memory cannot grow:
- * then call gemmWasm or the JS kernel. Same bits as gemmWasm.
+ * then call gemmWasm or the JS kernel. Same bits as gemmWasm. `afterC` bytes past C (from
+ * align16 of its end) are part of the memory asked for: a caller working there (col2im's planes)
+ * so keeps a product above the kept instance's limit off the shared memory (see forScratch).
  */
 export function gemmWasmInMemory(
   a: StridedMatrix,
@@ -338,14 +349,15 @@ export function gemmWasmInMemory(
   isF32: boolean,
   engine: GemmExports | null,
   transposedOk: boolean,
+  afterC = 0,
 ): ProductInMemory | null {
   if (transposesProduct(b, m, n, k)) {
     if (!transposedOk) return null;
-    const result = product(engine, ...transposedOperands(a, b, k), n, m, k, isF32);
+    const result = product(engine, ...transposedOperands(a, b, k), n, m, k, isF32, afterC);
     if (result === null) return null;
     return { c: result.c, memory: result.memory, rowStride: 1, colStride: result.np };
   }
-  const result = product(engine, a, b, m, n, k, isF32);
+  const result = product(engine, a, b, m, n, k, isF32, afterC);
   if (result === null) return null;
   return { c: result.c, memory: result.memory, rowStride: result.np, colStride: 1 };
 }

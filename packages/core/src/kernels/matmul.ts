@@ -75,7 +75,7 @@ export function gemm(
 /**
  * a @ b for float operands of one kind on the WebAssembly GEMM, left in its memory (see
  * gemmWasmInMemory: read it before the next product, mind its strides; Cᵀ's view only when
- * `transposedOk`), when {@link gemm} would run it there; null otherwise, having computed
+ * `transposedOk`; `afterC` bytes reserved past it), when {@link gemm} would run it there; null otherwise, having computed
  * nothing: then call `gemm` with an array of your own. The values are the bits `gemm` writes.
  */
 export function gemmInMemory(
@@ -86,7 +86,8 @@ export function gemmInMemory(
   k: number,
   isF32: boolean,
   transposedOk = false,
+  afterC = 0,
 ): ProductInMemory | null {
   if (k === 0 || !useWasm(m, n, k, isF32)) return null;
-  return gemmWasmInMemory(a, b, m, n, k, isF32, threadedGemm(m, n, k), transposedOk);
+  return gemmWasmInMemory(a, b, m, n, k, isF32, threadedGemm(m, n, k), transposedOk, afterC);
 }

@@ -14,6 +14,13 @@ import {
   setConvReadsInMemory,
 } from "../../src/kernels/conv.js";
 import type { FloatArray } from "../../src/kernels/gemm-js.js";
+import {
+  setKernelThreads,
+  setThreadsMinMultiplyAdds,
+  THREADS_MIN_MULTIPLY_ADDS,
+} from "../../src/kernels/gemm-threads.js";
+import { sharedGemmMemoryBytes } from "../../src/kernels/gemm-wasm.js";
+import { KEPT_SCRATCH_BYTES } from "../../src/kernels/wasm-module.js";
 import { seededValues } from "./seeded-values.js";
 
 /** out[n, o, h, w] = Σ_{i, p, q} w[o, i, p, q] · x[n, g·Cin/g + i, h·s + p·d - pad, w·s + q·d - pad]. */
@@ -85,6 +92,14 @@ const PLANS: [string, ConvPlan][] = [
   [
     'size-keeping ("same") 3×5 kernel with groups: whole rows copied in one block',
     plan({ inChannels: 6, outChannels: 3, groups: 3, kh: 3, kw: 5, padH: 1, padW: 2 }),
+  ],
+  [
+    "stride 2 down the rows, rows as long as the input's",
+    plan({ inW: 8, kh: 3, kw: 3, padH: 1, padW: 1, strideH: 2 }),
+  ],
+  [
+    "stride 2 along the rows, as many columns as the input (padding 2)",
+    plan({ inW: 4, kw: 1, padW: 2, strideW: 2 }),
   ],
   [
     "a kernel taller than the input: rows entirely in the padding",
@@ -233,6 +248,15 @@ describe.each(PLANS)("conv kernels read products in the GEMM's memory: %s", (_, 
     expect(inMemory.forward.biasInWasm).toBe(inMemory.forward.inMemory);
     expect(copied.forward.biasInWasm).toBe(0);
     expect(copied.forward.columnsInWasm + copied.weight.columnsInWasm).toBe(0);
+    // The forward makes its columns in WebAssembly when every chunk's width is whole panels of
+    // the product's B (8 float32 or 4 float64 columns): chunks as conv.ts cuts them.
+    const k = (p.inChannels / p.groups) * p.kh * p.kw;
+    const positions = p.outH * p.outW;
+    const chunk = Math.max(1, Math.min(p.batch, Math.floor(2 ** 16 / Math.max(1, k * positions))));
+    const widths = [chunk * positions, (p.batch % chunk || chunk) * positions];
+    if (widths.every((w) => w % (Floats === Float32Array ? 8 : 4) === 0)) {
+      expect(inMemory.forward.columnsInWasm).toBe(inMemory.forward.inMemory);
+    }
     expect(Buffer.compare(inMemory.out, copied.out)).toBe(0);
     expect(Buffer.compare(inMemory.dx, copied.dx)).toBe(0);
     expect(Buffer.compare(inMemory.dw, copied.dw)).toBe(0);
@@ -293,6 +317,69 @@ describe.each([
     expect(Buffer.compare(inMemory.out, copied.out)).toBe(0);
     expect(Buffer.compare(inMemory.dx, copied.dx)).toBe(0);
     expect(Buffer.compare(inMemory.dw, copied.dw)).toBe(0);
+  });
+});
+
+describe("conv kernels on the threaded GEMM", () => {
+  // Its memory is shared, which conv.wat's module cannot import: the columns and col2im stay in
+  // JS there, and the products are still read where they lie. The bits are the single thread's.
+  afterEach(() => {
+    setThreadsMinMultiplyAdds(THREADS_MIN_MULTIPLY_ADDS);
+    setKernelThreads(1);
+  });
+
+  it.each([
+    [
+      "the CNN's second layer",
+      plan({
+        batch: 2,
+        inChannels: 16,
+        outChannels: 32,
+        inH: 14,
+        inW: 14,
+        kh: 3,
+        kw: 3,
+        padH: 1,
+        padW: 1,
+      }),
+    ],
+    [
+      "stride, padding and groups",
+      plan({ inChannels: 6, outChannels: 4, groups: 2, padH: 1, padW: 2, strideH: 2, strideW: 3 }),
+    ],
+  ])("%s", (_, p) => {
+    const gin = p.inChannels / p.groups;
+    const values = {
+      x: seededValues(p.batch * p.inChannels * p.inH * p.inW, 18),
+      w: seededValues(p.outChannels * gin * p.kh * p.kw, 19),
+      g: seededValues(p.batch * p.outChannels * p.outH * p.outW, 20),
+      bias: seededValues(Math.max(p.inChannels, p.outChannels), 21),
+    };
+    const single = runKernels(p, true, Float32Array, values);
+    setKernelThreads(2);
+    setThreadsMinMultiplyAdds(0);
+    const threaded = runKernels(p, true, Float32Array, values);
+    expect(threaded.input.scatteredInWasm).toBe(0);
+    expect(Buffer.compare(threaded.out, single.out)).toBe(0);
+    expect(Buffer.compare(threaded.dx, single.dx)).toBe(0);
+    expect(Buffer.compare(threaded.dw, single.dw)).toBe(0);
+  });
+});
+
+describe("conv kernels and the GEMM's kept memory", () => {
+  it("col2im's planes count in the memory a product asks for: past the kept instance's limit, the product and col2im run on an instance of their own", () => {
+    // A float64 1×1 input gradient: a product of about 52 MiB, whose 46 MB of planes would take
+    // the shared instance past KEPT_SCRATCH_BYTES (64 MiB), where it would stay.
+    setKernelBackend("wasm");
+    const p = plan({ batch: 1, inChannels: 64, outChannels: 8, inH: 300, inW: 300, kh: 1, kw: 1 });
+    const g = new Float64Array(p.outChannels * 300 * 300).fill(1);
+    const w = new Float64Array(p.inChannels * p.outChannels).fill(1);
+    const dx = new Float64Array(p.inChannels * 300 * 300);
+    const before = convProducts.scatteredInWasm;
+    convInput(g, w, null, dx, p);
+    expect(convProducts.scatteredInWasm).toBeGreaterThan(before);
+    expect(sharedGemmMemoryBytes()).toBeLessThanOrEqual(KEPT_SCRATCH_BYTES);
+    expect(dx.every((v) => v === 8)).toBe(true);
   });
 });
 
