@@ -46,6 +46,15 @@ type Im2colFn = (
 
 interface ConvExports {
   im2col: Im2colFn;
+  channelsOut(
+    src: number,
+    rowBytes: number,
+    dst: number,
+    channels: number,
+    count: number,
+    positions: number,
+    size: number,
+  ): void;
   col2imF32: Col2imFn;
   col2imF64: Col2imFn;
   addRowBiasF32: AddRowBiasFn;
@@ -255,4 +264,49 @@ export function addRowBiasWasm(
     biasAt,
   );
   return isF32 ? new Float32Array(buffer, cAt, length) : new Float64Array(buffer, cAt, length);
+}
+
+/** The bytes channelsOutWasm works in past the product (ask gemmInMemory for them as `afterC`). */
+export function channelsOutBytes(channels: number, count: number, positions: number, size: number) {
+  return channels * count * positions * size;
+}
+
+/**
+ * Writes a product's rows (channel c of `count` images side by side, as a convolution's forward
+ * makes them) into `out` as images: image i's `channels` channels at out[outStart + i·imageStride],
+ * rearranged in WebAssembly past the product and copied out in one block per image (one in all
+ * when the images are adjacent in `out`), where conv.ts's moveChannels copies a run per channel
+ * and image. Returns false, having written nothing, when the module cannot run on the product's
+ * memory or the memory cannot grow: then run moveChannels.
+ */
+export function channelsOutWasm(
+  product: ProductInMemory,
+  channels: number,
+  count: number,
+  positions: number,
+  out: FloatArray,
+  outStart: number,
+  imageStride: number,
+): boolean {
+  if (product.colStride !== 1) return false;
+  const module = on(product.memory);
+  if (module === null) return false;
+  const size = out.BYTES_PER_ELEMENT;
+  const at = align16(product.c.byteOffset + product.c.byteLength);
+  const rowBytes = product.rowStride * size;
+  const values = channels * count * positions;
+  const buffer = tryGrowMemory(product.memory, at + values * size);
+  if (buffer === null) return false;
+  module.channelsOut(product.c.byteOffset, rowBytes, at, channels, count, positions, size);
+  const images =
+    size === 4 ? new Float32Array(buffer, at, values) : new Float64Array(buffer, at, values);
+  const image = channels * positions;
+  if (imageStride === image) (out as Float64Array).set(images as Float64Array, outStart);
+  else {
+    for (let i = 0; i < count; i++) {
+      const run = images.subarray(i * image, (i + 1) * image);
+      (out as Float64Array).set(run as Float64Array, outStart + i * imageStride);
+    }
+  }
+  return true;
 }

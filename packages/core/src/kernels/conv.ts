@@ -13,6 +13,8 @@
 
 import {
   addRowBiasWasm,
+  channelsOutBytes,
+  channelsOutWasm,
   col2imBytes,
   col2imWasm,
   rowBiasBytes,
@@ -260,7 +262,7 @@ let readsInMemory = true;
 /**
  * @internal How many products the kernels read in the GEMM's memory, how many from a copy, and
  * how many of the former had their columns made, the input gradient's scattered, or the forward's
- * bias added, in WebAssembly (conv-wasm.ts). For tests.
+ * bias added or channels rearranged, in WebAssembly (conv-wasm.ts). For tests.
  */
 export const convProducts = {
   inMemory: 0,
@@ -268,6 +270,7 @@ export const convProducts = {
   columnsInWasm: 0,
   scatteredInWasm: 0,
   biasInWasm: 0,
+  channelsOutInWasm: 0,
 };
 
 /** @internal For tests: turns reading products in the GEMM's memory on or off; returns the previous setting. */
@@ -432,8 +435,12 @@ export function convForward(
       const wq = matrix(w, q * groupOut * k, k);
       // The product's channels go to `out` straight from the GEMM's memory where it runs there.
       const at = { n0, count, q };
-      // Room for the bias past the product (see addRowBiasWasm).
-      const afterC = bias === null ? 0 : rowBiasBytes(groupOut, out.BYTES_PER_ELEMENT);
+      // Room past the product for the bias, then for the channels rearranged into images.
+      const size = out.BYTES_PER_ELEMENT;
+      const afterC = Math.max(
+        bias === null ? 0 : rowBiasBytes(groupOut, size),
+        channelsOutBytes(groupOut, count, positions, size),
+      );
       const inMemory = productOfColumns(
         wq,
         groupOut,
@@ -465,6 +472,23 @@ export function convForward(
           convProducts.biasInWasm++;
           side = added; // made again: adding the bias may have grown the memory
           biasOut = null;
+        }
+        const image = p.outChannels * positions;
+        const outStart = n0 * image + q * groupOut * positions;
+        if (
+          biasOut === null &&
+          channelsOutWasm(
+            { ...inMemory, c: side },
+            groupOut,
+            count,
+            positions,
+            out,
+            outStart,
+            image,
+          )
+        ) {
+          convProducts.channelsOutInWasm++;
+          continue;
         }
       }
       moveChannels(

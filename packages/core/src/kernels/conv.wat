@@ -367,4 +367,33 @@
         (br $rowLoop)))
       (local.set $c (i32.add (local.get $c) (i32.const 1)))
       (br $channelLoop))))
+
+  (func (export "channelsOut") (param $src i32) (param $rowBytes i32) (param $dst i32)
+    (param $channels i32) (param $count i32) (param $positions i32) (param $size i32)
+    (local $c i32) (local $i i32) (local $run i32) (local $cd i32) (local $cs i32) (local $ce i32)
+    (local.set $run (i32.mul (local.get $positions) (local.get $size)))
+    (block $channelsDone (loop $channelLoop
+      (br_if $channelsDone (i32.ge_u (local.get $c) (local.get $channels)))
+      (local.set $i (i32.const 0))
+      (block $imagesDone (loop $imageLoop
+        (br_if $imagesDone (i32.ge_u (local.get $i) (local.get $count)))
+        (local.set $cd (i32.add (local.get $dst) (i32.mul (i32.add (i32.mul (local.get $i) (local.get $channels)) (local.get $c)) (local.get $run))))
+            (local.set $cs (i32.add (i32.add (local.get $src) (i32.mul (local.get $c) (local.get $rowBytes))) (i32.mul (local.get $i) (local.get $run))))
+            (local.set $ce (i32.add (local.get $cd) (local.get $run)))
+            (block $cv9 (loop $cvl9
+              (br_if $cv9 (i32.gt_u (i32.add (local.get $cd) (i32.const 16)) (local.get $ce)))
+              (v128.store (local.get $cd) (v128.load (local.get $cs)))
+              (local.set $cd (i32.add (local.get $cd) (i32.const 16)))
+              (local.set $cs (i32.add (local.get $cs) (i32.const 16)))
+              (br $cvl9)))
+            (block $cw9 (loop $cwl9
+              (br_if $cw9 (i32.ge_u (local.get $cd) (local.get $ce)))
+              (i32.store (local.get $cd) (i32.load (local.get $cs)))
+              (local.set $cd (i32.add (local.get $cd) (i32.const 4)))
+              (local.set $cs (i32.add (local.get $cs) (i32.const 4)))
+              (br $cwl9)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $imageLoop)))
+      (local.set $c (i32.add (local.get $c) (i32.const 1)))
+      (br $channelLoop))))
 )

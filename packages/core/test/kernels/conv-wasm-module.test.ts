@@ -28,6 +28,7 @@ describe("conv-wasm-module", () => {
     expect(names.sort()).toEqual([
       "addRowBiasF32",
       "addRowBiasF64",
+      "channelsOut",
       "col2imF32",
       "col2imF64",
       "im2col",

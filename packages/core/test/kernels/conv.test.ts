@@ -194,6 +194,7 @@ function runKernels(
     columnsInWasm: b.columnsInWasm - a.columnsInWasm,
     scatteredInWasm: b.scatteredInWasm - a.scatteredInWasm,
     biasInWasm: b.biasInWasm - a.biasInWasm,
+    channelsOutInWasm: b.channelsOutInWasm - a.channelsOutInWasm,
   });
   try {
     const [x, w, g] = [Floats.from(values.x), Floats.from(values.w), Floats.from(values.g)];
@@ -247,6 +248,8 @@ describe.each(PLANS)("conv kernels read products in the GEMM's memory: %s", (_, 
     expect(copied.input.scatteredInWasm).toBe(0);
     expect(inMemory.forward.biasInWasm).toBe(inMemory.forward.inMemory);
     expect(copied.forward.biasInWasm).toBe(0);
+    expect(inMemory.forward.channelsOutInWasm).toBe(inMemory.forward.inMemory);
+    expect(copied.forward.channelsOutInWasm).toBe(0);
     expect(copied.forward.columnsInWasm + copied.weight.columnsInWasm).toBe(0);
     // The forward makes its columns in WebAssembly when every chunk's width is whole panels of
     // the product's B (8 float32 or 4 float64 columns): chunks as conv.ts cuts them.
