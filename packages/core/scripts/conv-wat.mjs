@@ -28,24 +28,22 @@ const i32 = (n) => `(i32.const ${n})`;
 /** The i32 at tab + index·4. */
 const entry = (base, index) => `(i32.load offset=${index * 4} ${base})`;
 
-function col2im({ suffix, s, v, size, lanes }) {
-  const at = (base, index) => `(i32.add ${get(base)} (i32.mul ${index} ${i32(size)}))`;
-  return `
-  (func (export "col2im${suffix}") (param $cols i32) (param $rowBytes i32) (param $dx i32)
-    (param $channels i32) (param $kh i32) (param $kw i32) (param $tab i32) (param $outW i32)
-    (param $inW i32) (param $planeBytes i32) (param $strideH i32) (param $strideW i32)
-    (local $c i32) (local $i i32) (local $j i32) (local $oh i32) (local $ow i32)
-    (local $plane i32) (local $row i32) (local $rowTab i32) (local $colTab i32)
-    (local $ohEnd i32) (local $rowOffset i32) (local $lo i32) (local $hi i32) (local $shift i32)
-    (local $src i32) (local $dst i32) (local $p i32) (local $q i32)
-    (local.set $row ${get("cols")})
+/**
+ * The loops of col2im and im2col over channel c, kernel row i and kernel column j: sets $plane
+ * (channel c's plane of the planes at the `planes` parameter), $ohFirst, $ohEnd and $rowOffset
+ * (kernel row i's table entry), $lo, $hi and $shift (kernel column j's), runs `body` for the
+ * columns row at $row, and moves $row on by $rowBytes.
+ */
+function patchLoops(planes, body) {
+  return `(local.set $row ${get("cols")})
     (block $channelsDone (loop $channelLoop
       (br_if $channelsDone (i32.ge_u ${get("c")} ${get("channels")}))
-      (local.set $plane (i32.add ${get("dx")} (i32.mul ${get("c")} ${get("planeBytes")})))
+      (local.set $plane (i32.add ${get(planes)} (i32.mul ${get("c")} ${get("planeBytes")})))
       (local.set $i ${i32(0)})
       (block $rowsDone (loop $rowLoop
         (br_if $rowsDone (i32.ge_u ${get("i")} ${get("kh")}))
         (local.set $rowTab (i32.add ${get("tab")} (i32.mul ${get("i")} ${i32(12)})))
+        (local.set $ohFirst ${entry(get("rowTab"), 0)})
         (local.set $ohEnd ${entry(get("rowTab"), 1)})
         (local.set $rowOffset ${entry(get("rowTab"), 2)})
         (local.set $j ${i32(0)})
@@ -56,7 +54,27 @@ function col2im({ suffix, s, v, size, lanes }) {
           (local.set $lo ${entry(get("colTab"), 0)})
           (local.set $hi ${entry(get("colTab"), 1)})
           (local.set $shift ${entry(get("colTab"), 2)})
-          (local.set $oh ${entry(get("rowTab"), 0)})
+${body}
+          (local.set $row (i32.add ${get("row")} ${get("rowBytes")}))
+          (local.set $j (i32.add ${get("j")} ${i32(1)}))
+          (br $colLoop)))
+        (local.set $i (i32.add ${get("i")} ${i32(1)}))
+        (br $rowLoop)))
+      (local.set $c (i32.add ${get("c")} ${i32(1)}))
+      (br $channelLoop)))`;
+}
+
+function col2im({ suffix, s, v, size, lanes }) {
+  const at = (base, index) => `(i32.add ${get(base)} (i32.mul ${index} ${i32(size)}))`;
+  return `
+  (func (export "col2im${suffix}") (param $cols i32) (param $rowBytes i32) (param $dx i32)
+    (param $channels i32) (param $kh i32) (param $kw i32) (param $tab i32) (param $outW i32)
+    (param $inW i32) (param $planeBytes i32) (param $strideH i32) (param $strideW i32)
+    (local $c i32) (local $i i32) (local $j i32) (local $oh i32) (local $ow i32)
+    (local $plane i32) (local $row i32) (local $rowTab i32) (local $colTab i32)
+    (local $ohFirst i32) (local $ohEnd i32) (local $rowOffset i32) (local $lo i32) (local $hi i32)
+    (local $shift i32) (local $src i32) (local $dst i32) (local $p i32) (local $q i32)
+    ${patchLoops("dx", `          (local.set $oh ${get("ohFirst")})
           (block $outRowsDone (loop $outRowLoop
             (br_if $outRowsDone (i32.ge_s ${get("oh")} ${get("ohEnd")}))
             ;; src: this output row's columns; dst: input element (row, 0 + shift), which may lie
@@ -86,14 +104,7 @@ function col2im({ suffix, s, v, size, lanes }) {
                   (local.set $ow (i32.add ${get("ow")} ${i32(1)}))
                   (br $stridedLoop)))))
             (local.set $oh (i32.add ${get("oh")} ${i32(1)}))
-            (br $outRowLoop)))
-          (local.set $row (i32.add ${get("row")} ${get("rowBytes")}))
-          (local.set $j (i32.add ${get("j")} ${i32(1)}))
-          (br $colLoop)))
-        (local.set $i (i32.add ${get("i")} ${i32(1)}))
-        (br $rowLoop)))
-      (local.set $c (i32.add ${get("c")} ${i32(1)}))
-      (br $channelLoop))))
+            (br $outRowLoop)))`)})
 `;
 }
 
@@ -202,26 +213,7 @@ function im2col() {
     (local.set $outRowBytes ${bytes(get("outW"))})
     (local.set $sameRows (i32.and (i32.and (i32.eq ${get("strideH")} ${i32(1)})
       (i32.eq ${get("strideW")} ${i32(1)})) (i32.eq ${get("outW")} ${get("inW")})))
-    (local.set $row ${get("cols")})
-    (block $channelsDone (loop $channelLoop
-      (br_if $channelsDone (i32.ge_u ${get("c")} ${get("channels")}))
-      (local.set $plane (i32.add ${get("x")} (i32.mul ${get("c")} ${get("planeBytes")})))
-      (local.set $i ${i32(0)})
-      (block $rowsDone (loop $rowLoop
-        (br_if $rowsDone (i32.ge_u ${get("i")} ${get("kh")}))
-        (local.set $rowTab (i32.add ${get("tab")} (i32.mul ${get("i")} ${i32(12)})))
-        (local.set $ohFirst ${entry(get("rowTab"), 0)})
-        (local.set $ohEnd ${entry(get("rowTab"), 1)})
-        (local.set $rowOffset ${entry(get("rowTab"), 2)})
-        (local.set $j ${i32(0)})
-        (block $colsDone (loop $colLoop
-          (br_if $colsDone (i32.ge_u ${get("j")} ${get("kw")}))
-          (local.set $colTab (i32.add ${get("tab")}
-            (i32.mul (i32.add ${get("kh")} ${get("j")}) ${i32(12)})))
-          (local.set $lo ${entry(get("colTab"), 0)})
-          (local.set $hi ${entry(get("colTab"), 1)})
-          (local.set $shift ${entry(get("colTab"), 2)})
-          ;; Output rows whose input row is in the padding: zeros.
+    ${patchLoops("x", `          ;; Output rows whose input row is in the padding: zeros.
           ${zeroBytes(get("row"), outRow(get("ohFirst")))}
           ${zeroBytes(outRow(get("ohEnd")), outRow(get("outH")))}
           ;; The input element of output row ohFirst, column 0 (before the plane when shift < 0:
@@ -262,14 +254,7 @@ function im2col() {
                 ${zeroBytes(`(i32.add ${get("dst")} ${bytes(`(select ${get("hi")} ${get("lo")} (i32.gt_s ${get("hi")} ${get("lo")}))`)})`, `(i32.add ${get("dst")} ${get("outRowBytes")})`)}
                 (local.set $src (i32.add ${get("src")} ${bytes(`(i32.mul ${get("strideH")} ${get("inW")})`)}))
                 (local.set $oh (i32.add ${get("oh")} ${i32(1)}))
-                (br $outRowLoop)))))
-          (local.set $row (i32.add ${get("row")} ${get("rowBytes")}))
-          (local.set $j (i32.add ${get("j")} ${i32(1)}))
-          (br $colLoop)))
-        (local.set $i (i32.add ${get("i")} ${i32(1)}))
-        (br $rowLoop)))
-      (local.set $c (i32.add ${get("c")} ${i32(1)}))
-      (br $channelLoop))))
+                (br $outRowLoop)))))`)})
 `;
 }
 

@@ -7,8 +7,8 @@
     (param $inW i32) (param $planeBytes i32) (param $strideH i32) (param $strideW i32)
     (local $c i32) (local $i i32) (local $j i32) (local $oh i32) (local $ow i32)
     (local $plane i32) (local $row i32) (local $rowTab i32) (local $colTab i32)
-    (local $ohEnd i32) (local $rowOffset i32) (local $lo i32) (local $hi i32) (local $shift i32)
-    (local $src i32) (local $dst i32) (local $p i32) (local $q i32)
+    (local $ohFirst i32) (local $ohEnd i32) (local $rowOffset i32) (local $lo i32) (local $hi i32)
+    (local $shift i32) (local $src i32) (local $dst i32) (local $p i32) (local $q i32)
     (local.set $row (local.get $cols))
     (block $channelsDone (loop $channelLoop
       (br_if $channelsDone (i32.ge_u (local.get $c) (local.get $channels)))
@@ -17,6 +17,7 @@
       (block $rowsDone (loop $rowLoop
         (br_if $rowsDone (i32.ge_u (local.get $i) (local.get $kh)))
         (local.set $rowTab (i32.add (local.get $tab) (i32.mul (local.get $i) (i32.const 12))))
+        (local.set $ohFirst (i32.load offset=0 (local.get $rowTab)))
         (local.set $ohEnd (i32.load offset=4 (local.get $rowTab)))
         (local.set $rowOffset (i32.load offset=8 (local.get $rowTab)))
         (local.set $j (i32.const 0))
@@ -27,7 +28,7 @@
           (local.set $lo (i32.load offset=0 (local.get $colTab)))
           (local.set $hi (i32.load offset=4 (local.get $colTab)))
           (local.set $shift (i32.load offset=8 (local.get $colTab)))
-          (local.set $oh (i32.load offset=0 (local.get $rowTab)))
+          (local.set $oh (local.get $ohFirst))
           (block $outRowsDone (loop $outRowLoop
             (br_if $outRowsDone (i32.ge_s (local.get $oh) (local.get $ohEnd)))
             ;; src: this output row's columns; dst: input element (row, 0 + shift), which may lie
@@ -71,8 +72,8 @@
     (param $inW i32) (param $planeBytes i32) (param $strideH i32) (param $strideW i32)
     (local $c i32) (local $i i32) (local $j i32) (local $oh i32) (local $ow i32)
     (local $plane i32) (local $row i32) (local $rowTab i32) (local $colTab i32)
-    (local $ohEnd i32) (local $rowOffset i32) (local $lo i32) (local $hi i32) (local $shift i32)
-    (local $src i32) (local $dst i32) (local $p i32) (local $q i32)
+    (local $ohFirst i32) (local $ohEnd i32) (local $rowOffset i32) (local $lo i32) (local $hi i32)
+    (local $shift i32) (local $src i32) (local $dst i32) (local $p i32) (local $q i32)
     (local.set $row (local.get $cols))
     (block $channelsDone (loop $channelLoop
       (br_if $channelsDone (i32.ge_u (local.get $c) (local.get $channels)))
@@ -81,6 +82,7 @@
       (block $rowsDone (loop $rowLoop
         (br_if $rowsDone (i32.ge_u (local.get $i) (local.get $kh)))
         (local.set $rowTab (i32.add (local.get $tab) (i32.mul (local.get $i) (i32.const 12))))
+        (local.set $ohFirst (i32.load offset=0 (local.get $rowTab)))
         (local.set $ohEnd (i32.load offset=4 (local.get $rowTab)))
         (local.set $rowOffset (i32.load offset=8 (local.get $rowTab)))
         (local.set $j (i32.const 0))
@@ -91,7 +93,7 @@
           (local.set $lo (i32.load offset=0 (local.get $colTab)))
           (local.set $hi (i32.load offset=4 (local.get $colTab)))
           (local.set $shift (i32.load offset=8 (local.get $colTab)))
-          (local.set $oh (i32.load offset=0 (local.get $rowTab)))
+          (local.set $oh (local.get $ohFirst))
           (block $outRowsDone (loop $outRowLoop
             (br_if $outRowsDone (i32.ge_s (local.get $oh) (local.get $ohEnd)))
             ;; src: this output row's columns; dst: input element (row, 0 + shift), which may lie

@@ -178,6 +178,17 @@ describe.each(["js", "wasm"] as const)("conv kernels on the %s GEMM", (backend) 
 
 type FloatArrayType = Float32ArrayConstructor | Float64ArrayConstructor;
 
+/** Seeded x, w, gradOut and bias values for a geometry (seeds seed .. seed + 3). */
+function convValues(p: ConvPlan, seed: number) {
+  const gin = p.inChannels / p.groups;
+  return {
+    x: seededValues(p.batch * p.inChannels * p.inH * p.inW, seed),
+    w: seededValues(p.outChannels * gin * p.kh * p.kw, seed + 1),
+    g: seededValues(p.batch * p.outChannels * p.outH * p.outW, seed + 2),
+    bias: seededValues(Math.max(p.inChannels, p.outChannels), seed + 3),
+  };
+}
+
 /** Runs the three kernels with products read in memory or from copies; their bytes and counts. */
 function runKernels(
   p: ConvPlan,
@@ -223,13 +234,7 @@ function runKernels(
 }
 
 describe.each(PLANS)("conv kernels read products in the GEMM's memory: %s", (_, p) => {
-  const gin = p.inChannels / p.groups;
-  const values = {
-    x: seededValues(p.batch * p.inChannels * p.inH * p.inW, 4),
-    w: seededValues(p.outChannels * gin * p.kh * p.kw, 5),
-    g: seededValues(p.batch * p.outChannels * p.outH * p.outW, 6),
-    bias: seededValues(Math.max(p.inChannels, p.outChannels), 7),
-  };
+  const values = convValues(p, 4);
 
   it.each([
     ["float32", Float32Array],
@@ -300,12 +305,7 @@ describe.each([
     }),
   ],
 ])("conv columns made in WebAssembly: %s", (_, p) => {
-  const values = {
-    x: seededValues(p.batch * p.inChannels * p.inH * p.inW, 10),
-    w: seededValues(p.outChannels * p.inChannels * p.kh * p.kw, 11),
-    g: seededValues(p.batch * p.outChannels * p.outH * p.outW, 12),
-    bias: seededValues(p.outChannels, 13),
-  };
+  const values = convValues(p, 10);
 
   it.each([
     ["float32", Float32Array],
@@ -351,13 +351,7 @@ describe("conv kernels on the threaded GEMM", () => {
       plan({ inChannels: 6, outChannels: 4, groups: 2, padH: 1, padW: 2, strideH: 2, strideW: 3 }),
     ],
   ])("%s", (_, p) => {
-    const gin = p.inChannels / p.groups;
-    const values = {
-      x: seededValues(p.batch * p.inChannels * p.inH * p.inW, 18),
-      w: seededValues(p.outChannels * gin * p.kh * p.kw, 19),
-      g: seededValues(p.batch * p.outChannels * p.outH * p.outW, 20),
-      bias: seededValues(Math.max(p.inChannels, p.outChannels), 21),
-    };
+    const values = convValues(p, 18);
     const single = runKernels(p, true, Float32Array, values);
     setKernelThreads(2);
     setThreadsMinMultiplyAdds(0);
@@ -394,12 +388,7 @@ describe("conv kernels in WebAssembly and NaNs", () => {
   // run): there only the NaNs' positions are compared.
   // (Rows of 8: the columns are made in WebAssembly for float32 too.)
   const p = plan({ inChannels: 2, outChannels: 3, inH: 5, inW: 8, kh: 3, kw: 3, padH: 1, padW: 1 });
-  const values = {
-    x: seededValues(p.batch * p.inChannels * p.inH * p.inW, 14),
-    w: seededValues(p.outChannels * p.inChannels * 9, 15),
-    g: seededValues(p.batch * p.outChannels * p.outH * p.outW, 16),
-    bias: seededValues(p.outChannels, 17),
-  };
+  const values = convValues(p, 14);
   const nans32 = [0x7fc00001, 0xffc00002, 0x7f800003, 0xff800004];
   const nans64 = [
     0x7ff8000000000001n,
