@@ -74,7 +74,9 @@ function col2im({ suffix, s, v, size, lanes }) {
     (local $plane i32) (local $row i32) (local $rowTab i32) (local $colTab i32)
     (local $ohFirst i32) (local $ohEnd i32) (local $rowOffset i32) (local $lo i32) (local $hi i32)
     (local $shift i32) (local $src i32) (local $dst i32) (local $p i32) (local $q i32)
-    ${patchLoops("dx", `          (local.set $oh ${get("ohFirst")})
+    ${patchLoops(
+      "dx",
+      `          (local.set $oh ${get("ohFirst")})
           (block $outRowsDone (loop $outRowLoop
             (br_if $outRowsDone (i32.ge_s ${get("oh")} ${get("ohEnd")}))
             ;; src: this output row's columns; dst: input element (row, 0 + shift), which may lie
@@ -104,7 +106,8 @@ function col2im({ suffix, s, v, size, lanes }) {
                   (local.set $ow (i32.add ${get("ow")} ${i32(1)}))
                   (br $stridedLoop)))))
             (local.set $oh (i32.add ${get("oh")} ${i32(1)}))
-            (br $outRowLoop)))`)})
+            (br $outRowLoop)))`,
+    )})
 `;
 }
 
@@ -213,7 +216,9 @@ function im2col() {
     (local.set $outRowBytes ${bytes(get("outW"))})
     (local.set $sameRows (i32.and (i32.and (i32.eq ${get("strideH")} ${i32(1)})
       (i32.eq ${get("strideW")} ${i32(1)})) (i32.eq ${get("outW")} ${get("inW")})))
-    ${patchLoops("x", `          ;; Output rows whose input row is in the padding: zeros.
+    ${patchLoops(
+      "x",
+      `          ;; Output rows whose input row is in the padding: zeros.
           ${zeroBytes(get("row"), outRow(get("ohFirst")))}
           ${zeroBytes(outRow(get("ohEnd")), outRow(get("outH")))}
           ;; The input element of output row ohFirst, column 0 (before the plane when shift < 0:
@@ -254,7 +259,8 @@ function im2col() {
                 ${zeroBytes(`(i32.add ${get("dst")} ${bytes(`(select ${get("hi")} ${get("lo")} (i32.gt_s ${get("hi")} ${get("lo")}))`)})`, `(i32.add ${get("dst")} ${get("outRowBytes")})`)}
                 (local.set $src (i32.add ${get("src")} ${bytes(`(i32.mul ${get("strideH")} ${get("inW")})`)}))
                 (local.set $oh (i32.add ${get("oh")} ${i32(1)}))
-                (br $outRowLoop)))))`)})
+                (br $outRowLoop)))))`,
+    )})
 `;
 }
 
