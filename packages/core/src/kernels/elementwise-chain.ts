@@ -196,6 +196,7 @@ export function chainInner(shape: readonly number[]): number {
 }
 
 const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+const lcm = (a: number, b: number): number => (a / gcd(a, b)) * b;
 
 /**
  * How many values a chunk must hold whole: rows of `inner` when `rows` (broadcast operands need
@@ -237,13 +238,21 @@ export function chainWasm(
   const rows = operands.some((x) => x.layout !== "flat" && x.layout !== "scalar");
   if (reductions.some((r) => r.sums.length !== sumsOf(r))) return false;
   if (outputs.some((o) => o.slot < operands.length)) return false;
-  const unit = chainUnit(
-    inner,
-    rows,
-    reductions.map((r) => r.cols),
-    f64 ? "float64" : "float32",
-  );
+  const widths = reductions.map((r) => r.cols);
+  let unit = chainUnit(inner, rows, widths, f64 ? "float64" : "float32");
   if (unit === null || n === 0 || n % unit !== 0 || operands.length > per / 4) return false;
+  // Per-channel operands repeat every repeat·period rows. Where chunks can be whole repeats of
+  // that pattern, each such operand's region is filled once per call instead of row by row for
+  // every chunk (the generated kernel never writes its operands' regions).
+  const patternRows = operands.reduce(
+    (rowsSoFar, x) => (x.layout === "channel" ? lcm(rowsSoFar, x.repeat * x.period) : rowsSoFar),
+    1,
+  );
+  const patterned = operands.some((x) => x.layout === "channel")
+    ? chainUnit(inner, rows, [...widths, patternRows * inner], f64 ? "float64" : "float32")
+    : null;
+  const channelsOnce = patterned !== null && n % patterned === 0;
+  if (channelsOnce) unit = patterned;
   for (const r of reductions) {
     if (r.slot < operands.length && operands[r.slot].layout !== "flat") return false;
   }
@@ -254,7 +263,7 @@ export function chainWasm(
   // kernel is bound to the memory, not to its size: the memory grows for the plan chosen.
   const loaded = chainMemory(0);
   if (loaded === null) return false;
-  let plan = generatedSchedule(operands, steps, outputs, reductions, per);
+  let plan = generatedSchedule(operands, steps, outputs, reductions, per, channelsOnce);
   let kernel: ChainKernel | null = null;
   if (steps.length > 0) {
     const bytesPer = CHUNK_BYTES / per;
@@ -285,15 +294,23 @@ export function chainWasm(
   mem.f64.fill(0, accStart, accStart + accBytes / 8);
   const columns = f64 ? mem.columns.columnsF64 : mem.columns.columnsF32;
   const rowSums = f64 ? mem.columns.rowSumsF64 : mem.columns.rowSumsF32;
-  // Once per call: scalars stored as one vector each, rows tiled over a chunk's worth of rows.
+  // Once per call: scalars stored as one vector each, rows tiled over a chunk's worth of rows, and
+  // (for the generated kernel, when chunks are whole patterns) per-channel operands' patterns too.
   operands.forEach((x, slot) => {
     // An operand no step reads and no reduction sums has no place.
     if (plan.places[slot] === undefined) return;
     const at = plan.places[slot].at;
+    let tile = 0;
     if (x.layout === "scalar") view.fill(x.data[x.offset], at, at + lanes);
     else if (x.layout === "row") {
       view.set(x.data.subarray(x.offset, x.offset + inner), at);
-      for (let filled = inner; filled < chunk; filled *= 2) {
+      tile = inner;
+    } else if (x.layout === "channel" && channelsOnce && kernel !== null) {
+      load(x, view, at, 0, patternRows * inner, inner);
+      tile = patternRows * inner;
+    }
+    if (tile > 0) {
+      for (let filled = tile; filled < chunk; filled *= 2) {
         view.copyWithin(at + filled, at, at + Math.min(filled, chunk - filled));
       }
     }
@@ -399,7 +416,8 @@ export function setChainKernels(on: boolean): boolean {
 /**
  * The actions of one chunk when one generated kernel runs every step: each operand the steps read
  * or a reduction sums gets a region of its own (loaded before the kernel: a flat, column or
- * channel operand per chunk, a row once per call), so does each step value copied out or summed
+ * channel operand per chunk, a row once per call, and a channel operand too when `channelsOnce`:
+ * chunks are then whole patterns), so does each step value copied out or summed
  * (`stored`), and region 0 holds the scalars. Values only other steps read stay in registers.
  */
 function generatedSchedule(
@@ -408,6 +426,7 @@ function generatedSchedule(
   outputs: readonly ChainOutput[],
   reductions: readonly ChainReduction[],
   per: number,
+  channelsOnce: boolean,
 ): { actions: Action[]; places: Place[]; regions: number; stored: number[] } {
   const k = operands.length;
   const needed = new Set<number>(reductions.map((r) => r.slot));
@@ -424,7 +443,8 @@ function generatedSchedule(
     if (x.layout === "scalar") places[slot] = { at: scalars++ * vector, scalar: true };
     else if (x.layout === "row" || needed.has(slot)) {
       places[slot] = { at: regions++ * per, scalar: false };
-      if (x.layout !== "row") actions.push({ kind: "load", operand: x, at: places[slot].at });
+      const once = x.layout === "row" || (x.layout === "channel" && channelsOnce);
+      if (!once) actions.push({ kind: "load", operand: x, at: places[slot].at });
     }
   });
   if (steps.length > 0) actions.push({ kind: "kernel" });

@@ -151,6 +151,39 @@ describe.each([
       }
     });
 
+    // With the generated kernel, chunks are whole repeats of the per-channel operands' pattern
+    // where it fits one (lcm of their repeat·period rows), and their regions are filled once per
+    // call; where it does not fit, row by row per chunk. Every value, against plain arithmetic.
+    it.each([
+      ["one image's pattern fits a chunk", [5, 8, 12, 28], 1],
+      ["two operands whose patterns differ (lcm)", [6, 6, 4, 20], 3],
+      ["a pattern larger than a chunk", [2, 64, 28, 28], 1],
+    ] as const)("per-channel operands, %s: every value", (_, [nb, c, h, w], otherPeriod) => {
+      const n = nb * c * h * w;
+      const x = values(Float32Array, n, 9);
+      const scale = values(Float32Array, c, 10);
+      const shift = values(Float32Array, otherPeriod, 11);
+      const operands = [
+        { data: x, offset: 0, layout: "flat" },
+        { data: scale, offset: 0, layout: "channel", repeat: h, period: c, stride: 1 },
+        // Rows cycle through otherPeriod values (1: one value for all).
+        { data: shift, offset: 0, layout: "channel", repeat: 1, period: otherPeriod, stride: 1 },
+      ] as const;
+      const steps = [
+        { op: "mul", a: 0, b: 1 },
+        { op: "add", a: 3, b: 2 },
+      ] as const;
+      const out = new Float32Array(n);
+      expect(chainWasm(operands, steps, [{ slot: 4, out }], n, w)).toBe(true);
+      let wrong = 0;
+      for (let i = 0; i < n; i++) {
+        const row = Math.floor(i / w);
+        const scaled = Math.fround(x[i] * scale[Math.floor(row / h) % c]);
+        if (out[i] !== Math.fround(scaled + shift[row % otherPeriod])) wrong++;
+      }
+      expect(wrong).toBe(0);
+    });
+
     it("writes nothing and returns false for row operands longer than a chunk", () => {
       const inner = 20000;
       const x: Operand = { data: new Float32Array(2 * inner), offset: 0, layout: "flat" };
