@@ -93,7 +93,8 @@ export interface Col2imGeometry {
  * from x[xStart + i·imageStride]) as scratch, and im2col writes the columns from them where the
  * product reads its operand, the bits conv.ts's im2col writes. `rowMajor` says how the product
  * reads it: the columns as they are (a forward's B), or their transpose (a weight gradient's B).
- * `table` is conv.ts's col2imTable.
+ * `table` is conv.ts's col2imTable. `rows` (at least channels·kh·kw) pads the matrix with rows of
+ * zeros, so that a product can take it as it is (whole panels).
  */
 export function stagedColumns(
   x: FloatArray,
@@ -104,16 +105,27 @@ export function stagedColumns(
   g: Col2imGeometry,
   table: Int32Array,
   rowMajor: boolean,
+  rows = channels * g.kh * g.kw,
 ): StagedMatrix {
   const size = x.BYTES_PER_ELEMENT;
   const positions = g.outH * g.outW;
   const width = count * positions;
   const imageValues = channels * g.inH * g.inW;
   const tableBytes = align16(table.byteLength);
+  const patchRows = channels * g.kh * g.kw;
   const write = (memory: WebAssembly.Memory, at: number, values: number, scratchAt: number) => {
     const module = on(memory);
-    if (module === null || values !== channels * g.kh * g.kw * width) return false;
+    if (module === null || values !== rows * width) return false;
     const buffer = memory.buffer;
+    // Rows past the patches' (padding asked for by the caller) are zeros.
+    const padding = (rows - patchRows) * width;
+    if (padding > 0) {
+      const padAt = at + patchRows * width * size;
+      (size === 4
+        ? new Float32Array(buffer, padAt, padding)
+        : new Float64Array(buffer, padAt, padding)
+      ).fill(0);
+    }
     new Int32Array(buffer, scratchAt, table.length).set(table);
     const imagesAt = scratchAt + tableBytes;
     const images =

@@ -326,8 +326,23 @@ function productOfColumns(
   if (readsInMemory) {
     const imageStride = p.inChannels * inPlane;
     const start = n0 * imageStride + q * groupIn * inPlane;
-    const staged = stagedColumns(x, start, imageStride, count, groupIn, p, table, !transposed);
-    const result = gemmInMemory(a, staged, m, n, k, isF32, transposed, afterC);
+    // A weight gradient's K (the product's n) gets rows of zeros up to whole panels (8 float32
+    // columns, 4 float64), so that the product can copy the columns in as they are; the padding's
+    // columns of the result are not read, and the others do not change (each is its own sum).
+    const panel = isF32 ? 8 : 4;
+    const rows = transposed ? Math.ceil(n / panel) * panel : k;
+    const staged = stagedColumns(
+      x,
+      start,
+      imageStride,
+      count,
+      groupIn,
+      p,
+      table,
+      !transposed,
+      rows,
+    );
+    const result = gemmInMemory(a, staged, m, transposed ? rows : n, k, isF32, transposed, afterC);
     if (result !== null) {
       convProducts.inMemory++;
       convProducts.columnsInWasm++;
