@@ -63,6 +63,13 @@ interface ConvExports {
 
 const instantiate = onImportedMemory(CONV_WASM_BASE64, (e) => e as unknown as ConvExports);
 
+/** A view of `length` values of `like`'s dtype at byte `at` of `buffer`. */
+function viewLike(like: FloatArray, buffer: ArrayBuffer, at: number, length: number): FloatArray {
+  return like instanceof Float32Array
+    ? new Float32Array(buffer, at, length)
+    : new Float64Array(buffer, at, length);
+}
+
 /** The module on each memory it has run on (null: it cannot, e.g. a shared memory). */
 const instances = new WeakMap<WebAssembly.Memory, ConvExports | null>();
 
@@ -76,7 +83,7 @@ function on(memory: WebAssembly.Memory): ConvExports | null {
 }
 
 /** What the loops need of the geometry (a subset of ConvPlan). */
-export interface Col2imGeometry {
+export interface PatchGeometry {
   readonly kh: number;
   readonly kw: number;
   readonly inH: number;
@@ -93,7 +100,7 @@ export interface Col2imGeometry {
  * from x[xStart + i·imageStride]) as scratch, and im2col writes the columns from them where the
  * product reads its operand, the bits conv.ts's im2col writes. `rowMajor` says how the product
  * reads it: the columns as they are (a forward's B), or their transpose (a weight gradient's B).
- * `table` is conv.ts's col2imTable. `rows` (at least channels·kh·kw) pads the matrix with rows of
+ * `table` is conv.ts's patchTable. `rows` (at least channels·kh·kw) pads the matrix with rows of
  * zeros, so that a product can take it as it is (whole panels).
  */
 export function stagedColumns(
@@ -102,7 +109,7 @@ export function stagedColumns(
   imageStride: number,
   count: number,
   channels: number,
-  g: Col2imGeometry,
+  g: PatchGeometry,
   table: Int32Array,
   rowMajor: boolean,
   rows = channels * g.kh * g.kw,
@@ -119,19 +126,10 @@ export function stagedColumns(
     const buffer = memory.buffer;
     // Rows past the patches' (padding asked for by the caller) are zeros.
     const padding = (rows - patchRows) * width;
-    if (padding > 0) {
-      const padAt = at + patchRows * width * size;
-      (size === 4
-        ? new Float32Array(buffer, padAt, padding)
-        : new Float64Array(buffer, padAt, padding)
-      ).fill(0);
-    }
+    if (padding > 0) viewLike(x, buffer, at + patchRows * width * size, padding).fill(0);
     new Int32Array(buffer, scratchAt, table.length).set(table);
     const imagesAt = scratchAt + tableBytes;
-    const images =
-      size === 4
-        ? new Float32Array(buffer, imagesAt, count * imageValues)
-        : new Float64Array(buffer, imagesAt, count * imageValues);
+    const images = viewLike(x, buffer, imagesAt, count * imageValues);
     for (let i = 0; i < count; i++) {
       const from = xStart + i * imageStride;
       (images as Float64Array).set(
@@ -172,7 +170,7 @@ export function stagedColumns(
 export function col2imBytes(
   count: number,
   channels: number,
-  g: Col2imGeometry,
+  g: PatchGeometry,
   table: Int32Array,
   size: number,
 ): number {
@@ -192,7 +190,7 @@ export function col2imWasm(
   positions: number,
   count: number,
   channels: number,
-  g: Col2imGeometry,
+  g: PatchGeometry,
   table: Int32Array,
   dx: FloatArray,
   dxStart: number,
@@ -210,9 +208,7 @@ export function col2imWasm(
   const buffer = tryGrowMemory(columns.memory, planesAt + count * imageValues * size);
   if (buffer === null) return false;
   new Int32Array(buffer, tableAt, table.length).set(table);
-  const planes = isF32
-    ? new Float32Array(buffer, planesAt, count * imageValues)
-    : new Float64Array(buffer, planesAt, count * imageValues);
+  const planes = viewLike(columns.c, buffer, planesAt, count * imageValues);
   planes.fill(0);
   const run = isF32 ? module.col2imF32 : module.col2imF64;
   for (let i = 0; i < count; i++) {
@@ -266,8 +262,7 @@ export function addRowBiasWasm(
   const buffer = tryGrowMemory(product.memory, biasAt + rows * size);
   if (buffer === null) return null;
   const values = bias.subarray(biasOffset, biasOffset + rows);
-  if (isF32) new Float32Array(buffer, biasAt, rows).set(values);
-  else new Float64Array(buffer, biasAt, rows).set(values);
+  (viewLike(bias, buffer, biasAt, rows) as Float64Array).set(values as Float64Array);
   (isF32 ? module.addRowBiasF32 : module.addRowBiasF64)(
     cAt,
     product.rowStride * size,
@@ -275,7 +270,7 @@ export function addRowBiasWasm(
     cols,
     biasAt,
   );
-  return isF32 ? new Float32Array(buffer, cAt, length) : new Float64Array(buffer, cAt, length);
+  return viewLike(product.c, buffer, cAt, length);
 }
 
 /** The bytes channelsOutWasm works in past the product (ask gemmInMemory for them as `afterC`). */
@@ -304,14 +299,15 @@ export function channelsOutWasm(
   const module = on(product.memory);
   if (module === null) return false;
   const size = out.BYTES_PER_ELEMENT;
-  const at = align16(product.c.byteOffset + product.c.byteLength);
+  // Read before growing, which detaches the view.
+  const cAt = product.c.byteOffset;
+  const at = align16(cAt + product.c.byteLength);
   const rowBytes = product.rowStride * size;
   const values = channels * count * positions;
   const buffer = tryGrowMemory(product.memory, at + values * size);
   if (buffer === null) return false;
-  module.channelsOut(product.c.byteOffset, rowBytes, at, channels, count, positions, size);
-  const images =
-    size === 4 ? new Float32Array(buffer, at, values) : new Float64Array(buffer, at, values);
+  module.channelsOut(cAt, rowBytes, at, channels, count, positions, size);
+  const images = viewLike(out, buffer, at, values);
   const image = channels * positions;
   if (imageStride === image) (out as Float64Array).set(images as Float64Array, outStart);
   else {

@@ -203,11 +203,11 @@ function col2im(
 }
 
 /**
- * The valid ranges col2im loops over, as conv.wat reads them: for each kernel row i, the output
+ * The valid ranges im2col and col2im loop over, as conv.wat reads them: for each kernel row i, the output
  * rows whose input row lies inside the input (first, end) and the offset of that input row; for
  * each kernel column j, the same for output columns (lo, hi) and the column shift.
  */
-function col2imTable(p: ConvPlan): Int32Array {
+function patchTable(p: ConvPlan): Int32Array {
   const table = new Int32Array(3 * (p.kh + p.kw));
   for (let i = 0; i < p.kh; i++) {
     const rowOffset = i * p.dilationH - p.padH;
@@ -439,10 +439,12 @@ export function convForward(
 ): void {
   const { groupOut, k, positions, chunk } = shapesOf(p);
   const isF32 = out instanceof Float32Array;
-  const table = col2imTable(p);
+  const table = patchTable(p);
   let colsArray: FloatArray | null = null;
   const cols = () => (colsArray ??= columns(out, k * chunk * positions));
   let product: FloatArray | null = null;
+  const size = out.BYTES_PER_ELEMENT;
+  const image = p.outChannels * positions;
   for (let n0 = 0; n0 < p.batch; n0 += chunk) {
     const count = Math.min(chunk, p.batch - n0);
     const width = count * positions;
@@ -451,7 +453,6 @@ export function convForward(
       // The product's channels go to `out` straight from the GEMM's memory where it runs there.
       const at = { n0, count, q };
       // Room past the product for the bias, then for the channels rearranged into images.
-      const size = out.BYTES_PER_ELEMENT;
       const afterC = Math.max(
         bias === null ? 0 : rowBiasBytes(groupOut, size),
         channelsOutBytes(groupOut, count, positions, size),
@@ -488,7 +489,6 @@ export function convForward(
           side = added; // made again: adding the bias may have grown the memory
           biasOut = null;
         }
-        const image = p.outChannels * positions;
         const outStart = n0 * image + q * groupOut * positions;
         if (
           biasOut === null &&
@@ -537,9 +537,10 @@ export function convInput(
 ): void {
   const { groupIn, groupOut, k, positions, inPlane, chunk } = shapesOf(p);
   const isF32 = dx instanceof Float32Array;
-  const table = col2imTable(p);
+  const table = patchTable(p);
   let cols: FloatArray | null = null;
   const gradSide = columns(dx, groupOut * chunk * positions);
+  const imageStride = p.inChannels * inPlane;
   dx.fill(0);
   for (let n0 = 0; n0 < p.batch; n0 += chunk) {
     const count = Math.min(chunk, p.batch - n0);
@@ -563,7 +564,6 @@ export function convInput(
       const planes = col2imBytes(count, groupIn, p, table, dx.BYTES_PER_ELEMENT);
       const side = matrix(gradSide, 0, width);
       const inMemory = productInMemory(wT, side, k, width, groupOut, isF32, false, planes);
-      const imageStride = p.inChannels * inPlane;
       const dxStart = n0 * imageStride + q * groupIn * inPlane;
       if (
         inMemory !== null &&
@@ -576,7 +576,7 @@ export function convInput(
       let patchRow = width;
       if (inMemory === null) {
         cols ??= columns(dx, k * chunk * positions);
-        gemm(wT, matrix(gradSide, 0, width), cols, 0, k, width, groupOut);
+        gemm(wT, side, cols, 0, k, width, groupOut);
         patches = cols;
       } else {
         patches = inMemory.c;
@@ -598,7 +598,7 @@ export function convInput(
 export function convWeight(x: FloatArray, g: FloatArray, dw: FloatArray, p: ConvPlan): void {
   const { groupOut, k, positions, chunk } = shapesOf(p);
   const isF32 = dw instanceof Float32Array;
-  const table = col2imTable(p);
+  const table = patchTable(p);
   let colsArray: FloatArray | null = null;
   const cols = () => (colsArray ??= columns(dw, k * chunk * positions));
   const gradSide = columns(dw, groupOut * chunk * positions);

@@ -234,8 +234,8 @@ function isStaged(x: StridedMatrix): x is StagedMatrix {
 /**
  * Runs the kernel on C[mp, np] = A·B in a module's memory and returns C (row-major, np columns),
  * or null when the memory cannot grow to what it needs, or a staged operand (see StagedMatrix)
- * would need packing or cannot be written. The memory asked for includes `afterC` bytes past C. A is read in place when row- or
- * column-major with m % 4 == 0, else packed. `engine` is the shared-memory one (gemm-threads.ts)
+ * would need packing or cannot be written. The memory asked for includes `afterC` bytes past C.
+ * A is read in place when row- or column-major with m % 4 == 0, else packed. `engine` is the shared-memory one (gemm-threads.ts)
  * or null: then the module's shared instance, or a private one for scratch above
  * KEPT_SCRATCH_BYTES (see wasm-module.ts), so a one-off large product does not keep its memory.
  */
@@ -316,7 +316,11 @@ function product(
   return { c: new View(buffer, aBytes + bBytes, mp * np), np, memory: gemm.memory };
 }
 
-/** True when gemmWasm computes Cᵀ = Bᵀ·Aᵀ for these operands (see there). */
+/**
+ * True when the product is computed as Cᵀ = Bᵀ·Aᵀ: a column-major B (x @ wᵀ in a linear layer's
+ * backward) would be packed whole; when it is the larger operand, Bᵀ is row-major and read in
+ * place, and only A is packed. Products commute, so the sums are the same.
+ */
 function transposesProduct(b: StridedMatrix, m: number, n: number, k: number): boolean {
   return b.rowStride === 1 && b.colStride === k && n % MR === 0 && n * k > m * (k + n);
 }
@@ -394,24 +398,20 @@ export function gemmWasm(
   k: number,
   engine: GemmExports | null = null,
 ): boolean {
-  const isF32 = out instanceof Float32Array;
-  // A column-major B (x @ wᵀ in a linear layer's backward) would be packed whole; when it is
-  // the larger operand, compute Cᵀ = Bᵀ·Aᵀ instead (Bᵀ is row-major and read in place, only A
-  // is packed) and transpose C on the way out. Products commute, so the sums are the same.
-  if (transposesProduct(b, m, n, k)) {
-    const result = product(engine, ...transposedOperands(a, b, k), n, m, k, isF32);
-    if (result === null) return false;
-    const { c, np } = result;
+  const result = gemmWasmInMemory(a, b, m, n, k, out instanceof Float32Array, engine, true);
+  if (result === null) return false;
+  const { c, rowStride, colStride } = result;
+  if (colStride !== 1) {
+    // Cᵀ (see transposesProduct): transposed on the way out.
     for (let j = 0; j < n; j++) {
-      const row = j * np;
+      const row = j * colStride;
       for (let i = 0; i < m; i++) out[outOffset + i * n + j] = c[row + i];
     }
-    return true;
+  } else if (rowStride === n) out.set(c.subarray(0, m * n), outOffset);
+  else {
+    for (let i = 0; i < m; i++) {
+      out.set(c.subarray(i * rowStride, i * rowStride + n), outOffset + i * n);
+    }
   }
-  const result = product(engine, a, b, m, n, k, isF32);
-  if (result === null) return false;
-  const { c, np } = result;
-  if (np === n) out.set(c.subarray(0, m * n), outOffset);
-  else for (let i = 0; i < m; i++) out.set(c.subarray(i * np, i * np + n), outOffset + i * n);
   return true;
 }

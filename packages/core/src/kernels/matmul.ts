@@ -75,8 +75,9 @@ export function gemm(
 /**
  * a @ b for float operands of one kind on the WebAssembly GEMM, left in its memory (see
  * gemmWasmInMemory: read it before the next product, mind its strides; Cᵀ's view only when
- * `transposedOk`; `afterC` bytes reserved past it), when {@link gemm} would run it there; null otherwise, having computed
- * nothing: then call `gemm` with an array of your own. The values are the bits `gemm` writes.
+ * `transposedOk`; `afterC` bytes reserved past it), when {@link gemm} would run it there; null
+ * otherwise, having computed nothing: then call `gemm` with an array of your own. The values are
+ * the bits `gemm` writes.
  */
 export function gemmInMemory(
   a: StridedMatrix,

@@ -3,10 +3,15 @@
 // on every geometry); addRowBiasWasm's rules for ±0 and NaN against the JS loop's.
 
 import { describe, expect, it } from "vitest";
-import { addRowBiasWasm, type Col2imGeometry, col2imWasm } from "../../src/kernels/conv-wasm.js";
+import {
+  addRowBiasWasm,
+  channelsOutWasm,
+  col2imWasm,
+  type PatchGeometry,
+} from "../../src/kernels/conv-wasm.js";
 import type { FloatArray } from "../../src/kernels/gemm-js.js";
 
-const geometry: Col2imGeometry = {
+const geometry: PatchGeometry = {
   kh: 1,
   kw: 1,
   inH: 2,
@@ -121,5 +126,31 @@ describe("addRowBiasWasm", () => {
     const product = { c: last, memory, rowStride: 4, colStride: 1 };
     expect(addRowBiasWasm(product, 64, 4, bias, 0)).toBeNull();
     expect([...c, ...last]).toEqual([1, 1, 1, 1, 1, 1, 1, 1]);
+  });
+});
+
+describe("channelsOutWasm", () => {
+  it("rearranges a product's channel rows into images, read where they lie also when the memory has to grow", () => {
+    // 2 channels of 3 images of 4 positions, rows 16 values apart, at the end of a one-page
+    // memory: the images are placed past it, so the memory grows (detaching the product's view).
+    const [channels, count, positions, rowStride] = [2, 3, 4, 16];
+    const memory = new WebAssembly.Memory({ initial: 1 });
+    const at = 65536 - channels * rowStride * 4;
+    const c = new Float32Array(memory.buffer, at, channels * rowStride);
+    for (let ch = 0; ch < channels; ch++) {
+      for (let e = 0; e < count * positions; e++) c[ch * rowStride + e] = 100 * ch + e;
+    }
+    const out = new Float32Array(2 + count * channels * positions).fill(-1);
+    const product = { c, memory, rowStride, colStride: 1 };
+    const image = channels * positions;
+    expect(channelsOutWasm(product, channels, count, positions, out, 2, image)).toBe(true);
+    expect(memory.buffer.byteLength).toBeGreaterThan(65536);
+    const expected = [-1, -1];
+    for (let i = 0; i < count; i++) {
+      for (let ch = 0; ch < channels; ch++) {
+        for (let e = 0; e < positions; e++) expected.push(100 * ch + i * positions + e);
+      }
+    }
+    expect([...out]).toEqual(expected);
   });
 });
