@@ -10,7 +10,7 @@ import { formatShape } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
 import { WithSaved } from "../tensor/tracing.js";
 import { FusedUnit, fuseElementwise, inPlaceTargets } from "./fuse.js";
-import { liveness, ReplayMemory, ReplayPool, type StepValues, stepValues } from "./memory.js";
+import { liveness, ReplayArrays, stepValues } from "./memory.js";
 import {
   mapTensors,
   type TracedArg,
@@ -43,9 +43,10 @@ export interface CompileOptions {
    */
   fuse?: boolean;
   /**
-   * Reuse the arrays of intermediate values that are dead, in later calls too, instead of
-   * allocating fresh ones (default true; only for functions that run their own backward). Arrays
-   * that may outlive a call (the result, gradients, the inputs') are never reused.
+   * Plan the arrays of intermediate values (default true; only for functions that run their own
+   * backward): the second call records what each call allocates, and later calls give values
+   * whose lifetimes do not overlap the same arrays, kept between calls. Arrays that may outlive a
+   * call (the result, gradients, the inputs') are never reused.
    */
   reuseArrays?: boolean;
 }
@@ -135,15 +136,11 @@ class Plan {
   /** True when the function ran a backward pass: the replay records no autograd graph. */
   readonly runsBackward: boolean;
   /**
-   * The arrays of dead intermediate values, reused by later allocations; only for functions
-   * that run their own backward (otherwise a recorded graph may still hold any value).
+   * The memory plan of the replays' intermediate values; only for functions that run their own
+   * backward (otherwise a recorded graph may still hold any value).
    */
-  readonly pool: ReplayPool | null;
-  readonly #stepValues: StepValues[];
-  readonly #dies: TracedValue[][];
-  readonly #escaping: Set<TracedValue>;
-  /** Inputs and captured tensors: their arrays are never reused. */
-  readonly #pinned: TracedValue[];
+  readonly arrays: ReplayArrays | null;
+  readonly #made: (readonly TracedValue[])[];
   /** The storage of captured tensors updated in place (when fused: see inPlaceTargets). */
   readonly #inPlaceStorage: Set<ArrayBufferLike>;
   /** Replays that ran in the traced order since an input shares that storage. */
@@ -166,14 +163,16 @@ class Plan {
     this.steps = fuse
       ? fuseElementwise(graph, this.units, (unit) => this.runsBackward || !unit.gradEnabled)
       : this.units;
-    this.#stepValues = this.steps.map((s) => stepValues(s instanceof FusedUnit ? s.units : [s]));
-    const { dies, escaping } = liveness(this.#stepValues, graph.outputs);
-    this.#dies = dies;
-    this.#escaping = escaping;
-    // No value large enough to be worth reusing: no bookkeeping either.
-    const worthIt = dies.some((d) => d.length > 0);
-    this.pool = reuse && this.runsBackward && worthIt ? new ReplayPool() : null;
-    this.#pinned = graph.values.filter((v) => v.source === "input" || v.source === "captured");
+    const stepValueList = this.steps.map((s) => stepValues(s instanceof FusedUnit ? s.units : [s]));
+    this.#made = stepValueList.map((s) => s.makes);
+    this.arrays =
+      reuse && this.runsBackward
+        ? new ReplayArrays(
+            liveness(stepValueList, graph.outputs, graph.values.length),
+            this.steps.length,
+            graph.values.length,
+          )
+        : null;
     this.#inPlaceStorage = fuse ? inPlaceTargets(this.units) : new Set();
   }
 
@@ -240,32 +239,24 @@ class Plan {
     // one, so this call replays its calls in the traced order, without array reuse.
     const inTracedOrder = inputs.some((t) => this.#inPlaceStorage.has(t.data.buffer));
     if (inTracedOrder) this.unfusedReplays++;
-    const pool = inTracedOrder ? null : this.pool;
-    const memory =
-      pool === null
-        ? null
-        : new ReplayMemory(
-            pool,
-            this.#pinned.map((v) => env[v.id]!),
-            this.graph.values.length,
-          );
-    if (pool !== null) pool.reused = 0;
-    const previousPool = setArrayPool(pool);
+    const session = inTracedOrder ? null : (this.arrays?.begin() ?? null);
+    const previousPool = setArrayPool(session);
+    let completed = false;
     try {
       if (inTracedOrder) this.units.forEach(run);
       else {
         this.steps.forEach((step, s) => {
+          session?.beginStep(s);
           if (!(step instanceof FusedUnit)) run(step);
           else if (!step.run(env)) step.units.forEach(run);
-          if (memory !== null) {
-            memory.made(this.#stepValues[s].makes, env, this.#escaping);
-            memory.died(this.#dies[s], env);
-          }
+          session?.endStep(s, this.#made[s], env);
         });
       }
+      completed = true;
     } finally {
       setArrayPool(previousPool);
       setGradEnabled(previous);
+      if (session !== null) this.arrays!.end(session, completed);
     }
     return mapTensors(this.resultTemplate, (_, i) => env[this.outputIds[i]]);
   }
@@ -372,9 +363,7 @@ function summary(plan: Plan): string {
     `signature: ${plan.signature}`,
     `each call replays ${plan.units.length} calls (${kinds})${plan.runsBackward ? ", with no autograd graph recorded (the function runs its own backward)" : ""}`,
     `values made per call: ${(bytes / 2 ** 20).toFixed(2)} MiB in ${plan.graph.values.filter((v) => v.source === "op").length} tensors; ` +
-      (plan.pool === null
-        ? "each a fresh garbage-collected array"
-        : `arrays of dead values of 1 MiB and up are reused (last call: ${plan.pool.reused} reused; ${(plan.pool.bytes / 2 ** 20).toFixed(2)} MiB kept between calls)`),
+      (plan.arrays === null ? "each a fresh garbage-collected array" : plan.arrays.describe()),
     ...fusionSummary(plan),
   ].join("\n");
 }

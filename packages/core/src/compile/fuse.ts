@@ -15,6 +15,7 @@ import { getKernelBackend } from "../kernels/backend.js";
 import {
   type ChainOperand,
   type ChainOutput,
+  type ChainReduction,
   type ChainStep,
   chainInner,
   chainOperandOf,
@@ -125,6 +126,11 @@ interface FusedReduction {
  */
 export class FusedUnit {
   readonly #n: number;
+  /** The reductions' sums, written by every pass (made on the first). */
+  #sums: ChainReduction[] | null = null;
+  /** The centring's sums and means rows, written by every pass (made on the first). */
+  #meanRows: { sums: Float64Array; mu: Float64Array; hi: Float32Array; lo: Float32Array } | null =
+    null;
   /** Replays that ran the calls one by one, since an operand or the kernel choice did not allow a pass. */
   fallbacks = 0;
 
@@ -226,12 +232,14 @@ export class FusedUnit {
       return allocateUnfilled(this.dtype, this.#n, op, this.shape) as FloatArray;
     });
     const outputs: ChainOutput[] = this.written.map((j, i) => ({ slot: k + j, out: made[i] }));
-    const sums = this.reductions.map(({ slot, cols, period }) => ({
+    // The pass overwrites the sums (they are its outputs, copied out by #store): kept between
+    // calls, as are the means' rows.
+    const sums = (this.#sums ??= this.reductions.map(({ slot, cols, period }) => ({
       slot,
       cols,
       period,
       sums: new Float64Array(period ?? cols),
-    }));
+    })));
     const inner = this.planes ? this.#view[2] : chainInner(this.shape);
     if (!chainWasm(operands, this.steps, outputs, this.#n, inner, sums)) return false;
     if (means !== null) {
@@ -268,13 +276,21 @@ export class FusedUnit {
     if (t === undefined || t.dtype !== this.dtype) return null;
     const x = this.#operand(t);
     if (x === null || x.layout !== "flat") return null;
-    const sums = new Float64Array(period ?? cols);
+    const width = period ?? cols;
+    const kept = (this.#meanRows ??= {
+      sums: new Float64Array(width),
+      mu: new Float64Array(width),
+      hi: new Float32Array(width),
+      lo: new Float32Array(width),
+    });
+    const { sums, mu, hi, lo } = kept;
     if (!chainWasm([x], [], [], this.#n, cols, [{ slot: 0, cols, period, sums }])) return null;
-    const mu = sums.map((total) => total / count);
+    for (let i = 0; i < width; i++) mu[i] = sums[i] / count;
     if (this.dtype === "float64") return { sums, rows: { mu } };
-    const hi = Float32Array.from(mu);
-    const lo = new Float32Array(mu.length);
-    for (let i = 0; i < mu.length; i++) lo[i] = mu[i] - hi[i];
+    for (let i = 0; i < width; i++) {
+      hi[i] = mu[i];
+      lo[i] = mu[i] - hi[i];
+    }
     return { sums, rows: { hi, lo } };
   }
 

@@ -1,31 +1,23 @@
-// Reusing the arrays of a replay's intermediate values. At plan time, each value a replay makes
-// gets the step after which nothing reads it; at run time, once every value living in an array's
-// memory is dead, the array goes to the compiled function's pool, and the next allocation of that
-// dtype and length (in this call or a later one) takes it instead of a fresh array. Arrays that
-// may outlive the call are never pooled: the inputs', captured tensors', and those of values that
-// escape (the result, gradients assigned to `.grad`, what an optimizer step receives), with every
-// view of them, since liveness is counted per ArrayBuffer.
+// A compiled function's memory plan: which arrays its replays reuse for their intermediate
+// values. A replay allocates the same arrays in the same order on every call (same kernels,
+// same shapes), so the first replay records its allocations and which values live in each
+// array, and the plan gives every array that only dead-by-then values use a slot: one array,
+// kept by the compiled function and handed out again to later allocations of the same dtype and
+// length whose lifetimes do not overlap, in this call and every later one. Arrays that may
+// outlive the call are never planned: those of the result, of gradients assigned to `.grad`, of
+// what an optimizer step receives (with every view of them), and anything allocated outside the
+// values (an op's own scratch, an optimizer's state).
+//
+// Every later replay checks, as it goes, that it allocates what the recording did (dtype and
+// length, step by step) and that each value lives in the array the plan expects; at the first
+// difference (an input with other strides, say, so an op copies where it made a view) it stops
+// handing out slots for the rest of the call, and the plan is dropped (its arrays too, since a
+// result may now live in one) and recorded again on the next call.
 
-import { ArrayCache } from "../tensor/array-cache.js";
-import { type DType, type TypedArray, WATCH_MIN_BYTES } from "../tensor/dtype.js";
+import { formatBytes } from "../kernels/format-bytes.js";
+import type { ArrayPool, DType, TypedArray } from "../tensor/dtype.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { forEachInArgs, type TracedNode, TracedValue } from "./trace.js";
-
-/** The free arrays of one compiled function's plan, by type and length, without bounds. */
-export class ReplayPool extends ArrayCache {
-  /** Arrays handed out again during the latest call. */
-  reused = 0;
-
-  constructor() {
-    super(Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY);
-  }
-
-  override take(dtype: DType, length: number): TypedArray | undefined {
-    const array = super.take(dtype, length);
-    if (array !== undefined) this.reused++;
-    return array;
-  }
-}
 
 /** What one replay step reads and makes, as liveness needs it. */
 export interface StepValues {
@@ -51,87 +43,315 @@ export function stepValues(units: readonly TracedNode[]): StepValues {
   return { reads, makes, effect: units.some((u) => u.kind === "effect") };
 }
 
-/** Values from this size have their arrays reused: the size the engine recycles from too. */
-export const REUSE_MIN_BYTES = WATCH_MIN_BYTES;
-
-function bytesOf(v: TracedValue): number {
-  const size = v.shape.reduce((n, s) => n * s, 1);
-  return size * (v.dtype === "float64" ? 8 : v.dtype === "bool" ? 1 : 4);
+/** When each value is last needed, and which values must outlive the call. */
+export interface Liveness {
+  /** By value id: the last step that reads the value (or makes it, if none reads it); -1 if none. */
+  readonly last: Int32Array;
+  /** The result's values and every value an effect receives. */
+  readonly escaping: ReadonlySet<TracedValue>;
 }
 
-/**
- * For each step, the values worth reusing (at least REUSE_MIN_BYTES) that die after it; and the
- * values that must outlive the call. Every value a step makes still counts as a use of its
- * buffer (ReplayMemory.made), small ones too: a small view keeps a large array alive.
- */
 export function liveness(
   steps: readonly StepValues[],
   outputs: readonly TracedValue[],
-): { dies: TracedValue[][]; escaping: Set<TracedValue> } {
+  values: number,
+): Liveness {
   const escaping = new Set<TracedValue>(outputs);
-  const last = new Map<TracedValue, number>();
+  const last = new Int32Array(values).fill(-1);
   steps.forEach((step, s) => {
-    for (const v of step.makes) if (!last.has(v)) last.set(v, s);
+    for (const v of step.makes) if (last[v.id] < 0) last[v.id] = s;
     for (const v of step.reads) {
-      last.set(v, s);
+      last[v.id] = s;
       if (step.effect) escaping.add(v);
     }
   });
-  const big = (v: TracedValue) => bytesOf(v) >= REUSE_MIN_BYTES;
-  const dies: TracedValue[][] = steps.map(() => []);
-  for (const [v, s] of last) {
-    if (v.source === "op" && !escaping.has(v) && big(v)) dies[s].push(v);
-  }
-  return { dies, escaping };
+  return { last, escaping };
 }
 
-/** True when the array is all of its ArrayBuffer (a view into a larger one is never pooled). */
-function ownsBuffer(array: TypedArray): boolean {
-  return array.byteOffset === 0 && array.byteLength === array.buffer.byteLength;
+/** One allocation of the recorded replay: what it asked for, during which step, what it got. */
+interface Allocation {
+  readonly dtype: DType;
+  readonly length: number;
+  readonly step: number;
+  /** The buffer of the array it made anew; null when it took one from elsewhere. */
+  buffer: ArrayBufferLike | null;
 }
+
+/** A session of one replay: the pool its allocations draw from, told where the replay is. */
+export interface ReplaySession extends ArrayPool {
+  /** Before step `s` runs. */
+  beginStep(s: number): void;
+  /** After step `s` made `made` (whose tensors are in `env`). */
+  endStep(s: number, made: readonly TracedValue[], env: readonly (Tensor | undefined)[]): void;
+}
+
+/** The first replay: records every allocation and the buffer of every value. */
+class Recording implements ReplaySession {
+  readonly allocations: Allocation[] = [];
+  /** By value id: the buffer its tensor used during the recorded call (null: none). */
+  readonly buffers: (ArrayBufferLike | null)[];
+  #step = 0;
+
+  constructor(values: number) {
+    this.buffers = new Array(values).fill(null);
+  }
+
+  take(dtype: DType, length: number): undefined {
+    this.allocations.push({ dtype, length, step: this.#step, buffer: null });
+    return undefined;
+  }
+
+  fresh(array: TypedArray): void {
+    const allocation = this.allocations.at(-1);
+    // Only an array that is all of its buffer can be handed out again whole.
+    if (
+      allocation !== undefined &&
+      allocation.buffer === null &&
+      array.byteOffset === 0 &&
+      array.byteLength === array.buffer.byteLength
+    ) {
+      allocation.buffer = array.buffer;
+    }
+  }
+
+  beginStep(s: number): void {
+    this.#step = s;
+  }
+
+  endStep(_s: number, made: readonly TracedValue[], env: readonly (Tensor | undefined)[]): void {
+    for (const v of made) {
+      const t = env[v.id];
+      if (t !== undefined) this.buffers[v.id] = t.data.buffer;
+    }
+  }
+}
+
+/** What the recording's values and allocations give: a slot per planned allocation. */
+class MemoryPlan {
+  /** By allocation index: its dtype, length and slot (-1: allocated fresh every call). */
+  readonly dtypes: DType[];
+  readonly lengths: Int32Array;
+  readonly slotOf: Int32Array;
+  /** Allocations of step s are indices [stepStart[s], stepStart[s + 1]). */
+  readonly stepStart: Int32Array;
+  /** By value id: the slot whose array the value lives in, or -1 (never a slot's). */
+  readonly expected: Int32Array;
+  /** By slot: its array, made on first use and kept while the plan stands. */
+  readonly arrays: (TypedArray | undefined)[];
+  readonly slotDtypes: DType[];
+  readonly slotLengths: number[];
+  /** The buffers of the slots' arrays made so far. */
+  readonly slotBuffers = new Set<ArrayBufferLike>();
+
+  constructor(recording: Recording, live: Liveness, steps: number) {
+    const { allocations, buffers } = recording;
+    const n = allocations.length;
+    this.dtypes = allocations.map((a) => a.dtype);
+    this.lengths = Int32Array.from(allocations, (a) => a.length);
+    this.stepStart = new Int32Array(steps + 1);
+    for (const a of allocations) this.stepStart[a.step + 1]++;
+    for (let s = 0; s < steps; s++) this.stepStart[s + 1] += this.stepStart[s];
+    // Each allocation's lifetime: from its step to the last read of any value in its buffer.
+    const allocationOf = new Map<ArrayBufferLike, number>();
+    allocations.forEach((a, i) => {
+      if (a.buffer !== null) allocationOf.set(a.buffer, i);
+    });
+    const lastUse = new Int32Array(n).fill(-1);
+    const escapes = new Uint8Array(n);
+    const escaping = new Uint8Array(buffers.length);
+    for (const v of live.escaping) escaping[v.id] = 1;
+    buffers.forEach((buffer, id) => {
+      const i = buffer === null ? undefined : allocationOf.get(buffer);
+      if (i === undefined) return;
+      lastUse[i] = Math.max(lastUse[i], live.last[id]);
+      if (escaping[id] === 1) escapes[i] = 1;
+    });
+    // Slots, first fit in allocation order: a slot serves an allocation of its dtype and length
+    // once every earlier allocation it served is dead (lifetimes end after their last step).
+    this.slotOf = new Int32Array(n).fill(-1);
+    this.slotDtypes = [];
+    this.slotLengths = [];
+    const freeAfter: number[] = [];
+    for (let i = 0; i < n; i++) {
+      if (lastUse[i] < 0 || escapes[i] === 1) continue;
+      const { dtype, length, step } = allocations[i];
+      let slot = this.slotDtypes.findIndex(
+        (d, j) => d === dtype && this.slotLengths[j] === length && freeAfter[j] < step,
+      );
+      if (slot < 0) {
+        slot = this.slotDtypes.length;
+        this.slotDtypes.push(dtype);
+        this.slotLengths.push(length);
+        freeAfter.push(0);
+      }
+      this.slotOf[i] = slot;
+      freeAfter[slot] = lastUse[i];
+    }
+    this.arrays = new Array(this.slotDtypes.length).fill(undefined);
+    this.expected = new Int32Array(buffers.length).fill(-1);
+    buffers.forEach((buffer, id) => {
+      const i = buffer === null ? undefined : allocationOf.get(buffer);
+      if (i !== undefined) this.expected[id] = this.slotOf[i];
+    });
+  }
+
+  /** Bytes of every slot's array. */
+  get bytes(): number {
+    let bytes = 0;
+    for (let j = 0; j < this.slotLengths.length; j++) {
+      bytes += this.slotLengths[j] * BYTES[this.slotDtypes[j]];
+    }
+    return bytes;
+  }
+
+  /** How many allocations of a call the slots serve. */
+  get planned(): number {
+    return this.slotOf.reduce((n, slot) => n + (slot >= 0 ? 1 : 0), 0);
+  }
+}
+
+const BYTES: Record<DType, number> = { float32: 4, float64: 8, int32: 4, bool: 1 };
+
+/** A replay under a plan: allocations take their slot's array; every value is checked. */
+class Planned implements ReplaySession {
+  #next = 0;
+  #end = 0;
+  /** Set at the first difference from the recording: no slots handed out from then on. */
+  diverged = false;
+  /** Arrays made anew during the call (allocations the plan leaves fresh), and their bytes. */
+  freshArrays = 0;
+  freshBytes = 0;
+
+  constructor(private readonly plan: MemoryPlan) {}
+
+  take(dtype: DType, length: number): TypedArray | undefined {
+    if (this.diverged) return undefined;
+    const { plan } = this;
+    const i = this.#next;
+    if (i >= this.#end || plan.dtypes[i] !== dtype || plan.lengths[i] !== length) {
+      this.diverged = true;
+      return undefined;
+    }
+    this.#next++;
+    const slot = plan.slotOf[i];
+    if (slot < 0) return undefined;
+    // A slot's first allocation makes its array through the allocator (see fresh).
+    return plan.arrays[slot];
+  }
+
+  fresh(array: TypedArray): void {
+    this.freshArrays++;
+    this.freshBytes += array.byteLength;
+    const { plan } = this;
+    const i = this.#next - 1;
+    // The first use of a slot: the array just made becomes the slot's.
+    if (
+      !this.diverged &&
+      i >= 0 &&
+      plan.slotOf[i] >= 0 &&
+      plan.arrays[plan.slotOf[i]] === undefined
+    ) {
+      if (array.byteOffset === 0 && array.byteLength === array.buffer.byteLength) {
+        plan.arrays[plan.slotOf[i]] = array;
+        plan.slotBuffers.add(array.buffer);
+        this.freshArrays--;
+        this.freshBytes -= array.byteLength;
+      }
+    }
+  }
+
+  beginStep(s: number): void {
+    if (this.#next !== this.plan.stepStart[s]) this.diverged = true;
+    this.#end = this.plan.stepStart[s + 1];
+  }
+
+  endStep(s: number, made: readonly TracedValue[], env: readonly (Tensor | undefined)[]): void {
+    if (this.diverged) return;
+    const { plan } = this;
+    if (this.#next !== plan.stepStart[s + 1]) {
+      this.diverged = true;
+      return;
+    }
+    for (const v of made) {
+      const t = env[v.id];
+      if (t === undefined) continue;
+      const buffer = t.data.buffer;
+      const slot = plan.expected[v.id];
+      const ok =
+        slot >= 0
+          ? plan.arrays[slot] !== undefined && buffer === plan.arrays[slot].buffer
+          : !plan.slotBuffers.has(buffer);
+      if (!ok) {
+        this.diverged = true;
+        return;
+      }
+    }
+  }
+}
+
+/** After this many dropped plans, a compiled function's replays stop planning. */
+const MAX_DROPPED_PLANS = 3;
 
 /**
- * One call's bookkeeping: how many live values use each buffer, and which buffers are pinned.
- * `made` after each step registers its new values; `died` releases arrays no live value uses.
+ * The arrays of one trace's replays: the first replay records, later ones run under the plan;
+ * a plan dropped (a call that allocated differently, or threw) is recorded again.
  */
-export class ReplayMemory {
-  readonly #uses = new Map<ArrayBufferLike, number>();
-  readonly #pinned = new Set<ArrayBufferLike>();
-  readonly #counted: Uint8Array;
+export class ReplayArrays {
+  #plan: MemoryPlan | null = null;
+  /** Plans dropped because a call allocated differently from the recorded one. */
+  dropped = 0;
+  /** The latest call under a plan: arrays it made anew, and their bytes. */
+  #lastFresh: { arrays: number; bytes: number } | null = null;
 
   constructor(
-    private readonly pool: ReplayPool,
-    pinned: Iterable<Tensor>,
-    values: number,
-  ) {
-    for (const t of pinned) this.#pinned.add(t.data.buffer);
-    this.#counted = new Uint8Array(values);
+    private readonly live: Liveness,
+    private readonly steps: number,
+    private readonly values: number,
+  ) {}
+
+  /** The session for the next call, or null when planning gave up (fresh arrays). */
+  begin(): ReplaySession | null {
+    if (this.dropped >= MAX_DROPPED_PLANS) return null;
+    return this.#plan === null ? new Recording(this.values) : new Planned(this.#plan);
   }
 
-  made(values: readonly TracedValue[], env: (Tensor | undefined)[], escaping: Set<TracedValue>) {
-    for (const v of values) {
-      const t = env[v.id];
-      if (t === undefined || this.#counted[v.id] === 1) continue;
-      this.#counted[v.id] = 1;
-      const buffer = t.data.buffer;
-      if (escaping.has(v)) this.#pinned.add(buffer);
-      this.#uses.set(buffer, (this.#uses.get(buffer) ?? 0) + 1);
+  /** After the call; `completed` is false when it threw. */
+  end(session: ReplaySession, completed: boolean): void {
+    if (session instanceof Recording) {
+      if (completed) this.#plan = new MemoryPlan(session, this.live, this.steps);
+      return;
     }
+    const planned = session as Planned;
+    if (planned.diverged) this.dropped++;
+    // A value the plan did not expect may live in a slot's array (a result, even): the arrays
+    // go with the plan. A call that threw may have left one there as well.
+    if (planned.diverged || !completed) {
+      this.#plan = null;
+      this.#lastFresh = null;
+      return;
+    }
+    this.#lastFresh = { arrays: planned.freshArrays, bytes: planned.freshBytes };
   }
 
-  died(values: readonly TracedValue[], env: (Tensor | undefined)[]) {
-    for (const v of values) {
-      const t = env[v.id];
-      if (t === undefined || this.#counted[v.id] !== 1) continue;
-      env[v.id] = undefined;
-      const buffer = t.data.buffer;
-      const uses = (this.#uses.get(buffer) ?? 1) - 1;
-      if (uses > 0) {
-        this.#uses.set(buffer, uses);
-        continue;
-      }
-      this.#uses.delete(buffer);
-      if (!this.#pinned.has(buffer) && ownsBuffer(t.data)) this.pool.release(t.data);
+  /** For explain(): what the plan does. */
+  describe(): string {
+    const plan = this.#plan;
+    const drops =
+      this.dropped === 0
+        ? ""
+        : `; ${this.dropped} ${this.dropped === 1 ? "plan was" : "plans were"} dropped: a call allocated differently from the one it was recorded from (inputs with other strides, say)`;
+    if (this.dropped >= MAX_DROPPED_PLANS) {
+      return `each a fresh garbage-collected array${drops}, so replays no longer plan`;
     }
+    if (plan === null) return `arrays are planned from the next call's allocations${drops}`;
+    const fresh =
+      this.#lastFresh === null
+        ? ""
+        : `; the latest call made ${this.#lastFresh.arrays} fresh (${formatBytes(this.#lastFresh.bytes)}: what it returns, gradients, what outlives it)`;
+    return (
+      `${plan.planned} of each call's ${plan.lengths.length} array allocations reuse ${plan.arrays.length} arrays the function keeps (${formatBytes(plan.bytes)})` +
+      fresh +
+      drops
+    );
   }
 }

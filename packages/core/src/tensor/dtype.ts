@@ -84,13 +84,19 @@ export function allocate(
 ): TypedArray {
   const reused = takeReusable(dtype, length);
   if (reused !== undefined) return watched(reused.fill(0));
+  return watched(fresh(dtype, length, op, shape));
+}
+
+/** A new zero-filled array (no reuse), reported to the pool set. */
+function fresh(dtype: DType, length: number, op: string, shape?: readonly number[]): TypedArray {
   let array: TypedArray;
   try {
     array = new CONSTRUCTORS[dtype](length);
   } catch (e) {
     throw allocationError(dtype, length, op, shape, e);
   }
-  return watched(array);
+  pool?.fresh?.(array);
+  return array;
 }
 
 /**
@@ -110,8 +116,16 @@ let poison: { value: number; minBytes: number } | null = null;
 
 /** Arrays a compiled function's replay hands back for reuse (see compile/memory.ts). */
 export interface ArrayPool {
-  /** An array of this dtype and length that nothing references any more, or undefined. */
+  /**
+   * An array of this dtype and length that nothing references any more, or undefined. Called
+   * once per allocation.
+   */
   take(dtype: DType, length: number): TypedArray | undefined;
+  /**
+   * Told of the array an allocation got after `take` had none: made anew, or taken from the
+   * engine's cache (which only holds arrays nothing references).
+   */
+  fresh?(array: TypedArray): void;
 }
 
 let pool: ArrayPool | null = null;
@@ -128,7 +142,9 @@ function takeReusable(dtype: DType, length: number): TypedArray | undefined {
   const pooled = pool?.take(dtype, length);
   if (pooled !== undefined) return pooled;
   if (length * CONSTRUCTORS[dtype].BYTES_PER_ELEMENT < WATCH_MIN_BYTES) return undefined;
-  return arrayCache.take(dtype, length);
+  const cached = arrayCache.take(dtype, length);
+  if (cached !== undefined) pool?.fresh?.(cached);
+  return cached;
 }
 
 /**
@@ -179,10 +195,10 @@ export function allocateUnfilled(
     );
   }
   if (poison !== null && bytes >= poison.minBytes) {
-    return allocate(dtype, length, op, shape).fill(poison.value);
+    return watched(fresh(dtype, length, op, shape).fill(poison.value));
   }
   if (bytes < UNFILLED_MIN_BYTES || typeof allocUnsafeSlow !== "function") {
-    return allocate(dtype, length, op, shape);
+    return watched(fresh(dtype, length, op, shape));
   }
   let raw: Uint8Array<ArrayBuffer>;
   try {
@@ -190,9 +206,11 @@ export function allocateUnfilled(
   } catch {
     // Above Buffer's own size limit (4 GiB in Node 20, less in browser polyfills), where a
     // typed array may still be allowed.
-    return allocate(dtype, length, op, shape);
+    return watched(fresh(dtype, length, op, shape));
   }
-  return watched(new Constructor(raw.buffer, raw.byteOffset, length));
+  const array = new Constructor(raw.buffer, raw.byteOffset, length);
+  pool?.fresh?.(array);
+  return watched(array);
 }
 
 /**

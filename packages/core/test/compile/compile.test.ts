@@ -285,9 +285,61 @@ describe("compile and array reuse", () => {
     }
     expect(bits(traced.w1)).toEqual(bits(eager.w1));
     expect(bits(traced.w2.grad!)).toEqual(bits(eager.w2.grad!));
+    expect(step.explain()).toMatch(/[1-9]\d* of each call's \d+ array allocations reuse/);
+  });
+
+  /** A small step whose first call views its input when contiguous and copies it otherwise. */
+  function reshapingStep(seed: number) {
+    manualSeed(seed);
+    const w = randn([64, 4]).mul(0.05).requiresGrad_();
+    const step = (x: Tensor, y: Tensor): Tensor => {
+      w.grad = null;
+      const h = x.reshape([-1]).reshape([16, 64]).matmul(w);
+      const loss = crossEntropy(h.mul(h.sigmoid()), y);
+      loss.backward();
+      noGrad(() => w.sub_(w.grad!.mul(0.5)));
+      return loss;
+    };
+    return { w, step };
+  }
+
+  it("plans small values too, bit for bit the eager results", () => {
+    const x = randn([16, 64]);
+    const y = randint(0, 4, [16]);
+    const eager = reshapingStep(7);
+    const traced = reshapingStep(7);
+    const step = compile(traced.step);
+    setUnfilledPoison({ value: Number.NaN, minBytes: 0 });
+    try {
+      for (let i = 0; i < 5; i++) expect(bits(step(x, y))).toEqual(bits(eager.step(x, y)));
+    } finally {
+      setUnfilledPoison(null);
+    }
+    expect(bits(traced.w)).toEqual(bits(eager.w));
     expect(step.explain()).toMatch(
-      /arrays of dead values of 1 MiB and up are reused \(last call: [1-9]\d* reused/,
+      /values made per call: [\d.]+ MiB in \d+ tensors; [1-9]\d* of each call's \d+ array allocations reuse \d+ arrays the function keeps \([\d.]+ KiB\); the latest call made \d+ fresh/,
     );
+  });
+
+  it("drops the plan when a call allocates differently (an input with other strides), and plans again", () => {
+    const y = randint(0, 4, [16]);
+    const x = randn([16, 64]);
+    const strided = randn([64, 16]).t(); // reshape copies it where it views x
+    const eager = reshapingStep(8);
+    const traced = reshapingStep(8);
+    const step = compile(traced.step);
+    setUnfilledPoison({ value: Number.NaN, minBytes: 0 });
+    try {
+      for (const input of [x, x, x, strided, strided, strided, x]) {
+        expect(bits(step(input, y))).toEqual(bits(eager.step(input, y)));
+      }
+    } finally {
+      setUnfilledPoison(null);
+    }
+    expect(bits(traced.w)).toEqual(bits(eager.w));
+    // Planned from the second call, dropped at the fourth (the strided input's copy), recorded
+    // at the fifth, planned at the sixth, dropped again at the seventh.
+    expect(step.explain()).toContain("2 plans were dropped: a call allocated differently");
   });
 
   it("never reuses what the caller keeps: results and gradients of earlier calls stay intact", () => {

@@ -1,28 +1,21 @@
-// The pieces of array reuse: the pool hands back arrays by type and length, and liveness says
-// after which step a value dies, keeping what escapes (results, what effects receive) alive.
+// The pieces of a compiled function's memory plan: liveness says when each value is last read
+// and what escapes (results, what effects receive); ReplayArrays records a call's allocations,
+// gives non-overlapping lifetimes one array, hands those arrays out on later calls, and drops
+// the plan at the first call that allocates or aliases differently from the recorded one.
 
 import { describe, expect, it } from "vitest";
-import { liveness, ReplayPool, stepValues } from "../../src/compile/memory.js";
+import {
+  liveness,
+  ReplayArrays,
+  type ReplaySession,
+  stepValues,
+} from "../../src/compile/memory.js";
+import { TracedValue } from "../../src/compile/trace.js";
 import { type Tensor, tensor, trace, zeros } from "../../src/index.js";
 
-describe("ReplayPool", () => {
-  it("hands back a released array for the same dtype and length only, once", () => {
-    const pool = new ReplayPool();
-    const array = new Float32Array(8);
-    pool.release(array);
-    expect(pool.bytes).toBe(32);
-    expect(pool.take("float64", 8)).toBeUndefined();
-    expect(pool.take("float32", 7)).toBeUndefined();
-    expect(pool.take("float32", 8)).toBe(array);
-    expect(pool.take("float32", 8)).toBeUndefined();
-    expect(pool.bytes).toBe(0);
-    expect(pool.reused).toBe(1);
-  });
-});
-
 describe("liveness", () => {
-  it("lets a large value die after its last read and keeps results and effect arguments", () => {
-    const w = zeros([1024, 256]).requiresGrad_(); // 1 MiB per value: large enough to reuse
+  it("gives each value its last read and keeps results and effect arguments", () => {
+    const w = zeros([4, 4]).requiresGrad_();
     const { graph } = trace(
       (x: Tensor) => {
         const a = x.mul(2); // read by the next call only
@@ -30,15 +23,140 @@ describe("liveness", () => {
         w.grad = b.mul(3); // handed to an effect: escapes
         return b;
       },
-      [tensor(new Float32Array(1024 * 256), { shape: [1024, 256] })],
+      [tensor(new Float32Array(16), { shape: [4, 4] })],
     );
     const units = graph.nodes.filter((n) => n.kind !== "composite");
     const steps = units.map((u) => stepValues([u]));
-    const { dies, escaping } = liveness(steps, graph.outputs);
+    const { last, escaping } = liveness(steps, graph.outputs, graph.values.length);
     const [mul, add, mul3] = units;
-    expect(dies[units.indexOf(add)]).toEqual([mul.outputs[0]]); // a dies once b is made
+    expect(last[mul.outputs[0].id]).toBe(units.indexOf(add)); // a is last read by add
+    expect(last[mul3.outputs[0].id]).toBe(units.indexOf(mul3) + 1); // read by setGrad
     expect(escaping.has(add.outputs[0])).toBe(true); // b is the result
     expect(escaping.has(mul3.outputs[0])).toBe(true); // assigned to .grad
-    expect(dies.flat()).not.toContain(mul3.outputs[0]);
+    expect(escaping.has(mul.outputs[0])).toBe(false);
+  });
+});
+
+/**
+ * A made-up replay of six steps over float32[4] values:
+ *   step 0 makes v0 (allocation a0), step 1 makes v1 from v0 (a1), step 2 makes v2 from v1 (a2),
+ *   step 3 makes v3, a view of v2 (no allocation), step 4 makes v4 from v3 (a4), step 5 makes
+ *   v5 from v4 (a5), the result.
+ * v0 lives in steps 0-1, v1 in 1-2, v2 (through its view v3) in 2-4, v4 in 4-5; v5 escapes.
+ */
+function chain() {
+  const v = [0, 1, 2, 3, 4, 5].map((id) => new TracedValue(id, [4], "float32", "op", null, null));
+  const steps = v.map((value, s) => ({
+    reads: s === 0 ? [] : [v[s - 1]],
+    makes: [value],
+    effect: false,
+  }));
+  const arrays = new ReplayArrays(liveness(steps, [v[5]], 6), 6, 6);
+  /** Runs one call: step s allocates `allocs[s]` arrays, value s takes `bufferOf(s)`. */
+  function call(
+    options: {
+      length?: (s: number) => number;
+      viewOf?: number; // the value v3 views (2 as traced)
+    } = {},
+  ): {
+    session: ReplaySession | null;
+    env: { data: Float32Array }[];
+    handed: (Float32Array | undefined)[];
+  } {
+    const session = arrays.begin();
+    const env: { data: Float32Array }[] = [];
+    const handed: (Float32Array | undefined)[] = [];
+    const allocate = (length: number) => {
+      const taken = session?.take("float32", length) as Float32Array | undefined;
+      handed.push(taken);
+      if (taken !== undefined) return taken;
+      const made = new Float32Array(length);
+      session?.fresh?.(made);
+      return made;
+    };
+    for (let s = 0; s < 6; s++) {
+      session?.beginStep(s);
+      if (s === 3) env[3] = { data: env[options.viewOf ?? 2].data };
+      else env[s] = { data: allocate(options.length?.(s) ?? 4) };
+      session?.endStep(s, steps[s].makes, env as unknown as Tensor[]);
+    }
+    if (session !== null) arrays.end(session, true);
+    return { session, env, handed };
+  }
+  return { arrays, call };
+}
+
+describe("ReplayArrays", () => {
+  it("records the first call, then hands out one array to values whose lifetimes do not overlap", () => {
+    const { arrays, call } = chain();
+    const first = call();
+    expect(first.handed).toEqual(new Array(5).fill(undefined)); // recording
+    expect(arrays.describe()).toMatch(/^4 of each call's 5 array allocations reuse 2 arrays/);
+    call(); // the slots' arrays are made on their first use
+    const { env, handed } = call();
+    // v0 (steps 0-1) and v2 (steps 2-4) share a slot, v1 (1-2) and v4 (4-5) the other; v5 escapes.
+    expect(handed[0]).toBeDefined();
+    expect(handed[1]).toBeDefined();
+    expect(handed[1]).not.toBe(handed[0]);
+    expect(handed[2]).toBe(handed[0]);
+    expect(handed[3]).toBe(handed[1]);
+    expect(handed[4]).toBeUndefined();
+    expect([handed[0], handed[1]]).not.toContain(env[5].data);
+    expect(arrays.describe()).toContain("the latest call made 1 fresh (16 bytes");
+    // Arrays are kept between calls: the next call gets the same ones.
+    expect(call().handed).toEqual(handed);
+  });
+
+  it("drops the plan when a call allocates a different length, and records again", () => {
+    const { arrays, call } = chain();
+    call();
+    call();
+    const diverged = call({ length: (s) => (s === 1 ? 8 : 4) });
+    expect(diverged.handed[1]).toBeUndefined(); // not the slot's float32[4]
+    expect(diverged.handed[2]).toBeUndefined(); // nothing handed out after the difference
+    expect(arrays.dropped).toBe(1);
+    expect(arrays.describe()).toMatch(
+      /arrays are planned from the next call's allocations; 1 plan was dropped/,
+    );
+    expect(call().handed.every((a) => a === undefined)).toBe(true); // records again
+    expect(call().handed[0]).toBeUndefined(); // slots made on first use
+    expect(call().handed[0]).toBeDefined();
+  });
+
+  it("drops the plan when a value lives in a slot it was not planned for", () => {
+    const { arrays, call } = chain();
+    call();
+    call();
+    // v3 now views v1's array instead of v2's, and step 4 reads it: handing v1's slot to step 4's
+    // allocation, as planned, would overwrite it. No array is handed out from there on.
+    const diverged = call({ viewOf: 1 });
+    expect(diverged.handed[3]).toBeUndefined();
+    expect(diverged.env[4].data).not.toBe(diverged.env[3].data);
+    expect(arrays.dropped).toBe(1);
+  });
+
+  it("stops planning after three dropped plans", () => {
+    const { arrays, call } = chain();
+    for (let i = 0; i < 3; i++) {
+      call();
+      call({ length: (s) => (s === 0 ? 8 : 4) });
+    }
+    expect(arrays.dropped).toBe(3);
+    expect(call().session).toBeNull();
+    expect(arrays.describe()).toMatch(
+      /each a fresh garbage-collected array; 3 plans were dropped.*no longer plan/,
+    );
+  });
+
+  it("drops the plan, without counting it, when a call throws", () => {
+    const { arrays, call } = chain();
+    call();
+    call();
+    const session = arrays.begin()!;
+    session.beginStep(0);
+    session.take("float32", 4);
+    arrays.end(session, false);
+    expect(arrays.dropped).toBe(0);
+    expect(arrays.describe()).toMatch(/^arrays are planned from the next call's allocations$/);
   });
 });
