@@ -234,12 +234,15 @@ export class FusedUnit {
     const outputs: ChainOutput[] = this.written.map((j, i) => ({ slot: k + j, out: made[i] }));
     // The pass overwrites the sums (they are its outputs, copied out by #store): kept between
     // calls, as are the means' rows.
-    const sums = (this.#sums ??= this.reductions.map(({ slot, cols, period }) => ({
-      slot,
-      cols,
-      period,
-      sums: new Float64Array(period ?? cols),
-    })));
+    if (this.#sums === null) {
+      this.#sums = this.reductions.map(({ slot, cols, period }) => ({
+        slot,
+        cols,
+        period,
+        sums: new Float64Array(period ?? cols),
+      }));
+    }
+    const sums = this.#sums;
     const inner = this.planes ? this.#view[2] : chainInner(this.shape);
     if (!chainWasm(operands, this.steps, outputs, this.#n, inner, sums)) return false;
     if (means !== null) {
@@ -277,13 +280,15 @@ export class FusedUnit {
     const x = this.#operand(t);
     if (x === null || x.layout !== "flat") return null;
     const width = period ?? cols;
-    const kept = (this.#meanRows ??= {
-      sums: new Float64Array(width),
-      mu: new Float64Array(width),
-      hi: new Float32Array(width),
-      lo: new Float32Array(width),
-    });
-    const { sums, mu, hi, lo } = kept;
+    if (this.#meanRows === null) {
+      this.#meanRows = {
+        sums: new Float64Array(width),
+        mu: new Float64Array(width),
+        hi: new Float32Array(width),
+        lo: new Float32Array(width),
+      };
+    }
+    const { sums, mu, hi, lo } = this.#meanRows;
     if (!chainWasm([x], [], [], this.#n, cols, [{ slot: 0, cols, period, sums }])) return null;
     for (let i = 0; i < width; i++) mu[i] = sums[i] / count;
     if (this.dtype === "float64") return { sums, rows: { mu } };
