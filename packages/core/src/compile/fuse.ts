@@ -13,6 +13,7 @@
 
 import { getKernelBackend } from "../kernels/backend.js";
 import {
+  ChainMemo,
   type ChainOperand,
   type ChainOutput,
   type ChainReduction,
@@ -124,6 +125,9 @@ interface FusedReduction {
  * Several elementwise calls of one shape, and reductions of their values (or of operands they
  * share), replayed as one pass over their operands.
  */
+/** The steps of a chain that only sums its operand. */
+const NO_STEPS: readonly ChainStep[] = [];
+
 export class FusedUnit {
   readonly #n: number;
   /** The reductions' sums, written by every pass (made on the first). */
@@ -131,6 +135,10 @@ export class FusedUnit {
   /** The centring's sums and means rows, written by every pass (made on the first). */
   #meanRows: { sums: Float64Array; mu: Float64Array; hi: Float32Array; lo: Float32Array } | null =
     null;
+  /** The latest pass's schedule and kernel, and the centring's first phase's. */
+  readonly #chain = new ChainMemo();
+  readonly #meansChain = new ChainMemo();
+  #meanSums: ChainReduction[] | null = null;
   /** Replays that ran the calls one by one, since an operand or the kernel choice did not allow a pass. */
   fallbacks = 0;
 
@@ -244,7 +252,7 @@ export class FusedUnit {
     }
     const sums = this.#sums;
     const inner = this.planes ? this.#view[2] : chainInner(this.shape);
-    if (!chainWasm(operands, this.steps, outputs, this.#n, inner, sums)) return false;
+    if (!chainWasm(operands, this.steps, outputs, this.#n, inner, sums, this.#chain)) return false;
     if (means !== null) {
       for (const unit of this.centring!.sums) this.#store(env, unit, means.sums);
     }
@@ -289,7 +297,8 @@ export class FusedUnit {
       };
     }
     const { sums, mu, hi, lo } = this.#meanRows;
-    if (!chainWasm([x], [], [], this.#n, cols, [{ slot: 0, cols, period, sums }])) return null;
+    if (this.#meanSums === null) this.#meanSums = [{ slot: 0, cols, period, sums }];
+    if (!chainWasm([x], NO_STEPS, [], this.#n, cols, this.#meanSums, this.#meansChain)) return null;
     for (let i = 0; i < width; i++) mu[i] = sums[i] / count;
     if (this.dtype === "float64") return { sums, rows: { mu } };
     for (let i = 0; i < width; i++) {

@@ -138,11 +138,11 @@ function chainMemory(bytes: number): ChainMemory | null {
 
 /** What a chunk does, in order: load an operand, run a loop, copy a slot, store a result. */
 type Action =
-  | { kind: "load"; operand: ChainOperand; at: number }
+  | { kind: "load"; operand: number; at: number }
   | { kind: "kernel" }
   | { kind: "binary"; op: WasmBinaryOp; a: number; as: number; b: number; bs: number; o: number }
   | { kind: "unary"; op: WasmUnaryOp; from: number; fromScalar: boolean; o: number }
-  | { kind: "store"; at: number; out: FloatArray }
+  | { kind: "store"; at: number; output: number }
   | { kind: "reduce"; at: number; cols: number; period: number; acc: number };
 
 /** Where each slot lives: an element index into the memory view, and whether it is one scalar. */
@@ -232,58 +232,20 @@ export function chainWasm(
   n: number,
   inner: number,
   reductions: readonly ChainReduction[] = [],
+  memo?: ChainMemo,
 ): boolean {
-  const f64 = (outputs[0]?.out ?? operands[0]?.data) instanceof Float64Array;
-  const per = chainRowLimit(f64 ? "float64" : "float32");
-  const rows = operands.some((x) => x.layout !== "flat" && x.layout !== "scalar");
   if (reductions.some((r) => r.sums.length !== sumsOf(r))) return false;
-  if (outputs.some((o) => o.slot < operands.length)) return false;
-  const widths = reductions.map((r) => r.cols);
-  let unit = chainUnit(inner, rows, widths, f64 ? "float64" : "float32");
-  if (unit === null || n === 0 || n % unit !== 0 || operands.length > per / 4) return false;
-  // Per-channel operands repeat every repeat·period rows. Where chunks can be whole repeats of
-  // that pattern, each such operand's region is filled once per call instead of row by row for
-  // every chunk (the generated kernel never writes its operands' regions).
-  const patternRows = operands.reduce(
-    (rowsSoFar, x) => (x.layout === "channel" ? lcm(rowsSoFar, x.repeat * x.period) : rowsSoFar),
-    1,
-  );
-  const patterned = operands.some((x) => x.layout === "channel")
-    ? chainUnit(inner, rows, [...widths, patternRows * inner], f64 ? "float64" : "float32")
-    : null;
-  const channelsOnce = patterned !== null && n % patterned === 0;
-  if (channelsOnce) unit = patterned;
-  for (const r of reductions) {
-    if (r.slot < operands.length && operands[r.slot].layout !== "flat") return false;
+  const f64 = (outputs[0]?.out ?? operands[0]?.data) instanceof Float64Array;
+  let prepared: Prepared | null;
+  if (memo?.matches(operands, steps, outputs, n, inner, reductions, f64)) {
+    prepared = memo.prepared;
+  } else {
+    prepared = prepare(operands, steps, outputs, n, inner, reductions, f64);
+    memo?.remember(operands, steps, outputs, n, inner, reductions, f64, prepared);
   }
-  // No more than n: a row operand is tiled over a whole chunk once per call.
-  const chunk = Math.min(Math.floor(per / unit) * unit, n);
-  const accBytes = reductions.reduce((b, r) => b + sumBytes(r), 0);
-  // One generated kernel for all the steps where it can be made, else the loops op by op. The
-  // kernel is bound to the memory, not to its size: the memory grows for the plan chosen.
-  const loaded = chainMemory(0);
-  if (loaded === null) return false;
-  let plan = generatedSchedule(operands, steps, outputs, reductions, per, channelsOnce);
-  let kernel: ChainKernel | null = null;
-  if (steps.length > 0) {
-    const bytesPer = CHUNK_BYTES / per;
-    const place = (slot: number) => plan.places[slot] ?? { at: 0, scalar: true };
-    kernel = generateKernels
-      ? chainKernel(
-          loaded.module.memory,
-          f64 ? "float64" : "float32",
-          operands.map((_, slot) => ({
-            at: place(slot).at * bytesPer,
-            scalar: place(slot).scalar,
-          })),
-          steps,
-          plan.stored.map((slot) => ({ slot, at: place(slot).at * bytesPer })),
-        )
-      : null;
-    if (kernel === null)
-      plan = { ...schedule(operands, steps, outputs, reductions, per), stored: [] };
-    chainRuns[kernel === null ? "loops" : "kernel"]++;
-  }
+  if (prepared === null) return false;
+  const { plan, kernel, chunk, channelsOnce, patternRows, accBytes } = prepared;
+  if (steps.length > 0) chainRuns[kernel === null ? "loops" : "kernel"]++;
   const mem = chainMemory(plan.regions * CHUNK_BYTES + accBytes);
   if (mem === null) return false;
   const view = f64 ? mem.f64 : mem.f32;
@@ -296,9 +258,10 @@ export function chainWasm(
   const rowSums = f64 ? mem.columns.rowSumsF64 : mem.columns.rowSumsF32;
   // Once per call: scalars stored as one vector each, rows tiled over a chunk's worth of rows, and
   // (for the generated kernel, when chunks are whole patterns) per-channel operands' patterns too.
-  operands.forEach((x, slot) => {
+  for (let slot = 0; slot < operands.length; slot++) {
+    const x = operands[slot];
     // An operand no step reads and no reduction sums has no place.
-    if (plan.places[slot] === undefined) return;
+    if (plan.places[slot] === undefined) continue;
     const at = plan.places[slot].at;
     let tile = 0;
     if (x.layout === "scalar") view.fill(x.data[x.offset], at, at + lanes);
@@ -314,7 +277,7 @@ export function chainWasm(
         view.copyWithin(at + filled, at, at + Math.min(filled, chunk - filled));
       }
     }
-  });
+  }
   const loops = mem.module;
   const type = f64 ? "F64" : "F32";
   const bytes = f64 ? 8 : 4;
@@ -324,7 +287,7 @@ export function chainWasm(
     for (const act of plan.actions) {
       switch (act.kind) {
         case "load":
-          load(act.operand, view, act.at, start, len, inner);
+          load(operands[act.operand], view, act.at, start, len, inner);
           break;
         case "kernel":
           kernel!(vectorBytes);
@@ -340,7 +303,7 @@ export function chainWasm(
           break;
         }
         case "store":
-          act.out.set(view.subarray(act.at, act.at + len), start);
+          outputs[act.output].out.set(view.subarray(act.at, act.at + len), start);
           break;
         case "reduce":
           // The mean argument is not read when summing (mode 0).
@@ -368,6 +331,168 @@ export function chainWasm(
     acc += sumBytes(r) / 8;
   }
   return true;
+}
+
+/** What a chain call works out before touching memory: the same for every call of a layout. */
+interface Prepared {
+  readonly plan: { actions: Action[]; places: Place[]; regions: number };
+  readonly kernel: ChainKernel | null;
+  readonly chunk: number;
+  readonly channelsOnce: boolean;
+  readonly patternRows: number;
+  readonly accBytes: number;
+}
+
+/** The schedule and kernel of a chain call, or null where the chain cannot run it. */
+function prepare(
+  operands: readonly ChainOperand[],
+  steps: readonly ChainStep[],
+  outputs: readonly ChainOutput[],
+  n: number,
+  inner: number,
+  reductions: readonly ChainReduction[],
+  f64: boolean,
+): Prepared | null {
+  const per = chainRowLimit(f64 ? "float64" : "float32");
+  const rows = operands.some((x) => x.layout !== "flat" && x.layout !== "scalar");
+  if (outputs.some((o) => o.slot < operands.length)) return null;
+  const widths = reductions.map((r) => r.cols);
+  let unit = chainUnit(inner, rows, widths, f64 ? "float64" : "float32");
+  if (unit === null || n === 0 || n % unit !== 0 || operands.length > per / 4) return null;
+  // Per-channel operands repeat every repeat·period rows. Where chunks can be whole repeats of
+  // that pattern, each such operand's region is filled once per call instead of row by row for
+  // every chunk (the generated kernel never writes its operands' regions).
+  const patternRows = operands.reduce(
+    (rowsSoFar, x) => (x.layout === "channel" ? lcm(rowsSoFar, x.repeat * x.period) : rowsSoFar),
+    1,
+  );
+  const patterned = operands.some((x) => x.layout === "channel")
+    ? chainUnit(inner, rows, [...widths, patternRows * inner], f64 ? "float64" : "float32")
+    : null;
+  const channelsOnce = patterned !== null && n % patterned === 0;
+  if (channelsOnce) unit = patterned;
+  for (const r of reductions) {
+    if (r.slot < operands.length && operands[r.slot].layout !== "flat") return null;
+  }
+  // No more than n: a row operand is tiled over a whole chunk once per call.
+  const chunk = Math.min(Math.floor(per / unit) * unit, n);
+  const accBytes = reductions.reduce((b, r) => b + sumBytes(r), 0);
+  // One generated kernel for all the steps where it can be made, else the loops op by op. The
+  // kernel is bound to the memory, not to its size: the memory grows for the plan chosen.
+  const loaded = chainMemory(0);
+  if (loaded === null) return null;
+  const generated = generatedSchedule(operands, steps, outputs, reductions, per, channelsOnce);
+  let plan: Prepared["plan"] = generated;
+  let kernel: ChainKernel | null = null;
+  if (steps.length > 0) {
+    const bytesPer = CHUNK_BYTES / per;
+    const place = (slot: number) => generated.places[slot] ?? { at: 0, scalar: true };
+    kernel = generateKernels
+      ? chainKernel(
+          loaded.module.memory,
+          f64 ? "float64" : "float32",
+          operands.map((_, slot) => ({
+            at: place(slot).at * bytesPer,
+            scalar: place(slot).scalar,
+          })),
+          steps,
+          generated.stored.map((slot) => ({ slot, at: place(slot).at * bytesPer })),
+        )
+      : null;
+    if (kernel === null) plan = schedule(operands, steps, outputs, reductions, per);
+  }
+  return { plan, kernel, chunk, channelsOnce, patternRows, accBytes };
+}
+
+/**
+ * A caller's memory of its latest chain call (a fused pass keeps one): when the next call has the
+ * same steps, length, rows, operand layouts, outputs and reductions, its schedule and kernel are
+ * reused instead of worked out again. Only the layouts count, not the arrays: those are read
+ * from the call's own operands and outputs.
+ */
+export class ChainMemo {
+  #steps: readonly ChainStep[] | null = null;
+  #n = -1;
+  #inner = -1;
+  #f64 = false;
+  #generate = true;
+  /** Per operand: layout, repeat, period, stride (0 where the layout has none). */
+  #layouts: (string | number)[] = [];
+  /** Per output, its slot; per reduction, slot, cols and period (-1 for none). */
+  #outputs: number[] = [];
+  #reductions: number[] = [];
+  prepared: Prepared | null = null;
+
+  matches(
+    operands: readonly ChainOperand[],
+    steps: readonly ChainStep[],
+    outputs: readonly ChainOutput[],
+    n: number,
+    inner: number,
+    reductions: readonly ChainReduction[],
+    f64: boolean,
+  ): boolean {
+    if (
+      steps !== this.#steps ||
+      n !== this.#n ||
+      inner !== this.#inner ||
+      f64 !== this.#f64 ||
+      generateKernels !== this.#generate ||
+      operands.length * 4 !== this.#layouts.length ||
+      outputs.length !== this.#outputs.length ||
+      reductions.length * 3 !== this.#reductions.length
+    ) {
+      return false;
+    }
+    for (let i = 0; i < operands.length; i++) {
+      const x = operands[i];
+      const at = 4 * i;
+      if (x.layout !== this.#layouts[at]) return false;
+      if (
+        x.layout === "channel" &&
+        (x.repeat !== this.#layouts[at + 1] ||
+          x.period !== this.#layouts[at + 2] ||
+          x.stride !== this.#layouts[at + 3])
+      ) {
+        return false;
+      }
+    }
+    for (let i = 0; i < outputs.length; i++) if (outputs[i].slot !== this.#outputs[i]) return false;
+    for (let i = 0; i < reductions.length; i++) {
+      const r = reductions[i];
+      if (
+        r.slot !== this.#reductions[3 * i] ||
+        r.cols !== this.#reductions[3 * i + 1] ||
+        (r.period ?? -1) !== this.#reductions[3 * i + 2]
+      ) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  remember(
+    operands: readonly ChainOperand[],
+    steps: readonly ChainStep[],
+    outputs: readonly ChainOutput[],
+    n: number,
+    inner: number,
+    reductions: readonly ChainReduction[],
+    f64: boolean,
+    prepared: Prepared | null,
+  ): void {
+    this.#steps = steps;
+    this.#n = n;
+    this.#inner = inner;
+    this.#f64 = f64;
+    this.#generate = generateKernels;
+    this.#layouts = operands.flatMap((x) =>
+      x.layout === "channel" ? [x.layout, x.repeat, x.period, x.stride] : [x.layout, 0, 0, 0],
+    );
+    this.#outputs = outputs.map((o) => o.slot);
+    this.#reductions = reductions.flatMap((r) => [r.slot, r.cols, r.period ?? -1]);
+    this.prepared = prepared;
+  }
 }
 
 /** Copies values [start, start + len) of a flat, column or channel operand into the view at `at`. */
@@ -444,7 +569,7 @@ function generatedSchedule(
     else if (x.layout === "row" || needed.has(slot)) {
       places[slot] = { at: regions++ * per, scalar: false };
       const once = x.layout === "row" || (x.layout === "channel" && channelsOnce);
-      if (!once) actions.push({ kind: "load", operand: x, at: places[slot].at });
+      if (!once) actions.push({ kind: "load", operand: slot, at: places[slot].at });
     }
   });
   if (steps.length > 0) actions.push({ kind: "kernel" });
@@ -452,9 +577,9 @@ function generatedSchedule(
     ...new Set([...outputs.map((o) => o.slot), ...reductions.map((r) => r.slot)]),
   ].filter((slot) => slot >= k);
   for (const slot of stored) places[slot] = { at: regions++ * per, scalar: false };
-  for (const output of outputs) {
-    actions.push({ kind: "store", at: places[output.slot].at, out: output.out });
-  }
+  outputs.forEach((output, i) => {
+    actions.push({ kind: "store", at: places[output.slot].at, output: i });
+  });
   actions.push(...reduceActions(reductions, places));
   return { actions, places, regions, stored };
 }
@@ -500,7 +625,7 @@ function schedule(
     for (const slot of s.b >= 0 ? [s.a, s.b] : [s.a]) {
       if (places[slot] === undefined) {
         places[slot] = { at: take() * per, scalar: false };
-        actions.push({ kind: "load", operand: operands[slot], at: places[slot].at });
+        actions.push({ kind: "load", operand: slot, at: places[slot].at });
       }
     }
     const dying = [...new Set(s.b >= 0 ? [s.a, s.b] : [s.a])].filter(
@@ -535,8 +660,8 @@ function schedule(
     }
     const slot = k + j;
     places[slot] = { at: o, scalar: false };
-    for (const output of outputs) {
-      if (output.slot === slot) actions.push({ kind: "store", at: o, out: output.out });
+    for (let i = 0; i < outputs.length; i++) {
+      if (outputs[i].slot === slot) actions.push({ kind: "store", at: o, output: i });
     }
     if (lastUse[slot] === -1) free.push(o / per);
   });
@@ -544,7 +669,7 @@ function schedule(
   for (const r of reductions) {
     if (places[r.slot] === undefined) {
       places[r.slot] = { at: take() * per, scalar: false };
-      actions.push({ kind: "load", operand: operands[r.slot], at: places[r.slot].at });
+      actions.push({ kind: "load", operand: r.slot, at: places[r.slot].at });
     }
   }
   actions.push(...reduceActions(reductions, places));

@@ -4,7 +4,12 @@
 // ways a chain runs are checked: one generated kernel for all its steps, and the loops op by op.
 
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { chainRuns, chainWasm, setChainKernels } from "../../src/kernels/elementwise-chain.js";
+import {
+  ChainMemo,
+  chainRuns,
+  chainWasm,
+  setChainKernels,
+} from "../../src/kernels/elementwise-chain.js";
 import { binaryWasm, type Operand, unaryWasm } from "../../src/kernels/elementwise-wasm.js";
 import type { FloatArray } from "../../src/kernels/gemm-js.js";
 import { reduce } from "../../src/kernels/reduce.js";
@@ -28,6 +33,13 @@ function firstDifference(a: FloatArray, b: FloatArray): number {
   for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return Math.floor(i / a.BYTES_PER_ELEMENT);
   return -1;
 }
+/** Σ over rows of [rows, cols] `data`, in float64 in row order: the plain definition. */
+function columnSums(data: FloatArray, cols: number): Float64Array {
+  const sums = new Float64Array(cols);
+  for (let i = 0; i < data.length; i++) sums[i % cols] += data[i];
+  return sums;
+}
+
 describe.each([
   ["with one generated kernel per chain", true],
   ["with the loops op by op", false],
@@ -106,6 +118,49 @@ describe.each([
         }
       },
     );
+
+    it("reuses a call's schedule through a memo for the same layouts, and works it out again for others", () => {
+      const n = 6000;
+      const inner = 200;
+      const steps = [
+        { op: "mul", a: 0, b: 1 },
+        { op: "relu", a: 2, b: -1 },
+      ] as const;
+      const memo = new ChainMemo();
+      /** x · y then relu, with a memo and without one; both must give the one-op loops' bits. */
+      const run = (y: Operand, seed: number) => {
+        const x: Operand = { data: values(Float32Array, n, seed), offset: 0, layout: "flat" };
+        const withMemo = new Float32Array(n);
+        const sums = [{ slot: 3, cols: inner, sums: new Float64Array(inner) }];
+        expect(chainWasm([x, y], steps, [{ slot: 3, out: withMemo }], n, inner, sums, memo)).toBe(
+          true,
+        );
+        const product = new Float32Array(n);
+        const expected = new Float32Array(n);
+        binaryWasm("mul", x, y, product, inner);
+        unaryWasm("relu", product, 0, expected);
+        expect(firstDifference(withMemo, expected)).toBe(-1);
+        expect(firstDifference(sums[0].sums, columnSums(expected, inner))).toBe(-1);
+      };
+      const flat = (seed: number): Operand => ({
+        data: values(Float32Array, n + 1, seed),
+        offset: 1,
+        layout: "flat",
+      });
+      const row = (seed: number): Operand => ({
+        data: values(Float32Array, inner, seed),
+        offset: 0,
+        layout: "row",
+      });
+      run(flat(2), 1);
+      const first = memo.prepared;
+      expect(first).not.toBeNull();
+      run(flat(3), 4); // other arrays, same layouts: the same schedule
+      expect(memo.prepared).toBe(first);
+      run(row(5), 6); // a row operand instead: worked out again (a flat schedule reads it wrong)
+      expect(memo.prepared).not.toBe(first);
+      run(flat(7), 8);
+    });
 
     it("runs unary ops on a scalar and on a row operand, which stay for the next chunk", () => {
       const n = 9000;
@@ -237,13 +292,6 @@ describe.each([
   });
 
   describe("chainWasm column sums", () => {
-    /** Σ over rows of [rows, cols] `data`, in float64 in row order: the plain definition. */
-    function columnSums(data: FloatArray, cols: number): Float64Array {
-      const sums = new Float64Array(cols);
-      for (let i = 0; i < data.length; i++) sums[i % cols] += data[i];
-      return sums;
-    }
-
     it.each([
       ["float32", Float32Array, 30000, 300, 60],
       ["float64", Float64Array, 21000, 700, 7],
