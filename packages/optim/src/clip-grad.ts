@@ -1,6 +1,7 @@
 // Gradient clipping: rescale all gradients by their joint norm, or clamp each element.
 
 import { noGrad, Tensor, type TypedArray } from "@koubai/core";
+import { activeTracer } from "@koubai/core/internal";
 
 /** Options of `clipGradNorm`. */
 export interface ClipGradNormOptions {
@@ -83,6 +84,10 @@ export function clipGradNorm(
   }
   const grads = gradsOf(params);
   if (grads.length === 0) return 0;
+  // The norm is computed from the gradients' values in JavaScript: inside a traced (compiled)
+  // function that is a read of tensor values, which a replay would not repeat.
+  const tracer = activeTracer();
+  for (const g of grads) tracer?.read("clipGradNorm", g);
   const round = grads.every((g) => g.dtype === "float32") ? Math.fround : (x: number) => x;
   const norms = grads.map((g) => round(vectorNorm(valuesOf(g), normType)));
   const total = round(vectorNorm(norms, normType));

@@ -1,4 +1,4 @@
-import { tensor, zeros } from "@koubai/core";
+import { compile, type Tensor, TraceError, tensor, zeros } from "@koubai/core";
 import { describe, expect, it } from "vitest";
 import { clipGradNorm, clipGradValue } from "../src/index.js";
 import { type ClipCase, decodeNumber, decodeTensor, fixtures } from "./helpers/fixtures.js";
@@ -98,5 +98,21 @@ describe("clipping bounds that would flip gradients", () => {
     p.grad = tensor([-3, 0.5, 2]);
     expect(() => clipGradValue([p], -1)).toThrow("clipGradValue: clipValue must be >= 0, got -1");
     expect(p.grad.tolist()).toEqual([-3, 0.5, 2]);
+  });
+});
+
+describe("clipGradNorm inside compile()", () => {
+  it("is a TraceError naming the caller's line: the norm is read in JavaScript, which a replay would not repeat", () => {
+    const w = tensor([1, 2, 3, 4], { shape: [2, 2] }).requiresGrad_();
+    const step = compile((x: Tensor) => {
+      w.grad = null;
+      x.matmul(w).sum().backward();
+      clipGradNorm([w], 0.5);
+      return w.grad!;
+    });
+    expect(() => step(tensor([1, 1, 1, 1], { shape: [2, 2] }))).toThrow(TraceError);
+    expect(() => step(tensor([1, 1, 1, 1], { shape: [2, 2] }))).toThrow(
+      /clipGradNorm\(\) reads .* while the function is traced at .*clip-grad\.test\.ts/,
+    );
   });
 });

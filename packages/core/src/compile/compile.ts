@@ -7,6 +7,7 @@
 import { setGradEnabled } from "../autograd/grad-mode.js";
 import { setArrayPool } from "../tensor/dtype.js";
 import { formatShape } from "../tensor/shape.js";
+import { Storage } from "../tensor/storage.js";
 import { Tensor } from "../tensor/tensor.js";
 import { WithSaved } from "../tensor/tracing.js";
 import { FusedUnit, fuseElementwise, inPlaceTargets } from "./fuse.js";
@@ -166,7 +167,7 @@ class Plan {
     const stepValueList = this.steps.map((s) => stepValues(s instanceof FusedUnit ? s.units : [s]));
     this.#made = stepValueList.map((s) => s.makes);
     this.arrays =
-      reuse && this.runsBackward
+      reuse && this.runsBackward && graph.contextTensors.length === 0
         ? new ReplayArrays(
             liveness(stepValueList, graph.outputs, graph.values.length),
             this.steps.length,
@@ -260,6 +261,41 @@ class Plan {
     }
     return mapTensors(this.resultTemplate, (_, i) => env[this.outputIds[i]]);
   }
+}
+
+/**
+ * Throws a CompileError when the result holds a tensor made during the call (its storage made
+ * after `firstSerial`) where a replay does
+ * not put its own (in a Map, a Set, a class instance, or deeper than tensorsIn looks): every
+ * replay would return the traced call's tensor there.
+ */
+function checkResult(result: unknown, firstSerial: number): void {
+  const replaced = new Set(tensorsIn(result));
+  const seen = new Set<object>();
+  const walk = (v: unknown, path: string, depth: number): void => {
+    if (v === null || typeof v !== "object" || ArrayBuffer.isView(v) || seen.has(v)) return;
+    if (depth > 6) return;
+    seen.add(v);
+    if (v instanceof Tensor) {
+      // Storage made before the call (a parameter, or a view of one) is the same on every call.
+      if (replaced.has(v) || v.storage.serial < firstSerial) return;
+      throw new CompileError(
+        `compile: the function's result holds a tensor made during the call at ${path}, where a replay would return the first call's tensor again. ` +
+          "Return tensors as the result itself or in arrays and plain objects, four levels deep at most.",
+      );
+    }
+    if (v instanceof Map) {
+      for (const [key, item] of v)
+        walk(item, `${path}.get(${JSON.stringify(String(key))})`, depth + 1);
+    } else if (v instanceof Set) {
+      for (const item of v) walk(item, `${path} (a Set)`, depth + 1);
+    } else {
+      for (const [key, item] of Object.entries(v)) {
+        walk(item, Array.isArray(v) ? `${path}[${key}]` : `${path}.${key}`, depth + 1);
+      }
+    }
+  };
+  walk(result, "result", 0);
 }
 
 /** Where a value comes from, comparable across two traces of the same function. */
@@ -363,7 +399,11 @@ function summary(plan: Plan): string {
     `signature: ${plan.signature}`,
     `each call replays ${plan.units.length} calls (${kinds})${plan.runsBackward ? ", with no autograd graph recorded (the function runs its own backward)" : ""}`,
     `values made per call: ${(bytes / 2 ** 20).toFixed(2)} MiB in ${plan.graph.values.filter((v) => v.source === "op").length} tensors; ` +
-      (plan.arrays === null ? "each a fresh garbage-collected array" : plan.arrays.describe()),
+      (plan.arrays !== null
+        ? plan.arrays.describe()
+        : plan.graph.contextTensors.length > 0
+          ? `each a fresh garbage-collected array: ${plan.graph.contextTensors.join(", ")} ${plan.graph.contextTensors.length === 1 ? "keeps" : "keep"} tensors in ctx.state, where a replay cannot see when backward reads them (saveForBackward can)`
+          : "each a fresh garbage-collected array"),
     ...fusionSummary(plan),
   ].join("\n");
 }
@@ -484,7 +524,9 @@ export function compile<A extends Tensor[], R>(
       return known.replay(inputs) as R;
     }
     const reason = stale ?? (plans.size === 0 ? "first call" : "new input signature");
+    const firstSerial = Storage.nextSerial();
     const { graph, result } = trace(fn as (...t: Tensor[]) => R, inputs);
+    checkResult(result, firstSerial);
     const plan = new Plan(graph, signature, modeEpoch, result, fuse, options.reuseArrays !== false);
     plans.set(signature, plan);
     latest = plan;

@@ -169,6 +169,11 @@ export interface TracedGraph {
    * pass assigns a first gradient but adds into an existing one).
    */
   readonly gradReads: readonly GradRead[];
+  /**
+   * The custom ops whose context kept tensors in `ctx.state` (instead of `saveForBackward`): a
+   * replay cannot tell when their backward reads them.
+   */
+  readonly contextTensors: readonly string[];
   /** Every value, by id. */
   readonly values: readonly TracedValue[];
   /** Every context a call made for a later one (custom ops' contexts), by id. */
@@ -220,7 +225,7 @@ export function tensorsIn(value: unknown): Tensor[] {
 }
 
 /**
- * `value` rebuilt with each tensor in it (itself, or in arrays and plain objects, three levels
+ * `value` rebuilt with each tensor in it (itself, or in arrays and plain objects, four levels
  * deep) replaced by `pick(tensor, index)`, index counting the tensors in {@link tensorsIn}'s order.
  */
 export function mapTensors(value: unknown, pick: (t: Tensor, index: number) => unknown): unknown {
@@ -235,6 +240,17 @@ export function mapTensors(value: unknown, pick: (t: Tensor, index: number) => u
   return walk(value, 0);
 }
 
+/** True when `value` is a tensor or holds one in arrays, Maps, Sets or objects (a few levels). */
+function holdsTensor(value: unknown, depth: number): boolean {
+  if (value instanceof Tensor) return true;
+  if (depth > 3 || value === null || typeof value !== "object" || ArrayBuffer.isView(value)) {
+    return false;
+  }
+  const items =
+    value instanceof Map || value instanceof Set ? [...value.values()] : Object.values(value);
+  return items.some((item) => holdsTensor(item, depth + 1));
+}
+
 /** The first line of the current stack outside this package: where the user's code read. */
 function callerLine(): string | null {
   return firstLineOutside(new Error().stack ?? "");
@@ -243,12 +259,17 @@ function callerLine(): string | null {
 /** The first line of `stack` that is not inside this package. */
 function firstLineOutside(stack: string): string | null {
   const here = import.meta.url.replace(/\/compile\/trace\.[jt]s$/, "/");
+  // Koubai's other packages sit beside this one (packages/optim/src/, @koubai/optim/dist/): a
+  // read they make for the user (clipGradNorm) is reported at the user's line.
+  const packages = ["core", "layers", "optim", "onnx"].map((name) =>
+    here.replace(/core\/(src|dist)\/$/, `${name}/$1/`),
+  );
+  const paths = [...packages, ...packages.map((p) => p.replace(/^file:\/\//, ""))];
   const lines = stack.split("\n").slice(1);
   for (const line of lines) {
     const at = line.trim();
     if (!at.startsWith("at ")) continue;
-    const path = here.replace(/^file:\/\//, "");
-    if (at.includes(here) || at.includes(path) || at.includes("node:internal")) continue;
+    if (paths.some((p) => at.includes(p)) || at.includes("node:internal")) continue;
     return at.slice(3);
   }
   return null;
@@ -263,6 +284,7 @@ class GraphBuilder implements OpTracer {
   readonly #gradSeen = new Set<Tensor>();
   /** Each `.grad` read before any write, with what it was: what the trace depends on. */
   readonly gradReads: { tensor: Tensor; grad: Tensor | null }[] = [];
+  readonly contextTensors: string[] = [];
   readonly nodes: TracedNode[] = [];
   readonly allNodes: TracedNode[] = [];
   readonly inputs: TracedValue[] = [];
@@ -373,6 +395,10 @@ class GraphBuilder implements OpTracer {
         node.handle = new TracedHandle(this.handles.length, node);
         this.handles.push(node.handle);
         this.#handleOf.set(result.handle, node.handle);
+        const state = (result.handle as { state?: unknown }).state;
+        if (holdsTensor(state, 0) && !this.contextTensors.includes(node.op)) {
+          this.contextTensors.push(node.op);
+        }
       }
     } else node.outputs = tensorsIn(result).map(toValue);
   }
@@ -402,9 +428,10 @@ class GraphBuilder implements OpTracer {
   }
 
   graph(outputs: TracedValue[]): TracedGraph {
-    const { values, handles, inputs, nodes, allNodes, gradReads } = this;
+    const { values, handles, inputs, nodes, allNodes, gradReads, contextTensors } = this;
     return {
       gradReads,
+      contextTensors,
       values,
       handles,
       inputs,

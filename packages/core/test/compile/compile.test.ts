@@ -249,6 +249,39 @@ describe("compile with check", () => {
   });
 });
 
+describe("compile and the result's shape", () => {
+  it("refuses a result holding tensors a replay would not remake: in a Map, a class, too deep", () => {
+    class Holder {
+      constructor(readonly t: Tensor) {}
+    }
+    const cases: [string, (x: Tensor) => unknown, string][] = [
+      ["a Map", (x) => ({ m: new Map([["h", x.exp()]]) }), 'at result.m.get("h")'],
+      ["a class instance", (x) => [new Holder(x.exp())], "at result[0].t"],
+      [
+        "five levels deep",
+        (x) => ({ a: { b: { c: { d: { e: x.exp() } } } } }),
+        "at result.a.b.c.d.e",
+      ],
+    ];
+    for (const [, fn, where] of cases) {
+      const f = compile(fn as (x: Tensor) => unknown);
+      expect(() => f(tensor([1, 2]))).toThrow(CompileError);
+      expect(() => compile(fn as (x: Tensor) => unknown)(tensor([1, 2]))).toThrow(where);
+    }
+    // Arrays and plain objects up to four levels deep are remade on every replay, and captured
+    // tensors (a parameter) are the same on every call: both are fine anywhere.
+    const w = tensor([3, 4]);
+    const g = compile((x: Tensor) => ({
+      a: [{ b: { c: x.exp() } }],
+      keep: new Map([["w", w]]),
+    }));
+    const first = g(tensor([1, 2]));
+    const second = g(tensor([0, 0]));
+    expect(second.a[0].b.c.toArray()).toEqual(new Float32Array([1, 1]));
+    expect(first.a[0].b.c).not.toBe(second.a[0].b.c);
+  });
+});
+
 describe("compile and array reuse", () => {
   /** A step whose activations and first gradient are 1 MiB arrays: large enough to be reused. */
   function wideStep(seed: number) {
@@ -318,6 +351,40 @@ describe("compile and array reuse", () => {
     expect(bits(traced.w)).toEqual(bits(eager.w));
     expect(step.explain()).toMatch(
       /values made per call: [\d.]+ MiB in \d+ tensors; [1-9]\d* of each call's \d+ array allocations reuse \d+ arrays the function keeps \([\d.]+ KiB\); the latest call made \d+ fresh/,
+    );
+  });
+
+  it("plans no arrays where a custom op keeps tensors in ctx.state, and stays exact", () => {
+    // ctx.state is for non-tensor state; a tensor kept there is read by backward without the
+    // trace seeing it, so its array must not go to another value in the meantime.
+    const expKept = customOp({
+      name: "expKept",
+      forward: (ctx, x) => {
+        ctx.state.x = x;
+        return x.exp();
+      },
+      backward: (ctx, g) => [g.mul((ctx.state.x as Tensor).exp())],
+    });
+    const make = () => {
+      manualSeed(9);
+      const w = randn([8, 8]).mul(0.1).requiresGrad_();
+      const step = (x: Tensor): Tensor => {
+        w.grad = null;
+        const loss = expKept(x.matmul(w)).tanh().sum();
+        loss.backward();
+        noGrad(() => w.sub_(w.grad!.mul(0.1)));
+        return loss;
+      };
+      return { w, step };
+    };
+    const x = randn([8, 8]);
+    const eager = make();
+    const traced = make();
+    const step = compile(traced.step);
+    for (let i = 0; i < 5; i++) expect(bits(step(x))).toEqual(bits(eager.step(x)));
+    expect(bits(traced.w)).toEqual(bits(eager.w));
+    expect(step.explain()).toContain(
+      "each a fresh garbage-collected array: expKept keeps tensors in ctx.state",
     );
   });
 
