@@ -347,7 +347,7 @@ export class ReplayArrays {
     const fresh =
       this.#lastFresh === null
         ? ""
-        : `; the latest call made ${this.#lastFresh.arrays} fresh (${formatBytes(this.#lastFresh.bytes)}: what it returns, gradients, what outlives it)`;
+        : `; the latest call made ${this.#lastFresh.arrays} fresh (${formatBytes(this.#lastFresh.bytes)}: what it returns, gradients, what outlives it, ops' own scratch)`;
     return (
       `${plan.planned} of each call's ${plan.lengths.length} array allocations reuse ${plan.arrays.length} arrays the function keeps (${formatBytes(plan.bytes)})` +
       fresh +
