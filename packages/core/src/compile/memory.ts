@@ -348,8 +348,10 @@ export class ReplayArrays {
       this.#lastFresh === null
         ? ""
         : `; the latest call made ${this.#lastFresh.arrays} fresh (${formatBytes(this.#lastFresh.bytes)}: what it returns, gradients, what outlives it, ops' own scratch)`;
+    // Slots make their arrays on first use: right after the recording call there are none yet.
+    const made = plan.arrays.some((array) => array !== undefined);
     return (
-      `${plan.planned} of each call's ${plan.lengths.length} array allocations reuse ${plan.arrays.length} arrays the function keeps (${formatBytes(plan.bytes)})` +
+      `${plan.planned} of each call's ${plan.lengths.length} array allocations ${made ? "reuse" : "will reuse, from the next call on,"} ${plan.arrays.length} arrays the function keeps (${formatBytes(plan.bytes)})` +
       fresh +
       drops
     );
