@@ -5,7 +5,7 @@
 // function's own JavaScript (module lookups, argument plumbing) does not run.
 
 import { setGradEnabled } from "../autograd/grad-mode.js";
-import { setArrayPool } from "../tensor/dtype.js";
+import { bytesPerElement, setArrayPool } from "../tensor/dtype.js";
 import { formatShape } from "../tensor/shape.js";
 import { Storage } from "../tensor/storage.js";
 import { Tensor } from "../tensor/tensor.js";
@@ -13,6 +13,7 @@ import { WithSaved } from "../tensor/tracing.js";
 import { FusedUnit, fuseElementwise, inPlaceTargets } from "./fuse.js";
 import { liveness, ReplayArrays, stepValues } from "./memory.js";
 import {
+  findTensor,
   mapTensors,
   type TracedArg,
   type TracedGraph,
@@ -271,31 +272,18 @@ class Plan {
  */
 function checkResult(result: unknown, firstSerial: number): void {
   const replaced = new Set(tensorsIn(result));
-  const seen = new Set<object>();
-  const walk = (v: unknown, path: string, depth: number): void => {
-    if (v === null || typeof v !== "object" || ArrayBuffer.isView(v) || seen.has(v)) return;
-    if (depth > 6) return;
-    seen.add(v);
-    if (v instanceof Tensor) {
-      // Storage made before the call (a parameter, or a view of one) is the same on every call.
-      if (replaced.has(v) || v.storage.serial < firstSerial) return;
-      throw new CompileError(
-        `compile: the function's result holds a tensor made during the call at ${path}, where a replay would return the first call's tensor again. ` +
-          "Return tensors as the result itself or in arrays and plain objects, four levels deep at most.",
-      );
-    }
-    if (v instanceof Map) {
-      for (const [key, item] of v)
-        walk(item, `${path}.get(${JSON.stringify(String(key))})`, depth + 1);
-    } else if (v instanceof Set) {
-      for (const item of v) walk(item, `${path} (a Set)`, depth + 1);
-    } else {
-      for (const [key, item] of Object.entries(v)) {
-        walk(item, Array.isArray(v) ? `${path}[${key}]` : `${path}.${key}`, depth + 1);
-      }
-    }
-  };
-  walk(result, "result", 0);
+  // Storage made before the call (a parameter, or a view of one) is the same on every call.
+  const path = findTensor(
+    result,
+    "result",
+    (t) => !replaced.has(t) && t.storage.serial >= firstSerial,
+  );
+  if (path !== null) {
+    throw new CompileError(
+      `compile: the function's result holds a tensor made during the call at ${path}, where a replay would return the first call's tensor again. ` +
+        "Return tensors as the result itself or in arrays and plain objects, four levels deep at most.",
+    );
+  }
 }
 
 /** Where a value comes from, comparable across two traces of the same function. */
@@ -390,7 +378,7 @@ function summary(plan: Plan): string {
     for (const v of unit.outputs) {
       if (v.producer === unit) {
         const size = v.shape.reduce((n, s) => n * s, 1);
-        bytes += size * (v.dtype === "float64" ? 8 : v.dtype === "bool" ? 1 : 4);
+        bytes += size * bytesPerElement(v.dtype);
       }
     }
   }

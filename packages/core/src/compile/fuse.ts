@@ -121,24 +121,30 @@ interface FusedReduction {
   readonly period?: number;
 }
 
+/** The steps of a chain that only sums its operand. */
+const NO_STEPS: readonly ChainStep[] = [];
+
 /**
  * Several elementwise calls of one shape, and reductions of their values (or of operands they
  * share), replayed as one pass over their operands.
  */
-/** The steps of a chain that only sums its operand. */
-const NO_STEPS: readonly ChainStep[] = [];
-
 export class FusedUnit {
   readonly #n: number;
-  /** The reductions' sums, written by every pass (made on the first). */
-  #sums: ChainReduction[] | null = null;
-  /** The centring's sums and means rows, written by every pass (made on the first). */
-  #meanRows: { sums: Float64Array; mu: Float64Array; hi: Float32Array; lo: Float32Array } | null =
-    null;
+  /** The reductions' sums: outputs of every pass (copied out by #store), kept between calls. */
+  readonly #sums: ChainReduction[];
+  /**
+   * The centring's column sums (its first phase's only reduction) and the means rows made from
+   * them, written by every pass; null without a centring.
+   */
+  readonly #meanRows: {
+    reduction: ChainReduction[];
+    mu: Float64Array;
+    hi: Float32Array;
+    lo: Float32Array;
+  } | null;
   /** The latest pass's schedule and kernel, and the centring's first phase's. */
   readonly #chain = new ChainMemo();
   readonly #meansChain = new ChainMemo();
-  #meanSums: ChainReduction[] | null = null;
   /** Replays that ran the calls one by one, since an operand or the kernel choice did not allow a pass. */
   fallbacks = 0;
 
@@ -172,6 +178,24 @@ export class FusedUnit {
   ) {
     this.#n = numelOf(shape);
     this.#view = planes ? [shape[0], shape[1], numelOf(shape.slice(2))] : shape;
+    this.#sums = reductions.map(({ slot, cols, period }) => ({
+      slot,
+      cols,
+      period,
+      sums: new Float64Array(period ?? cols),
+    }));
+    if (centring === null) this.#meanRows = null;
+    else {
+      const { cols, period } = centring;
+      const width = period ?? cols;
+      const sums = new Float64Array(width);
+      this.#meanRows = {
+        reduction: [{ slot: 0, cols, period, sums }],
+        mu: new Float64Array(width),
+        hi: new Float32Array(width),
+        lo: new Float32Array(width),
+      };
+    }
   }
 
   /** The shape the chain works over: the unit's, or [N, C, rest] over planes. */
@@ -240,16 +264,6 @@ export class FusedUnit {
       return allocateUnfilled(this.dtype, this.#n, op, this.shape) as FloatArray;
     });
     const outputs: ChainOutput[] = this.written.map((j, i) => ({ slot: k + j, out: made[i] }));
-    // The pass overwrites the sums (they are its outputs, copied out by #store): kept between
-    // calls, as are the means' rows.
-    if (this.#sums === null) {
-      this.#sums = this.reductions.map(({ slot, cols, period }) => ({
-        slot,
-        cols,
-        period,
-        sums: new Float64Array(period ?? cols),
-      }));
-    }
     const sums = this.#sums;
     const inner = this.planes ? this.#view[2] : chainInner(this.shape);
     if (!chainWasm(operands, this.steps, outputs, this.#n, inner, sums, this.#chain)) return false;
@@ -282,26 +296,17 @@ export class FusedUnit {
     sums: Float64Array;
     rows: Partial<Record<MeanRow["mean"], FloatArray>>;
   } | null {
-    const { input, cols, count, period } = this.centring!;
+    const { input, cols, count } = this.centring!;
     const t = env[input.id];
     if (t === undefined || t.dtype !== this.dtype) return null;
     const x = this.#operand(t);
     if (x === null || x.layout !== "flat") return null;
-    const width = period ?? cols;
-    if (this.#meanRows === null) {
-      this.#meanRows = {
-        sums: new Float64Array(width),
-        mu: new Float64Array(width),
-        hi: new Float32Array(width),
-        lo: new Float32Array(width),
-      };
-    }
-    const { sums, mu, hi, lo } = this.#meanRows;
-    if (this.#meanSums === null) this.#meanSums = [{ slot: 0, cols, period, sums }];
-    if (!chainWasm([x], NO_STEPS, [], this.#n, cols, this.#meanSums, this.#meansChain)) return null;
-    for (let i = 0; i < width; i++) mu[i] = sums[i] / count;
+    const { reduction, mu, hi, lo } = this.#meanRows!;
+    const sums = reduction[0].sums;
+    if (!chainWasm([x], NO_STEPS, [], this.#n, cols, reduction, this.#meansChain)) return null;
+    for (let i = 0; i < mu.length; i++) mu[i] = sums[i] / count;
     if (this.dtype === "float64") return { sums, rows: { mu } };
-    for (let i = 0; i < width; i++) {
+    for (let i = 0; i < mu.length; i++) {
       hi[i] = mu[i];
       lo[i] = mu[i] - hi[i];
     }

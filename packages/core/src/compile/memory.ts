@@ -15,7 +15,7 @@
 // result may now live in one) and recorded again on the next call.
 
 import { formatBytes } from "../kernels/format-bytes.js";
-import type { ArrayPool, DType, TypedArray } from "../tensor/dtype.js";
+import { type ArrayPool, bytesPerElement, type DType, type TypedArray } from "../tensor/dtype.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { forEachInArgs, type TracedNode, TracedValue } from "./trace.js";
 
@@ -85,6 +85,11 @@ export interface ReplaySession extends ArrayPool {
   endStep(s: number, made: readonly TracedValue[], env: readonly (Tensor | undefined)[]): void;
 }
 
+/** True when the array is all of its ArrayBuffer: only such an array can be handed out whole. */
+function ownsBuffer(array: TypedArray): boolean {
+  return array.byteOffset === 0 && array.byteLength === array.buffer.byteLength;
+}
+
 /** The first replay: records every allocation and the buffer of every value. */
 class Recording implements ReplaySession {
   readonly allocations: Allocation[] = [];
@@ -103,13 +108,7 @@ class Recording implements ReplaySession {
 
   fresh(array: TypedArray): void {
     const allocation = this.allocations.at(-1);
-    // Only an array that is all of its buffer can be handed out again whole.
-    if (
-      allocation !== undefined &&
-      allocation.buffer === null &&
-      array.byteOffset === 0 &&
-      array.byteLength === array.buffer.byteLength
-    ) {
+    if (allocation !== undefined && allocation.buffer === null && ownsBuffer(array)) {
       allocation.buffer = array.buffer;
     }
   }
@@ -156,16 +155,18 @@ class MemoryPlan {
     allocations.forEach((a, i) => {
       if (a.buffer !== null) allocationOf.set(a.buffer, i);
     });
+    // By value id: the allocation whose buffer it lives in, or -1.
+    const valueAllocation = Int32Array.from(buffers, (buffer) =>
+      buffer === null ? -1 : (allocationOf.get(buffer) ?? -1),
+    );
     const lastUse = new Int32Array(n).fill(-1);
     const escapes = new Uint8Array(n);
-    const escaping = new Uint8Array(buffers.length);
-    for (const v of live.escaping) escaping[v.id] = 1;
-    buffers.forEach((buffer, id) => {
-      const i = buffer === null ? undefined : allocationOf.get(buffer);
-      if (i === undefined) return;
-      lastUse[i] = Math.max(lastUse[i], live.last[id]);
-      if (escaping[id] === 1) escapes[i] = 1;
+    valueAllocation.forEach((i, id) => {
+      if (i >= 0) lastUse[i] = Math.max(lastUse[i], live.last[id]);
     });
+    for (const v of live.escaping) {
+      if (valueAllocation[v.id] >= 0) escapes[valueAllocation[v.id]] = 1;
+    }
     // Slots, first fit in allocation order: a slot serves an allocation of its dtype and length
     // once every earlier allocation it served is dead (lifetimes end after their last step).
     this.slotOf = new Int32Array(n).fill(-1);
@@ -188,18 +189,14 @@ class MemoryPlan {
       freeAfter[slot] = lastUse[i];
     }
     this.arrays = new Array(this.slotDtypes.length).fill(undefined);
-    this.expected = new Int32Array(buffers.length).fill(-1);
-    buffers.forEach((buffer, id) => {
-      const i = buffer === null ? undefined : allocationOf.get(buffer);
-      if (i !== undefined) this.expected[id] = this.slotOf[i];
-    });
+    this.expected = valueAllocation.map((i) => (i >= 0 ? this.slotOf[i] : -1));
   }
 
   /** Bytes of every slot's array. */
   get bytes(): number {
     let bytes = 0;
     for (let j = 0; j < this.slotLengths.length; j++) {
-      bytes += this.slotLengths[j] * BYTES[this.slotDtypes[j]];
+      bytes += this.slotLengths[j] * bytesPerElement(this.slotDtypes[j]);
     }
     return bytes;
   }
@@ -209,8 +206,6 @@ class MemoryPlan {
     return this.slotOf.reduce((n, slot) => n + (slot >= 0 ? 1 : 0), 0);
   }
 }
-
-const BYTES: Record<DType, number> = { float32: 4, float64: 8, int32: 4, bool: 1 };
 
 /** A replay under a plan: allocations take their slot's array; every value is checked. */
 class Planned implements ReplaySession {
@@ -240,24 +235,16 @@ class Planned implements ReplaySession {
   }
 
   fresh(array: TypedArray): void {
+    const { plan } = this;
+    const slot = this.diverged || this.#next === 0 ? -1 : plan.slotOf[this.#next - 1];
+    // The first use of a slot: the array just made becomes the slot's.
+    if (slot >= 0 && plan.arrays[slot] === undefined && ownsBuffer(array)) {
+      plan.arrays[slot] = array;
+      plan.slotBuffers.add(array.buffer);
+      return;
+    }
     this.freshArrays++;
     this.freshBytes += array.byteLength;
-    const { plan } = this;
-    const i = this.#next - 1;
-    // The first use of a slot: the array just made becomes the slot's.
-    if (
-      !this.diverged &&
-      i >= 0 &&
-      plan.slotOf[i] >= 0 &&
-      plan.arrays[plan.slotOf[i]] === undefined
-    ) {
-      if (array.byteOffset === 0 && array.byteLength === array.buffer.byteLength) {
-        plan.arrays[plan.slotOf[i]] = array;
-        plan.slotBuffers.add(array.buffer);
-        this.freshArrays--;
-        this.freshBytes -= array.byteLength;
-      }
-    }
   }
 
   beginStep(s: number): void {
@@ -277,10 +264,7 @@ class Planned implements ReplaySession {
       if (t === undefined) continue;
       const buffer = t.data.buffer;
       const slot = plan.expected[v.id];
-      const ok =
-        slot >= 0
-          ? plan.arrays[slot] !== undefined && buffer === plan.arrays[slot].buffer
-          : !plan.slotBuffers.has(buffer);
+      const ok = slot >= 0 ? buffer === plan.arrays[slot]?.buffer : !plan.slotBuffers.has(buffer);
       if (!ok) {
         this.diverged = true;
         return;

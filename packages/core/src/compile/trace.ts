@@ -240,15 +240,36 @@ export function mapTensors(value: unknown, pick: (t: Tensor, index: number) => u
   return walk(value, 0);
 }
 
-/** True when `value` is a tensor or holds one in arrays, Maps, Sets or objects (a few levels). */
-function holdsTensor(value: unknown, depth: number): boolean {
-  if (value instanceof Tensor) return true;
-  if (depth > 3 || value === null || typeof value !== "object" || ArrayBuffer.isView(value)) {
-    return false;
-  }
-  const items =
-    value instanceof Map || value instanceof Set ? [...value.values()] : Object.values(value);
-  return items.some((item) => holdsTensor(item, depth + 1));
+/**
+ * Where in `value` (named `name`) the first tensor `wanted` accepts is, looking into arrays,
+ * Maps, Sets and objects up to six levels deep (`result.m.get("h")`, `result[0].t`); null if none.
+ */
+export function findTensor(
+  value: unknown,
+  name: string,
+  wanted: (t: Tensor) => boolean,
+): string | null {
+  const seen = new Set<object>();
+  const walk = (v: unknown, path: string, depth: number): string | null => {
+    if (v === null || typeof v !== "object" || ArrayBuffer.isView(v) || seen.has(v)) return null;
+    if (depth > 6) return null;
+    seen.add(v);
+    if (v instanceof Tensor) return wanted(v) ? path : null;
+    let found: string | null = null;
+    if (v instanceof Map) {
+      for (const [key, item] of v) {
+        found ??= walk(item, `${path}.get(${JSON.stringify(String(key))})`, depth + 1);
+      }
+    } else if (v instanceof Set) {
+      for (const item of v) found ??= walk(item, `${path} (a Set)`, depth + 1);
+    } else {
+      for (const [key, item] of Object.entries(v)) {
+        found ??= walk(item, Array.isArray(v) ? `${path}[${key}]` : `${path}.${key}`, depth + 1);
+      }
+    }
+    return found;
+  };
+  return walk(value, name, 0);
 }
 
 /** The first line of the current stack outside this package: where the user's code read. */
@@ -396,7 +417,8 @@ class GraphBuilder implements OpTracer {
         this.handles.push(node.handle);
         this.#handleOf.set(result.handle, node.handle);
         const state = (result.handle as { state?: unknown }).state;
-        if (holdsTensor(state, 0) && !this.contextTensors.includes(node.op)) {
+        const kept = findTensor(state, "ctx.state", () => true) !== null;
+        if (kept && !this.contextTensors.includes(node.op)) {
           this.contextTensors.push(node.op);
         }
       }

@@ -236,13 +236,10 @@ export function chainWasm(
 ): boolean {
   if (reductions.some((r) => r.sums.length !== sumsOf(r))) return false;
   const f64 = (outputs[0]?.out ?? operands[0]?.data) instanceof Float64Array;
-  let prepared: Prepared | null;
-  if (memo?.matches(operands, steps, outputs, n, inner, reductions, f64)) {
-    prepared = memo.prepared;
-  } else {
-    prepared = prepare(operands, steps, outputs, n, inner, reductions, f64);
-    memo?.remember(operands, steps, outputs, n, inner, reductions, f64, prepared);
-  }
+  const prepared =
+    memo === undefined
+      ? prepare(operands, steps, outputs, n, inner, reductions, f64)
+      : memo.prepare(operands, steps, outputs, n, inner, reductions, f64);
   if (prepared === null) return false;
   const { plan, kernel, chunk, channelsOnce, patternRows, accBytes } = prepared;
   if (steps.length > 0) chainRuns[kernel === null ? "loops" : "kernel"]++;
@@ -421,9 +418,35 @@ export class ChainMemo {
   /** Per output, its slot; per reduction, slot, cols and period (-1 for none). */
   #outputs: number[] = [];
   #reductions: number[] = [];
+  /** The latest call's schedule (null: the chain could not run it). */
   prepared: Prepared | null = null;
 
-  matches(
+  /** {@link prepare}'s result for this call: the latest one's when nothing it depends on changed. */
+  prepare(
+    operands: readonly ChainOperand[],
+    steps: readonly ChainStep[],
+    outputs: readonly ChainOutput[],
+    n: number,
+    inner: number,
+    reductions: readonly ChainReduction[],
+    f64: boolean,
+  ): Prepared | null {
+    if (this.#matches(operands, steps, outputs, n, inner, reductions, f64)) return this.prepared;
+    this.#steps = steps;
+    this.#n = n;
+    this.#inner = inner;
+    this.#f64 = f64;
+    this.#generate = generateKernels;
+    this.#layouts = operands.flatMap((x) =>
+      x.layout === "channel" ? [x.layout, x.repeat, x.period, x.stride] : [x.layout, 0, 0, 0],
+    );
+    this.#outputs = outputs.map((o) => o.slot);
+    this.#reductions = reductions.flatMap((r) => [r.slot, r.cols, r.period ?? -1]);
+    this.prepared = prepare(operands, steps, outputs, n, inner, reductions, f64);
+    return this.prepared;
+  }
+
+  #matches(
     operands: readonly ChainOperand[],
     steps: readonly ChainStep[],
     outputs: readonly ChainOutput[],
@@ -469,29 +492,6 @@ export class ChainMemo {
       }
     }
     return true;
-  }
-
-  remember(
-    operands: readonly ChainOperand[],
-    steps: readonly ChainStep[],
-    outputs: readonly ChainOutput[],
-    n: number,
-    inner: number,
-    reductions: readonly ChainReduction[],
-    f64: boolean,
-    prepared: Prepared | null,
-  ): void {
-    this.#steps = steps;
-    this.#n = n;
-    this.#inner = inner;
-    this.#f64 = f64;
-    this.#generate = generateKernels;
-    this.#layouts = operands.flatMap((x) =>
-      x.layout === "channel" ? [x.layout, x.repeat, x.period, x.stride] : [x.layout, 0, 0, 0],
-    );
-    this.#outputs = outputs.map((o) => o.slot);
-    this.#reductions = reductions.flatMap((r) => [r.slot, r.cols, r.period ?? -1]);
-    this.prepared = prepared;
   }
 }
 

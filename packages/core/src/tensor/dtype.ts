@@ -29,6 +29,11 @@ const CONSTRUCTORS = {
   bool: Uint8Array,
 } as const;
 
+/** Bytes per element of `dtype`'s typed array. */
+export function bytesPerElement(dtype: DType): number {
+  return CONSTRUCTORS[dtype].BYTES_PER_ELEMENT;
+}
+
 /** The smallest and largest int32 values. */
 export const INT32_MIN = -2147483648;
 export const INT32_MAX = 2147483647;
