@@ -175,6 +175,22 @@ export const squareRow: UnaryRow = (x, xi, xs, out, oi, n) => {
   }
 };
 
+export const cubeRow: UnaryRow = (x, xi, xs, out, oi, n) => {
+  for (let i = 0; i < n; i++) {
+    const v = x[xi + i * xs];
+    out[oi + i] = v * v * v;
+  }
+};
+export const reciprocalRow: UnaryRow = (x, xi, xs, out, oi, n) => {
+  for (let i = 0; i < n; i++) out[oi + i] = 1 / x[xi + i * xs];
+};
+export const inverseSquareRow: UnaryRow = (x, xi, xs, out, oi, n) => {
+  for (let i = 0; i < n; i++) {
+    const v = x[xi + i * xs];
+    out[oi + i] = 1 / (v * v);
+  }
+};
+
 /** `out = x > 0 ? x : slope * x` (a closure per call: a parameterised, off-hot-path kernel). */
 export function leakyReluRow(slope: number): UnaryRow {
   return (x, xi, xs, out, oi, n) => {

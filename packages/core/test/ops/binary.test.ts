@@ -1,6 +1,7 @@
 // Property tests for broadcasting binary ops: random compatible shapes, compared with a naive
 // broadcast loop (forward) and with central differences (gradcheck, float64).
 
+import { decodeValues, type EncodedTensor, readJson } from "@koubai/test-utils";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
@@ -126,6 +127,51 @@ describe("pow follows C's pow at the special values", () => {
     ).toEqual([1, 1, 1]);
     expect(Array.from(tensor([1, -1]).pow(Infinity).toArray())).toEqual([1, 1]);
   });
+});
+
+describe("pow with the number exponents PyTorch computes by arithmetic", () => {
+  // fixtures/torch-pow.json (generate_torch_pow.py): torch.pow(x, c) for c in 2, 3, 0.5, -0.5,
+  // -1, -2 on random and special values. float64 agrees bit for bit; so does float32 where both
+  // round one operation once (x·x, sqrt, 1/x); for x·x·x, 1/(x·x) and 1/sqrt(x) PyTorch rounds
+  // each float32 step, Koubai rounds once from float64: at most one ulp apart.
+  const { cases } = readJson<{
+    cases: { exponent: number; x: EncodedTensor; out: EncodedTensor }[];
+  }>(new URL("../fixtures/torch-pow.json", import.meta.url));
+  const exactInFloat32 = new Set([2, 0.5, -1]);
+  /** Distance in float32 ulps (0 for equal values, including NaN with NaN and same-signed zeros). */
+  function ulps(a: number, b: number): number {
+    if (Object.is(a, b) || (Number.isNaN(a) && Number.isNaN(b))) return 0;
+    if (Number.isNaN(a) || Number.isNaN(b) || Math.sign(a) !== Math.sign(b)) return Infinity;
+    const bits = new Int32Array(new Float32Array([a, b]).buffer);
+    return Math.abs(bits[0] - bits[1]);
+  }
+  for (const backend of ["js", "wasm"] as const) {
+    for (const c of cases) {
+      it(`${c.x.dtype} x^${c.exponent} (${backend} kernels)`, () => {
+        const expected = decodeValues(c.out);
+        setKernelBackend(backend);
+        try {
+          const out = tensor(decodeValues(c.x), { dtype: c.x.dtype }).pow(c.exponent);
+          expect(out.dtype).toBe(c.x.dtype);
+          const got = Array.from(out.toArray() as Float32Array | Float64Array);
+          const tolerance = c.x.dtype === "float64" || exactInFloat32.has(c.exponent) ? 0 : 1;
+          const worst = got.map((v, i) =>
+            c.x.dtype === "float64"
+              ? Object.is(v, expected[i]) || (Number.isNaN(v) && Number.isNaN(expected[i]))
+                ? 0
+                : Infinity
+              : ulps(v, expected[i]),
+          );
+          const off = worst.findIndex((d) => d > tolerance);
+          const show = (v: number) => (Object.is(v, -0) ? "-0" : String(v));
+          const at = `x = ${show(decodeValues(c.x)[off])}: got ${show(got[off])}, torch ${show(expected[off])}`;
+          expect(off, at).toBe(-1);
+        } finally {
+          setKernelBackend("auto");
+        }
+      });
+    }
+  }
 });
 
 describe("mul's gradient for a large broadcast factor", () => {
