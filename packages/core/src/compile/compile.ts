@@ -138,8 +138,8 @@ class Plan {
   /** True when the function ran a backward pass: the replay records no autograd graph. */
   readonly runsBackward: boolean;
   /**
-   * The memory plan of the replays' intermediate values; only for functions that run their own
-   * backward (otherwise a recorded graph may still hold any value).
+   * The memory plan of the replays' intermediate values; only for functions whose replays record
+   * no autograd graph (otherwise the graph may still hold any value after the call).
    */
   readonly arrays: ReplayArrays | null;
   readonly #made: (readonly TracedValue[])[];
@@ -167,8 +167,11 @@ class Plan {
       : this.units;
     const stepValueList = this.steps.map((s) => stepValues(s instanceof FusedUnit ? s.units : [s]));
     this.#made = stepValueList.map((s) => s.makes);
+    // A replay records no graph when the function runs its own backward (every call then
+    // replays with grad mode off) or when every call was made under noGrad (inference).
+    const recordsNoGraph = this.runsBackward || this.units.every((unit) => !unit.gradEnabled);
     this.arrays =
-      reuse && this.runsBackward && graph.contextTensors.length === 0
+      reuse && recordsNoGraph && graph.contextTensors.length === 0
         ? new ReplayArrays(
             liveness(stepValueList, graph.outputs, graph.values.length),
             this.steps.length,

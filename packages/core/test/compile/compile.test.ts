@@ -423,6 +423,44 @@ describe("compile and array reuse", () => {
     for (const { grad, values } of kept) expect(bits(grad)).toEqual(values);
   });
 
+  it("plans the arrays of a function whose calls all run under noGrad (inference), bit for bit", () => {
+    manualSeed(12);
+    const w1 = randn([64, 128]).mul(0.1).requiresGrad_();
+    const w2 = randn([128, 10]).mul(0.1).requiresGrad_();
+    const predict = (x: Tensor): Tensor => noGrad(() => x.matmul(w1).relu().matmul(w2).softmax(1));
+    const compiled = compile(predict);
+    const inputs = [0, 1, 2, 3, 4].map(() => randn([32, 64]));
+    const kept: { out: Tensor; values: number[] }[] = [];
+    setUnfilledPoison({ value: Number.NaN, minBytes: 0 });
+    try {
+      for (const x of inputs) {
+        const out = compiled(x);
+        expect(bits(out)).toEqual(bits(predict(x)));
+        kept.push({ out, values: bits(out) });
+      }
+    } finally {
+      setUnfilledPoison(null);
+    }
+    // Results stay the caller's: no later call wrote into an earlier call's result.
+    for (const { out, values } of kept) expect(bits(out)).toEqual(values);
+    expect(compiled.explain()).toMatch(/[1-9]\d* of each call's \d+ array allocations reuse/);
+  });
+
+  it("allocates fresh arrays where a call records an autograd graph (the result keeps it)", () => {
+    manualSeed(13);
+    const w = randn([64, 10]).mul(0.1).requiresGrad_();
+    const forward = compile((x: Tensor): Tensor => x.matmul(w).relu().matmul(w.t()));
+    for (let i = 0; i < 3; i++) forward(randn([8, 64]));
+    expect(forward.explain()).toContain("each a fresh garbage-collected array");
+    // The graph each call returns still holds its own saved values.
+    const x = randn([8, 64]);
+    forward(x).sum().backward();
+    const expected = w.grad!.toArray();
+    w.grad = null;
+    x.matmul(w).relu().matmul(w.t()).sum().backward();
+    expect(Array.from(w.grad!.toArray())).toEqual(Array.from(expected));
+  });
+
   it("allocates fresh arrays when asked not to reuse", () => {
     const step = compile(wideStep(6).step, { reuseArrays: false });
     step(randn([256, 256]), randint(0, 4, [256]));
