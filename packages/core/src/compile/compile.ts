@@ -142,6 +142,8 @@ class Plan {
    * no autograd graph (otherwise the graph may still hold any value after the call).
    */
   readonly arrays: ReplayArrays | null;
+  /** Why the replays' arrays are not planned (for explain()), or null when they are. */
+  readonly unplanned: string | null;
   readonly #made: (readonly TracedValue[])[];
   /** The storage of captured tensors updated in place (when fused: see inPlaceTargets). */
   readonly #inPlaceStorage: Set<ArrayBufferLike>;
@@ -170,8 +172,16 @@ class Plan {
     // A replay records no graph when the function runs its own backward (every call then
     // replays with grad mode off) or when every call was made under noGrad (inference).
     const recordsNoGraph = this.runsBackward || this.units.every((unit) => !unit.gradEnabled);
+    const { contextTensors } = graph;
+    this.unplanned = !reuse
+      ? "compile(fn, { reuseArrays: false })"
+      : !recordsNoGraph
+        ? "calls record an autograd graph, which may hold any value after the call; a function that runs its own backward, or makes every call under noGrad, gets a memory plan"
+        : contextTensors.length > 0
+          ? `${contextTensors.join(", ")} ${contextTensors.length === 1 ? "keeps" : "keep"} tensors in ctx.state, where a replay cannot see when backward reads them (saveForBackward can)`
+          : null;
     this.arrays =
-      reuse && recordsNoGraph && graph.contextTensors.length === 0
+      this.unplanned === null
         ? new ReplayArrays(
             liveness(stepValueList, graph.outputs, graph.values.length),
             this.steps.length,
@@ -392,9 +402,7 @@ function summary(plan: Plan): string {
     `values made per call: ${(bytes / 2 ** 20).toFixed(2)} MiB in ${plan.graph.values.filter((v) => v.source === "op").length} tensors; ` +
       (plan.arrays !== null
         ? plan.arrays.describe()
-        : plan.graph.contextTensors.length > 0
-          ? `each a fresh garbage-collected array: ${plan.graph.contextTensors.join(", ")} ${plan.graph.contextTensors.length === 1 ? "keeps" : "keep"} tensors in ctx.state, where a replay cannot see when backward reads them (saveForBackward can)`
-          : "each a fresh garbage-collected array"),
+        : `each a fresh garbage-collected array: ${plan.unplanned}`),
     ...fusionSummary(plan),
   ].join("\n");
 }
