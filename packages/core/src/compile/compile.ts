@@ -27,8 +27,9 @@ import {
 /** Options of {@link compile}. */
 export interface CompileOptions {
   /**
-   * Reports each trace (the first call, and every retrace for a new input signature or after
-   * `train()`/`eval()`): `true` prints to `console.info`, a function receives the message.
+   * Reports each trace (the first call, and every retrace for a new input signature, after
+   * `train()`/`eval()`, or when a captured tensor's `requiresGrad` changed): `true` prints to
+   * `console.info`, a function receives the message.
    */
   log?: boolean | ((message: string) => void);
   /**
@@ -45,8 +46,10 @@ export interface CompileOptions {
    */
   fuse?: boolean;
   /**
-   * Plan the arrays of intermediate values (default true; only for functions that run their own
-   * backward): the second call records what each call allocates, and later calls give values
+   * Plan the arrays of intermediate values (default true; only for functions whose replays
+   * record no autograd graph: they run their own backward, or their calls are made under
+   * `noGrad` or on tensors that do not require grad): the second call records what each call
+   * allocates, and later calls give values
    * whose lifetimes do not overlap the same arrays, kept between calls. Arrays that may outlive a
    * call (the result, gradients, the inputs') are never reused.
    */
@@ -147,6 +150,8 @@ class Plan {
   readonly #made: (readonly TracedValue[])[];
   /** The storage of captured tensors updated in place (when fused: see inPlaceTargets). */
   readonly #inPlaceStorage: Set<ArrayBufferLike>;
+  /** The tensors the function captured (parameters, buffers, constants). */
+  readonly #captured: readonly TracedValue[];
   /** Replays that ran in the traced order since an input shares that storage. */
   unfusedReplays = 0;
 
@@ -160,23 +165,26 @@ class Plan {
     reuse: boolean,
   ) {
     this.units = graph.primitives(); // what a replay calls
+    this.#captured = graph.values.filter((v) => v.source === "captured");
     checkReplayable(graph, this.units);
     this.outputIds = graph.outputs.map((v) => v.id);
     this.runsBackward = graph.allNodes.some((n) => n.kind === "backward");
-    // Only calls that replay with grad mode off fuse: the others record an autograd graph.
+    // Only calls that record no autograd graph fuse: those made with grad mode off (all of them
+    // in a function that runs its own backward) or on tensors none of which requires grad.
     this.steps = fuse
-      ? fuseElementwise(graph, this.units, (unit) => this.runsBackward || !unit.gradEnabled)
+      ? fuseElementwise(graph, this.units, (unit) => this.runsBackward || !unit.recordsGraph)
       : this.units;
     const stepValueList = this.steps.map((s) => stepValues(s instanceof FusedUnit ? s.units : [s]));
     this.#made = stepValueList.map((s) => s.makes);
     // A replay records no graph when the function runs its own backward (every call then
-    // replays with grad mode off) or when every call was made under noGrad (inference).
-    const recordsNoGraph = this.runsBackward || this.units.every((unit) => !unit.gradEnabled);
+    // replays with grad mode off) or when no call recorded one: made under noGrad (inference),
+    // or on tensors none of which requires grad.
+    const recordsNoGraph = this.runsBackward || this.units.every((unit) => !unit.recordsGraph);
     const { contextTensors } = graph;
     this.unplanned = !reuse
       ? "compile(fn, { reuseArrays: false })"
       : !recordsNoGraph
-        ? "calls record an autograd graph, which may hold any value after the call; a function that runs its own backward, or makes every call under noGrad, gets a memory plan"
+        ? "calls record an autograd graph, which may hold any value after the call; a function that runs its own backward, or whose calls record no graph (under noGrad, or on tensors that do not require grad), gets a memory plan"
         : contextTensors.length > 0
           ? `${contextTensors.join(", ")} ${contextTensors.length === 1 ? "keeps" : "keep"} tensors in ctx.state, where a replay cannot see when backward reads them (saveForBackward can)`
           : null;
@@ -199,6 +207,12 @@ class Plan {
   /** Why this plan no longer describes a call, or null when it does. */
   staleness(): string | null {
     if (this.epoch !== modeEpoch) return "a module's train()/eval() changed since the last trace";
+    for (const v of this.#captured) {
+      // Calls on tensors that did not require grad replay without a graph (fused, planned).
+      if (v.tensor!.requiresGrad !== v.requiresGrad) {
+        return `${v.label}.requiresGrad is ${v.tensor!.requiresGrad} now`;
+      }
+    }
     for (const { tensor, grad } of this.graph.gradReads) {
       // Which tensor: a gradient the trace added into or read must be the same one.
       if (tensor.grad !== grad) {
@@ -217,7 +231,7 @@ class Plan {
     this.graph.inputs.forEach((v, i) => {
       env[v.id] = inputs[i];
     });
-    for (const v of this.graph.values) if (v.source === "captured") env[v.id] = v.tensor!;
+    for (const v of this.#captured) env[v.id] = v.tensor!;
     const resolve = (arg: TracedArg): unknown => {
       if (arg instanceof TracedValue) return env[arg.id];
       if (arg instanceof TracedHandle) return contexts[arg.id];

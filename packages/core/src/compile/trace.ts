@@ -43,6 +43,12 @@ export class TracedValue {
   /** For an "untraced" value: the first line outside Koubai's core where it was made. */
   madeAt?: string | null;
 
+  /**
+   * @internal Whether the tensor required grad when the trace met it (for captured tensors, a
+   * replay relies on it: see Plan.staleness).
+   */
+  requiresGrad = false;
+
   /** How listings refer to it: its name, else `%id`. */
   get label(): string {
     return this.name ?? `%${this.id}`;
@@ -94,6 +100,11 @@ export class TracedNode {
   saved: TracedValue[] = [];
   /** The context it made for a later call (custom ops: for their backward), if any. */
   handle: TracedHandle | null = null;
+  /**
+   * @internal Whether the call recorded an autograd node: grad mode was on and an output
+   * requires grad. A call that did not can be replayed without a graph (fused, its arrays planned).
+   */
+  recordsGraph = false;
 
   /** @internal Made by {@link trace}. */
   constructor(
@@ -343,6 +354,7 @@ class GraphBuilder implements OpTracer {
       keep,
       name,
     );
+    value.requiresGrad = t.requiresGrad;
     this.values.push(value);
     this.#byTensor.set(t, value);
     return value;
@@ -409,6 +421,8 @@ class GraphBuilder implements OpTracer {
   leave(result: unknown): void {
     const node = this.#stack.pop()!;
     const toValue = (t: Tensor) => this.#byTensor.get(t) ?? this.#add(t, "op", node);
+    const made = tensorsIn(result instanceof WithSaved ? result.result : result);
+    node.recordsGraph = node.gradEnabled && made.some((t) => t.requiresGrad);
     if (result instanceof WithSaved) {
       node.outputs = tensorsIn(result.result).map(toValue);
       node.saved = result.saved.map(toValue);

@@ -446,6 +446,53 @@ describe("compile and array reuse", () => {
     expect(compiled.explain()).toMatch(/[1-9]\d* of each call's \d+ array allocations reuse/);
   });
 
+  it("fuses and plans calls on tensors that do not require grad, with grad mode on", () => {
+    manualSeed(14);
+    const scale = randn([64, 32]);
+    const f = (x: Tensor): Tensor => x.mul(scale).add(1).relu().matmul(scale.t()).sigmoid();
+    const compiled = compile(f);
+    setUnfilledPoison({ value: Number.NaN, minBytes: 0 });
+    try {
+      for (let i = 0; i < 4; i++) {
+        const x = randn([64, 32]);
+        const out = compiled(x);
+        expect(out.requiresGrad).toBe(false);
+        expect(bits(out)).toEqual(bits(f(x)));
+      }
+    } finally {
+      setUnfilledPoison(null);
+    }
+    const explained = compiled.explain();
+    expect(explained).toContain("fused: 3 elementwise calls run as 1 pass");
+    expect(explained).toMatch(/[1-9]\d* of each call's \d+ array allocations reuse/);
+  });
+
+  it("traces again when a captured tensor's requiresGrad changes, so a graph is recorded", () => {
+    manualSeed(15);
+    const w = randn([16, 32]);
+    const messages: string[] = [];
+    // The elementwise calls on w fuse while w does not require grad: a replay of that trace
+    // would record no graph once it does.
+    const f = (x: Tensor): Tensor => x.mul(w).add(1).relu().sum(0);
+    const compiled = compile(f, { log: (m) => messages.push(m) });
+    const x = randn([16, 32]);
+    for (let i = 0; i < 3; i++) compiled(x);
+    expect(compiled.traces).toBe(1);
+    w.requiresGrad_();
+    const out = compiled(x);
+    expect(compiled.traces).toBe(2);
+    expect(messages.at(-1)).toContain("captured0.requiresGrad is true now");
+    out.sum().backward();
+    const fromCompiled = Array.from(w.grad!.toArray());
+    w.grad = null;
+    f(x).sum().backward();
+    expect(fromCompiled).toEqual(Array.from(w.grad!.toArray()));
+    // And replays of the new trace keep recording the graph.
+    w.grad = null;
+    compiled(x).sum().backward();
+    expect(Array.from(w.grad!.toArray())).toEqual(fromCompiled);
+  });
+
   it("allocates fresh arrays where a call records an autograd graph (the result keeps it)", () => {
     manualSeed(13);
     const w = randn([64, 10]).mul(0.1).requiresGrad_();
