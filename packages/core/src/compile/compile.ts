@@ -4,7 +4,7 @@
 // recorded for a function that runs its own backward, the engine does not sort nodes, and the
 // function's own JavaScript (module lookups, argument plumbing) does not run.
 
-import { setGradEnabled } from "../autograd/grad-mode.js";
+import { isGradEnabled, setGradEnabled } from "../autograd/grad-mode.js";
 import { bytesPerElement, setArrayPool } from "../tensor/dtype.js";
 import { formatShape } from "../tensor/shape.js";
 import { Storage } from "../tensor/storage.js";
@@ -185,7 +185,7 @@ class Plan {
       ? "compile(fn, { reuseArrays: false })"
       : !recordsNoGraph
         ? "calls record an autograd graph, which may hold any value after the call; a function that runs its own backward, or whose calls record no graph (under noGrad, or on tensors that do not require grad), gets a memory plan"
-        : contextTensors.length > 0
+        : this.runsBackward && contextTensors.length > 0
           ? `${contextTensors.join(", ")} ${contextTensors.length === 1 ? "keeps" : "keep"} tensors in ctx.state, where a replay cannot see when backward reads them (saveForBackward can)`
           : null;
     this.arrays =
@@ -388,13 +388,18 @@ function describeArg(arg: TracedArg): string {
   }
 }
 
+/**
+ * What a trace depends on in a call: each input's dtype, shape and requiresGrad, and the
+ * caller's grad mode (every call the function makes inherits it).
+ */
 function signatureOf(inputs: readonly Tensor[]): string {
-  return inputs
+  const tensors = inputs
     .map(
       (t, i) =>
         `input${i}: ${t.dtype}${formatShape(t.shape)}${t.requiresGrad ? " requiresGrad" : ""}`,
     )
     .join(", ");
+  return isGradEnabled() ? tensors : `${tensors} (called under noGrad)`;
 }
 
 function summary(plan: Plan): string {

@@ -175,7 +175,18 @@ export const squareRow: UnaryRow = (x, xi, xs, out, oi, n) => {
   }
 };
 
+/**
+ * x·x·x with the square rounded to the output's type first, as PyTorch's float32 kernel rounds
+ * each product (float64: the same two products).
+ */
 export const cubeRow: UnaryRow = (x, xi, xs, out, oi, n) => {
+  if (out instanceof Float32Array) {
+    for (let i = 0; i < n; i++) {
+      const v = x[xi + i * xs];
+      out[oi + i] = Math.fround(v * v) * v;
+    }
+    return;
+  }
   for (let i = 0; i < n; i++) {
     const v = x[xi + i * xs];
     out[oi + i] = v * v * v;
@@ -184,7 +195,18 @@ export const cubeRow: UnaryRow = (x, xi, xs, out, oi, n) => {
 export const reciprocalRow: UnaryRow = (x, xi, xs, out, oi, n) => {
   for (let i = 0; i < n; i++) out[oi + i] = 1 / x[xi + i * xs];
 };
+/**
+ * 1/(x·x) with the square rounded to the output's type first, as in PyTorch: a float32 square
+ * that overflows to infinity gives 0, not the tiny quotient float64 would.
+ */
 export const inverseSquareRow: UnaryRow = (x, xi, xs, out, oi, n) => {
+  if (out instanceof Float32Array) {
+    for (let i = 0; i < n; i++) {
+      const v = x[xi + i * xs];
+      out[oi + i] = 1 / Math.fround(v * v);
+    }
+    return;
+  }
   for (let i = 0; i < n; i++) {
     const v = x[xi + i * xs];
     out[oi + i] = 1 / (v * v);

@@ -306,9 +306,9 @@ export const div = defineOp({
 /**
  * The loops of a float tensor raised to these number exponents: the operations PyTorch's CPU
  * kernel uses for them (x·x, x·x·x, sqrt, 1/sqrt, 1/x, 1/(x·x)) instead of a general power,
- * which costs some 60 ns per element. Computed in float64 and rounded once to the tensor's
- * dtype, as every elementwise row is: float64 results are PyTorch's bit for bit; float32
- * results of exponent 3 and -2 are the correctly rounded value where PyTorch rounds twice.
+ * which costs some 60 ns per element. Each operation rounds to the tensor's dtype, so results
+ * are PyTorch's bit for bit, except x^-0.5 in float32: that is Koubai's rsqrt, rounded once from
+ * float64 where PyTorch rounds the square root first (at most one ulp apart).
  */
 const POWER_ROWS = new Map<number, k.UnaryRow>([
   [2, k.squareRow],

@@ -510,6 +510,44 @@ describe("compile and array reuse", () => {
     expect(Array.from(w.grad!.toArray())).toEqual(Array.from(expected));
   });
 
+  it("traces again when called with another grad mode, so results require grad as eager ones do", () => {
+    manualSeed(16);
+    const w = randn([8, 4]).requiresGrad_();
+    const f = (x: Tensor): Tensor => x.matmul(w).relu();
+    const compiled = compile(f);
+    const x = randn([2, 8]);
+    const underNoGrad = noGrad(() => compiled(x));
+    expect(underNoGrad.requiresGrad).toBe(false);
+    const withGrad = compiled(x);
+    expect(compiled.traces).toBe(2);
+    expect(withGrad.requiresGrad).toBe(true);
+    expect(noGrad(() => compiled(x)).requiresGrad).toBe(false);
+    expect(compiled.traces).toBe(2);
+    expect(compiled.explain()).toMatch(
+      /^signature: input0: float32\[2, 8\] \(called under noGrad\)/,
+    );
+  });
+
+  it("plans the arrays of a function under noGrad whose custom op keeps tensors in ctx.state (no backward can read them)", () => {
+    const expKept = customOp({
+      name: "expKept",
+      forward: (ctx, x) => {
+        ctx.state.x = x;
+        return x.exp();
+      },
+      backward: (ctx, g) => [g.mul((ctx.state.x as Tensor).exp())],
+    });
+    manualSeed(17);
+    const w = randn([16, 16]).mul(0.1);
+    const f = (x: Tensor): Tensor => noGrad(() => expKept(x.matmul(w)).matmul(w).tanh());
+    const compiled = compile(f);
+    for (let i = 0; i < 4; i++) {
+      const x = randn([16, 16]);
+      expect(bits(compiled(x))).toEqual(bits(f(x)));
+    }
+    expect(compiled.explain()).toMatch(/[1-9]\d* of each call's \d+ array allocations reuse/);
+  });
+
   it("allocates fresh arrays when asked not to reuse", () => {
     const step = compile(wideStep(6).step, { reuseArrays: false });
     step(randn([256, 256]), randint(0, 4, [256]));
