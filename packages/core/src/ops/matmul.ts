@@ -66,7 +66,7 @@ export const matmul = defineOp({
     // that the squeezes are recorded on top).
     const a2 = a.ndim === 1 ? a.unsqueeze(0) : a;
     const b2 = b.ndim === 1 ? b.unsqueeze(1) : b;
-    const out = batchedMatmul(a2, b2, formatShape(a.shape), formatShape(b.shape));
+    const out = batchedMatmul(a2, b2, a.shape, b.shape);
     const lifted = a.ndim === 1 || b.ndim === 1;
     return {
       out,
@@ -100,14 +100,22 @@ function dropLiftedDims(product: Tensor, aDims: number, bDims: number): Tensor {
   return out;
 }
 
-/** [..., M, K] @ [..., K, N] -> [..., M, N] with broadcast batch dims; both at least 2-D. */
-function batchedMatmul(a: Tensor, b: Tensor, aShape: string, bShape: string): Tensor {
+/**
+ * [..., M, K] @ [..., K, N] -> [..., M, N] with broadcast batch dims; both at least 2-D.
+ * `aShape` and `bShape` are the caller's shapes (before 1-D operands were lifted), for errors.
+ */
+function batchedMatmul(
+  a: Tensor,
+  b: Tensor,
+  aShape: readonly number[],
+  bShape: readonly number[],
+): Tensor {
   const m = a.shape[a.ndim - 2];
   const k = a.shape[a.ndim - 1];
   const n = b.shape[b.ndim - 1];
   if (b.shape[b.ndim - 2] !== k) {
     throw new RangeError(
-      `matmul: shapes ${aShape} and ${bShape} cannot be multiplied (inner sizes ${k} and ${b.shape[b.ndim - 2]} differ)`,
+      `matmul: shapes ${formatShape(aShape)} and ${formatShape(bShape)} cannot be multiplied (inner sizes ${k} and ${b.shape[b.ndim - 2]} differ)`,
     );
   }
   const batch = broadcastShapes(a.shape.slice(0, -2), b.shape.slice(0, -2), "matmul");

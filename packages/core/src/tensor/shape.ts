@@ -97,8 +97,11 @@ export function normalizeDims(
   shape?: Shape,
 ): number[] {
   if (dim === undefined) return Array.from({ length: ndim }, (_, i) => i);
-  const list = typeof dim === "number" ? [dim] : dim;
-  const dims = list.map((d) => normalizeDim(d, ndim, op, shape));
+  if (typeof dim === "number") {
+    const d = normalizeDim(dim, ndim, op, shape);
+    return ndim === 0 ? [] : [d];
+  }
+  const dims = dim.map((d) => normalizeDim(d, ndim, op, shape));
   const unique = [...new Set(dims)].sort((x, y) => x - y);
   if (unique.length !== dims.length)
     throw new RangeError(`${op}: dim ${JSON.stringify(dim)} repeats a dim`);
