@@ -158,6 +158,8 @@ function toModel(graph: TracedGraph, outputNames: readonly string[], dynamicBatc
 }
 
 function exportNode(cx: ExportContext, node: TracedNode): void {
+  // Whether a tensor requires grad changes no value an inference graph computes.
+  if (node.kind === "effect" && node.op === "requiresGrad_") return;
   const mapping = MAPPINGS[node.op];
   if (mapping !== undefined && mapping(cx, node) !== false) return;
   if (node.kind === "creation") {

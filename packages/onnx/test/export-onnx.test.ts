@@ -123,6 +123,21 @@ describe("exportOnnx writes an ONNX model", () => {
   });
 });
 
+describe("exportOnnx skips what computes no value", () => {
+  it("requiresGrad_ calls in a forward (a tensor made there, a parameter frozen)", () => {
+    const linear = new Linear(3, 2);
+    const module = new Lambda((x) => {
+      linear.weight!.requiresGrad_(false);
+      const y = linear.forward(x).relu();
+      linear.weight!.requiresGrad_(true);
+      return y;
+    });
+    const { graph } = decodeModel(exportOnnx(module, randn([2, 3])));
+    expect(graph.node.map((n) => n.op_type)).toEqual(["Gemm", "Relu"]);
+    expect(linear.weight!.requiresGrad).toBe(true);
+  });
+});
+
 describe("exportOnnx refuses clearly", () => {
   it("an op without an ONNX mapping, naming it, its input and the supported ops", () => {
     const module = new Lambda((x) => x.cumsum(1));

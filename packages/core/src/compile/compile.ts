@@ -152,6 +152,11 @@ class Plan {
   readonly #inPlaceStorage: Set<ArrayBufferLike>;
   /** The tensors the function captured (parameters, buffers, constants). */
   readonly #captured: readonly TracedValue[];
+  /**
+   * The captured tensors whose requiresGrad the trace depends on: all of them in a function that
+   * runs a backward, else those a call made with grad mode on reads.
+   */
+  readonly #gradFlagsRead: readonly TracedValue[];
   /** Replays that ran in the traced order since an input shares that storage. */
   unfusedReplays = 0;
 
@@ -169,6 +174,10 @@ class Plan {
     checkReplayable(graph, this.units);
     this.outputIds = graph.outputs.map((v) => v.id);
     this.runsBackward = graph.allNodes.some((n) => n.kind === "backward");
+    const readWithGrad = new Set(this.units.filter((u) => u.gradEnabled).flatMap((u) => u.inputs));
+    this.#gradFlagsRead = this.runsBackward
+      ? this.#captured
+      : this.#captured.filter((v) => readWithGrad.has(v));
     // Only calls that record no autograd graph fuse: those made with grad mode off (all of them
     // in a function that runs its own backward) or on tensors none of which requires grad.
     this.steps = fuse
@@ -207,10 +216,12 @@ class Plan {
   /** Why this plan no longer describes a call, or null when it does. */
   staleness(): string | null {
     if (this.epoch !== modeEpoch) return "a module's train()/eval() changed since the last trace";
-    for (const v of this.#captured) {
-      // Calls on tensors that did not require grad replay without a graph (fused, planned).
-      if (v.tensor!.requiresGrad !== v.requiresGrad) {
-        return `${v.label}.requiresGrad is ${v.tensor!.requiresGrad} now`;
+    for (const v of this.#gradFlagsRead) {
+      // Calls on tensors that did not require grad replay without a graph (fused, planned), and
+      // a backward pass reaches the tensors that did: a trace holds for the flags it began with.
+      const now = v.tensor!.requiresGrad;
+      if (now !== v.requiresGrad) {
+        return `${v.label} (${v.dtype}${formatShape(v.shape)}) ${v.requiresGrad ? "required" : "did not require"} grad when traced and ${now ? "does" : "does not"} now`;
       }
     }
     for (const { tensor, grad } of this.graph.gradReads) {

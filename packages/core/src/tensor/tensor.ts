@@ -28,6 +28,15 @@ const setGrad = (t: Tensor, value: Tensor | null): void => {
   t.grad = value;
 };
 
+/**
+ * How a tracer sees `requiresGrad_(value)`: a change of state it must replay, since whether later
+ * calls record an autograd graph depends on it (freezing a network inside a training step).
+ */
+const SET_REQUIRES_GRAD = { name: "requiresGrad_", kind: "effect" };
+const setRequiresGrad = (t: Tensor, value: boolean): void => {
+  t.requiresGrad_(value);
+};
+
 /** A tensor or a plain number (a "wrapped scalar" that never widens a float tensor's dtype). */
 export type TensorLike = Tensor | number;
 /** A dim or a list of dims; negative values count from the end. */
@@ -180,7 +189,19 @@ export class Tensor {
         "requiresGrad_: cannot turn off requiresGrad on a non-leaf tensor; use detach() instead",
       );
     }
-    this.requiresGradFlag = value;
+    const tracer = activeTracer();
+    if (tracer === null) this.requiresGradFlag = value;
+    else {
+      tracedCall(
+        tracer,
+        SET_REQUIRES_GRAD,
+        [this, value],
+        () => {
+          this.requiresGradFlag = value;
+        },
+        setRequiresGrad,
+      );
+    }
     return this;
   }
 

@@ -481,7 +481,9 @@ describe("compile and array reuse", () => {
     w.requiresGrad_();
     const out = compiled(x);
     expect(compiled.traces).toBe(2);
-    expect(messages.at(-1)).toContain("captured0.requiresGrad is true now");
+    expect(messages.at(-1)).toContain(
+      "captured0 (float32[16, 32]) did not require grad when traced and does now",
+    );
     out.sum().backward();
     const fromCompiled = Array.from(w.grad!.toArray());
     w.grad = null;
@@ -508,6 +510,59 @@ describe("compile and array reuse", () => {
     w.grad = null;
     x.matmul(w).relu().matmul(w.t()).sum().backward();
     expect(Array.from(w.grad!.toArray())).toEqual(Array.from(expected));
+  });
+
+  it("replays requiresGrad_ calls: freezing inside a step traces once and matches eager", () => {
+    // A GAN-like step: the critic is frozen while the generator learns through it, then thawed.
+    const make = () => {
+      manualSeed(18);
+      const g = randn([4, 4]).mul(0.3).requiresGrad_();
+      const d = randn([4, 1]).mul(0.3).requiresGrad_();
+      const step = (z: Tensor): Tensor => {
+        d.requiresGrad_(false); // before anything else reads d
+        g.grad = null;
+        d.grad = null;
+        const fake = z.matmul(g).tanh();
+        fake.matmul(d).mean().backward();
+        noGrad(() => g.sub_(g.grad!.mul(0.1)));
+        d.requiresGrad_(true);
+        const critic = fake.detach().matmul(d).mean();
+        critic.backward();
+        noGrad(() => d.sub_(d.grad!.mul(0.1)));
+        return critic.detach();
+      };
+      return { g, d, step };
+    };
+    const eager = make();
+    const traced = make();
+    const step = compile(traced.step);
+    for (let i = 0; i < 4; i++) {
+      const z = randn([8, 4]);
+      expect(bits(step(z))).toEqual(bits(eager.step(z)));
+    }
+    expect(step.traces).toBe(1);
+    expect(bits(traced.g)).toEqual(bits(eager.g));
+    expect(bits(traced.d)).toEqual(bits(eager.d));
+  });
+
+  it("replays requiresGrad_ on tensors made inside and on captured ones, so graphs match eager", () => {
+    manualSeed(19);
+    const w = randn([4, 4]).requiresGrad_();
+    const f = (x: Tensor): Tensor => {
+      const b = randn([4]).requiresGrad_();
+      w.requiresGrad_(false);
+      const y = x.matmul(w).add(b).relu();
+      w.requiresGrad_(true);
+      return y;
+    };
+    const compiled = compile(f);
+    for (let i = 0; i < 3; i++) {
+      const y = compiled(randn([2, 4]));
+      expect(y.requiresGrad).toBe(true);
+      y.sum().backward(); // reaches b, not w
+      expect(w.grad).toBeNull();
+    }
+    expect(compiled.traces).toBe(1);
   });
 
   it("traces again when called with another grad mode, so results require grad as eager ones do", () => {
