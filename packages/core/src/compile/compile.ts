@@ -473,8 +473,9 @@ function fusionSummary(plan: Plan): string[] {
 
 /**
  * Compiles `fn`: the first call with a given input signature (shapes, dtypes, which inputs
- * require grad) runs `fn` eagerly while tracing every op call, creation, in-place update,
- * `.grad` assignment and optimizer step it makes; later calls with that signature replay those
+ * require grad, whether the call is made under `noGrad`) runs `fn` eagerly while tracing every
+ * op call, creation, in-place update, `.grad` and `requiresGrad_` change and optimizer step it
+ * makes; later calls with that signature replay those
  * calls without running `fn`'s JavaScript. Results are bit for bit those of eager calls (the
  * replay runs the same kernels in the same order).
  *
@@ -484,7 +485,9 @@ function fusionSummary(plan: Plan): string[] {
  * read it outside. Numbers the function computes in JavaScript (a learning rate in a closure)
  * are fixed at trace time, except an optimizer's settings, which its step reads on every call,
  * so schedulers keep working. A function that calls `backward()` returns tensors without a
- * graph. `train()`/`eval()` on any module makes every compiled function retrace.
+ * graph. `train()`/`eval()` on any module makes every compiled function retrace, and so does a
+ * change of `requiresGrad` on a tensor the function uses (between calls). Keep a tensor made
+ * inside by returning it: the arrays of values the function does not return are reused.
  *
  * @example
  * ```ts
