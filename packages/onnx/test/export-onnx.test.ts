@@ -1,4 +1,4 @@
-import { manualSeed, randn, type Tensor } from "@koubai/core";
+import { manualSeed, randn, type Tensor, tensor } from "@koubai/core";
 import {
   AdaptiveAvgPool2d,
   AvgPool2d,
@@ -135,6 +135,13 @@ describe("exportOnnx skips what computes no value", () => {
     const { graph } = decodeModel(exportOnnx(module, randn([2, 3])));
     expect(graph.node.map((n) => n.op_type)).toEqual(["Gemm", "Relu"]);
     expect(linear.weight!.requiresGrad).toBe(true);
+  });
+
+  it("a tensor created with requiresGrad: true in a forward (a constant of the graph)", () => {
+    const module = new Lambda((x) => x.add(tensor([1, 2, 3], { requiresGrad: true })));
+    const { graph } = decodeModel(exportOnnx(module, randn([2, 3])));
+    expect(graph.node.map((n) => n.op_type)).toEqual(["Add"]);
+    expect(graph.initializer).toHaveLength(1);
   });
 });
 

@@ -13,7 +13,7 @@ import {
 import { defaultGenerator, type Generator } from "./random.js";
 import { formatShape, MAX_DIMS, numelOf, validateShape } from "./shape.js";
 import { type NestedArray, Tensor } from "./tensor.js";
-import { traceable } from "./tracing.js";
+import { setActiveTracer, traceable } from "./tracing.js";
 
 /**
  * `fn`, seen by a tracer as one call of kind "creation": a compiled function makes the tensor
@@ -46,7 +46,15 @@ export interface RandomOptions extends CreateOptions {
 }
 
 function finish(t: Tensor, options: CreateOptions | undefined): Tensor {
-  if (options?.requiresGrad) t.requiresGrad_(true);
+  if (!options?.requiresGrad) return t;
+  // Part of the creation call, which a replay makes again whole: not a change a tracer records
+  // on its own (it would meet the new tensor before the creation returns it).
+  const tracer = setActiveTracer(null);
+  try {
+    t.requiresGrad_(true);
+  } finally {
+    setActiveTracer(tracer);
+  }
   return t;
 }
 

@@ -190,7 +190,9 @@ export class Tensor {
       );
     }
     const tracer = activeTracer();
-    if (tracer === null) this.requiresGradFlag = value;
+    // On a non-leaf (value is then true) the call changes nothing eager code sees; a replay
+    // that records no graph would turn the value into a leaf requiring grad, so it is not traced.
+    if (tracer === null || this.gradFn !== null) this.requiresGradFlag = value;
     else {
       tracedCall(
         tracer,

@@ -565,6 +565,30 @@ describe("compile and array reuse", () => {
     expect(compiled.traces).toBe(1);
   });
 
+  it("does not replay requiresGrad_() on a non-leaf, which changes nothing eagerly", () => {
+    manualSeed(20);
+    const w = randn([4, 1]).requiresGrad_();
+    const f = (x: Tensor): Tensor => {
+      w.grad = null;
+      const h = x.matmul(w);
+      h.requiresGrad_();
+      h.sum().backward();
+      return h;
+    };
+    const compiled = compile(f);
+    const x = randn([3, 4]);
+    const eager = f(x);
+    compiled(x); // the traced call runs eagerly
+    for (let i = 0; i < 3; i++) {
+      const h = compiled(x);
+      // A replay of a function that runs its own backward returns tensors without a graph, as
+      // documented: never a leaf requiring grad that would take gradients of its own.
+      expect(h.requiresGrad).toBe(false);
+      expect(bits(h)).toEqual(bits(eager));
+    }
+    expect(compiled.traces).toBe(1);
+  });
+
   it("traces again when called with another grad mode, so results require grad as eager ones do", () => {
     manualSeed(16);
     const w = randn([8, 4]).requiresGrad_();
