@@ -422,9 +422,9 @@ class GraphBuilder implements OpTracer {
     const node = this.#stack.pop()!;
     const toValue = (t: Tensor) => this.#byTensor.get(t) ?? this.#add(t, "op", node);
     const made = tensorsIn(result instanceof WithSaved ? result.result : result);
+    node.outputs = made.map(toValue);
     node.recordsGraph = node.gradEnabled && made.some((t) => t.requiresGrad);
     if (result instanceof WithSaved) {
-      node.outputs = tensorsIn(result.result).map(toValue);
       node.saved = result.saved.map(toValue);
       if (result.handle !== undefined) {
         node.handle = new TracedHandle(this.handles.length, node);
@@ -436,7 +436,7 @@ class GraphBuilder implements OpTracer {
           this.contextTensors.push(node.op);
         }
       }
-    } else node.outputs = tensorsIn(result).map(toValue);
+    }
   }
 
   abort(): void {

@@ -283,6 +283,19 @@ describe("compile and the result's shape", () => {
 });
 
 describe("compile and array reuse", () => {
+  /**
+   * exp, keeping its input in ctx.state (meant for non-tensor state): backward reads it there
+   * without the trace seeing it.
+   */
+  const expKept = customOp({
+    name: "expKept",
+    forward: (ctx, x) => {
+      ctx.state.x = x;
+      return x.exp();
+    },
+    backward: (ctx, g) => [g.mul((ctx.state.x as Tensor).exp())],
+  });
+
   /** A step whose activations and first gradient are 1 MiB arrays: large enough to be reused. */
   function wideStep(seed: number) {
     manualSeed(seed);
@@ -357,14 +370,6 @@ describe("compile and array reuse", () => {
   it("plans no arrays where a custom op keeps tensors in ctx.state, and stays exact", () => {
     // ctx.state is for non-tensor state; a tensor kept there is read by backward without the
     // trace seeing it, so its array must not go to another value in the meantime.
-    const expKept = customOp({
-      name: "expKept",
-      forward: (ctx, x) => {
-        ctx.state.x = x;
-        return x.exp();
-      },
-      backward: (ctx, g) => [g.mul((ctx.state.x as Tensor).exp())],
-    });
     const make = () => {
       manualSeed(9);
       const w = randn([8, 8]).mul(0.1).requiresGrad_();
@@ -608,14 +613,6 @@ describe("compile and array reuse", () => {
   });
 
   it("plans the arrays of a function under noGrad whose custom op keeps tensors in ctx.state (no backward can read them)", () => {
-    const expKept = customOp({
-      name: "expKept",
-      forward: (ctx, x) => {
-        ctx.state.x = x;
-        return x.exp();
-      },
-      backward: (ctx, g) => [g.mul((ctx.state.x as Tensor).exp())],
-    });
     manualSeed(17);
     const w = randn([16, 16]).mul(0.1);
     const f = (x: Tensor): Tensor => noGrad(() => expKept(x.matmul(w)).matmul(w).tanh());
