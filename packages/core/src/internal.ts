@@ -39,6 +39,7 @@ export {
   type PublicOpName,
 } from "./registry.js";
 export { setUnfilledPoison } from "./tensor/dtype.js";
+export { peekGrad } from "./tensor/tensor.js";
 export {
   activeTracer,
   type OpTracer,

@@ -2,6 +2,7 @@
 // AMSGrad and maximize. AdamW (adamw.ts) reuses `adamUpdate` with decoupled decay.
 
 import { type Tensor, zerosLike } from "@koubai/core";
+import { peekGrad } from "@koubai/core/internal";
 import {
   checkBoolean,
   checkedGrad,
@@ -103,8 +104,11 @@ export function adamUpdate(
 ): void {
   const [beta1, beta2] = group.betas;
   for (const p of group.params) {
-    if (p.grad === null) continue;
-    const grad = checkedGrad(where, p, p.grad);
+    // Read without counting as user code's read: the step keeps no reference to the gradient,
+    // so a compiled step may reuse its array once zeroGrad() drops it.
+    const current = peekGrad(p);
+    if (current === null) continue;
+    const grad = checkedGrad(where, p, current);
     let s = state.get(p);
     if (s === undefined) {
       s = { step: 0, expAvg: zerosLike(p), expAvgSq: zerosLike(p) };

@@ -1,6 +1,7 @@
 // Stochastic gradient descent with PyTorch's momentum, dampening, Nesterov and weight decay.
 
 import { type Tensor, zerosLike } from "@koubai/core";
+import { peekGrad } from "@koubai/core/internal";
 import { checkBoolean, checkedGrad, checkNonNegative, checkStateTensor } from "./check.js";
 import { sgdKernel, updateInPlace } from "./kernels.js";
 import {
@@ -121,8 +122,11 @@ export class SGD extends Optimizer<SGDParamGroup, SGDState> {
 
   protected override update(group: SGDParamGroup): void {
     for (const p of group.params) {
-      if (p.grad === null) continue;
-      const grad = checkedGrad("SGD.step", p, p.grad);
+      // Read without counting as user code's read: the step keeps no reference to the gradient,
+      // so a compiled step may reuse its array once zeroGrad() drops it.
+      const current = peekGrad(p);
+      if (current === null) continue;
+      const grad = checkedGrad("SGD.step", p, current);
       let state = this.state.get(p);
       if (state === undefined) {
         state = {};

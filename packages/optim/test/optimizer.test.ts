@@ -1,4 +1,5 @@
 import { compile, manualSeed, randn, type Tensor, tensor, zeros } from "@koubai/core";
+import { peekGrad } from "@koubai/core/internal";
 import { describe, expect, it } from "vitest";
 import { Adam, AdamW, Optimizer, type OptimizerStateDict, SGD, StepLR } from "../src/index.js";
 
@@ -336,5 +337,51 @@ describe("optimizers inside compiled functions", () => {
       expect(step.replays).toBe(5);
       expect(Array.from(traced.w.toArray())).toEqual(Array.from(eager.w.toArray()));
     });
+
+    it(`${name}: a replayed step reuses the array of the gradient zeroGrad() dropped, as nobody read it`, () => {
+      const x = randn([16, 4]);
+      const y = randn([16, 1]);
+      const traced = setup(make);
+      const step = compile(traced.step);
+      const buffers: ArrayBufferLike[] = [];
+      for (let i = 0; i < 5; i++) {
+        step(x, y);
+        buffers.push(peekGrad(traced.w)!.data.buffer); // peeked: not a read that keeps it
+      }
+      expect(buffers[4]).toBe(buffers[3]);
+      expect(buffers[3]).toBe(buffers[2]);
+    });
   }
+
+  it("a custom optimizer that keeps the gradients it reads sees them intact after later steps", () => {
+    /** Plain SGD that also keeps every gradient it applied, as a user's optimizer might. */
+    class KeepingSGD extends Optimizer<{ lr: number; params: Tensor[] }> {
+      readonly applied: { grad: Tensor; values: number[] }[] = [];
+      protected validateGroup(): void {}
+      protected update(group: { lr: number; params: Tensor[] }): void {
+        for (const p of group.params) {
+          const grad = p.grad;
+          if (grad === null) continue;
+          this.applied.push({ grad, values: Array.from(grad.toArray()) });
+          p.sub_(grad.mul(group.lr));
+        }
+      }
+    }
+    manualSeed(3);
+    const w = randn([4, 1]).requiresGrad_();
+    const optimizer = new KeepingSGD([w], { lr: 0.1 });
+    const step = compile((x: Tensor, y: Tensor) => {
+      optimizer.zeroGrad();
+      const loss = x.matmul(w).sub(y).square().mean();
+      loss.backward();
+      optimizer.step();
+      return loss;
+    });
+    const x = randn([16, 4]);
+    const y = randn([16, 1]);
+    for (let i = 0; i < 6; i++) step(x, y);
+    expect(optimizer.applied).toHaveLength(6);
+    for (const { grad, values } of optimizer.applied)
+      expect(Array.from(grad.toArray())).toEqual(values);
+  });
 });

@@ -8,10 +8,10 @@ import { isGradEnabled, setGradEnabled } from "../autograd/grad-mode.js";
 import { bytesPerElement, setArrayPool } from "../tensor/dtype.js";
 import { formatShape } from "../tensor/shape.js";
 import { Storage } from "../tensor/storage.js";
-import { Tensor } from "../tensor/tensor.js";
+import { peekGrad, Tensor } from "../tensor/tensor.js";
 import { WithSaved } from "../tensor/tracing.js";
 import { FusedUnit, fuseElementwise, inPlaceTargets } from "./fuse.js";
-import { liveness, ReplayArrays, stepValues } from "./memory.js";
+import { isGradAssignment, liveness, ReplayArrays, stepValues } from "./memory.js";
 import {
   findTensor,
   mapTensors,
@@ -157,6 +157,8 @@ class Plan {
    * runs a backward, else those a call made with grad mode on reads.
    */
   readonly #gradFlagsRead: readonly TracedValue[];
+  /** By step: the tensor whose `.grad` that step assigns, or null (see ReplaySession.gradAssigned). */
+  readonly #gradTargets: (TracedValue | null)[];
   /** Replays that ran in the traced order since an input shares that storage. */
   unfusedReplays = 0;
 
@@ -206,6 +208,10 @@ class Plan {
           )
         : null;
     this.#inPlaceStorage = fuse ? inPlaceTargets(this.units) : new Set();
+    this.#gradTargets = this.steps.map((step) => {
+      const target = step instanceof FusedUnit || !isGradAssignment(step) ? null : step.args[0];
+      return target instanceof TracedValue ? target : null;
+    });
   }
 
   /** The fused units among the steps. */
@@ -226,11 +232,11 @@ class Plan {
     }
     for (const { tensor, grad } of this.graph.gradReads) {
       // Which tensor: a gradient the trace added into or read must be the same one.
-      if (tensor.grad !== grad) {
+      if (peekGrad(tensor) !== grad) {
         const name = tensor.name ?? `a tensor of shape ${formatShape(tensor.shape)}`;
         return grad === null
           ? `${name}.grad was null when traced and is a tensor now`
-          : `${name}.grad is ${tensor.grad === null ? "null" : "another tensor"} now`;
+          : `${name}.grad is ${peekGrad(tensor) === null ? "null" : "another tensor"} now`;
       }
     }
     return null;
@@ -287,7 +293,14 @@ class Plan {
       else {
         this.steps.forEach((step, s) => {
           session?.beginStep(s);
-          if (!(step instanceof FusedUnit)) run(step);
+          const gradTarget = this.#gradTargets[s];
+          if (gradTarget !== null && session !== null) {
+            // The session may reuse the array of the gradient this assignment drops.
+            const target = env[gradTarget.id]!;
+            const old = peekGrad(target);
+            run(step as TracedNode);
+            session.gradAssigned(s, old, peekGrad(target));
+          } else if (!(step instanceof FusedUnit)) run(step);
           else if (!step.run(env)) step.units.forEach(run);
           session?.endStep(s, this.#made[s], env);
         });

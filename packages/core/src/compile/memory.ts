@@ -8,6 +8,12 @@
 // what an optimizer step receives (with every view of them), and anything allocated outside the
 // values (an op's own scratch, an optimizer's state).
 //
+// Gradients are the exception: a gradient a replay assigns to `.grad` (that nothing else
+// receives) is marked unread (tensor.ts); when a later `.grad` assignment (`zeroGrad()`) drops it
+// and nobody has read it in between, nothing outside the replays can hold it, so its array goes
+// to the next allocation of its dtype and length that the plan leaves fresh: the next call's
+// gradient, typically. A training step that does not look at its gradients then allocates none.
+//
 // Every later replay checks, as it goes, that it allocates what the recording did (dtype and
 // length, step by step) and that each value lives in the array the plan expects; at the first
 // difference (an input with other strides, say, so an op copies where it made a view) it stops
@@ -16,7 +22,7 @@
 
 import { formatBytes } from "../kernels/format-bytes.js";
 import { type ArrayPool, bytesPerElement, type DType, type TypedArray } from "../tensor/dtype.js";
-import type { Tensor } from "../tensor/tensor.js";
+import { claimUnreadGrad, markGradUnread, type Tensor } from "../tensor/tensor.js";
 import { forEachInArgs, type TracedNode, TracedValue } from "./trace.js";
 
 /** What one replay step reads and makes, as liveness needs it. */
@@ -27,6 +33,8 @@ export interface StepValues {
   readonly makes: readonly TracedValue[];
   /** True for an effect (setting `.grad`, an optimizer step): what it receives escapes. */
   readonly effect: boolean;
+  /** For a `.grad` assignment of a value: that value (the new gradient); else null. */
+  readonly gradAssigned: TracedValue | null;
 }
 
 /** The reads and makes of a step made of `units` (one call, or a fused run of calls). */
@@ -40,7 +48,19 @@ export function stepValues(units: readonly TracedNode[]): StepValues {
     });
     makes.push(...unit.outputs, ...unit.saved);
   }
-  return { reads, makes, effect: units.some((u) => u.kind === "effect") };
+  const only = units.length === 1 ? units[0] : null;
+  const assigned = only !== null && isGradAssignment(only) ? only.args[1] : null;
+  return {
+    reads,
+    makes,
+    effect: units.some((u) => u.kind === "effect"),
+    gradAssigned: assigned instanceof TracedValue ? assigned : null,
+  };
+}
+
+/** True for a replayed `t.grad = value` (value a tensor or null). */
+export function isGradAssignment(unit: TracedNode): boolean {
+  return unit.kind === "effect" && unit.op === "setGrad";
 }
 
 /** When each value is last needed, and which values must outlive the call. */
@@ -49,6 +69,10 @@ export interface Liveness {
   readonly last: Int32Array;
   /** The result's values and every value an effect receives. */
   readonly escaping: ReadonlySet<TracedValue>;
+  /** By value id: how many ways it escapes (once if returned, once per effect receiving it). */
+  readonly escapes: Int32Array;
+  /** By value id: the step assigning it to a `.grad`, or -1. */
+  readonly gradStep: Int32Array;
 }
 
 export function liveness(
@@ -58,14 +82,21 @@ export function liveness(
 ): Liveness {
   const escaping = new Set<TracedValue>(outputs);
   const last = new Int32Array(values).fill(-1);
+  const escapes = new Int32Array(values);
+  const gradStep = new Int32Array(values).fill(-1);
+  for (const v of outputs) escapes[v.id]++;
   steps.forEach((step, s) => {
     for (const v of step.makes) if (last[v.id] < 0) last[v.id] = s;
     for (const v of step.reads) {
       last[v.id] = s;
-      if (step.effect) escaping.add(v);
+      if (step.effect) {
+        escaping.add(v);
+        escapes[v.id]++;
+      }
     }
+    if (step.gradAssigned !== null) gradStep[step.gradAssigned.id] = s;
   });
-  return { last, escaping };
+  return { last, escaping, escapes, gradStep };
 }
 
 /** One allocation of the recorded replay: what it asked for, during which step, what it got. */
@@ -83,11 +114,18 @@ export interface ReplaySession extends ArrayPool {
   beginStep(s: number): void;
   /** After step `s` made `made` (whose tensors are in `env`). */
   endStep(s: number, made: readonly TracedValue[], env: readonly (Tensor | undefined)[]): void;
+  /** After step `s`, a `.grad` assignment, replaced gradient `old` with `now` (either may be null). */
+  gradAssigned(s: number, old: Tensor | null, now: Tensor | null): void;
 }
 
 /** True when the array is all of its ArrayBuffer: only such an array can be handed out whole. */
 function ownsBuffer(array: TypedArray): boolean {
   return array.byteOffset === 0 && array.byteLength === array.buffer.byteLength;
+}
+
+/** True when `t` is all of its array, which is all of its buffer, element for element. */
+function ownsArray(t: Tensor): boolean {
+  return ownsBuffer(t.data) && t.offset === 0 && t.numel() === t.data.length && t.isContiguous();
 }
 
 /** The first replay: records every allocation and the buffer of every value. */
@@ -123,6 +161,8 @@ class Recording implements ReplaySession {
       if (t !== undefined) this.buffers[v.id] = t.data.buffer;
     }
   }
+
+  gradAssigned(): void {}
 }
 
 /** What the recording's values and allocations give: a slot per planned allocation. */
@@ -141,6 +181,25 @@ class MemoryPlan {
   readonly slotLengths: number[];
   /** The buffers of the slots' arrays made so far. */
   readonly slotBuffers = new Set<ArrayBufferLike>();
+  /** By allocation index: the last step reading a value in its array. */
+  readonly lastUse: Int32Array;
+  /**
+   * By step: the allocation whose array that step (a `.grad` assignment) makes a gradient, when
+   * the assignment is the only way the array escapes the call. Only such a gradient is marked
+   * unread.
+   */
+  readonly gradAllocation = new Map<number, number>();
+  /**
+   * By allocation index: the bin of arrays of its dtype and length that unread gradients left,
+   * for an allocation the slots do not serve; -1 for the others.
+   */
+  readonly binOf: Int32Array;
+  /** By bin: arrays of dropped unread gradients, waiting for an allocation of their size. */
+  readonly bins: TypedArray[][] = [];
+  /** By bin: how many arrays it keeps (how many allocations of a call may take one). */
+  readonly binCapacity: number[] = [];
+  /** The bin of each dtype and length the plan leaves fresh. */
+  readonly #binIndex = new Map<DType, Map<number, number>>();
 
   constructor(recording: Recording, live: Liveness, steps: number) {
     const { allocations, buffers } = recording;
@@ -161,12 +220,23 @@ class MemoryPlan {
     );
     const lastUse = new Int32Array(n).fill(-1);
     const escapes = new Uint8Array(n);
+    // By allocation: how many ways the values in its array escape, and the step assigning one
+    // of them to a `.grad`.
+    const escapeCount = new Int32Array(n);
+    const gradStep = new Int32Array(n).fill(-1);
     valueAllocation.forEach((i, id) => {
-      if (i >= 0) lastUse[i] = Math.max(lastUse[i], live.last[id]);
+      if (i < 0) return;
+      lastUse[i] = Math.max(lastUse[i], live.last[id]);
+      escapeCount[i] += live.escapes[id];
+      if (live.gradStep[id] >= 0) gradStep[i] = live.gradStep[id];
     });
     for (const v of live.escaping) {
       if (valueAllocation[v.id] >= 0) escapes[valueAllocation[v.id]] = 1;
     }
+    for (let i = 0; i < n; i++) {
+      if (gradStep[i] >= 0 && escapeCount[i] === 1) this.gradAllocation.set(gradStep[i], i);
+    }
+    this.lastUse = lastUse;
     // Slots, first fit in allocation order: a slot serves an allocation of its dtype and length
     // once every earlier allocation it served is dead (lifetimes end after their last step).
     this.slotOf = new Int32Array(n).fill(-1);
@@ -190,6 +260,43 @@ class MemoryPlan {
     }
     this.arrays = new Array(this.slotDtypes.length).fill(undefined);
     this.expected = valueAllocation.map((i) => (i >= 0 ? this.slotOf[i] : -1));
+    this.binOf = new Int32Array(n).fill(-1);
+    for (let i = 0; i < n; i++) {
+      if (this.slotOf[i] >= 0) continue;
+      const bin = this.#bin(this.dtypes[i], this.lengths[i], true);
+      this.binOf[i] = bin;
+      this.binCapacity[bin]++;
+    }
+  }
+
+  /** The bin of arrays of this dtype and length (made when `make`), or -1. */
+  #bin(dtype: DType, length: number, make: boolean): number {
+    let byLength = this.#binIndex.get(dtype);
+    if (byLength === undefined) {
+      if (!make) return -1;
+      byLength = new Map();
+      this.#binIndex.set(dtype, byLength);
+    }
+    let bin = byLength.get(length);
+    if (bin === undefined) {
+      if (!make) return -1;
+      bin = this.bins.length;
+      byLength.set(length, bin);
+      this.bins.push([]);
+      this.binCapacity.push(0);
+    }
+    return bin;
+  }
+
+  /**
+   * Keeps the array of a dropped unread gradient for the next allocation of its size that the
+   * plan leaves fresh; drops it (to the garbage collector) when no such allocation would take it.
+   */
+  recycle(dtype: DType, array: TypedArray): boolean {
+    const bin = this.#bin(dtype, array.length, false);
+    if (bin < 0 || this.bins[bin].length >= this.binCapacity[bin]) return false;
+    this.bins[bin].push(array);
+    return true;
   }
 
   /** Bytes of every slot's array. */
@@ -216,6 +323,12 @@ class Planned implements ReplaySession {
   /** Arrays made anew during the call (allocations the plan leaves fresh), and their bytes. */
   freshArrays = 0;
   freshBytes = 0;
+  /** Allocations that took the array of a dropped unread gradient. */
+  recycledArrays = 0;
+  /** The gradients this call marked unread: unmarked again if the call diverges or throws. */
+  readonly marked: Tensor[] = [];
+  /** The arrays this call allocated that the slots do not serve: their allocation, by buffer. */
+  readonly #unslotted = new Map<ArrayBufferLike, number>();
 
   constructor(private readonly plan: MemoryPlan) {}
 
@@ -229,7 +342,14 @@ class Planned implements ReplaySession {
     }
     this.#next++;
     const slot = plan.slotOf[i];
-    if (slot < 0) return undefined;
+    if (slot < 0) {
+      const array = plan.bins[plan.binOf[i]].pop();
+      if (array !== undefined) {
+        this.#unslotted.set(array.buffer, i);
+        this.recycledArrays++;
+      }
+      return array;
+    }
     // A slot's first allocation makes its array through the allocator (see fresh).
     return plan.arrays[slot];
   }
@@ -245,6 +365,28 @@ class Planned implements ReplaySession {
     }
     this.freshArrays++;
     this.freshBytes += array.byteLength;
+    if (slot < 0 && !this.diverged && this.#next > 0)
+      this.#unslotted.set(array.buffer, this.#next - 1);
+  }
+
+  gradAssigned(s: number, old: Tensor | null, now: Tensor | null): void {
+    if (this.diverged) return;
+    const { plan } = this;
+    if (old !== null && old !== now && claimUnreadGrad(old) && ownsArray(old)) {
+      // A gradient made by an earlier call, or by this one if no later step reads its array.
+      const i = this.#unslotted.get(old.data.buffer);
+      if (i === undefined || plan.lastUse[i] <= s) plan.recycle(old.dtype, old.data);
+    }
+    const i = plan.gradAllocation.get(s);
+    if (
+      now !== null &&
+      i !== undefined &&
+      this.#unslotted.get(now.data.buffer) === i &&
+      ownsArray(now)
+    ) {
+      markGradUnread(now);
+      this.marked.push(now);
+    }
   }
 
   beginStep(s: number): void {
@@ -285,7 +427,7 @@ export class ReplayArrays {
   /** Plans dropped because a call allocated differently from the recorded one. */
   dropped = 0;
   /** The latest call under a plan: arrays it made anew, and their bytes. */
-  #lastFresh: { arrays: number; bytes: number } | null = null;
+  #lastFresh: { arrays: number; bytes: number; recycled: number } | null = null;
 
   constructor(
     private readonly live: Liveness,
@@ -307,6 +449,10 @@ export class ReplayArrays {
     }
     const planned = session as Planned;
     if (planned.diverged) this.dropped++;
+    if (planned.diverged || !completed) {
+      // What a diverged call made may share arrays the recording did not see shared.
+      for (const grad of planned.marked) claimUnreadGrad(grad);
+    }
     // A value the plan did not expect may live in a slot's array (a result, even): the arrays
     // go with the plan. A call that threw may have left one there as well.
     if (planned.diverged || !completed) {
@@ -314,7 +460,11 @@ export class ReplayArrays {
       this.#lastFresh = null;
       return;
     }
-    this.#lastFresh = { arrays: planned.freshArrays, bytes: planned.freshBytes };
+    this.#lastFresh = {
+      arrays: planned.freshArrays,
+      bytes: planned.freshBytes,
+      recycled: planned.recycledArrays,
+    };
   }
 
   /** For explain(): what the plan does. */
@@ -331,7 +481,10 @@ export class ReplayArrays {
     const fresh =
       this.#lastFresh === null
         ? ""
-        : `; the latest call made ${this.#lastFresh.arrays} fresh (${formatBytes(this.#lastFresh.bytes)}: what it returns, gradients, what outlives it, ops' own scratch)`;
+        : `; the latest call made ${this.#lastFresh.arrays} fresh (${formatBytes(this.#lastFresh.bytes)}: what it returns, gradients, what outlives it, ops' own scratch)` +
+          (this.#lastFresh.recycled === 0
+            ? ""
+            : ` and reused the arrays of ${this.#lastFresh.recycled} dropped gradients nobody had read`);
     // Slots make their arrays on first use: right after the recording call there are none yet.
     const made = plan.arrays.some((array) => array !== undefined);
     return (

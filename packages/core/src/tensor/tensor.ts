@@ -28,6 +28,31 @@ const setGrad = (t: Tensor, value: Tensor | null): void => {
   t.grad = value;
 };
 
+// Gradients a compiled function's replay assigned that no code has read through `.grad` since:
+// nothing outside Koubai can hold one, so once `zeroGrad()` drops it, its array may become the
+// next call's gradient (compile/memory.ts), as PyTorch's allocator reuses a gradient freed when
+// its reference count drops to zero. Reading `.grad` removes a gradient from the set for good.
+const unreadGrads = new WeakSet<Tensor>();
+
+/** @internal Marks `grad`, just assigned by a replay, as read by nobody yet. */
+export function markGradUnread(grad: Tensor): void {
+  unreadGrads.add(grad);
+}
+
+/**
+ * @internal True when `grad` was marked by {@link markGradUnread} and nobody has read it since;
+ * it is unmarked either way, so its array is given away at most once.
+ */
+export function claimUnreadGrad(grad: Tensor): boolean {
+  return unreadGrads.delete(grad);
+}
+
+/**
+ * @internal `t.grad` for Koubai code that keeps no reference to it past the call (an optimizer's
+ * step, compile's checks): unlike the getter, it leaves the gradient reusable.
+ */
+export let peekGrad: (t: Tensor) => Tensor | null;
+
 /**
  * How a tracer sees `requiresGrad_(value)`: a change of state it must replay, since whether later
  * calls record an autograd graph depends on it (freezing a network inside a training step).
@@ -112,8 +137,15 @@ export class Tensor {
    * dtype; RangeError for another shape; Error for the tensor itself.
    */
   get grad(): Tensor | null {
-    activeTracer()?.gradRead(this, this.#grad);
-    return this.#grad;
+    const grad = this.#grad;
+    activeTracer()?.gradRead(this, grad);
+    // Whoever reads it may keep it: its array is never reused for another gradient.
+    if (grad !== null) unreadGrads.delete(grad);
+    return grad;
+  }
+
+  static {
+    peekGrad = (t) => t.#grad;
   }
 
   /** Sets the gradient, checked as the getter describes (as `p.grad = ...` does in PyTorch). */

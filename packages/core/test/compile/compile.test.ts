@@ -19,7 +19,7 @@ import {
   TraceError,
   tensor,
 } from "../../src/index.js";
-import { setUnfilledPoison } from "../../src/internal.js";
+import { peekGrad, setUnfilledPoison } from "../../src/internal.js";
 
 /** A two-layer MLP with a hand-written SGD-momentum step, as eager code writes it. */
 function mlp(seed: number) {
@@ -630,5 +630,150 @@ describe("compile and array reuse", () => {
     expect(step.explain()).toContain(
       "each a fresh garbage-collected array: compile(fn, { reuseArrays: false })",
     );
+  });
+});
+
+describe("compile and gradients nobody read", () => {
+  /** A least-squares step over w [64, 32]: its gradient is one 8 KB array per call. */
+  function lsq(seed: number, body: (w: Tensor, x: Tensor, y: Tensor) => Tensor) {
+    manualSeed(seed);
+    const w = randn([64, 32]).mul(0.1).requiresGrad_();
+    return { w, step: (x: Tensor, y: Tensor) => body(w, x, y) };
+  }
+  const loss = (w: Tensor, x: Tensor, y: Tensor) => x.matmul(w).sub(y).square().mean();
+  /** zeroGrad first, as PyTorch's examples write a step. */
+  const zeroFirst = (w: Tensor, x: Tensor, y: Tensor): Tensor => {
+    w.grad = null;
+    const l = loss(w, x, y);
+    l.backward();
+    noGrad(() => w.sub_(peekGrad(w)!.mul(0.1)));
+    return l;
+  };
+  const data = () => [randn([16, 64]), randn([16, 32])] as const;
+
+  it("gives the next call's gradient the array of a gradient dropped unread, bit for bit the eager results", () => {
+    const [x, y] = data();
+    const eager = lsq(1, zeroFirst);
+    const traced = lsq(1, zeroFirst);
+    const step = compile(traced.step);
+    const buffers: ArrayBufferLike[] = [];
+    // Unfilled arrays arrive full of NaN: an element a kernel left unwritten would show it.
+    setUnfilledPoison({ value: Number.NaN, minBytes: 0 });
+    try {
+      for (let i = 0; i < 6; i++) {
+        expect(bits(step(x, y))).toEqual(bits(eager.step(x, y)));
+        buffers.push(peekGrad(traced.w)!.data.buffer);
+        expect(bits(peekGrad(traced.w)!)).toEqual(bits(peekGrad(eager.w)!));
+      }
+    } finally {
+      setUnfilledPoison(null);
+    }
+    expect(bits(traced.w)).toEqual(bits(eager.w));
+    // Calls 1-3 trace, record and plan (a fresh gradient each); from call 4 on each gradient
+    // takes the array of the one its call's `w.grad = null` dropped.
+    expect(new Set(buffers.slice(0, 3)).size).toBe(3);
+    expect(buffers[3]).toBe(buffers[2]);
+    expect(buffers[5]).toBe(buffers[2]);
+    expect(step.explain()).toContain("reused the arrays of 1 dropped gradients nobody had read");
+  });
+
+  it("never reuses a gradient read through .grad: what the caller keeps stays intact", () => {
+    const [x, y] = data();
+    const traced = lsq(2, zeroFirst);
+    const step = compile(traced.step);
+    const kept: { grad: Tensor; values: number[] }[] = [];
+    for (let i = 0; i < 6; i++) {
+      step(x, y);
+      if (i % 2 === 1) {
+        const grad = traced.w.grad!; // read by the caller: never reused
+        kept.push({ grad, values: bits(grad) });
+      }
+    }
+    for (const { grad, values } of kept) expect(bits(grad)).toEqual(values);
+    expect(new Set(kept.map(({ grad }) => grad.data.buffer)).size).toBe(kept.length);
+  });
+
+  it("reuses a gradient dropped at the end of a call in the next one, bit for bit", () => {
+    const zeroLast = (w: Tensor, x: Tensor, y: Tensor): Tensor => {
+      const l = loss(w, x, y);
+      l.backward();
+      noGrad(() => w.sub_(peekGrad(w)!.mul(0.1)));
+      w.grad = null;
+      return l;
+    };
+    const [x, y] = data();
+    const eager = lsq(3, zeroLast);
+    const traced = lsq(3, zeroLast);
+    const step = compile(traced.step);
+    for (let i = 0; i < 6; i++) expect(bits(step(x, y))).toEqual(bits(eager.step(x, y)));
+    expect(bits(traced.w)).toEqual(bits(eager.w));
+    expect(step.explain()).toContain("reused the arrays of 1 dropped gradients nobody had read");
+  });
+
+  it("keeps a dropped gradient the call still reads until its last read", () => {
+    // w's first gradient is dropped, then read after a second backward made another one: had
+    // the second taken the first's array, the result would be the second gradient's sum.
+    const readAfterDrop = (w: Tensor, x: Tensor, y: Tensor): Tensor => {
+      w.grad = null;
+      loss(w, x, y).backward();
+      const first = peekGrad(w)!;
+      w.grad = null;
+      loss(w, x.mul(2), y).backward();
+      return first.sum().sub(peekGrad(w)!.sum());
+    };
+    const [x, y] = data();
+    const eager = lsq(4, readAfterDrop);
+    const traced = lsq(4, readAfterDrop);
+    const step = compile(traced.step);
+    for (let i = 0; i < 5; i++) {
+      const result = bits(step(x, y));
+      expect(result).toEqual(bits(eager.step(x, y)));
+      expect(result[0]).not.toBe(0);
+    }
+  });
+
+  it("never reuses a gradient the function returns or also assigns elsewhere", () => {
+    const [x, y] = data();
+    manualSeed(5);
+    const w = randn([64, 32]).mul(0.1).requiresGrad_();
+    const shadow = randn([64, 32]);
+    const step = compile((x: Tensor, y: Tensor) => {
+      w.grad = null;
+      shadow.grad = null;
+      loss(w, x, y).backward();
+      shadow.grad = peekGrad(w); // the same gradient, twice
+      return peekGrad(w)!;
+    });
+    const kept: { grad: Tensor; values: number[] }[] = [];
+    for (let i = 0; i < 6; i++) {
+      const grad = step(x.add(i), y);
+      kept.push({ grad, values: bits(grad) });
+    }
+    for (const { grad, values } of kept) expect(bits(grad)).toEqual(values);
+    expect(step.explain()).not.toContain("dropped gradients nobody had read");
+  });
+
+  it("reuses an input's gradient the caller never read, and keeps the ones it read", () => {
+    const w = randn([64, 32]).mul(0.1);
+    const step = compile((x: Tensor, y: Tensor) => {
+      x.grad = null;
+      const l = loss(w, x, y);
+      l.backward();
+      return l;
+    });
+    const x = randn([16, 64]).requiresGrad_();
+    const y = randn([16, 32]);
+    const buffers: ArrayBufferLike[] = [];
+    for (let i = 0; i < 5; i++) {
+      step(x, y);
+      buffers.push(peekGrad(x)!.data.buffer);
+    }
+    expect(buffers[4]).toBe(buffers[3]);
+    const read = x.grad!;
+    const values = bits(read);
+    step(x, y.mul(2)); // another gradient: it would show in `read` had its array been reused
+    step(x, y.mul(3));
+    expect(bits(read)).toEqual(values);
+    expect(peekGrad(x)!.data.buffer).not.toBe(read.data.buffer);
   });
 });

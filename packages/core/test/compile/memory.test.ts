@@ -35,6 +35,31 @@ describe("liveness", () => {
     expect(escaping.has(mul3.outputs[0])).toBe(true); // assigned to .grad
     expect(escaping.has(mul.outputs[0])).toBe(false);
   });
+
+  it("counts the ways each value escapes and finds the .grad assignments", () => {
+    const w = zeros([4, 4]).requiresGrad_();
+    const v = zeros([4, 4]).requiresGrad_();
+    const { graph } = trace(
+      (x: Tensor) => {
+        const a = x.mul(2);
+        const b = x.mul(3);
+        w.grad = a; // a escapes once: only a gradient
+        v.grad = b; // b escapes twice: a gradient and the result
+        return b;
+      },
+      [tensor(new Float32Array(16), { shape: [4, 4] })],
+    );
+    const units = graph.nodes.filter((n) => n.kind !== "composite");
+    const steps = units.map((u) => stepValues([u]));
+    const { escapes, gradStep } = liveness(steps, graph.outputs, graph.values.length);
+    const [mulA, mulB, setW, setV] = units;
+    expect(steps[units.indexOf(setW)].gradAssigned).toBe(mulA.outputs[0]);
+    expect(escapes[mulA.outputs[0].id]).toBe(1);
+    expect(escapes[mulB.outputs[0].id]).toBe(2);
+    expect(gradStep[mulA.outputs[0].id]).toBe(units.indexOf(setW));
+    expect(gradStep[mulB.outputs[0].id]).toBe(units.indexOf(setV));
+    expect(steps[units.indexOf(mulA)].gradAssigned).toBeNull();
+  });
 });
 
 /**
@@ -50,6 +75,7 @@ function chain() {
     reads: s === 0 ? [] : [v[s - 1]],
     makes: [value],
     effect: false,
+    gradAssigned: null,
   }));
   const arrays = new ReplayArrays(liveness(steps, [v[5]], 6), 6, 6);
   /** Runs one call: step s allocates `allocs[s]` arrays, value s takes `bufferOf(s)`. */
