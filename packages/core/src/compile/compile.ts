@@ -157,6 +157,11 @@ class Plan {
    * runs a backward, else those a call made with grad mode on reads.
    */
   readonly #gradFlagsRead: readonly TracedValue[];
+  /**
+   * Each `.grad` the trace read before assigning it, with the input position of the tensor read
+   * (-1 for a captured tensor): an input's is checked on the tensor passed at that position.
+   */
+  readonly #gradReads: readonly { tensor: Tensor; grad: Tensor | null; input: number }[];
   /** By step: the tensor whose `.grad` that step assigns, or null (see ReplaySession.gradAssigned). */
   readonly #gradTargets: (TracedValue | null)[];
   /** Replays that ran in the traced order since an input shares that storage. */
@@ -208,6 +213,12 @@ class Plan {
           )
         : null;
     this.#inPlaceStorage = fuse ? inPlaceTargets(this.units) : new Set();
+    const inputPosition = new Map(graph.inputs.map((v, i) => [v.tensor, i] as const));
+    this.#gradReads = graph.gradReads.map(({ tensor, grad }) => ({
+      tensor,
+      grad,
+      input: inputPosition.get(tensor) ?? -1,
+    }));
     this.#gradTargets = this.steps.map((step) => {
       const target = step instanceof FusedUnit || !isGradAssignment(step) ? null : step.args[0];
       return target instanceof TracedValue ? target : null;
@@ -219,8 +230,8 @@ class Plan {
     return this.steps.filter((s) => s instanceof FusedUnit);
   }
 
-  /** Why this plan no longer describes a call, or null when it does. */
-  staleness(): string | null {
+  /** Why this plan no longer describes a call on `inputs`, or null when it does. */
+  staleness(inputs: readonly Tensor[]): string | null {
     if (this.epoch !== modeEpoch) return "a module's train()/eval() changed since the last trace";
     for (const v of this.#gradFlagsRead) {
       // Calls on tensors that did not require grad replay without a graph (fused, planned), and
@@ -230,13 +241,19 @@ class Plan {
         return `${v.label} (${v.dtype}${formatShape(v.shape)}) ${v.requiresGrad ? "required" : "did not require"} grad when traced and ${now ? "does" : "does not"} now`;
       }
     }
-    for (const { tensor, grad } of this.graph.gradReads) {
-      // Which tensor: a gradient the trace added into or read must be the same one.
-      if (peekGrad(tensor) !== grad) {
-        const name = tensor.name ?? `a tensor of shape ${formatShape(tensor.shape)}`;
-        return grad === null
+    for (const read of this.#gradReads) {
+      // Which tensor: a gradient the trace added into or read must be the same one (an input's
+      // is the one of the tensor passed now: a new input tensor comes with a null `.grad`).
+      const tensor = read.input >= 0 ? inputs[read.input] : read.tensor;
+      const now = peekGrad(tensor);
+      if (now !== read.grad) {
+        const name =
+          read.input >= 0
+            ? `input${read.input}`
+            : (tensor.name ?? `a tensor of shape ${formatShape(tensor.shape)}`);
+        return read.grad === null
           ? `${name}.grad was null when traced and is a tensor now`
-          : `${name}.grad is ${peekGrad(tensor) === null ? "null" : "another tensor"} now`;
+          : `${name}.grad is ${now === null ? "null" : "another tensor"} now`;
       }
     }
     return null;
@@ -548,7 +565,7 @@ export function compile<A extends Tensor[], R>(
     });
     const signature = signatureOf(inputs);
     const known = plans.get(signature);
-    const stale = known?.staleness() ?? null;
+    const stale = known?.staleness(inputs) ?? null;
     if (known !== undefined && stale === null && options.check === true) {
       // Run eagerly (the result is the eager one) and compare what it did with the plan.
       const { graph, result } = trace(fn as (...t: Tensor[]) => R, inputs);

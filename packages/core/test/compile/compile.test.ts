@@ -214,6 +214,29 @@ describe("compile and accumulated gradients", () => {
     expect(traced.w.grad!.tolist()).toEqual([1, 2, 4]);
     expect(messages[2]).toContain("(a tensor of shape [3].grad is another tensor now)");
   });
+
+  it("checks an input's .grad on the tensor passed now: a new input each call replays, with eager's gradients", () => {
+    const messages: string[] = [];
+    manualSeed(10);
+    const w = randn([8, 3]);
+    const saliency = (x: Tensor) => x.matmul(w).square().sum().backward();
+    const f = compile(saliency, { log: (m) => messages.push(m) });
+    for (let i = 0; i < 4; i++) {
+      const x = randn([4, 8]);
+      const [eagerX, tracedX] = [x.clone().requiresGrad_(), x.clone().requiresGrad_()];
+      saliency(eagerX);
+      f(tracedX);
+      expect(bits(tracedX.grad!)).toEqual(bits(eagerX.grad!));
+    }
+    expect(f.traces).toBe(1);
+    expect(f.replays).toBe(3);
+    // The same input again, its gradient not cleared: the replay would assign where eager adds.
+    const x = randn([4, 8]).requiresGrad_();
+    f(x);
+    f(x);
+    expect(f.traces).toBe(2);
+    expect(messages[1]).toContain("(input0.grad was null when traced and is a tensor now)");
+  });
 });
 
 describe("compile with check", () => {
