@@ -1,7 +1,7 @@
 // Gradient clipping: rescale all gradients by their joint norm, or clamp each element.
 
-import { noGrad, Tensor, type TypedArray } from "@koubai/core";
-import { activeTracer } from "@koubai/core/internal";
+import { noGrad, stack, Tensor, zeros } from "@koubai/core";
+import { activeTracer, peekGrad } from "@koubai/core/internal";
 
 /** Options of `clipGradNorm`. */
 export interface ClipGradNormOptions {
@@ -13,58 +13,50 @@ export interface ClipGradNormOptions {
 
 function gradsOf(params: Iterable<Tensor> | Tensor): Tensor[] {
   const list = params instanceof Tensor ? [params] : Array.from(params);
-  return list.filter((p) => p.grad !== null).map((p) => p.grad!);
+  // While a function is traced the getter tells the trace which gradients it read; otherwise
+  // peekGrad reads without counting as a read that may keep the gradient (clipping keeps none),
+  // so a compiled step can still reuse its array.
+  const read = activeTracer() === null ? peekGrad : (p: Tensor) => p.grad;
+  return list.map(read).filter((g): g is Tensor => g !== null);
 }
 
-/** `‖x‖_p` over a flat array of values, as `torch.linalg.vector_norm`. */
-function vectorNorm(values: ArrayLike<number>, p: number): number {
-  const n = values.length;
-  if (p === Number.POSITIVE_INFINITY || p === Number.NEGATIVE_INFINITY) {
-    let out = p > 0 ? 0 : Number.POSITIVE_INFINITY;
-    for (let i = 0; i < n; i++) {
-      const a = Math.abs(values[i]);
-      // Written so that NaN propagates, as torch's max/min do.
-      if (a !== a) return Number.NaN;
-      out = p > 0 ? (a > out ? a : out) : a < out ? a : out;
-    }
-    return out;
-  }
-  let sum = 0;
-  for (let i = 0; i < n; i++) {
-    const a = Math.abs(values[i]);
-    if (p === 0) sum += a !== 0 ? 1 : 0;
-    else if (p === 1) sum += a;
-    else if (p === 2) sum += a * a;
-    else sum += a ** p;
-  }
-  if (p === 0 || p === 1) return sum;
-  return p === 2 ? Math.sqrt(sum) : sum ** (1 / p);
-}
-
-function valuesOf(t: Tensor): TypedArray {
-  return t.isContiguous() ? t.data.subarray(t.offset, t.offset + t.numel()) : t.toArray();
+/** `‖g‖_p` as a 0-d tensor of g's dtype, as `torch.linalg.vector_norm`. */
+function vectorNorm(g: Tensor, p: number): Tensor {
+  if (p === Number.POSITIVE_INFINITY) return g.abs().amax();
+  if (p === Number.NEGATIVE_INFINITY) return g.abs().amin();
+  if (p === 0) return g.ne(0).to(g.dtype).sum();
+  if (p === 1) return g.abs().sum();
+  if (p === 2) return g.square().sum().sqrt();
+  return g
+    .abs()
+    .pow(p)
+    .sum()
+    .pow(1 / p);
 }
 
 /**
  * Rescales the gradients of `params` in place so that their joint p-norm is at most `maxNorm`
  * (>= 0: torch 1.13 accepts a negative one, which flips every gradient; Koubai refuses it),
- * like `torch.nn.utils.clip_grad_norm_`, and returns the joint norm before clipping (as a JS
- * number). The joint norm is the norm of the per-parameter norms; every gradient is multiplied
- * by `min(1, maxNorm / (total + 1e-6))`. Parameters without a gradient are skipped (with none
- * at all the result is 0). Float32 gradients give a float32-rounded norm and factor, as in torch.
+ * like `torch.nn.utils.clip_grad_norm_`, and returns the joint norm before clipping as a 0-d
+ * tensor (read it with `item()`). The joint norm is the norm of the per-parameter norms (in
+ * float64 when any gradient is float64); every gradient is multiplied by
+ * `min(1, maxNorm / (total + 1e-6))`. Parameters without a gradient are skipped (with none at all
+ * the result is a float32 0). It is made of tensor ops, with no branch on the norm, so it can run
+ * inside a compiled training step, except with `errorIfNonfinite`, which reads the norm.
  *
  * @example
  * ```ts
  * loss.backward();
- * const norm = clipGradNorm(model.parameters(), 1.0);
+ * const norm = clipGradNorm(model.parameters(), 1.0); // a 0-d tensor
  * optimizer.step();
+ * console.log(norm.item());
  * ```
  */
 export function clipGradNorm(
   params: Iterable<Tensor> | Tensor,
   maxNorm: number,
   { normType = 2, errorIfNonfinite = false }: ClipGradNormOptions = {},
-): number {
+): Tensor {
   if (typeof maxNorm !== "number" || Number.isNaN(maxNorm)) {
     throw new TypeError(`clipGradNorm: maxNorm must be a number, got ${String(maxNorm)}`);
   }
@@ -83,24 +75,28 @@ export function clipGradNorm(
     }
   }
   const grads = gradsOf(params);
-  if (grads.length === 0) return 0;
-  // The norm is computed from the gradients' values in JavaScript: inside a traced (compiled)
-  // function that is a read of tensor values, which a replay would not repeat.
-  const tracer = activeTracer();
-  for (const g of grads) tracer?.read("clipGradNorm", g);
-  const round = grads.every((g) => g.dtype === "float32") ? Math.fround : (x: number) => x;
-  const norms = grads.map((g) => round(vectorNorm(valuesOf(g), normType)));
-  const total = round(vectorNorm(norms, normType));
-  if (errorIfNonfinite && !Number.isFinite(total)) {
-    throw new Error(
-      `clipGradNorm: the total norm of order ${normType} for gradients from params is non-finite (${total}), so it cannot be clipped; pass errorIfNonfinite: false to scale the gradients by it anyway`,
-    );
-  }
-  const coefficient = Math.min(round(round(maxNorm) / round(total + round(1e-6))), 1);
-  noGrad(() => {
-    for (const g of grads) g.mul_(coefficient);
+  if (grads.length === 0) return zeros([]);
+  return noGrad(() => {
+    const dtype = grads.some((g) => g.dtype === "float64") ? "float64" : "float32";
+    const norms = grads.map((g) => vectorNorm(g.detach(), normType).to(dtype));
+    const total = vectorNorm(stack(norms), normType);
+    if (errorIfNonfinite) {
+      // A branch on the norm's value: inside a traced (compiled) function, a read a replay
+      // would not repeat.
+      activeTracer()?.read("clipGradNorm", total);
+      const value = total.item();
+      if (!Number.isFinite(value)) {
+        throw new Error(
+          `clipGradNorm: the total norm of order ${normType} for gradients from params is non-finite (${value}), so it cannot be clipped; pass errorIfNonfinite: false to scale the gradients by it anyway`,
+        );
+      }
+    }
+    // As torch: maxNorm / (total + 1e-6), which it computes as a reciprocal times maxNorm,
+    // clamped to at most 1 (no branch: a norm below maxNorm multiplies by 1).
+    const coefficient = total.add(1e-6).pow(-1).mul(maxNorm).clamp(null, 1);
+    for (const g of grads) g.mul_(coefficient.to(g.dtype));
+    return total;
   });
-  return total;
 }
 
 /**

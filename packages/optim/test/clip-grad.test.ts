@@ -1,4 +1,4 @@
-import { compile, type Tensor, TraceError, tensor, zeros } from "@koubai/core";
+import { compile, noGrad, type Tensor, TraceError, tensor, zeros } from "@koubai/core";
 import { describe, expect, it } from "vitest";
 import { clipGradNorm, clipGradValue } from "../src/index.js";
 import { type ClipCase, decodeNumber, decodeTensor, fixtures } from "./helpers/fixtures.js";
@@ -44,13 +44,16 @@ describe("clipGradValue matches torch.nn.utils.clip_grad_value_", () => {
 
 describe("clipGradNorm edge cases", () => {
   it("returns 0 and does nothing when no parameter has a gradient", () => {
-    expect(clipGradNorm([zeros([2], { requiresGrad: true })], 1)).toBe(0);
+    const total = clipGradNorm([zeros([2], { requiresGrad: true })], 1);
+    expect(total.shape).toEqual([]);
+    expect(total.dtype).toBe("float32");
+    expect(total.item()).toBe(0);
   });
 
   it("accepts a single tensor and skips parameters without gradients", () => {
     const p = zeros([2], { dtype: "float64", requiresGrad: true });
     p.grad = tensor([3, 4], { dtype: "float64" });
-    expect(clipGradNorm(p, 100)).toBe(5);
+    expect(clipGradNorm(p, 100).item()).toBe(5);
     expect(p.grad).toBeAllclose([3, 4], { atol: 0, rtol: 0 });
   });
 
@@ -61,7 +64,7 @@ describe("clipGradNorm edge cases", () => {
       "clipGradNorm: the total norm of order 2 for gradients from params is non-finite (Infinity), so it cannot be clipped",
     );
     expect(p.grad).toBeAllclose([Number.POSITIVE_INFINITY, 1], { atol: 0, rtol: 0 });
-    expect(clipGradNorm([p], 1)).toBe(Number.POSITIVE_INFINITY);
+    expect(clipGradNorm([p], 1).item()).toBe(Number.POSITIVE_INFINITY);
     // 1 / (inf + 1e-6) = 0: inf·0 = NaN, 1·0 = 0, as in torch.
     expect(p.grad).toBeAllclose([Number.NaN, 0], { atol: 0, rtol: 0 });
   });
@@ -76,8 +79,52 @@ describe("clipGradNorm edge cases", () => {
     const p = zeros([2], { requiresGrad: true });
     p.grad = tensor([0.1, 0.2]);
     const total = clipGradNorm([p], 10);
-    expect(total).toBe(Math.fround(total));
-    expect(total).toBeAllclose(Math.hypot(Math.fround(0.1), Math.fround(0.2)), { rtol: 1e-7 });
+    expect(total.dtype).toBe("float32");
+    expect(total.item()).toBeCloseTo(Math.hypot(Math.fround(0.1), Math.fround(0.2)), 7);
+  });
+
+  it("takes the joint norm in float64 when any gradient is float64", () => {
+    const p32 = zeros([2], { requiresGrad: true });
+    p32.grad = tensor([3, 4]);
+    const p64 = zeros([1], { dtype: "float64", requiresGrad: true });
+    p64.grad = tensor([12], { dtype: "float64" });
+    const total = clipGradNorm([p32, p64], 6.5);
+    expect(total.dtype).toBe("float64");
+    expect(total.item()).toBe(13);
+    const coefficient = (1 / (13 + 1e-6)) * 6.5;
+    expect(p32.grad.dtype).toBe("float32");
+    expect(p32.grad.tolist()).toEqual([3, 4].map((g) => Math.fround(g * Math.fround(coefficient))));
+    expect(p64.grad.tolist()).toEqual([12 * coefficient]);
+  });
+
+  it.each([
+    [
+      0,
+      (g: number[]) => g.filter((v) => v !== 0).length,
+      (n: number[]) => n.filter((v) => v !== 0).length,
+    ],
+    [
+      3,
+      (g: number[]) => g.reduce((a, v) => a + Math.abs(v) ** 3, 0) ** (1 / 3),
+      (n: number[]) => n.reduce((a, v) => a + v ** 3, 0) ** (1 / 3),
+    ],
+    [
+      Number.NEGATIVE_INFINITY,
+      (g: number[]) => Math.min(...g.map(Math.abs)),
+      (n: number[]) => Math.min(...n),
+    ],
+  ])("normType %s: the norm of the per-parameter norms", (normType, perParam, joint) => {
+    const grads = [
+      [0.5, -2, 0],
+      [1.5, 3],
+    ];
+    const params = grads.map((g) => {
+      const p = zeros([g.length], { dtype: "float64", requiresGrad: true });
+      p.grad = tensor(g, { dtype: "float64" });
+      return p;
+    });
+    const total = clipGradNorm(params, 1e9, { normType });
+    expect(total.item()).toBeCloseTo(joint(grads.map(perParam)), 12);
   });
 });
 
@@ -102,13 +149,43 @@ describe("clipping bounds that would flip gradients", () => {
 });
 
 describe("clipGradNorm inside compile()", () => {
-  it("is a TraceError naming the caller's line: the norm is read in JavaScript, which a replay would not repeat", () => {
+  /** A least-squares step that clips its gradient, returning the loss and the norm. */
+  function clippedStep() {
+    const w = tensor([1, 2, 3, 4, 5, 6], { shape: [3, 2] }).requiresGrad_();
+    const step = (x: Tensor, y: Tensor) => {
+      w.grad = null;
+      const loss = x.matmul(w).sub(y).square().mean();
+      loss.backward();
+      const norm = clipGradNorm([w], 0.5);
+      noGrad(() => w.sub_(w.grad!.mul(0.1)));
+      return [loss, norm];
+    };
+    return { w, step };
+  }
+
+  it("replays, bit for bit the eager steps: the norm is made of tensor ops, with no branch on it", () => {
+    const eager = clippedStep();
+    const traced = clippedStep();
+    const step = compile(traced.step);
+    for (let i = 0; i < 5; i++) {
+      const x = tensor([1, -1, 2, 0.5, 3, -2, i, 1, 0.25], { shape: [3, 3] });
+      const y = tensor([1, 2, 3, 4, 5, 6], { shape: [3, 2] });
+      const [lossC, normC] = step(x, y);
+      const [lossE, normE] = eager.step(x, y);
+      expect(lossC.item()).toBe(lossE.item());
+      expect(normC.item()).toBe(normE.item());
+      expect(normC.item()).toBeGreaterThan(0.5); // clipped: the factor is below 1
+    }
+    expect(step.traces).toBe(1);
+    expect(Array.from(traced.w.toArray())).toEqual(Array.from(eager.w.toArray()));
+  });
+
+  it("with errorIfNonfinite, which reads the norm, is a TraceError naming the caller's line", () => {
     const w = tensor([1, 2, 3, 4], { shape: [2, 2] }).requiresGrad_();
     const step = compile((x: Tensor) => {
       w.grad = null;
       x.matmul(w).sum().backward();
-      clipGradNorm([w], 0.5);
-      return w.grad!;
+      return clipGradNorm([w], 0.5, { errorIfNonfinite: true });
     });
     expect(() => step(tensor([1, 1, 1, 1], { shape: [2, 2] }))).toThrow(TraceError);
     expect(() => step(tensor([1, 1, 1, 1], { shape: [2, 2] }))).toThrow(
