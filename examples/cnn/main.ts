@@ -90,7 +90,7 @@ export async function runCnn(options: CnnOptions): Promise<CnnReport> {
   );
   if (result.traces !== undefined) {
     log(
-      `compile(): the step was traced ${result.traces} times (each batch shape, and again after every evaluation's eval()/train()), replayed for every other step.`,
+      `compile(): the step was traced ${result.traces} times (each batch shape, once more on the next batch to check new input tensors, and again after every evaluation's eval()/train()), replayed for every other step.`,
     );
   }
 

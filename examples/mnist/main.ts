@@ -102,7 +102,7 @@ export async function runMnist(options: MnistOptions): Promise<MnistReport> {
   );
   if (main.traces !== undefined) {
     log(
-      `compile(): the step was traced ${main.traces} times (each batch shape, and again after every evaluation's eval()/train()), replayed for every other step.`,
+      `compile(): the step was traced ${main.traces} times (each batch shape, once more on the next batch to check new input tensors, and again after every evaluation's eval()/train()), replayed for every other step.`,
     );
   }
   mkdirSync(options.outDir, { recursive: true });

@@ -24,14 +24,15 @@ describe("MNIST data", () => {
 });
 
 describe("the MLP's training step under compile()", () => {
-  it("trains to the same losses and probe statistics, bit for bit, traced once per batch shape", () => {
+  it("trains to the same losses and probe statistics, bit for bit, traced per batch shape and once to check new inputs", () => {
     const data = loadMnist({ trainSize: 300, testSize: 64 });
     const options = { batchNorm: true, lr: 0.1, epochs: 1 };
     const eager = train(data, options);
     const compiled = train(data, { ...options, compile: true });
     expect(compiled.steps).toEqual(eager.steps);
     expect(compiled.testAccuracy).toBe(eager.testAccuracy);
-    expect(compiled.traces).toBe(2); // batches of 128, 128 and 44
+    // Batches of 128 (traced), 128 (new input tensors: traced again to check them) and 44.
+    expect(compiled.traces).toBe(3);
   });
 });
 

@@ -127,15 +127,23 @@ export abstract class Optimizer<G extends ParamGroup = ParamGroup, S extends obj
     }
     const tracer = activeTracer();
     if (tracer === null) return this.#step(closure);
-    // Traced (inside compile): one call, which a replay makes again, reading the groups' current
+    if (closure !== undefined) {
+      // Traced (inside compile): the closure's ops are traced where it runs, like the code
+      // around it, so a replay computes the loss on that call's data; a step recorded with the
+      // closure as an argument would rerun the first call's closure, and its captured tensors.
+      const loss = enableGrad(closure);
+      this.step();
+      return loss;
+    }
+    // The update is one call, which a replay makes again, reading the groups' current
     // settings, so learning-rate schedules keep working.
     const info = { name: `${this.typeName()}.step`, kind: "effect" };
     return tracedCall(
       tracer,
       info,
-      [closure],
-      () => this.#step(closure),
-      (again?: () => T) => this.step(again),
+      [],
+      () => this.#step(),
+      () => this.step(),
     );
   }
 

@@ -384,4 +384,31 @@ describe("optimizers inside compiled functions", () => {
     for (const { grad, values } of optimizer.applied)
       expect(Array.from(grad.toArray())).toEqual(values);
   });
+
+  it("step(closure): each replay runs the closure on that call's data, as eager calls do", () => {
+    const make = () => {
+      manualSeed(4);
+      const w = randn([4, 1]).requiresGrad_();
+      const optimizer = new SGD([w], { lr: 0.1, momentum: 0.9 });
+      const step = (x: Tensor, y: Tensor) =>
+        optimizer.step(() => {
+          optimizer.zeroGrad();
+          const loss = x.matmul(w).sub(y).square().mean();
+          loss.backward();
+          return loss;
+        })!;
+      return { w, step };
+    };
+    const eager = make();
+    const traced = make();
+    const step = compile(traced.step);
+    for (let i = 0; i < 6; i++) {
+      // New data every call: a replay running the first call's closure would train on it.
+      const x = randn([16, 4]);
+      const y = randn([16, 1]);
+      expect(step(x, y).item()).toBe(eager.step(x, y).item());
+    }
+    expect(step.replays).toBe(4); // the second call, on new input tensors, traced to check them
+    expect(Array.from(traced.w.toArray())).toEqual(Array.from(eager.w.toArray()));
+  });
 });

@@ -48,10 +48,11 @@ export interface CompileOptions {
   /**
    * Plan the arrays of intermediate values (default true; only for functions whose replays
    * record no autograd graph: they run their own backward, or their calls are made under
-   * `noGrad` or on tensors that do not require grad): the second call records what each call
-   * allocates, and later calls give values
-   * whose lifetimes do not overlap the same arrays, kept between calls. Arrays that may outlive a
-   * call (the result, gradients, the inputs') are never reused.
+   * `noGrad` or on tensors that do not require grad): the first replay records what each call
+   * allocates, and later calls give values whose lifetimes do not overlap the same arrays, kept
+   * between calls. Arrays that may outlive a call (the result, gradients, the inputs') are never
+   * reused as slots; only a gradient dropped before anyone read it (through `.grad`) passes its
+   * array on to a later gradient.
    */
   reuseArrays?: boolean;
 }
@@ -166,6 +167,11 @@ class Plan {
   readonly #gradTargets: (TracedValue | null)[];
   /** Replays that ran in the traced order since an input shares that storage. */
   unfusedReplays = 0;
+  /**
+   * By input position: true until a call passing another tensor there has shown that the
+   * function does not also use the traced one directly (see needsAliasCheck).
+   */
+  readonly #aliasUnchecked: boolean[];
 
   constructor(
     readonly graph: TracedGraph,
@@ -219,6 +225,7 @@ class Plan {
       grad,
       input: inputPosition.get(tensor) ?? -1,
     }));
+    this.#aliasUnchecked = graph.inputs.map(() => true);
     this.#gradTargets = this.steps.map((step) => {
       const target = step instanceof FusedUnit || !isGradAssignment(step) ? null : step.args[0];
       return target instanceof TracedValue ? target : null;
@@ -257,6 +264,44 @@ class Plan {
       }
     }
     return null;
+  }
+
+  /**
+   * True when `inputs` has, at a position not checked yet, another tensor than the traced call
+   * had. The trace cannot tell a tensor the function received from the same tensor used
+   * directly (a parameter passed as an input and also captured): both became the input, and a
+   * replay would use the tensor passed now for both. So such a call traces once more
+   * (checkAliases says what that trace shows) before the replays trust the position.
+   */
+  needsAliasCheck(inputs: readonly Tensor[]): boolean {
+    const traced = this.graph.inputs;
+    for (let i = 0; i < inputs.length; i++) {
+      if (this.#aliasUnchecked[i] && inputs[i] !== traced[i].tensor) return true;
+    }
+    return false;
+  }
+
+  /**
+   * After a trace of a call on `inputs` that needsAliasCheck asked for, `graph`: names the
+   * traced inputs the function also used directly (they now appear as captured tensors), or
+   * returns null and trusts the positions whose tensor changed.
+   */
+  checkAliases(inputs: readonly Tensor[], graph: TracedGraph): string | null {
+    const captured = new Set(
+      graph.values.filter((v) => v.source === "captured").map((v) => v.tensor),
+    );
+    const aliased: string[] = [];
+    const changed: number[] = [];
+    this.graph.inputs.forEach((v, i) => {
+      if (!this.#aliasUnchecked[i] || inputs[i] === v.tensor) return;
+      changed.push(i);
+      if (captured.has(v.tensor)) aliased.push(`input${i} (${v.dtype}${formatShape(v.shape)})`);
+    });
+    if (aliased.length === 0) {
+      for (const i of changed) this.#aliasUnchecked[i] = false;
+      return null;
+    }
+    return `the tensor passed as ${aliased.join(" and ")} when traced is also used directly by the function`;
   }
 
   replay(inputs: readonly Tensor[]): unknown {
@@ -566,33 +611,49 @@ export function compile<A extends Tensor[], R>(
     const signature = signatureOf(inputs);
     const known = plans.get(signature);
     const stale = known?.staleness(inputs) ?? null;
-    if (known !== undefined && stale === null && options.check === true) {
-      // Run eagerly (the result is the eager one) and compare what it did with the plan.
-      const { graph, result } = trace(fn as (...t: Tensor[]) => R, inputs);
-      const difference = firstDifference(known, graph);
+    const aliasCheck = known !== undefined && stale === null && known.needsAliasCheck(inputs);
+    /** With `check`: throws at the first call the eagerly traced `graph` makes unlike the plan. */
+    const checkAgainst = (plan: Plan, graph: TracedGraph): void => {
+      if (options.check !== true) return;
+      const difference = firstDifference(plan, graph);
       if (difference !== null) {
         throw new CompileError(
           `compile (check): ${difference}. A replay would repeat the traced call, so this function cannot be compiled as written: ` +
             "numbers and branches computed in JavaScript are fixed when it is traced.",
         );
       }
+    };
+    if (known !== undefined && stale === null && !aliasCheck && options.check === true) {
+      // Run eagerly (the result is the eager one) and compare what it did with the plan.
+      const { graph, result } = trace(fn as (...t: Tensor[]) => R, inputs);
+      checkAgainst(known, graph);
       replays++;
       latest = known;
       return result;
     }
-    if (known !== undefined && stale === null) {
+    if (known !== undefined && stale === null && !aliasCheck) {
       replays++;
       latest = known;
       return known.replay(inputs) as R;
     }
-    const reason = stale ?? (plans.size === 0 ? "first call" : "new input signature");
     const firstSerial = Storage.nextSerial();
     const { graph, result } = trace(fn as (...t: Tensor[]) => R, inputs);
+    const aliased = aliasCheck ? known.checkAliases(inputs, graph) : null;
+    if (aliasCheck && aliased === null) {
+      // The trace ran the call eagerly, and the plan's inputs are what the function received.
+      checkAgainst(known, graph);
+      traces++;
+      log?.(
+        `compile: traced ${fn.name || "the function"} again (new input tensors: checking that the function does not also use the first call's directly): ${signature}`,
+      );
+      return result;
+    }
+    const reason = aliased ?? stale ?? (plans.size === 0 ? "first call" : "new input signature");
     checkResult(result, firstSerial);
+    traces++;
     const plan = new Plan(graph, signature, modeEpoch, result, fuse, options.reuseArrays !== false);
     plans.set(signature, plan);
     latest = plan;
-    traces++;
     log?.(`compile: traced ${fn.name || "the function"} (${reason}): ${signature}`);
     return result;
   }) as CompiledFunction<A, R>;

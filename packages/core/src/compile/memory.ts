@@ -33,6 +33,12 @@ export interface StepValues {
   readonly makes: readonly TracedValue[];
   /** True for an effect (setting `.grad`, an optimizer step): what it receives escapes. */
   readonly effect: boolean;
+  /**
+   * True for a custom op's forward or backward: user code, which may keep a tensor it receives
+   * (in a closure, an outer array). Its reads count as escapes, so a gradient it received is
+   * never marked unread; they still get slots (keeping an intermediate is a documented rule).
+   */
+  readonly userCode: boolean;
   /** For a `.grad` assignment of a value: that value (the new gradient); else null. */
   readonly gradAssigned: TracedValue | null;
 }
@@ -54,6 +60,7 @@ export function stepValues(units: readonly TracedNode[]): StepValues {
     reads,
     makes,
     effect: units.some((u) => u.kind === "effect"),
+    userCode: units.some((u) => u.kind === "custom"),
     gradAssigned: assigned instanceof TracedValue ? assigned : null,
   };
 }
@@ -69,7 +76,10 @@ export interface Liveness {
   readonly last: Int32Array;
   /** The result's values and every value an effect receives. */
   readonly escaping: ReadonlySet<TracedValue>;
-  /** By value id: how many ways it escapes (once if returned, once per effect receiving it). */
+  /**
+   * By value id: how many ways it escapes (once if returned, once per effect or custom op step
+   * receiving it).
+   */
   readonly escapes: Int32Array;
   /** By value id: the step assigning it to a `.grad`, or -1. */
   readonly gradStep: Int32Array;
@@ -92,7 +102,7 @@ export function liveness(
       if (step.effect) {
         escaping.add(v);
         escapes[v.id]++;
-      }
+      } else if (step.userCode) escapes[v.id]++;
     }
     if (step.gradAssigned !== null) gradStep[step.gradAssigned.id] = s;
   });
@@ -484,7 +494,7 @@ export class ReplayArrays {
         : `; the latest call made ${this.#lastFresh.arrays} fresh (${formatBytes(this.#lastFresh.bytes)}: what it returns, gradients, what outlives it, ops' own scratch)` +
           (this.#lastFresh.recycled === 0
             ? ""
-            : ` and reused the arrays of ${this.#lastFresh.recycled} dropped gradients nobody had read`);
+            : ` and reused the arrays of ${this.#lastFresh.recycled} dropped ${this.#lastFresh.recycled === 1 ? "gradient" : "gradients"} nobody had read`);
     // Slots make their arrays on first use: right after the recording call there are none yet.
     const made = plan.arrays.some((array) => array !== undefined);
     return (

@@ -74,10 +74,13 @@ describe("compile", () => {
     step(randn([4, 8]), randint(0, 3, [4]));
     step(randn([6, 8]), randint(0, 3, [6]));
     step(randn([4, 8]), randint(0, 3, [4]));
-    expect(step.traces).toBe(2);
-    expect(step.replays).toBe(2);
+    // The second call, on new tensors, traces once more to check that the function does not
+    // also use the first call's tensors directly; the fourth replays.
+    expect(step.traces).toBe(3);
+    expect(step.replays).toBe(1);
     expect(messages).toEqual([
       "compile: traced step (first call): input0: float32[4, 8], input1: int32[4]",
+      "compile: traced step again (new input tensors: checking that the function does not also use the first call's directly): input0: float32[4, 8], input1: int32[4]",
       "compile: traced step (new input signature): input0: float32[6, 8], input1: int32[6]",
     ]);
   });
@@ -228,14 +231,82 @@ describe("compile and accumulated gradients", () => {
       f(tracedX);
       expect(bits(tracedX.grad!)).toEqual(bits(eagerX.grad!));
     }
-    expect(f.traces).toBe(1);
-    expect(f.replays).toBe(3);
+    // The second call traced again to check the new input tensor (see "passes"), then replays.
+    expect(f.traces).toBe(2);
+    expect(f.replays).toBe(2);
     // The same input again, its gradient not cleared: the replay would assign where eager adds.
     const x = randn([4, 8]).requiresGrad_();
     f(x);
     f(x);
+    expect(f.traces).toBe(3);
+    expect(messages[2]).toContain("(input0.grad was null when traced and is a tensor now)");
+  });
+});
+
+describe("compile and the tensors it is passed", () => {
+  it("passes: a tensor passed on the first call and also used directly stays itself on later calls", () => {
+    manualSeed(21);
+    const w = randn([3]);
+    const f = (a: Tensor) => a.add(w.mul(10)); // w is used directly
+    const messages: string[] = [];
+    const compiled = compile(f, { log: (m) => messages.push(m) });
+    expect(bits(compiled(w))).toEqual(bits(f(w))); // w passed too: the trace cannot tell them apart
+    for (let i = 0; i < 3; i++) {
+      const v = randn([3]);
+      expect(bits(compiled(v))).toEqual(bits(f(v)));
+    }
+    expect(bits(compiled(w))).toEqual(bits(f(w)));
+    expect(messages[1]).toContain(
+      "(the tensor passed as input0 (float32[3]) when traced is also used directly by the function)",
+    );
+    // The first call on a v traced again, with w as a captured tensor; that new trace's input
+    // is checked in turn on the next v; the last v and w replay.
+    expect(compiled.traces).toBe(3);
+    expect(compiled.replays).toBe(2);
+  });
+
+  it("passes: a parameter passed as an input and also captured trains as eagerly", () => {
+    const make = () => {
+      manualSeed(22);
+      const w = randn([4, 3]).requiresGrad_();
+      const step = (x: Tensor, p: Tensor) => {
+        w.grad = null;
+        const l = x.matmul(w).sum().add(p.square().sum());
+        l.backward();
+        noGrad(() => w.sub_(w.grad!.mul(0.1)));
+        return l;
+      };
+      return { w, step };
+    };
+    const eager = { ...make(), other: randn([4, 3]).requiresGrad_() };
+    const traced = { ...make(), other: eager.other.detach().clone().requiresGrad_() };
+    const step = compile(traced.step);
+    for (let i = 0; i < 5; i++) {
+      const x = randn([2, 4]);
+      // First w itself, then another tensor requiring grad (the same signature): w's gradient
+      // and update must not follow it.
+      expect(bits(step(x, i === 0 ? traced.w : traced.other))).toEqual(
+        bits(eager.step(x, i === 0 ? eager.w : eager.other)),
+      );
+      expect(bits(traced.w)).toEqual(bits(eager.w));
+      expect(bits(traced.other)).toEqual(bits(eager.other));
+    }
+    expect(bits(peekGrad(traced.other)!)).toEqual(bits(peekGrad(eager.other)!));
+  });
+
+  it("traces a second time for new input tensors, and only once", () => {
+    const messages: string[] = [];
+    const w = randn([8, 2]);
+    const f = compile((x: Tensor) => x.matmul(w).relu(), { log: (m) => messages.push(m) });
+    for (let i = 0; i < 6; i++) f(randn([5, 8]));
     expect(f.traces).toBe(2);
-    expect(messages[1]).toContain("(input0.grad was null when traced and is a tensor now)");
+    expect(f.replays).toBe(4);
+    expect(messages[1]).toMatch(/traced .* again \(new input tensors: checking/);
+    // The same tensor every call needs no check.
+    const g = compile((x: Tensor) => x.matmul(w).relu());
+    const x = randn([5, 8]);
+    for (let i = 0; i < 4; i++) g(x);
+    expect(g.traces).toBe(1);
   });
 });
 
@@ -249,6 +320,17 @@ describe("compile with check", () => {
     for (let i = 0; i < 3; i++) expect(bits(step(x, y))).toEqual(bits(eager.step(x, y)));
     expect(step.traces).toBe(1);
     expect(step.replays).toBe(2);
+  });
+
+  it("accepts a tensor passed on the first call that the function also uses directly", () => {
+    const w = randn([3]);
+    const f = (a: Tensor) => a.add(w.mul(10));
+    const checked = compile(f, { check: true });
+    checked(w);
+    for (let i = 0; i < 3; i++) {
+      const v = randn([3]);
+      expect(bits(checked(v))).toEqual(bits(f(v)));
+    }
   });
 
   it("names the call whose number a replay would have fixed", () => {
@@ -540,7 +622,7 @@ describe("compile and array reuse", () => {
     expect(Array.from(w.grad!.toArray())).toEqual(Array.from(expected));
   });
 
-  it("replays requiresGrad_ calls: freezing inside a step traces once and matches eager", () => {
+  it("replays requiresGrad_ calls: freezing inside a step keeps replaying and matches eager", () => {
     // A GAN-like step: the critic is frozen while the generator learns through it, then thawed.
     const make = () => {
       manualSeed(18);
@@ -568,7 +650,9 @@ describe("compile and array reuse", () => {
       const z = randn([8, 4]);
       expect(bits(step(z))).toEqual(bits(eager.step(z)));
     }
-    expect(step.traces).toBe(1);
+    // The second call traces again, checking its new input tensor (see "passes"); then replays.
+    expect(step.traces).toBe(2);
+    expect(step.replays).toBe(2);
     expect(bits(traced.g)).toEqual(bits(eager.g));
     expect(bits(traced.d)).toEqual(bits(eager.d));
   });
@@ -590,7 +674,8 @@ describe("compile and array reuse", () => {
       y.sum().backward(); // reaches b, not w
       expect(w.grad).toBeNull();
     }
-    expect(compiled.traces).toBe(1);
+    expect(compiled.traces).toBe(2); // the second checks its new input tensor
+    expect(compiled.replays).toBe(1);
   });
 
   it("does not replay requiresGrad_() on a non-leaf, which changes nothing eagerly", () => {
@@ -697,7 +782,7 @@ describe("compile and gradients nobody read", () => {
     expect(new Set(buffers.slice(0, 3)).size).toBe(3);
     expect(buffers[3]).toBe(buffers[2]);
     expect(buffers[5]).toBe(buffers[2]);
-    expect(step.explain()).toContain("reused the arrays of 1 dropped gradients nobody had read");
+    expect(step.explain()).toContain("reused the arrays of 1 dropped gradient nobody had read");
   });
 
   it("never reuses a gradient read through .grad: what the caller keeps stays intact", () => {
@@ -730,7 +815,7 @@ describe("compile and gradients nobody read", () => {
     const step = compile(traced.step);
     for (let i = 0; i < 6; i++) expect(bits(step(x, y))).toEqual(bits(eager.step(x, y)));
     expect(bits(traced.w)).toEqual(bits(eager.w));
-    expect(step.explain()).toContain("reused the arrays of 1 dropped gradients nobody had read");
+    expect(step.explain()).toContain("reused the arrays of 1 dropped gradient nobody had read");
   });
 
   it("keeps a dropped gradient the call still reads until its last read", () => {
@@ -798,5 +883,76 @@ describe("compile and gradients nobody read", () => {
     step(x, y.mul(3));
     expect(bits(read)).toEqual(values);
     expect(peekGrad(x)!.data.buffer).not.toBe(read.data.buffer);
+  });
+
+  /**
+   * Runs `body` as a compiled step and eagerly on the same data, 8 calls with a new gradient
+   * each; what the custom op kept must hold, at the end, the gradients eager kept.
+   */
+  function keptByCustomOp(body: (w: Tensor, x: Tensor, y: Tensor, kept: Tensor[]) => Tensor) {
+    const [x, y] = data();
+    const eagerKept: Tensor[] = [];
+    const eager = lsq(6, (w, x, y) => body(w, x, y, eagerKept));
+    const tracedKept: Tensor[] = [];
+    const traced = lsq(6, (w, x, y) => body(w, x, y, tracedKept));
+    const step = compile(traced.step);
+    for (let i = 0; i < 8; i++) {
+      expect(bits(step(x.mul(i + 1), y))).toEqual(bits(eager.step(x.mul(i + 1), y)));
+    }
+    // The first call traces (its tensors are eager ones); the replays' kept tensors follow.
+    expect(tracedKept.length).toBeGreaterThanOrEqual(8);
+    const expected = eagerKept.slice(-7).map(bits);
+    // By kept tensor: how many of its elements differ from eager's (a short message on failure).
+    const differing = tracedKept
+      .slice(-7)
+      .map((t, i) => bits(t).filter((v, j) => !Object.is(v, expected[i][j])).length);
+    expect(differing).toEqual([0, 0, 0, 0, 0, 0, 0]);
+  }
+
+  it("never reuses a gradient a custom op's forward received (it may keep it)", () => {
+    const keep = (kept: Tensor[]) =>
+      customOp({
+        name: "keepInput",
+        forward: (_ctx, g) => {
+          kept.push(g);
+          return g.sum();
+        },
+        backward: (_ctx, g) => [g],
+      });
+    const ops = new Map<Tensor[], ReturnType<typeof keep>>();
+    keptByCustomOp((w, x, y, kept) => {
+      if (!ops.has(kept)) ops.set(kept, keep(kept));
+      w.grad = null;
+      const l = loss(w, x, y);
+      l.backward();
+      noGrad(() => {
+        ops.get(kept)!(peekGrad(w)!);
+        w.sub_(peekGrad(w)!.mul(0.1));
+      });
+      return l;
+    });
+  });
+
+  it("never reuses a gradient a custom op reads through .grad during a replay", () => {
+    // The op's forward is user code that runs on every replay: its `.grad` read is a reader's.
+    const readGrad = (w: Tensor, kept: Tensor[]) =>
+      customOp({
+        name: "readGrad",
+        forward: (_ctx, t) => {
+          kept.push(w.grad!);
+          return t.mul(1);
+        },
+        backward: (_ctx, g) => [g],
+      });
+    const ops = new Map<Tensor[], ReturnType<typeof readGrad>>();
+    keptByCustomOp((w, x, y, kept) => {
+      if (!ops.has(kept)) ops.set(kept, readGrad(w, kept));
+      w.grad = null;
+      const l = loss(w, x, y);
+      l.backward();
+      const shifted = ops.get(kept)!(y);
+      noGrad(() => w.sub_(peekGrad(w)!.mul(0.1)));
+      return l.add(shifted.sum());
+    });
   });
 });

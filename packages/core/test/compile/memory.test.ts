@@ -11,7 +11,7 @@ import {
   stepValues,
 } from "../../src/compile/memory.js";
 import { TracedValue } from "../../src/compile/trace.js";
-import { type Tensor, tensor, trace, zeros } from "../../src/index.js";
+import { customOp, type Tensor, tensor, trace, zeros } from "../../src/index.js";
 
 describe("liveness", () => {
   it("gives each value its last read and keeps results and effect arguments", () => {
@@ -60,6 +60,37 @@ describe("liveness", () => {
     expect(gradStep[mulB.outputs[0].id]).toBe(units.indexOf(setV));
     expect(steps[units.indexOf(mulA)].gradAssigned).toBeNull();
   });
+
+  it("counts a custom op's read as an escape (its code may keep the tensor), not its slot", () => {
+    const w = zeros([4]).requiresGrad_();
+    const keepNothing = customOp({
+      name: "keepNothing",
+      forward: (_ctx, t) => t.sum(),
+      backward: (_ctx, g) => [g],
+    });
+    const { graph } = trace(
+      (x: Tensor) => {
+        const a = x.mul(2);
+        w.grad = a;
+        const b = x.mul(3);
+        return [keepNothing(a), keepNothing(b)];
+      },
+      [tensor(new Float32Array(4))],
+    );
+    const units = graph.nodes.filter((n) => n.kind !== "composite");
+    const steps = units.map((u) => stepValues([u]));
+    const { escapes, escaping } = liveness(steps, graph.outputs, graph.values.length);
+    const [mulA, , mulB, customA] = units;
+    expect(customA.kind).toBe("custom");
+    expect(steps[3].userCode).toBe(true);
+    expect(steps[2].userCode).toBe(false);
+    expect(escapes[mulA.outputs[0].id]).toBe(2); // the .grad assignment and the custom op
+    expect(escapes[mulB.outputs[0].id]).toBe(1); // the custom op
+    // Escaping (never planned): a, through the assignment; b, read by user code only, keeps its
+    // slot, as the guide's rule on tensors kept from inside says.
+    expect(escaping.has(mulA.outputs[0])).toBe(true);
+    expect(escaping.has(mulB.outputs[0])).toBe(false);
+  });
 });
 
 /**
@@ -75,6 +106,7 @@ function chain() {
     reads: s === 0 ? [] : [v[s - 1]],
     makes: [value],
     effect: false,
+    userCode: false,
     gradAssigned: null,
   }));
   const arrays = new ReplayArrays(liveness(steps, [v[5]], 6), 6, 6);
