@@ -167,8 +167,9 @@ export interface ChainView {
  */
 export function chainOperandOf(t: ChainView, shape: readonly number[]): ChainOperand | null {
   const { data, offset } = t;
-  const same = t.shape.length === shape.length && t.shape.every((s, d) => s === shape[d]);
-  if (same && isContiguous(t.shape, t.strides)) return { data, offset, layout: "flat" };
+  if (equalDims(t.shape, shape) && isContiguous(t.shape, t.strides)) {
+    return { data, offset, layout: "flat" };
+  }
   const lead = shape.length - t.shape.length;
   if (lead < 0) return null;
   const kept: number[] = [];
@@ -187,6 +188,13 @@ export function chainOperandOf(t: ChainView, shape: readonly number[]): ChainOpe
   const c = moving[0];
   const repeat = kept.slice(c + 1, -1).reduce((p, s) => p * s, 1);
   return { data, offset, layout: "channel", repeat, period: kept[c], stride: strides[c] };
+}
+
+/** True when the two shapes are the same (a loop: this runs for every operand of every pass). */
+function equalDims(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let d = 0; d < a.length; d++) if (a[d] !== b[d]) return false;
+  return true;
 }
 
 /** The last dim of `shape` that is not 1 (1 for none): the row length chains work in. */
@@ -505,8 +513,11 @@ function load(
   inner: number,
 ) {
   const { data, offset } = x;
-  if (x.layout === "flat") view.set(data.subarray(offset + start, offset + start + len), at);
-  else if (x.layout === "column") {
+  if (x.layout === "flat") {
+    const from = offset + start;
+    // All of the array (a small pass runs in one chunk): no view of it to make.
+    view.set(from === 0 && len === data.length ? data : data.subarray(from, from + len), at);
+  } else if (x.layout === "column") {
     const row0 = offset + start / inner;
     for (let r = 0; r < len / inner; r++) {
       view.fill(data[row0 + r], at + r * inner, at + (r + 1) * inner);

@@ -179,7 +179,8 @@ function packGeneral(
 
 /** Copies `count` consecutive elements of a contiguous operand into the module's memory. */
 function copyBlock(x: StridedMatrix, count: number, dst: FloatArray): void {
-  const src = x.data.subarray(x.offset, x.offset + count);
+  const whole = x.offset === 0 && count === x.data.length;
+  const src = whole ? x.data : x.data.subarray(x.offset, x.offset + count);
   if (src.constructor === dst.constructor) dst.set(src as never);
   else for (let i = 0; i < count; i++) dst[i] = src[i];
 }
@@ -408,10 +409,20 @@ export function gemmWasm(
       for (let i = 0; i < m; i++) out[outOffset + i * n + j] = c[row + i];
     }
   } else if (rowStride === n) out.set(c.subarray(0, m * n), outOffset);
-  else {
+  else if (n <= ROW_LOOP_MAX) {
+    // Short rows (a 10-class head's gradient has 256 of them): a loop, not a view per row.
+    for (let i = 0; i < m; i++) {
+      const from = i * rowStride;
+      const to = outOffset + i * n;
+      for (let j = 0; j < n; j++) out[to + j] = c[from + j];
+    }
+  } else {
     for (let i = 0; i < m; i++) {
       out.set(c.subarray(i * rowStride, i * rowStride + n), outOffset + i * n);
     }
   }
   return true;
 }
+
+/** Rows of C at most this long are copied out element by element (see gemmWasm). */
+const ROW_LOOP_MAX = 32;

@@ -18,8 +18,11 @@ interface SgdExports {
   ): void;
 }
 
-/** Elements per chunk: three 16 KB float32 slices, which stay in the L1/L2 cache. */
-const CHUNK = 4096;
+/**
+ * Elements per chunk: three 128 KB float32 slices, which stay in the L2 cache. Chunks of 4,096
+ * were no faster on the MLP's parameters and made eight times the subarray views per step.
+ */
+const CHUNK = 32768;
 
 const load = lazyInstance(SGD_WASM_BASE64, (e) => e as unknown as SgdExports);
 
@@ -51,7 +54,9 @@ export function sgdMomentumF32(
   if (k === null) throw new Error("SGD: the WebAssembly SIMD kernel is not available here");
   // Chunks of CHUNK elements pass through a small, cache-resident scratch: copying whole arrays
   // in and out would read and write every array twice from main memory.
-  const [m, kp, st] = [Math.fround(momentum), Math.fround(keep), Math.fround(step)];
+  const m = Math.fround(momentum);
+  const kp = Math.fround(keep);
+  const st = Math.fround(step);
   const chunk = Math.min(n, CHUNK);
   const bytes = Math.ceil(chunk / 4) * 16;
   const memory = growMemory(k.memory, 3 * bytes, "SGD");
@@ -62,11 +67,16 @@ export function sgdMomentumF32(
     const len = Math.min(chunk, n - start);
     const pAt = pOffset + start;
     const gAt = gOffset + start;
-    pView.set(p.subarray(pAt, pAt + len));
-    gView.set(g.subarray(gAt, gAt + len));
-    bufView.set(buf.subarray(start, start + len));
+    pView.set(span(p, pAt, len));
+    gView.set(span(g, gAt, len));
+    bufView.set(span(buf, start, len));
     k.momentumF32(0, bytes, 2 * bytes, len, m, kp, st);
     p.set(len === chunk ? pView : pView.subarray(0, len), pAt);
     buf.set(len === chunk ? bufView : bufView.subarray(0, len), start);
   }
+}
+
+/** Elements [at, at + len) of `x`: `x` itself when that is all of it (no view to make). */
+function span(x: Float32Array, at: number, len: number): Float32Array {
+  return at === 0 && len === x.length ? x : x.subarray(at, at + len);
 }

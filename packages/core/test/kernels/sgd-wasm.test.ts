@@ -25,29 +25,35 @@ describe("sgdMomentumF32", () => {
     expect(Array.from(p)).toEqual([0.75, 2.125, 2.875, 3.375, 4]);
   });
 
-  // 1003: one chunk with a SIMD tail; 8197: two full 4096-element chunks and a partial third.
-  // keep = 1 takes the float32x4 add, any other keep the float64 one.
+  // 1003: one chunk with a SIMD tail; 65541: two full 32768-element chunks and a partial third.
+  // keep = 1 takes the float32x4 add, any other keep the float64 one. Offsets 2 and 1 read
+  // parts of p and g; offset 0 (the last two) reads whole arrays, with no view made of them.
   it.each([
-    [1003, 1],
-    [1003, 0.7],
-    [8197, 1],
-    [8197, 0.7],
+    [1003, 1, 2, 1],
+    [1003, 0.7, 2, 1],
+    [65541, 1, 2, 1],
+    [65541, 0.7, 2, 1],
+    [1003, 1, 0, 0],
+    [65541, 0.7, 0, 0],
   ])(
-    "matches torch's float32 expressions, written as a JS loop, bit for bit on %i values with keep %d",
-    (n, keepValue) => {
-      const p = values(n + 2, 1);
-      const g = values(n + 1, 2);
+    "matches torch's float32 expressions, written as a JS loop, bit for bit on %i values with keep %d (offsets %i, %i)",
+    (n, keepValue, pAt, gAt) => {
+      const p = values(n + pAt, 1);
+      const g = values(n + gAt, 2);
       const buf = values(n, 3);
       const [pRef, bufRef] = [p.slice(), buf.slice()];
       // torch casts its scalars to float32; products of two float32 values are exact doubles.
       const [m, keep, step] = [Math.fround(0.9), Math.fround(keepValue), Math.fround(-0.01)];
       for (let i = 0; i < n; i++) {
-        bufRef[i] = Math.fround(Math.fround(bufRef[i] * m) + keep * g[1 + i]);
-        pRef[2 + i] = Math.fround(pRef[2 + i] + step * bufRef[i]);
+        bufRef[i] = Math.fround(Math.fround(bufRef[i] * m) + keep * g[gAt + i]);
+        pRef[pAt + i] = Math.fround(pRef[pAt + i] + step * bufRef[i]);
       }
-      sgdMomentumF32(p, 2, g, 1, buf, n, 0.9, keepValue, -0.01);
-      expect(Array.from(buf)).toEqual(Array.from(bufRef));
-      expect(Array.from(p)).toEqual(Array.from(pRef));
+      sgdMomentumF32(p, pAt, g, gAt, buf, n, 0.9, keepValue, -0.01);
+      // Counts of differing elements: a short message on failure, where 65,541 values are not.
+      const differing = (a: Float32Array, b: Float32Array) =>
+        a.reduce((count, v, i) => count + (Object.is(v, b[i]) ? 0 : 1), 0);
+      expect(differing(buf, bufRef)).toBe(0);
+      expect(differing(p, pRef)).toBe(0);
     },
   );
 });
