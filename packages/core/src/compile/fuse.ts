@@ -15,7 +15,6 @@ import { getKernelBackend } from "../kernels/backend.js";
 import {
   ChainMemo,
   type ChainOperand,
-  type ChainOutput,
   type ChainReduction,
   type ChainStep,
   chainInner,
@@ -85,6 +84,10 @@ type MeanRow = { readonly mean: "hi" | "lo" | "mu" };
 
 /** One external operand of a fused unit: a value the env holds, a number, or a mean row. */
 type External = TracedValue | ScalarOperand | MeanRow;
+
+/** What a pass's kept arrays hold between passes: nothing of a value's. */
+const NO_ARRAY = new Float32Array(0);
+const NO_OPERAND: ChainOperand = { data: NO_ARRAY, offset: 0, layout: "flat" };
 
 /**
  * `center(x, [0, ..., r - 1])` in a fused unit, x of shape [..., C] with only the last dim kept:
@@ -201,6 +204,17 @@ export class FusedUnit {
   /** The shape the chain works over: the unit's, or [N, C, rest] over planes. */
   readonly #view: readonly number[];
 
+  // Arrays every pass fills anew, kept so that a replay does not allocate them (chainWasm and
+  // its memo keep none of them past the call).
+  /** By operand: how the chain reads it this pass. */
+  readonly #operandList: ChainOperand[] = [];
+  /** By written step: its output array this pass (made by the allocator: see #pass). */
+  readonly #made: FloatArray[] = [];
+  /** By written step: its slot, and where this pass writes it. */
+  readonly #outputs: { slot: number; out: FloatArray }[] = [];
+  /** By operand: the operand objects whose arrays never change (scalars, the means rows). */
+  readonly #fixedOperands: (ChainOperand | undefined)[] = [];
+
   /** How the chain reads `t` (of a shape that broadcasts to the unit's), or null if it cannot. */
   #operand(t: Tensor): ChainOperand | null {
     const data = t.data as FloatArray;
@@ -237,46 +251,64 @@ export class FusedUnit {
     if (getKernelBackend() === "js") return false;
     const means = this.centring === null ? null : this.#means(env);
     if (this.centring !== null && means === null) return false;
-    const operands: ChainOperand[] = [];
-    for (const x of this.operands) {
-      if ("mean" in x) {
-        const data = means!.rows[x.mean]!;
-        operands.push(
-          this.planes
-            ? { data, offset: 0, layout: "channel", repeat: 1, period: data.length, stride: 1 }
-            : { data, offset: 0, layout: "row" },
-        );
-        continue;
-      }
+    const operands = this.#operandList;
+    for (let i = 0; i < this.operands.length; i++) {
+      const x = this.operands[i];
       if (!(x instanceof TracedValue)) {
-        operands.push({ data: x.scalar, offset: 0, layout: "scalar" });
+        operands[i] = this.#fixedOperand(i, x, means!);
         continue;
       }
       const t = env[x.id];
       if (t === undefined || t.dtype !== this.dtype) return false;
       const operand = this.#operand(t);
       if (operand === null) return false;
-      operands.push(operand);
+      operands[i] = operand;
     }
     const k = this.operands.length;
-    const made = this.written.map((j) => {
+    const made = this.#made;
+    const outputs = this.#outputs;
+    for (let i = 0; i < this.written.length; i++) {
+      const j = this.written[i];
       const op = this.stepValues[j]!.producer?.op;
-      return allocateUnfilled(this.dtype, this.#n, op, this.shape) as FloatArray;
-    });
-    const outputs: ChainOutput[] = this.written.map((j, i) => ({ slot: k + j, out: made[i] }));
+      made[i] = allocateUnfilled(this.dtype, this.#n, op, this.shape) as FloatArray;
+      outputs[i] ??= { slot: k + j, out: made[i] };
+      outputs[i].out = made[i];
+    }
     const sums = this.#sums;
     const inner = this.planes ? this.#view[2] : chainInner(this.shape);
     if (!chainWasm(operands, this.steps, outputs, this.#n, inner, sums, this.#chain)) return false;
     if (means !== null) {
       for (const unit of this.centring!.sums) this.#store(env, unit, means.sums);
     }
-    this.written.forEach((j, i) => {
-      env[this.stepValues[j]!.id] = Tensor.fromTypedArray(made[i], this.shape);
-    });
-    this.reductions.forEach(({ unit }, i) => {
-      this.#store(env, unit, sums[i].sums);
-    });
+    for (let i = 0; i < this.written.length; i++) {
+      env[this.stepValues[this.written[i]]!.id] = Tensor.fromTypedArray(made[i], this.shape);
+    }
+    for (let i = 0; i < this.reductions.length; i++) {
+      this.#store(env, this.reductions[i].unit, sums[i].sums);
+    }
+    // Let go of this pass's arrays: they belong to the values now (or to the plan's slots).
+    for (let i = 0; i < operands.length; i++) operands[i] = NO_OPERAND;
+    for (let i = 0; i < made.length; i++) made[i] = outputs[i].out = NO_ARRAY;
     return true;
+  }
+
+  /** The operand object of a scalar or a means row, made once: its array never changes. */
+  #fixedOperand(
+    i: number,
+    x: Exclude<External, TracedValue>,
+    means: { rows: Partial<Record<MeanRow["mean"], FloatArray>> },
+  ): ChainOperand {
+    const fixed = this.#fixedOperands[i];
+    if (fixed !== undefined) return fixed;
+    let operand: ChainOperand;
+    if ("mean" in x) {
+      const data = means.rows[x.mean]!;
+      operand = this.planes
+        ? { data, offset: 0, layout: "channel", repeat: 1, period: data.length, stride: 1 }
+        : { data, offset: 0, layout: "row" };
+    } else operand = { data: x.scalar, offset: 0, layout: "scalar" };
+    this.#fixedOperands[i] = operand;
+    return operand;
   }
 
   /** A reduction's result from its float64 sums, each rounded once as the reduction stores it. */
