@@ -132,18 +132,23 @@ export abstract class Optimizer<G extends ParamGroup = ParamGroup, S extends obj
       // around it, so a replay computes the loss on that call's data; a step recorded with the
       // closure as an argument would rerun the first call's closure, and its captured tensors.
       const loss = enableGrad(closure);
-      this.step();
+      this.#tracedUpdate(tracer);
       return loss;
     }
+    return this.#tracedUpdate(tracer) as undefined;
+  }
+
+  /** The update as one traced call; a replay runs this class's update, not an override of step. */
+  #tracedUpdate(tracer: NonNullable<ReturnType<typeof activeTracer>>): void {
     // The update is one call, which a replay makes again, reading the groups' current
     // settings, so learning-rate schedules keep working.
     const info = { name: `${this.typeName()}.step`, kind: "effect" };
-    return tracedCall(
+    tracedCall(
       tracer,
       info,
       [],
       () => this.#step(),
-      () => this.step(),
+      () => this.#step(),
     );
   }
 

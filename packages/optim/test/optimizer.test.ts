@@ -1,4 +1,4 @@
-import { compile, manualSeed, randn, type Tensor, tensor, zeros } from "@koubai/core";
+import { compile, manualSeed, noGrad, randn, type Tensor, tensor, zeros } from "@koubai/core";
 import { peekGrad } from "@koubai/core/internal";
 import { describe, expect, it } from "vitest";
 import { Adam, AdamW, Optimizer, type OptimizerStateDict, SGD, StepLR } from "../src/index.js";
@@ -383,6 +383,48 @@ describe("optimizers inside compiled functions", () => {
     expect(optimizer.applied).toHaveLength(6);
     for (const { grad, values } of optimizer.applied)
       expect(Array.from(grad.toArray())).toEqual(values);
+  });
+
+  it("a subclass overriding step(): a replay runs the update once, and the override's ops as traced", () => {
+    /** SGD that also decays its parameters after each step, as a user's subclass might. */
+    class DecaySGD extends SGD {
+      override step<T = undefined>(closure?: () => T): T | undefined {
+        const loss = super.step(closure);
+        noGrad(() => {
+          for (const p of this.paramGroups[0].params) p.mul_(0.5);
+        });
+        return loss;
+      }
+    }
+    for (const withClosure of [false, true]) {
+      const make = () => {
+        manualSeed(5);
+        const w = randn([4, 1]).requiresGrad_();
+        const optimizer = new DecaySGD([w], { lr: 0.1 });
+        const lossOf = (x: Tensor, y: Tensor) => {
+          optimizer.zeroGrad();
+          const loss = x.matmul(w).sub(y).square().mean();
+          loss.backward();
+          return loss;
+        };
+        const step = (x: Tensor, y: Tensor): Tensor => {
+          if (withClosure) return optimizer.step(() => lossOf(x, y))!;
+          const loss = lossOf(x, y);
+          optimizer.step();
+          return loss;
+        };
+        return { w, step };
+      };
+      const eager = make();
+      const traced = make();
+      const step = compile(traced.step);
+      for (let i = 0; i < 5; i++) {
+        const x = randn([8, 4]);
+        const y = randn([8, 1]);
+        expect(step(x, y).item()).toBe(eager.step(x, y).item());
+      }
+      expect(Array.from(traced.w.toArray())).toEqual(Array.from(eager.w.toArray()));
+    }
   });
 
   it("step(closure): each replay runs the closure on that call's data, as eager calls do", () => {

@@ -9,7 +9,7 @@ import { bytesPerElement, setArrayPool } from "../tensor/dtype.js";
 import { formatShape } from "../tensor/shape.js";
 import { Storage } from "../tensor/storage.js";
 import { peekGrad, Tensor } from "../tensor/tensor.js";
-import { WithSaved } from "../tensor/tracing.js";
+import { activeTracer, WithSaved } from "../tensor/tracing.js";
 import { FusedUnit, fuseElementwise, inPlaceTargets } from "./fuse.js";
 import { isGradAssignment, liveness, ReplayArrays, stepValues } from "./memory.js";
 import {
@@ -28,8 +28,9 @@ import {
 export interface CompileOptions {
   /**
    * Reports each trace (the first call, and every retrace for a new input signature, after
-   * `train()`/`eval()`, or when a captured tensor's `requiresGrad` changed): `true` prints to
-   * `console.info`, a function receives the message.
+   * `train()`/`eval()`, or when a captured tensor's `requiresGrad` changed, and the trace that
+   * checks an input position's first new tensor): `true` prints to `console.info`, a function
+   * receives the message.
    */
   log?: boolean | ((message: string) => void);
   /**
@@ -62,7 +63,10 @@ export interface CompiledFunction<A extends Tensor[], R> {
   (...inputs: A): R;
   /** The traced calls, what a call replays, and the values it makes, for the latest signature. */
   explain(): string;
-  /** How many times the function was traced (first call, new signatures, mode changes). */
+  /**
+   * How many times the function was traced (first call, new signatures, mode changes, checks of
+   * new input tensors).
+   */
   readonly traces: number;
   /** How many calls replayed a trace instead of tracing. */
   readonly replays: number;
@@ -294,14 +298,29 @@ class Plan {
     const changed: number[] = [];
     this.graph.inputs.forEach((v, i) => {
       if (!this.#aliasUnchecked[i] || inputs[i] === v.tensor) return;
-      changed.push(i);
       if (captured.has(v.tensor)) aliased.push(`input${i} (${v.dtype}${formatShape(v.shape)})`);
+      // Passed again at another position, the traced tensor is an input of this trace too, so
+      // this trace cannot tell whether the function also uses it directly: stay unchecked.
+      else if (!inputs.includes(v.tensor!)) changed.push(i);
     });
     if (aliased.length === 0) {
       for (const i of changed) this.#aliasUnchecked[i] = false;
       return null;
     }
     return `the tensor passed as ${aliased.join(" and ")} when traced is also used directly by the function`;
+  }
+
+  /**
+   * After a retrace for the same signature (a mode change, a gradient flag, a `.grad` that
+   * changed), the input positions `previous` had checked stay checked, unless the tensor passed
+   * there now is one `previous` found the function using directly: what the function uses
+   * directly does not change between traces, and a trace per retrace would otherwise double them.
+   */
+  inheritAliasChecks(previous: Plan): void {
+    const captured = new Set(previous.#captured.map((v) => v.tensor));
+    this.graph.inputs.forEach((v, i) => {
+      if (!previous.#aliasUnchecked[i] && !captured.has(v.tensor)) this.#aliasUnchecked[i] = false;
+    });
   }
 
   replay(inputs: readonly Tensor[]): unknown {
@@ -424,6 +443,9 @@ function firstDifference(plan: Plan, graph: TracedGraph): string | null {
     if (a instanceof TracedValue || b instanceof TracedValue) {
       if (!(a instanceof TracedValue && b instanceof TracedValue)) return false;
       if (a.source === "captured" && b.source === "captured") return a.tensor === b.tensor;
+      // The plan's captured tensor, passed now as an input (so the new trace calls it an input):
+      // a replay puts that very tensor at both places.
+      if (a.source === "captured" && b.source === "input") return a.tensor === b.tensor;
       return addressOf(a, positions[0], plan.graph) === addressOf(b, positions[1], graph);
     }
     if (a instanceof TracedHandle || b instanceof TracedHandle) {
@@ -608,6 +630,9 @@ export function compile<A extends Tensor[], R>(
         );
       }
     });
+    // Called while another function is traced (a compiled function inside a compiled one):
+    // run as plain code, so that the outer trace records these ops and its replays make them.
+    if (activeTracer() !== null) return fn(...inputs);
     const signature = signatureOf(inputs);
     const known = plans.get(signature);
     const stale = known?.staleness(inputs) ?? null;
@@ -636,6 +661,11 @@ export function compile<A extends Tensor[], R>(
       latest = known;
       return known.replay(inputs) as R;
     }
+    if (aliasCheck && new Set(inputs).size < inputs.length) {
+      // One tensor at two positions cannot be traced (trace refuses it) but replays fine; the
+      // plan is not trusted yet for the changed positions, so run this call eagerly, untraced.
+      return fn(...inputs);
+    }
     const firstSerial = Storage.nextSerial();
     const { graph, result } = trace(fn as (...t: Tensor[]) => R, inputs);
     const aliased = aliasCheck ? known.checkAliases(inputs, graph) : null;
@@ -650,8 +680,9 @@ export function compile<A extends Tensor[], R>(
     }
     const reason = aliased ?? stale ?? (plans.size === 0 ? "first call" : "new input signature");
     checkResult(result, firstSerial);
-    traces++;
     const plan = new Plan(graph, signature, modeEpoch, result, fuse, options.reuseArrays !== false);
+    if (known !== undefined && aliased === null) plan.inheritAliasChecks(known);
+    traces++;
     plans.set(signature, plan);
     latest = plan;
     log?.(`compile: traced ${fn.name || "the function"} (${reason}): ${signature}`);

@@ -104,6 +104,8 @@ export function liveness(
         escapes[v.id]++;
       } else if (step.userCode) escapes[v.id]++;
     }
+    // What user code made (a custom op's result) it may have kept as well.
+    if (step.userCode) for (const v of step.makes) escapes[v.id]++;
     if (step.gradAssigned !== null) gradStep[step.gradAssigned.id] = s;
   });
   return { last, escaping, escapes, gradStep };

@@ -294,6 +294,52 @@ describe("compile and the tensors it is passed", () => {
     expect(bits(peekGrad(traced.other)!)).toEqual(bits(peekGrad(eager.other)!));
   });
 
+  it("passes: the first call's tensor passed again at another position is checked later", () => {
+    const w = tensor([1, 2, 3]);
+    const f = (a: Tensor, b: Tensor) => a.mul(w).add(b); // w is used directly
+    const compiled = compile(f);
+    const p = tensor([10, 20, 30]);
+    const q = tensor([100, 200, 300]);
+    // The second call's trace has w as an input again, so it cannot tell; the third's can.
+    for (const [a, b] of [
+      [w, p],
+      [p, w],
+      [p, q],
+      [q, p],
+    ]) {
+      expect(bits(compiled(a, b))).toEqual(bits(f(a, b)));
+    }
+  });
+
+  it("passes: one tensor at two positions runs as eagerly while the plan's inputs are unchecked", () => {
+    const f = (a: Tensor, b: Tensor) => a.sub(b.mul(2));
+    const compiled = compile(f);
+    const [x, y, p, q] = [
+      tensor([1, 2, 3]),
+      tensor([5, 7, 9]),
+      tensor([2, 4, 8]),
+      tensor([1, 0, 1]),
+    ];
+    expect(bits(compiled(x, y))).toEqual(bits(f(x, y)));
+    expect(bits(compiled(y, y))).toEqual(bits(f(y, y))); // a trace would refuse it
+    expect(bits(compiled(p, q))).toEqual(bits(f(p, q))); // checks both positions
+    expect(bits(compiled(y, y))).toEqual(bits(f(y, y))); // checked now: replays
+    expect(compiled.traces).toBe(2);
+    expect(compiled.replays).toBe(1);
+  });
+
+  it("passes: a retrace keeps the checks made, so it costs one trace, not two", () => {
+    const w = randn([3, 2]);
+    const f = compile((x: Tensor) => x.matmul(w).relu());
+    f(randn([4, 3]));
+    f(randn([4, 3])); // checks the new input tensor
+    w.requiresGrad_(); // a captured tensor's flag changed: the next call retraces
+    f(randn([4, 3]));
+    f(randn([4, 3]));
+    expect(f.traces).toBe(3);
+    expect(f.replays).toBe(1);
+  });
+
   it("traces a second time for new input tensors, and only once", () => {
     const messages: string[] = [];
     const w = randn([8, 2]);
@@ -307,6 +353,22 @@ describe("compile and the tensors it is passed", () => {
     const x = randn([5, 8]);
     for (let i = 0; i < 4; i++) g(x);
     expect(g.traces).toBe(1);
+  });
+});
+
+describe("compile inside compile", () => {
+  it("runs a compiled function called during another's trace as plain code, so replays make its ops", () => {
+    const w = tensor([1, 2, 3]);
+    const inner = (a: Tensor) => a.mul(w).add(a);
+    const innerCompiled = compile(inner);
+    for (let i = 0; i < 4; i++) innerCompiled(tensor([i, i, i])); // replaying already
+    const outer = compile((a: Tensor) => innerCompiled(a).mul(2));
+    for (let i = 1; i <= 5; i++) {
+      const x = tensor([i, 2 * i, 3 * i]);
+      expect(bits(outer(x))).toEqual(bits(inner(x).mul(2)));
+    }
+    expect(outer.replays).toBe(3);
+    expect(innerCompiled.traces).toBe(2); // the outer's traces did not count as its own
   });
 });
 
@@ -331,6 +393,13 @@ describe("compile with check", () => {
       const v = randn([3]);
       expect(bits(checked(v))).toEqual(bits(f(v)));
     }
+  });
+
+  it("accepts the directly used tensor passed as an input after the plan was replaced", () => {
+    const w = randn([3]);
+    const f = (a: Tensor) => a.add(w.mul(10));
+    const checked = compile(f, { check: true });
+    for (const t of [w, randn([3]), randn([3]), w]) expect(bits(checked(t))).toEqual(bits(f(t)));
   });
 
   it("names the call whose number a replay would have fixed", () => {
@@ -929,6 +998,29 @@ describe("compile and gradients nobody read", () => {
         ops.get(kept)!(peekGrad(w)!);
         w.sub_(peekGrad(w)!.mul(0.1));
       });
+      return l;
+    });
+  });
+
+  it("never reuses a gradient a custom op made (it may keep its result)", () => {
+    const make = (kept: Tensor[]) =>
+      customOp({
+        name: "keepOutput",
+        forward: (_ctx, t) => {
+          const g = t.mul(2);
+          kept.push(g);
+          return g;
+        },
+        backward: (_ctx, g) => [g],
+      });
+    const ops = new Map<Tensor[], ReturnType<typeof make>>();
+    keptByCustomOp((w, x, y, kept) => {
+      if (!ops.has(kept)) ops.set(kept, make(kept));
+      w.grad = null;
+      const l = loss(w, x, y);
+      l.backward();
+      w.grad = noGrad(() => ops.get(kept)!(peekGrad(w)!));
+      noGrad(() => w.sub_(peekGrad(w)!.mul(0.1)));
       return l;
     });
   });
