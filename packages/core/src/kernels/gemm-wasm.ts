@@ -207,10 +207,16 @@ export const WASM_MAX_SCRATCH_BYTES = 2 ** 31;
  */
 export function gemmWasmScratchBytes(m: number, n: number, k: number, isF32: boolean): number {
   const size = isF32 ? 4 : 8;
-  const pad = (x: number, to: number) => Math.ceil(x / to) * to;
-  const bound = (rows: number, cols: number) =>
-    (pad(rows, MR) * k + pad(cols, 8) * k + pad(rows, MR) * pad(cols, 8) + cols * k) * size;
-  return Math.max(bound(m, n), bound(n, m));
+  return Math.max(scratchBound(m, n, k), scratchBound(n, m, k)) * size;
+}
+
+/** Elements of padded A, B and C plus a raw copy of B, for a [rows, k]·[k, cols] product. */
+function scratchBound(rows: number, cols: number, k: number): number {
+  return padTo(rows, MR) * k + padTo(cols, 8) * k + padTo(rows, MR) * padTo(cols, 8) + cols * k;
+}
+
+function padTo(x: number, to: number): number {
+  return Math.ceil(x / to) * to;
 }
 
 /**
@@ -264,57 +270,85 @@ function product(
   const productBytes = aBytes + bBytes + cBytes + (packsInModule ? n * k * size : 0);
   // Staged operands' scratch lies past what the product uses.
   const scratchAt = align16(productBytes);
-  const scratch = (x: StridedMatrix) => (isStaged(x) ? x.stage.scratchBytes : 0);
   // And what the caller asks to have after C (see gemmWasmInMemory).
   const cEnd = aBytes + bBytes + cBytes;
-  const needed = Math.max(scratchAt + Math.max(scratch(a), scratch(b)), align16(cEnd) + afterC);
+  const needed = Math.max(
+    scratchAt + Math.max(stagedScratch(a), stagedScratch(b)),
+    align16(cEnd) + afterC,
+  );
   const gemm = engine ?? load.forScratch(needed);
   if (gemm === null) throw new Error("matmul: the WebAssembly SIMD kernel is not available here");
   const buffer = tryGrowMemory(gemm.memory, needed);
   if (buffer === null) return null;
-  /** Copies x's values in (or has a staged x write them); false where a staged x cannot. */
-  const put = (x: StridedMatrix, count: number, dst: FloatArray): boolean => {
-    if (!isStaged(x)) copyBlock(x, count, dst);
-    else if (!x.stage.write(gemm.memory, dst.byteOffset, count, scratchAt)) return false;
-    return true;
-  };
   const View = isF32 ? Float32Array : Float64Array;
-  const aView = new View(buffer, 0, mp * k);
-  const bView = new View(buffer, aBytes, np * k);
-  // [aPanel, aRow, aK] and [bPanel, bK] in bytes, as gemm.wat's $gemm reads them.
-  let aLayout: [number, number, number];
+  // The layouts as gemm.wat's $gemm reads them, in bytes: A's panel, row and k steps, B's
+  // panel and k steps.
+  let aPanel: number;
+  let aRow: number;
+  let aK: number;
   if (m === mp && a.colStride === 1 && a.rowStride === k) {
-    if (!put(a, m * k, aView)) return null;
-    aLayout = [k * size, k * size, size];
+    if (!put(gemm.memory, a, m * k, new View(buffer, 0, m * k), scratchAt)) return null;
+    aPanel = k * size;
+    aRow = k * size;
+    aK = size;
   } else if (m === mp && a.rowStride === 1 && a.colStride === m) {
-    if (!put(a, m * k, aView)) return null;
-    aLayout = [size, size, m * size];
+    if (!put(gemm.memory, a, m * k, new View(buffer, 0, m * k), scratchAt)) return null;
+    aPanel = size;
+    aRow = size;
+    aK = m * size;
   } else {
     if (isStaged(a)) return null;
-    pack(a, m, k, MR, aView);
-    aLayout = [k * size, size, MR * size];
+    pack(a, m, k, MR, new View(buffer, 0, mp * k));
+    aPanel = k * size;
+    aRow = size;
+    aK = MR * size;
   }
-  let bLayout: [number, number];
+  let bPanel: number;
+  let bK: number;
   if (rowMajorB && !packsInModule) {
-    if (!put(b, n * k, bView)) return null;
-    bLayout = [size, n * size];
+    if (!put(gemm.memory, b, n * k, new View(buffer, aBytes, n * k), scratchAt)) return null;
+    bPanel = size;
+    bK = n * size;
   } else if (packsInModule) {
     // Copied in as it is past C, then packed by the module: a copy at memory speed, where the
     // JS packer cost as much as a batch-16 product.
     const rawAt = aBytes + bBytes + cBytes;
-    if (!put(b, n * k, new View(buffer, rawAt, n * k))) return null;
+    if (!put(gemm.memory, b, n * k, new View(buffer, rawAt, n * k), scratchAt)) return null;
     if (transposesInModule) gemm.packTransposedF32(rawAt, aBytes, k, k * size, n / nr);
     else gemm.packPanels(rawAt, aBytes, k, n * size, n / nr);
-    bLayout = [k * size, nr * size];
+    bPanel = k * size;
+    bK = nr * size;
   } else {
     if (isStaged(b)) return null;
     const bT = { data: b.data, offset: b.offset, rowStride: b.colStride, colStride: b.rowStride };
-    pack(bT, n, k, nr, bView);
-    bLayout = [k * size, nr * size];
+    pack(bT, n, k, nr, new View(buffer, aBytes, np * k));
+    bPanel = k * size;
+    bK = nr * size;
   }
   const run = isF32 ? gemm.gemmF32 : gemm.gemmF64;
-  run(0, ...aLayout, aBytes, ...bLayout, aBytes + bBytes, mp, np, k);
+  run(0, aPanel, aRow, aK, aBytes, bPanel, bK, aBytes + bBytes, mp, np, k);
   return { c: new View(buffer, aBytes + bBytes, mp * np), np, memory: gemm.memory };
+}
+
+/** The scratch bytes a staged operand asks for (0 for others). */
+function stagedScratch(x: StridedMatrix): number {
+  return isStaged(x) ? x.stage.scratchBytes : 0;
+}
+
+/**
+ * Copies `count` of x's values into `dst` (or has a staged x write them there, with scratch at
+ * byte `scratchAt`); false where a staged x cannot.
+ */
+function put(
+  memory: WebAssembly.Memory,
+  x: StridedMatrix,
+  count: number,
+  dst: FloatArray,
+  scratchAt: number,
+): boolean {
+  if (!isStaged(x)) copyBlock(x, count, dst);
+  else if (!x.stage.write(memory, dst.byteOffset, count, scratchAt)) return false;
+  return true;
 }
 
 /**
