@@ -106,10 +106,6 @@ export function binaryForward(
 }
 
 /**
- * The gradient of a broadcast input: sum `grad` over the dims that broadcasting added or
- * stretched, so it has `input`'s shape again, and cast it to `input`'s dtype.
- */
-/**
  * fn(t) for a broadcast view t (stride 0 along dims of size > 1: a reduction's gradient, expanded
  * back) computed on one copy of its distinct values and expanded again: the same values without a
  * full-size pass. For elementwise fn only; a dense t is passed through.
@@ -122,6 +118,10 @@ export function onDistinctValues(t: Tensor, fn: (compact: Tensor) => Tensor): Te
   return compact === t ? fn(t) : fn(compact).expand(t.shape);
 }
 
+/**
+ * The gradient of a broadcast input: sum `grad` over the dims that broadcasting added or
+ * stretched, so it has `input`'s shape again, and cast it to `input`'s dtype.
+ */
 export function unbroadcast(grad: Tensor, input: TensorMeta): Tensor {
   const shape = input.shape;
   if (sameShape(grad.shape, shape)) {
