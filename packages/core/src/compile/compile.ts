@@ -661,9 +661,13 @@ export function compile<A extends Tensor[], R>(
       latest = known;
       return known.replay(inputs) as R;
     }
-    if (aliasCheck && new Set(inputs).size < inputs.length) {
-      // One tensor at two positions cannot be traced (trace refuses it) but replays fine; the
-      // plan is not trusted yet for the changed positions, so run this call eagerly, untraced.
+    if (new Set(inputs).size < inputs.length) {
+      // One tensor at two positions cannot be traced (the trace could not tell which uses are
+      // which input) but replays fine once a plan is trusted: until then, such a call runs
+      // eagerly, untraced, and the next call on distinct tensors traces.
+      log?.(
+        `compile: ran ${fn.name || "the function"} eagerly (the same tensor at two input positions cannot be traced): ${signature}`,
+      );
       return fn(...inputs);
     }
     const firstSerial = Storage.nextSerial();

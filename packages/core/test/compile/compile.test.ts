@@ -328,6 +328,20 @@ describe("compile and the tensors it is passed", () => {
     expect(compiled.replays).toBe(1);
   });
 
+  it("passes: one tensor at two positions on the first call runs eagerly, and says so", () => {
+    const messages: string[] = [];
+    const f = (a: Tensor, b: Tensor) => a.sub(b.mul(2));
+    const compiled = compile(f, { log: (m) => messages.push(m) });
+    const [x, y] = [tensor([1, 2, 3]), tensor([5, 7, 9])];
+    expect(bits(compiled(x, x))).toEqual(bits(f(x, x)));
+    expect(compiled.traces).toBe(0);
+    expect(messages[0]).toContain(
+      "ran f eagerly (the same tensor at two input positions cannot be traced)",
+    );
+    expect(bits(compiled(x, y))).toEqual(bits(f(x, y))); // traced
+    expect(compiled.traces).toBe(1);
+  });
+
   it("passes: a retrace keeps the checks made, so it costs one trace, not two", () => {
     const w = randn([3, 2]);
     const f = compile((x: Tensor) => x.matmul(w).relu());
