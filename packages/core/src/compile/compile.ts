@@ -574,7 +574,9 @@ function fusionSummary(plan: Plan): string[] {
  * op call, creation, in-place update, `.grad` and `requiresGrad_` change and optimizer step it
  * makes; later calls with that signature replay those
  * calls without running `fn`'s JavaScript. Results are bit for bit those of eager calls (the
- * replay runs the same kernels in the same order).
+ * replay runs the same kernels in the same order). The first call passing another tensor at an
+ * input position traces once more, to tell an input from the same tensor used directly (a
+ * parameter passed in and captured); a training loop on new batches replays from its third call.
  *
  * What a traced function may do: anything made of Koubai's ops, modules, `backward()` and
  * optimizers. It must not read tensor values (`item()`, `tolist()`): that throws a TraceError
