@@ -6,6 +6,7 @@
 
 import { isGradEnabled, setGradEnabled } from "../autograd/grad-mode.js";
 import { bytesPerElement, setArrayPool } from "../tensor/dtype.js";
+import type { Generator } from "../tensor/random.js";
 import { formatShape } from "../tensor/shape.js";
 import { Storage } from "../tensor/storage.js";
 import { peekGrad, Tensor } from "../tensor/tensor.js";
@@ -16,6 +17,7 @@ import {
   findTensor,
   mapTensors,
   type TracedArg,
+  TracedGenerator,
   type TracedGraph,
   TracedHandle,
   type TracedNode,
@@ -326,6 +328,8 @@ class Plan {
   replay(inputs: readonly Tensor[]): unknown {
     const env: (Tensor | undefined)[] = new Array(this.graph.values.length);
     const contexts: unknown[] = new Array(this.graph.handles.length);
+    // Generators the function makes: a new one per call, as the function itself would make.
+    const generators: (Generator | undefined)[] = new Array(this.graph.generators.length);
     this.graph.inputs.forEach((v, i) => {
       env[v.id] = inputs[i];
     });
@@ -333,6 +337,10 @@ class Plan {
     const resolve = (arg: TracedArg): unknown => {
       if (arg instanceof TracedValue) return env[arg.id];
       if (arg instanceof TracedHandle) return contexts[arg.id];
+      if (arg instanceof TracedGenerator) {
+        generators[arg.id] ??= arg.initial.cloneState();
+        return generators[arg.id];
+      }
       if (arg === null || typeof arg !== "object") return arg;
       if (Array.isArray(arg)) return arg.map(resolve);
       if (Object.getPrototypeOf(arg) !== Object.prototype) return arg;

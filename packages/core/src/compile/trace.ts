@@ -6,6 +6,7 @@
 // (parameters, buffers, constants) appear as captured values, named when the caller says how.
 
 import { isGradEnabled } from "../autograd/grad-mode.js";
+import { Generator } from "../tensor/random.js";
 import { formatShape } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
 import { type OpTracer, setActiveTracer, type TracedOpInfo, WithSaved } from "../tensor/tracing.js";
@@ -72,12 +73,34 @@ export class TracedHandle {
 }
 
 /**
+ * A random generator the traced function made itself (`new Generator(seed)` inside it), so each
+ * call has a new one: a replay gives the calls that received it a copy of its state when the
+ * first of them ran, made once per call, instead of the traced object (whose stream has moved on).
+ */
+export class TracedGenerator {
+  /** @internal Made by {@link trace}. */
+  constructor(
+    /** Position in {@link TracedGraph.generators}. */
+    readonly id: number,
+    /** Its state when the first traced call received it. */
+    readonly initial: Generator,
+  ) {}
+
+  /** How listings refer to it. */
+  get label(): string {
+    return `generator${this.id}`;
+  }
+}
+
+/**
  * An argument of a traced call: values where tensors were passed, arrays and plain objects
- * rebuilt around them, anything else (numbers, typed arrays, a Generator) as given.
+ * rebuilt around them, generators the function made as TracedGenerator, anything else (numbers,
+ * typed arrays, a Generator made before the call) as given.
  */
 export type TracedArg =
   | TracedValue
   | TracedHandle
+  | TracedGenerator
   | number
   | string
   | boolean
@@ -189,6 +212,8 @@ export interface TracedGraph {
   readonly values: readonly TracedValue[];
   /** Every context a call made for a later one (custom ops' contexts), by id. */
   readonly handles: readonly TracedHandle[];
+  /** Every random generator the function made and passed to a call, by id. */
+  readonly generators: readonly TracedGenerator[];
   /** The function's inputs, in order. */
   readonly inputs: readonly TracedValue[];
   /** The calls made directly by the traced function, in order. */
@@ -312,6 +337,10 @@ class GraphBuilder implements OpTracer {
   readonly values: TracedValue[] = [];
   readonly handles: TracedHandle[] = [];
   readonly #handleOf = new Map<object, TracedHandle>();
+  readonly generators: TracedGenerator[] = [];
+  /** Generators constructed while tracing, and the traced form of those a call received. */
+  readonly #madeGenerators = new WeakSet<object>();
+  readonly #generatorOf = new Map<object, TracedGenerator>();
   /** Tensors whose `.grad` was read or written. */
   readonly #gradSeen = new Set<Tensor>();
   /** Each `.grad` read before any write, with what it was: what the trace depends on. */
@@ -382,11 +411,27 @@ class GraphBuilder implements OpTracer {
     this.#made.set(t, new Error().stack ?? "");
   }
 
+  createdGenerator(generator: object): void {
+    this.#madeGenerators.add(generator);
+  }
+
+  /** The traced form of a generator the function made, from its state now (its first use). */
+  #generator(generator: Generator): TracedGenerator {
+    let traced = this.#generatorOf.get(generator);
+    if (traced === undefined) {
+      traced = new TracedGenerator(this.generators.length, generator.cloneState());
+      this.generators.push(traced);
+      this.#generatorOf.set(generator, traced);
+    }
+    return traced;
+  }
+
   #arg(arg: unknown, depth: number): TracedArg {
     if (arg instanceof Tensor) return this.valueFor(arg);
     if (arg === null || typeof arg !== "object") return arg as TracedArg;
     const handle = this.#handleOf.get(arg);
     if (handle !== undefined) return handle;
+    if (arg instanceof Generator && this.#madeGenerators.has(arg)) return this.#generator(arg);
     if (depth > 3) return String(arg);
     if (Array.isArray(arg)) return arg.map((a) => this.#arg(a, depth + 1));
     // Typed arrays, generators and other class instances are kept as they are.
@@ -464,12 +509,14 @@ class GraphBuilder implements OpTracer {
   }
 
   graph(outputs: TracedValue[]): TracedGraph {
-    const { values, handles, inputs, nodes, allNodes, gradReads, contextTensors } = this;
+    const { values, handles, generators, inputs, nodes, allNodes, gradReads, contextTensors } =
+      this;
     return {
       gradReads,
       contextTensors,
       values,
       handles,
+      generators,
       inputs,
       nodes,
       outputs,
@@ -493,6 +540,8 @@ function primitivesOf(nodes: readonly TracedNode[]): TracedNode[] {
 
 function formatArg(arg: TracedArg): string {
   if (arg instanceof TracedValue || arg instanceof TracedHandle) return arg.label;
+  if (arg instanceof TracedGenerator) return `${arg.label} (made by the function)`;
+  if (arg instanceof Generator) return "Generator";
   if (Array.isArray(arg)) return `[${arg.map(formatArg).join(", ")}]`;
   if (arg !== null && typeof arg === "object") {
     const entries = Object.entries(arg as Record<string, TracedArg>).filter(

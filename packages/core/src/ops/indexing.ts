@@ -2,7 +2,7 @@
 // whole slices along a dim; gather/scatterAdd pick or accumulate single elements. Each pair is
 // the other's gradient, so repeated indices accumulate in the gradient and double backward works.
 
-import { zeros } from "../tensor/creation.js";
+import { arange, zeros } from "../tensor/creation.js";
 import { allocate } from "../tensor/dtype.js";
 import { contiguousStrides, formatShape, normalizeDim, numelOf } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
@@ -37,13 +37,14 @@ function checkRange(
   }
 }
 
-/** An int32 tensor that counts 0..size-1 along `dim` of x and has size 1 elsewhere. */
+/**
+ * An int32 tensor that counts 0..size-1 along `dim` of x and has size 1 elsewhere. Made by ops
+ * (arange, reshape), so that a compiled function's replay makes it again.
+ */
 export function arangeLike(x: { readonly shape: readonly number[] }, dim: number): Tensor {
   const size = x.shape.length === 0 ? 1 : x.shape[dim];
-  const data = new Int32Array(size);
-  for (let i = 0; i < size; i++) data[i] = i;
   const shape = x.shape.map((_, d) => (d === dim ? size : 1));
-  return Tensor.fromTypedArray(data, shape);
+  return arange(0, size, 1, { dtype: "int32" }).reshape(shape);
 }
 
 /**

@@ -9,6 +9,7 @@ import { mapBinary, subRow } from "../kernels/elementwise.js";
 import { chainInner, chainOperandOf, chainWasm } from "../kernels/elementwise-chain.js";
 import type { FloatArray } from "../kernels/gemm-js.js";
 import { type ReduceKind, reduce, sumSquaredDeviations, useWasm } from "../kernels/reduce.js";
+import { full } from "../tensor/creation.js";
 import {
   allocate,
   allocateUnfilled,
@@ -38,6 +39,9 @@ import {
 } from "./define.js";
 import { checkTensor, requireFloat, sameShapeAs } from "./helpers.js";
 import { arangeLike } from "./indexing.js";
+import { cat } from "./join.js";
+import { flip } from "./rearrange.js";
+import { cumprod } from "./scan.js";
 
 /** The result of `max`/`min` along a dim, like PyTorch's `(values, indices)` named tuple. */
 export interface ValuesIndices {
@@ -126,8 +130,9 @@ export const mean = defineComposite("mean", (x: Tensor, dim?: Dims, keepdim = fa
 
 /**
  * Π over one dim (all elements when omitted). d/dx_i = Π_{j≠i} x_j: out/x_i when no element is
- * zero; otherwise the product of the others is formed explicitly, which stays right (also for
- * second derivatives) with one zero (only the zero gets a gradient) or several (all are 0).
+ * zero, as PyTorch; otherwise the product of the others, as the product of those before and of
+ * those after each element (exclusive running products, like PyTorch's), which stays right (also
+ * for second derivatives) with one zero (only the zero gets a gradient) or several (all are 0).
  * @function
  */
 export const prod = defineOp({
@@ -141,44 +146,50 @@ export const prod = defineOp({
     keepdim: boolean = false,
   ): Tensor | Recorded<ProdSaved, Tensor> => {
     checkTensor(x, "prod");
-    if (dim === undefined) {
-      const flat = prod(x.reshape([-1]), 0, false);
-      return keepdim ? flat.reshape(x.shape.map(() => 1)) : flat;
-    }
-    const d = normalizeDim(dim, x.ndim, "prod", x.shape);
-    const dims = x.ndim === 0 ? [] : [d];
+    // All elements: one reduction over every dim (the elements in memory order), recorded as one
+    // call whose backward reads only x and out.
+    const d = dim === undefined ? null : normalizeDim(dim, x.ndim, "prod", x.shape);
+    const dims = x.ndim === 0 ? [] : d === null ? x.shape.map((_, i) => i) : [d];
     const out = run("prod", x, dims, keepdim, isFloat(x.dtype) ? x.dtype : "int32");
     return { out, inputs: [x], saved: { x, out, d, dims, keepdim } };
   },
   backward: ({ x, out, d, dims, keepdim }, gradOut) => {
     const g = keepDims(gradOut, x, dims, keepdim);
     if (dims.length === 0) return [g];
-    if (!x.toArray().includes(0)) return [g.mul(keepDims(out, x, dims, keepdim)).div(x)];
-    return [g.mul(productOfOthers(x, d))];
+    const withoutZeros = () => g.mul(keepDims(out, x, dims, keepdim)).div(x);
+    const withZeros = () =>
+      g.mul(
+        d === null ? productOfOthers(x.reshape([-1]), 0).reshape(x.shape) : productOfOthers(x, d),
+      );
+    // A compiled function replays this backward on other values, so it cannot branch on these:
+    // it takes both forms and picks by a tensor, which gives eager's values either way.
+    if (activeTracer() !== null) return [where(x.eq(0).sum().gt(0), withZeros(), withoutZeros())];
+    return [x.toArray().includes(0) ? withZeros() : withoutZeros()];
   },
 });
 
-/** What prod's backward reads. */
+/** What prod's backward reads (d null: all elements). */
 type ProdSaved = {
   x: Tensor;
   out: Tensor;
-  d: number;
+  d: number | null;
   dims: readonly number[];
   keepdim: boolean;
 };
 
 /**
- * Π_{j≠i} x_j along `dim`, for every i, without dividing: x is repeated along a new dim j next to
- * i with the diagonal j = i set to 1, then multiplied out over j. O(n²) memory, so only used
- * when x holds zeros.
+ * Π_{j≠i} x_j along `dim`, for every i, without dividing: the product of the elements before i
+ * times that of the elements after it, each an exclusive running product (O(n), exact with
+ * zeros, differentiable again).
  */
 function productOfOthers(x: Tensor, dim: number): Tensor {
   const n = x.shape[dim];
-  const shape = x.shape.slice();
-  shape.splice(dim, 0, n);
-  const repeated = x.unsqueeze(dim).expand(shape);
-  const diagonal = arangeLike(repeated, dim).eq(arangeLike(repeated, dim + 1));
-  return where(diagonal, 1, repeated).prod(dim + 1);
+  const onesShape = x.shape.map((size, i) => (i === dim ? 1 : size));
+  const ones = full(onesShape, 1, { dtype: x.dtype });
+  const before = cat([ones, cumprod(x.narrow(dim, 0, n - 1), dim) as Tensor], dim);
+  const reversed = flip(x, dim).narrow(dim, 0, n - 1);
+  const after = flip(cat([ones, cumprod(reversed, dim) as Tensor], dim), dim);
+  return before.mul(after);
 }
 
 /** What the backward of amax, amin and full max/min reads. */

@@ -2,6 +2,8 @@
 // generator (reseeded by `manualSeed`) and explicit `Generator` objects for independent streams.
 // The streams are Koubai's own: the same seed does not reproduce PyTorch's numbers.
 
+import { activeTracer } from "./tracing.js";
+
 function splitmix32(state: number): [number, number] {
   state = (state + 0x9e3779b9) | 0;
   let z = state;
@@ -20,6 +22,29 @@ export class Generator {
 
   constructor(seed = 0) {
     this.manualSeed(seed);
+    // A generator made inside a compiled function is made again by every call (see compile).
+    activeTracer()?.createdGenerator(this);
+  }
+
+  /**
+   * A new generator at this one's current point of its stream, like PyTorch's
+   * `Generator.clone_state()`: both then yield the same numbers, independently.
+   *
+   * @example
+   * ```ts
+   * const g = new Generator(42);
+   * const copy = g.cloneState();
+   * g.uniform() === copy.uniform(); // true
+   * ```
+   */
+  cloneState(): Generator {
+    const copy = new Generator();
+    copy.s0 = this.s0;
+    copy.s1 = this.s1;
+    copy.s2 = this.s2;
+    copy.s3 = this.s3;
+    copy.spareNormal = this.spareNormal;
+    return copy;
   }
 
   /** Resets the stream to the start of the sequence for `seed` (any finite number). */

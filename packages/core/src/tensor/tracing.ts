@@ -31,6 +31,8 @@ export interface OpTracer {
   read(method: string, tensor: Tensor): void;
   /** A tensor object was constructed (an op's output, a view, a creation function's result...). */
   created(tensor: Tensor): void;
+  /** A random generator was constructed (random ops may receive it). */
+  createdGenerator(generator: object): void;
   /** `tensor.grad` was read, and is `grad`. */
   gradRead(tensor: Tensor, grad: Tensor | null): void;
 }

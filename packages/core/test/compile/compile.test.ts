@@ -122,6 +122,67 @@ describe("compile", () => {
     ).toHaveLength(2);
   });
 
+  it("makes a generator the function makes anew on every call, as eager code does", () => {
+    // A fixed generator made inside the function gives the same draws on every call; a replay
+    // used the traced one, whose stream had moved on (different masks from call 3 on).
+    const noisy = (x: Tensor) => dropout(x, { p: 0.5, generator: new Generator(11) });
+    const twice = (x: Tensor) => {
+      const g = new Generator(4);
+      return randn([3], { generator: g })
+        .add(randn([3], { generator: g }))
+        .add(x);
+    };
+    const x = randn([64]);
+    const f = compile(noisy);
+    const h = compile(twice);
+    const y = tensor([1, 2, 3]);
+    for (let call = 0; call < 4; call++) {
+      expect(bits(f(x))).toEqual(bits(noisy(x)));
+      expect(bits(h(y))).toEqual(bits(twice(y)));
+    }
+    expect(f.explain()).toContain("generator0 (made by the function)");
+  });
+
+  it("replays backward formulas that depend on the values (zeros in prod and cumprod) for any values", () => {
+    // prod's and cumprod's gradients take another form where an input is zero; a replay of a
+    // trace made without zeros divided by zero (NaN) when a later call had one.
+    for (const op of ["prod", "prodAll", "cumprod"] as const) {
+      const step = (x: Tensor) => {
+        x.grad = null;
+        const y = op === "prod" ? x.prod(1) : op === "prodAll" ? x.prod() : x.cumprod(1);
+        y.mul(tensor(op === "prodAll" ? 1.5 : [1.5, -2]).reshape(op === "cumprod" ? [2, 1] : [-1]))
+          .sum()
+          .backward();
+        return x.grad!;
+      };
+      const f = compile(step);
+      const values = [
+        [
+          [1.5, 2, -0.5],
+          [0.25, 3, 2],
+        ],
+        [
+          [1.5, 0, -0.5],
+          [0.25, 3, 2],
+        ],
+        [
+          [0, 0, -0.5],
+          [0.25, 0, 2],
+        ],
+        [
+          [1.5, 2, -0.5],
+          [0.25, 3, 2],
+        ],
+      ];
+      for (const v of values) {
+        const want = step(tensor(v, { requiresGrad: true }));
+        const got = f(tensor(v, { requiresGrad: true }));
+        expect(got.tolist(), `${op} on ${JSON.stringify(v)}`).toEqual(want.tolist());
+        expect(got.toArray().every(Number.isFinite)).toBe(true);
+      }
+    }
+  });
+
   it("replays custom ops, with what their forward saved for backward", () => {
     const cube = customOp({
       name: "cube",

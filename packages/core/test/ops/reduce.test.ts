@@ -201,3 +201,40 @@ describe("center", () => {
     });
   });
 });
+
+describe("prod's gradient where inputs are zero", () => {
+  /** Π_{j≠i} values[j] for every i, in float64. */
+  function othersProduct(values: readonly number[]): number[] {
+    return values.map((_, i) => values.reduce((p, v, j) => (j === i ? p : p * v), 1));
+  }
+
+  it("is the product of the others at a single zero, and zero elsewhere, in O(n) memory", () => {
+    // 100,000 elements: forming the products of the others as an n × n table (as before) would
+    // need 10^10 elements.
+    const n = 100_000;
+    const values = new Float64Array(n).fill(1);
+    values[3] = 0.5;
+    values[17] = -4;
+    values[99_998] = 0;
+    const x = tensor(values, { dtype: "float64", requiresGrad: true });
+    x.prod().backward();
+    const grad = x.grad!.toArray();
+    expect(grad[99_998]).toBe(-2);
+    expect(Array.from(grad).filter((g) => g !== 0)).toEqual([-2]);
+  });
+
+  it("matches Π_{j≠i} x_j along a dim with no, one and two zeros per row", () => {
+    const rows = [
+      [1.5, -2, 0.25, 3],
+      [1.5, 0, 0.25, 3],
+      [0, 0, 0.25, 3],
+    ];
+    const x = tensor(rows, { dtype: "float64", requiresGrad: true });
+    x.prod(1).sum().backward();
+    const grad = x.grad!.tolist() as number[][];
+    rows.forEach((row, r) => {
+      for (const [i, want] of othersProduct(row).entries())
+        expect(grad[r][i]).toBeCloseTo(want, 12);
+    });
+  });
+});

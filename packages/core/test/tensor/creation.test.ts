@@ -108,6 +108,16 @@ describe("random tensors", () => {
     expect(rand([3]).tolist()).not.toEqual(first[0]);
   });
 
+  it("continue a Generator's stream in the copy cloneState() makes, independently", () => {
+    const g = new Generator(9);
+    g.normal(); // one normal of a pair drawn: the copy keeps the spare one too
+    const copy = g.cloneState();
+    const fromCopy = [copy.normal(), copy.uniform(), copy.nextUint32()];
+    expect([g.normal(), g.uniform(), g.nextUint32()]).toEqual(fromCopy);
+    copy.uniform();
+    expect(g.cloneState().uniform()).toBe(g.uniform());
+  });
+
   it("draw from an explicit Generator independently of the default one", () => {
     const a = randn([5], { generator: new Generator(7) });
     rand([100]);

@@ -17,6 +17,7 @@ function recorder(): OpTracer & { events: string[] } {
     abort: () => events.push("abort"),
     read: (method) => events.push(`read ${method}`),
     created: () => events.push("created"),
+    createdGenerator: () => events.push("createdGenerator"),
     gradRead: () => events.push("gradRead"),
   };
 }
