@@ -2,7 +2,7 @@
 // primitives (autograd derives the gradient); `fused: true` uses fusedBatchNorm, whose backward is
 // the hand-derived batchNormBackward. Both share the running-statistics update below.
 
-import { batchNorm, noGrad, ones, type Tensor, tensor, zeros } from "@koubai/core";
+import { batchNorm, div, noGrad, ones, type Tensor, tensor, zeros } from "@koubai/core";
 import { fusedBatchNorm } from "./batch-norm-backward.js";
 import { creating, dtypeMismatch, Module } from "./module.js";
 import { Parameter } from "./parameter.js";
@@ -150,20 +150,27 @@ export abstract class BatchNormBase extends Module {
     return out;
   }
 
-  /** Counts this batch in numBatchesTracked; the weight of the new batch (momentum, or 1/count). */
-  #nextMomentum(): number {
+  /**
+   * Counts this batch in numBatchesTracked; the weight of the new batch: momentum, or (null) 1/count
+   * as a 0-d tensor of the statistics' dtype, computed without reading the count, so that a
+   * compiled training step replays it with each call's count.
+   */
+  #nextMomentum(): number | Tensor {
     const tracked = this.numBatchesTracked!;
-    noGrad(() => tracked.add_(1));
-    return this.momentum ?? 1 / tracked.item();
+    return noGrad(() => {
+      tracked.add_(1);
+      return this.momentum ?? div(1, tracked.to(this.runningMean!.dtype));
+    });
   }
 
   /** The fused path's update, the formula core's batchNorm applies on the composite path. */
-  #updateRunningStats(mean: Tensor, varBiased: Tensor, m: number, f: number): void {
+  #updateRunningStats(mean: Tensor, varBiased: Tensor, m: number, f: number | Tensor): void {
     noGrad(() => {
       const runningMean = this.runningMean!;
       const runningVar = this.runningVar!;
-      runningMean.copy_(runningMean.mul(1 - f).add(mean.mul(f)));
-      runningVar.copy_(runningVar.mul(1 - f).add(varBiased.mul(m / (m - 1)).mul(f)));
+      const keep = typeof f === "number" ? 1 - f : f.neg().add(1);
+      runningMean.copy_(runningMean.mul(keep).add(mean.mul(f)));
+      runningVar.copy_(runningVar.mul(keep).add(varBiased.mul(m / (m - 1)).mul(f)));
     });
   }
 }

@@ -8,6 +8,7 @@ import { addcmul } from "../ops/binary.js";
 import { defineComposite } from "../ops/define.js";
 import { checkTensor, requireFloat } from "../ops/helpers.js";
 import { center, variance } from "../ops/reduce.js";
+import { isFloat } from "../tensor/dtype.js";
 import { formatShape } from "../tensor/shape.js";
 import type { Tensor } from "../tensor/tensor.js";
 
@@ -47,7 +48,9 @@ function checkChannelTensor(
  * BatchNorm over dim 1 of x ([N, C, ...]), like `torch.nn.functional.batch_norm`. In training,
  * x is normalised with the batch's mean and biased variance, and the running statistics, when
  * given, are updated in place: `running = (1 - momentum)·running + momentum·batch`, with the
- * UNBIASED batch variance for runningVar (as PyTorch). Otherwise x is normalised with the
+ * UNBIASED batch variance for runningVar (as PyTorch); `momentum` may also be a 0-d float
+ * tensor (BatchNorm layers with momentum null pass 1/numBatchesTracked so, computed without
+ * reading the count, which a compiled function could not replay). Otherwise x is normalised with the
  * running statistics, which must then be given. `weight` (γ) and `bias` (β), when given, scale
  * and shift each channel.
  *
@@ -71,7 +74,7 @@ export const batchNorm = defineComposite(
     weight: Tensor | null = null,
     bias: Tensor | null = null,
     training = false,
-    momentum = 0.1,
+    momentum: number | Tensor = 0.1,
     eps = 1e-5,
   ): Tensor => {
     checkTensor(x, "batchNorm");
@@ -86,8 +89,17 @@ export const batchNorm = defineComposite(
     checkChannelTensor("batchNorm", "runningVar", runningVar, x, channels);
     checkChannelTensor("batchNorm", "weight", weight, x, channels);
     checkChannelTensor("batchNorm", "bias", bias, x, channels);
-    if (!(momentum >= 0 && momentum <= 1))
+    if (typeof momentum === "number" && !(momentum >= 0 && momentum <= 1))
       throw new RangeError(`batchNorm: momentum must be in [0, 1], got ${momentum}`);
+    if (typeof momentum !== "number") {
+      checkTensor(momentum, "batchNorm", "momentum");
+      if (momentum.ndim !== 0 || !isFloat(momentum.dtype))
+        throw new RangeError(
+          `batchNorm: a momentum tensor must be a 0-d float tensor, got ${momentum.dtype} of shape ${formatShape(momentum.shape)}`,
+        );
+    }
+    // 1 - momentum, as a number or (a cumulative average's 1/count) a 0-d tensor.
+    const keep = typeof momentum === "number" ? 1 - momentum : momentum.neg().add(1);
     if (!(eps >= 0)) throw new RangeError(`batchNorm: eps must be >= 0, got ${eps}`);
     const channelShape = x.shape.map((s, d) => (d === 1 ? s : 1));
     // y = (x - mean)·s + β with s = γ/√(var + ε) per channel: the scale is folded on [C] values
@@ -110,14 +122,14 @@ export const batchNorm = defineComposite(
       noGrad(() => {
         if (runningMean !== null) {
           const batchMean = x.mean(dims, true).reshape([channels]).to(x.dtype);
-          runningMean.copy_(runningMean.mul(1 - momentum).add(batchMean.mul(momentum)));
+          runningMean.copy_(runningMean.mul(keep).add(batchMean.mul(momentum)));
         }
         if (runningVar !== null) {
           const unbiased = varBiased
             .reshape([channels])
             .mul(count / (count - 1))
             .to(x.dtype);
-          runningVar.copy_(runningVar.mul(1 - momentum).add(unbiased.mul(momentum)));
+          runningVar.copy_(runningVar.mul(keep).add(unbiased.mul(momentum)));
         }
       });
     } else {

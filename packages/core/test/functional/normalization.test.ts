@@ -21,6 +21,24 @@ describe("batchNorm", () => {
     expect(variance.tolist()).toEqual([1.5, 100.5]); // 0.5·1 + 0.5·[2, 200] (unbiased)
   });
 
+  it("takes momentum as a 0-d float tensor too (a cumulative average's 1/count)", () => {
+    const x = tensor(
+      [
+        [1, 10],
+        [3, 30],
+      ],
+      { dtype: "float64" },
+    );
+    const mean = zeros([2], { dtype: "float64" });
+    const variance = ones([2], { dtype: "float64" });
+    batchNorm(x, mean, variance, null, null, true, tensor(0.5, { dtype: "float64" }));
+    expect(mean.tolist()).toEqual([1, 10]);
+    expect(variance.tolist()).toEqual([1.5, 100.5]);
+    expect(() => batchNorm(x, mean, variance, null, null, true, tensor([0.5, 0.5]))).toThrow(
+      "batchNorm: a momentum tensor must be a 0-d float tensor, got float32 of shape [2]",
+    );
+  });
+
   it("normalises with the running statistics, unchanged, when not training", () => {
     const mean = tensor([1, 2], { dtype: "float64" });
     const variance = tensor([4, 9], { dtype: "float64" });
