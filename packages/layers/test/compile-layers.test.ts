@@ -220,7 +220,8 @@ function run(c: Case, compiled: boolean) {
     return loss;
   };
   const evaluate = (x: Tensor): Tensor => noGrad(() => net.forward(x));
-  const train = compiled ? compile(step) : step;
+  const compiledStep = compiled ? compile(step) : null;
+  const train = compiledStep ?? step;
   const infer = compiled ? compile(evaluate) : evaluate;
   const probe = noGrad(() =>
     net.forward(c.indices === undefined ? randn(c.input) : randint(0, c.indices, c.input)),
@@ -232,6 +233,7 @@ function run(c: Case, compiled: boolean) {
   net.train();
   losses.push(Array.from(train(data[5].x, data[5].target).toArray()));
   return {
+    replays: compiledStep?.replays ?? 0,
     losses,
     outputs,
     state: stateOf(net),
@@ -248,6 +250,9 @@ describe.each(Object.keys(CASES))("a compiled training step with %s", (name) => 
     expect(compiled.outputs).toEqual(eager.outputs);
     expect(compiled.state).toEqual(eager.state);
     expect(compiled.velocity).toEqual(eager.velocity);
+    // Training calls 1 and 2 trace (the second checks the new input tensors), 3 and 4 replay;
+    // the fifth, after eval() and train(), traces again.
+    expect(compiled.replays).toBe(2);
     // Something was learned (a step that did nothing would pass the comparisons above).
     expect(compiled.losses[0]).not.toEqual(compiled.losses[3]);
   });
