@@ -4,6 +4,7 @@
 // parameters, buffers (running statistics, numBatchesTracked) and eval outputs.
 
 import {
+  type CompileOptions,
   compile,
   Generator,
   manualSeed,
@@ -170,19 +171,19 @@ const CASES: Record<string, Case> = {
 };
 
 /** The batches of one run: inputs and targets from a seeded generator. */
-function batches(c: Case, out: number[], count: number) {
+function batches(c: Case, out: number[], count: number, dtype: "float32" | "float64") {
   const generator = new Generator(17);
   return Array.from({ length: count }, () => {
     const x =
       c.indices === undefined
-        ? randn(c.input, { generator })
+        ? randn(c.input, { generator, dtype })
         : randint(0, c.indices, c.input, { generator });
     const classes = out[1];
     const target =
       c.loss === "mse"
-        ? randn(out, { generator })
+        ? randn(out, { generator, dtype })
         : c.loss === "bce"
-          ? randint(0, 2, out, { generator }).float()
+          ? randint(0, 2, out, { generator }).to(dtype)
           : randint(0, classes, [out[0]], { generator });
     return { x, target };
   });
@@ -196,9 +197,15 @@ function stateOf(net: Module): Record<string, number[]> {
 }
 
 /** Trains `net` (or its compiled step) and returns the losses, eval outputs and final state. */
-function run(c: Case, compiled: boolean) {
+function run(
+  c: Case,
+  compiled: boolean,
+  options: CompileOptions = {},
+  dtype: "float32" | "float64" = "float32",
+) {
   manualSeed(3); // the same initial parameters, and the same dropout masks, in both runs
   const net = c.build();
+  if (dtype === "float64") net.to("float64");
   const params = net.parameters();
   const velocity = params.map((p) => zerosLike(p));
   const lossOf = (y: Tensor, target: Tensor): Tensor => {
@@ -220,13 +227,15 @@ function run(c: Case, compiled: boolean) {
     return loss;
   };
   const evaluate = (x: Tensor): Tensor => noGrad(() => net.forward(x));
-  const compiledStep = compiled ? compile(step) : null;
+  const compiledStep = compiled ? compile(step, options) : null;
   const train = compiledStep ?? step;
-  const infer = compiled ? compile(evaluate) : evaluate;
+  const infer = compiled ? compile(evaluate, options) : evaluate;
   const probe = noGrad(() =>
-    net.forward(c.indices === undefined ? randn(c.input) : randint(0, c.indices, c.input)),
+    net.forward(
+      c.indices === undefined ? randn(c.input, { dtype }) : randint(0, c.indices, c.input),
+    ),
   );
-  const data = batches(c, probe.shape.slice(), 6);
+  const data = batches(c, probe.shape.slice(), 6, dtype);
   const losses = data.slice(0, 4).map(({ x, target }) => Array.from(train(x, target).toArray()));
   net.eval();
   const outputs = data.slice(4).map(({ x }) => Array.from(infer(x).toArray()));
@@ -241,19 +250,33 @@ function run(c: Case, compiled: boolean) {
   };
 }
 
+const VARIANTS: Record<string, { options: CompileOptions; dtype: "float32" | "float64" }> = {
+  float32: { options: {}, dtype: "float32" },
+  float64: { options: {}, dtype: "float64" },
+  "float32, check: true": { options: { check: true }, dtype: "float32" },
+  "float32, fuse: false, reuseArrays: false": {
+    options: { fuse: false, reuseArrays: false },
+    dtype: "float32",
+  },
+};
+
 describe.each(Object.keys(CASES))("a compiled training step with %s", (name) => {
-  it("has eager's losses, parameters, buffers and eval outputs, bit for bit", () => {
-    const c = CASES[name];
-    const eager = run(c, false);
-    const compiled = run(c, true);
-    expect(compiled.losses).toEqual(eager.losses);
-    expect(compiled.outputs).toEqual(eager.outputs);
-    expect(compiled.state).toEqual(eager.state);
-    expect(compiled.velocity).toEqual(eager.velocity);
-    // Training calls 1 and 2 trace (the second checks the new input tensors), 3 and 4 replay;
-    // the fifth, after eval() and train(), traces again.
-    expect(compiled.replays).toBe(2);
-    // Something was learned (a step that did nothing would pass the comparisons above).
-    expect(compiled.losses[0]).not.toEqual(compiled.losses[3]);
-  });
+  it.each(Object.keys(VARIANTS))(
+    "has eager's losses, parameters, buffers and eval outputs, bit for bit (%s)",
+    (variant) => {
+      const c = CASES[name];
+      const { options, dtype } = VARIANTS[variant];
+      const eager = run(c, false, {}, dtype);
+      const compiled = run(c, true, options, dtype);
+      expect(compiled.losses).toEqual(eager.losses);
+      expect(compiled.outputs).toEqual(eager.outputs);
+      expect(compiled.state).toEqual(eager.state);
+      expect(compiled.velocity).toEqual(eager.velocity);
+      // Training calls 1 and 2 trace (the second checks the new input tensors), 3 and 4 replay;
+      // the fifth, after eval() and train(), traces again.
+      expect(compiled.replays).toBe(2);
+      // Something was learned (a step that did nothing would pass the comparisons above).
+      expect(compiled.losses[0]).not.toEqual(compiled.losses[3]);
+    },
+  );
 });

@@ -459,6 +459,17 @@ function firstDifference(plan: Plan, graph: TracedGraph): string | null {
     if (a instanceof TracedHandle || b instanceof TracedHandle) {
       return a instanceof TracedHandle && b instanceof TracedHandle;
     }
+    // A generator the function made in each trace: the same if it starts at the same point.
+    if (a instanceof TracedGenerator || b instanceof TracedGenerator) {
+      return (
+        a instanceof TracedGenerator &&
+        b instanceof TracedGenerator &&
+        a.initial.sameState(b.initial)
+      );
+    }
+    // Data for a creation call (tensor(new Int32Array(...))): a new array each trace, the same
+    // if its values are.
+    if (ArrayBuffer.isView(a) || ArrayBuffer.isView(b)) return sameArrayValues(a, b);
     if (Array.isArray(a) || Array.isArray(b)) {
       return (
         Array.isArray(a) &&
@@ -494,9 +505,25 @@ function firstDifference(plan: Plan, graph: TracedGraph): string | null {
   return null;
 }
 
+/** True for two typed arrays of one type with the same values (NaN equal to NaN). */
+function sameArrayValues(a: unknown, b: unknown): boolean {
+  if (!ArrayBuffer.isView(a) || !ArrayBuffer.isView(b) || a.constructor !== b.constructor)
+    return false;
+  const x = a as unknown as ArrayLike<number>;
+  const y = b as unknown as ArrayLike<number>;
+  if (x.length !== y.length) return false;
+  for (let i = 0; i < x.length; i++) if (!Object.is(x[i], y[i])) return false;
+  return true;
+}
+
 function describeArg(arg: TracedArg): string {
   if (arg instanceof TracedValue) return `${arg.label} (${describeValue(arg)})`;
   if (typeof arg === "number" || typeof arg === "boolean" || arg === undefined) return String(arg);
+  if (ArrayBuffer.isView(arg) && "length" in arg) {
+    const values = Array.from(arg as unknown as ArrayLike<number>);
+    const shown = values.slice(0, 8).join(", ");
+    return `${arg.constructor.name}(${values.length}) [${shown}${values.length > 8 ? ", ..." : ""}]`;
+  }
   try {
     return JSON.stringify(arg) ?? String(arg);
   } catch {

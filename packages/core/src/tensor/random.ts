@@ -65,6 +65,17 @@ export class Generator {
     return this;
   }
 
+  /** @internal True when `other` is at the same point of the same stream. */
+  sameState(other: Generator): boolean {
+    return (
+      this.s0 === other.s0 &&
+      this.s1 === other.s1 &&
+      this.s2 === other.s2 &&
+      this.s3 === other.s3 &&
+      this.spareNormal === other.spareNormal
+    );
+  }
+
   /** A uniformly distributed unsigned 32-bit integer. */
   nextUint32(): number {
     const result = Math.imul(rotl(Math.imul(this.s1, 5), 7), 9) >>> 0;

@@ -140,10 +140,16 @@ describe.each(rows)("compiled %s in %s", (_, dtype, sample) => {
     const weights = new Map<string, Tensor>();
     const step = trainingStep(sample, weights);
     const compiled = compile(step);
+    // check: true runs each replay against a new trace and throws at the first difference in
+    // what was called (a check that fails on a correct function would show here).
+    const checked = compile(step, { check: true });
     for (const [n, set] of calls.entries()) {
       const want = step(...copies(valueSets[set]));
       const got = compiled(...copies(valueSets[set]));
       expect(difference(`training call ${n + 1}`, got, want)).toBeNull();
+      expect(
+        difference(`checked call ${n + 1}`, checked(...copies(valueSets[set])), want),
+      ).toBeNull();
     }
 
     const forward = (...inputs: Tensor[]) => outputList(sample.fn(...inputs));
