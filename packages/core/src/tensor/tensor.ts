@@ -88,6 +88,14 @@ export type NestedArray = number | NestedArray[];
  * x.grad!.tolist(); // [[2, 4], [6, 8]]  (d/dx Σ x² = 2x)
  * ```
  */
+/** The error for reading a stand-in a released graph node keeps (see Node.release). */
+function releasedError(method: string, t: Tensor): Error {
+  return new Error(
+    `${method}: this tensor (shape ${formatShape(t.shape)}, made by ${t.gradFn?.op ?? "an op"}) is the stand-in a graph node keeps after backward() let go of its values; ` +
+      "keep a reference to the tensor itself to read it later, or call backward({ retainGraph: true })",
+  );
+}
+
 export class Tensor {
   /** The typed array behind this tensor (shared with its views); element `idx` is at `offset + idx·strides`. */
   readonly data: TypedArray;
@@ -269,6 +277,7 @@ export class Tensor {
    */
   item(): number {
     activeTracer()?.read("item", this);
+    if (this.storage.released) throw releasedError("item", this);
     if (this.numel() !== 1)
       throw new Error(
         `item: expected a tensor with one element, got shape ${formatShape(this.shape)}`,
@@ -284,6 +293,7 @@ export class Tensor {
 
   /** The values as a flat typed array, without telling a tracer (tolist reports itself). */
   #values(): TypedArray {
+    if (this.storage.released) throw releasedError("toArray", this);
     const out = allocateUnfilled(this.dtype, this.numel(), "toArray", this.shape); // copyToContiguous writes every element
     copyToContiguous(this, out);
     return out;
