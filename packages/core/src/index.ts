@@ -27,6 +27,7 @@ export {
   type GradRead,
   type Traced,
   type TracedArg,
+  TracedGenerator,
   type TracedGraph,
   TracedHandle,
   TracedNode,
