@@ -159,12 +159,10 @@ function walk(
           node.rule ?? "(a backward without a written rule)",
         ),
       );
-      // The inputs themselves: release() swaps intermediates for stand-ins in the node.
-      const inputs = node.inputs;
       if (!retainGraph) node.release();
       checkCount(node, inputGrads);
-      for (let i = 0; i < inputs.length; i++) {
-        const input = inputs[i];
+      for (let i = 0; i < node.inputs.length; i++) {
+        const input = node.inputs[i];
         const g = inputGrads[i];
         if (!needsInputGrad[i] || g === null || g === undefined) continue;
         checkGradient(node, i, input, g);
