@@ -2,10 +2,8 @@
 // over its backward as a closure over what it saved; nothing is recorded when grad mode is off
 // or no input requires grad, so inference pays nothing for autograd.
 
-import { allocate, type DType } from "../tensor/dtype.js";
-import { contiguousStrides } from "../tensor/shape.js";
-import { Storage } from "../tensor/storage.js";
-import { Tensor } from "../tensor/tensor.js";
+import type { DType } from "../tensor/dtype.js";
+import type { Tensor } from "../tensor/tensor.js";
 import { checkFinite, checksForward, creationStack, isAnomalyEnabled } from "./anomaly.js";
 import { isGradEnabled } from "./grad-mode.js";
 
@@ -51,35 +49,23 @@ export class Node {
   rule: string | null = null;
   /** Where the op was created, kept only under `detectAnomaly`. */
   readonly createdAt: string | undefined;
-  private savedVersions: number[] | null;
-  #inputs: readonly Tensor[];
+  private readonly savedVersions: number[] | null;
 
   constructor(
     /** The op's name, equal to its exported function name. */
     readonly op: string,
-    inputs: readonly Tensor[],
+    /** The op's tensor inputs, in order; the engine follows those that require grad. */
+    readonly inputs: readonly Tensor[],
     /** Released (set to null) after backward unless the graph is retained. */
     public backwardFn: BackwardFn | null,
     /** Shape of the op's output: every incoming `gradOut` has it. */
     readonly outputShape: readonly number[],
     /** Dtype of the op's output: every incoming `gradOut` has it. */
     readonly outputDType: DType,
-    private saved: readonly Tensor[] | null,
+    private readonly saved: readonly Tensor[] | null,
   ) {
-    this.#inputs = inputs;
     this.savedVersions = saved === null ? null : saved.map((t) => t.storage.version);
     this.createdAt = isAnomalyEnabled() ? creationStack() : undefined;
-  }
-
-  /**
-   * The op's tensor inputs, in order; the engine follows those that require grad. Once backward
-   * has released the node, an input other than a leaf that requires grad (an intermediate made
-   * by another op, or a constant such as a batch of data) is a stand-in with its shape, dtype,
-   * name and `gradFn` but no values: the node no longer keeps them alive (see
-   * {@link Node.release}). Leaves that require grad (parameters) stay themselves.
-   */
-  get inputs(): readonly Tensor[] {
-    return this.#inputs;
   }
 
   /** `mul #3 -> [2, 3] float32`: the op, its id and its output, without the engine's internals. */
@@ -92,21 +78,10 @@ export class Node {
     return `Node(${this.toString()})`;
   }
 
-  /**
-   * Frees what backward needed; a later backward through this node is an error. Like PyTorch
-   * freeing a graph's buffers, it also lets go of the tensors the node held for backward and of
-   * the intermediate and constant tensors it took as inputs, so an output kept after backward (a
-   * loss pushed to a list for a plot) keeps the graph's structure but not every activation and
-   * batch of the step.
-   */
+  /** Frees what backward needed; a later backward through this node is an error. */
   release(): void {
     this.backwardFn = null;
     this.output = null;
-    this.saved = null;
-    this.savedVersions = null;
-    this.#inputs = this.#inputs.map((t) =>
-      t.gradFn === null && t.requiresGrad ? t : releasedStandIn(t),
-    );
   }
 
   /** Throws if a tensor saved for backward was modified in place after the forward pass. */
@@ -123,30 +98,6 @@ export class Node {
       }
     }
   }
-}
-
-/** An empty storage per dtype for the stand-ins of released inputs. */
-const releasedStorage = new Map<DType, Storage>();
-
-/** The stand-in made for each tensor, so that nodes sharing an input share its stand-in too. */
-const standIns = new WeakMap<Tensor, Tensor>();
-
-/** A tensor with `t`'s shape, dtype, name and gradFn, whose values throw when read. */
-function releasedStandIn(t: Tensor): Tensor {
-  if (t.storage.released) return t;
-  const made = standIns.get(t);
-  if (made !== undefined) return made;
-  let storage = releasedStorage.get(t.dtype);
-  if (storage === undefined) {
-    storage = new Storage(allocate(t.dtype, 0), true);
-    releasedStorage.set(t.dtype, storage);
-  }
-  const standIn = new Tensor(storage, t.shape, contiguousStrides(t.shape), 0);
-  standIn.gradFn = t.gradFn;
-  standIn.requiresGradFlag = t.requiresGradFlag;
-  standIn.name = t.name;
-  standIns.set(t, standIn);
-  return standIn;
 }
 
 /**

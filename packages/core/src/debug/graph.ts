@@ -20,8 +20,6 @@ export interface GraphOptions {
 
 function preview(t: Tensor | null | undefined, max: number): string {
   if (!t) return "";
-  // A constant the graph let go of after backward (see Node.release): only its shape is left.
-  if (t.storage.released) return "(freed by backward)";
   const values = Array.from(t.toArray().slice(0, max), (v) =>
     Number.isInteger(v) ? String(v) : v.toPrecision(4),
   );

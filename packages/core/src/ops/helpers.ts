@@ -19,14 +19,7 @@ export type { TensorLike } from "../tensor/tensor.js";
 import type { TensorLike } from "../tensor/tensor.js";
 
 export function checkTensor(value: unknown, op: string, what = "input"): Tensor {
-  if (value instanceof Tensor) {
-    if (value.storage.released) {
-      throw new Error(
-        `${op}: ${what} (shape ${formatShape(value.shape)}) is the stand-in a graph node keeps after backward() let go of its values; use the tensor itself, or backward({ retainGraph: true })`,
-      );
-    }
-    return value;
-  }
+  if (value instanceof Tensor) return value;
   throw new TypeError(`${op}: ${what} must be a Tensor, got ${describe(value)}`);
 }
 

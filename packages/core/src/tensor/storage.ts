@@ -20,11 +20,6 @@ export class Storage {
   constructor(
     /** The elements, in the typed array of the tensor's dtype. */
     readonly data: TypedArray,
-    /**
-     * True for the empty storage of a stand-in a graph node keeps for an input whose values it
-     * let go after backward (see Node.release): reading it throws instead of giving garbage.
-     */
-    readonly released = false,
   ) {}
 
   /** The serial the next storage will get. */

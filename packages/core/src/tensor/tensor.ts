@@ -277,7 +277,6 @@ export class Tensor {
    */
   item(): number {
     activeTracer()?.read("item", this);
-    if (this.storage.released) throw releasedError("item", this);
     if (this.numel() !== 1)
       throw new Error(
         `item: expected a tensor with one element, got shape ${formatShape(this.shape)}`,
@@ -293,7 +292,6 @@ export class Tensor {
 
   /** The values as a flat typed array, without telling a tracer (tolist reports itself). */
   #values(): TypedArray {
-    if (this.storage.released) throw releasedError("toArray", this);
     const out = allocateUnfilled(this.dtype, this.numel(), "toArray", this.shape); // copyToContiguous writes every element
     copyToContiguous(this, out);
     return out;
