@@ -248,6 +248,19 @@ export class FusedUnit {
   }
 
   #pass(env: (Tensor | undefined)[]): boolean {
+    try {
+      return this.#run(env);
+    } finally {
+      // Let go of this pass's arrays, whether it ran or gave up (the calls then run one by
+      // one): they belong to the values now (or to the plan's slots).
+      const operands = this.#operandList;
+      for (let i = 0; i < operands.length; i++) operands[i] = NO_OPERAND;
+      for (let i = 0; i < this.#made.length; i++) this.#made[i] = NO_ARRAY;
+      for (let i = 0; i < this.#outputs.length; i++) this.#outputs[i].out = NO_ARRAY;
+    }
+  }
+
+  #run(env: (Tensor | undefined)[]): boolean {
     if (getKernelBackend() === "js") return false;
     const means = this.centring === null ? null : this.#means(env);
     if (this.centring !== null && means === null) return false;
@@ -286,9 +299,6 @@ export class FusedUnit {
     for (let i = 0; i < this.reductions.length; i++) {
       this.#store(env, this.reductions[i].unit, sums[i].sums);
     }
-    // Let go of this pass's arrays: they belong to the values now (or to the plan's slots).
-    for (let i = 0; i < operands.length; i++) operands[i] = NO_OPERAND;
-    for (let i = 0; i < made.length; i++) made[i] = outputs[i].out = NO_ARRAY;
     return true;
   }
 

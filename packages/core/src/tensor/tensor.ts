@@ -70,14 +70,6 @@ export type Dims = number | readonly number[];
 /** Nested arrays of numbers as returned by `tolist()`. */
 export type NestedArray = number | NestedArray[];
 
-/** The error for reading a stand-in a released graph node keeps (see Node.release). */
-function releasedError(method: string, t: Tensor): Error {
-  return new Error(
-    `${method}: this tensor (shape ${formatShape(t.shape)}, made by ${t.gradFn?.op ?? "an op"}) is the stand-in a graph node keeps after backward() let go of its values; ` +
-      "keep a reference to the tensor itself to read it later, or call backward({ retainGraph: true })",
-  );
-}
-
 /**
  * An n-dimensional array of one dtype that can record the operations applied to it, so that
  * `backward()` can compute gradients (PyTorch's `torch.Tensor`, with camelCase names).
