@@ -19,6 +19,7 @@ import { selectWhere } from "../kernels/where.js";
 import { allocate, allocateUnfilled, floatDType, isFloat } from "../tensor/dtype.js";
 import { broadcastShapes, formatShape, numelOf, sameShape } from "../tensor/shape.js";
 import { Tensor, type TensorLike } from "../tensor/tensor.js";
+import { activeTracer } from "../tensor/tracing.js";
 import { defineNonDifferentiable, defineOp, meta, type Recorded } from "./define.js";
 import {
   binaryForward,
@@ -507,3 +508,18 @@ export const hypot = defineOp({
     ];
   },
 });
+
+/**
+ * `ifTrue()` when the 0-d bool `condition` holds, else `ifFalse()`: for a backward whose formula
+ * depends on the values (zeros in prod and cumprod). Eagerly it reads the condition and computes
+ * one form; while a compiled function traces, it computes both and picks with `where`, since a
+ * replay runs on other values and cannot repeat a branch taken in JavaScript.
+ */
+export function chooseOnValue(
+  condition: Tensor,
+  ifTrue: () => Tensor,
+  ifFalse: () => Tensor,
+): Tensor {
+  if (activeTracer() !== null) return where(condition, ifTrue(), ifFalse());
+  return condition.item() ? ifTrue() : ifFalse();
+}

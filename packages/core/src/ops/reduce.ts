@@ -26,7 +26,7 @@ import {
 } from "../tensor/shape.js";
 import { type Dims, Tensor } from "../tensor/tensor.js";
 import { activeTracer } from "../tensor/tracing.js";
-import { where } from "./binary.js";
+import { chooseOnValue } from "./binary.js";
 import {
   defineComposite,
   defineNonDifferentiable,
@@ -146,8 +146,8 @@ export const prod = defineOp({
     keepdim: boolean = false,
   ): Tensor | Recorded<ProdSaved, Tensor> => {
     checkTensor(x, "prod");
-    // All elements: one reduction over every dim (the elements in memory order), recorded as one
-    // call whose backward reads only x and out.
+    // All elements: one reduction over every dim, recorded as one call whose backward reads
+    // only x and out.
     const d = dim === undefined ? null : normalizeDim(dim, x.ndim, "prod", x.shape);
     const dims = x.ndim === 0 ? [] : d === null ? x.shape.map((_, i) => i) : [d];
     const out = run("prod", x, dims, keepdim, isFloat(x.dtype) ? x.dtype : "int32");
@@ -161,10 +161,7 @@ export const prod = defineOp({
       g.mul(
         d === null ? productOfOthers(x.reshape([-1]), 0).reshape(x.shape) : productOfOthers(x, d),
       );
-    // A compiled function replays this backward on other values, so it cannot branch on these:
-    // it takes both forms and picks by a tensor, which gives eager's values either way.
-    if (activeTracer() !== null) return [where(x.eq(0).sum().gt(0), withZeros(), withoutZeros())];
-    return [x.toArray().includes(0) ? withZeros() : withoutZeros()];
+    return [chooseOnValue(x.eq(0).sum().gt(0), withZeros, withoutZeros)];
   },
 });
 

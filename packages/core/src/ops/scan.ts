@@ -7,8 +7,7 @@ import { full, tensor } from "../tensor/creation.js";
 import { allocateUnfilled, floatDType, isFloat } from "../tensor/dtype.js";
 import { normalizeDim } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
-import { activeTracer } from "../tensor/tracing.js";
-import { where } from "./binary.js";
+import { chooseOnValue, where } from "./binary.js";
 import { defineOp } from "./define.js";
 import { checkTensor, sameShapeAs } from "./helpers.js";
 import { cat } from "./join.js";
@@ -87,11 +86,7 @@ export const cumprod = defineOp({
     const withoutZeros = () => flip(cumsum(flip(gradOut.mul(out), d), d) as Tensor, d).div(xs);
     const withZeros = () =>
       cumprodGradWithZeros(xs.transpose(d, -1), gradOut.transpose(d, -1)).transpose(d, -1);
-    // A compiled function replays this backward on other values, so it cannot branch on these:
-    // it takes both forms and picks by a tensor, which gives eager's values either way.
-    const zeros = xs.eq(0).sum();
-    if (activeTracer() !== null) return [where(zeros.gt(0), withZeros(), withoutZeros())];
-    return [zeros.item() > 0 ? withZeros() : withoutZeros()];
+    return [chooseOnValue(xs.eq(0).sum().gt(0), withZeros, withoutZeros)];
   },
 });
 
