@@ -15,15 +15,7 @@ import {
   type Tensor,
   zeros,
 } from "../../src/index.js";
-
-/** A small deterministic generator for the programs' shapes (not the tensors' values). */
-function generator(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return state / 2 ** 32;
-  };
-}
+import { generator } from "./random-programs.js";
 
 /** The first element where two tensors differ in any bit, else -1. */
 function firstDifference(a: Tensor, b: Tensor): number {

@@ -14,15 +14,7 @@ import {
   randn,
   type Tensor,
 } from "../../src/index.js";
-
-/** A small deterministic generator for the programs' structure (not the tensors' values). */
-function generator(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return state / 2 ** 32;
-  };
-}
+import { generator } from "./random-programs.js";
 
 const SHAPE = [32, 8];
 

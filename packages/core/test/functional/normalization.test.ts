@@ -6,37 +6,40 @@ import { describe, expect, it } from "vitest";
 import { batchNorm, groupNorm, ones, randn, tensor, zeros } from "../../src/index.js";
 
 describe("batchNorm", () => {
-  it("updates the running statistics in training: momentum weights the batch, variance unbiased", () => {
-    const x = tensor(
-      [
-        [1, 10],
-        [3, 30],
-      ],
-      { dtype: "float64" },
-    );
-    const mean = zeros([2], { dtype: "float64" });
-    const variance = ones([2], { dtype: "float64" });
-    batchNorm(x, mean, variance, null, null, true, 0.5);
-    expect(mean.tolist()).toEqual([1, 10]); // 0.5·0 + 0.5·[2, 20]
-    expect(variance.tolist()).toEqual([1.5, 100.5]); // 0.5·1 + 0.5·[2, 200] (unbiased)
-  });
+  it.each([
+    ["a number", () => 0.5],
+    [
+      "a 0-d float tensor (a cumulative average's 1/count)",
+      () => tensor(0.5, { dtype: "float64" }),
+    ],
+  ])(
+    "updates the running statistics in training: momentum (%s) weights the batch, variance unbiased",
+    (_, momentum) => {
+      const x = tensor(
+        [
+          [1, 10],
+          [3, 30],
+        ],
+        { dtype: "float64" },
+      );
+      const mean = zeros([2], { dtype: "float64" });
+      const variance = ones([2], { dtype: "float64" });
+      batchNorm(x, mean, variance, null, null, true, momentum());
+      expect(mean.tolist()).toEqual([1, 10]); // 0.5·0 + 0.5·[2, 20]
+      expect(variance.tolist()).toEqual([1.5, 100.5]); // 0.5·1 + 0.5·[2, 200] (unbiased)
+    },
+  );
 
-  it("takes momentum as a 0-d float tensor too (a cumulative average's 1/count)", () => {
-    const x = tensor(
-      [
-        [1, 10],
-        [3, 30],
-      ],
-      { dtype: "float64" },
-    );
-    const mean = zeros([2], { dtype: "float64" });
-    const variance = ones([2], { dtype: "float64" });
-    batchNorm(x, mean, variance, null, null, true, tensor(0.5, { dtype: "float64" }));
-    expect(mean.tolist()).toEqual([1, 10]);
-    expect(variance.tolist()).toEqual([1.5, 100.5]);
-    expect(() => batchNorm(x, mean, variance, null, null, true, tensor([0.5, 0.5]))).toThrow(
-      "batchNorm: a momentum tensor must be a 0-d float tensor, got float32 of shape [2]",
-    );
+  it("refuses a momentum tensor that is not a 0-d float tensor", () => {
+    const [mean, variance] = [zeros([2]), ones([2])];
+    expect(() =>
+      batchNorm(randn([2, 2]), mean, variance, null, null, true, tensor([0.5, 0.5])),
+    ).toThrow("batchNorm: a momentum tensor must be a 0-d float tensor, got float32 of shape [2]");
+    // Refused before anything ran: the running statistics are as they were.
+    expect([mean.tolist(), variance.tolist()]).toEqual([
+      [0, 0],
+      [1, 1],
+    ]);
   });
 
   it("normalises with the running statistics, unchanged, when not training", () => {
