@@ -4,6 +4,7 @@
 // copied (the allocations that matter for speed), without changing a single result.
 
 import { sameShape } from "../tensor/shape.js";
+import type { Storage } from "../tensor/storage.js";
 import type { Tensor } from "../tensor/tensor.js";
 import type { DeadGradients } from "./dead-gradients.js";
 import type { Node } from "./node.js";
@@ -13,10 +14,17 @@ import type { Node } from "./node.js";
  * private until {@link take} hands it to the node's backward, so later contributions are added
  * into it in place (one full-size allocation saved per extra contribution). Not with
  * `createGraph`: then every sum is a graph node of its own.
+ *
+ * A node's sum is also *unshared* when nothing but this object can reach its buffer: a sum it
+ * allocated, or a single gradient that its maker passed on as unshared (see {@link isUnshared}).
+ * A built-in backward that hands on a view of an unshared gradient (transpose, reshape) hands on
+ * a buffer nobody else holds, which a leaf may then adopt, as PyTorch's AccumulateGrad steals a
+ * gradient nothing else references.
  */
 export class GradientSums {
   private readonly sums = new Map<Node, Tensor>();
   private readonly own = new Set<Tensor>();
+  private readonly unshared = new Set<Tensor>();
 
   constructor(
     private readonly createGraph: boolean,
@@ -30,16 +38,31 @@ export class GradientSums {
     this.set(node, previous === undefined ? g : previous.add(g), previous);
   }
 
-  /** Adds a gradient flowing into `node` from one of its consumers. */
-  add(node: Node, g: Tensor): void {
+  /**
+   * Adds a gradient flowing into `node` from one of its consumers; `unshared` when nothing else
+   * can reach its buffer (see {@link isUnshared}).
+   */
+  add(node: Node, g: Tensor, unshared = false): void {
     const previous = this.sums.get(node);
-    if (previous === undefined) this.set(node, g, undefined);
-    else if (this.own.has(previous)) previous.add_(g);
+    if (previous === undefined) {
+      this.set(node, g, undefined);
+      if (unshared && !this.createGraph) this.unshared.add(g);
+    } else if (this.own.has(previous)) previous.add_(g);
     else {
       const total = previous.add(g);
-      if (!this.createGraph) this.own.add(total);
+      this.unshared.delete(previous);
+      if (!this.createGraph) {
+        this.own.add(total);
+        this.unshared.add(total);
+      }
       this.set(node, total, previous);
     }
+  }
+
+  /** True when the sum waiting for `node` is unshared: no buffer but this object's holds it. */
+  isUnshared(node: Node): boolean {
+    const g = this.sums.get(node);
+    return g !== undefined && this.unshared.has(g);
   }
 
   /** Removes and returns the node's total gradient (undefined when it received none). */
@@ -48,6 +71,7 @@ export class GradientSums {
     if (g === undefined) return undefined;
     this.sums.delete(node);
     this.own.delete(g);
+    this.unshared.delete(g);
     this.dead?.drop(g);
     return g;
   }
@@ -95,29 +119,46 @@ export class GradientResults {
 
 /**
  * Gives leaf `input` gradient `g`, the `i`-th of what `node`'s backward returned. The first
- * gradient of a leaf becomes its `.grad` without a copy when nothing else can hold its buffer
- * (see {@link isFresh}); otherwise it is added as {@link accumulateLeaf} does.
+ * gradient of a leaf becomes its `.grad` without a copy when `fresh` (nothing else can hold its
+ * buffer: see {@link isFresh}); otherwise it is added as {@link accumulateLeaf} does.
  */
 export function deliverToLeaf(
   input: Tensor,
   g: Tensor,
-  node: Node,
-  i: number,
-  inputGrads: readonly (Tensor | null)[],
-  firstFresh: number,
+  fresh: boolean,
   createGraph: boolean,
-  tracing: boolean,
 ): void {
-  const own = !createGraph && !tracing && isFresh(node, g, i, inputGrads, firstFresh);
-  if (own && input.grad === null) input.grad = g;
+  if (fresh && !createGraph && input.grad === null) input.grad = g;
   else accumulateLeaf(input, g, createGraph);
 }
 
 /**
- * True when gradient `i` of `node` can become a leaf's `.grad` without a copy, because nothing
- * else can hold its buffer: the op promises fresh gradients, the buffer was allocated during this
- * backward call (its storage serial is at least `firstFresh`), `g` covers all of it contiguously,
- * and no other gradient of the call shares it (add hands one tensor to both inputs).
+ * True when nothing but the engine can hold the buffer of gradient `i` of `node`, so that it may
+ * wait in the sums as unshared: either the op promises fresh gradients and the buffer was
+ * allocated during this backward call (its storage serial is at least `firstFresh`), or the
+ * buffer is `passedOn`, that of the unshared gradient a built-in backward received (a transpose
+ * or reshape hands on a view); it needs no grad; and no other gradient of the call shares it
+ * (add hands one tensor to both inputs, a split hands views of one buffer to each).
+ */
+export function isUnshared(
+  node: Node,
+  g: Tensor,
+  i: number,
+  inputGrads: readonly (Tensor | null)[],
+  firstFresh: number,
+  passedOn: Storage | null = null,
+): boolean {
+  const made = node.freshGradients && g.storage.serial >= firstFresh;
+  if ((!made && g.storage !== passedOn) || g.requiresGrad) return false;
+  for (let j = 0; j < inputGrads.length; j++) {
+    if (j !== i && inputGrads[j]?.storage === g.storage) return false;
+  }
+  return true;
+}
+
+/**
+ * True when gradient `i` of `node` can become a leaf's `.grad` without a copy: it is unshared
+ * (see {@link isUnshared}) and covers all of its buffer contiguously.
  */
 export function isFresh(
   node: Node,
@@ -125,14 +166,14 @@ export function isFresh(
   i: number,
   inputGrads: readonly (Tensor | null)[],
   firstFresh: number,
+  passedOn: Storage | null = null,
 ): boolean {
-  if (!node.freshGradients || g.storage.serial < firstFresh) return false;
-  if (g.requiresGrad || g.offset !== 0 || g.numel() !== g.data.length || !g.isContiguous())
-    return false;
-  for (let j = 0; j < inputGrads.length; j++) {
-    if (j !== i && inputGrads[j]?.storage === g.storage) return false;
-  }
-  return true;
+  return (
+    g.offset === 0 &&
+    g.numel() === g.data.length &&
+    g.isContiguous() &&
+    isUnshared(node, g, i, inputGrads, firstFresh, passedOn)
+  );
 }
 
 /** Adds `g` into `t.grad` (a leaf, or a non-leaf that asked for `retainGrad()`). */

@@ -41,6 +41,7 @@ export class DeadGradients {
         this.#made.set(array.buffer, array);
         this.#candidates.push(array.buffer);
       }
+      this.#previousWatcher?.(array); // whoever watched before the pass still sees its arrays
     });
   }
 

@@ -7,7 +7,14 @@
 import { Storage } from "../tensor/storage.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { activeTracer } from "../tensor/tracing.js";
-import { accumulateLeaf, deliverToLeaf, GradientResults, GradientSums } from "./accumulate.js";
+import {
+  accumulateLeaf,
+  deliverToLeaf,
+  GradientResults,
+  GradientSums,
+  isFresh,
+  isUnshared,
+} from "./accumulate.js";
 import { inBackward, isAnomalyEnabled } from "./anomaly.js";
 import { DeadGradients } from "./dead-gradients.js";
 import { setGradEnabled } from "./grad-mode.js";
@@ -101,6 +108,7 @@ function walk(
 ): (Tensor | null)[] {
   const { createGraph, retainGraph } = options;
   const sums = new GradientSums(createGraph, dead);
+  const canAdopt = !createGraph && trace === null;
   const roots: Node[] = [];
   for (let i = 0; i < outputs.length; i++) {
     const out = outputs[i];
@@ -126,6 +134,7 @@ function walk(
   const previousMode = setGradEnabled(createGraph);
   try {
     for (const node of order) {
+      const unsharedOut = sums.isUnshared(node);
       const gradOut = sums.take(node);
       if (node.retained !== null && gradOut !== undefined) {
         accumulateLeaf(node.retained, gradOut, createGraph);
@@ -144,6 +153,9 @@ function walk(
         );
       }
       node.checkSavedVersions();
+      // A built-in backward keeps no gradOut: when nothing else holds its buffer either, the
+      // views of it the backward hands on (transpose, reshape) hold no other's buffer.
+      const passedOn = node.builtIn && unsharedOut ? gradOut.storage : null;
       const needsInputGrad = node.inputs.map(needs);
       const firstFresh = Storage.nextSerial();
       const inputGrads = isAnomalyEnabled()
@@ -170,9 +182,18 @@ function walk(
           results.add(input, g);
           for (const r of results.resultsOf(input)) dead?.escape(r);
         }
-        if (input.gradFn !== null) sums.add(input.gradFn, g);
-        else if (results === null) {
-          deliverToLeaf(input, g, node, i, inputGrads, firstFresh, createGraph, trace !== null);
+        // Handed on without a copy: not to a watching trace (its steps keep every gradient) nor
+        // when it also went to the results.
+        const handOn = canAdopt && !results?.has(input);
+        if (input.gradFn !== null) {
+          sums.add(
+            input.gradFn,
+            g,
+            handOn && isUnshared(node, g, i, inputGrads, firstFresh, passedOn),
+          );
+        } else if (results === null) {
+          const fresh = handOn && isFresh(node, g, i, inputGrads, firstFresh, passedOn);
+          deliverToLeaf(input, g, fresh, createGraph);
           dead?.escape(input.grad);
         }
       }

@@ -9,6 +9,7 @@ import {
   GradientResults,
   GradientSums,
   isFresh,
+  isUnshared,
 } from "../../src/autograd/accumulate.js";
 import { Node } from "../../src/autograd/node.js";
 import { ones, type Tensor, tensor, zeros } from "../../src/index.js";
@@ -63,6 +64,24 @@ describe("GradientSums", () => {
     expect(total.gradFn?.op).toBe("add");
   });
 
+  it("says a sum is unshared when it allocated it or its only gradient came unshared", () => {
+    const sums = new GradientSums(false);
+    const [a, b, c] = [nodeOf(), nodeOf(), nodeOf()];
+    sums.add(a, f64([1, 2]), true);
+    sums.add(b, f64([1, 2]));
+    sums.add(c, f64([1, 2]), true);
+    sums.add(c, f64([3, 4])); // the sum it allocates is its own
+    expect([a, b, c].map((n) => sums.isUnshared(n))).toEqual([true, false, true]);
+    sums.take(a);
+    expect(sums.isUnshared(a)).toBe(false); // nothing waits any more
+    const seeded = nodeOf();
+    sums.seed(seeded, f64([1, 1])); // the caller's
+    expect(sums.isUnshared(seeded)).toBe(false);
+    const graph = new GradientSums(true); // gradients are graph values: never unshared
+    graph.add(a, f64([1, 2]), true);
+    expect(graph.isUnshared(a)).toBe(false);
+  });
+
   it("adds seeds out of place, so a seed the caller holds is never written", () => {
     const sums = new GradientSums(false);
     const node = nodeOf();
@@ -103,6 +122,24 @@ describe("GradientResults", () => {
   });
 });
 
+describe("isUnshared", () => {
+  it("accepts any view of a buffer made during the step or passed on, when no other gradient shares it", () => {
+    const gradOut = tensor([1, 2, 3, 4, 5, 6], { dtype: "float64", shape: [2, 3] });
+    const first = Storage.nextSerial();
+    const made = tensor([1, 2, 3, 4, 5, 6], { dtype: "float64", shape: [2, 3] });
+    // Transposed or partial: only who else holds the buffer matters here.
+    for (const g of [made.t(), made.select(0, 1)]) {
+      expect(isUnshared(nodeOf(), g, 0, [g], first)).toBe(true);
+    }
+    expect(isUnshared(nodeOf(), gradOut.t(), 0, [gradOut.t()], first)).toBe(false);
+    expect(isUnshared(nodeOf(), gradOut.t(), 0, [gradOut.t()], first, gradOut.storage)).toBe(true);
+    // Two views of one buffer for two inputs (a split's backward): neither is unshared.
+    const [a, b] = [made.select(0, 0), made.select(0, 1)];
+    expect(isUnshared(nodeOf(), a, 0, [a, b], first)).toBe(false);
+    expect(isUnshared(nodeOf(false), made, 0, [made], first)).toBe(false);
+  });
+});
+
 describe("isFresh", () => {
   it("accepts a whole contiguous buffer allocated during the step", () => {
     const first = Storage.nextSerial();
@@ -128,19 +165,34 @@ describe("isFresh", () => {
     expect(isFresh(nodeOf(), g, 0, [g, g], first)).toBe(false);
     expect(isFresh(nodeOf(), g, 0, [g, null], first)).toBe(true);
   });
+
+  it("accepts a view covering the passed-on buffer (an unshared gradOut's), and only that one", () => {
+    const gradOut = tensor([1, 2, 3, 4, 5, 6], { dtype: "float64", shape: [2, 3] });
+    const other = tensor([1, 2, 3, 4, 5, 6], { dtype: "float64", shape: [2, 3] });
+    const first = Storage.nextSerial(); // both made before the node's backward
+    const view = gradOut.t().t(); // contiguous, all of the buffer
+    expect(isFresh(nodeOf(), view, 0, [view], first, gradOut.storage)).toBe(true);
+    // Even from an op that does not promise fresh gradients: the buffer is the gradOut's.
+    expect(isFresh(nodeOf(false), view, 0, [view], first, gradOut.storage)).toBe(true);
+    expect(isFresh(nodeOf(), other, 0, [other], first, gradOut.storage)).toBe(false);
+    expect(isFresh(nodeOf(), view, 0, [view], first, null)).toBe(false);
+    // Still whole and contiguous only, and not when another gradient of the call shares it.
+    const t = gradOut.t();
+    expect(isFresh(nodeOf(), t, 0, [t], first, gradOut.storage)).toBe(false);
+    expect(isFresh(nodeOf(), view, 0, [view, gradOut], first, gradOut.storage)).toBe(false);
+  });
 });
 
 describe("deliverToLeaf", () => {
-  it("adopts a fresh gradient as a leaf's first .grad, and copies it when tracing or recording", () => {
-    for (const [createGraph, tracing, adopted] of [
-      [false, false, true],
-      [false, true, false],
-      [true, false, false],
+  it("adopts a fresh gradient as a leaf's first .grad, and copies it when not fresh or recording", () => {
+    for (const [fresh, createGraph, adopted] of [
+      [true, false, true],
+      [false, false, false],
+      [true, true, false],
     ] as const) {
       const leaf = zeros([2], { dtype: "float64", requiresGrad: true });
-      const first = Storage.nextSerial();
       const g = f64([1, 2]);
-      deliverToLeaf(leaf, g, nodeOf(), 0, [g], first, createGraph, tracing);
+      deliverToLeaf(leaf, g, fresh, createGraph);
       expect(leaf.grad === g).toBe(adopted);
       expect(leaf.grad).toBeAllclose([1, 2]);
     }
@@ -149,9 +201,8 @@ describe("deliverToLeaf", () => {
   it("adds into an existing .grad", () => {
     const leaf = zeros([2], { dtype: "float64", requiresGrad: true });
     leaf.grad = f64([1, 1]);
-    const first = Storage.nextSerial();
     const g = f64([1, 2]);
-    deliverToLeaf(leaf, g, nodeOf(), 0, [g], first, false, false);
+    deliverToLeaf(leaf, g, true, false);
     expect(leaf.grad).toBeAllclose([2, 3]);
   });
 });

@@ -5,12 +5,22 @@ import { describe, expect, it } from "vitest";
 import {
   autogradGrad,
   customOp,
+  Generator,
   ones,
   randn,
   type Tensor,
   tensor,
   zeros,
 } from "../../src/index.js";
+import { watchAllocations } from "../../src/tensor/dtype.js";
+
+/** A loss of `w` ([64, 96] as [96, 64] seen through a transpose) through a matmul. */
+function x_matmul(wt: Tensor): Tensor {
+  return randn([8, 96], { generator: new Generator(3) })
+    .matmul(wt)
+    .relu()
+    .sum();
+}
 
 describe("backward", () => {
   it("adds into a leaf's .grad across backward calls instead of overwriting it", () => {
@@ -232,6 +242,71 @@ describe("backward", () => {
       expect(x.grad === returned).toBe(freshGradients);
       expect(Array.from(x.grad!.toArray())).toEqual([2, 2]);
     }
+  });
+
+  describe("a gradient a transpose or reshape hands on", () => {
+    /** Arrays of `length` elements allocated while `fn` runs. */
+    const arraysOfLength = (length: number, fn: () => void): number => {
+      let count = 0;
+      const previous = watchAllocations((array) => {
+        if (array.length === length) count++;
+      });
+      try {
+        fn();
+      } finally {
+        watchAllocations(previous);
+      }
+      return count;
+    };
+
+    it("becomes a Linear weight's .grad without a copy, as PyTorch steals an unshared gradient", () => {
+      // 512 × 600 float32 values: large enough for the allocation watcher (1 MiB and up).
+      const w = randn([512, 600], { requiresGrad: true });
+      const x = randn([4, 600]);
+      const loss = x.matmul(w.t()).relu().sum();
+      // matmul's backward makes the weight's gradient (in w's layout, transposed), t's backward
+      // transposes it back: one array, the .grad itself.
+      expect(arraysOfLength(w.numel(), () => loss.backward())).toBe(1);
+      expect(w.grad!.isContiguous()).toBe(true);
+      const expected = x.t().matmul(x.matmul(w.t()).gt(0).to("float32")).t();
+      expect(w.grad).toBeAllclose(expected.detach());
+    });
+
+    it("is still copied when something else holds it: a retained gradient stays intact", () => {
+      const w = randn([64, 96], { requiresGrad: true });
+      const wt = w.t();
+      wt.retainGrad();
+      x_matmul(wt).backward();
+      expect(wt.grad).not.toBeNull();
+      const kept = Array.from(wt.grad!.toArray());
+      w.grad!.mul_(10);
+      expect(Array.from(wt.grad!.toArray())).toEqual(kept);
+    });
+
+    it("goes to one leaf only when add hands one gradient to two views", () => {
+      const a = randn([64, 96], { requiresGrad: true });
+      const b = randn([64, 96], { requiresGrad: true });
+      x_matmul(a.t().add(b.t())).backward();
+      expect(a.grad!.storage).not.toBe(b.grad!.storage);
+      const kept = Array.from(b.grad!.toArray());
+      a.grad!.mul_(10);
+      expect(Array.from(b.grad!.toArray())).toEqual(kept);
+    });
+
+    it("is copied into the leaf when autogradGrad also returns it", () => {
+      const w = randn([64, 96], { requiresGrad: true });
+      const wt = w.t();
+      const [gwt, gw] = autogradGrad(x_matmul(wt), [wt, w]);
+      expect(gw!.storage).toBe(gwt!.storage); // autogradGrad returns views as they come
+      expect(w.grad).toBeNull();
+      // backward on the same graph copies: the .grad owns its buffer.
+      const w2 = randn([64, 96], { requiresGrad: true });
+      const wt2 = w2.t();
+      const loss = x_matmul(wt2);
+      const [g2] = autogradGrad(loss, [wt2], { retainGraph: true });
+      loss.backward();
+      expect(w2.grad!.storage).not.toBe(g2!.storage);
+    });
   });
 
   it("copies a fresh gradient that backward returns for two inputs, so each leaf owns its own", () => {
