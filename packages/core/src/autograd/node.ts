@@ -33,9 +33,10 @@ export class Node {
   /**
    * True when the backward returns only tensors it created and keeps no reference to (every
    * built-in op; custom ops that declare `freshGradients`), so the engine may adopt a fresh,
-   * contiguous one as a leaf's first `.grad` instead of copying it.
+   * contiguous one as a leaf's first `.grad` instead of copying it. False for `record`: its
+   * backward is user code, which may keep what it returns.
    */
-  freshGradients = true;
+  freshGradients = false;
   /**
    * True for the ops of ops/define.ts: their backward keeps no reference to its gradOut nor to
    * anything it makes, so the engine may recycle those arrays (autograd/dead-gradients.ts).

@@ -208,7 +208,9 @@ export function defineOp<
         savedTensors(saved),
         rule,
       );
-      out.gradFn!.builtIn = true;
+      const node = out.gradFn!;
+      node.builtIn = true;
+      node.freshGradients = true;
     }
     const result = r.result === undefined ? out : r.result(out);
     if (checkingShapes) checkShape(info, [a, b, c, d, e], result instanceof Tensor ? result : out);

@@ -8,6 +8,7 @@ import {
   Generator,
   ones,
   randn,
+  record,
   type Tensor,
   tensor,
   zeros,
@@ -307,6 +308,24 @@ describe("backward", () => {
       loss.backward();
       expect(w2.grad!.storage).not.toBe(g2!.storage);
     });
+  });
+
+  it("never adopts what a record() backward returns, directly or through a view: user code may keep it", () => {
+    for (const throughView of [false, true]) {
+      const kept: Tensor[] = [];
+      const w = tensor([1, 2, 3, 4, 5, 6], { dtype: "float64", shape: [2, 3], requiresGrad: true });
+      const input = throughView ? w.reshape([6]) : w;
+      const out = input.mul(1).detach();
+      record("keeps", out, [input], (g) => {
+        const mine = zeros(input.shape, { dtype: "float64" }).add(g);
+        kept.push(mine);
+        return [mine];
+      });
+      out.sum().backward();
+      expect(w.grad!.storage).not.toBe(kept[0].storage);
+      kept[0].fill_(42);
+      expect(Array.from(w.grad!.toArray())).toEqual([1, 1, 1, 1, 1, 1]);
+    }
   });
 
   it("copies a fresh gradient that backward returns for two inputs, so each leaf owns its own", () => {

@@ -67,6 +67,26 @@ describe("compile", () => {
     expect(step.replays).toBe(3);
   });
 
+  it("gives a weight used through t() its gradient without a copy, as eager backward does", () => {
+    // [out, in] weights as Linear keeps them: matmul's backward makes each gradient in the
+    // weight's layout and t()'s backward hands it on, so the weight adopts it; no clone replays.
+    manualSeed(5);
+    const w1 = randn([16, 8]).mul(0.3).requiresGrad_();
+    const w2 = randn([3, 16]).mul(0.3).requiresGrad_();
+    const step = compile((x: Tensor, y: Tensor): Tensor => {
+      w1.grad = null;
+      w2.grad = null;
+      const loss = crossEntropy(x.matmul(w1.t()).relu().matmul(w2.t()), y);
+      loss.backward();
+      return loss;
+    });
+    for (let i = 0; i < 3; i++) step(randn([32, 8]), randint(0, 3, [32]));
+    const listing = step.explain();
+    expect(listing).toContain("setGrad(");
+    expect(listing).not.toContain("clone(");
+    expect(w1.grad!.isContiguous()).toBe(true);
+  });
+
   it("retraces for a new input signature and says so", () => {
     const messages: string[] = [];
     const step = compile(mlp(2).step, { log: (m) => messages.push(m) });
