@@ -26,10 +26,12 @@ describe("sgdMomentumF32", () => {
   });
 
   // 1003: one chunk with a SIMD tail; 65541: two full 32768-element chunks and a partial third.
-  // keep = 1 takes the float32x4 add, any other keep the float64 one. Offsets 2 and 1 read
-  // parts of p and g; offset 0 (the last two) reads whole arrays, with no view made of them.
+  // keep = 1 takes the float32x4 add (two vectors at a time, then one, then single values: 1007
+  // has all three), any other keep the float64 one. Offsets 2 and 1 read parts of p and g;
+  // offset 0 (the last two) reads whole arrays, with no view made of them.
   it.each([
     [1003, 1, 2, 1],
+    [1007, 1, 2, 1],
     [1003, 0.7, 2, 1],
     [65541, 1, 2, 1],
     [65541, 0.7, 2, 1],
