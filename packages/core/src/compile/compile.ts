@@ -536,10 +536,16 @@ function describeArg(arg: TracedArg): string {
  * caller's grad mode (every call the function makes inherits it).
  */
 function signatureOf(inputs: readonly Tensor[]): string {
+  // A non-contiguous input's strides too, as PyTorch's compiler guards on them: ops choose
+  // between a view and a copy by the layout (reshape), and so does the backward, whose
+  // choice the trace keeps (a copy adopted as a leaf's .grad would replay as a view of the
+  // input).
   const tensors = inputs
     .map(
       (t, i) =>
-        `input${i}: ${t.dtype}${formatShape(t.shape)}${t.requiresGrad ? " requiresGrad" : ""}`,
+        `input${i}: ${t.dtype}${formatShape(t.shape)}` +
+        `${t.isContiguous() ? "" : ` strides ${formatShape(t.strides)}`}` +
+        `${t.requiresGrad ? " requiresGrad" : ""}`,
     )
     .join(", ");
   return isGradEnabled() ? tensors : `${tensors} (called under noGrad)`;
@@ -604,8 +610,9 @@ function fusionSummary(plan: Plan): string[] {
 }
 
 /**
- * Compiles `fn`: the first call with a given input signature (shapes, dtypes, which inputs
- * require grad, whether the call is made under `noGrad`) runs `fn` eagerly while tracing every
+ * Compiles `fn`: the first call with a given input signature (shapes, dtypes, the strides of
+ * non-contiguous inputs, which inputs require grad, whether the call is made under `noGrad`)
+ * runs `fn` eagerly while tracing every
  * op call, creation, in-place update, `.grad` and `requiresGrad_` change and optimizer step it
  * makes; later calls with that signature replay those
  * calls without running `fn`'s JavaScript. Results are bit for bit those of eager calls (the

@@ -16,9 +16,10 @@
 //
 // Every later replay checks, as it goes, that it allocates what the recording did (dtype and
 // length, step by step) and that each value lives in the array the plan expects; at the first
-// difference (an input with other strides, say, so an op copies where it made a view) it stops
-// handing out slots for the rest of the call, and the plan is dropped (its arrays too, since a
-// result may now live in one) and recorded again on the next call.
+// difference it stops handing out slots for the rest of the call, and the plan is dropped (its
+// arrays too, since a result may now live in one) and recorded again on the next call. (Inputs
+// with other strides, which make ops copy where they made views, trace anew: the strides of a
+// non-contiguous input are part of the signature. The check guards what a signature cannot see.)
 
 import { formatBytes } from "../kernels/format-bytes.js";
 import { type ArrayPool, bytesPerElement, type DType, type TypedArray } from "../tensor/dtype.js";
@@ -485,7 +486,7 @@ export class ReplayArrays {
     const drops =
       this.dropped === 0
         ? ""
-        : `; ${this.dropped} ${this.dropped === 1 ? "plan was" : "plans were"} dropped: a call allocated differently from the one it was recorded from (inputs with other strides, say)`;
+        : `; ${this.dropped} ${this.dropped === 1 ? "plan was" : "plans were"} dropped: a call allocated differently from the one it was recorded from`;
     if (this.dropped >= MAX_DROPPED_PLANS) {
       return `each a fresh garbage-collected array${drops}, so replays no longer plan`;
     }
