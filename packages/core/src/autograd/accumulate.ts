@@ -24,6 +24,7 @@ import type { Node } from "./node.js";
 export class GradientSums {
   private readonly sums = new Map<Node, Tensor>();
   private readonly own = new Set<Tensor>();
+  /** Single gradients their maker passed on as unshared (the sums in `own` are unshared too). */
   private readonly unshared = new Set<Tensor>();
 
   constructor(
@@ -51,10 +52,7 @@ export class GradientSums {
     else {
       const total = previous.add(g);
       this.unshared.delete(previous);
-      if (!this.createGraph) {
-        this.own.add(total);
-        this.unshared.add(total);
-      }
+      if (!this.createGraph) this.own.add(total);
       this.set(node, total, previous);
     }
   }
@@ -62,7 +60,7 @@ export class GradientSums {
   /** True when the sum waiting for `node` is unshared: no buffer but this object's holds it. */
   isUnshared(node: Node): boolean {
     const g = this.sums.get(node);
-    return g !== undefined && this.unshared.has(g);
+    return g !== undefined && (this.own.has(g) || this.unshared.has(g));
   }
 
   /** Removes and returns the node's total gradient (undefined when it received none). */
