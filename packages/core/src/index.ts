@@ -60,7 +60,6 @@ export {
   elu,
   gelu,
   hardtanh,
-  logSoftmax,
   mish,
   selu,
   silu,
@@ -74,9 +73,6 @@ export {
   l1Loss,
   linear,
   mseLoss,
-  type NllLossOptions,
-  nllLoss,
-  type Reduction,
 } from "./functional/loss.js";
 export { batchNorm, groupNorm } from "./functional/normalization.js";
 export { getKernelBackend, type KernelBackend, setKernelBackend } from "./kernels/backend.js";
@@ -109,7 +105,9 @@ export {
 } from "./ops/conv.js";
 export { embedding, gather, indexAdd, indexSelect, scatterAdd } from "./ops/indexing.js";
 export { cat, chunk, split, stack } from "./ops/join.js";
+export { logSoftmax } from "./ops/log-softmax.js";
 export { matmul } from "./ops/matmul.js";
+export { type NllLossOptions, nllLoss, type Reduction } from "./ops/nll-loss.js";
 export {
   type AvgPoolOptions,
   adaptiveAvgPool1d,

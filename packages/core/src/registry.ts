@@ -13,7 +13,9 @@ import * as conv from "./ops/conv.js";
 import type { OpInfo } from "./ops/define.js";
 import * as indexing from "./ops/indexing.js";
 import * as join from "./ops/join.js";
+import * as logSoftmax from "./ops/log-softmax.js";
 import * as matmul from "./ops/matmul.js";
+import * as nllLoss from "./ops/nll-loss.js";
 import * as pool from "./ops/pool.js";
 import * as rearrange from "./ops/rearrange.js";
 import * as reduce from "./ops/reduce.js";
@@ -37,6 +39,8 @@ export const OP_FAMILIES = {
   rearrange,
   scan,
   sorting,
+  logSoftmax,
+  nllLoss,
   activation,
   loss,
   normalization,
@@ -65,6 +69,8 @@ export type OpRegistry = OpsOf<Families["unary"]> &
   OpsOf<Families["rearrange"]> &
   OpsOf<Families["scan"]> &
   OpsOf<Families["sorting"]> &
+  OpsOf<Families["logSoftmax"]> &
+  OpsOf<Families["nllLoss"]> &
   OpsOf<Families["activation"]> &
   OpsOf<Families["loss"]> &
   OpsOf<Families["normalization"]>;

@@ -342,7 +342,28 @@ export const OP_SAMPLES: Record<DifferentiableOpName, Sample[]> = {
     },
   ],
   softmax: [{ description: "dim 1", inputs: [r(2, 3)], fn: (x) => core.softmax(x, 1) }],
-  logSoftmax: [{ description: "dim 0", inputs: [r(3, 2)], fn: (x) => core.logSoftmax(x, 0) }],
+  logSoftmax: [
+    { description: "dim 0", inputs: [r(3, 2)], fn: (x) => core.logSoftmax(x, 0) },
+    {
+      // Constant inputs, so that the rows after this one keep drawing the same values.
+      description: "middle dim of [2, 3, 2], logits far apart",
+      inputs: [
+        c([
+          [
+            [0.5, -1],
+            [30, 2],
+            [-0.3, 1.7],
+          ],
+          [
+            [1.1, 0.2],
+            [-2, -40],
+            [0.7, 0.4],
+          ],
+        ]),
+      ],
+      fn: (x) => core.logSoftmax(x, 1),
+    },
+  ],
   gelu: [
     { description: "exact", inputs: [r(2, 3)], fn: (x) => core.gelu(x) },
     {
@@ -376,6 +397,29 @@ export const OP_SAMPLES: Record<DifferentiableOpName, Sample[]> = {
       description: "class weights and an ignored target",
       inputs: [r(3, 4), ints([1, -100, 3])],
       fn: (x, y) => core.nllLoss(x, y, { weight: tensor([0.5, 1, 2, 1.5], { dtype: "float64" }) }),
+    },
+    {
+      description: "reduction none, an ignored target",
+      inputs: [
+        c([
+          [-1.2, -0.4, -2],
+          [-0.1, -3, -0.9],
+          [-0.5, -0.6, -0.7],
+        ]),
+        ints([2, 7, 0]),
+      ],
+      fn: (x, y) => core.nllLoss(x, y, { reduction: "none", ignoreIndex: 7 }),
+    },
+    {
+      description: "reduction sum",
+      inputs: [
+        c([
+          [-1.2, -0.4],
+          [-0.1, -3],
+        ]),
+        ints([1, 0]),
+      ],
+      fn: (x, y) => core.nllLoss(x, y, { reduction: "sum" }),
     },
   ],
   crossEntropy: [
@@ -817,6 +861,26 @@ export const OP_SAMPLES: Record<DifferentiableOpName, Sample[]> = {
       description: "value -0.5, [3] + [2,3]·[2,3]",
       inputs: [r(3), r(2, 3), r(2, 3)],
       fn: (a, b, c) => core.addcmul(a, b, c, -0.5),
+    },
+  ],
+  logSoftmaxBackward: [
+    {
+      description: "gradOut and out along dim 1",
+      inputs: [r(2, 3), r(2, 3)],
+      fn: (g, out) => OPS.logSoftmaxBackward(g, out, 1),
+    },
+  ],
+  nllLossBackward: [
+    {
+      // Only gradOut is differentiated: columns and coefficients are constants of the targets.
+      description: "a reduced gradOut",
+      inputs: [r(), ints([2, 0, 1]), tensor([-0.25, 0, -0.5], { dtype: "float64" })],
+      fn: (g, columns, coefficients) => OPS.nllLossBackward(g, columns, coefficients, 4),
+    },
+    {
+      description: "a per-row gradOut (reduction none)",
+      inputs: [r(3), ints([2, 0, 1]), tensor([-1, 0, -2], { dtype: "float64" })],
+      fn: (g, columns, coefficients) => OPS.nllLossBackward(g, columns, coefficients, 4),
     },
   ],
 };

@@ -25,18 +25,6 @@ export const softmax = defineComposite("softmax", (x: Tensor, dim: number): Tens
 });
 
 /**
- * log softmax(x) = x - logsumexp(x) along `dim`: stable, and more exact than log(softmax(x)).
- * @function
- */
-export const logSoftmax = defineComposite("logSoftmax", (x: Tensor, dim: number): Tensor => {
-  checkTensor(x, "logSoftmax");
-  requireFloat(x, "logSoftmax");
-  const d = normalizeDim(dim, x.ndim, "logSoftmax", x.shape);
-  if (x.numel() === 0) return x.clone();
-  return x.sub(x.logsumexp(d, true));
-});
-
-/**
  * GELU(x) = x·Φ(x) = x/2·(1 + erf(x/√2)); with `approximate: "tanh"`,
  * x/2·(1 + tanh(√(2/π)·(x + 0.044715x³))), as torch.nn.functional.gelu.
  * @function

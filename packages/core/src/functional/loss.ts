@@ -1,25 +1,27 @@
 // Loss functions composed from primitives (autograd derives their gradients), with PyTorch's
-// argument names and reductions. Targets are checked up front: a mismatched shape or an
-// out-of-range class is an error, never a silently broadcast or NaN loss.
+// argument names and reductions; nllLoss, which crossEntropy builds on, is a primitive of its own
+// (ops/nll-loss.ts). Targets are checked up front: a mismatched shape or an out-of-range class is
+// an error, never a silently broadcast or NaN loss.
 
 import { where } from "../ops/binary.js";
 import { defineComposite } from "../ops/define.js";
 import { checkTensor, requireFloat } from "../ops/helpers.js";
+import { logSoftmax } from "../ops/log-softmax.js";
+import {
+  checkClassTargets,
+  type NllLossOptions,
+  nllLoss,
+  type Reduction,
+  reductionOf,
+} from "../ops/nll-loss.js";
 import { formatShape, sameShape } from "../tensor/shape.js";
 import type { Tensor } from "../tensor/tensor.js";
-import { logSoftmax } from "./activation.js";
-
-/** How a loss reduces its per-element values: their mean (the default), their sum, or none (same shape). */
-export type Reduction = "mean" | "sum" | "none";
 
 function applyReduction(loss: Tensor, reduction: Reduction | undefined, op: string): Tensor {
-  const r = reduction ?? "mean";
+  const r = reductionOf(reduction, op);
   if (r === "mean") return loss.mean();
   if (r === "sum") return loss.sum();
-  if (r === "none") return loss;
-  throw new RangeError(
-    `${op}: reduction must be "mean", "sum" or "none", got ${JSON.stringify(r)}`,
-  );
+  return loss;
 }
 
 function checkSameShape(input: Tensor, target: Tensor, op: string): void {
@@ -55,77 +57,6 @@ export const l1Loss = defineComposite(
   (input: Tensor, target: Tensor, options: { reduction?: Reduction } = {}): Tensor => {
     checkSameShape(input, target, "l1Loss");
     return applyReduction(input.sub(target).abs(), options.reduction, "l1Loss");
-  },
-);
-
-/** Options of {@link nllLoss}, as `torch.nn.functional.nll_loss`. */
-export interface NllLossOptions {
-  /**
-   * Default `"mean"`; for class-index targets the mean divides by the summed weights of the
-   * non-ignored targets, as in PyTorch.
-   */
-  reduction?: Reduction;
-  /** Targets equal to this contribute nothing (and do not count in the mean). Default -100. */
-  ignoreIndex?: number;
-  /** Per-class weights, shape [C]. */
-  weight?: Tensor;
-}
-
-function checkClassTargets(input: Tensor, target: Tensor, op: string, ignoreIndex: number): void {
-  checkTensor(input, op);
-  checkTensor(target, op, "target");
-  requireFloat(input, op);
-  if (target.dtype !== "int32") {
-    throw new TypeError(
-      `${op}: class targets must be an int32 tensor, got dtype ${target.dtype} (shape ${formatShape(target.shape)})`,
-    );
-  }
-  if (input.ndim !== 2 || target.ndim !== 1 || target.shape[0] !== input.shape[0]) {
-    throw new RangeError(
-      `${op}: expected input [N, C] and target [N], got input ${formatShape(input.shape)} and target ${formatShape(target.shape)}`,
-    );
-  }
-  const classes = input.shape[1];
-  const values = target.toArray();
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    if (v !== ignoreIndex && (v < 0 || v >= classes)) {
-      throw new RangeError(
-        `${op}: target[${i}] = ${v} is out of range for ${classes} classes (expected 0..${classes - 1} or ignoreIndex ${ignoreIndex})`,
-      );
-    }
-  }
-}
-
-/**
- * Negative log-likelihood of class targets: loss_i = -w[t_i]·logProbs[i, t_i]. `mean` divides by
- * the summed weights of the non-ignored targets, as in PyTorch.
- * @function
- */
-export const nllLoss = defineComposite(
-  "nllLoss",
-  (logProbs: Tensor, target: Tensor, options: NllLossOptions = {}): Tensor => {
-    const ignoreIndex = options.ignoreIndex ?? -100;
-    checkClassTargets(logProbs, target, "nllLoss", ignoreIndex);
-    const valid = target.ne(ignoreIndex);
-    const safeTarget = where(valid, target, 0);
-    const picked = logProbs.gather(1, safeTarget.unsqueeze(1)).squeeze(1);
-    let weights = valid.to(logProbs.dtype);
-    if (options.weight !== undefined) {
-      checkTensor(options.weight, "nllLoss", "weight");
-      if (options.weight.ndim !== 1 || options.weight.shape[0] !== logProbs.shape[1]) {
-        throw new RangeError(
-          `nllLoss: weight must have shape [${logProbs.shape[1]}], got ${formatShape(options.weight.shape)}`,
-        );
-      }
-      weights = weights.mul(options.weight.to(logProbs.dtype).indexSelect(0, safeTarget));
-    }
-    // Masked with `where`, not by the zero weight alone: when every target is ignored the mean is
-    // 0/0 = NaN, and a product with 0 would turn its infinite gradient into NaN instead of 0.
-    const loss = where(valid, picked.mul(weights), 0).neg();
-    const reduction = options.reduction ?? "mean";
-    if (reduction === "mean") return loss.sum().div(weights.sum());
-    return applyReduction(loss, reduction, "nllLoss");
   },
 );
 

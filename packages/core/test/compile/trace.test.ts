@@ -43,10 +43,10 @@ describe("trace", () => {
   it("keeps composites whole with their calls as children, and primitives() opens them", () => {
     const w = randn([3, 2]);
     const b = randn([3]);
-    const { graph } = trace((x) => linear(x, w, b).logSoftmax(1), [randn([4, 2])]);
+    const { graph } = trace((x) => linear(x, w, b).softmax(1), [randn([4, 2])]);
     expect(graph.nodes.map((n) => [n.op, n.kind])).toEqual([
       ["linear", "composite"],
-      ["logSoftmax", "composite"],
+      ["softmax", "composite"],
     ]);
     const [lin] = graph.nodes;
     expect(lin.children.map((n) => n.op)).toEqual(["t", "matmul", "add"]);
@@ -55,7 +55,7 @@ describe("trace", () => {
     expect(lin.outputs[0]).toBe(lin.children[2].outputs[0]);
     const ops = graph.primitives().map((n) => n.op);
     expect(ops.slice(0, 3)).toEqual(["transpose", "matmul", "add"]);
-    expect(ops).not.toContain("logSoftmax");
+    expect(ops).not.toContain("softmax");
     expect(ops).toContain("exp");
   });
 

@@ -1,0 +1,189 @@
+// The negative log-likelihood loss of class targets as one primitive, like PyTorch's native
+// `nll_loss_forward`: one kernel forward (which also checks every target, so a compiled step
+// checks them on every call), one backward (`nllLossBackward`) that writes each row's gradient
+// into its target's column. The composite it replaces made a dozen calls each way.
+
+import { isGradEnabled } from "../autograd/grad-mode.js";
+import { nllLossBackwardRows, nllLossRows } from "../kernels/nll-loss.js";
+import { allocate, allocateUnfilled } from "../tensor/dtype.js";
+import { formatShape } from "../tensor/shape.js";
+import { Tensor } from "../tensor/tensor.js";
+import { defineOp, type TensorMeta } from "./define.js";
+import { checkTensor, denseFloats, requireFloat } from "./helpers.js";
+
+/** How a loss reduces its per-element values: their mean (the default), their sum, or none (same shape). */
+export type Reduction = "mean" | "sum" | "none";
+
+/** Options of {@link nllLoss}, as `torch.nn.functional.nll_loss`. */
+export interface NllLossOptions {
+  /**
+   * Default `"mean"`; for class-index targets the mean divides by the summed weights of the
+   * non-ignored targets, as in PyTorch.
+   */
+  reduction?: Reduction;
+  /** Targets equal to this contribute nothing (and do not count in the mean). Default -100. */
+  ignoreIndex?: number;
+  /** Per-class weights, shape [C]; constants (as in PyTorch, the loss has no gradient for them). */
+  weight?: Tensor;
+}
+
+/** The reduction named by `options`, checked. */
+export function reductionOf(reduction: Reduction | undefined, op: string): Reduction {
+  const r = reduction ?? "mean";
+  if (r === "mean" || r === "sum" || r === "none") return r;
+  throw new RangeError(
+    `${op}: reduction must be "mean", "sum" or "none", got ${JSON.stringify(r)}`,
+  );
+}
+
+/** Throws unless `target` is an int32 [N] of classes in 0..C-1 (or `ignoreIndex`) for input [N, C]. */
+export function checkClassTargets(
+  input: Tensor,
+  target: Tensor,
+  op: string,
+  ignoreIndex: number,
+): Int32Array {
+  checkTensor(input, op);
+  checkTensor(target, op, "target");
+  requireFloat(input, op);
+  if (target.dtype !== "int32") {
+    throw new TypeError(
+      `${op}: class targets must be an int32 tensor, got dtype ${target.dtype} (shape ${formatShape(target.shape)})`,
+    );
+  }
+  if (input.ndim !== 2 || target.ndim !== 1 || target.shape[0] !== input.shape[0]) {
+    throw new RangeError(
+      `${op}: expected input [N, C] and target [N], got input ${formatShape(input.shape)} and target ${formatShape(target.shape)}`,
+    );
+  }
+  const classes = input.shape[1];
+  const values = (
+    target.isContiguous() && target.offset === 0 ? target.data : target.toArray()
+  ) as Int32Array;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v !== ignoreIndex && (v < 0 || v >= classes)) {
+      throw new RangeError(
+        `${op}: target[${i}] = ${v} is out of range for ${classes} classes (expected 0..${classes - 1} or ignoreIndex ${ignoreIndex})`,
+      );
+    }
+  }
+  return values;
+}
+
+/** The per-class weights as `dtype` values, checked; null when there are none. */
+function classWeights(
+  weight: Tensor | undefined,
+  logProbs: TensorMeta,
+): Float32Array | Float64Array | null {
+  if (weight === undefined) return null;
+  checkTensor(weight, "nllLoss", "weight");
+  if (weight.ndim !== 1 || weight.shape[0] !== logProbs.shape[1]) {
+    throw new RangeError(
+      `nllLoss: weight must have shape [${logProbs.shape[1]}], got ${formatShape(weight.shape)}`,
+    );
+  }
+  if (weight.requiresGrad && isGradEnabled()) {
+    throw new TypeError(
+      "nllLoss: weight requires grad, but the loss has no gradient for its class weights (as in PyTorch); pass weight.detach()",
+    );
+  }
+  return denseFloats(weight.to(logProbs.dtype));
+}
+
+/**
+ * Negative log-likelihood of class targets: loss_i = -w[t_i]·logProbs[i, t_i] for logProbs
+ * [N, C] and int32 targets [N], 0 where t_i = ignoreIndex. `mean` divides the sum by the summed
+ * weights of the non-ignored targets (NaN when all are ignored), as in PyTorch. d/dlogProbs[i, t_i]
+ * = -w[t_i]·g (÷ Σw for `mean`), 0 elsewhere. Sums in float64, rounded once.
+ *
+ * @throws TypeError for non-int32 targets or a weight that requires grad; RangeError for shapes
+ * that do not fit or a target out of range.
+ * @function
+ */
+export const nllLoss = defineOp({
+  name: "nllLoss",
+  rule: "d/dlogProbs[i, tᵢ] = -g·w[tᵢ] (÷ Σw for mean)",
+  kind: "opaque",
+  shape: (logProbs: TensorMeta, _target: TensorMeta, options: NllLossOptions = {}) =>
+    reductionOf(options.reduction, "nllLoss") === "none" ? [logProbs.shape[0]] : [],
+  forward: (logProbs: Tensor, target: Tensor, options: NllLossOptions = {}) => {
+    const ignoreIndex = options.ignoreIndex ?? -100;
+    const targets = checkClassTargets(logProbs, target, "nllLoss", ignoreIndex);
+    const reduction = reductionOf(options.reduction, "nllLoss");
+    const weight = classWeights(options.weight, logProbs);
+    const [n, classes] = logProbs.shape;
+    const shape = reduction === "none" ? [n] : [];
+    const values = allocateUnfilled(logProbs.dtype, reduction === "none" ? n : 1, "nllLoss", shape);
+    const coefficients = allocateUnfilled(logProbs.dtype, n, "nllLoss", [n]);
+    const columns = allocateUnfilled("int32", n, "nllLoss", [n]) as Int32Array;
+    const rows = { coefficients: coefficients as Float32Array | Float64Array, columns };
+    nllLossRows(
+      denseFloats(logProbs),
+      targets,
+      weight,
+      ignoreIndex,
+      classes,
+      reduction,
+      values as Float32Array | Float64Array,
+      rows,
+    );
+    return {
+      out: Tensor.fromTypedArray(values, shape),
+      inputs: [logProbs],
+      saved: {
+        columns: Tensor.fromTypedArray(columns, [n]),
+        coefficients: Tensor.fromTypedArray(coefficients, [n]),
+        classes,
+      },
+    };
+  },
+  backward: ({ columns, coefficients, classes }, gradOut) => [
+    nllLossBackward(gradOut, columns, coefficients, classes),
+  ],
+});
+
+/**
+ * nllLoss's backward in one kernel: an [N, C] gradient holding coefficients[i]·g (g[i] for
+ * `none`) at column columns[i] of row i, 0 elsewhere. Linear in g: d/dg = Σ over rows of the
+ * incoming gradient at those places times the coefficients. Internal: recorded by nllLoss's
+ * backward.
+ * @function
+ */
+export const nllLossBackward = defineOp({
+  name: "nllLossBackward",
+  rule: "d/dgradOut = Σᵢ g[i, columnsᵢ]·coefficientsᵢ (per row for none)",
+  kind: "opaque",
+  internal: true,
+  shape: (
+    _gradOut: TensorMeta,
+    columns: TensorMeta,
+    _coefficients: TensorMeta,
+    classes: number,
+  ) => [columns.shape[0], classes],
+  forward: (gradOut: Tensor, columns: Tensor, coefficients: Tensor, classes: number) => {
+    const n = columns.shape[0];
+    if (!(gradOut.ndim === 0 || (gradOut.ndim === 1 && gradOut.shape[0] === n)))
+      throw new RangeError(
+        `nllLossBackward: expected a gradient of shape [] or [${n}], got ${formatShape(gradOut.shape)}`,
+      );
+    const values = allocate(coefficients.dtype, n * classes, "nllLossBackward", [n, classes]);
+    nllLossBackwardRows(
+      denseFloats(gradOut),
+      gradOut.ndim === 1,
+      { coefficients: denseFloats(coefficients), columns: columns.data as Int32Array },
+      classes,
+      values as Float32Array | Float64Array,
+    );
+    const gradLogProbs = Tensor.fromTypedArray(values, [n, classes]);
+    return {
+      out: gradLogProbs,
+      inputs: [gradOut],
+      saved: { columns, coefficients, perRow: gradOut.ndim === 1 },
+    };
+  },
+  backward: ({ columns, coefficients, perRow }, gradGrad) => {
+    const picked = gradGrad.gather(1, columns.unsqueeze(1)).squeeze(1).mul(coefficients);
+    return [perRow ? picked : picked.sum()];
+  },
+});

@@ -1,0 +1,65 @@
+// logSoftmax at the edges: PyTorch's results on rows with infinities and NaN, rounding of float32
+// output, strided input, empty and 0-d tensors, and what its backward records. Values and
+// gradients (first and second order) at ordinary points are pinned by the op-sample table and the
+// PyTorch fixtures.
+
+import { describe, expect, it } from "vitest";
+import { autogradGrad, logSoftmax, randn, tensor, zeros } from "../../src/index.js";
+
+describe("logSoftmax", () => {
+  it("gives NaN for rows holding +∞ or NaN or only -∞, and -∞ for a -∞ among finite logits", () => {
+    // torch.nn.functional.log_softmax(x, 1) on these rows (torch 1.13) gives
+    // [[nan, nan], [nan, nan], [nan, nan], [-inf, 0], [nan, nan]].
+    const inf = Number.POSITIVE_INFINITY;
+    const x = tensor([
+      [-inf, -inf],
+      [inf, 0],
+      [inf, inf],
+      [-inf, 0],
+      [Number.NaN, 0],
+    ]);
+    const rows = logSoftmax(x, 1).tolist<number[][]>();
+    expect(rows[3]).toEqual([-inf, 0]);
+    for (const i of [0, 1, 2, 4]) expect(rows[i].every(Number.isNaN)).toBe(true);
+  });
+
+  it("gives each float32 value as the float64 result rounded once", () => {
+    const x64 = randn([7, 33], { dtype: "float64" }).mul(20);
+    const x32 = x64.to("float32");
+    // x32's values are exactly representable in float64, so the float64 op sees the same numbers.
+    const expected = logSoftmax(x32.to("float64"), 1).to("float32");
+    expect(Array.from(logSoftmax(x32, 1).toArray())).toEqual(Array.from(expected.toArray()));
+  });
+
+  it("reads strided views and works along any dim", () => {
+    const x = randn([4, 3, 5], { dtype: "float64" });
+    const viaTranspose = logSoftmax(x.transpose(0, 2), 1).transpose(0, 2);
+    const direct = logSoftmax(x, 1);
+    expect(viaTranspose).toBeAllclose(direct, { atol: 0, rtol: 0 });
+    const rowSums = logSoftmax(x, 0).exp().sum(0);
+    expect(rowSums).toBeAllclose(tensor(Array(15).fill(1), { dtype: "float64" }).reshape([3, 5]), {
+      atol: 1e-15,
+      rtol: 0,
+    });
+  });
+
+  it("accepts empty and 0-d tensors", () => {
+    expect(logSoftmax(zeros([2, 0]), 1).shape).toEqual([2, 0]);
+    expect(logSoftmax(zeros([0, 3]), 1).shape).toEqual([0, 3]);
+    expect(logSoftmax(tensor(3.5), 0).item()).toBe(0);
+  });
+
+  it("records one backward op, whose own backward gives the second derivative", () => {
+    const x = tensor([[0.2, -1, 3]], { dtype: "float64", requiresGrad: true });
+    const out = logSoftmax(x, 1);
+    expect(out.gradFn?.op).toBe("logSoftmax");
+    const g = tensor([[1, 0, 0]], { dtype: "float64" });
+    const [gradX] = autogradGrad([out], [x], { gradOutputs: [g], createGraph: true });
+    expect(gradX!.gradFn?.op).toBe("logSoftmaxBackward");
+  });
+
+  it("refuses integer input and a bad dim, naming the op", () => {
+    expect(() => logSoftmax(tensor([1, 2], { dtype: "int32" }), 0)).toThrow(/logSoftmax/);
+    expect(() => logSoftmax(zeros([2, 3]), 2)).toThrow("logSoftmax: dim 2 is out of range");
+  });
+});
