@@ -1,7 +1,9 @@
 // Memory check for long training runs: 10,000 steps of a small MLP (32-64-BN-ReLU-64-BN-ReLU-10,
 // batch 32, cross-entropy, SGD with momentum) through the public packages, sampling the heap after
 // a forced GC every 1000 steps. Exits non-zero when, after warm-up (step 1000), heapUsed or the
-// typed-array memory outside the heap (arrayBuffers) grows by more than LIMIT_MB.
+// typed-array memory outside the heap (arrayBuffers), or the rest of the memory V8 holds outside
+// the heap (external minus arrayBuffers: WebAssembly memories, the kernels' and compiled passes'),
+// grows by more than LIMIT_MB.
 // With --compile the step runs under compile() (traced once, replayed): a replay must keep no
 // per-call state either.
 // Run: node --expose-gc --import tsx --conditions=@koubai/source heap-flat.ts [steps] [--compile]
@@ -38,6 +40,8 @@ interface Sample {
   step: number;
   heapMB: number;
   arrayBuffersMB: number;
+  /** `external` minus `arrayBuffers`: mostly WebAssembly memories (Node counts them there). */
+  wasmMB: number;
   loss: number;
 }
 
@@ -52,6 +56,7 @@ async function sample(step: number, loss: number): Promise<Sample> {
     step,
     heapMB: usage.heapUsed / 2 ** 20,
     arrayBuffersMB: usage.arrayBuffers / 2 ** 20,
+    wasmMB: (usage.external - usage.arrayBuffers) / 2 ** 20,
     loss,
   };
 }
@@ -92,15 +97,16 @@ for (let step = 1; step <= steps; step++) {
 
 for (const s of samples) {
   console.log(
-    `step ${String(s.step).padStart(6)}  heapUsed ${s.heapMB.toFixed(2).padStart(7)} MB  arrayBuffers ${s.arrayBuffersMB.toFixed(2).padStart(6)} MB  loss ${Number.isNaN(s.loss) ? "(before the first step)" : s.loss.toFixed(4)}`,
+    `step ${String(s.step).padStart(6)}  heapUsed ${s.heapMB.toFixed(2).padStart(7)} MB  arrayBuffers ${s.arrayBuffersMB.toFixed(2).padStart(6)} MB  wasm ${s.wasmMB.toFixed(2).padStart(6)} MB  loss ${Number.isNaN(s.loss) ? "(before the first step)" : s.loss.toFixed(4)}`,
   );
 }
 const warm = samples.find((s) => s.step >= Math.min(1000, steps)) ?? samples[0];
 const later = samples.filter((s) => s.step > warm.step);
 const heapGrowth = Math.max(0, ...later.map((s) => s.heapMB - warm.heapMB));
 const bufferGrowth = Math.max(0, ...later.map((s) => s.arrayBuffersMB - warm.arrayBuffersMB));
+const wasmGrowth = Math.max(0, ...later.map((s) => s.wasmMB - warm.wasmMB));
 console.log(
-  `growth after step ${warm.step}: heapUsed ${heapGrowth.toFixed(2)} MB, arrayBuffers ${bufferGrowth.toFixed(2)} MB (limit ${LIMIT_MB} MB)`,
+  `growth after step ${warm.step}: heapUsed ${heapGrowth.toFixed(2)} MB, arrayBuffers ${bufferGrowth.toFixed(2)} MB, wasm ${wasmGrowth.toFixed(2)} MB (limit ${LIMIT_MB} MB)`,
 );
 // Observer callbacks arrive asynchronously: let the last ones in.
 await new Promise((resolve) => setTimeout(resolve, 50));
@@ -110,7 +116,7 @@ if (countedSteps > 0) {
     `young-generation GCs after step 1000: ${minorGCs} in ${countedSteps} steps (${((1000 * minorGCs) / countedSteps).toFixed(1)} per 1000 steps; a step that allocated nothing would cause none)`,
   );
 }
-if (heapGrowth > LIMIT_MB || bufferGrowth > LIMIT_MB) {
+if (heapGrowth > LIMIT_MB || bufferGrowth > LIMIT_MB || wasmGrowth > LIMIT_MB) {
   console.error("heap-flat: memory grows during training");
   process.exit(1);
 }
