@@ -43,6 +43,19 @@ describe("logSoftmax", () => {
     });
   });
 
+  it("gives the same bits along a middle dim as along the last, forward and backward", () => {
+    const base = randn([3, 5, 4], { dtype: "float32" });
+    const seed = randn([3, 5, 4], { dtype: "float32" });
+    const middle = base.clone().requiresGrad_(true);
+    const last = base.transpose(1, 2).contiguous().requiresGrad_(true);
+    const outMiddle = logSoftmax(middle, 1);
+    const outLast = logSoftmax(last, 2);
+    expect(outMiddle).toBeAllclose(outLast.transpose(1, 2), { atol: 0, rtol: 0 });
+    outMiddle.mul(seed).sum().backward();
+    outLast.mul(seed.transpose(1, 2)).sum().backward();
+    expect(middle.grad!).toBeAllclose(last.grad!.transpose(1, 2), { atol: 0, rtol: 0 });
+  });
+
   it("accepts empty and 0-d tensors", () => {
     expect(logSoftmax(zeros([2, 0]), 1).shape).toEqual([2, 0]);
     expect(logSoftmax(zeros([0, 3]), 1).shape).toEqual([0, 3]);
