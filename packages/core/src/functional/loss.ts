@@ -9,6 +9,7 @@ import { checkTensor, requireFloat } from "../ops/helpers.js";
 import { logSoftmax } from "../ops/log-softmax.js";
 import {
   checkClassTargets,
+  checkClassWeights,
   type NllLossOptions,
   nllLoss,
   type Reduction,
@@ -101,6 +102,7 @@ export const crossEntropy = defineComposite(
     }
     const ignoreIndex = options.ignoreIndex ?? -100;
     checkClassTargets(logits, target, "crossEntropy", ignoreIndex);
+    if (options.weight !== undefined) checkClassWeights(options.weight, logits, "crossEntropy");
     const logProbs = logSoftmax(logits, 1);
     const nll = nllLoss(logProbs, target, options);
     if (smoothing === 0) return nll;

@@ -57,8 +57,12 @@ export function checkClassTargets(
     );
   }
   const classes = input.shape[1];
+  // Exactly N values: a contiguous view at the start of a longer array (a batch sliced from all
+  // the labels) must not be read past its end.
   const values = (
-    target.isContiguous() && target.offset === 0 ? target.data : target.toArray()
+    target.isContiguous() && target.offset === 0
+      ? target.data.subarray(0, target.shape[0])
+      : target.toArray()
   ) as Int32Array;
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
@@ -71,23 +75,28 @@ export function checkClassTargets(
   return values;
 }
 
+/** Throws unless `weight` is a [C] tensor for input [N, C] that is a constant where it matters. */
+export function checkClassWeights(weight: Tensor, input: TensorMeta, op: string): void {
+  checkTensor(weight, op, "weight");
+  if (weight.ndim !== 1 || weight.shape[0] !== input.shape[1]) {
+    throw new RangeError(
+      `${op}: weight must have shape [${input.shape[1]}], got ${formatShape(weight.shape)}`,
+    );
+  }
+  if (weight.requiresGrad && isGradEnabled()) {
+    throw new TypeError(
+      `${op}: weight requires grad, but the loss has no gradient for its class weights (as in PyTorch); pass weight.detach()`,
+    );
+  }
+}
+
 /** The per-class weights as `dtype` values, checked; null when there are none. */
 function classWeights(
   weight: Tensor | undefined,
   logProbs: TensorMeta,
 ): Float32Array | Float64Array | null {
   if (weight === undefined) return null;
-  checkTensor(weight, "nllLoss", "weight");
-  if (weight.ndim !== 1 || weight.shape[0] !== logProbs.shape[1]) {
-    throw new RangeError(
-      `nllLoss: weight must have shape [${logProbs.shape[1]}], got ${formatShape(weight.shape)}`,
-    );
-  }
-  if (weight.requiresGrad && isGradEnabled()) {
-    throw new TypeError(
-      "nllLoss: weight requires grad, but the loss has no gradient for its class weights (as in PyTorch); pass weight.detach()",
-    );
-  }
+  checkClassWeights(weight, logProbs, "nllLoss");
   return denseFloats(weight.to(logProbs.dtype));
 }
 

@@ -40,6 +40,28 @@ describe("nllLoss", () => {
     expect(nllLoss(logProbs, target, { reduction: "sum" }).item()).toBe(2.125);
   });
 
+  it("reads a batch's targets sliced from a longer array up to the batch's end only", () => {
+    const logits = tensor(
+      [
+        [0.5, -1, 2],
+        [1, 0.25, -0.5],
+        [3, 1, 0],
+        [-2, 0, 1],
+      ],
+      { dtype: "float64" },
+    );
+    const labels = ints([2, 0, 9, 1]); // 9 lies past the batch of two
+    const batch = labels.narrow(0, 0, 2);
+    const head = logits.narrow(0, 0, 2);
+    for (const reduction of ["mean", "sum", "none"] as const) {
+      expect(crossEntropy(head, batch, { reduction })).toBeAllclose(
+        crossEntropy(head, batch.clone(), { reduction }),
+        { atol: 0, rtol: 0 },
+      );
+    }
+    expect(nllLoss(head, batch).item()).toBe((-2 - 1) / 2);
+  });
+
   it("gives NaN for the mean of only ignored targets, with a zero gradient", () => {
     const logProbs = zeros([2, 3], { dtype: "float64" }).requiresGrad_(true);
     const loss = nllLoss(logProbs, ints([5, 5]), { ignoreIndex: 5 });
@@ -80,6 +102,9 @@ describe("nllLoss", () => {
     );
     expect(nllLoss(logProbs, ints([0, 1]), { weight: weight.detach() }).item()).toBe(0);
     expect(noGrad(() => nllLoss(logProbs, ints([0, 1]), { weight })).item()).toBe(0);
+    expect(() => crossEntropy(logProbs, ints([0, 1]), { weight })).toThrow(
+      "crossEntropy: weight requires grad, but the loss has no gradient for its class weights",
+    );
   });
 
   it("gives each float32 loss as the float64 result rounded once", () => {
