@@ -63,7 +63,6 @@ export {
   mish,
   selu,
   silu,
-  softmax,
 } from "./functional/activation.js";
 export {
   type BceWithLogitsOptions,
@@ -105,7 +104,6 @@ export {
 } from "./ops/conv.js";
 export { embedding, gather, indexAdd, indexSelect, scatterAdd } from "./ops/indexing.js";
 export { cat, chunk, split, stack } from "./ops/join.js";
-export { logSoftmax } from "./ops/log-softmax.js";
 export { matmul } from "./ops/matmul.js";
 export { type NllLossOptions, nllLoss, type Reduction } from "./ops/nll-loss.js";
 export {
@@ -145,6 +143,7 @@ export {
   varMean,
 } from "./ops/reduce.js";
 export { cumprod, cumsum } from "./ops/scan.js";
+export { logSoftmax, softmax } from "./ops/softmax.js";
 export { argsort, type SortOptions, sort, type TopkOptions, topk } from "./ops/sort.js";
 export {
   abs,

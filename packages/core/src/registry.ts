@@ -13,13 +13,13 @@ import * as conv from "./ops/conv.js";
 import type { OpInfo } from "./ops/define.js";
 import * as indexing from "./ops/indexing.js";
 import * as join from "./ops/join.js";
-import * as logSoftmax from "./ops/log-softmax.js";
 import * as matmul from "./ops/matmul.js";
 import * as nllLoss from "./ops/nll-loss.js";
 import * as pool from "./ops/pool.js";
 import * as rearrange from "./ops/rearrange.js";
 import * as reduce from "./ops/reduce.js";
 import * as scan from "./ops/scan.js";
+import * as softmax from "./ops/softmax.js";
 import * as sorting from "./ops/sort.js";
 import * as unary from "./ops/unary.js";
 import * as view from "./ops/view.js";
@@ -39,7 +39,7 @@ export const OP_FAMILIES = {
   rearrange,
   scan,
   sorting,
-  logSoftmax,
+  softmax,
   nllLoss,
   activation,
   loss,
@@ -69,7 +69,7 @@ export type OpRegistry = OpsOf<Families["unary"]> &
   OpsOf<Families["rearrange"]> &
   OpsOf<Families["scan"]> &
   OpsOf<Families["sorting"]> &
-  OpsOf<Families["logSoftmax"]> &
+  OpsOf<Families["softmax"]> &
   OpsOf<Families["nllLoss"]> &
   OpsOf<Families["activation"]> &
   OpsOf<Families["loss"]> &

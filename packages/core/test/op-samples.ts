@@ -341,7 +341,28 @@ export const OP_SAMPLES: Record<DifferentiableOpName, Sample[]> = {
       fn: (x, i, s) => core.scatterAdd(x, 0, i, s),
     },
   ],
-  softmax: [{ description: "dim 1", inputs: [r(2, 3)], fn: (x) => core.softmax(x, 1) }],
+  softmax: [
+    { description: "dim 1", inputs: [r(2, 3)], fn: (x) => core.softmax(x, 1) },
+    {
+      // Constant inputs, so that the rows after this one keep drawing the same values.
+      description: "middle dim of [2, 3, 2]",
+      inputs: [
+        c([
+          [
+            [0.5, -1],
+            [1.2, 2],
+            [-0.3, 1.7],
+          ],
+          [
+            [1.1, 0.2],
+            [-2, -0.4],
+            [0.7, 0.4],
+          ],
+        ]),
+      ],
+      fn: (x) => core.softmax(x, 1),
+    },
+  ],
   logSoftmax: [
     { description: "dim 0", inputs: [r(3, 2)], fn: (x) => core.logSoftmax(x, 0) },
     {
@@ -881,6 +902,13 @@ export const OP_SAMPLES: Record<DifferentiableOpName, Sample[]> = {
       description: "a per-row gradOut (reduction none)",
       inputs: [r(3), ints([2, 0, 1]), tensor([-1, 0, -2], { dtype: "float64" })],
       fn: (g, columns, coefficients) => OPS.nllLossBackward(g, columns, coefficients, 4),
+    },
+  ],
+  softmaxBackward: [
+    {
+      description: "gradOut and out along dim 1",
+      inputs: [r(2, 3), p(2, 3)],
+      fn: (g, out) => OPS.softmaxBackward(g, out, 1),
     },
   ],
 };

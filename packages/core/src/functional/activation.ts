@@ -7,22 +7,7 @@ import { checkTensor, requireFloat } from "../ops/helpers.js";
 import { softplus } from "../ops/unary.js";
 import { rand } from "../tensor/creation.js";
 import { defaultGenerator, type Generator } from "../tensor/random.js";
-import { normalizeDim } from "../tensor/shape.js";
 import type { Tensor } from "../tensor/tensor.js";
-
-/**
- * softmax(x)_i = e^(x_i - m) / Σ_j e^(x_j - m) along `dim`, with m the (detached) maximum so that
- * logits of ±1000 do not overflow; the shift cancels, so the gradient is unchanged.
- * @function
- */
-export const softmax = defineComposite("softmax", (x: Tensor, dim: number): Tensor => {
-  checkTensor(x, "softmax");
-  requireFloat(x, "softmax");
-  const d = normalizeDim(dim, x.ndim, "softmax", x.shape);
-  if (x.numel() === 0) return x.clone();
-  const shifted = x.sub(x.detach().amax(d, true)).exp();
-  return shifted.div(shifted.sum(d, true));
-});
 
 /**
  * GELU(x) = x·Φ(x) = x/2·(1 + erf(x/√2)); with `approximate: "tanh"`,

@@ -6,7 +6,6 @@
 import { where } from "../ops/binary.js";
 import { defineComposite } from "../ops/define.js";
 import { checkTensor, requireFloat } from "../ops/helpers.js";
-import { logSoftmax } from "../ops/log-softmax.js";
 import {
   checkClassTargets,
   checkClassWeights,
@@ -15,6 +14,7 @@ import {
   type Reduction,
   reductionOf,
 } from "../ops/nll-loss.js";
+import { logSoftmax } from "../ops/softmax.js";
 import { formatShape, sameShape } from "../tensor/shape.js";
 import type { Tensor } from "../tensor/tensor.js";
 

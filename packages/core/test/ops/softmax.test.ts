@@ -1,10 +1,10 @@
-// logSoftmax at the edges: PyTorch's results on rows with infinities and NaN, rounding of float32
-// output, strided input, empty and 0-d tensors, and what its backward records. Values and
-// gradients (first and second order) at ordinary points are pinned by the op-sample table and the
-// PyTorch fixtures.
+// softmax and logSoftmax at the edges: PyTorch's results on rows with infinities and NaN,
+// rounding of float32 output, strided input, empty and 0-d tensors, and what their backwards
+// record. Values and gradients (first and second order) at ordinary points are pinned by the
+// op-sample table and the PyTorch fixtures.
 
 import { describe, expect, it } from "vitest";
-import { autogradGrad, logSoftmax, randn, tensor, zeros } from "../../src/index.js";
+import { autogradGrad, logSoftmax, randn, softmax, tensor, zeros } from "../../src/index.js";
 
 describe("logSoftmax", () => {
   it("gives NaN for rows holding +∞ or NaN or only -∞, and -∞ for a -∞ among finite logits", () => {
@@ -74,5 +74,60 @@ describe("logSoftmax", () => {
   it("refuses integer input and a bad dim, naming the op", () => {
     expect(() => logSoftmax(tensor([1, 2], { dtype: "int32" }), 0)).toThrow(/logSoftmax/);
     expect(() => logSoftmax(zeros([2, 3]), 2)).toThrow("logSoftmax: dim 2 is out of range");
+  });
+});
+
+describe("softmax", () => {
+  it("gives NaN for rows holding +∞ or NaN or only -∞, 0 for a -∞ among finite logits", () => {
+    // torch.nn.functional.softmax(x, 1) on these rows (torch 1.13) gives
+    // [[nan, nan], [nan, nan], [nan, nan], [0, 1], [nan, nan], [1, 0]].
+    const inf = Number.POSITIVE_INFINITY;
+    const x = tensor([
+      [-inf, -inf],
+      [inf, 0],
+      [inf, inf],
+      [-inf, 0],
+      [Number.NaN, 0],
+      [1000, -1000],
+    ]);
+    const rows = softmax(x, 1).tolist<number[][]>();
+    expect(rows[3]).toEqual([0, 1]);
+    expect(rows[5]).toEqual([1, 0]);
+    for (const i of [0, 1, 2, 4]) expect(rows[i].every(Number.isNaN)).toBe(true);
+  });
+
+  it("gives each float32 value as the float64 result rounded once, along any dim", () => {
+    const x32 = randn([6, 9, 5], { dtype: "float64" }).mul(10).to("float32");
+    for (const dim of [0, 1, 2]) {
+      const expected = softmax(x32.to("float64"), dim).to("float32");
+      expect(Array.from(softmax(x32, dim).toArray())).toEqual(Array.from(expected.toArray()));
+    }
+  });
+
+  it("sums to 1 along the dim and reads strided views", () => {
+    const x = randn([4, 3, 5], { dtype: "float64" });
+    expect(softmax(x.transpose(0, 2), 1).transpose(0, 2)).toBeAllclose(softmax(x, 1), {
+      atol: 0,
+      rtol: 0,
+    });
+    expect(softmax(x, 0).sum(0)).toBeAllclose(zeros([3, 5], { dtype: "float64" }).add(1), {
+      atol: 1e-15,
+      rtol: 0,
+    });
+  });
+
+  it("records one backward op, whose own backward gives the second derivative", () => {
+    const x = tensor([[0.2, -1, 3]], { dtype: "float64", requiresGrad: true });
+    const out = softmax(x, 1);
+    expect(out.gradFn?.op).toBe("softmax");
+    const g = tensor([[1, 0, 0]], { dtype: "float64" });
+    const [gradX] = autogradGrad([out], [x], { gradOutputs: [g], createGraph: true });
+    expect(gradX!.gradFn?.op).toBe("softmaxBackward");
+  });
+
+  it("accepts empty and 0-d tensors and refuses integer input", () => {
+    expect(softmax(zeros([2, 0]), 1).shape).toEqual([2, 0]);
+    expect(softmax(tensor(3.5), 0).item()).toBe(1);
+    expect(() => softmax(tensor([1, 2], { dtype: "int32" }), 0)).toThrow(/softmax/);
   });
 });
