@@ -6,31 +6,53 @@
 import { describe, expect, it } from "vitest";
 import { autogradGrad, logSoftmax, randn, softmax, tensor, zeros } from "../../src/index.js";
 
-describe("logSoftmax", () => {
-  it("gives NaN for rows holding +∞ or NaN or only -∞, and -∞ for a -∞ among finite logits", () => {
-    // torch.nn.functional.log_softmax(x, 1) on these rows (torch 1.13) gives
-    // [[nan, nan], [nan, nan], [nan, nan], [-inf, 0], [nan, nan]].
-    const inf = Number.POSITIVE_INFINITY;
-    const x = tensor([
-      [-inf, -inf],
-      [inf, 0],
-      [inf, inf],
+const inf = Number.POSITIVE_INFINITY;
+/** Rows with infinities and NaN; along dim 1, torch 1.13 gives NaN for rows 0, 1, 2 and 4. */
+const EDGE_ROWS = [
+  [-inf, -inf],
+  [inf, 0],
+  [inf, inf],
+  [-inf, 0],
+  [Number.NaN, 0],
+  [1000, -1000],
+];
+
+describe.each([
+  // What torch.nn.functional.log_softmax / softmax give for rows 3 and 5 (torch 1.13).
+  {
+    op: logSoftmax,
+    name: "logSoftmax",
+    finiteRows: [
       [-inf, 0],
-      [Number.NaN, 0],
-    ]);
-    const rows = logSoftmax(x, 1).tolist<number[][]>();
-    expect(rows[3]).toEqual([-inf, 0]);
+      [0, -2000],
+    ],
+  },
+  {
+    op: softmax,
+    name: "softmax",
+    finiteRows: [
+      [0, 1],
+      [1, 0],
+    ],
+  },
+])("$name", ({ op, finiteRows }) => {
+  it("gives NaN for rows holding +∞ or NaN or only -∞, as PyTorch", () => {
+    const rows = op(tensor(EDGE_ROWS), 1).tolist<number[][]>();
+    expect([rows[3], rows[5]]).toEqual(finiteRows);
     for (const i of [0, 1, 2, 4]) expect(rows[i].every(Number.isNaN)).toBe(true);
   });
 
-  it("gives each float32 value as the float64 result rounded once", () => {
-    const x64 = randn([7, 33], { dtype: "float64" }).mul(20);
-    const x32 = x64.to("float32");
+  it("gives each float32 value as the float64 result rounded once, along any dim", () => {
     // x32's values are exactly representable in float64, so the float64 op sees the same numbers.
-    const expected = logSoftmax(x32.to("float64"), 1).to("float32");
-    expect(Array.from(logSoftmax(x32, 1).toArray())).toEqual(Array.from(expected.toArray()));
+    const x32 = randn([6, 9, 5], { dtype: "float64" }).mul(10).to("float32");
+    for (const dim of [0, 1, 2]) {
+      const expected = op(x32.to("float64"), dim).to("float32");
+      expect(Array.from(op(x32, dim).toArray())).toEqual(Array.from(expected.toArray()));
+    }
   });
+});
 
+describe("logSoftmax", () => {
   it("reads strided views and works along any dim", () => {
     const x = randn([4, 3, 5], { dtype: "float64" });
     const viaTranspose = logSoftmax(x.transpose(0, 2), 1).transpose(0, 2);
@@ -78,32 +100,6 @@ describe("logSoftmax", () => {
 });
 
 describe("softmax", () => {
-  it("gives NaN for rows holding +∞ or NaN or only -∞, 0 for a -∞ among finite logits", () => {
-    // torch.nn.functional.softmax(x, 1) on these rows (torch 1.13) gives
-    // [[nan, nan], [nan, nan], [nan, nan], [0, 1], [nan, nan], [1, 0]].
-    const inf = Number.POSITIVE_INFINITY;
-    const x = tensor([
-      [-inf, -inf],
-      [inf, 0],
-      [inf, inf],
-      [-inf, 0],
-      [Number.NaN, 0],
-      [1000, -1000],
-    ]);
-    const rows = softmax(x, 1).tolist<number[][]>();
-    expect(rows[3]).toEqual([0, 1]);
-    expect(rows[5]).toEqual([1, 0]);
-    for (const i of [0, 1, 2, 4]) expect(rows[i].every(Number.isNaN)).toBe(true);
-  });
-
-  it("gives each float32 value as the float64 result rounded once, along any dim", () => {
-    const x32 = randn([6, 9, 5], { dtype: "float64" }).mul(10).to("float32");
-    for (const dim of [0, 1, 2]) {
-      const expected = softmax(x32.to("float64"), dim).to("float32");
-      expect(Array.from(softmax(x32, dim).toArray())).toEqual(Array.from(expected.toArray()));
-    }
-  });
-
   it("sums to 1 along the dim and reads strided views", () => {
     const x = randn([4, 3, 5], { dtype: "float64" });
     expect(softmax(x.transpose(0, 2), 1).transpose(0, 2)).toBeAllclose(softmax(x, 1), {
