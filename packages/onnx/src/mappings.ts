@@ -1,5 +1,5 @@
 // How each Koubai op becomes ONNX (opset 17) nodes: one entry per registry name, composites
-// (linear, batchNorm, softmax, pools) and primitives alike. An entry reads the traced call's
+// (linear, batchNorm, logsumexp, pools) and primitives alike. An entry reads the traced call's
 // arguments, adds nodes through the ExportContext and returns nothing; it returns false when a
 // composite's own calls should be exported instead (linear on a 3-D input, batchNorm in training
 // mode), and throws when the call cannot be expressed. exportOnnx descends into composites that

@@ -1,7 +1,7 @@
 // Tracing: run a function once on example inputs and write down every op it calls, with what
-// it was called on, as a graph of the registry's ops. Composites (softmax, linear, batchNorm)
+// it was called on, as a graph of the registry's ops. Composites (linear, batchNorm, logsumexp)
 // and custom ops appear as nodes holding the calls they made, so a consumer can take a
-// composite whole (an ONNX exporter maps `logSoftmax` to LogSoftmax) or look inside it (a
+// composite whole (an ONNX exporter maps `linear` to Gemm) or look inside it (a
 // compiler fuses the primitives). Tensors the function did not receive and no op made
 // (parameters, buffers, constants) appear as captured values, named when the caller says how.
 

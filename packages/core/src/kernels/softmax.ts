@@ -22,9 +22,9 @@ export function dimLayout(shape: readonly number[], d: number): DimLayout {
 type Floats = Float32Array | Float64Array;
 
 /**
- * With L = m + log Σ exp(x - m) along the dim (m the maximum): out = x - L for log-softmax,
- * exp(x - L) for softmax, written (x - m) - log Σ as PyTorch does, so rows holding +∞ or NaN,
- * or only -∞, give NaN as there, and a -∞ among finite values gives -∞ (softmax: 0).
+ * PyTorch's formulas along the dim, with m the maximum: log-softmax (x - m) - log Σ exp(x - m),
+ * softmax exp(x - m) / Σ exp(x - m). So rows holding +∞ or NaN, or only -∞, give NaN as there,
+ * and a -∞ among finite values gives -∞ (softmax: 0).
  */
 export function softmaxRows(x: Floats, out: Floats, layout: DimLayout, log: boolean): void {
   const { outer, n, inner } = layout;
@@ -32,6 +32,8 @@ export function softmaxRows(x: Floats, out: Floats, layout: DimLayout, log: bool
     softmaxColumns(x, out, layout, log);
     return;
   }
+  // Softmax keeps each row's exponentials in float64 (one Math.exp per element, one rounding).
+  const exps = log ? null : new Float64Array(n);
   for (let o = 0; o < outer; o++) {
     const base = o * n;
     let m = Number.NEGATIVE_INFINITY;
@@ -40,11 +42,17 @@ export function softmaxRows(x: Floats, out: Floats, layout: DimLayout, log: bool
       if (v > m) m = v;
     }
     let sum = 0;
-    for (let k = 0; k < n; k++) sum += Math.exp(x[base + k] - m);
-    const logSum = Math.log(sum);
-    for (let k = 0; k < n; k++) {
-      const shifted = x[base + k] - m - logSum;
-      out[base + k] = log ? shifted : Math.exp(shifted);
+    if (exps === null) {
+      for (let k = 0; k < n; k++) sum += Math.exp(x[base + k] - m);
+      const logSum = Math.log(sum);
+      for (let k = 0; k < n; k++) out[base + k] = x[base + k] - m - logSum;
+    } else {
+      for (let k = 0; k < n; k++) {
+        const e = Math.exp(x[base + k] - m);
+        exps[k] = e;
+        sum += e;
+      }
+      for (let k = 0; k < n; k++) out[base + k] = exps[k] / sum;
     }
   }
 }
@@ -52,7 +60,8 @@ export function softmaxRows(x: Floats, out: Floats, layout: DimLayout, log: bool
 /**
  * softmaxRows for a dim with inner > 1: the same arithmetic, walking each [n, inner] block row by
  * row so that reads are contiguous (a walk down each column jumps inner elements per read, 2x
- * slower on [4096, 1000] along dim 0).
+ * slower on [4096, 1000] along dim 0). Softmax computes each exponential twice here rather than
+ * keep a float64 copy of the whole block.
  */
 function softmaxColumns(
   x: Floats,
@@ -61,6 +70,7 @@ function softmaxColumns(
   log: boolean,
 ): void {
   const m = new Float64Array(inner);
+  // Σ exp(x - m), or its log for log-softmax.
   const logSum = new Float64Array(inner);
   for (let o = 0; o < outer; o++) {
     const block = o * n * inner;
@@ -77,12 +87,12 @@ function softmaxColumns(
       const row = block + k * inner;
       for (let i = 0; i < inner; i++) logSum[i] += Math.exp(x[row + i] - m[i]);
     }
-    for (let i = 0; i < inner; i++) logSum[i] = Math.log(logSum[i]);
+    if (log) for (let i = 0; i < inner; i++) logSum[i] = Math.log(logSum[i]);
     for (let k = 0; k < n; k++) {
       const row = block + k * inner;
       for (let i = 0; i < inner; i++) {
-        const shifted = x[row + i] - m[i] - logSum[i];
-        out[row + i] = log ? shifted : Math.exp(shifted);
+        const shifted = x[row + i] - m[i];
+        out[row + i] = log ? shifted - logSum[i] : Math.exp(shifted) / logSum[i];
       }
     }
   }

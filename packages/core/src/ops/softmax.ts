@@ -42,7 +42,7 @@ function backward(
 }
 
 /**
- * softmax(x)_i = e^(x_i) / Σ_j e^(x_j) along `dim`, computed as e^((x_i - m) - log Σ e^(x_j - m))
+ * softmax(x)_i = e^(x_i) / Σ_j e^(x_j) along `dim`, computed as e^(x_i - m) / Σ_j e^(x_j - m)
  * with m the maximum, so logits of ±1000 are fine; d/dx = y·(g - Σ g·y) with y the output. Sums in
  * float64, each output rounded once. Like `torch.nn.functional.softmax`: a row holding +∞ or NaN,
  * or only -∞, gives NaN.
