@@ -142,12 +142,17 @@ export const FIXTURE_OPS: Record<string, OpCall> = {
   mseLoss: ([a, b], args) => core.mseLoss(a, b, reduction(args)),
   l1Loss: ([a, b], args) => core.l1Loss(a, b, reduction(args)),
   nllLoss: ([x, y], args) =>
-    core.nllLoss(x, y, { ...reduction(args), ignoreIndex: args.ignoreIndex as number | undefined }),
+    core.nllLoss(x, y, {
+      ...reduction(args),
+      ignoreIndex: args.ignoreIndex as number | undefined,
+      weight: args.weight === undefined ? undefined : decode(args.weight as EncodedTensor),
+    }),
   crossEntropy: ([x, y], args) =>
     core.crossEntropy(x, y, {
       ...reduction(args),
       ignoreIndex: args.ignoreIndex as number | undefined,
       labelSmoothing: args.labelSmoothing as number | undefined,
+      weight: args.weight === undefined ? undefined : decode(args.weight as EncodedTensor),
     }),
   binaryCrossEntropyWithLogits: ([x, y], args) =>
     core.binaryCrossEntropyWithLogits(x, y, {

@@ -896,12 +896,12 @@ export const OP_SAMPLES: Record<DifferentiableOpName, Sample[]> = {
       // Only gradOut is differentiated: columns and coefficients are constants of the targets.
       description: "a reduced gradOut",
       inputs: [r(), ints([2, 0, 1]), tensor([-0.25, 0, -0.5], { dtype: "float64" })],
-      fn: (g, columns, coefficients) => OPS.nllLossBackward(g, columns, coefficients, 4),
+      fn: (g, columns, coefficients) => OPS.nllLossBackward(g, columns, coefficients, [3, 4]),
     },
     {
       description: "a per-row gradOut (reduction none)",
       inputs: [r(3), ints([2, 0, 1]), tensor([-1, 0, -2], { dtype: "float64" })],
-      fn: (g, columns, coefficients) => OPS.nllLossBackward(g, columns, coefficients, 4),
+      fn: (g, columns, coefficients) => OPS.nllLossBackward(g, columns, coefficients, [3, 4]),
     },
   ],
   softmaxBackward: [

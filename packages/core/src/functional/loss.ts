@@ -68,8 +68,10 @@ export interface CrossEntropyOptions extends NllLossOptions {
 }
 
 /**
- * Cross-entropy of logits [N, C] against int32 class targets [N] or class probabilities [N, C]:
- * nllLoss(logSoftmax(logits)), computed stably (logits of ±1000 are fine).
+ * Cross-entropy of logits [N, C] against int32 class targets [N] or class probabilities [N, C]
+ * (or per position: logits [N, C, d1, ...] against targets [N, d1, ...] or probabilities shaped
+ * like the logits, as PyTorch): nllLoss(logSoftmax(logits, 1)), computed stably (logits of ±1000
+ * are fine).
  * @function
  */
 export const crossEntropy = defineComposite(
@@ -89,14 +91,17 @@ export const crossEntropy = defineComposite(
     if (target.dtype !== "int32") {
       // Class probabilities.
       checkSameShape(logits, target, "crossEntropy");
-      if (logits.ndim !== 2)
+      if (logits.ndim < 2)
         throw new RangeError(
-          `crossEntropy: expected logits [N, C], got ${formatShape(logits.shape)}`,
+          `crossEntropy: expected logits [N, C] or [N, C, d1, ...], got ${formatShape(logits.shape)}`,
         );
       const classes = logits.shape[1];
       const soft = smoothing > 0 ? target.mul(1 - smoothing).add(smoothing / classes) : target;
       let perClass = logSoftmax(logits, 1).mul(soft);
-      if (options.weight !== undefined) perClass = perClass.mul(options.weight.to(logits.dtype));
+      if (options.weight !== undefined) {
+        checkClassWeights(options.weight, logits, "crossEntropy", true);
+        perClass = perClass.mul(alongClasses(options.weight.to(logits.dtype), logits.ndim));
+      }
       const loss = perClass.sum(1).neg();
       return applyReduction(loss, options.reduction, "crossEntropy");
     }
@@ -111,7 +116,8 @@ export const crossEntropy = defineComposite(
     const validMask = target.ne(ignoreIndex);
     const valid = validMask.to(logits.dtype);
     let perClass = logProbs;
-    if (options.weight !== undefined) perClass = perClass.mul(options.weight.to(logits.dtype));
+    if (options.weight !== undefined)
+      perClass = perClass.mul(alongClasses(options.weight.to(logits.dtype), logits.ndim));
     const smooth = where(validMask, perClass.sum(1).neg(), 0).div(classes);
     const reduction = options.reduction ?? "mean";
     let smoothReduced: Tensor;
@@ -122,7 +128,8 @@ export const crossEntropy = defineComposite(
         options.weight !== undefined
           ? options.weight
               .to(logits.dtype)
-              .indexSelect(0, where(target.ne(ignoreIndex), target, 0))
+              .indexSelect(0, where(validMask, target, 0).flatten())
+              .reshape(target.shape)
               .mul(valid)
               .sum()
           : valid.sum();
@@ -131,6 +138,11 @@ export const crossEntropy = defineComposite(
     return nll.mul(1 - smoothing).add(smoothReduced.mul(smoothing));
   },
 );
+
+/** Per-class weights [C] shaped [C, 1, ...] to multiply values [N, C, d1, ...] of rank `ndim`. */
+function alongClasses(weight: Tensor, ndim: number): Tensor {
+  return ndim <= 2 ? weight : weight.reshape([weight.shape[0], ...new Array(ndim - 2).fill(1)]);
+}
 
 /** Options of {@link binaryCrossEntropyWithLogits}, as `torch.nn.functional.binary_cross_entropy_with_logits`. */
 export interface BceWithLogitsOptions {

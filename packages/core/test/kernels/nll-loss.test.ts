@@ -11,7 +11,7 @@ const weight = Float64Array.from([0.5, 2]);
 function run(reduction: "mean" | "sum" | "none") {
   const out = new Float64Array(reduction === "none" ? 3 : 1);
   const rows = { coefficients: new Float64Array(3), columns: new Int32Array(3) };
-  nllLossRows(logProbs, target, weight, -100, 2, reduction, out, rows);
+  nllLossRows(logProbs, target, weight, -100, { classes: 2, spatial: 1 }, reduction, out, rows);
   return { out: Array.from(out), ...rows };
 }
 
@@ -33,10 +33,23 @@ describe("nll-loss kernels", () => {
       columns: Int32Array.from([1, 0, 0]),
     };
     const reduced = new Float64Array(6);
-    nllLossBackwardRows(Float64Array.of(3), false, rows, 2, reduced);
+    nllLossBackwardRows(Float64Array.of(3), false, rows, { classes: 2, spatial: 1 }, reduced);
     expect(Array.from(reduced)).toEqual([0, -6, 0, 0, -1.5, 0]);
     const perRow = new Float64Array(6);
-    nllLossBackwardRows(Float64Array.of(1, 7, 2), true, rows, 2, perRow);
+    nllLossBackwardRows(Float64Array.of(1, 7, 2), true, rows, { classes: 2, spatial: 1 }, perRow);
     expect(Array.from(perRow)).toEqual([0, -2, 0, 0, -1, 0]);
+  });
+
+  it("find a position's class C·S apart from its neighbour's with S spatial elements", () => {
+    // logProbs [1, 2, 3] (N, C, S): class c of position s at c·3 + s; targets [1, 3].
+    const spatialLogProbs = Float64Array.from([-1, -2, -3, -4, -5, -6]);
+    const out = new Float64Array(3);
+    const rows = { coefficients: new Float64Array(3), columns: new Int32Array(3) };
+    const layout = { classes: 2, spatial: 3 };
+    nllLossRows(spatialLogProbs, Int32Array.from([1, 0, 1]), null, -100, layout, "none", out, rows);
+    expect(Array.from(out)).toEqual([4, 2, 6]);
+    const grad = new Float64Array(6);
+    nllLossBackwardRows(Float64Array.of(1, 2, 3), true, rows, layout, grad);
+    expect(Array.from(grad)).toEqual([0, -2, 0, -1, 0, -3]);
   });
 });

@@ -5,6 +5,7 @@
 
 import { describe, expect, it } from "vitest";
 import {
+  autogradGrad,
   compile,
   crossEntropy,
   nllLoss,
@@ -137,6 +138,28 @@ describe("nllLoss", () => {
     );
   });
 
+  it("takes a target per position of [N, C, d1, ...] log-probabilities, as PyTorch", () => {
+    // Per position (n, h, w): the same as the [N·H·W, C] rows of the moved-out classes.
+    const logProbs = randn([2, 3, 2, 2], { dtype: "float64" }).requiresGrad_(true);
+    const target = ints([0, 2, -100, 1, 1, 1, 0, 2]).reshape([2, 2, 2]);
+    for (const reduction of ["mean", "sum", "none"] as const) {
+      const rows = logProbs.permute([0, 2, 3, 1]).reshape([8, 3]);
+      const perPosition = nllLoss(logProbs, target, { reduction });
+      const asRows = nllLoss(rows, target.reshape([8]), { reduction });
+      expect(perPosition.shape).toEqual(reduction === "none" ? [2, 2, 2] : []);
+      expect(perPosition.reshape([-1])).toBeAllclose(asRows.reshape([-1]), { atol: 0, rtol: 0 });
+      const [grad] = autogradGrad([perPosition.sum()], [logProbs]);
+      const [gradRows] = autogradGrad([asRows.sum()], [logProbs]);
+      expect(grad!).toBeAllclose(gradRows!, { atol: 0, rtol: 0 });
+    }
+    expect(() => nllLoss(logProbs, ints([0, 1, 2, 3, 0, 1, 2, 0]).reshape([2, 2, 2]))).toThrow(
+      "nllLoss: target[0, 1, 1] = 3 is out of range for 3 classes",
+    );
+    expect(() => nllLoss(logProbs, zeros([2, 2, 3], { dtype: "int32" }))).toThrow(
+      "got input [2, 3, 2, 2] and target [2, 2, 3]",
+    );
+  });
+
   it("refuses bad targets, weights and reductions, naming the op and the shapes", () => {
     const logProbs = zeros([2, 3]);
     expect(() => nllLoss(logProbs, ints([0, 3]))).toThrow(
@@ -146,7 +169,7 @@ describe("nllLoss", () => {
       "nllLoss: class targets must be an int32 tensor, got dtype float32",
     );
     expect(() => nllLoss(logProbs, ints([0, 1, 2]))).toThrow(
-      "nllLoss: expected input [N, C] and target [N], got input [2, 3] and target [3]",
+      "nllLoss: expected input [N, C] and target [N], or input [N, C, d1, ...] and target [N, d1, ...], got input [2, 3] and target [3]",
     );
     expect(() => nllLoss(logProbs, ints([0, 1]), { weight: tensor([1, 2]) })).toThrow(
       "nllLoss: weight must have shape [3], got [2]",
