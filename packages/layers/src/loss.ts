@@ -60,7 +60,10 @@ export interface NLLLossOptions {
   reduction?: Reduction;
 }
 
-/** -w[t]·logProbs[i, t] for log-probabilities [N, C] and int32 targets [N], as `nn.NLLLoss`. */
+/**
+ * -w[t]·logProbs[i, t] for log-probabilities [N, C] and int32 targets [N] (or per position:
+ * [N, C, d1, ...] and [N, d1, ...]), as `nn.NLLLoss`.
+ */
 export class NLLLoss extends Module {
   /** The name messages print, kept when minified (see `typeName()`). */
   static readonly typeName: string = "NLLLoss";
@@ -93,8 +96,10 @@ export interface CrossEntropyLossOptions extends NLLLossOptions {
 }
 
 /**
- * nllLoss(logSoftmax(logits)) for logits [N, C] and int32 class targets [N] (or class
- * probabilities [N, C]), with weight, ignoreIndex and labelSmoothing as `nn.CrossEntropyLoss`.
+ * nllLoss(logSoftmax(logits, 1)) for logits [N, C] and int32 class targets [N] or class
+ * probabilities [N, C] (or per position: logits [N, C, d1, ...] and targets [N, d1, ...] or
+ * probabilities shaped like the logits), with weight, ignoreIndex and labelSmoothing as
+ * `nn.CrossEntropyLoss`.
  */
 export class CrossEntropyLoss extends Module {
   /** The name messages print, kept when minified (see `typeName()`). */

@@ -36,7 +36,10 @@ export function reductionOf(reduction: Reduction | undefined, op: string): Reduc
   );
 }
 
-/** Throws unless `target` is an int32 [N] of classes in 0..C-1 (or `ignoreIndex`) for input [N, C]. */
+/**
+ * Throws unless `target` is an int32 [N] (or [N, d1, ...]) of classes in 0..C-1 (or
+ * `ignoreIndex`) for input [N, C] (or [N, C, d1, ...]); returns its values in order.
+ */
 export function checkClassTargets(
   input: Tensor,
   target: Tensor,
