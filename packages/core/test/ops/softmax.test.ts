@@ -4,7 +4,15 @@
 // op-sample table and the PyTorch fixtures.
 
 import { describe, expect, it } from "vitest";
-import { autogradGrad, logSoftmax, randn, softmax, tensor, zeros } from "../../src/index.js";
+import {
+  autogradGrad,
+  logSoftmax,
+  randn,
+  softmax,
+  type Tensor,
+  tensor,
+  zeros,
+} from "../../src/index.js";
 
 const inf = Number.POSITIVE_INFINITY;
 /** Rows with infinities and NaN; along dim 1, torch 1.13 gives NaN for rows 0, 1, 2 and 4. */
@@ -18,7 +26,8 @@ const EDGE_ROWS = [
 ];
 
 describe.each([
-  // What torch.nn.functional.log_softmax / softmax give for rows 3 and 5 (torch 1.13).
+  // What torch.nn.functional.log_softmax / softmax give for rows 3 and 5 of EDGE_ROWS and for a
+  // 0-d input (torch 1.13); `probabilities` turns an output into probabilities.
   {
     op: logSoftmax,
     name: "logSoftmax",
@@ -26,6 +35,8 @@ describe.each([
       [-inf, 0],
       [0, -2000],
     ],
+    scalar: 0,
+    probabilities: (out: Tensor) => out.exp(),
   },
   {
     op: softmax,
@@ -34,8 +45,10 @@ describe.each([
       [0, 1],
       [1, 0],
     ],
+    scalar: 1,
+    probabilities: (out: Tensor) => out,
   },
-])("$name", ({ op, finiteRows }) => {
+])("$name", ({ op, name, finiteRows, scalar, probabilities }) => {
   it("gives NaN for rows holding +∞ or NaN or only -∞, as PyTorch", () => {
     const rows = op(tensor(EDGE_ROWS), 1).tolist<number[][]>();
     expect([rows[3], rows[5]]).toEqual(finiteRows);
@@ -50,16 +63,13 @@ describe.each([
       expect(Array.from(op(x32, dim).toArray())).toEqual(Array.from(expected.toArray()));
     }
   });
-});
 
-describe("logSoftmax", () => {
-  it("reads strided views and works along any dim", () => {
+  it("reads strided views, and its probabilities sum to 1 along the dim", () => {
     const x = randn([4, 3, 5], { dtype: "float64" });
-    const viaTranspose = logSoftmax(x.transpose(0, 2), 1).transpose(0, 2);
-    const direct = logSoftmax(x, 1);
-    expect(viaTranspose).toBeAllclose(direct, { atol: 0, rtol: 0 });
-    const rowSums = logSoftmax(x, 0).exp().sum(0);
-    expect(rowSums).toBeAllclose(tensor(Array(15).fill(1), { dtype: "float64" }).reshape([3, 5]), {
+    const viaTranspose = op(x.transpose(0, 2), 1).transpose(0, 2);
+    expect(viaTranspose).toBeAllclose(op(x, 1), { atol: 0, rtol: 0 });
+    const sums = probabilities(op(x, 0)).sum(0);
+    expect(sums).toBeAllclose(zeros([3, 5], { dtype: "float64" }).add(1), {
       atol: 1e-15,
       rtol: 0,
     });
@@ -70,8 +80,8 @@ describe("logSoftmax", () => {
     const seed = randn([3, 5, 4], { dtype: "float32" });
     const middle = base.clone().requiresGrad_(true);
     const last = base.transpose(1, 2).contiguous().requiresGrad_(true);
-    const outMiddle = logSoftmax(middle, 1);
-    const outLast = logSoftmax(last, 2);
+    const outMiddle = op(middle, 1);
+    const outLast = op(last, 2);
     expect(outMiddle).toBeAllclose(outLast.transpose(1, 2), { atol: 0, rtol: 0 });
     outMiddle.mul(seed).sum().backward();
     outLast.mul(seed.transpose(1, 2)).sum().backward();
@@ -79,51 +89,22 @@ describe("logSoftmax", () => {
   });
 
   it("accepts empty and 0-d tensors", () => {
-    expect(logSoftmax(zeros([2, 0]), 1).shape).toEqual([2, 0]);
-    expect(logSoftmax(zeros([0, 3]), 1).shape).toEqual([0, 3]);
-    expect(logSoftmax(tensor(3.5), 0).item()).toBe(0);
+    expect(op(zeros([2, 0]), 1).shape).toEqual([2, 0]);
+    expect(op(zeros([0, 3]), 1).shape).toEqual([0, 3]);
+    expect(op(tensor(3.5), 0).item()).toBe(scalar);
   });
 
   it("records one backward op, whose own backward gives the second derivative", () => {
     const x = tensor([[0.2, -1, 3]], { dtype: "float64", requiresGrad: true });
-    const out = logSoftmax(x, 1);
-    expect(out.gradFn?.op).toBe("logSoftmax");
+    const out = op(x, 1);
+    expect(out.gradFn?.op).toBe(name);
     const g = tensor([[1, 0, 0]], { dtype: "float64" });
     const [gradX] = autogradGrad([out], [x], { gradOutputs: [g], createGraph: true });
-    expect(gradX!.gradFn?.op).toBe("logSoftmaxBackward");
+    expect(gradX!.gradFn?.op).toBe(`${name}Backward`);
   });
 
   it("refuses integer input and a bad dim, naming the op", () => {
-    expect(() => logSoftmax(tensor([1, 2], { dtype: "int32" }), 0)).toThrow(/logSoftmax/);
-    expect(() => logSoftmax(zeros([2, 3]), 2)).toThrow("logSoftmax: dim 2 is out of range");
-  });
-});
-
-describe("softmax", () => {
-  it("sums to 1 along the dim and reads strided views", () => {
-    const x = randn([4, 3, 5], { dtype: "float64" });
-    expect(softmax(x.transpose(0, 2), 1).transpose(0, 2)).toBeAllclose(softmax(x, 1), {
-      atol: 0,
-      rtol: 0,
-    });
-    expect(softmax(x, 0).sum(0)).toBeAllclose(zeros([3, 5], { dtype: "float64" }).add(1), {
-      atol: 1e-15,
-      rtol: 0,
-    });
-  });
-
-  it("records one backward op, whose own backward gives the second derivative", () => {
-    const x = tensor([[0.2, -1, 3]], { dtype: "float64", requiresGrad: true });
-    const out = softmax(x, 1);
-    expect(out.gradFn?.op).toBe("softmax");
-    const g = tensor([[1, 0, 0]], { dtype: "float64" });
-    const [gradX] = autogradGrad([out], [x], { gradOutputs: [g], createGraph: true });
-    expect(gradX!.gradFn?.op).toBe("softmaxBackward");
-  });
-
-  it("accepts empty and 0-d tensors and refuses integer input", () => {
-    expect(softmax(zeros([2, 0]), 1).shape).toEqual([2, 0]);
-    expect(softmax(tensor(3.5), 0).item()).toBe(1);
-    expect(() => softmax(tensor([1, 2], { dtype: "int32" }), 0)).toThrow(/softmax/);
+    expect(() => op(tensor([1, 2], { dtype: "int32" }), 0)).toThrow(new RegExp(name));
+    expect(() => op(zeros([2, 3]), 2)).toThrow(`${name}: dim 2 is out of range`);
   });
 });
