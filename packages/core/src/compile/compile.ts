@@ -171,6 +171,17 @@ class Plan {
   readonly #gradReads: readonly { tensor: Tensor; grad: Tensor | null; input: number }[];
   /** By step: the tensor whose `.grad` that step assigns, or null (see ReplaySession.gradAssigned). */
   readonly #gradTargets: (TracedValue | null)[];
+  /**
+   * By node id: for a view (a movement call on one tensor) that stays inside the call, the value
+   * it is a view of; a replay may then keep the view from one call to the next (see #run).
+   */
+  readonly #viewBases: (TracedValue | undefined)[];
+  /** How many views could be kept from one call to the next (see #viewBases). */
+  get keepableViews(): number {
+    return this.#viewBases.reduce((n, base) => n + (base === undefined ? 0 : 1), 0);
+  }
+  /** Views the latest completed call took from the call before. */
+  keptViews = 0;
   /** Replays that ran in the traced order since an input shares that storage. */
   unfusedReplays = 0;
   /**
@@ -216,14 +227,18 @@ class Plan {
         : this.runsBackward && contextTensors.length > 0
           ? `${contextTensors.join(", ")} ${contextTensors.length === 1 ? "keeps" : "keep"} tensors in ctx.state, where a replay cannot see when backward reads them (saveForBackward can)`
           : null;
+    const live = liveness(stepValueList, graph.outputs, graph.values.length);
     this.arrays =
       this.unplanned === null
-        ? new ReplayArrays(
-            liveness(stepValueList, graph.outputs, graph.values.length),
-            this.steps.length,
-            graph.values.length,
-          )
+        ? new ReplayArrays(live, this.steps.length, graph.values.length)
         : null;
+    this.#viewBases = [];
+    for (const unit of this.units) {
+      const base = viewBaseOf(unit, live.escapes);
+      if (base !== null && (this.runsBackward || !unit.recordsGraph)) {
+        this.#viewBases[unit.id] = base;
+      }
+    }
     this.#inPlaceStorage = fuse ? inPlaceTargets(this.units) : new Set();
     const inputPosition = new Map(graph.inputs.map((v, i) => [v.tensor, i] as const));
     this.#gradReads = graph.gradReads.map(({ tensor, grad }) => ({
@@ -325,49 +340,20 @@ class Plan {
     });
   }
 
+  /**
+   * The replays' working arrays, made once and emptied after each call, so that a replay
+   * allocates no bookkeeping of its own; null while a replay is using them (a compiled function
+   * called again from inside its own call gets arrays of its own).
+   */
+  #scratch: ReplayScratch | null = null;
+
   replay(inputs: readonly Tensor[]): unknown {
-    const env: (Tensor | undefined)[] = new Array(this.graph.values.length);
-    const contexts: unknown[] = new Array(this.graph.handles.length);
-    // Generators the function makes: a new one per call, as the function itself would make.
-    const generators: (Generator | undefined)[] = new Array(this.graph.generators.length);
-    this.graph.inputs.forEach((v, i) => {
-      env[v.id] = inputs[i];
-    });
+    const scratch = this.#scratch ?? new ReplayScratch(this.graph, this.units);
+    this.#scratch = null;
+    const { env } = scratch;
+    const traced = this.graph.inputs;
+    for (let i = 0; i < traced.length; i++) env[traced[i].id] = inputs[i];
     for (const v of this.#captured) env[v.id] = v.tensor!;
-    const resolve = (arg: TracedArg): unknown => {
-      if (arg instanceof TracedValue) return env[arg.id];
-      if (arg instanceof TracedHandle) return contexts[arg.id];
-      if (arg instanceof TracedGenerator) {
-        generators[arg.id] ??= arg.initial.cloneState();
-        return generators[arg.id];
-      }
-      if (arg === null || typeof arg !== "object") return arg;
-      if (Array.isArray(arg)) return arg.map(resolve);
-      if (Object.getPrototypeOf(arg) !== Object.prototype) return arg;
-      const out: Record<string, unknown> = {};
-      for (const [key, v] of Object.entries(arg)) out[key] = resolve(v as TracedArg);
-      return out;
-    };
-    const run = (unit: TracedNode): void => {
-      // A function that runs its own backward needs no graph of its forward; otherwise each
-      // call runs in the grad mode it was traced in, so the result's graph is the eager one.
-      setGradEnabled(!this.runsBackward && unit.gradEnabled);
-      const args = unit.args.map(resolve) as never[];
-      let result = unit.again(...args);
-      if (result instanceof WithSaved) {
-        const saved = unit.saved;
-        for (let i = 0; i < saved.length; i++) env[saved[i].id] = result.saved[i];
-        if (unit.handle !== null) contexts[unit.handle.id] = result.handle;
-        result = result.result;
-      }
-      const outs = unit.outputs;
-      if (outs.length === 0) return;
-      if (outs.length === 1 && result instanceof Tensor) env[outs[0].id] = result;
-      else {
-        const made = tensorsIn(result);
-        for (let i = 0; i < outs.length; i++) env[outs[i].id] = made[i];
-      }
-    };
     const previous = setGradEnabled(false);
     // An input sharing storage with a captured tensor that the function updates in place: the
     // fused order (which may move the update after a pass reading the input) is not the eager
@@ -378,30 +364,224 @@ class Plan {
     const previousPool = setArrayPool(session);
     let completed = false;
     try {
-      if (inTracedOrder) this.units.forEach(run);
+      if (inTracedOrder) for (const unit of this.units) this.#run(unit, scratch);
       else {
-        this.steps.forEach((step, s) => {
+        const { steps } = this;
+        for (let s = 0; s < steps.length; s++) {
+          const step = steps[s];
           session?.beginStep(s);
           const gradTarget = this.#gradTargets[s];
           if (gradTarget !== null && session !== null) {
             // The session may reuse the array of the gradient this assignment drops.
             const target = env[gradTarget.id]!;
             const old = peekGrad(target);
-            run(step as TracedNode);
+            this.#run(step as TracedNode, scratch);
             session.gradAssigned(s, old, peekGrad(target));
-          } else if (!(step instanceof FusedUnit)) run(step);
-          else if (!step.run(env)) step.units.forEach(run);
+          } else if (!(step instanceof FusedUnit)) this.#run(step, scratch);
+          else if (!step.run(env)) for (const unit of step.units) this.#run(unit, scratch);
           session?.endStep(s, this.#made[s], env);
-        });
+        }
       }
       completed = true;
+      this.keptViews = scratch.keptViews;
+      return mapTensors(this.resultTemplate, (_, i) => env[this.outputIds[i]]);
     } finally {
       setArrayPool(previousPool);
       setGradEnabled(previous);
       if (session !== null) this.arrays!.end(session, completed);
+      scratch.clear();
+      this.#scratch = scratch;
     }
-    return mapTensors(this.resultTemplate, (_, i) => env[this.outputIds[i]]);
   }
+
+  /** Makes one traced call again, on the tensors of this replay. */
+  #run(unit: TracedNode, scratch: ReplayScratch): void {
+    const { env } = scratch;
+    const viewBase = this.#viewBases[unit.id];
+    if (viewBase !== undefined) {
+      // The same view of the same elements as last call: the view made then serves again (it
+      // stays inside the call, so nobody else holds it). Views of the function's inputs are
+      // not kept (their arrays change from call to call), nor of what a call makes fresh.
+      const base = env[viewBase.id]!;
+      const kept = scratch.views[unit.id];
+      if (kept?.isViewOf(base)) {
+        env[unit.outputs[0].id] = kept.view;
+        scratch.keptViews++;
+        return;
+      }
+      this.#call(unit, scratch);
+      const view = env[unit.outputs[0].id];
+      if (
+        view !== undefined &&
+        view !== base &&
+        view.data === base.data &&
+        (viewBase.source === "captured" || this.arrays?.keeps(base.data) === true)
+      ) {
+        scratch.views[unit.id] = new KeptView(base, view);
+      }
+      return;
+    }
+    this.#call(unit, scratch);
+  }
+
+  #call(unit: TracedNode, scratch: ReplayScratch): void {
+    const { env } = scratch;
+    // A function that runs its own backward needs no graph of its forward; otherwise each
+    // call runs in the grad mode it was traced in, so the result's graph is the eager one.
+    setGradEnabled(!this.runsBackward && unit.gradEnabled);
+    const args = scratch.argsOf(unit);
+    let result = unit.again(...(args as never[]));
+    scratch.release(unit);
+    if (result instanceof WithSaved) {
+      const saved = unit.saved;
+      for (let i = 0; i < saved.length; i++) env[saved[i].id] = result.saved[i];
+      if (unit.handle !== null) scratch.contexts[unit.handle.id] = result.handle;
+      result = result.result;
+    }
+    const outs = unit.outputs;
+    if (outs.length === 0) return;
+    if (outs.length === 1 && result instanceof Tensor) env[outs[0].id] = result;
+    else {
+      const made = tensorsIn(result);
+      for (let i = 0; i < outs.length; i++) env[outs[i].id] = made[i];
+    }
+  }
+}
+
+/**
+ * Where a replay keeps its tensors while it runs, and the argument lists of its calls: arrays
+ * made once per plan and emptied after every call (so that nothing of a call stays reachable
+ * from the plan).
+ */
+class ReplayScratch {
+  /** By value id: the tensor of this call. */
+  readonly env: (Tensor | undefined)[];
+  /** By handle id: the contexts custom ops made for their backward. */
+  readonly contexts: unknown[];
+  /** By generator id: the generators the function makes, a new one per call as it would. */
+  readonly generators: (Generator | undefined)[];
+  /**
+   * By node id: an argument list reused on every call, for calls whose arguments are values and
+   * plain constants (most); undefined for the others, whose lists are made per call.
+   */
+  readonly #lists: (unknown[] | undefined)[];
+  /** By node id: the view a view call made last, kept for the next call (see Plan's #run). */
+  readonly views: (KeptView | undefined)[] = [];
+  /** Views this call took from the call before. */
+  keptViews = 0;
+
+  constructor(graph: TracedGraph, units: readonly TracedNode[]) {
+    this.env = new Array(graph.values.length).fill(undefined);
+    this.contexts = new Array(graph.handles.length).fill(undefined);
+    this.generators = new Array(graph.generators.length).fill(undefined);
+    this.#lists = [];
+    for (const unit of units) {
+      if (unit.args.every(isFlatArg)) this.#lists[unit.id] = new Array(unit.args.length);
+    }
+  }
+
+  /** The arguments of `unit`'s call in this replay. */
+  argsOf(unit: TracedNode): unknown[] {
+    const list = this.#lists[unit.id];
+    if (list === undefined) return unit.args.map((arg) => this.#resolve(arg));
+    const { args } = unit;
+    for (let i = 0; i < args.length; i++) {
+      const arg = args[i];
+      list[i] = arg instanceof TracedValue ? this.env[arg.id] : arg;
+    }
+    return list;
+  }
+
+  /** After `unit`'s call: its reused argument list lets go of this call's tensors. */
+  release(unit: TracedNode): void {
+    const list = this.#lists[unit.id];
+    if (list !== undefined) list.fill(undefined);
+  }
+
+  #resolve(arg: TracedArg): unknown {
+    if (arg instanceof TracedValue) return this.env[arg.id];
+    if (arg instanceof TracedHandle) return this.contexts[arg.id];
+    if (arg instanceof TracedGenerator) {
+      this.generators[arg.id] ??= arg.initial.cloneState();
+      return this.generators[arg.id];
+    }
+    if (arg === null || typeof arg !== "object") return arg;
+    if (Array.isArray(arg)) return arg.map((a) => this.#resolve(a));
+    if (Object.getPrototypeOf(arg) !== Object.prototype) return arg;
+    const out: Record<string, unknown> = {};
+    for (const [key, v] of Object.entries(arg)) out[key] = this.#resolve(v as TracedArg);
+    return out;
+  }
+
+  /** After a call: drops every tensor, context and generator it used. */
+  clear(): void {
+    this.keptViews = 0;
+    this.env.fill(undefined);
+    this.contexts.fill(undefined);
+    this.generators.fill(undefined);
+  }
+}
+
+/** A view a replay made, and where the elements it views were. */
+class KeptView {
+  readonly #data: Tensor["data"];
+  readonly #offset: number;
+  readonly #strides: readonly number[];
+
+  constructor(
+    base: Tensor,
+    readonly view: Tensor,
+  ) {
+    this.#data = base.data;
+    this.#offset = base.offset;
+    this.#strides = base.strides;
+  }
+
+  /** True when `base` has the elements the view was made of, laid out the same way. */
+  isViewOf(base: Tensor): boolean {
+    if (base.data !== this.#data || base.offset !== this.#offset) return false;
+    const strides = base.strides;
+    if (strides === this.#strides) return true;
+    for (let i = 0; i < strides.length; i++) if (strides[i] !== this.#strides[i]) return false;
+    return true;
+  }
+}
+
+/**
+ * For a movement call on one tensor whose one result stays inside the call (not returned, not
+ * given to an effect or user code): that tensor's value; else null. Shapes are fixed by the
+ * trace, so the same base laid out the same way gives the same view.
+ */
+function viewBaseOf(unit: TracedNode, escapes: Int32Array): TracedValue | null {
+  if (unit.kind !== "movement" || unit.outputs.length !== 1 || unit.saved.length > 0) return null;
+  if (escapes[unit.outputs[0].id] > 0) return null;
+  const values = unit.args.filter((arg) => arg instanceof TracedValue);
+  if (values.length !== 1 || !unit.args.every(isFlatArg)) return null;
+  return values[0];
+}
+
+/**
+ * True for an argument a replay passes as it is or as one value's tensor: a value, or a
+ * constant that holds none (a number, a string, a class instance such as a module, or an array
+ * or plain object of such constants, like a shape or a list of dims). Such arrays and objects
+ * are the trace's own copies (see Tracer's #arg), frozen here, since every replay passes the
+ * same one: an op may keep it (as a shape, say) but never change it.
+ */
+function isFlatArg(arg: TracedArg): boolean {
+  return arg instanceof TracedValue || isConstant(arg);
+}
+
+function isConstant(arg: TracedArg): boolean {
+  if (arg instanceof TracedValue || arg instanceof TracedHandle || arg instanceof TracedGenerator)
+    return false;
+  if (arg === null || typeof arg !== "object") return true;
+  if (Array.isArray(arg)) {
+    if (!arg.every(isConstant)) return false;
+  } else if (Object.getPrototypeOf(arg) === Object.prototype) {
+    if (!Object.values(arg).every((v) => isConstant(v as TracedArg))) return false;
+  } else return true; // a class instance: passed as it is, as before
+  Object.freeze(arg);
+  return true;
 }
 
 /**
@@ -571,8 +751,18 @@ function summary(plan: Plan): string {
       (plan.arrays !== null
         ? plan.arrays.describe()
         : `each a fresh garbage-collected array: ${plan.unplanned}`),
+    ...viewSummary(plan),
     ...fusionSummary(plan),
   ].join("\n");
+}
+
+/** The explain() line on views kept from one call to the next, when there are any to keep. */
+function viewSummary(plan: Plan): string[] {
+  const keepable = plan.keepableViews;
+  if (keepable === 0) return [];
+  return [
+    `views: the latest call took ${plan.keptViews} of its ${keepable} views that stay inside the call from the call before (same elements, same layout: views of parameters and of the plan's arrays)`,
+  ];
 }
 
 /** The explain() lines on fusion: how many calls the fused units run, and each unit's calls. */

@@ -480,6 +480,11 @@ export class ReplayArrays {
     };
   }
 
+  /** True when `array` is one the plan keeps for its slots (the same array on every call). */
+  keeps(array: TypedArray): boolean {
+    return this.#plan?.slotBuffers.has(array.buffer) === true;
+  }
+
   /** For explain(): what the plan does. */
   describe(): string {
     const plan = this.#plan;
