@@ -5,7 +5,7 @@
 // function's own JavaScript (module lookups, argument plumbing) does not run.
 
 import { isGradEnabled, setGradEnabled } from "../autograd/grad-mode.js";
-import { bytesPerElement, setArrayPool } from "../tensor/dtype.js";
+import { bytesPerElement, setArrayPool, type TypedArray } from "../tensor/dtype.js";
 import type { Generator } from "../tensor/random.js";
 import { formatShape } from "../tensor/shape.js";
 import { Storage } from "../tensor/storage.js";
@@ -346,6 +346,8 @@ class Plan {
    * called again from inside its own call gets arrays of its own).
    */
   #scratch: ReplayScratch | null = null;
+  /** Whether the memory plan keeps an array (the same on every call): see FusedUnit.run. */
+  readonly #keeps = (array: TypedArray): boolean => this.arrays?.keeps(array) === true;
 
   replay(inputs: readonly Tensor[]): unknown {
     const scratch = this.#scratch ?? new ReplayScratch(this.graph, this.units);
@@ -378,7 +380,9 @@ class Plan {
             this.#run(step as TracedNode, scratch);
             session.gradAssigned(s, old, peekGrad(target));
           } else if (!(step instanceof FusedUnit)) this.#run(step, scratch);
-          else if (!step.run(env)) for (const unit of step.units) this.#run(unit, scratch);
+          else if (!step.run(env, this.#keeps)) {
+            for (const unit of step.units) this.#run(unit, scratch);
+          }
           session?.endStep(s, this.#made[s], env);
         }
       }

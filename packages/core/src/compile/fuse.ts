@@ -24,7 +24,7 @@ import {
 } from "../kernels/elementwise-chain.js";
 import type { WasmBinaryOp, WasmUnaryOp } from "../kernels/elementwise-wasm.js";
 import type { FloatArray } from "../kernels/gemm-js.js";
-import { allocate, allocateUnfilled } from "../tensor/dtype.js";
+import { allocate, allocateUnfilled, type TypedArray } from "../tensor/dtype.js";
 import { formatShape, numelOf, sameShape } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
 import { type TracedArg, type TracedGraph, type TracedNode, TracedValue } from "./trace.js";
@@ -241,7 +241,8 @@ export class FusedUnit {
    * changed nothing, when this call's operands or kernel choice do not allow it: the caller then
    * replays `units` one by one.
    */
-  run(env: (Tensor | undefined)[]): boolean {
+  run(env: (Tensor | undefined)[], keeps?: (array: TypedArray) => boolean): boolean {
+    this.#keeps = keeps ?? null;
     if (this.#pass(env)) return true;
     this.fallbacks++;
     return false;
@@ -251,6 +252,7 @@ export class FusedUnit {
     try {
       return this.#run(env);
     } finally {
+      this.#keeps = null;
       // Let go of this pass's arrays, whether it ran or gave up (the calls then run one by
       // one): they belong to the values now (or to the plan's slots).
       const operands = this.#operandList;
@@ -273,7 +275,7 @@ export class FusedUnit {
       }
       const t = env[x.id];
       if (t === undefined || t.dtype !== this.dtype) return false;
-      const operand = this.#operand(t);
+      const operand = this.#keptOperand(i, t, x.source === "captured");
       if (operand === null) return false;
       operands[i] = operand;
     }
@@ -291,16 +293,74 @@ export class FusedUnit {
     const inner = this.planes ? this.#view[2] : chainInner(this.shape);
     if (!chainWasm(operands, this.steps, outputs, this.#n, inner, sums, this.#chain)) return false;
     if (means !== null) {
-      for (const unit of this.centring!.sums) this.#store(env, unit, means.sums);
+      const sums = this.centring!.sums;
+      for (let i = 0; i < sums.length; i++) {
+        this.#store(env, sums[i], means.sums, this.reductions.length + i);
+      }
     }
     for (let i = 0; i < this.written.length; i++) {
-      env[this.stepValues[this.written[i]]!.id] = Tensor.fromTypedArray(made[i], this.shape);
+      const value = this.stepValues[this.written[i]]!;
+      env[value.id] = this.#tensorOver(this.#keptWritten, i, made[i], this.shape);
     }
     for (let i = 0; i < this.reductions.length; i++) {
-      this.#store(env, this.reductions[i].unit, sums[i].sums);
+      this.#store(env, this.reductions[i].unit, sums[i].sums, i);
     }
     return true;
   }
+
+  /**
+   * The tensor over `array` (of `shape`): the one made last call at position `i` of `kept` when it
+   * is over the same array, else a new one, kept for the next call when the array is one the
+   * memory plan keeps (so the tensor keeps nothing alive that the plan does not, and a value that
+   * leaves the call, whose array is never the plan's, always gets a tensor of its own).
+   */
+  #tensorOver(
+    kept: (Tensor | undefined)[],
+    i: number,
+    array: TypedArray,
+    shape: readonly number[],
+  ): Tensor {
+    const last = kept[i];
+    if (last !== undefined && last.data === array) return last;
+    const t = Tensor.fromTypedArray(array, shape);
+    kept[i] = this.#keeps?.(array) === true ? t : undefined;
+    return t;
+  }
+
+  /**
+   * How the chain reads operand `i`, `t`: the object made last call when `t` has the same
+   * elements laid out the same way (the operand's shape is the trace's), else a new one, kept for
+   * the next call when its array is a captured tensor's or one the memory plan keeps.
+   */
+  #keptOperand(i: number, t: Tensor, captured: boolean): ChainOperand | null {
+    const last = this.#keptOperands[i];
+    if (last !== undefined && last.data === t.data && last.offset === t.offset) {
+      const strides = t.strides;
+      let same = strides === last.strides;
+      if (!same) {
+        same = true;
+        for (let d = 0; d < strides.length; d++) if (strides[d] !== last.strides[d]) same = false;
+      }
+      if (same) return last.operand;
+    }
+    const operand = this.#operand(t);
+    const keep = operand !== null && (captured || this.#keeps?.(t.data) === true);
+    this.#keptOperands[i] = keep
+      ? { data: t.data, offset: t.offset, strides: t.strides, operand }
+      : undefined;
+    return operand;
+  }
+
+  readonly #keptOperands: (
+    | { data: TypedArray; offset: number; strides: readonly number[]; operand: ChainOperand }
+    | undefined
+  )[] = [];
+
+  /** See #tensorOver: by written step, and by reduction (then the centring's sums). */
+  readonly #keptWritten: (Tensor | undefined)[] = [];
+  readonly #keptSums: (Tensor | undefined)[] = [];
+  /** During a pass: whether the memory plan keeps an array (null: nothing is kept). */
+  #keeps: ((array: TypedArray) => boolean) | null = null;
 
   /** The operand object of a scalar or a means row, made once: its array never changes. */
   #fixedOperand(
@@ -322,11 +382,11 @@ export class FusedUnit {
   }
 
   /** A reduction's result from its float64 sums, each rounded once as the reduction stores it. */
-  #store(env: (Tensor | undefined)[], unit: TracedNode, sums: Float64Array): void {
+  #store(env: (Tensor | undefined)[], unit: TracedNode, sums: Float64Array, i: number): void {
     const out = unit.outputs[0];
     const values = allocate(this.dtype, sums.length);
     values.set(sums);
-    env[out.id] = Tensor.fromTypedArray(values, out.shape);
+    env[out.id] = this.#tensorOver(this.#keptSums, i, values, out.shape);
   }
 
   /**

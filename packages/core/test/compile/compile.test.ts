@@ -576,7 +576,7 @@ describe("compile and the result's shape", () => {
   });
 });
 
-describe("compile and the views it keeps", () => {
+describe("compile and what a replay keeps for the next", () => {
   // Under noGrad, so the replays record no graph and their arrays are planned.
   const w = randn([6, 4]);
   const body = (x: Tensor, target: Tensor) =>
@@ -604,6 +604,31 @@ describe("compile and the views it keeps", () => {
       expect(bits(f(x, target))).toEqual(bits(body(x, target)));
     }
     expect(f.explain()).toMatch(/views: the latest call took 3 of its 3 views/);
+  });
+
+  it("takes a fused pass's operands and results from the call before only while their arrays are the same", () => {
+    const w1 = randn([12, 16]);
+    const w2 = randn([16, 3]);
+    const fused = (x: Tensor, target: Tensor) =>
+      noGrad(() => {
+        const h = x.matmul(w1); // planned: an operand of the pass below
+        const a = h.mul(2).add(1).relu(); // one fused pass, writing a planned value
+        return nllLoss(logSoftmax(a.matmul(w2), 1), target).add(a.sum());
+      });
+    const f = compile(fused);
+    const target = randint(0, 3, [16]);
+    const good = target.clone();
+    for (let i = 0; i < 9; i++) {
+      const x = randn([16, 12]);
+      if (i === 5) {
+        noGrad(() => target.narrow(0, 2, 1).fill_(7)); // class 7 of 3: the replay throws
+        expect(() => f(x, target)).toThrow(/nllLoss/);
+        noGrad(() => target.copy_(good));
+        continue;
+      }
+      expect(bits(f(x, target))).toEqual(bits(fused(x, target)));
+    }
+    expect(f.explain()).toMatch(/run as 1 pass/);
   });
 
   it("makes a view the function returns anew on every call, as eager does", () => {
