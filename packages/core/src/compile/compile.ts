@@ -415,14 +415,15 @@ class Plan {
       }
       this.#call(unit, scratch);
       const view = env[unit.outputs[0].id];
-      if (
+      // Kept only over arrays that stay alive anyway; otherwise the entry goes, so that a view of
+      // a dropped plan's array does not keep that array alive.
+      scratch.views[unit.id] =
         view !== undefined &&
         view !== base &&
         view.data === base.data &&
         (viewBase.source === "captured" || this.arrays?.keeps(base.data) === true)
-      ) {
-        scratch.views[unit.id] = new KeptView(base, view);
-      }
+          ? new KeptView(base, view)
+          : undefined;
       return;
     }
     this.#call(unit, scratch);
@@ -434,8 +435,12 @@ class Plan {
     // call runs in the grad mode it was traced in, so the result's graph is the eager one.
     setGradEnabled(!this.runsBackward && unit.gradEnabled);
     const args = scratch.argsOf(unit);
-    let result = unit.again(...(args as never[]));
-    scratch.release(unit);
+    let result: unknown;
+    try {
+      result = unit.again(...(args as never[]));
+    } finally {
+      scratch.release(unit); // also when the call throws: the list must not keep its tensors
+    }
     if (result instanceof WithSaved) {
       const saved = unit.saved;
       for (let i = 0; i < saved.length; i++) env[saved[i].id] = result.saved[i];
@@ -480,7 +485,7 @@ class ReplayScratch {
     this.generators = new Array(graph.generators.length).fill(undefined);
     this.#lists = [];
     for (const unit of units) {
-      if (unit.args.every(isFlatArg)) this.#lists[unit.id] = new Array(unit.args.length);
+      if (allFlat(unit.args)) this.#lists[unit.id] = new Array(unit.args.length);
     }
   }
 
@@ -526,7 +531,13 @@ class ReplayScratch {
   }
 }
 
-/** A view a replay made, and where the elements it views were. */
+/**
+ * A view a replay made, and where the elements it views were. It keeps the Storage object of the
+ * base it was made from: a base in one of the plan's arrays is a new tensor (and Storage) on
+ * every call, so the kept view's Storage is an older one over the same array. Nothing in a
+ * replay tells them apart: calls that record no graph never read `storage.version`, and an
+ * in-place write overlapping its own source was refused when the function was traced.
+ */
 class KeptView {
   readonly #data: Tensor["data"];
   readonly #offset: number;
@@ -560,7 +571,7 @@ function viewBaseOf(unit: TracedNode, escapes: Int32Array): TracedValue | null {
   if (unit.kind !== "movement" || unit.outputs.length !== 1 || unit.saved.length > 0) return null;
   if (escapes[unit.outputs[0].id] > 0) return null;
   const values = unit.args.filter((arg) => arg instanceof TracedValue);
-  if (values.length !== 1 || !unit.args.every(isFlatArg)) return null;
+  if (values.length !== 1 || !allFlat(unit.args)) return null;
   return values[0];
 }
 
@@ -573,6 +584,13 @@ function viewBaseOf(unit: TracedNode, escapes: Int32Array): TracedValue | null {
  */
 function isFlatArg(arg: TracedArg): boolean {
   return arg instanceof TracedValue || isConstant(arg);
+}
+
+/** True when every argument is flat (each constant among them frozen, whatever the others). */
+function allFlat(args: readonly TracedArg[]): boolean {
+  let flat = true;
+  for (const arg of args) if (!isFlatArg(arg)) flat = false;
+  return flat;
 }
 
 function isConstant(arg: TracedArg): boolean {
