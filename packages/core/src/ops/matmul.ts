@@ -118,8 +118,14 @@ function batchedMatmul(
       `matmul: shapes ${formatShape(aShape)} and ${formatShape(bShape)} cannot be multiplied (inner sizes ${k} and ${b.shape[b.ndim - 2]} differ)`,
     );
   }
-  const batch = broadcastShapes(a.shape.slice(0, -2), b.shape.slice(0, -2), "matmul");
   const dtype = promoteTypes(a.dtype, b.dtype);
+  if (a.ndim === 2 && b.ndim === 2) {
+    // Two matrices (Linear and its gradients): no batch dims to broadcast or walk.
+    const out = allocateUnfilled(dtype, m * n, "matmul", [m, n]);
+    gemm(matrixAt(a, a.offset), matrixAt(b, b.offset), out, 0, m, n, k);
+    return Tensor.fromTypedArray(out, [m, n]);
+  }
+  const batch = broadcastShapes(a.shape.slice(0, -2), b.shape.slice(0, -2), "matmul");
   const outShape = [...batch, m, n];
   const out = allocateUnfilled(dtype, numelOf(outShape), "matmul", outShape); // gemm writes every element
   // The kernels read both operands through their strides: transposes are never materialised.
