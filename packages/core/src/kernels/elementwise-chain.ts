@@ -142,7 +142,13 @@ type Action =
   | { kind: "kernel" }
   | { kind: "binary"; op: WasmBinaryOp; a: number; as: number; b: number; bs: number; o: number }
   | { kind: "unary"; op: WasmUnaryOp; from: number; fromScalar: boolean; o: number }
-  | { kind: "store"; at: number; output: number }
+  | {
+      kind: "store";
+      at: number;
+      output: number;
+      /** The memory's values this store copies out, kept while the memory and length stay. */
+      window?: FloatArray;
+    }
   | { kind: "reduce"; at: number; cols: number; period: number; acc: number };
 
 /** Where each slot lives: an element index into the memory view, and whether it is one scalar. */
@@ -307,9 +313,22 @@ export function chainWasm(
           loops.unary[type][act.op](act.o, act.o + vectorBytes);
           break;
         }
-        case "store":
-          outputs[act.output].out.set(view.subarray(act.at, act.at + len), start);
+        case "store": {
+          // The same window of the memory on every call (a schedule is memoised per pass),
+          // made again only for another length (the last chunk) or after the memory grew.
+          let window = act.window;
+          if (
+            window === undefined ||
+            window.buffer !== view.buffer ||
+            window.length !== len ||
+            window.BYTES_PER_ELEMENT !== bytes
+          ) {
+            window = view.subarray(act.at, act.at + len);
+            act.window = window;
+          }
+          outputs[act.output].out.set(window, start);
           break;
+        }
         case "reduce":
           // The mean argument is not read when summing (mode 0).
           if (act.period === 0) {
@@ -331,8 +350,12 @@ export function chainWasm(
     }
   }
   let acc = accStart;
+  const f64s = mem.f64;
   for (const r of reductions) {
-    r.sums.set(mem.f64.subarray(acc, acc + sumsOf(r)));
+    // A loop rather than set(subarray): a row of sums is short, and a view per call is garbage.
+    const sums = r.sums;
+    const count = sumsOf(r);
+    for (let i = 0; i < count; i++) sums[i] = f64s[acc + i];
     acc += sumBytes(r) / 8;
   }
   return true;

@@ -390,3 +390,42 @@ describe.each([
     );
   });
 });
+
+describe("chainWasm and a memory that grows", () => {
+  it("copies its results out of the memory as it is now, after another chain grew it", () => {
+    const n = 600;
+    const memo = new ChainMemo();
+    const x: Operand = { data: values(Float32Array, n, 11), offset: 0, layout: "flat" };
+    const expected = new Float32Array(n);
+    unaryWasm("neg", x.data, 0, expected);
+    const negate = () => {
+      const out = new Float32Array(n);
+      expect(chainWasm([x], [{ op: "neg", a: 0, b: -1 }], [{ slot: 1, out }], n, n, [], memo)).toBe(
+        true,
+      );
+      expect(firstDifference(out, expected)).toBe(-1);
+    };
+    negate();
+    negate(); // the schedule, and its window on the memory, from the call before
+    // 100 values alive at once, each in a region of its own: the memory must grow for them.
+    const live = 100;
+    const big = 4096;
+    const y: Operand = { data: values(Float32Array, big, 12), offset: 0, layout: "flat" };
+    const many = [
+      ...Array.from({ length: live }, () => ({ op: "neg", a: 0, b: -1 }) as const),
+      ...Array.from(
+        { length: live - 1 },
+        (_, j) => ({ op: "add", a: j === 0 ? 1 : live + j, b: j + 2 }) as const,
+      ),
+    ];
+    const total = new Float32Array(big);
+    // The loops op by op: a generated kernel of 199 steps would be too large a module.
+    const previous = setChainKernels(false);
+    try {
+      expect(chainWasm([y], many, [{ slot: many.length, out: total }], big, big, [])).toBe(true);
+    } finally {
+      setChainKernels(previous);
+    }
+    negate();
+  });
+});
