@@ -182,10 +182,28 @@ export function defineOp<
   const run = forward as (...args: OpArgs) => Recorded<S, R> | Tensor;
   // The call as a tracer sees it: the result, then every tensor backward will read, so that a
   // replay makes the tensors forward made for backward (masks, indices, scalar operands) too.
+  // One reply and one saved list for every traced or replayed call of this op, filled anew by
+  // each: a tracer's leave() and a replay take what they need from them before the op can be
+  // called again (a call of the same op inside this one's forward is read before this one
+  // fills them), and keep neither. A replayed step then makes no wrapper per call.
+  const reply = new WithSaved<R | Tensor>(undefined as R, []);
+  const savedList: Tensor[] = [];
   const callWithSaved = (a?: unknown, b?: unknown, c?: unknown, d?: unknown, e?: unknown) => {
     const r = run(a, b, c, d, e);
-    if (r instanceof Tensor) return new WithSaved<R | Tensor>(r, []);
-    return new WithSaved(finish(r, a, b, c, d, e), savedTensors(r.saved) ?? []);
+    if (r instanceof Tensor) {
+      savedList.length = 0;
+      reply.result = r;
+    } else {
+      const result = finish(r, a, b, c, d, e); // may call ops (of the result's views): first
+      savedList.length = 0;
+      for (const key in r.saved) {
+        const value = r.saved[key];
+        if (value instanceof Tensor) savedList.push(value);
+      }
+      reply.result = result;
+    }
+    reply.saved = savedList;
+    return reply;
   };
   const finish = (
     r: Recorded<S, R>,

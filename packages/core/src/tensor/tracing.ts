@@ -40,11 +40,13 @@ export interface OpTracer {
 /**
  * What a traced op call returns to its tracer: the result, and the tensors its backward will
  * read that the call made itself (a mask, indices, a scalar operand), which a replay must make too.
+ * An op may hand out the same object (and saved list) on every call, filled anew: whoever
+ * receives it reads it at once and keeps neither.
  */
 export class WithSaved<R = unknown> {
   constructor(
-    readonly result: R,
-    readonly saved: readonly Tensor[],
+    public result: R,
+    public saved: readonly Tensor[],
     /** An object a later traced call receives (a custom op's context for its backward). */
     readonly handle?: object,
   ) {}
