@@ -60,9 +60,9 @@ export function sgdMomentumF32(
   const chunk = Math.min(n, CHUNK);
   const bytes = Math.ceil(chunk / 4) * 16;
   const memory = growMemory(k.memory, 3 * bytes, "SGD");
-  const pView = new Float32Array(memory, 0, chunk);
-  const gView = new Float32Array(memory, bytes, chunk);
-  const bufView = new Float32Array(memory, 2 * bytes, chunk);
+  const pView = scratchView(memory, 0, chunk);
+  const gView = scratchView(memory, bytes, chunk);
+  const bufView = scratchView(memory, 2 * bytes, chunk);
   for (let start = 0; start < n; start += chunk) {
     const len = Math.min(chunk, n - start);
     const pAt = pOffset + start;
@@ -71,12 +71,51 @@ export function sgdMomentumF32(
     gView.set(span(g, gAt, len));
     bufView.set(span(buf, start, len));
     k.momentumF32(0, bytes, 2 * bytes, len, m, kp, st);
-    p.set(len === chunk ? pView : pView.subarray(0, len), pAt);
-    buf.set(len === chunk ? bufView : bufView.subarray(0, len), start);
+    p.set(len === chunk ? pView : scratchView(memory, 0, len), pAt);
+    buf.set(len === chunk ? bufView : scratchView(memory, 2 * bytes, len), start);
   }
 }
 
+/**
+ * Views of the module's memory by byte offset and length, made once per memory buffer (growing
+ * the memory makes a new one): an optimizer steps the same parameters every call, so the same
+ * few views serve every step.
+ */
+let scratchViews: { buffer: ArrayBuffer; views: Map<number, Float32Array> } | null = null;
+
+/** `length` float32 values of the memory from byte `at`. */
+function scratchView(memory: ArrayBuffer, at: number, length: number): Float32Array {
+  // A program whose parameter sizes keep changing would add views without end: start afresh.
+  if (scratchViews?.buffer !== memory || scratchViews.views.size > 256) {
+    scratchViews = { buffer: memory, views: new Map() };
+  }
+  const key = at * 65536 + length; // at < 2^20 bytes, length <= CHUNK < 65536
+  let view = scratchViews.views.get(key);
+  if (view === undefined) {
+    view = new Float32Array(memory, at, length);
+    scratchViews.views.set(key, view);
+  }
+  return view;
+}
+
+/**
+ * The views of parameters, gradients and buffers the chunks read, by array and first element:
+ * the same arrays every step (weakly held, so a dropped parameter takes its views with it).
+ */
+const spans = new WeakMap<Float32Array, Map<number, Float32Array>>();
+
 /** Elements [at, at + len) of `x`: `x` itself when that is all of it (no view to make). */
 function span(x: Float32Array, at: number, len: number): Float32Array {
-  return at === 0 && len === x.length ? x : x.subarray(at, at + len);
+  if (at === 0 && len === x.length) return x;
+  let byStart = spans.get(x);
+  if (byStart === undefined) {
+    byStart = new Map();
+    spans.set(x, byStart);
+  }
+  let view = byStart.get(at);
+  if (view === undefined || view.length !== len) {
+    view = x.subarray(at, at + len);
+    byStart.set(at, view);
+  }
+  return view;
 }

@@ -58,4 +58,36 @@ describe("sgdMomentumF32", () => {
       expect(differing(p, pRef)).toBe(0);
     },
   );
+
+  it("steps the same arrays again through the views it kept, also after the memory grew", () => {
+    // The reference: the same expressions as above, as a JS loop.
+    const reference = (p: Float32Array, g: Float32Array, buf: Float32Array, at: number) => {
+      for (let i = 0; i < buf.length; i++) {
+        buf[i] = Math.fround(Math.fround(buf[i] * Math.fround(0.9)) + g[at + i]);
+        p[at + i] = Math.fround(p[at + i] + Math.fround(-0.01) * buf[i]);
+      }
+    };
+    const arrays = (n: number, seed: number) => ({
+      p: values(n + 1, seed),
+      g: values(n + 1, seed + 1),
+      buf: values(n, seed + 2),
+    });
+    // A small step first (a small memory), then two large ones (it grows: new views), then the
+    // small and the large arrays again: every view made before the growth is stale by then.
+    const small = arrays(1003, 10);
+    const large = arrays(70000, 20);
+    const expected = [small, large].map(({ p, g, buf }) => ({
+      p: p.slice(),
+      g,
+      buf: buf.slice(),
+    }));
+    for (const which of [0, 1, 1, 0, 1, 0]) {
+      const a = [small, large][which];
+      const e = expected[which];
+      sgdMomentumF32(a.p, 1, a.g, 1, a.buf, a.buf.length, 0.9, 1, -0.01);
+      reference(e.p, e.g, e.buf, 1);
+      expect(a.p).toEqual(e.p);
+      expect(a.buf).toEqual(e.buf);
+    }
+  });
 });
