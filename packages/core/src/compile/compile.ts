@@ -442,10 +442,12 @@ class Plan {
       scratch.release(unit); // also when the call throws: the list must not keep its tensors
     }
     if (result instanceof WithSaved) {
+      const reply = result;
       const saved = unit.saved;
-      for (let i = 0; i < saved.length; i++) env[saved[i].id] = result.saved[i];
-      if (unit.handle !== null) scratch.contexts[unit.handle.id] = result.handle;
-      result = result.result;
+      for (let i = 0; i < saved.length; i++) env[saved[i].id] = reply.saved[i];
+      if (unit.handle !== null) scratch.contexts[unit.handle.id] = reply.handle;
+      result = reply.result;
+      reply.release();
     }
     const outs = unit.outputs;
     if (outs.length === 0) return;

@@ -185,7 +185,8 @@ export function defineOp<
   // One reply and one saved list for every traced or replayed call of this op, filled anew by
   // each: a tracer's leave() and a replay take what they need from them before the op can be
   // called again (a call of the same op inside this one's forward is read before this one
-  // fills them), and keep neither. A replayed step then makes no wrapper per call.
+  // fills them), keep neither, and release the reply once read (so that it holds no tensor
+  // between calls). A replayed step then makes no wrapper per call.
   const reply = new WithSaved<R | Tensor>(undefined as R, []);
   const savedList: Tensor[] = [];
   const callWithSaved = (a?: unknown, b?: unknown, c?: unknown, d?: unknown, e?: unknown) => {
@@ -204,6 +205,10 @@ export function defineOp<
     }
     reply.saved = savedList;
     return reply;
+  };
+  reply.release = () => {
+    reply.result = undefined as R;
+    savedList.length = 0;
   };
   const finish = (
     r: Recorded<S, R>,
@@ -240,13 +245,16 @@ export function defineOp<
       const r = run(a, b, c, d, e);
       return r instanceof Tensor ? r : finish(r, a, b, c, d, e);
     }
-    return tracedCall(
+    const traced = tracedCall(
       tracer,
       info,
       [a, b, c, d, e],
       () => callWithSaved(a, b, c, d, e),
       callWithSaved,
-    ).result;
+    );
+    const result = traced.result;
+    traced.release();
+    return result;
   };
   Object.defineProperty(op, "name", { value: name }); // stack traces and tools show the op
   return Object.assign(op as unknown as (...args: Args) => R | Tensor, { definition: info });

@@ -50,7 +50,18 @@ export class WithSaved<R = unknown> {
     /** An object a later traced call receives (a custom op's context for its backward). */
     readonly handle?: object,
   ) {}
+
+  /**
+   * Called by whoever received it, once read: a reply an op reuses lets go of the call's
+   * tensors here (so that the op does not keep its last traced result alive).
+   */
+  release(): void {
+    this.result = undefined as R;
+    this.saved = NONE_SAVED;
+  }
 }
+
+const NONE_SAVED: readonly Tensor[] = Object.freeze([]);
 
 let active: OpTracer | null = null;
 

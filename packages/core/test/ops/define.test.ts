@@ -2,8 +2,20 @@
 // rule), the in-place check of exactly what forward saved, the shape-rule checks, and the
 // definitions composites and ops without a gradient carry.
 
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { afterEach, describe, expect, it } from "vitest";
-import { add, exp, type Tensor, tensor, traceBackward } from "../../src/index.js";
+import {
+  add,
+  compile,
+  exp,
+  noGrad,
+  randn,
+  type Tensor,
+  tensor,
+  trace,
+  traceBackward,
+} from "../../src/index.js";
 import {
   defineComposite,
   defineNonDifferentiable,
@@ -109,6 +121,48 @@ describe("defineOp", () => {
     setShapeChecks(true);
     expect(() => wrong(x)).toThrow("wrong: the shape rule gives [7], but forward returned [2]");
     expect(() => scale(x, 2)).not.toThrow();
+  });
+});
+
+describe("defineOp and the tensors of traced calls", () => {
+  // The garbage collector, to see what stays reachable (Node exposes it on request).
+  setFlagsFromString("--expose-gc");
+  const gc = runInNewContext("gc") as () => void;
+  /** True when nothing keeps the tensors `refs` point to (after the job that made them ends). */
+  const collected = async (refs: WeakRef<Tensor>[]) => {
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    gc();
+    return refs.map((r) => r.deref() === undefined);
+  };
+
+  it("keeps no traced call's result or saved tensors once the tracer has read them", async () => {
+    const refs: WeakRef<Tensor>[] = [];
+    (() => {
+      const w = randn([64, 64]);
+      const x = randn([64, 64], { requiresGrad: true });
+      trace(
+        (a: Tensor) => {
+          const h = a.matmul(w); // matmul saves both operands for its backward
+          refs.push(new WeakRef(h), new WeakRef(w));
+          return h.relu().sum();
+        },
+        [x],
+      );
+    })();
+    expect(await collected(refs)).toEqual([true, true]);
+  });
+
+  it("keeps no replayed call's result once the replay has read it", async () => {
+    const refs: WeakRef<Tensor>[] = [];
+    (() => {
+      const w = randn([8, 8]);
+      const f = compile((a: Tensor) => noGrad(() => a.matmul(w).exp()));
+      for (let i = 0; i < 4; i++) {
+        const out = f(randn([8, 8]));
+        refs.push(new WeakRef(out));
+      }
+    })();
+    expect(await collected(refs)).toEqual([true, true, true, true]);
   });
 });
 
