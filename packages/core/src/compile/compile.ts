@@ -12,7 +12,7 @@ import { Storage } from "../tensor/storage.js";
 import { peekGrad, Tensor } from "../tensor/tensor.js";
 import { activeTracer, WithSaved } from "../tensor/tracing.js";
 import { FusedUnit, fuseElementwise, inPlaceTargets } from "./fuse.js";
-import { isGradAssignment, liveness, ReplayArrays, stepValues } from "./memory.js";
+import { isGradAssignment, KeptFrom, liveness, ReplayArrays, stepValues } from "./memory.js";
 import {
   findTensor,
   mapTensors,
@@ -408,8 +408,8 @@ class Plan {
       // not kept (their arrays change from call to call), nor of what a call makes fresh.
       const base = env[viewBase.id]!;
       const kept = scratch.views[unit.id];
-      if (kept?.isViewOf(base)) {
-        env[unit.outputs[0].id] = kept.view;
+      if (kept?.matches(base)) {
+        env[unit.outputs[0].id] = kept.value;
         scratch.keptViews++;
         return;
       }
@@ -422,7 +422,7 @@ class Plan {
         view !== base &&
         view.data === base.data &&
         (viewBase.source === "captured" || this.arrays?.keeps(base.data) === true)
-          ? new KeptView(base, view)
+          ? new KeptFrom(base, view)
           : undefined;
       return;
     }
@@ -476,8 +476,15 @@ class ReplayScratch {
    * plain constants (most); undefined for the others, whose lists are made per call.
    */
   readonly #lists: (unknown[] | undefined)[];
-  /** By node id: the view a view call made last, kept for the next call (see Plan's #run). */
-  readonly views: (KeptView | undefined)[] = [];
+  /**
+   * By node id: the view a view call made last, kept for the next call (see Plan's #run). It
+   * keeps the Storage object of the base it was made from: a base in one of the plan's arrays is
+   * a new tensor (and Storage) on every call, so the kept view's Storage is an older one over the
+   * same array. Nothing in a replay tells them apart: calls that record no graph never read
+   * `storage.version`, and an in-place write overlapping its own source was refused when the
+   * function was traced.
+   */
+  readonly views: (KeptFrom<Tensor> | undefined)[] = [];
   /** Views this call took from the call before. */
   keptViews = 0;
 
@@ -530,37 +537,6 @@ class ReplayScratch {
     this.env.fill(undefined);
     this.contexts.fill(undefined);
     this.generators.fill(undefined);
-  }
-}
-
-/**
- * A view a replay made, and where the elements it views were. It keeps the Storage object of the
- * base it was made from: a base in one of the plan's arrays is a new tensor (and Storage) on
- * every call, so the kept view's Storage is an older one over the same array. Nothing in a
- * replay tells them apart: calls that record no graph never read `storage.version`, and an
- * in-place write overlapping its own source was refused when the function was traced.
- */
-class KeptView {
-  readonly #data: Tensor["data"];
-  readonly #offset: number;
-  readonly #strides: readonly number[];
-
-  constructor(
-    base: Tensor,
-    readonly view: Tensor,
-  ) {
-    this.#data = base.data;
-    this.#offset = base.offset;
-    this.#strides = base.strides;
-  }
-
-  /** True when `base` has the elements the view was made of, laid out the same way. */
-  isViewOf(base: Tensor): boolean {
-    if (base.data !== this.#data || base.offset !== this.#offset) return false;
-    const strides = base.strides;
-    if (strides === this.#strides) return true;
-    for (let i = 0; i < strides.length; i++) if (strides[i] !== this.#strides[i]) return false;
-    return true;
   }
 }
 

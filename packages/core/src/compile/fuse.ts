@@ -27,6 +27,7 @@ import type { FloatArray } from "../kernels/gemm-js.js";
 import { allocate, allocateUnfilled, type TypedArray } from "../tensor/dtype.js";
 import { formatShape, numelOf, sameShape } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
+import { KeptFrom } from "./memory.js";
 import { type TracedArg, type TracedGraph, type TracedNode, TracedValue } from "./trace.js";
 
 /** Registry ops whose forward is one WebAssembly binary loop over float operands of one dtype. */
@@ -329,32 +330,19 @@ export class FusedUnit {
 
   /**
    * How the chain reads operand `i`, `t`: the object made last call when `t` has the same
-   * elements laid out the same way (the operand's shape is the trace's), else a new one, kept for
-   * the next call when its array is a captured tensor's or one the memory plan keeps.
+   * elements laid out the same way, else a new one, kept for the next call when its array is a
+   * captured tensor's or one the memory plan keeps (see KeptFrom).
    */
   #keptOperand(i: number, t: Tensor, captured: boolean): ChainOperand | null {
     const last = this.#keptOperands[i];
-    if (last !== undefined && last.data === t.data && last.offset === t.offset) {
-      const strides = t.strides;
-      let same = strides === last.strides;
-      if (!same) {
-        same = true;
-        for (let d = 0; d < strides.length; d++) if (strides[d] !== last.strides[d]) same = false;
-      }
-      if (same) return last.operand;
-    }
+    if (last?.matches(t)) return last.value;
     const operand = this.#operand(t);
     const keep = operand !== null && (captured || this.#keeps?.(t.data) === true);
-    this.#keptOperands[i] = keep
-      ? { data: t.data, offset: t.offset, strides: t.strides, operand }
-      : undefined;
+    this.#keptOperands[i] = keep ? new KeptFrom(t, operand) : undefined;
     return operand;
   }
 
-  readonly #keptOperands: (
-    | { data: TypedArray; offset: number; strides: readonly number[]; operand: ChainOperand }
-    | undefined
-  )[] = [];
+  readonly #keptOperands: (KeptFrom<ChainOperand> | undefined)[] = [];
 
   /** See #tensorOver: by written step, and by reduction (then the centring's sums). */
   readonly #keptWritten: (Tensor | undefined)[] = [];

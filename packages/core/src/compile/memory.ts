@@ -23,6 +23,7 @@
 
 import { formatBytes } from "../kernels/format-bytes.js";
 import { type ArrayPool, bytesPerElement, type DType, type TypedArray } from "../tensor/dtype.js";
+import { sameShape } from "../tensor/shape.js";
 import { claimUnreadGrad, markGradUnread, type Tensor } from "../tensor/tensor.js";
 import { forEachInArgs, type TracedNode, TracedValue } from "./trace.js";
 
@@ -110,6 +111,36 @@ export function liveness(
     if (step.gradAssigned !== null) gradStep[step.gradAssigned.id] = s;
   });
   return { last, escaping, escapes, gradStep };
+}
+
+/**
+ * Something a replay made from a tensor (a view of it, how a fused pass reads it), kept for the
+ * next call: it serves again while the tensor there has the same elements laid out the same way
+ * (its shape is the trace's). Kept only over arrays that stay alive anyway (a captured tensor's,
+ * one the plan keeps), so that it keeps nothing alive itself.
+ */
+export class KeptFrom<T> {
+  readonly #data: TypedArray;
+  readonly #offset: number;
+  readonly #strides: readonly number[];
+
+  constructor(
+    base: Tensor,
+    readonly value: T,
+  ) {
+    this.#data = base.data;
+    this.#offset = base.offset;
+    this.#strides = base.strides;
+  }
+
+  /** True when `base` has the elements `value` was made from, laid out the same way. */
+  matches(base: Tensor): boolean {
+    return (
+      base.data === this.#data &&
+      base.offset === this.#offset &&
+      (base.strides === this.#strides || sameShape(base.strides, this.#strides))
+    );
+  }
 }
 
 /** One allocation of the recorded replay: what it asked for, during which step, what it got. */
