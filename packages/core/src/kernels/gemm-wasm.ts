@@ -7,7 +7,7 @@
 import type { TypedArray } from "../tensor/dtype.js";
 import type { FloatArray, StridedMatrix } from "./gemm-js.js";
 import { GEMM_WASM_BASE64 } from "./gemm-wasm-module.js";
-import { lazyInstance, tryGrowMemory } from "./wasm-module.js";
+import { lazyInstance, memoryView, tryGrowMemory } from "./wasm-module.js";
 
 /**
  * `bytes` rounded up to a multiple of 16 (arithmetic, not a bit mask: offsets may pass 2^31, where
@@ -286,18 +286,18 @@ function product(
   let aRow: number;
   let aK: number;
   if (m === mp && a.colStride === 1 && a.rowStride === k) {
-    if (!put(gemm.memory, a, m * k, viewOf(buffer, isF32, 0, m * k), scratchAt)) return null;
+    if (!put(gemm.memory, a, m * k, memoryView(buffer, isF32, 0, m * k), scratchAt)) return null;
     aPanel = k * size;
     aRow = k * size;
     aK = size;
   } else if (m === mp && a.rowStride === 1 && a.colStride === m) {
-    if (!put(gemm.memory, a, m * k, viewOf(buffer, isF32, 0, m * k), scratchAt)) return null;
+    if (!put(gemm.memory, a, m * k, memoryView(buffer, isF32, 0, m * k), scratchAt)) return null;
     aPanel = size;
     aRow = size;
     aK = m * size;
   } else {
     if (isStaged(a)) return null;
-    pack(a, m, k, MR, viewOf(buffer, isF32, 0, mp * k));
+    pack(a, m, k, MR, memoryView(buffer, isF32, 0, mp * k));
     aPanel = k * size;
     aRow = size;
     aK = MR * size;
@@ -305,14 +305,16 @@ function product(
   let bPanel: number;
   let bK: number;
   if (rowMajorB && !packsInModule) {
-    if (!put(gemm.memory, b, n * k, viewOf(buffer, isF32, aBytes, n * k), scratchAt)) return null;
+    if (!put(gemm.memory, b, n * k, memoryView(buffer, isF32, aBytes, n * k), scratchAt))
+      return null;
     bPanel = size;
     bK = n * size;
   } else if (packsInModule) {
     // Copied in as it is past C, then packed by the module: a copy at memory speed, where the
     // JS packer cost as much as a batch-16 product.
     const rawAt = aBytes + bBytes + cBytes;
-    if (!put(gemm.memory, b, n * k, viewOf(buffer, isF32, rawAt, n * k), scratchAt)) return null;
+    if (!put(gemm.memory, b, n * k, memoryView(buffer, isF32, rawAt, n * k), scratchAt))
+      return null;
     if (transposesInModule) gemm.packTransposedF32(rawAt, aBytes, k, k * size, n / nr);
     else gemm.packPanels(rawAt, aBytes, k, n * size, n / nr);
     bPanel = k * size;
@@ -320,41 +322,13 @@ function product(
   } else {
     if (isStaged(b)) return null;
     const bT = { data: b.data, offset: b.offset, rowStride: b.colStride, colStride: b.rowStride };
-    pack(bT, n, k, nr, viewOf(buffer, isF32, aBytes, np * k));
+    pack(bT, n, k, nr, memoryView(buffer, isF32, aBytes, np * k));
     bPanel = k * size;
     bK = nr * size;
   }
   const run = isF32 ? gemm.gemmF32 : gemm.gemmF64;
   run(0, aPanel, aRow, aK, aBytes, bPanel, bK, aBytes + bBytes, mp, np, k);
-  return { c: viewOf(buffer, isF32, aBytes + bBytes, mp * np), np, memory: gemm.memory };
-}
-
-/**
- * Views of a module's memory by element type, byte offset and length, made once per buffer (a
- * memory that grows gets a new one, and the old one's views go with it): a training step runs
- * the same products call after call, which then make no views.
- */
-const views = new WeakMap<ArrayBufferLike, [Map<number, FloatArray>, Map<number, FloatArray>]>();
-
-/** At most this many views are kept per buffer and element type (then they are made afresh). */
-const MAX_VIEWS = 512;
-
-function viewOf(buffer: ArrayBufferLike, isF32: boolean, at: number, length: number): FloatArray {
-  let byType = views.get(buffer);
-  if (byType === undefined) {
-    byType = [new Map(), new Map()];
-    views.set(buffer, byType);
-  }
-  const byPlace = byType[isF32 ? 0 : 1];
-  // Offsets and lengths stay far below 2^26 elements in practice; the key is exact below 2^53.
-  const key = at * 2 ** 26 + length;
-  let view = byPlace.get(key);
-  if (view === undefined || view.byteOffset !== at || view.length !== length) {
-    if (byPlace.size >= MAX_VIEWS) byPlace.clear();
-    view = isF32 ? new Float32Array(buffer, at, length) : new Float64Array(buffer, at, length);
-    byPlace.set(key, view);
-  }
-  return view;
+  return { c: memoryView(buffer, isF32, aBytes + bBytes, mp * np), np, memory: gemm.memory };
 }
 
 /** The scratch bytes a staged operand asks for (0 for others). */

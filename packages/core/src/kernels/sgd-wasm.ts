@@ -3,7 +3,7 @@
 // there and copying parameter and buffer back chunk by chunk. Kept in core with the other kernels; @koubai/optim's SGD calls it.
 
 import { SGD_WASM_BASE64 } from "./sgd-wasm-module.js";
-import { growMemory, lazyInstance } from "./wasm-module.js";
+import { growMemory, lazyInstance, memoryView } from "./wasm-module.js";
 
 interface SgdExports {
   memory: WebAssembly.Memory;
@@ -60,9 +60,9 @@ export function sgdMomentumF32(
   const chunk = Math.min(n, CHUNK);
   const bytes = Math.ceil(chunk / 4) * 16;
   const memory = growMemory(k.memory, 3 * bytes, "SGD");
-  const pView = scratchView(memory, 0, chunk);
-  const gView = scratchView(memory, bytes, chunk);
-  const bufView = scratchView(memory, 2 * bytes, chunk);
+  const pView = memoryView(memory, true, 0, chunk);
+  const gView = memoryView(memory, true, bytes, chunk);
+  const bufView = memoryView(memory, true, 2 * bytes, chunk);
   for (let start = 0; start < n; start += chunk) {
     const len = Math.min(chunk, n - start);
     const pAt = pOffset + start;
@@ -71,31 +71,9 @@ export function sgdMomentumF32(
     gView.set(span(g, gAt, len));
     bufView.set(span(buf, start, len));
     k.momentumF32(0, bytes, 2 * bytes, len, m, kp, st);
-    p.set(len === chunk ? pView : scratchView(memory, 0, len), pAt);
-    buf.set(len === chunk ? bufView : scratchView(memory, 2 * bytes, len), start);
+    p.set(len === chunk ? pView : memoryView(memory, true, 0, len), pAt);
+    buf.set(len === chunk ? bufView : memoryView(memory, true, 2 * bytes, len), start);
   }
-}
-
-/**
- * Views of the module's memory by byte offset and length, made once per memory buffer (growing
- * the memory makes a new one): an optimizer steps the same parameters every call, so the same
- * few views serve every step.
- */
-let scratchViews: { buffer: ArrayBuffer; views: Map<number, Float32Array> } | null = null;
-
-/** `length` float32 values of the memory from byte `at`. */
-function scratchView(memory: ArrayBuffer, at: number, length: number): Float32Array {
-  // A program whose parameter sizes keep changing would add views without end: start afresh.
-  if (scratchViews?.buffer !== memory || scratchViews.views.size > 256) {
-    scratchViews = { buffer: memory, views: new Map() };
-  }
-  const key = at * 65536 + length; // at < 2^20 bytes, length <= CHUNK < 65536
-  let view = scratchViews.views.get(key);
-  if (view === undefined) {
-    view = new Float32Array(memory, at, length);
-    scratchViews.views.set(key, view);
-  }
-  return view;
 }
 
 /**

@@ -124,3 +124,53 @@ function instantiator<T>(
     }
   };
 }
+
+/**
+ * Views of a module's memory by element type, byte offset and length, made once per buffer (a
+ * memory that grows gets a new buffer, and the old one's views go with it): a training step runs
+ * the same kernels on the same places call after call, which then make no views.
+ */
+const memoryViews = new WeakMap<
+  ArrayBufferLike,
+  [Map<number, Float32Array>, Map<number, Float64Array>]
+>();
+
+/** At most this many views are kept per buffer and element type (then they are made afresh). */
+const MAX_MEMORY_VIEWS = 512;
+
+/** `length` float32 (or float64) values of `buffer` from byte `at`, as a view kept for reuse. */
+export function memoryView(
+  buffer: ArrayBufferLike,
+  isF32: true,
+  at: number,
+  length: number,
+): Float32Array;
+export function memoryView(
+  buffer: ArrayBufferLike,
+  isF32: boolean,
+  at: number,
+  length: number,
+): Float32Array | Float64Array;
+export function memoryView(
+  buffer: ArrayBufferLike,
+  isF32: boolean,
+  at: number,
+  length: number,
+): Float32Array | Float64Array {
+  let byType = memoryViews.get(buffer);
+  if (byType === undefined) {
+    byType = [new Map(), new Map()];
+    memoryViews.set(buffer, byType);
+  }
+  const byPlace: Map<number, Float32Array | Float64Array> = byType[isF32 ? 0 : 1];
+  // Exact while offsets stay below 2^27 bytes; past that, two places may share a key and the
+  // check below makes the view again.
+  const key = at * 2 ** 26 + length;
+  let view = byPlace.get(key);
+  if (view === undefined || view.byteOffset !== at || view.length !== length) {
+    if (byPlace.size >= MAX_MEMORY_VIEWS) byPlace.clear();
+    view = isF32 ? new Float32Array(buffer, at, length) : new Float64Array(buffer, at, length);
+    byPlace.set(key, view);
+  }
+  return view;
+}
