@@ -145,16 +145,19 @@ function checkShape(info: OpInfo, args: OpArgs, out: Tensor): void {
   }
 }
 
-/** The tensors among `saved`'s values: what the graph node checks for in-place changes. */
-function savedTensors(saved: Saved): Tensor[] | null {
-  let tensors: Tensor[] | null = null;
+/**
+ * The tensors among `saved`'s values: what the graph node checks for in-place changes. Pushed
+ * onto `into` when given (a list reused call after call), else onto a list made for them.
+ */
+function savedTensors(saved: Saved, into: Tensor[] | null = null): Tensor[] | null {
+  let tensors = into;
   for (const key in saved) {
     const value = saved[key];
     if (!(value instanceof Tensor)) continue;
     if (tensors === null) tensors = [value];
     else tensors.push(value);
   }
-  return tensors; // null when there are none: the node then keeps no version list either
+  return tensors; // null when there are none (and no `into`): the node then keeps no version list
 }
 
 /** A differentiable primitive: its function records a graph node whose backward is `backward`. */
@@ -197,10 +200,7 @@ export function defineOp<
     } else {
       const result = finish(r, a, b, c, d, e); // may call ops (of the result's views): first
       savedList.length = 0;
-      for (const key in r.saved) {
-        const value = r.saved[key];
-        if (value instanceof Tensor) savedList.push(value);
-      }
+      savedTensors(r.saved, savedList);
       reply.result = result;
     }
     reply.saved = savedList;
