@@ -784,12 +784,13 @@ function fusionSummary(plan: Plan): string[] {
   if (reductions > 0) parts.push(plural(reductions, "reduction", "reductions"));
   const what =
     parts.length === 1 ? parts[0] : `${parts.slice(0, -1).join(", ")} and ${parts.at(-1)}`;
+  const one = calls + centrings + reductions === 1;
   const writes =
     values === 0
       ? ""
-      : `, writing out ${written} of their ${values} values (the others never leave WebAssembly)`;
+      : `, writing out ${written} of ${one ? "its" : "their"} ${plural(values, "value", "values")}${written === values ? "" : " (the others never leave WebAssembly)"}`;
   return [
-    `fused: ${what} run as ${plural(fused.length, "pass", "passes")}${writes}`,
+    `fused: ${what} ${one ? "runs" : "run"} as ${plural(fused.length, "pass", "passes")}${writes}`,
     ...fused.map((f) => `  ${f.describe()}`),
     ...(plan.unfusedReplays === 0
       ? []

@@ -179,8 +179,17 @@ export class FusedUnit {
      * channel (or scalars).
      */
     readonly planes = false,
+    /**
+     * The 0-d tensors of number operands that calls save for a backward read later (see
+     * savesOnlyItsNumber), each made once here and put into the env by every pass.
+     */
+    madeScalars: readonly { readonly value: TracedValue; readonly number: number }[] = [],
   ) {
     this.#n = numelOf(shape);
+    this.#madeScalars = madeScalars.map(({ value, number }) => ({
+      id: value.id,
+      tensor: Tensor.scalar(number, dtype),
+    }));
     this.#view = planes ? [shape[0], shape[1], numelOf(shape.slice(2))] : shape;
     this.#sums = reductions.map(({ slot, cols, period }) => ({
       slot,
@@ -201,6 +210,9 @@ export class FusedUnit {
       };
     }
   }
+
+  /** By value id, the saved 0-d tensors of number operands (see the constructor). */
+  readonly #madeScalars: readonly { readonly id: number; readonly tensor: Tensor }[];
 
   /** The shape the chain works over: the unit's, or [N, C, rest] over planes. */
   readonly #view: readonly number[];
@@ -306,6 +318,8 @@ export class FusedUnit {
     for (let i = 0; i < this.reductions.length; i++) {
       this.#store(env, this.reductions[i].unit, sums[i].sums, i);
     }
+    // Nothing writes them: only a backward reads them, as it would read eager code's.
+    for (const { id, tensor } of this.#madeScalars) env[id] = tensor;
     return true;
   }
 
@@ -433,13 +447,34 @@ export class FusedUnit {
 }
 
 /**
- * True when nothing `unit` saves for a backward is a tensor it made itself that is read later:
- * such a tensor would not exist after a fused pass.
+ * The tensors `unit` saves for a backward that it made itself and that are read later: such a
+ * tensor would not exist after a fused pass unless the pass makes it.
  */
-function savesNothingRead(unit: TracedNode, lastRead: readonly number[]): boolean {
+function savedAndRead(unit: TracedNode, lastRead: readonly number[]): TracedValue[] {
   const inputs = unit.inputs;
-  return unit.saved.every(
-    (v) => unit.outputs.includes(v) || inputs.includes(v) || lastRead[v.id] === -1,
+  return unit.saved.filter(
+    (v) => !unit.outputs.includes(v) && !inputs.includes(v) && lastRead[v.id] !== -1,
+  );
+}
+
+/**
+ * True when a fused pass can stand in for what `unit` saves and is read later: nothing, or the
+ * 0-d tensor eager code makes of its one number operand (`mean`'s division by the count saves
+ * it for its backward), which the pass then makes once and hands out on every call.
+ */
+function savesOnlyItsNumber(
+  unit: TracedNode,
+  args: readonly (TracedValue | number)[],
+  lastRead: readonly number[],
+): boolean {
+  const saved = savedAndRead(unit, lastRead);
+  if (saved.length === 0) return true;
+  const out = unit.outputs[0];
+  return (
+    saved.length === 1 &&
+    saved[0].shape.length === 0 &&
+    saved[0].dtype === out.dtype &&
+    args.filter((a) => typeof a === "number").length === 1
   );
 }
 
@@ -460,7 +495,9 @@ function fusableArgs(
     const tensors = [input, t1, t2];
     if (!tensors.every((t) => t instanceof TracedValue && t.dtype === out.dtype)) return null;
     if (typeof value !== "number" || unit.args.length > 4) return null;
-    return savesNothingRead(unit, lastRead) ? [...(tensors as TracedValue[]), value] : null;
+    return savedAndRead(unit, lastRead).length === 0
+      ? [...(tensors as TracedValue[]), value]
+      : null;
   }
   const binary = BINARY_OPS.has(unit.op);
   if (!binary && !UNARY_OPS.has(unit.op)) return null;
@@ -476,7 +513,8 @@ function fusableArgs(
       if (arg.dtype !== out.dtype) return null;
     } else if (typeof arg !== "number" || !numbersAllowed) return null;
   }
-  return savesNothingRead(unit, lastRead) ? (args as (TracedValue | number)[]) : null;
+  const operands = args as (TracedValue | number)[];
+  return savesOnlyItsNumber(unit, operands, lastRead) ? operands : null;
 }
 
 /**
@@ -512,7 +550,7 @@ function fusableReduction(unit: TracedNode, lastRead: readonly number[]): Reduct
   const [x, second, third] = unit.args;
   if (!(x instanceof TracedValue) || x.dtype !== out.dtype) return null;
   const n = numelOf(x.shape);
-  if (n < MIN_ELEMENTS || !savesNothingRead(unit, lastRead)) return null;
+  if (n < MIN_ELEMENTS || savedAndRead(unit, lastRead).length > 0) return null;
   if (unit.op === "sumProducts") {
     if (!(second instanceof TracedValue) || second.dtype !== x.dtype) return null;
     if (!sameShape(second.shape, x.shape) || x.shape.length === 0) return null;
@@ -663,7 +701,7 @@ function fusableCentre(unit: TracedNode, lastRead: readonly number[]): CentreCal
   if ((x.dtype !== "float32" && x.dtype !== "float64") || x.shape.length < 2) return null;
   const dims = dimsOf(dim, x.shape.length);
   const n = numelOf(x.shape);
-  if (dims === null || n < MIN_ELEMENTS || !savesNothingRead(unit, lastRead)) return null;
+  if (dims === null || n < MIN_ELEMENTS || savedAndRead(unit, lastRead).length > 0) return null;
   if (allButChannels(dims, x.shape.length)) {
     // BatchNorm2d's: one mean per channel, over planes of the trailing dims.
     const period = x.shape[1];
@@ -851,7 +889,10 @@ export function fuseElementwise(
         for (const v of next.outputs) after.add(v);
       } else moved.push({ unit: next, index: j, before: true });
     }
-    if (run.length === 1) {
+    // One call alone still runs as a pass when it is elementwise: its replay then keeps its
+    // result tensor and operand objects from call to call as a longer run's does (a centring
+    // alone stays eager's call, which sums in the same order).
+    if (run.length === 1 && args === null) {
       out.push(first);
       pending = pending.slice(1);
       continue;
@@ -988,6 +1029,7 @@ function fusedUnit(
   const label = (arg: TracedValue | number) => (typeof arg === "number" ? String(arg) : arg.label);
   let centring: Centring | null = null;
   const sharedSums: TracedNode[] = [];
+  const madeScalars: { value: TracedValue; number: number }[] = [];
   for (const member of run) {
     const { unit } = member;
     const out = unit.outputs[0];
@@ -1005,6 +1047,9 @@ function fusedUnit(
       const shown = value === 1 ? [input, t1, t2] : [input, t1, t2, value];
       calls.push(`${out.label} = addcmul(${shown.map(label).join(", ")})`);
     } else if ("args" in member) {
+      for (const value of savedAndRead(unit, lastRead)) {
+        madeScalars.push({ value, number: member.args.find((a) => typeof a === "number")! });
+      }
       const op = (BINARY_OPS.get(unit.op) ?? UNARY_OPS.get(unit.op))!;
       pending.push({ op, refs: member.args.map(refOf), value: out });
       stepOf.set(out, pending.length - 1);
@@ -1064,5 +1109,6 @@ function fusedUnit(
     centring,
     calls,
     centring?.period !== undefined || sums.some((r) => r.period !== undefined),
+    madeScalars,
   );
 }
