@@ -129,7 +129,7 @@ export function adamUpdate(
     const m = s.expAvg.data;
     const v = s.expAvgSq.data;
     const vMax = group.amsgrad ? s.maxExpAvgSq!.data : null;
-    updateInPlace(p, grad, (pf, gf, n) => adamKernel(pf, gf, n, m, v, vMax, coefficients));
+    updateInPlace(p, grad, adamKernel, m, v, vMax, coefficients);
   }
 }
 

@@ -14,25 +14,41 @@ export interface Flat {
 }
 
 /**
- * Runs `kernel` on the parameter's elements in place. A non-contiguous parameter is updated
- * through a contiguous copy that is written back; gradients are read through a contiguous copy
- * only when they are not contiguous. Bumps the storage version like any in-place op.
+ * Runs `kernel(p, g, n, a, b, c, d)` on the parameter's elements in place. A non-contiguous
+ * parameter is updated through a contiguous copy that is written back; gradients are read through
+ * a contiguous copy only when they are not contiguous. Bumps the storage version like any in-place
+ * op. The kernel's own arguments come after `kernel` rather than in a closure, and `p` and `g` are
+ * two objects reused by every call (a kernel must not keep them), so that an optimizer step makes
+ * no objects per parameter.
  */
-export function updateInPlace(
+export function updateInPlace<A, B, C, D>(
   param: Tensor,
   grad: Tensor,
-  kernel: (p: Flat, g: Flat, n: number) => void,
+  kernel: (p: Flat, g: Flat, n: number, a: A, b: B, c: C, d: D) => void,
+  a: A,
+  b: B,
+  c: C,
+  d: D,
 ): void {
   const g = grad.isContiguous() ? grad : grad.contiguous();
   const work = param.isContiguous() ? param : param.contiguous();
-  kernel(
-    { data: work.data, offset: work.offset },
-    { data: g.data, offset: g.offset },
-    param.numel(),
-  );
+  paramFlat.data = work.data;
+  paramFlat.offset = work.offset;
+  gradFlat.data = g.data;
+  gradFlat.offset = g.offset;
+  try {
+    kernel(paramFlat, gradFlat, param.numel(), a, b, c, d);
+  } finally {
+    // Hold on to no tensor's elements between steps.
+    paramFlat.data = gradFlat.data = NO_ELEMENTS;
+  }
   if (work === param) param.storage.version++;
   else param.copy_(work);
 }
+
+const NO_ELEMENTS = new Float32Array(0);
+const paramFlat: Flat = { data: NO_ELEMENTS, offset: 0 };
+const gradFlat: Flat = { data: NO_ELEMENTS, offset: 0 };
 
 export interface SgdCoefficients {
   lr: number;

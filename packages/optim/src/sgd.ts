@@ -138,7 +138,7 @@ export class SGD extends Optimizer<SGDParamGroup, SGDState> {
         first = true;
       }
       const buf = group.momentum !== 0 ? state.momentumBuffer!.data : null;
-      updateInPlace(p, grad, (pf, gf, n) => sgdKernel(pf, gf, n, buf, first, group));
+      updateInPlace(p, grad, sgdKernel, buf, first, group, undefined);
     }
   }
 }

@@ -11,7 +11,7 @@ import { formatShape } from "../tensor/shape.js";
 import { Storage } from "../tensor/storage.js";
 import { peekGrad, Tensor } from "../tensor/tensor.js";
 import { activeTracer, WithSaved } from "../tensor/tracing.js";
-import { FusedUnit, fuseElementwise, inPlaceTargets } from "./fuse.js";
+import { FusedUnit, fuseElementwise, inPlaceTargets, storageOf } from "./fuse.js";
 import { isGradAssignment, KeptFrom, liveness, ReplayArrays, stepValues } from "./memory.js";
 import {
   findTensor,
@@ -176,6 +176,8 @@ class Plan {
    * it is a view of; a replay may then keep the view from one call to the next (see #run).
    */
   readonly #viewBases: (TracedValue | undefined)[];
+  /** By node id, for a view in #viewBases of a captured tensor or of a view of one: that tensor. */
+  readonly #capturedRoots: (TracedValue | undefined)[] = [];
   /** How many views could be kept from one call to the next (see #viewBases). */
   get keepableViews(): number {
     return this.#viewBases.reduce((n, base) => n + (base === undefined ? 0 : 1), 0);
@@ -237,6 +239,8 @@ class Plan {
       const base = viewBaseOf(unit, live.escapes);
       if (base !== null && (this.runsBackward || !unit.recordsGraph)) {
         this.#viewBases[unit.id] = base;
+        const root = storageOf(base);
+        if (root.source === "captured") this.#capturedRoots[unit.id] = root;
       }
     }
     this.#inPlaceStorage = fuse ? inPlaceTargets(this.units) : new Set();
@@ -421,12 +425,21 @@ class Plan {
         view !== undefined &&
         view !== base &&
         view.data === base.data &&
-        (viewBase.source === "captured" || this.arrays?.keeps(base.data) === true)
+        (this.#ofCaptured(unit, base, env) || this.arrays?.keeps(base.data) === true)
           ? new KeptFrom(base, view)
           : undefined;
       return;
     }
     this.#call(unit, scratch);
+  }
+
+  /**
+   * True when `base`, the tensor `unit` views, has the array of a captured tensor (it is one, or a
+   * view of one: `t(weight)` for a Linear's backward), which stays alive anyway.
+   */
+  #ofCaptured(unit: TracedNode, base: Tensor, env: readonly (Tensor | undefined)[]): boolean {
+    const root = this.#capturedRoots[unit.id];
+    return root !== undefined && env[root.id]?.data === base.data;
   }
 
   #call(unit: TracedNode, scratch: ReplayScratch): void {

@@ -186,6 +186,10 @@ export class FusedUnit {
     madeScalars: readonly { readonly value: TracedValue; readonly number: number }[] = [],
   ) {
     this.#n = numelOf(shape);
+    this.#capturedRoots = operands.map((x) => {
+      const root = x instanceof TracedValue ? storageOf(x) : null;
+      return root?.source === "captured" ? root : null;
+    });
     this.#madeScalars = madeScalars.map(({ value, number }) => ({
       id: value.id,
       tensor: Tensor.scalar(number, dtype),
@@ -210,6 +214,9 @@ export class FusedUnit {
       };
     }
   }
+
+  /** By operand: the captured tensor it is (or is a view of), else null. */
+  readonly #capturedRoots: readonly (TracedValue | null)[];
 
   /** By value id, the saved 0-d tensors of number operands (see the constructor). */
   readonly #madeScalars: readonly { readonly id: number; readonly tensor: Tensor }[];
@@ -288,7 +295,9 @@ export class FusedUnit {
       }
       const t = env[x.id];
       if (t === undefined || t.dtype !== this.dtype) return false;
-      const operand = this.#keptOperand(i, t, x.source === "captured");
+      // A captured tensor's array, or a view of one (BatchNorm's weight as a row), stays alive.
+      const root = this.#capturedRoots[i];
+      const operand = this.#keptOperand(i, t, root !== null && env[root.id]?.data === t.data);
       if (operand === null) return false;
       operands[i] = operand;
     }

@@ -277,7 +277,7 @@ export function chainWasm(
     let tile = 0;
     if (x.layout === "scalar") view.fill(x.data[x.offset], at, at + lanes);
     else if (x.layout === "row") {
-      view.set(x.data.subarray(x.offset, x.offset + inner), at);
+      view.set(span(x, x.offset, inner), at);
       tile = inner;
     } else if (x.layout === "channel" && channelsOnce && kernel !== null) {
       load(x, view, at, 0, patternRows * inner, inner);
@@ -526,6 +526,31 @@ export class ChainMemo {
   }
 }
 
+/** The last view {@link span} made of each operand object's array. */
+const spans = new WeakMap<ChainOperand, FloatArray>();
+
+/**
+ * Values [from, from + len) of `x`'s array: the array itself when that is all of it, else a view
+ * of it, kept with the operand object: a fused pass keeps its operands' objects from call to call,
+ * so a pass run in one chunk reads each operand through the same view every call.
+ */
+function span(x: ChainOperand, from: number, len: number): FloatArray {
+  const { data } = x;
+  if (from === 0 && len === data.length) return data;
+  const kept = spans.get(x);
+  if (
+    kept !== undefined &&
+    kept.buffer === data.buffer &&
+    kept.byteOffset === data.byteOffset + from * data.BYTES_PER_ELEMENT &&
+    kept.length === len
+  ) {
+    return kept;
+  }
+  const view = data.subarray(from, from + len);
+  spans.set(x, view);
+  return view;
+}
+
 /** Copies values [start, start + len) of a flat, column or channel operand into the view at `at`. */
 function load(
   x: ChainOperand,
@@ -537,9 +562,7 @@ function load(
 ) {
   const { data, offset } = x;
   if (x.layout === "flat") {
-    const from = offset + start;
-    // All of the array (a small pass runs in one chunk): no view of it to make.
-    view.set(from === 0 && len === data.length ? data : data.subarray(from, from + len), at);
+    view.set(span(x, offset + start, len), at);
   } else if (x.layout === "column") {
     const row0 = offset + start / inner;
     for (let r = 0; r < len / inner; r++) {
