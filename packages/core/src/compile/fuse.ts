@@ -418,13 +418,22 @@ export class FusedUnit {
     const sums = reduction[0].sums;
     if (!chainWasm([x], NO_STEPS, [], this.#n, cols, reduction, this.#meansChain)) return null;
     for (let i = 0; i < mu.length; i++) mu[i] = sums[i] / count;
-    if (this.dtype === "float64") return { sums, rows: { mu } };
-    for (let i = 0; i < mu.length; i++) {
-      hi[i] = mu[i];
-      lo[i] = mu[i] - hi[i];
+    if (this.dtype === "float32") {
+      for (let i = 0; i < mu.length; i++) {
+        hi[i] = mu[i];
+        lo[i] = mu[i] - hi[i];
+      }
     }
-    return { sums, rows: { hi, lo } };
+    // The same arrays every call: one object describes them.
+    this.#meansRead ??= {
+      sums,
+      rows: this.dtype === "float64" ? { mu } : { hi, lo },
+    };
+    return this.#meansRead;
   }
+
+  #meansRead: { sums: Float64Array; rows: Partial<Record<MeanRow["mean"], FloatArray>> } | null =
+    null;
 
   /**
    * Whether a chain can run this unit at all: its rows (broadcast operands, the centring's

@@ -470,7 +470,7 @@ class GraphBuilder implements OpTracer {
     node.outputs = made.map(toValue);
     node.recordsGraph = node.gradEnabled && made.some((t) => t.requiresGrad);
     if (result instanceof WithSaved) {
-      node.saved = result.saved.map(toValue);
+      node.saved = result.saved.slice(0, result.savedCount).map(toValue);
       if (result.handle !== undefined) {
         node.handle = new TracedHandle(this.handles.length, node);
         this.handles.push(node.handle);

@@ -255,11 +255,11 @@ function product(
   k: number,
   isF32: boolean,
   afterC = 0,
-): { c: FloatArray; np: number; memory: WebAssembly.Memory } | null {
+): FloatArray | null {
   const size = isF32 ? 4 : 8;
   const nr = isF32 ? 8 : 4;
   const mp = Math.ceil(m / MR) * MR;
-  const np = Math.ceil(n / nr) * nr;
+  const np = paddedColumns(n, isF32);
   const aBytes = mp * k * size;
   const bBytes = np * k * size;
   const rowMajorB = b.colStride === 1 && b.rowStride === n && n % nr === 0;
@@ -328,7 +328,17 @@ function product(
   }
   const run = isF32 ? gemm.gemmF32 : gemm.gemmF64;
   run(0, aPanel, aRow, aK, aBytes, bPanel, bK, aBytes + bBytes, mp, np, k);
-  return { c: memoryView(buffer, isF32, aBytes + bBytes, mp * np), np, memory: gemm.memory };
+  productMemory = gemm.memory;
+  return memoryView(buffer, isF32, aBytes + bBytes, mp * np);
+}
+
+/** The memory of the module that ran the latest product (its C lies there). */
+let productMemory: WebAssembly.Memory | null = null;
+
+/** C's row length in a product's memory: n padded to the kernel's register block. */
+function paddedColumns(n: number, isF32: boolean): number {
+  const nr = isF32 ? 8 : 4;
+  return Math.ceil(n / nr) * nr;
 }
 
 /** The scratch bytes a staged operand asks for (0 for others). */
@@ -391,15 +401,31 @@ export function gemmWasmInMemory(
   transposedOk: boolean,
   afterC = 0,
 ): ProductInMemory | null {
-  if (transposesProduct(b, m, n, k)) {
-    if (!transposedOk) return null;
-    const result = product(engine, ...transposedOperands(a, b, k), n, m, k, isF32, afterC);
-    if (result === null) return null;
-    return { c: result.c, memory: result.memory, rowStride: 1, colStride: result.np };
-  }
-  const result = product(engine, a, b, m, n, k, isF32, afterC);
-  if (result === null) return null;
-  return { c: result.c, memory: result.memory, rowStride: result.np, colStride: 1 };
+  const transposed = transposesProduct(b, m, n, k);
+  if (transposed && !transposedOk) return null;
+  const c = productOf(a, b, m, n, k, isF32, engine, afterC, transposed);
+  if (c === null) return null;
+  const memory = productMemory!;
+  return transposed
+    ? { c, memory, rowStride: 1, colStride: paddedColumns(m, isF32) }
+    : { c, memory, rowStride: paddedColumns(n, isF32), colStride: 1 };
+}
+
+/** A·B in a module's memory (Cᵀ = Bᵀ·Aᵀ when `transposed`: see transposesProduct): C's view. */
+function productOf(
+  a: StridedMatrix,
+  b: StridedMatrix,
+  m: number,
+  n: number,
+  k: number,
+  isF32: boolean,
+  engine: GemmExports | null,
+  afterC: number,
+  transposed: boolean,
+): FloatArray | null {
+  return transposed
+    ? product(engine, ...transposedOperands(a, b, k), n, m, k, isF32, afterC)
+    : product(engine, a, b, m, n, k, isF32, afterC);
 }
 
 /** Bᵀ and Aᵀ, for Cᵀ = Bᵀ·Aᵀ where B is column-major [k, n] (see gemmWasm). */
@@ -434,17 +460,26 @@ export function gemmWasm(
   k: number,
   engine: GemmExports | null = null,
 ): boolean {
-  const result = gemmWasmInMemory(a, b, m, n, k, out instanceof Float32Array, engine, true);
-  if (result === null) return false;
-  const { c, rowStride, colStride } = result;
-  if (colStride !== 1) {
+  // gemmWasmInMemory's product, without its result object: this runs once per matmul.
+  const isF32 = out instanceof Float32Array;
+  const transposed = transposesProduct(b, m, n, k);
+  const c = productOf(a, b, m, n, k, isF32, engine, 0, transposed);
+  if (c === null) return false;
+  if (transposed) {
     // Cᵀ (see transposesProduct): transposed on the way out.
+    const colStride = paddedColumns(m, isF32);
     for (let j = 0; j < n; j++) {
       const row = j * colStride;
       for (let i = 0; i < m; i++) out[outOffset + i * n + j] = c[row + i];
     }
-  } else if (rowStride === n) out.set(c.subarray(0, m * n), outOffset);
-  else if (n <= ROW_LOOP_MAX) {
+    return true;
+  }
+  const rowStride = paddedColumns(n, isF32);
+  if (rowStride === n) {
+    // All of C when no rows were padded (the view serves every call of this size).
+    const rows = c.length === m * n ? c : memoryView(c.buffer, isF32, c.byteOffset, m * n);
+    out.set(rows, outOffset);
+  } else if (n <= ROW_LOOP_MAX) {
     // Short rows (a 10-class head's gradient has 256 of them): a loop, not a view per row.
     for (let i = 0; i < m; i++) {
       const from = i * rowStride;

@@ -146,18 +146,57 @@ function checkShape(info: OpInfo, args: OpArgs, out: Tensor): void {
 }
 
 /**
- * The tensors among `saved`'s values: what the graph node checks for in-place changes. Pushed
- * onto `into` when given (a list reused call after call), else onto a list made for them.
+ * The tensors among `saved`'s values: what the graph node checks for in-place changes; null when
+ * there are none (the node then keeps no version list).
  */
-function savedTensors(saved: Saved, into: Tensor[] | null = null): Tensor[] | null {
-  let tensors = into;
+function savedTensors(saved: Saved): Tensor[] | null {
+  let tensors: Tensor[] | null = null;
   for (const key in saved) {
     const value = saved[key];
     if (!(value instanceof Tensor)) continue;
     if (tensors === null) tensors = [value];
     else tensors.push(value);
   }
-  return tensors; // null when there are none (and no `into`): the node then keeps no version list
+  return tensors;
+}
+
+/**
+ * Writes the tensors among `saved`'s values into `into` from its start (a list reused call after
+ * call, never shortened); returns how many.
+ */
+function writeSavedTensors(saved: Saved, into: (Tensor | undefined)[]): number {
+  let n = 0;
+  for (const key in saved) {
+    const value = saved[key];
+    if (value instanceof Tensor) into[n++] = value;
+  }
+  return n;
+}
+
+/**
+ * Records the graph node of an op's call. A function of its own, so that the call's frame
+ * allocates no context for the backward closure when no graph is recorded.
+ */
+function attachOpNode<S extends Saved>(
+  name: string,
+  r: Recorded<S, unknown>,
+  backward: OpBackward<S>,
+  rule: string,
+): void {
+  const { out, saved } = r;
+  // An anonymous closure: a named one costs a defineProperty per call where esbuild keeps
+  // names (tsx, Vitest).
+  attachNode(
+    name,
+    out,
+    r.inputs,
+    (g, needs) => backward(saved, g, needs),
+    savedTensors(saved),
+    rule,
+  );
+  const node = out.gradFn!;
+  node.builtIn = true;
+  node.freshGradients = true;
 }
 
 /** A differentiable primitive: its function records a graph node whose backward is `backward`. */
@@ -190,25 +229,27 @@ export function defineOp<
   // called again (a call of the same op inside this one's forward is read before this one
   // fills them), keep neither, and release the reply once read (so that it holds no tensor
   // between calls). A replayed step then makes no wrapper per call.
+  // The saved list only grows: emptying an array (length = 0) lets go of its backing store, so
+  // the next call would allocate it again.
   const reply = new WithSaved<R | Tensor>(undefined as R, []);
-  const savedList: Tensor[] = [];
+  const savedList: (Tensor | undefined)[] = [];
   const callWithSaved = (a?: unknown, b?: unknown, c?: unknown, d?: unknown, e?: unknown) => {
     const r = run(a, b, c, d, e);
     if (r instanceof Tensor) {
-      savedList.length = 0;
+      reply.savedCount = 0;
       reply.result = r;
     } else {
       const result = finish(r, a, b, c, d, e); // may call ops (of the result's views): first
-      savedList.length = 0;
-      savedTensors(r.saved, savedList);
+      reply.savedCount = writeSavedTensors(r.saved, savedList);
       reply.result = result;
     }
-    reply.saved = savedList;
+    reply.saved = savedList as Tensor[];
     return reply;
   };
   reply.release = () => {
     reply.result = undefined as R;
-    savedList.length = 0;
+    savedList.fill(undefined, 0, reply.savedCount);
+    reply.savedCount = 0;
   };
   const finish = (
     r: Recorded<S, R>,
@@ -218,23 +259,8 @@ export function defineOp<
     d: unknown,
     e: unknown,
   ) => {
-    const { out, saved } = r;
-    if (recordsGraph(name, out, r.inputs)) {
-      // An anonymous closure: a named one costs a defineProperty per call where esbuild keeps
-      // names (tsx, Vitest).
-      const inputs = r.inputs;
-      attachNode(
-        name,
-        out,
-        inputs,
-        (g, needs) => backward(saved, g, needs),
-        savedTensors(saved),
-        rule,
-      );
-      const node = out.gradFn!;
-      node.builtIn = true;
-      node.freshGradients = true;
-    }
+    const { out } = r;
+    if (recordsGraph(name, out, r.inputs)) attachOpNode(name, r, backward, rule);
     const result = r.result === undefined ? out : r.result(out);
     if (checkingShapes) checkShape(info, [a, b, c, d, e], result instanceof Tensor ? result : out);
     return result;

@@ -121,9 +121,10 @@ function batchedMatmul(
   const dtype = promoteTypes(a.dtype, b.dtype);
   if (a.ndim === 2 && b.ndim === 2) {
     // Two matrices (Linear and its gradients): no batch dims to broadcast or walk.
-    const out = allocateUnfilled(dtype, m * n, "matmul", [m, n]);
+    const shape = [m, n];
+    const out = allocateUnfilled(dtype, m * n, "matmul", shape);
     gemm(matrixAt(a, a.offset), matrixAt(b, b.offset), out, 0, m, n, k);
-    return Tensor.fromTypedArray(out, [m, n]);
+    return Tensor.fromTypedArray(out, shape);
   }
   const batch = broadcastShapes(a.shape.slice(0, -2), b.shape.slice(0, -2), "matmul");
   const outShape = [...batch, m, n];

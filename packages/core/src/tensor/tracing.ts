@@ -44,12 +44,20 @@ export interface OpTracer {
  * receives it reads it at once and keeps neither.
  */
 export class WithSaved<R = unknown> {
+  /**
+   * How many of `saved`'s first entries are this call's (a list an op reuses may be longer:
+   * see defineOp).
+   */
+  savedCount: number;
+
   constructor(
     public result: R,
     public saved: readonly Tensor[],
     /** An object a later traced call receives (a custom op's context for its backward). */
     readonly handle?: object,
-  ) {}
+  ) {
+    this.savedCount = saved.length;
+  }
 
   /**
    * Called by whoever received it, once read: a reply an op reuses lets go of the call's
@@ -58,6 +66,7 @@ export class WithSaved<R = unknown> {
   release(): void {
     this.result = undefined as R;
     this.saved = NONE_SAVED;
+    this.savedCount = 0;
   }
 }
 
