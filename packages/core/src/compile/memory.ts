@@ -24,7 +24,7 @@
 import { formatBytes } from "../kernels/format-bytes.js";
 import { type ArrayPool, bytesPerElement, type DType, type TypedArray } from "../tensor/dtype.js";
 import { sameShape } from "../tensor/shape.js";
-import { claimUnreadGrad, markGradUnread, type Tensor } from "../tensor/tensor.js";
+import { claimUnreadGrad, markGradUnread, peekGrad, type Tensor } from "../tensor/tensor.js";
 import { forEachInArgs, type TracedNode, TracedValue } from "./trace.js";
 
 /** What one replay step reads and makes, as liveness needs it. */
@@ -209,8 +209,18 @@ class Recording implements ReplaySession {
   gradAssigned(): void {}
 }
 
+/** True when nothing was set on `t` since it was made: no gradient, graph, requiresGrad or name. */
+function untouched(t: Tensor): boolean {
+  return t.gradFn === null && !t.requiresGradFlag && t.name === undefined && peekGrad(t) === null;
+}
+
 /** What the recording's values and allocations give: a slot per planned allocation. */
 class MemoryPlan {
+  /**
+   * By allocation index: the tensor a call made over the slot's array, which the next call's
+   * same allocation may make again (see Planned.tensorOver).
+   */
+  readonly tensors: (Tensor | undefined)[] = [];
   /** By allocation index: its dtype, length and slot (-1: allocated fresh every call). */
   readonly dtypes: DType[];
   readonly lengths: Int32Array;
@@ -374,7 +384,49 @@ class Planned implements ReplaySession {
   /** The arrays this call allocated that the slots do not serve: their allocation, by buffer. */
   readonly #unslotted = new Map<ArrayBufferLike, number>();
 
+  /** The latest allocation `take` served from a slot, until a tensor is made over its array. */
+  #slotTake = -1;
+  /** The allocation whose tensor is being made (see tensorOver), else -1. */
+  #wrapping = -1;
+
   constructor(private readonly plan: MemoryPlan) {}
+
+  /**
+   * The tensor made over the same slot array by the same allocation last call, when it has the
+   * shape asked for and nothing set on it since (no grad, no graph, no name): the values in a
+   * slot's array never leave the call, so nothing outside it holds that tensor, and the op
+   * making the value again may as well return it. Else undefined: the new tensor is kept
+   * (madeTensor) for the next call.
+   */
+  tensorOver(array: TypedArray, shape: readonly number[]): Tensor | undefined {
+    const i = this.#slotTake;
+    this.#slotTake = -1;
+    this.#wrapping = -1;
+    const { plan } = this;
+    if (i < 0 || this.diverged || plan.arrays[plan.slotOf[i]] !== array) return undefined;
+    const kept = plan.tensors[i];
+    this.tensorsOverSlots++;
+    if (
+      kept !== undefined &&
+      kept.data === array &&
+      sameShape(kept.shape, shape) &&
+      untouched(kept)
+    ) {
+      this.keptTensors++;
+      return kept;
+    }
+    this.#wrapping = i;
+    return undefined;
+  }
+
+  /** Tensors made over slots' arrays during the call, and how many of them the call before made. */
+  tensorsOverSlots = 0;
+  keptTensors = 0;
+
+  madeTensor(_array: TypedArray, tensor: Tensor): void {
+    if (this.#wrapping >= 0) this.plan.tensors[this.#wrapping] = tensor;
+    this.#wrapping = -1;
+  }
 
   take(dtype: DType, length: number): TypedArray | undefined {
     if (this.diverged) return undefined;
@@ -386,6 +438,7 @@ class Planned implements ReplaySession {
     }
     this.#next++;
     const slot = plan.slotOf[i];
+    this.#slotTake = slot < 0 ? -1 : i;
     if (slot < 0) {
       const array = plan.bins[plan.binOf[i]].pop();
       if (array !== undefined) {
@@ -471,7 +524,13 @@ export class ReplayArrays {
   /** Plans dropped because a call allocated differently from the recorded one. */
   dropped = 0;
   /** The latest call under a plan: arrays it made anew, and their bytes. */
-  #lastFresh: { arrays: number; bytes: number; recycled: number } | null = null;
+  #lastFresh: {
+    arrays: number;
+    bytes: number;
+    recycled: number;
+    tensors: number;
+    keptTensors: number;
+  } | null = null;
 
   constructor(
     private readonly live: Liveness,
@@ -508,6 +567,8 @@ export class ReplayArrays {
       arrays: planned.freshArrays,
       bytes: planned.freshBytes,
       recycled: planned.recycledArrays,
+      tensors: planned.tensorsOverSlots,
+      keptTensors: planned.keptTensors,
     };
   }
 
@@ -533,7 +594,10 @@ export class ReplayArrays {
         : `; the latest call made ${this.#lastFresh.arrays} fresh (${formatBytes(this.#lastFresh.bytes)}: what it returns, gradients, what outlives it, ops' own scratch)` +
           (this.#lastFresh.recycled === 0
             ? ""
-            : ` and reused the arrays of ${this.#lastFresh.recycled} dropped ${this.#lastFresh.recycled === 1 ? "gradient" : "gradients"} nobody had read`);
+            : ` and reused the arrays of ${this.#lastFresh.recycled} dropped ${this.#lastFresh.recycled === 1 ? "gradient" : "gradients"} nobody had read`) +
+          (this.#lastFresh.tensors === 0
+            ? ""
+            : `; it took ${this.#lastFresh.keptTensors} of the ${this.#lastFresh.tensors} tensors its ops made over the kept arrays from the call before`);
     // Slots make their arrays on first use: right after the recording call there are none yet.
     const made = plan.arrays.some((array) => array !== undefined);
     return (

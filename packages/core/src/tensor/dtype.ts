@@ -2,6 +2,7 @@
 
 import { formatBytes } from "../kernels/format-bytes.js";
 import { arrayCache } from "./array-cache.js";
+import type { Tensor } from "./tensor.js";
 
 /**
  * Element types a tensor can hold. `float32` is the default; `int32` is for indices and class
@@ -131,9 +132,21 @@ export interface ArrayPool {
    * engine's cache (which only holds arrays nothing references).
    */
   fresh?(array: TypedArray): void;
+  /**
+   * The tensor over `array` of `shape` made by the same allocation of an earlier call, to be made
+   * again now (see Tensor.fromTypedArray); undefined when a new one is to be made, which is then
+   * handed to `madeTensor`.
+   */
+  tensorOver?(array: TypedArray, shape: readonly number[]): Tensor | undefined;
+  madeTensor?(array: TypedArray, tensor: Tensor): void;
 }
 
 let pool: ArrayPool | null = null;
+
+/** The pool set by setArrayPool, or null. */
+export function arrayPool(): ArrayPool | null {
+  return pool;
+}
 
 /** Makes `next` the pool allocations draw from first (null: none); returns the previous one. */
 export function setArrayPool(next: ArrayPool | null): ArrayPool | null {

@@ -8,6 +8,7 @@ import { copyToContiguous, isContiguous } from "../kernels/strided.js";
 import {
   allocate,
   allocateUnfilled,
+  arrayPool,
   type DType,
   dtypeOfArray,
   isFloat,
@@ -119,7 +120,17 @@ export class Tensor {
 
   /** @internal A contiguous tensor over a fresh typed array. */
   static fromTypedArray(data: TypedArray, shape: readonly number[]): Tensor {
-    return new Tensor(new Storage(data), shape, contiguousStrides(shape), 0);
+    // A compiled function's replay may hand back the tensor its previous call made over the
+    // same planned array (a value no one outside the call sees): see compile/memory.ts.
+    const pool = arrayPool();
+    if (pool?.tensorOver === undefined) {
+      return new Tensor(new Storage(data), shape, contiguousStrides(shape), 0);
+    }
+    const kept = pool.tensorOver(data, shape);
+    if (kept !== undefined) return kept;
+    const made = new Tensor(new Storage(data), shape, contiguousStrides(shape), 0);
+    pool.madeTensor?.(data, made);
+    return made;
   }
 
   /** @internal A 0-d tensor holding `value`. */

@@ -620,6 +620,10 @@ describe("compile and what a replay keeps for the next", () => {
     const f = compile(body);
     callAcrossADroppedPlan(f, body, [5, 6], 4);
     expect(f.explain()).toMatch(/views: the latest call took 4 of its 4 views/);
+    // The ops' results in the plan's arrays (matmul's, relu's, ...) are the call before's tensors.
+    expect(f.explain()).toMatch(
+      /it took ([1-9]\d*) of the \1 tensors its ops made over the kept arrays from the call before/,
+    );
   });
 
   it("takes a fused pass's operands and results from the call before only while their arrays are the same", () => {

@@ -11,7 +11,8 @@ import {
   stepValues,
 } from "../../src/compile/memory.js";
 import { TracedValue } from "../../src/compile/trace.js";
-import { customOp, type Tensor, tensor, trace, zeros } from "../../src/index.js";
+import { customOp, Tensor, tensor, trace, zeros } from "../../src/index.js";
+import { setArrayPool } from "../../src/tensor/dtype.js";
 
 describe("liveness", () => {
   it("gives each value its last read and keeps results and effect arguments", () => {
@@ -115,15 +116,20 @@ function chain() {
     options: {
       length?: (s: number) => number;
       viewOf?: number; // the value v3 views (2 as traced)
+      shape?: (s: number) => number[]; // the shape of value s's tensor (default [4])
     } = {},
   ): {
     session: ReplaySession | null;
     env: { data: Float32Array }[];
     handed: (Float32Array | undefined)[];
+    /** By step (none for the view): the tensor made over the step's array, as an op makes one. */
+    tensors: (Tensor | undefined)[];
   } {
     const session = arrays.begin();
     const env: { data: Float32Array }[] = [];
     const handed: (Float32Array | undefined)[] = [];
+    const tensors: (Tensor | undefined)[] = [];
+    const previousPool = setArrayPool(session);
     const allocate = (length: number) => {
       const taken = session?.take("float32", length) as Float32Array | undefined;
       handed.push(taken);
@@ -132,14 +138,23 @@ function chain() {
       session?.fresh?.(made);
       return made;
     };
-    for (let s = 0; s < 6; s++) {
-      session?.beginStep(s);
-      if (s === 3) env[3] = { data: env[options.viewOf ?? 2].data };
-      else env[s] = { data: allocate(options.length?.(s) ?? 4) };
-      session?.endStep(s, steps[s].makes, env as unknown as Tensor[]);
+    try {
+      for (let s = 0; s < 6; s++) {
+        session?.beginStep(s);
+        if (s === 3) env[3] = { data: env[options.viewOf ?? 2].data };
+        else {
+          const array = allocate(options.length?.(s) ?? 4);
+          const shape = options.shape?.(s) ?? [array.length];
+          tensors[s] = Tensor.fromTypedArray(array, shape);
+          env[s] = { data: array };
+        }
+        session?.endStep(s, steps[s].makes, env as unknown as Tensor[]);
+      }
+    } finally {
+      setArrayPool(previousPool);
     }
     if (session !== null) arrays.end(session, true);
-    return { session, env, handed };
+    return { session, env, handed, tensors };
   }
   return { arrays, call };
 }
@@ -166,6 +181,46 @@ describe("ReplayArrays", () => {
     expect(arrays.describe()).toContain("the latest call made 1 fresh (16 bytes");
     // Arrays are kept between calls: the next call gets the same ones.
     expect(call().handed).toEqual(handed);
+  });
+
+  it("hands an op the tensor it made over a slot's array last call, while nothing was set on it", () => {
+    const { call } = chain();
+    call();
+    call(); // the slots' arrays and their tensors are made
+    const before = call().tensors;
+    const { tensors, handed } = call();
+    // Steps 0, 1, 2 and 4 allocate from slots: the same tensor objects as the call before; the
+    // result's array (step 5) is fresh, and so is its tensor.
+    for (const s of [0, 1, 2, 4]) {
+      expect(tensors[s]).toBe(before[s]);
+      expect(tensors[s]!.data).toBe(handed[s === 4 ? 3 : s]);
+    }
+    expect(tensors[5]).not.toBe(before[5]);
+    // A tensor something was set on, or asked for in another shape, is made anew.
+    tensors[0]!.requiresGrad_();
+    tensors[1]!.name = "h";
+    const next = call({ shape: (s) => (s === 2 ? [2, 2] : [4]) }).tensors;
+    expect(next[0]).not.toBe(tensors[0]);
+    expect(next[1]).not.toBe(tensors[1]);
+    expect(next[2]).not.toBe(tensors[2]);
+    expect(next[2]!.shape).toEqual([2, 2]);
+    expect(next[4]).toBe(tensors[4]);
+    // The new ones serve from then on.
+    const after = call({ shape: (s) => (s === 2 ? [2, 2] : [4]) }).tensors;
+    expect([after[0], after[1], after[2]]).toEqual([next[0], next[1], next[2]]);
+    expect(after[0]).toBe(next[0]);
+  });
+
+  it("makes new tensors once a plan is dropped", () => {
+    const { call } = chain();
+    call();
+    call();
+    const before = call().tensors;
+    call({ length: (s) => (s === 1 ? 8 : 4) }); // diverges: the plan goes
+    call(); // records again
+    call(); // slots made on first use
+    const after = call().tensors;
+    for (const s of [0, 1, 2, 4]) expect(after[s]).not.toBe(before[s]);
   });
 
   it("drops the plan when a call allocates a different length, and records again", () => {
