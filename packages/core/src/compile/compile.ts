@@ -12,7 +12,14 @@ import { Storage } from "../tensor/storage.js";
 import { peekGrad, Tensor } from "../tensor/tensor.js";
 import { activeTracer, WithSaved } from "../tensor/tracing.js";
 import { FusedUnit, fuseElementwise, inPlaceTargets, storageOf } from "./fuse.js";
-import { isGradAssignment, KeptFrom, liveness, ReplayArrays, stepValues } from "./memory.js";
+import {
+  isGradAssignment,
+  KeptFrom,
+  liveness,
+  ReplayArrays,
+  type ReplaySession,
+  stepValues,
+} from "./memory.js";
 import {
   findTensor,
   mapTensors,
@@ -178,12 +185,23 @@ class Plan {
   readonly #viewBases: (TracedValue | undefined)[];
   /** By node id, for a view in #viewBases of a captured tensor or of a view of one: that tensor. */
   readonly #capturedRoots: (TracedValue | undefined)[] = [];
+  /**
+   * By node id: for a view that becomes a `.grad` (and leaves the call only that way), the value
+   * it is a view of; a replay may hand out the gradient it made last call again, when this call
+   * dropped it with nobody having read it (see #run).
+   */
+  readonly #gradViewBases: (TracedValue | undefined)[] = [];
   /** How many views could be kept from one call to the next (see #viewBases). */
   get keepableViews(): number {
     return this.#viewBases.reduce((n, base) => n + (base === undefined ? 0 : 1), 0);
   }
-  /** Views the latest completed call took from the call before. */
+  /** How many gradients a call could take from the call before (see #gradViewBases). */
+  get keepableGradViews(): number {
+    return this.#gradViewBases.reduce((n, base) => n + (base === undefined ? 0 : 1), 0);
+  }
+  /** Views, and gradients' views, the latest completed call took from the call before. */
   keptViews = 0;
+  keptGradViews = 0;
   /** Replays that ran in the traced order since an input shares that storage. */
   unfusedReplays = 0;
   /**
@@ -236,11 +254,15 @@ class Plan {
         : null;
     this.#viewBases = [];
     for (const unit of this.units) {
-      const base = viewBaseOf(unit, live.escapes);
-      if (base !== null && (this.runsBackward || !unit.recordsGraph)) {
+      const base = viewBaseOf(unit);
+      if (base === null || (!this.runsBackward && unit.recordsGraph)) continue;
+      const out = unit.outputs[0];
+      if (live.escapes[out.id] === 0) {
         this.#viewBases[unit.id] = base;
         const root = storageOf(base);
         if (root.source === "captured") this.#capturedRoots[unit.id] = root;
+      } else if (live.escapes[out.id] === 1 && live.gradStep[out.id] >= 0) {
+        this.#gradViewBases[unit.id] = base;
       }
     }
     this.#inPlaceStorage = fuse ? inPlaceTargets(this.units) : new Set();
@@ -367,6 +389,7 @@ class Plan {
     const inTracedOrder = inputs.some((t) => this.#inPlaceStorage.has(t.data.buffer));
     if (inTracedOrder) this.unfusedReplays++;
     const session = inTracedOrder ? null : (this.arrays?.begin() ?? null);
+    scratch.session = session;
     const previousPool = setArrayPool(session);
     let completed = false;
     try {
@@ -392,6 +415,7 @@ class Plan {
       }
       completed = true;
       this.keptViews = scratch.keptViews;
+      this.keptGradViews = scratch.keptGradViews;
       return mapTensors(this.resultTemplate, (_, i) => env[this.outputIds[i]]);
     } finally {
       setArrayPool(previousPool);
@@ -405,6 +429,11 @@ class Plan {
   /** Makes one traced call again, on the tensors of this replay. */
   #run(unit: TracedNode, scratch: ReplayScratch): void {
     const { env } = scratch;
+    const gradBase = this.#gradViewBases[unit.id];
+    if (gradBase !== undefined) {
+      this.#runGradView(unit, gradBase, scratch);
+      return;
+    }
     const viewBase = this.#viewBases[unit.id];
     if (viewBase !== undefined) {
       // The same view of the same elements as last call: the view made then serves again (it
@@ -431,6 +460,33 @@ class Plan {
       return;
     }
     this.#call(unit, scratch);
+  }
+
+  /**
+   * A view that becomes a `.grad`: the gradient this unit made last call, when this call dropped
+   * it (zeroGrad) with nobody having read it, recycled its array, and made the same view of the
+   * same elements again. Nothing outside the call holds it then, so handing it out again is
+   * what a new tensor would be to everyone (a gradient someone read is never handed out again:
+   * its array is not recycled either).
+   */
+  #runGradView(unit: TracedNode, gradBase: TracedValue, scratch: ReplayScratch): void {
+    const { env } = scratch;
+    const base = env[gradBase.id]!;
+    const kept = scratch.gradViews[unit.id];
+    if (kept?.matches(base) && scratch.session?.droppedUnread?.(kept.value) === true) {
+      env[unit.outputs[0].id] = kept.value;
+      scratch.keptGradViews++;
+      return;
+    }
+    this.#call(unit, scratch);
+    const view = env[unit.outputs[0].id];
+    scratch.gradViews[unit.id] =
+      view !== undefined &&
+      view !== base &&
+      view.data === base.data &&
+      this.arrays?.keeps(base.data) === true
+        ? new KeptFrom(base, view)
+        : undefined;
   }
 
   /**
@@ -498,8 +554,13 @@ class ReplayScratch {
    * function was traced.
    */
   readonly views: (KeptFrom<Tensor> | undefined)[] = [];
-  /** Views this call took from the call before. */
+  /** By node id: the gradient a view call made last call (see Plan's #runGradView). */
+  readonly gradViews: (KeptFrom<Tensor> | undefined)[] = [];
+  /** Views, and gradients' views, this call took from the call before. */
   keptViews = 0;
+  keptGradViews = 0;
+  /** The memory plan's session of this call, if any. */
+  session: ReplaySession | null = null;
 
   constructor(graph: TracedGraph, units: readonly TracedNode[]) {
     this.env = new Array(graph.values.length).fill(undefined);
@@ -547,6 +608,8 @@ class ReplayScratch {
   /** After a call: drops every tensor, context and generator it used. */
   clear(): void {
     this.keptViews = 0;
+    this.keptGradViews = 0;
+    this.session = null;
     this.env.fill(undefined);
     this.contexts.fill(undefined);
     this.generators.fill(undefined);
@@ -554,13 +617,11 @@ class ReplayScratch {
 }
 
 /**
- * For a movement call on one tensor whose one result stays inside the call (not returned, not
- * given to an effect or user code): that tensor's value; else null. Shapes are fixed by the
- * trace, so the same base laid out the same way gives the same view.
+ * For a movement call on one tensor with one result: that tensor's value; else null. Shapes are
+ * fixed by the trace, so the same base laid out the same way gives the same view.
  */
-function viewBaseOf(unit: TracedNode, escapes: Int32Array): TracedValue | null {
+function viewBaseOf(unit: TracedNode): TracedValue | null {
   if (unit.kind !== "movement" || unit.outputs.length !== 1 || unit.saved.length > 0) return null;
-  if (escapes[unit.outputs[0].id] > 0) return null;
   const values = unit.args.filter((arg) => arg instanceof TracedValue);
   if (values.length !== 1 || !allFlat(unit.args)) return null;
   return values[0];
@@ -772,10 +833,21 @@ function summary(plan: Plan): string {
 /** The explain() line on views kept from one call to the next, when there are any to keep. */
 function viewSummary(plan: Plan): string[] {
   const keepable = plan.keepableViews;
-  if (keepable === 0) return [];
-  return [
-    `views: the latest call took ${plan.keptViews} of its ${keepable} views that stay inside the call from the call before (same elements, same layout: views of parameters and of the plan's arrays)`,
-  ];
+  const grads = plan.keepableGradViews;
+  if (keepable === 0 && grads === 0) return [];
+  const inside =
+    keepable === 0
+      ? []
+      : [
+          `the latest call took ${plan.keptViews} of its ${keepable} views that stay inside the call from the call before (same elements, same layout: views of parameters and of the plan's arrays)`,
+        ];
+  const gradients =
+    grads === 0
+      ? []
+      : [
+          `${plan.keptGradViews} of the ${grads} gradients it made as views were the ones it made the call before (dropped by zeroGrad() with nobody having read them)`,
+        ];
+  return [`views: ${[...inside, ...gradients].join("; ")}`];
 }
 
 /** The explain() lines on fusion: how many calls the fused units run, and each unit's calls. */

@@ -160,6 +160,8 @@ export interface ReplaySession extends ArrayPool {
   endStep(s: number, made: readonly TracedValue[], env: readonly (Tensor | undefined)[]): void;
   /** After step `s`, a `.grad` assignment, replaced gradient `old` with `now` (either may be null). */
   gradAssigned(s: number, old: Tensor | null, now: Tensor | null): void;
+  /** See Planned.droppedUnread; absent while recording. */
+  droppedUnread?(grad: Tensor): boolean;
 }
 
 /** True when the array is all of its ArrayBuffer: only such an array can be handed out whole. */
@@ -221,6 +223,11 @@ class MemoryPlan {
    * same allocation may make again (see Planned.tensorOver).
    */
   readonly tensors: (Tensor | undefined)[] = [];
+  /**
+   * The buffers of the arrays of dropped unread gradients the plan recycled: like the slots'
+   * arrays, the same on every call while nobody reads the gradients (see ReplayArrays.keeps).
+   */
+  readonly recycledBuffers = new WeakSet<ArrayBufferLike>();
   /** By allocation index: its dtype, length and slot (-1: allocated fresh every call). */
   readonly dtypes: DType[];
   readonly lengths: Int32Array;
@@ -384,8 +391,15 @@ class Planned implements ReplaySession {
   /** The arrays this call allocated that the slots do not serve: their allocation, by buffer. */
   readonly #unslotted = new Map<ArrayBufferLike, number>();
 
-  /** The latest allocation `take` served from a slot, until a tensor is made over its array. */
-  #slotTake = -1;
+  /**
+   * The latest allocation `take` served from a slot or with a recycled gradient's array, until a
+   * tensor is made over its array; that array when recycled.
+   */
+  #taken = -1;
+  #recycled: TypedArray | undefined = undefined;
+  /** The gradients this call dropped unread and whose arrays it recycled (see droppedUnread). */
+  readonly #dropped: Tensor[] = [];
+  #droppedCount = 0;
   /** The allocation whose tensor is being made (see tensorOver), else -1. */
   #wrapping = -1;
 
@@ -399,11 +413,13 @@ class Planned implements ReplaySession {
    * (madeTensor) for the next call.
    */
   tensorOver(array: TypedArray, shape: readonly number[]): Tensor | undefined {
-    const i = this.#slotTake;
-    this.#slotTake = -1;
+    const i = this.#taken;
+    this.#taken = -1;
     this.#wrapping = -1;
     const { plan } = this;
-    if (i < 0 || this.diverged || plan.arrays[plan.slotOf[i]] !== array) return undefined;
+    if (i < 0 || this.diverged) return undefined;
+    const slot = plan.slotOf[i];
+    if ((slot >= 0 ? plan.arrays[slot] : this.#recycled) !== array) return undefined;
     const kept = plan.tensors[i];
     this.tensorsOverSlots++;
     if (
@@ -438,13 +454,19 @@ class Planned implements ReplaySession {
     }
     this.#next++;
     const slot = plan.slotOf[i];
-    this.#slotTake = slot < 0 ? -1 : i;
+    this.#taken = i;
     if (slot < 0) {
       const array = plan.bins[plan.binOf[i]].pop();
       if (array !== undefined) {
         this.#unslotted.set(array.buffer, i);
         this.recycledArrays++;
+        plan.recycledBuffers.add(array.buffer);
+      } else {
+        // Fresh this call: the tensor made over last call's array is not made again.
+        plan.tensors[i] = undefined;
+        this.#taken = -1;
       }
+      this.#recycled = array;
       return array;
     }
     // A slot's first allocation makes its array through the allocator (see fresh).
@@ -472,7 +494,9 @@ class Planned implements ReplaySession {
     if (old !== null && old !== now && claimUnreadGrad(old) && ownsArray(old)) {
       // A gradient made by an earlier call, or by this one if no later step reads its array.
       const i = this.#unslotted.get(old.data.buffer);
-      if (i === undefined || plan.lastUse[i] <= s) plan.recycle(old.dtype, old.data);
+      if ((i === undefined || plan.lastUse[i] <= s) && plan.recycle(old.dtype, old.data)) {
+        this.#dropped[this.#droppedCount++] = old;
+      }
     }
     const i = plan.gradAllocation.get(s);
     if (
@@ -484,6 +508,23 @@ class Planned implements ReplaySession {
       markGradUnread(now);
       this.marked.push(now);
     }
+  }
+
+  /**
+   * True when this call dropped `grad` (a `.grad` it replaced) with nobody having read it, and
+   * recycled its array: nothing outside holds it then, so the call may hand the same tensor out
+   * as the new gradient over that array (see Plan's #run).
+   */
+  droppedUnread(grad: Tensor): boolean {
+    if (this.diverged) return false;
+    for (let i = 0; i < this.#droppedCount; i++) if (this.#dropped[i] === grad) return true;
+    return false;
+  }
+
+  /** After the call: holds on to none of its gradients. */
+  forgetDropped(): void {
+    this.#dropped.fill(undefined as never, 0, this.#droppedCount);
+    this.#droppedCount = 0;
   }
 
   beginStep(s: number): void {
@@ -551,6 +592,7 @@ export class ReplayArrays {
       return;
     }
     const planned = session as Planned;
+    planned.forgetDropped();
     if (planned.diverged) this.dropped++;
     if (planned.diverged || !completed) {
       // What a diverged call made may share arrays the recording did not see shared.
@@ -572,9 +614,17 @@ export class ReplayArrays {
     };
   }
 
-  /** True when `array` is one the plan keeps for its slots (the same array on every call). */
+  /**
+   * True when `array` is one the plan keeps for its slots, or the array of a dropped unread
+   * gradient it recycled: the same array on every call (the latter while nobody reads that
+   * gradient; a kept object over one read since lets go of it at the next call, which finds
+   * another array there).
+   */
   keeps(array: TypedArray): boolean {
-    return this.#plan?.slotBuffers.has(array.buffer) === true;
+    const plan = this.#plan;
+    if (plan === null) return false;
+    const { buffer } = array;
+    return plan.slotBuffers.has(buffer) || plan.recycledBuffers.has(buffer);
   }
 
   /** For explain(): what the plan does. */

@@ -640,6 +640,59 @@ describe("compile and what a replay keeps for the next", () => {
     expect(f.explain()).toMatch(/run as 1 pass/);
   });
 
+  it("hands out the gradient it made last call again only while nobody has read it", () => {
+    manualSeed(4);
+    const w = randn([3, 5]).requiresGrad_();
+    const b = randn([3]).requiresGrad_();
+    const ew = w.detach().requiresGrad_();
+    const eb = b.detach().requiresGrad_();
+    // A Linear layer's step: w's gradient is a transposed product, b's a reshaped sum (views).
+    const stepOf = (weight: Tensor, bias: Tensor) => (x: Tensor, target: Tensor) => {
+      weight.grad = null;
+      bias.grad = null;
+      const loss = crossEntropy(x.matmul(weight.t()).add(bias), target);
+      loss.backward();
+      return loss;
+    };
+    const f = compile(stepOf(w, b));
+    const eager = stepOf(ew, eb);
+    const target = randint(0, 3, [8]);
+    /** One call of each on new inputs, the gradients compared without counting as a read. */
+    const call = () => {
+      const x = randn([8, 5]);
+      expect(bits(f(x, target))).toEqual(bits(eager(x, target)));
+      expect(bits(peekGrad(w)!)).toEqual(bits(peekGrad(ew)!));
+      expect(bits(peekGrad(b)!)).toEqual(bits(peekGrad(eb)!));
+    };
+    // Traced twice (the second call's new input shows the function does not use the first one
+    // directly), then recorded, then the plan's arrays are made: from the fifth call on, all
+    // is as in the steady state.
+    for (let i = 0; i < 5; i++) call();
+    // Unread: the same tensors, holding the new call's values.
+    const unread = [peekGrad(w), peekGrad(b)];
+    call();
+    expect([peekGrad(w), peekGrad(b)]).toEqual(unread);
+    expect(peekGrad(w)).toBe(unread[0]);
+    expect(peekGrad(b)).toBe(unread[1]);
+    expect(f.explain()).toMatch(
+      /2 of the 2 gradients it made as views were the ones it made the call before/,
+    );
+    // Read: never handed out again, and its values stay what they were.
+    const read = w.grad!;
+    const readBits = bits(read);
+    call();
+    expect(peekGrad(w)).not.toBe(read);
+    expect(peekGrad(w)!.data).not.toBe(read.data);
+    expect(peekGrad(b)).toBe(unread[1]); // b's was not read
+    expect(f.explain()).toMatch(/1 of the 2 gradients it made as views/);
+    for (let i = 0; i < 3; i++) call();
+    expect(bits(read)).toEqual(readBits);
+    // The gradient made after the read is handed out again from the call after it on.
+    const next = peekGrad(w);
+    call();
+    expect(peekGrad(w)).toBe(next);
+  });
+
   it("makes a view the function returns anew on every call, as eager does", () => {
     const f = compile((x: Tensor) =>
       noGrad(() => {
