@@ -225,11 +225,11 @@ describe("BatchNorm1d under compile() with elementwise fusion", () => {
       }
       expect(bitsOf(traced.runningMean!)).toEqual(bitsOf(eager.runningMean!));
       expect(bitsOf(traced.runningVar!)).toEqual(bitsOf(eager.runningVar!));
-      // Two passes over [96, 48]. First the centring, with the squared deviations summed as
+      // Three passes over [96, 48]. First the centring, with the squared deviations summed as
       // they are made, the running mean's sum from the centring's own sums, and the backward's
       // sums for β and γ (they read only the incoming gradient and the centred values). Then
       // the forward's scale and shift (one addcmul) with the input gradient's products and
-      // their sum.
+      // their sum. Last the input gradient's subtraction of its mean, a pass of its own.
       const text = step.explain();
       const v = "%\\d+";
       const pass = (calls: string) =>
@@ -244,8 +244,9 @@ describe("BatchNorm1d under compile() with elementwise fusion", () => {
           "% = addcmul\\(%, %, %\\); % = mul\\(input1, %\\); % = mul\\(%, %\\); % = add\\(%, %\\); % = sum\\(%, \\[0\\]\\); writes %, %",
         ),
       );
+      expect(text).toMatch(pass("% = sub\\(%, %\\); writes %"));
       expect(text).toContain(
-        "fused: 6 elementwise calls, 1 centring and 5 reductions run as 2 passes, writing out 3 of their 7 values",
+        "fused: 7 elementwise calls, 1 centring and 5 reductions run as 3 passes, writing out 4 of their 8 values",
       );
       expect(text).not.toContain("call by call");
     },

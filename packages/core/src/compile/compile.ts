@@ -7,7 +7,7 @@
 import { isGradEnabled, setGradEnabled } from "../autograd/grad-mode.js";
 import { bytesPerElement, setArrayPool, type TypedArray } from "../tensor/dtype.js";
 import type { Generator } from "../tensor/random.js";
-import { formatShape } from "../tensor/shape.js";
+import { formatShape, sameShape } from "../tensor/shape.js";
 import { Storage } from "../tensor/storage.js";
 import { peekGrad, Tensor } from "../tensor/tensor.js";
 import { activeTracer, WithSaved } from "../tensor/tracing.js";
@@ -287,7 +287,9 @@ class Plan {
   /** Why this plan no longer describes a call on `inputs`, or null when it does. */
   staleness(inputs: readonly Tensor[]): string | null {
     if (this.epoch !== modeEpoch) return "a module's train()/eval() changed since the last trace";
-    for (const v of this.#gradFlagsRead) {
+    const flags = this.#gradFlagsRead;
+    for (let i = 0; i < flags.length; i++) {
+      const v = flags[i];
       // Calls on tensors that did not require grad replay without a graph (fused, planned), and
       // a backward pass reaches the tensors that did: a trace holds for the flags it began with.
       const now = v.tensor!.requiresGrad;
@@ -295,7 +297,9 @@ class Plan {
         return `${v.label} (${v.dtype}${formatShape(v.shape)}) ${v.requiresGrad ? "required" : "did not require"} grad when traced and ${now ? "does" : "does not"} now`;
       }
     }
-    for (const read of this.#gradReads) {
+    const reads = this.#gradReads;
+    for (let i = 0; i < reads.length; i++) {
+      const read = reads[i];
       // Which tensor: a gradient the trace added into or read must be the same one (an input's
       // is the one of the tensor passed now: a new input tensor comes with a null `.grad`).
       const tensor = read.input >= 0 ? inputs[read.input] : read.tensor;
@@ -416,6 +420,8 @@ class Plan {
       completed = true;
       this.keptViews = scratch.keptViews;
       this.keptGradViews = scratch.keptGradViews;
+      // A lone tensor (a loss) is returned as it is; a structure is made anew, as eager code would.
+      if (this.resultTemplate instanceof Tensor) return env[this.outputIds[0]];
       return mapTensors(this.resultTemplate, (_, i) => env[this.outputIds[i]]);
     } finally {
       setArrayPool(previousPool);
@@ -785,6 +791,54 @@ function describeArg(arg: TracedArg): string {
   }
 }
 
+/** With `check`: throws at the first call the eagerly traced `graph` makes unlike the plan. */
+function checkPlan(plan: Plan, graph: TracedGraph): void {
+  const difference = firstDifference(plan, graph);
+  if (difference !== null) {
+    throw new CompileError(
+      `compile (check): ${difference}. A replay would repeat the traced call, so this function cannot be compiled as written: ` +
+        "numbers and branches computed in JavaScript are fixed when it is traced.",
+    );
+  }
+}
+
+/** What signatureOf reads of an input (its shape and strides arrays never change). */
+interface InputMeta {
+  readonly dtype: string;
+  readonly shape: readonly number[];
+  /** Null for a contiguous input. */
+  readonly strides: readonly number[] | null;
+  readonly requiresGrad: boolean;
+}
+
+function metaOf(t: Tensor): InputMeta {
+  return {
+    dtype: t.dtype,
+    shape: t.shape,
+    strides: t.isContiguous() ? null : t.strides,
+    requiresGrad: t.requiresGrad,
+  };
+}
+
+/** True when signatureOf(inputs) would give `last.text`. */
+function sameSignature(
+  last: { of: readonly InputMeta[]; gradEnabled: boolean },
+  inputs: readonly Tensor[],
+): boolean {
+  if (last.gradEnabled !== isGradEnabled() || last.of.length !== inputs.length) return false;
+  for (let i = 0; i < inputs.length; i++) {
+    const t = inputs[i];
+    const m = last.of[i];
+    if (t.dtype !== m.dtype || t.requiresGrad !== m.requiresGrad || !sameShape(t.shape, m.shape)) {
+      return false;
+    }
+    const contiguous = t.isContiguous();
+    if (contiguous !== (m.strides === null)) return false;
+    if (!contiguous && !sameShape(t.strides, m.strides!)) return false;
+  }
+  return true;
+}
+
 /**
  * What a trace depends on in a call: each input's dtype, shape and requiresGrad, and the
  * caller's grad mode (every call the function makes inherits it).
@@ -942,36 +996,36 @@ export function compile<A extends Tensor[], R>(
   let latest: Plan | null = null;
   let traces = 0;
   let replays = 0;
+  /** The latest call's signature, and what it was made from (see sameSignature). */
+  let lastSignature: { text: string; of: InputMeta[]; gradEnabled: boolean } | null = null;
   const compiled = ((...inputs: A): R => {
-    inputs.forEach((t, i) => {
+    for (let i = 0; i < inputs.length; i++) {
+      const t = inputs[i];
       if (!(t instanceof Tensor)) {
         throw new TypeError(
           `compile: every argument of a compiled function must be a Tensor; argument ${i} is ${t === null ? "null" : typeof t}`,
         );
       }
-    });
+    }
     // Called while another function is traced (a compiled function inside a compiled one):
     // run as plain code, so that the outer trace records these ops and its replays make them.
     if (activeTracer() !== null) return fn(...inputs);
-    const signature = signatureOf(inputs);
+    // The latest call's signature string, when this call's would be the same (no string made).
+    if (lastSignature === null || !sameSignature(lastSignature, inputs)) {
+      lastSignature = {
+        text: signatureOf(inputs),
+        of: inputs.map(metaOf),
+        gradEnabled: isGradEnabled(),
+      };
+    }
+    const signature = lastSignature.text;
     const known = plans.get(signature);
     const stale = known?.staleness(inputs) ?? null;
     const aliasCheck = known !== undefined && stale === null && known.needsAliasCheck(inputs);
-    /** With `check`: throws at the first call the eagerly traced `graph` makes unlike the plan. */
-    const checkAgainst = (plan: Plan, graph: TracedGraph): void => {
-      if (options.check !== true) return;
-      const difference = firstDifference(plan, graph);
-      if (difference !== null) {
-        throw new CompileError(
-          `compile (check): ${difference}. A replay would repeat the traced call, so this function cannot be compiled as written: ` +
-            "numbers and branches computed in JavaScript are fixed when it is traced.",
-        );
-      }
-    };
     if (known !== undefined && stale === null && !aliasCheck && options.check === true) {
       // Run eagerly (the result is the eager one) and compare what it did with the plan.
       const { graph, result } = trace(fn as (...t: Tensor[]) => R, inputs);
-      checkAgainst(known, graph);
+      if (options.check === true) checkPlan(known, graph);
       replays++;
       latest = known;
       return result;
@@ -995,7 +1049,7 @@ export function compile<A extends Tensor[], R>(
     const aliased = aliasCheck ? known.checkAliases(inputs, graph) : null;
     if (aliasCheck && aliased === null) {
       // The trace ran the call eagerly, and the plan's inputs are what the function received.
-      checkAgainst(known, graph);
+      if (options.check === true) checkPlan(known, graph);
       traces++;
       log?.(
         `compile: traced ${fn.name || "the function"} again (new input tensors: checking that the function does not also use the first call's directly): ${signature}`,

@@ -354,13 +354,15 @@ export class FusedUnit {
   /**
    * How the chain reads operand `i`, `t`: the object made last call when `t` has the same
    * elements laid out the same way, else a new one, kept for the next call when its array is a
-   * captured tensor's or one the memory plan keeps (see KeptFrom).
+   * captured tensor's, one the memory plan keeps (see KeptFrom), or holds one element.
    */
   #keptOperand(i: number, t: Tensor, captured: boolean): ChainOperand | null {
     const last = this.#keptOperands[i];
     if (last?.matches(t)) return last.value;
     const operand = this.#operand(t);
-    const keep = operand !== null && (captured || this.#keeps?.(t.data) === true);
+    // A one-element array (the 0-d count a mean's division saves) costs nothing to keep alive.
+    const keep =
+      operand !== null && (captured || t.data.length === 1 || this.#keeps?.(t.data) === true);
     this.#keptOperands[i] = keep ? new KeptFrom(t, operand) : undefined;
     return operand;
   }
