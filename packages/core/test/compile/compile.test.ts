@@ -130,6 +130,37 @@ describe("compile", () => {
     ]);
   });
 
+  it("retraces when only an input's requiresGrad, its strides or the grad mode change", () => {
+    const messages: string[] = [];
+    const f = compile((x: Tensor) => x.mul(2).sum(), { log: (m) => messages.push(m) });
+    const x = randn([3, 4]);
+    const xg = x.detach().requiresGrad_();
+    const xt = randn([4, 3]).t(); // [3, 4], not contiguous
+    const xs = randn([3, 8]).narrow(1, 2, 4); // [3, 4], not contiguous either, other strides
+    const calls: [Tensor, boolean][] = [
+      [x, true],
+      [x, true], // replays
+      [x, false], // under noGrad
+      [xg, true], // requiresGrad
+      [xt, true], // strides
+      [xs, true], // other strides
+      [x, true], // replays the first trace again
+    ];
+    for (const [input, grad] of calls) {
+      const y = grad ? f(input) : noGrad(() => f(input));
+      expect(bits(y)).toEqual(bits(noGrad(() => input.mul(2).sum())));
+      expect(y.requiresGrad).toBe(grad && input.requiresGrad);
+    }
+    expect(messages).toEqual([
+      "compile: traced the function (first call): input0: float32[3, 4]",
+      "compile: traced the function (new input signature): input0: float32[3, 4] (called under noGrad)",
+      "compile: traced the function (new input signature): input0: float32[3, 4] requiresGrad",
+      "compile: traced the function (new input signature): input0: float32[3, 4] strides [1, 3]",
+      "compile: traced the function (new input signature): input0: float32[3, 4] strides [8, 1]",
+    ]);
+    expect(f.replays).toBe(2);
+  });
+
   it("keeps the graph of a function that does not run backward, so gradients flow from its result", () => {
     const w = randn([3, 2]).requiresGrad_();
     const f = compile((x: Tensor) => x.matmul(w).tanh().sum());
