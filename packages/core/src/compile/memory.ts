@@ -228,6 +228,22 @@ class MemoryPlan {
    * arrays, the same on every call while nobody reads the gradients (see ReplayArrays.keeps).
    */
   readonly recycledBuffers = new WeakSet<ArrayBufferLike>();
+  /** The session of a call under this plan, when no call is using it. */
+  #idle: Planned | null = null;
+
+  /** A session for a call (the one of the call before, reset; a nested call gets its own). */
+  session(): Planned {
+    const idle = this.#idle;
+    this.#idle = null;
+    if (idle === null) return new Planned(this);
+    idle.reset();
+    return idle;
+  }
+
+  /** After the call using it: `session` serves the next. */
+  release(session: Planned): void {
+    this.#idle = session;
+  }
   /** By allocation index: its dtype, length and slot (-1: allocated fresh every call). */
   readonly dtypes: DType[];
   readonly lengths: Int32Array;
@@ -386,10 +402,53 @@ class Planned implements ReplaySession {
   freshBytes = 0;
   /** Allocations that took the array of a dropped unread gradient. */
   recycledArrays = 0;
-  /** The gradients this call marked unread: unmarked again if the call diverges or throws. */
+  /**
+   * The gradients this call marked unread (the first `markedCount`): unmarked again if the call
+   * diverges or throws.
+   */
   readonly marked: Tensor[] = [];
-  /** The arrays this call allocated that the slots do not serve: their allocation, by buffer. */
-  readonly #unslotted = new Map<ArrayBufferLike, number>();
+  markedCount = 0;
+  /**
+   * The arrays this call allocated that the slots do not serve (their buffers), and their
+   * allocations: the first #unslottedCount of each. Lists rather than a map, filled anew by each
+   * call of a plan (a session serves call after call: see MemoryPlan.session).
+   */
+  readonly #unslottedBuffers: ArrayBufferLike[] = [];
+  readonly #unslottedAllocations: number[] = [];
+  #unslottedCount = 0;
+
+  #unslot(buffer: ArrayBufferLike, i: number): void {
+    this.#unslottedBuffers[this.#unslottedCount] = buffer;
+    this.#unslottedAllocations[this.#unslottedCount++] = i;
+  }
+
+  /** The allocation of this call whose array is `buffer`, if the slots do not serve it. */
+  #unslotted(buffer: ArrayBufferLike): number | undefined {
+    for (let j = this.#unslottedCount - 1; j >= 0; j--) {
+      if (this.#unslottedBuffers[j] === buffer) return this.#unslottedAllocations[j];
+    }
+    return undefined;
+  }
+
+  /** Makes the session ready for a call: nothing of the call before stays in it. */
+  reset(): void {
+    this.#next = 0;
+    this.#end = 0;
+    this.diverged = false;
+    this.freshArrays = 0;
+    this.freshBytes = 0;
+    this.recycledArrays = 0;
+    this.marked.fill(undefined as never, 0, this.markedCount);
+    this.markedCount = 0;
+    this.#unslottedBuffers.fill(undefined as never, 0, this.#unslottedCount);
+    this.#unslottedCount = 0;
+    this.#taken = -1;
+    this.#recycled = undefined;
+    this.#wrapping = -1;
+    this.forgetDropped();
+    this.tensorsOverSlots = 0;
+    this.keptTensors = 0;
+  }
 
   /**
    * The latest allocation `take` served from a slot or with a recycled gradient's array, until a
@@ -458,7 +517,7 @@ class Planned implements ReplaySession {
     if (slot < 0) {
       const array = plan.bins[plan.binOf[i]].pop();
       if (array !== undefined) {
-        this.#unslotted.set(array.buffer, i);
+        this.#unslot(array.buffer, i);
         this.recycledArrays++;
         plan.recycledBuffers.add(array.buffer);
       } else {
@@ -484,8 +543,7 @@ class Planned implements ReplaySession {
     }
     this.freshArrays++;
     this.freshBytes += array.byteLength;
-    if (slot < 0 && !this.diverged && this.#next > 0)
-      this.#unslotted.set(array.buffer, this.#next - 1);
+    if (slot < 0 && !this.diverged && this.#next > 0) this.#unslot(array.buffer, this.#next - 1);
   }
 
   gradAssigned(s: number, old: Tensor | null, now: Tensor | null): void {
@@ -493,7 +551,7 @@ class Planned implements ReplaySession {
     const { plan } = this;
     if (old !== null && old !== now && claimUnreadGrad(old) && ownsArray(old)) {
       // A gradient made by an earlier call, or by this one if no later step reads its array.
-      const i = this.#unslotted.get(old.data.buffer);
+      const i = this.#unslotted(old.data.buffer);
       if ((i === undefined || plan.lastUse[i] <= s) && plan.recycle(old.dtype, old.data)) {
         this.#dropped[this.#droppedCount++] = old;
       }
@@ -502,11 +560,11 @@ class Planned implements ReplaySession {
     if (
       now !== null &&
       i !== undefined &&
-      this.#unslotted.get(now.data.buffer) === i &&
+      this.#unslotted(now.data.buffer) === i &&
       ownsArray(now)
     ) {
       markGradUnread(now);
-      this.marked.push(now);
+      this.marked[this.markedCount++] = now;
     }
   }
 
@@ -521,7 +579,12 @@ class Planned implements ReplaySession {
     return false;
   }
 
-  /** After the call: holds on to none of its gradients. */
+  /** After the call: holds on to none of its gradients, and serves the plan's next call. */
+  finish(): void {
+    this.forgetDropped();
+    this.plan.release(this);
+  }
+
   forgetDropped(): void {
     this.#dropped.fill(undefined as never, 0, this.#droppedCount);
     this.#droppedCount = 0;
@@ -582,7 +645,7 @@ export class ReplayArrays {
   /** The session for the next call, or null when planning gave up (fresh arrays). */
   begin(): ReplaySession | null {
     if (this.dropped >= MAX_DROPPED_PLANS) return null;
-    return this.#plan === null ? new Recording(this.values) : new Planned(this.#plan);
+    return this.#plan === null ? new Recording(this.values) : this.#plan.session();
   }
 
   /** After the call; `completed` is false when it threw. */
@@ -592,11 +655,11 @@ export class ReplayArrays {
       return;
     }
     const planned = session as Planned;
-    planned.forgetDropped();
+    planned.finish();
     if (planned.diverged) this.dropped++;
     if (planned.diverged || !completed) {
       // What a diverged call made may share arrays the recording did not see shared.
-      for (const grad of planned.marked) claimUnreadGrad(grad);
+      for (let i = 0; i < planned.markedCount; i++) claimUnreadGrad(planned.marked[i]);
     }
     // A value the plan did not expect may live in a slot's array (a result, even): the arrays
     // go with the plan. A call that threw may have left one there as well.

@@ -423,22 +423,11 @@ function productOf(
   afterC: number,
   transposed: boolean,
 ): FloatArray | null {
-  return transposed
-    ? product(engine, ...transposedOperands(a, b, k), n, m, k, isF32, afterC)
-    : product(engine, a, b, m, n, k, isF32, afterC);
-}
-
-/** Bᵀ and Aᵀ, for Cᵀ = Bᵀ·Aᵀ where B is column-major [k, n] (see gemmWasm). */
-function transposedOperands(
-  a: StridedMatrix,
-  b: StridedMatrix,
-  k: number,
-): [StridedMatrix, StridedMatrix] {
+  if (!transposed) return product(engine, a, b, m, n, k, isF32, afterC);
   // Spread: a staged operand stays staged (its values, in memory order, are the same).
-  return [
-    { ...b, rowStride: k, colStride: 1 },
-    { ...a, rowStride: a.colStride, colStride: a.rowStride },
-  ];
+  const bT = { ...b, rowStride: k, colStride: 1 };
+  const aT = { ...a, rowStride: a.colStride, colStride: a.rowStride };
+  return product(engine, bT, aT, n, m, k, isF32, afterC);
 }
 
 /**

@@ -12,6 +12,13 @@ import { traceable } from "../tensor/tracing.js";
 
 type TensorLike = Tensor | number;
 
+/** True when a dim of more than one position has stride 0 (an expanded view). */
+function hasRepeatedElements(t: Tensor): boolean {
+  const { strides, shape } = t;
+  for (let d = 0; d < strides.length; d++) if (strides[d] === 0 && shape[d] > 1) return true;
+  return false;
+}
+
 function checkWritable(target: Tensor, op: string): void {
   if (isGradEnabled() && target.requiresGrad) {
     throw new Error(
@@ -21,7 +28,7 @@ function checkWritable(target: Tensor, op: string): void {
   }
   // Stride 0 over more than one position writes one element many times; a tensor with no
   // elements (contiguous [2, 0] has strides [0, 1]) writes nothing.
-  if (target.numel() > 0 && target.strides.some((s, d) => s === 0 && target.shape[d] > 1)) {
+  if (target.numel() > 0 && hasRepeatedElements(target)) {
     throw new Error(
       `${op}: cannot write in place into an expanded (broadcast) view of shape ${formatShape(target.shape)}`,
     );
@@ -168,6 +175,15 @@ function addInPlaceUntraced<T extends Tensor>(
   op = "add_",
 ): T {
   checkWritable(target, op);
+  if (typeof other === "number" && !isFloat(target.dtype) && target.isContiguous()) {
+    // An integer counter (BatchNorm's numBatchesTracked): the loop below, on the number as
+    // the 0-d tensor of the target's dtype would hold it, without making that tensor.
+    if (target.dtype === "int32") checkInt32Range(other, op, "the number");
+    const value = target.dtype === "bool" ? (other !== 0 ? 1 : 0) : other | 0;
+    k.addValueRun(target.data, target.offset, alpha * value, target.numel());
+    target.storage.version++;
+    return target;
+  }
   const source = asSource(other, target, op);
   checkOverlap(target, source, op);
   if (alpha === 1 && throughDriver(target, source, addRow, op)) return target;
@@ -285,7 +301,8 @@ function copyInPlaceUntraced<T extends Tensor>(target: T, value: TensorLike, op 
       return target;
     }
     if (source.isContiguous() && sameShape(source.shape, target.shape)) {
-      const values = source.data.subarray(source.offset, source.offset + n);
+      const whole = source.offset === 0 && n === source.data.length;
+      const values = whole ? source.data : source.data.subarray(source.offset, source.offset + n);
       if (values.constructor === data.constructor) data.set(values as never, offset);
       else for (let i = 0; i < n; i++) data[offset + i] = values[i];
       target.storage.version++;

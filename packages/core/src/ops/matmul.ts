@@ -2,7 +2,7 @@
 // loses) a dim, and leading batch dims broadcast. d/dA = dOut·Bᵀ, d/dB = Aᵀ·dOut.
 
 import { gemm, type StridedMatrix } from "../kernels/matmul.js";
-import { allocateUnfilled, promoteTypes } from "../tensor/dtype.js";
+import { allocateUnfilled, promoteTypes, type TypedArray } from "../tensor/dtype.js";
 import { broadcastShapes, formatShape, numelOf } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
 import { defineOp, type TensorMeta } from "./define.js";
@@ -123,7 +123,9 @@ function batchedMatmul(
     // Two matrices (Linear and its gradients): no batch dims to broadcast or walk.
     const shape = [m, n];
     const out = allocateUnfilled(dtype, m * n, "matmul", shape);
-    gemm(matrixAt(a, a.offset), matrixAt(b, b.offset), out, 0, m, n, k);
+    gemm(matrixInto(left, a), matrixInto(right, b), out, 0, m, n, k);
+    // gemm keeps neither operand description: let go of the operands' arrays.
+    left.data = right.data = NO_ELEMENTS;
     return Tensor.fromTypedArray(out, shape);
   }
   const batch = broadcastShapes(a.shape.slice(0, -2), b.shape.slice(0, -2), "matmul");
@@ -157,6 +159,20 @@ function batchedMatmul(
     }
   }
   return Tensor.fromTypedArray(out, outShape);
+}
+
+/** The operand descriptions of a product of two matrices, filled anew by each (see matrixInto). */
+const NO_ELEMENTS = new Float32Array(0);
+const left = { data: NO_ELEMENTS as TypedArray, offset: 0, rowStride: 0, colStride: 0 };
+const right = { data: NO_ELEMENTS as TypedArray, offset: 0, rowStride: 0, colStride: 0 };
+
+/** `m` describing matrix `v` (2-D): a product of two matrices makes no objects for them. */
+function matrixInto(m: typeof left, v: Tensor): StridedMatrix {
+  m.data = v.data;
+  m.offset = v.offset;
+  m.rowStride = v.strides[0];
+  m.colStride = v.strides[1];
+  return m;
 }
 
 /** The matrix in the last two dims of `v`, starting at `offset`. */

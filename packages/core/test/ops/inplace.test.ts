@@ -237,6 +237,44 @@ describe("copy_ from a source that overlaps the target", () => {
   });
 });
 
+describe("add_ and sub_ of a number on an integer tensor", () => {
+  it("give what the number as a 0-d tensor of the target's dtype gives, contiguous or not", () => {
+    const cases: [number, number | undefined, "add_" | "sub_"][] = [
+      [3, undefined, "add_"],
+      [-2.7, undefined, "add_"], // its 0-d int32 tensor holds -2, as an Int32Array stores it
+      [4, undefined, "sub_"],
+      [2, 3, "add_"],
+      [5, -2, "sub_"],
+    ];
+    for (const [n, alpha, method] of cases) {
+      const start = () =>
+        tensor(
+          [
+            [1, -7, 40],
+            [2 ** 30, 0, -3],
+          ],
+          { dtype: "int32" },
+        );
+      const byNumber = start();
+      const byTensor = start();
+      byNumber[method](n, alpha);
+      byTensor[method](tensor(Math.trunc(n), { dtype: "int32" }), alpha);
+      expect(byNumber.tolist()).toEqual(byTensor.tolist());
+      // A transposed target takes the elementwise path for both.
+      const t1 = start().t();
+      const t2 = start().t();
+      t1[method](n, alpha);
+      t2[method](tensor(Math.trunc(n), { dtype: "int32" }), alpha);
+      expect(t1.tolist()).toEqual(t2.tolist());
+    }
+    const counter = zeros([], { dtype: "int32" });
+    const version = counter.storage.version;
+    counter.add_(1);
+    expect(counter.item()).toBe(1);
+    expect(counter.storage.version).toBe(version + 1);
+  });
+});
+
 describe("in-place errors name the method that was called", () => {
   const frozen = () => tensor([1, 2], { requiresGrad: true });
   it("fill_, zero_, clamp_ and sub_ say so, not copy_ or add_", () => {
