@@ -15,6 +15,7 @@ import { getKernelBackend } from "../kernels/backend.js";
 import {
   ChainMemo,
   type ChainOperand,
+  type ChainOutput,
   type ChainReduction,
   type ChainStep,
   chainInner,
@@ -125,8 +126,9 @@ interface FusedReduction {
   readonly period?: number;
 }
 
-/** The steps of a chain that only sums its operand. */
+/** The steps and outputs of a chain that only sums its operand. */
 const NO_STEPS: readonly ChainStep[] = [];
+const NO_OUTPUTS: readonly ChainOutput[] = [];
 
 /**
  * Several elementwise calls of one shape, and reductions of their values (or of operands they
@@ -414,11 +416,31 @@ export class FusedUnit {
     const { input, cols, count } = this.centring!;
     const t = env[input.id];
     if (t === undefined || t.dtype !== this.dtype) return null;
-    const x = this.#operand(t);
+    // Kept from call to call as a pass's operands are (see #keptOperand).
+    const kept = this.#meansOperand;
+    let x: ChainOperand | null;
+    if (kept?.matches(t)) x = kept.value;
+    else {
+      x = this.#operand(t);
+      const keep = x !== null && this.#keeps?.(t.data) === true;
+      this.#meansOperand = keep ? new KeptFrom(t, x!) : undefined;
+    }
     if (x === null || x.layout !== "flat") return null;
     const { reduction, mu, hi, lo } = this.#meanRows!;
     const sums = reduction[0].sums;
-    if (!chainWasm([x], NO_STEPS, [], this.#n, cols, reduction, this.#meansChain)) return null;
+    const operands = this.#meansOperands;
+    operands[0] = x;
+    const ran = chainWasm(
+      operands,
+      NO_STEPS,
+      NO_OUTPUTS,
+      this.#n,
+      cols,
+      reduction,
+      this.#meansChain,
+    );
+    operands[0] = NO_OPERAND;
+    if (!ran) return null;
     for (let i = 0; i < mu.length; i++) mu[i] = sums[i] / count;
     if (this.dtype === "float32") {
       for (let i = 0; i < mu.length; i++) {
@@ -436,6 +458,9 @@ export class FusedUnit {
 
   #meansRead: { sums: Float64Array; rows: Partial<Record<MeanRow["mean"], FloatArray>> } | null =
     null;
+  /** How the centring's first phase read its input last call, and its operand list. */
+  #meansOperand: KeptFrom<ChainOperand> | undefined = undefined;
+  readonly #meansOperands: ChainOperand[] = [NO_OPERAND];
 
   /**
    * Whether a chain can run this unit at all: its rows (broadcast operands, the centring's

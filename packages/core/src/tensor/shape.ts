@@ -102,10 +102,14 @@ export function normalizeDims(
     return ndim === 0 ? [] : [d];
   }
   const dims = dim.map((d) => normalizeDim(d, ndim, op, shape));
-  const unique = [...new Set(dims)].sort((x, y) => x - y);
-  if (unique.length !== dims.length)
-    throw new RangeError(`${op}: dim ${JSON.stringify(dim)} repeats a dim`);
-  return ndim === 0 ? [] : unique;
+  dims.sort((x, y) => x - y);
+  // Sorted: a repeated dim sits next to itself (no Set per call: reductions run this often).
+  for (let i = 1; i < dims.length; i++) {
+    if (dims[i] === dims[i - 1]) {
+      throw new RangeError(`${op}: dim ${JSON.stringify(dim)} repeats a dim`);
+    }
+  }
+  return ndim === 0 ? [] : dims;
 }
 
 /** The shape after reducing `dims`, keeping them as size 1 or dropping them. */

@@ -15,9 +15,9 @@ import {
   type TypedArray,
 } from "./dtype.js";
 import { formatTensor } from "./format.js";
-import { contiguousStrides, formatShape, normalizeDim, numelOf } from "./shape.js";
+import { contiguousStrides, formatShape, normalizeDim, numelOf, sameShape } from "./shape.js";
 import { Storage } from "./storage.js";
-import { activeTracer, tracedCall } from "./tracing.js";
+import { activeTracer, type OpTracer, tracedCall } from "./tracing.js";
 
 /** How a tracer sees `detach()`: a movement (no arithmetic), with no gradient. */
 const DETACH = { name: "detach", kind: "movement" };
@@ -164,17 +164,20 @@ export class Tensor {
     if (value !== null) checkGradAssignment(this, value);
     const tracer = activeTracer();
     if (tracer === null) this.#grad = value;
-    else {
-      tracedCall(
-        tracer,
-        SET_GRAD,
-        [this, value],
-        () => {
-          this.#grad = value;
-        },
-        setGrad,
-      );
-    }
+    else this.#setGradTraced(tracer, value);
+  }
+
+  /** A method of its own: the setter's frame then allocates no context for the closure. */
+  #setGradTraced(tracer: OpTracer, value: Tensor | null): void {
+    tracedCall(
+      tracer,
+      SET_GRAD,
+      [this, value],
+      () => {
+        this.#grad = value;
+      },
+      setGrad,
+    );
   }
 
   /** Number of dims (`shape.length`); 0 for a scalar. */
@@ -365,7 +368,7 @@ function checkGradAssignment(t: Tensor, value: unknown): void {
     throw new Error(
       "grad: a tensor cannot be its own gradient; assign a copy (t.detach().clone())",
     );
-  if (!value.shape.every((s, d) => s === t.shape[d]) || value.ndim !== t.ndim) {
+  if (!sameShape(value.shape, t.shape)) {
     throw new RangeError(
       `grad: the gradient has shape ${formatShape(value.shape)} but the tensor has shape ${formatShape(t.shape)}; they must match`,
     );
