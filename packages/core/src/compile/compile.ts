@@ -81,6 +81,9 @@ export interface CompiledFunction<A extends Tensor[], R> {
   readonly replays: number;
 }
 
+/** Where a tensor goes in a plan's result template (a replay puts its own there). */
+const RESULT_SLOT = Tensor.fromTypedArray(new Float32Array(1), []);
+
 /** A function `compile` cannot replay faithfully, with the reason. */
 export class CompileError extends Error {
   /** Always "CompileError". */
@@ -159,6 +162,8 @@ class Plan {
    * no autograd graph (otherwise the graph may still hold any value after the call).
    */
   readonly arrays: ReplayArrays | null;
+  /** The function's result with a placeholder where each tensor goes (see RESULT_SLOT). */
+  readonly resultTemplate: unknown;
   /** Why the replays' arrays are not planned (for explain()), or null when they are. */
   readonly unplanned: string | null;
   readonly #made: (readonly TracedValue[])[];
@@ -214,11 +219,13 @@ class Plan {
     readonly graph: TracedGraph,
     readonly signature: string,
     readonly epoch: number,
-    /** The function's result with its tensors in place: the shape of every replay's result. */
-    readonly resultTemplate: unknown,
+    /** The traced call's result: the shape of every replay's result. */
+    result: unknown,
     fuse: boolean,
     reuse: boolean,
   ) {
+    // Its tensors stand for the replays' own: the plan does not keep the traced call's.
+    this.resultTemplate = mapTensors(result, () => RESULT_SLOT);
     this.units = graph.primitives(); // what a replay calls
     this.#captured = graph.values.filter((v) => v.source === "captured");
     checkReplayable(graph, this.units);
@@ -376,12 +383,19 @@ class Plan {
    * called again from inside its own call gets arrays of its own).
    */
   #scratch: ReplayScratch | null = null;
+  /** True while a replay of this plan runs (a call of the function from inside it is nested). */
+  #replaying = false;
   /** Whether the memory plan keeps an array (the same on every call): see FusedUnit.run. */
   readonly #keeps = (array: TypedArray): boolean => this.arrays?.keeps(array) === true;
 
   replay(inputs: readonly Tensor[]): unknown {
-    const scratch = this.#scratch ?? new ReplayScratch(this.graph, this.units);
+    // A call from inside a call of this plan (a custom op's forward calling the function
+    // again) gets working arrays of its own, and no memory plan: the plan's arrays hold the
+    // values of the call it is inside.
+    const nested = this.#replaying;
+    const scratch = (nested ? null : this.#scratch) ?? new ReplayScratch(this.graph, this.units);
     this.#scratch = null;
+    this.#replaying = true;
     const { env } = scratch;
     const traced = this.graph.inputs;
     for (let i = 0; i < traced.length; i++) env[traced[i].id] = inputs[i];
@@ -392,7 +406,7 @@ class Plan {
     // one, so this call replays its calls in the traced order, without array reuse.
     const inTracedOrder = inputs.some((t) => this.#inPlaceStorage.has(t.data.buffer));
     if (inTracedOrder) this.unfusedReplays++;
-    const session = inTracedOrder ? null : (this.arrays?.begin() ?? null);
+    const session = inTracedOrder || nested ? null : (this.arrays?.begin() ?? null);
     scratch.session = session;
     const previousPool = setArrayPool(session);
     let completed = false;
@@ -428,7 +442,10 @@ class Plan {
       setGradEnabled(previous);
       if (session !== null) this.arrays!.end(session, completed);
       scratch.clear();
-      this.#scratch = scratch;
+      if (!nested) {
+        this.#scratch = scratch;
+        this.#replaying = false;
+      }
     }
   }
 

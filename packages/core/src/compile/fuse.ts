@@ -430,16 +430,12 @@ export class FusedUnit {
     const sums = reduction[0].sums;
     const operands = this.#meansOperands;
     operands[0] = x;
-    const ran = chainWasm(
-      operands,
-      NO_STEPS,
-      NO_OUTPUTS,
-      this.#n,
-      cols,
-      reduction,
-      this.#meansChain,
-    );
-    operands[0] = NO_OPERAND;
+    let ran: boolean;
+    try {
+      ran = chainWasm(operands, NO_STEPS, NO_OUTPUTS, this.#n, cols, reduction, this.#meansChain);
+    } finally {
+      operands[0] = NO_OPERAND;
+    }
     if (!ran) return null;
     for (let i = 0; i < mu.length; i++) mu[i] = sums[i] / count;
     if (this.dtype === "float32") {

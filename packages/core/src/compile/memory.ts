@@ -579,9 +579,17 @@ class Planned implements ReplaySession {
     return false;
   }
 
-  /** After the call: holds on to none of its gradients, and serves the plan's next call. */
+  /**
+   * After the call (once ReplayArrays.end has read `marked`): holds on to nothing of it (its
+   * gradients, the buffers of what it returned), and serves the plan's next call.
+   */
   finish(): void {
     this.forgetDropped();
+    this.marked.fill(undefined as never, 0, this.markedCount);
+    this.markedCount = 0;
+    this.#unslottedBuffers.fill(undefined as never, 0, this.#unslottedCount);
+    this.#unslottedCount = 0;
+    this.#recycled = undefined;
     this.plan.release(this);
   }
 
@@ -655,12 +663,12 @@ export class ReplayArrays {
       return;
     }
     const planned = session as Planned;
-    planned.finish();
     if (planned.diverged) this.dropped++;
     if (planned.diverged || !completed) {
       // What a diverged call made may share arrays the recording did not see shared.
       for (let i = 0; i < planned.markedCount; i++) claimUnreadGrad(planned.marked[i]);
     }
+    planned.finish();
     // A value the plan did not expect may live in a slot's array (a result, even): the arrays
     // go with the plan. A call that threw may have left one there as well.
     if (planned.diverged || !completed) {

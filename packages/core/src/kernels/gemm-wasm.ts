@@ -332,7 +332,10 @@ function product(
   return memoryView(buffer, isF32, aBytes + bBytes, mp * np);
 }
 
-/** The memory of the module that ran the latest product (its C lies there). */
+/**
+ * The memory of the module that ran the latest product (its C lies there), until its caller
+ * reads it; null otherwise, so that a private instance's memory is not kept alive.
+ */
 let productMemory: WebAssembly.Memory | null = null;
 
 /** C's row length in a product's memory: n padded to the kernel's register block. */
@@ -406,6 +409,7 @@ export function gemmWasmInMemory(
   const c = productOf(a, b, m, n, k, isF32, engine, afterC, transposed);
   if (c === null) return null;
   const memory = productMemory!;
+  productMemory = null;
   return transposed
     ? { c, memory, rowStride: 1, colStride: paddedColumns(m, isF32) }
     : { c, memory, rowStride: paddedColumns(n, isF32), colStride: 1 };
@@ -453,6 +457,8 @@ export function gemmWasm(
   const isF32 = out instanceof Float32Array;
   const transposed = transposesProduct(b, m, n, k);
   const c = productOf(a, b, m, n, k, isF32, engine, 0, transposed);
+  // Not kept: a large product's memory is an instance of its own, to be freed once read.
+  productMemory = null;
   if (c === null) return false;
   if (transposed) {
     // Cᵀ (see transposesProduct): transposed on the way out.

@@ -123,9 +123,12 @@ function batchedMatmul(
     // Two matrices (Linear and its gradients): no batch dims to broadcast or walk.
     const shape = [m, n];
     const out = allocateUnfilled(dtype, m * n, "matmul", shape);
-    gemm(matrixInto(left, a), matrixInto(right, b), out, 0, m, n, k);
-    // gemm keeps neither operand description: let go of the operands' arrays.
-    left.data = right.data = NO_ELEMENTS;
+    try {
+      gemm(matrixInto(left, a), matrixInto(right, b), out, 0, m, n, k);
+    } finally {
+      // gemm keeps neither operand description: let go of the operands' arrays.
+      left.data = right.data = NO_ELEMENTS;
+    }
     return Tensor.fromTypedArray(out, shape);
   }
   const batch = broadcastShapes(a.shape.slice(0, -2), b.shape.slice(0, -2), "matmul");

@@ -2,6 +2,8 @@
 // leave (results, parameters, gradients), retrace when the input signature changes, keep the
 // graph of a function that does not run its own backward, and refuse what it cannot replay.
 
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { describe, expect, it } from "vitest";
 import {
   type CompiledFunction,
@@ -722,6 +724,59 @@ describe("compile and what a replay keeps for the next", () => {
     const next = peekGrad(w);
     call();
     expect(peekGrad(w)).toBe(next);
+  });
+
+  it("gives a call of the function from inside its own replay arrays of its own", () => {
+    // A custom op whose forward calls the compiled function again, with the same signature: the
+    // inner replay must not write into the planned arrays the outer one is still using.
+    let depth = 0;
+    let compiled: (x: Tensor) => Tensor = () => {
+      throw new Error("not compiled yet");
+    };
+    const again = customOp({
+      name: "again",
+      forward: (_ctx, x) => {
+        if (depth > 0) return x.mul(3);
+        depth++;
+        try {
+          return compiled(x.mul(0.5)).add(0);
+        } finally {
+          depth--;
+        }
+      },
+      backward: (_ctx, g) => [g],
+    });
+    const body = (x: Tensor) =>
+      noGrad(() => {
+        const h = x.mul(2).relu(); // planned
+        const inner = again(x.add(1)); // the replay of the same plan, nested
+        const other = again(x.add(2)); // and a second one in the same call
+        return h.mul(h).add(inner).add(other).sum(); // reads h after the nested calls
+      });
+    const f = compile(body);
+    compiled = f;
+    for (let i = 0; i < 8; i++) {
+      const x = randn([64, 64]);
+      depth = 0;
+      const eager = body(x);
+      // Under noGrad, as the inner call is: the same signature, the same plan.
+      expect(bits(noGrad(() => f(x)))).toEqual(bits(eager));
+    }
+    expect(f.traces).toBe(2); // the first call, and the second's new input
+  });
+
+  it("keeps nothing of what its calls returned once dropped, while the function lives on", async () => {
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    const f = compile((x: Tensor) => noGrad(() => x.mul(2).relu().add(x)));
+    const refs: WeakRef<ArrayBufferLike>[] = [];
+    (() => {
+      for (let i = 0; i < 6; i++) refs.push(new WeakRef(f(randn([1 << 18])).data.buffer));
+    })();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    gc();
+    expect(refs.map((r) => r.deref() === undefined)).toEqual(new Array(6).fill(true));
+    expect(f(randn([1 << 18])).shape).toEqual([1 << 18]); // still in use
   });
 
   it("makes a view the function returns anew on every call, as eager does", () => {
