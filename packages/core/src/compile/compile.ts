@@ -81,6 +81,11 @@ export interface CompiledFunction<A extends Tensor[], R> {
   readonly replays: number;
 }
 
+/** How many entries of a sparse list by node id are set. */
+function countDefined(list: readonly unknown[]): number {
+  return list.reduce<number>((n, entry) => n + (entry === undefined ? 0 : 1), 0);
+}
+
 /** Where a tensor goes in a plan's result template (a replay puts its own there). */
 const RESULT_SLOT = Tensor.fromTypedArray(new Float32Array(1), []);
 
@@ -198,11 +203,11 @@ class Plan {
   readonly #gradViewBases: (TracedValue | undefined)[] = [];
   /** How many views could be kept from one call to the next (see #viewBases). */
   get keepableViews(): number {
-    return this.#viewBases.reduce((n, base) => n + (base === undefined ? 0 : 1), 0);
+    return countDefined(this.#viewBases);
   }
   /** How many gradients a call could take from the call before (see #gradViewBases). */
   get keepableGradViews(): number {
-    return this.#gradViewBases.reduce((n, base) => n + (base === undefined ? 0 : 1), 0);
+    return countDefined(this.#gradViewBases);
   }
   /** Views, and gradients' views, the latest completed call took from the call before. */
   keptViews = 0;
@@ -378,9 +383,8 @@ class Plan {
   }
 
   /**
-   * The replays' working arrays, made once and emptied after each call, so that a replay
-   * allocates no bookkeeping of its own; null while a replay is using them (a compiled function
-   * called again from inside its own call gets arrays of its own).
+   * The replays' working arrays, made on the first and emptied after each call, so that a replay
+   * allocates no bookkeeping of its own (a call from inside a call gets arrays of its own).
    */
   #scratch: ReplayScratch | null = null;
   /** True while a replay of this plan runs (a call of the function from inside it is nested). */
@@ -393,8 +397,8 @@ class Plan {
     // again) gets working arrays of its own, and no memory plan: the plan's arrays hold the
     // values of the call it is inside.
     const nested = this.#replaying;
-    const scratch = (nested ? null : this.#scratch) ?? new ReplayScratch(this.graph, this.units);
-    this.#scratch = null;
+    this.#scratch ??= new ReplayScratch(this.graph, this.units);
+    const scratch = nested ? new ReplayScratch(this.graph, this.units) : this.#scratch;
     this.#replaying = true;
     const { env } = scratch;
     const traced = this.graph.inputs;
@@ -442,72 +446,50 @@ class Plan {
       setGradEnabled(previous);
       if (session !== null) this.arrays!.end(session, completed);
       scratch.clear();
-      if (!nested) {
-        this.#scratch = scratch;
-        this.#replaying = false;
-      }
+      if (!nested) this.#replaying = false;
     }
   }
 
   /** Makes one traced call again, on the tensors of this replay. */
   #run(unit: TracedNode, scratch: ReplayScratch): void {
-    const { env } = scratch;
     const gradBase = this.#gradViewBases[unit.id];
-    if (gradBase !== undefined) {
-      this.#runGradView(unit, gradBase, scratch);
-      return;
+    if (gradBase !== undefined) this.#runView(unit, gradBase, scratch, true);
+    else {
+      const viewBase = this.#viewBases[unit.id];
+      if (viewBase !== undefined) this.#runView(unit, viewBase, scratch, false);
+      else this.#call(unit, scratch);
     }
-    const viewBase = this.#viewBases[unit.id];
-    if (viewBase !== undefined) {
-      // The same view of the same elements as last call: the view made then serves again (it
-      // stays inside the call, so nobody else holds it). Views of the function's inputs are
-      // not kept (their arrays change from call to call), nor of what a call makes fresh.
-      const base = env[viewBase.id]!;
-      const kept = scratch.views[unit.id];
-      if (kept?.matches(base)) {
-        env[unit.outputs[0].id] = kept.value;
-        scratch.keptViews++;
-        return;
-      }
-      this.#call(unit, scratch);
-      const view = env[unit.outputs[0].id];
-      // Kept only over arrays that stay alive anyway; otherwise the entry goes, so that a view of
-      // a dropped plan's array does not keep that array alive.
-      scratch.views[unit.id] =
-        view !== undefined &&
-        view !== base &&
-        view.data === base.data &&
-        (this.#ofCaptured(unit, base, env) || this.arrays?.keeps(base.data) === true)
-          ? new KeptFrom(base, view)
-          : undefined;
-      return;
-    }
-    this.#call(unit, scratch);
   }
 
   /**
-   * A view that becomes a `.grad`: the gradient this unit made last call, when this call dropped
-   * it (zeroGrad) with nobody having read it, recycled its array, and made the same view of the
-   * same elements again. Nothing outside the call holds it then, so handing it out again is
-   * what a new tensor would be to everyone (a gradient someone read is never handed out again:
-   * its array is not recycled either).
+   * A view call whose view may be the one it made last call: the same view of the same elements
+   * serves again. A view that stays inside the call (`grad` false): nobody else holds it. A view
+   * that becomes a `.grad` (`grad` true): only when this call dropped that gradient (zeroGrad)
+   * with nobody having read it and recycled its array; nothing outside the call holds it then, so
+   * handing it out again is what a new tensor would be to everyone (a gradient someone read is
+   * never handed out again: its array is not recycled either). Views of the function's inputs are
+   * not kept (their arrays change from call to call), nor of what a call makes fresh.
    */
-  #runGradView(unit: TracedNode, gradBase: TracedValue, scratch: ReplayScratch): void {
+  #runView(unit: TracedNode, baseValue: TracedValue, scratch: ReplayScratch, grad: boolean): void {
     const { env } = scratch;
-    const base = env[gradBase.id]!;
-    const kept = scratch.gradViews[unit.id];
-    if (kept?.matches(base) && scratch.session?.droppedUnread?.(kept.value) === true) {
+    const base = env[baseValue.id]!;
+    const views = grad ? scratch.gradViews : scratch.views;
+    const kept = views[unit.id];
+    if (kept?.matches(base) && (!grad || scratch.session?.droppedUnread?.(kept.value) === true)) {
       env[unit.outputs[0].id] = kept.value;
-      scratch.keptGradViews++;
+      if (grad) scratch.keptGradViews++;
+      else scratch.keptViews++;
       return;
     }
     this.#call(unit, scratch);
     const view = env[unit.outputs[0].id];
-    scratch.gradViews[unit.id] =
+    // Kept only over arrays that stay alive anyway; otherwise the entry goes, so that a view of
+    // a dropped plan's array does not keep that array alive.
+    views[unit.id] =
       view !== undefined &&
       view !== base &&
       view.data === base.data &&
-      this.arrays?.keeps(base.data) === true
+      (this.#ofCaptured(unit, base, env) || this.arrays?.keeps(base.data) === true)
         ? new KeptFrom(base, view)
         : undefined;
   }
@@ -569,15 +551,15 @@ class ReplayScratch {
    */
   readonly #lists: (unknown[] | undefined)[];
   /**
-   * By node id: the view a view call made last, kept for the next call (see Plan's #run). It
-   * keeps the Storage object of the base it was made from: a base in one of the plan's arrays is
-   * a new tensor (and Storage) on every call, so the kept view's Storage is an older one over the
-   * same array. Nothing in a replay tells them apart: calls that record no graph never read
+   * By node id: the view a view call made last, kept for the next call (see Plan's #runView).
+   * It keeps the Storage object of the base it was made from: a base in one of the plan's arrays
+   * may be a new tensor (and Storage) on a later call, so the kept view's Storage may be an older
+   * one over the same array. Nothing in a replay tells them apart: calls that record no graph never read
    * `storage.version`, and an in-place write overlapping its own source was refused when the
    * function was traced.
    */
   readonly views: (KeptFrom<Tensor> | undefined)[] = [];
-  /** By node id: the gradient a view call made last call (see Plan's #runGradView). */
+  /** By node id: the gradient a view call made last call (see Plan's #runView). */
   readonly gradViews: (KeptFrom<Tensor> | undefined)[] = [];
   /** Views, and gradients' views, this call took from the call before. */
   keptViews = 0;

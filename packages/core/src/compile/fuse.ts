@@ -416,15 +416,8 @@ export class FusedUnit {
     const { input, cols, count } = this.centring!;
     const t = env[input.id];
     if (t === undefined || t.dtype !== this.dtype) return null;
-    // Kept from call to call as a pass's operands are (see #keptOperand).
-    const kept = this.#meansOperand;
-    let x: ChainOperand | null;
-    if (kept?.matches(t)) x = kept.value;
-    else {
-      x = this.#operand(t);
-      const keep = x !== null && this.#keeps?.(t.data) === true;
-      this.#meansOperand = keep ? new KeptFrom(t, x!) : undefined;
-    }
+    // Kept from call to call as a pass's operands are, in the place after theirs.
+    const x = this.#keptOperand(this.operands.length, t, false);
     if (x === null || x.layout !== "flat") return null;
     const { reduction, mu, hi, lo } = this.#meanRows!;
     const sums = reduction[0].sums;
@@ -454,8 +447,7 @@ export class FusedUnit {
 
   #meansRead: { sums: Float64Array; rows: Partial<Record<MeanRow["mean"], FloatArray>> } | null =
     null;
-  /** How the centring's first phase read its input last call, and its operand list. */
-  #meansOperand: KeptFrom<ChainOperand> | undefined = undefined;
+  /** The centring's first phase's operand list. */
   readonly #meansOperands: ChainOperand[] = [NO_OPERAND];
 
   /**

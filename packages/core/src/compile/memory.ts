@@ -438,14 +438,9 @@ class Planned implements ReplaySession {
     this.freshArrays = 0;
     this.freshBytes = 0;
     this.recycledArrays = 0;
-    this.marked.fill(undefined as never, 0, this.markedCount);
-    this.markedCount = 0;
-    this.#unslottedBuffers.fill(undefined as never, 0, this.#unslottedCount);
-    this.#unslottedCount = 0;
     this.#taken = -1;
-    this.#recycled = undefined;
     this.#wrapping = -1;
-    this.forgetDropped();
+    this.#forget();
     this.tensorsOverSlots = 0;
     this.keptTensors = 0;
   }
@@ -584,18 +579,19 @@ class Planned implements ReplaySession {
    * gradients, the buffers of what it returned), and serves the plan's next call.
    */
   finish(): void {
-    this.forgetDropped();
+    this.#forget();
+    this.plan.release(this);
+  }
+
+  /** Lets go of the call's tensors and buffers (its lists are emptied, not shortened). */
+  #forget(): void {
     this.marked.fill(undefined as never, 0, this.markedCount);
     this.markedCount = 0;
     this.#unslottedBuffers.fill(undefined as never, 0, this.#unslottedCount);
     this.#unslottedCount = 0;
-    this.#recycled = undefined;
-    this.plan.release(this);
-  }
-
-  forgetDropped(): void {
     this.#dropped.fill(undefined as never, 0, this.#droppedCount);
     this.#droppedCount = 0;
+    this.#recycled = undefined;
   }
 
   beginStep(s: number): void {
