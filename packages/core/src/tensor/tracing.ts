@@ -88,7 +88,7 @@ export function setActiveTracer(tracer: OpTracer | null): OpTracer | null {
 
 /**
  * `fn`, seen by a tracer as one call of `op` (or of what `op` says given the arguments), which a
- * replay makes again by calling the returned function; with no tracer active, `fn` runs as is.
+ * replay makes again by calling `fn`; with no tracer active, `fn` runs as is.
  * The returned function carries `fn`'s name.
  */
 export function traceable<F extends (...args: never[]) => unknown>(
@@ -99,7 +99,9 @@ export function traceable<F extends (...args: never[]) => unknown>(
     const tracer = active;
     if (tracer === null) return fn(...args) as ReturnType<F>;
     const info = typeof op === "function" ? op(args) : op;
-    return tracedCall(tracer, info, args, () => fn(...args) as ReturnType<F>, traced);
+    // A replay calls `fn` itself (no tracer is active while a replay runs, so `traced` would
+    // only call it): `traced`'s rest parameter would make an argument list per replayed call.
+    return tracedCall(tracer, info, args, () => fn(...args) as ReturnType<F>, fn);
   };
   Object.defineProperty(traced, "name", { value: fn.name });
   Object.defineProperty(traced, "length", { value: fn.length });
