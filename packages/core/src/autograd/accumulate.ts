@@ -7,7 +7,7 @@ import { sameShape } from "../tensor/shape.js";
 import type { Storage } from "../tensor/storage.js";
 import type { Tensor } from "../tensor/tensor.js";
 import type { DeadGradients } from "./dead-gradients.js";
-import type { Node } from "./node.js";
+import { type Node, ReleasedInput } from "./node.js";
 
 /**
  * The sum of the gradients each node has received so far. A sum this object allocated is
@@ -96,9 +96,16 @@ export class GradientResults {
     });
   }
 
-  /** Whether `t` is one of the requested inputs. */
-  has(t: Tensor): boolean {
-    return this.slots.has(t);
+  /**
+   * Whether `t` is one of the requested inputs; for the input of a node an earlier backward
+   * released, whether a requested input was made by the same node (the made tensor is all a
+   * released input still tells of it).
+   */
+  has(t: Tensor | ReleasedInput): boolean {
+    if (!(t instanceof ReleasedInput)) return this.slots.has(t);
+    if (t.gradFn === null) return false;
+    for (const requested of this.slots.keys()) if (requested.gradFn === t.gradFn) return true;
+    return false;
   }
 
   /** The results so far for `t`, one per slot it was requested in. */

@@ -153,10 +153,12 @@ function walk(
         );
       }
       node.checkSavedVersions();
+      // Read before the node is released, which lets go of its inputs.
+      const inputs = node.tensorInputs();
       // A built-in backward keeps no gradOut: when nothing else holds its buffer either, the
       // views of it the backward hands on (transpose, reshape) hold no other's buffer.
       const passedOn = node.builtIn && unsharedOut ? gradOut.storage : null;
-      const needsInputGrad = node.inputs.map(needs);
+      const needsInputGrad = inputs.map(needs);
       const firstFresh = Storage.nextSerial();
       const inputGrads = isAnomalyEnabled()
         ? inBackward(() => backwardFn(gradOut, needsInputGrad))
@@ -173,8 +175,8 @@ function walk(
       );
       if (!retainGraph) node.release();
       checkCount(node, inputGrads);
-      for (let i = 0; i < node.inputs.length; i++) {
-        const input = node.inputs[i];
+      for (let i = 0; i < inputs.length; i++) {
+        const input = inputs[i];
         const g = inputGrads[i];
         if (!needsInputGrad[i] || g === null || g === undefined) continue;
         checkGradient(node, i, input, g);

@@ -19,6 +19,58 @@ export type BackwardFn = (
 let nextNodeId = 0;
 
 /**
+ * What a node keeps of an input once backward has released it: enough to draw the graph and to
+ * name the input (its node, shape, dtype and name), none of its values. Only a leaf that
+ * requires grad (a parameter) stays a tensor, as PyTorch's graph keeps the leaves it accumulates
+ * into; without this, a loss kept after its backward (`losses.push(loss)`) would keep every
+ * intermediate tensor of its forward pass alive, and its input batch.
+ */
+export class ReleasedInput {
+  constructor(
+    /** The node that made the input (null for a constant leaf). */
+    readonly gradFn: Node | null,
+    readonly shape: readonly number[],
+    readonly dtype: DType,
+    readonly requiresGrad: boolean,
+    /** The input's `name`, if it had one. */
+    readonly name: string | undefined,
+    /** Its storage's creation order, so that graph listings number leaves as before. */
+    readonly serial: number,
+  ) {}
+
+  /** `ReleasedInput([2, 3] float32)`: what console.log shows. */
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return `ReleasedInput([${this.shape.join(", ")}] ${this.dtype})`;
+  }
+}
+
+/**
+ * The one ReleasedInput of each constant leaf (a tensor without gradFn that does not require
+ * grad), so that a graph drawn after backward shows a constant two ops read as one leaf, as
+ * before. An input a node made is told apart by that node.
+ */
+const releasedConstants = new WeakMap<Tensor, ReleasedInput>();
+
+/** What a released node keeps of `input`: a parameter itself, a {@link ReleasedInput} of anything else. */
+function releasedInput(input: Tensor | ReleasedInput): Tensor | ReleasedInput {
+  if (input instanceof ReleasedInput) return input;
+  const constant = input.gradFn === null;
+  if (constant && input.requiresGrad) return input;
+  const known = constant ? releasedConstants.get(input) : undefined;
+  if (known !== undefined) return known;
+  const released = new ReleasedInput(
+    input.gradFn,
+    input.shape,
+    input.dtype,
+    input.requiresGrad,
+    input.name,
+    input.storage.serial,
+  );
+  if (constant) releasedConstants.set(input, released);
+  return released;
+}
+
+/**
  * One recorded operation in the autograd graph (PyTorch's `grad_fn`): a tensor's `gradFn` points
  * at the node that produced it, and the node's `inputs` lead on to their own `gradFn`s. Created
  * by {@link record}; users read nodes (graph exports, {@link traceBackward}) but never build them.
@@ -50,23 +102,49 @@ export class Node {
   rule: string | null = null;
   /** Where the op was created, kept only under `detectAnomaly`. */
   readonly createdAt: string | undefined;
-  private readonly savedVersions: number[] | null;
+  private savedVersions: number[] | null;
+
+  /**
+   * The op's inputs, in order; the engine follows those that require grad. Tensors until
+   * backward releases the node; from then on parameters stay tensors and every other input is a
+   * {@link ReleasedInput} (its node, shape and dtype, not its values).
+   */
+  get inputs(): readonly (Tensor | ReleasedInput)[] {
+    return this.#inputs;
+  }
+
+  #inputs: readonly (Tensor | ReleasedInput)[];
+  #released = false;
+  /** The tensors the backward reads, checked for in-place changes; null once released. */
+  #saved: readonly Tensor[] | null;
 
   constructor(
     /** The op's name, equal to its exported function name. */
     readonly op: string,
-    /** The op's tensor inputs, in order; the engine follows those that require grad. */
-    readonly inputs: readonly Tensor[],
+    inputs: readonly Tensor[],
     /** Released (set to null) after backward unless the graph is retained. */
     public backwardFn: BackwardFn | null,
     /** Shape of the op's output: every incoming `gradOut` has it. */
     readonly outputShape: readonly number[],
     /** Dtype of the op's output: every incoming `gradOut` has it. */
     readonly outputDType: DType,
-    private readonly saved: readonly Tensor[] | null,
+    saved: readonly Tensor[] | null,
   ) {
+    this.#inputs = inputs;
+    this.#saved = saved;
     this.savedVersions = saved === null ? null : saved.map((t) => t.storage.version);
     this.createdAt = isAnomalyEnabled() ? creationStack() : undefined;
+  }
+
+  /**
+   * The inputs as tensors, for the engine running this node's backward.
+   * @throws Error once the node was released (its inputs' values may be gone).
+   */
+  tensorInputs(): readonly Tensor[] {
+    if (this.#released) {
+      throw new Error(`${this.op} #${this.id}: its inputs were released by backward`);
+    }
+    return this.#inputs as readonly Tensor[];
   }
 
   /** `mul #3 -> [2, 3] float32`: the op, its id and its output, without the engine's internals. */
@@ -79,20 +157,29 @@ export class Node {
     return `Node(${this.toString()})`;
   }
 
-  /** Frees what backward needed; a later backward through this node is an error. */
+  /**
+   * Frees what backward needed, and the node's hold on its inputs' values (see
+   * {@link ReleasedInput}); a later backward through this node is an error.
+   */
   release(): void {
+    if (this.#released) return;
+    this.#released = true;
     this.backwardFn = null;
     this.output = null;
+    this.#saved = null;
+    this.savedVersions = null;
+    this.#inputs = this.#inputs.map(releasedInput);
   }
 
   /** Throws if a tensor saved for backward was modified in place after the forward pass. */
   checkSavedVersions(): void {
-    if (this.saved === null || this.savedVersions === null) return;
-    for (let i = 0; i < this.saved.length; i++) {
-      const now = this.saved[i].storage.version;
+    const saved = this.#saved;
+    if (saved === null || this.savedVersions === null) return;
+    for (let i = 0; i < saved.length; i++) {
+      const now = saved[i].storage.version;
       if (now !== this.savedVersions[i]) {
         throw new Error(
-          `backward of ${this.op}: a tensor of shape [${this.saved[i].shape.join(", ")}] saved for the ` +
+          `backward of ${this.op}: a tensor of shape [${saved[i].shape.join(", ")}] saved for the ` +
             `gradient was modified in place after the forward pass (version ${this.savedVersions[i]} -> ${now}). ` +
             "Clone it before changing it, or change it outside the graph.",
         );

@@ -3,7 +3,7 @@
 
 import { formatShape } from "../tensor/shape.js";
 import type { Tensor } from "../tensor/tensor.js";
-import type { Node } from "./node.js";
+import type { Node, ReleasedInput } from "./node.js";
 
 /** At most this many values of a tensor are printed by {@link BackwardStep.toString}. */
 const SHOWN_VALUES = 6;
@@ -17,7 +17,7 @@ function values(t: Tensor): string {
 }
 
 /** How an input is called in a step: its name, the node that made it (`#3`), or its position. */
-function inputLabel(t: Tensor, i: number): string {
+function inputLabel(t: Tensor | ReleasedInput, i: number): string {
   if (t.name !== undefined) return t.name;
   if (t.gradFn !== null) return `${t.gradFn.op} #${t.gradFn.id}`;
   return `input ${i}`;

@@ -2,7 +2,7 @@
 // values and gradients) and a compact text listing in topological order, for teaching.
 
 import { topologicalOrder } from "../autograd/engine.js";
-import type { Node } from "../autograd/node.js";
+import { type Node, ReleasedInput } from "../autograd/node.js";
 import { formatShape } from "../tensor/shape.js";
 import type { Tensor } from "../tensor/tensor.js";
 
@@ -18,8 +18,9 @@ export interface GraphOptions {
   direction?: "LR" | "TB";
 }
 
-function preview(t: Tensor | null | undefined, max: number): string {
+function preview(t: Tensor | ReleasedInput | null | undefined, max: number): string {
   if (!t) return "";
+  if (t instanceof ReleasedInput) return "(freed by backward)";
   const values = Array.from(t.toArray().slice(0, max), (v) =>
     Number.isInteger(v) ? String(v) : v.toPrecision(4),
   );
@@ -30,18 +31,29 @@ function escapeLabel(text: string): string {
   return text.replace(/\\/g, "\\\\").replace(/"/g, '\\"');
 }
 
+/**
+ * A leaf of the graph: a tensor, or what a node an earlier backward released keeps of a
+ * constant (its shape, dtype and name, not its values).
+ */
+type Leaf = Tensor | ReleasedInput;
+
 interface Walk {
   order: Node[];
   /** The graph's leaves in creation order. */
-  leaves: Tensor[];
+  leaves: Leaf[];
   /** Each leaf's label: its `name`, else `leaf0`, `leaf1`, ... in creation order. */
-  names: Map<Tensor, string>;
+  names: Map<Leaf, string>;
+}
+
+/** The creation order of a leaf's storage. */
+function serialOf(leaf: Leaf): number {
+  return leaf instanceof ReleasedInput ? leaf.serial : leaf.storage.serial;
 }
 
 function walk(root: Tensor): Walk {
   const order = root.gradFn ? topologicalOrder([root.gradFn]) : [];
-  const leaves: Tensor[] = [];
-  const seen = new Set<Tensor>();
+  const leaves: Leaf[] = [];
+  const seen = new Set<Leaf>();
   if (!root.gradFn) leaves.push(root);
   for (const node of order) {
     for (const input of node.inputs) {
@@ -53,15 +65,15 @@ function walk(root: Tensor): Walk {
   }
   // Creation order (the order of their storage; a stable sort keeps walk order among views of
   // one storage), so `a` made before `b` is listed, and numbered, first.
-  leaves.sort((a, b) => a.storage.serial - b.storage.serial);
-  const names = new Map<Tensor, string>();
+  leaves.sort((a, b) => serialOf(a) - serialOf(b));
+  const names = new Map<Leaf, string>();
   let unnamed = 0;
   for (const leaf of leaves) names.set(leaf, leaf.name ?? `leaf${unnamed++}`);
   return { order, leaves, names };
 }
 
 /** `parameter` for a leaf that requires grad, `constant` otherwise. */
-function kindOf(leaf: Tensor): string {
+function kindOf(leaf: Leaf): string {
   return leaf.requiresGrad ? "parameter" : "constant";
 }
 
@@ -74,7 +86,7 @@ export function toDot(root: Tensor, options: GraphOptions = {}): string {
     `  rankdir="${options.direction ?? "LR"}";`,
     '  node [fontname="Helvetica", fontsize=10];',
   ];
-  const leafId = new Map<Tensor, string>();
+  const leafId = new Map<Leaf, string>();
   leaves.forEach((leaf, i) => {
     const id = `leaf${i}`;
     leafId.set(leaf, id);
@@ -83,7 +95,8 @@ export function toDot(root: Tensor, options: GraphOptions = {}): string {
       `${formatShape(leaf.shape)} ${leaf.dtype}`,
     ];
     if (options.values) parts.push(`value ${preview(leaf, max)}`);
-    if (options.grads && leaf.grad) parts.push(`grad ${preview(leaf.grad, max)}`);
+    const grad = leaf instanceof ReleasedInput ? null : leaf.grad;
+    if (options.grads && grad) parts.push(`grad ${preview(grad, max)}`);
     const style = leaf.requiresGrad
       ? 'style=filled, fillcolor="#dbeafe"'
       : 'style=filled, fillcolor="#f3f4f6"';
@@ -114,7 +127,7 @@ export function toDot(root: Tensor, options: GraphOptions = {}): string {
 export function graphListing(root: Tensor, options: GraphOptions = {}): string {
   const max = options.maxValues ?? 6;
   const { order, leaves, names } = walk(root);
-  const extras = (value: Tensor | null, grad: Tensor | null | undefined): string => {
+  const extras = (value: Leaf | null, grad: Tensor | null | undefined): string => {
     let text = "";
     if (options.values && value) text += ` = ${preview(value, max)}`;
     if (options.grads && grad) text += `, grad ${preview(grad, max)}`;
@@ -123,7 +136,7 @@ export function graphListing(root: Tensor, options: GraphOptions = {}): string {
   const lines: string[] = [];
   for (const leaf of leaves) {
     lines.push(
-      `${names.get(leaf)} = ${kindOf(leaf)} ${formatShape(leaf.shape)} ${leaf.dtype}${extras(leaf, leaf.grad)}`,
+      `${names.get(leaf)} = ${kindOf(leaf)} ${formatShape(leaf.shape)} ${leaf.dtype}${extras(leaf, leaf instanceof ReleasedInput ? null : leaf.grad)}`,
     );
   }
   for (const node of [...order].reverse()) {
