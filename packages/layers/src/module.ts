@@ -372,7 +372,12 @@ export abstract class Module {
         // Unconditional, so that a compiled step's trace does not depend on whether a
         // gradient was there before.
         if (setToNone) p.grad = null;
-        else if (p.grad !== null) p.grad = p.grad.detach().zero_();
+        else if (p.grad !== null) {
+          // Zeroed in place, as PyTorch does: the same gradient tensor (so a compiled step
+          // sees no new .grad), detached only when it carries a graph (createGraph).
+          const zeroed = p.grad.detach().zero_();
+          if (p.grad.gradFn !== null) p.grad = zeroed;
+        }
       }
     });
   }

@@ -97,10 +97,24 @@ describe("Module modes, gradients and dtype", () => {
     fc.forward(randn([4, 3]))
       .sum()
       .backward();
+    const grad = fc.weight.grad;
     fc.zeroGrad({ setToNone: false });
     expect(Array.from(fc.weight.grad!.toArray())).toEqual(new Array(6).fill(0));
+    expect(fc.weight.grad).toBe(grad); // zeroed in place, as PyTorch does
     fc.zeroGrad();
     expect(fc.weight.grad).toBeNull();
+  });
+
+  it("zeroGrad with setToNone false detaches a gradient that carries a graph", () => {
+    const fc = new Linear(3, 2);
+    fc.forward(randn([4, 3]))
+      .square()
+      .sum()
+      .backward({ createGraph: true });
+    expect(fc.weight.grad!.gradFn).not.toBeNull();
+    fc.zeroGrad({ setToNone: false });
+    expect(fc.weight.grad!.gradFn).toBeNull();
+    expect(Array.from(fc.weight.grad!.toArray())).toEqual(new Array(6).fill(0));
   });
 
   it("to(float64) casts float parameters and buffers and keeps int32 counters", () => {

@@ -6,7 +6,7 @@
 
 import { Storage } from "../tensor/storage.js";
 import type { Tensor } from "../tensor/tensor.js";
-import { activeTracer } from "../tensor/tracing.js";
+import { activeTracer, type OpTracer } from "../tensor/tracing.js";
 import {
   accumulateLeaf,
   deliverToLeaf,
@@ -89,10 +89,10 @@ export function runBackward(
   const { createGraph } = options;
   const results = options.inputs === null ? null : new GradientResults(options.inputs);
   const trace = currentTrace();
-  const dead =
-    createGraph || trace !== null || activeTracer() !== null ? null : new DeadGradients();
+  const tracer = activeTracer();
+  const dead = createGraph || trace !== null || tracer !== null ? null : new DeadGradients();
   try {
-    return walk(outputs, gradOutputs, options, results, trace, dead);
+    return walk(outputs, gradOutputs, options, results, trace, dead, tracer);
   } finally {
     dead?.finish();
   }
@@ -105,6 +105,7 @@ function walk(
   results: GradientResults | null,
   trace: ReturnType<typeof currentTrace>,
   dead: DeadGradients | null,
+  tracer: OpTracer | null,
 ): (Tensor | null)[] {
   const { createGraph, retainGraph } = options;
   const sums = new GradientSums(createGraph, dead);
@@ -153,6 +154,7 @@ function walk(
         );
       }
       node.checkSavedVersions();
+      tracer?.backwardRuns?.(node);
       // Read before the node is released, which lets go of its inputs.
       const inputs = node.tensorInputs();
       // A built-in backward keeps no gradOut: when nothing else holds its buffer either, the

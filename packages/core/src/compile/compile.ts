@@ -99,7 +99,7 @@ let modeEpoch = 0;
 
 /**
  * @internal Called when state a trace may depend on changes outside tensors (a module's
- * `train()`/`eval()`, a parameter replaced): every compiled function retraces on its next call.
+ * `train()`/`eval()`): every compiled function retraces on its next call.
  */
 export function invalidateTraces(): void {
   modeEpoch++;

@@ -6,6 +6,7 @@
 // (parameters, buffers, constants) appear as captured values, named when the caller says how.
 
 import { isGradEnabled } from "../autograd/grad-mode.js";
+import type { Node } from "../autograd/node.js";
 import { Generator } from "../tensor/random.js";
 import { formatShape } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
@@ -353,6 +354,8 @@ class GraphBuilder implements OpTracer {
   readonly #stack: TracedNode[] = [];
   /** Every tensor constructed while tracing: captured ones among them are "untraced". */
   readonly #made = new WeakMap<Tensor, string>();
+  /** The node that made each input with a graph, made before the trace: by node, the input's position. */
+  readonly #inputNodes = new Map<Node, number>();
   #captured = 0;
 
   constructor(
@@ -368,6 +371,7 @@ class GraphBuilder implements OpTracer {
       }
       const name = inputNames[i] ?? `input${i}`;
       this.inputs.push(this.#add(t, "input", null, name));
+      if (t.gradFn !== null) this.#inputNodes.set(t.gradFn, i);
     });
   }
 
@@ -402,9 +406,27 @@ class GraphBuilder implements OpTracer {
   }
 
   gradRead(t: Tensor, grad: Tensor | null): void {
-    if (this.#gradSeen.has(t)) return;
+    // A tensor made while tracing is made again by every replay, its .grad as it was then: the
+    // trace depends only on the .grad of tensors that were there before (parameters, inputs).
+    if (this.#gradSeen.has(t) || this.#made.has(t)) return;
     this.#gradSeen.add(t);
     this.gradReads.push({ tensor: t, grad });
+  }
+
+  /**
+   * Refuses a backward pass that runs on into the graph that made an input outside the function:
+   * a replay would run that part again on the traced call's tensors, not on the next input's
+   * graph, so its gradients would be wrong.
+   */
+  backwardRuns(node: Node): void {
+    const input = this.#inputNodes.get(node);
+    if (input === undefined) return;
+    throw new TraceError(
+      `backward() inside the traced function reached ${node.op} #${node.id}, which made ${this.inputs[input].label} ` +
+        "before the function was called: a replay would run that part of the backward again on the traced call's tensors, " +
+        "not on the graph of the next call's input. Trace the whole step, the forward that makes the input included, " +
+        "or pass the input detached (input.detach()) and run its part of the backward outside the function.",
+    );
   }
 
   created(t: Tensor): void {

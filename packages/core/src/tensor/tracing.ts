@@ -3,6 +3,7 @@
 // values (item, tolist, toArray), which a traced function may not base a decision on. With no
 // tracer active every check is one comparison with null.
 
+import type { Node } from "../autograd/node.js";
 import type { Tensor } from "./tensor.js";
 
 /** What an op call looks like to a tracer: the registry's name and kind of the op. */
@@ -35,6 +36,8 @@ export interface OpTracer {
   createdGenerator(generator: object): void;
   /** `tensor.grad` was read, and is `grad`. */
   gradRead(tensor: Tensor, grad: Tensor | null): void;
+  /** A backward pass is about to run `node`'s backward. */
+  backwardRuns?(node: Node): void;
 }
 
 /**

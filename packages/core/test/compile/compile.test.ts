@@ -509,6 +509,57 @@ describe("compile and the tensors it is passed", () => {
   });
 });
 
+describe("compile and the graphs of its inputs", () => {
+  it("refuses a backward that runs on into the graph that made an input outside the function", () => {
+    manualSeed(41);
+    const w = randn([3, 2]).requiresGrad_();
+    const lossAndBackward = compile((pred: Tensor, target: Tensor) => {
+      const loss = pred.sub(target).square().mean();
+      loss.backward();
+      return loss;
+    });
+    const pred = randn([5, 3]).matmul(w); // made outside, with a graph
+    expect(() => lossAndBackward(pred, randn([5, 2]))).toThrow(TraceError);
+    expect(() => lossAndBackward(randn([5, 3]).matmul(w), randn([5, 2]))).toThrow(
+      /backward\(\) inside the traced function reached matmul #\d+, which made input0 before the function was called: .*input\.detach\(\)/,
+    );
+    // Detached, the input is a constant to the function, which then compiles.
+    const detached = randn([5, 3]).matmul(w).detach().requiresGrad_();
+    const target = randn([5, 2]);
+    expect(lossAndBackward(detached, target).item()).toBeGreaterThan(0);
+    expect(detached.grad).not.toBeNull();
+  });
+
+  it("replays a step that reads the .grad of tensors it makes (retainGrad, a detached leaf)", () => {
+    const make = () => {
+      manualSeed(42);
+      const w = randn([4, 3]).requiresGrad_();
+      return (x: Tensor) => {
+        w.grad = null;
+        const h = x.matmul(w);
+        h.retainGrad();
+        const features = h.tanh();
+        const leaf = features.detach().requiresGrad_(); // a two-stage backward
+        leaf.square().sum().backward();
+        features.backward(leaf.grad!);
+        return [h.grad!, w.grad!];
+      };
+    };
+    const eager = make();
+    const compiled = compile(make());
+    for (let i = 0; i < 5; i++) {
+      const x = randn([2, 4]);
+      const [hGrad, wGrad] = eager(x);
+      const [cHGrad, cWGrad] = compiled(x);
+      expect(bits(cHGrad)).toEqual(bits(hGrad));
+      expect(bits(cWGrad)).toEqual(bits(wGrad));
+    }
+    // The first call and the first on new tensors trace; the others replay.
+    expect(compiled.traces).toBe(2);
+    expect(compiled.replays).toBe(3);
+  });
+});
+
 describe("compile inside compile", () => {
   it("runs a compiled function called during another's trace as plain code, so replays make its ops", () => {
     const w = tensor([1, 2, 3]);
