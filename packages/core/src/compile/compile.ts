@@ -227,7 +227,8 @@ class Plan {
     /** The traced call's result: the shape of every replay's result. */
     result: unknown,
     fuse: boolean,
-    reuse: boolean,
+    /** Why its arrays are not planned whatever the calls do (an option), or null. */
+    notPlanned: string | null,
   ) {
     // Its tensors stand for the replays' own: the plan does not keep the traced call's.
     this.resultTemplate = mapTensors(result, () => RESULT_SLOT);
@@ -252,13 +253,14 @@ class Plan {
     // or on tensors none of which requires grad.
     const recordsNoGraph = this.runsBackward || this.units.every((unit) => !unit.recordsGraph);
     const { contextTensors } = graph;
-    this.unplanned = !reuse
-      ? "compile(fn, { reuseArrays: false })"
-      : !recordsNoGraph
-        ? "calls record an autograd graph, which may hold any value after the call; a function that runs its own backward, or whose calls record no graph (under noGrad, or on tensors that do not require grad), gets a memory plan"
-        : this.runsBackward && contextTensors.length > 0
-          ? `${contextTensors.join(", ")} ${contextTensors.length === 1 ? "keeps" : "keep"} tensors in ctx.state, where a replay cannot see when backward reads them (saveForBackward can)`
-          : null;
+    this.unplanned =
+      notPlanned !== null
+        ? notPlanned
+        : !recordsNoGraph
+          ? "calls record an autograd graph, which may hold any value after the call; a function that runs its own backward, or whose calls record no graph (under noGrad, or on tensors that do not require grad), gets a memory plan"
+          : this.runsBackward && contextTensors.length > 0
+            ? `${contextTensors.join(", ")} ${contextTensors.length === 1 ? "keeps" : "keep"} tensors in ctx.state, where a replay cannot see when backward reads them (saveForBackward can)`
+            : null;
     const live = liveness(stepValueList, graph.outputs, graph.values.length);
     this.arrays =
       this.unplanned === null
@@ -1057,7 +1059,13 @@ export function compile<A extends Tensor[], R>(
     }
     const reason = aliased ?? stale ?? (plans.size === 0 ? "first call" : "new input signature");
     checkResult(result, firstSerial);
-    const plan = new Plan(graph, signature, modeEpoch, result, fuse, options.reuseArrays !== false);
+    const notPlanned =
+      options.check === true
+        ? "compile(fn, { check: true }) runs every call eagerly and compares it with the trace"
+        : options.reuseArrays === false
+          ? "compile(fn, { reuseArrays: false })"
+          : null;
+    const plan = new Plan(graph, signature, modeEpoch, result, fuse, notPlanned);
     if (known !== undefined && aliased === null) plan.inheritAliasChecks(known);
     traces++;
     plans.set(signature, plan);

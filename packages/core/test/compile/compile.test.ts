@@ -586,6 +586,10 @@ describe("compile with check", () => {
     for (let i = 0; i < 3; i++) expect(bits(step(x, y))).toEqual(bits(eager.step(x, y)));
     expect(step.traces).toBe(1);
     expect(step.replays).toBe(2);
+    // Its explain() says why nothing is planned (not that a later call will plan it).
+    expect(step.explain()).toContain(
+      "each a fresh garbage-collected array: compile(fn, { check: true }) runs every call eagerly and compares it with the trace",
+    );
   });
 
   it("accepts a tensor passed on the first call that the function also uses directly", () => {
