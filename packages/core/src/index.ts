@@ -15,7 +15,7 @@ export {
   vjp,
 } from "./autograd/functional.js";
 export { enableGrad, isGradEnabled, noGrad } from "./autograd/grad-mode.js";
-export { type BackwardFn, Node, record } from "./autograd/node.js";
+export { type BackwardFn, Node, ReleasedInput, record } from "./autograd/node.js";
 export { BackwardStep, traceBackward } from "./autograd/trace.js";
 export {
   type CompiledFunction,

@@ -128,6 +128,11 @@ function walk(
   }
   const order = topologicalOrder(roots);
   const needed = results === null ? null : nodesLeadingTo(order, results);
+  // A tracer sees every node the pass may run before anything runs, so that it can refuse the
+  // pass without having changed a gradient.
+  if (tracer?.backwardWillRun !== undefined) {
+    for (const node of order) if (needed === null || needed.has(node)) tracer.backwardWillRun(node);
+  }
   const needs = (t: Tensor) =>
     t.requiresGrad &&
     (needed === null || results!.has(t) || (t.gradFn !== null && needed.has(t.gradFn)));
@@ -154,7 +159,6 @@ function walk(
         );
       }
       node.checkSavedVersions();
-      tracer?.backwardRuns?.(node);
       // Read before the node is released, which lets go of its inputs.
       const inputs = node.tensorInputs();
       // A built-in backward keeps no gradOut: when nothing else holds its buffer either, the

@@ -29,8 +29,11 @@ export class ReleasedInput {
   constructor(
     /** The node that made the input (null for a constant leaf). */
     readonly gradFn: Node | null,
+    /** The input's shape. */
     readonly shape: readonly number[],
+    /** The input's dtype. */
     readonly dtype: DType,
+    /** Whether the input required grad (true for one a node made). */
     readonly requiresGrad: boolean,
     /** The input's `name`, if it had one. */
     readonly name: string | undefined,
@@ -50,6 +53,11 @@ export class ReleasedInput {
  * before. An input a node made is told apart by that node.
  */
 const releasedConstants = new WeakMap<Tensor, ReleasedInput>();
+
+/** The ReleasedInput some released node keeps of the constant `t`, if any (for graph drawings). */
+export function releasedFormOf(t: Tensor): ReleasedInput | undefined {
+  return releasedConstants.get(t);
+}
 
 /** What a released node keeps of `input`: a parameter itself, a {@link ReleasedInput} of anything else. */
 function releasedInput(input: Tensor | ReleasedInput): Tensor | ReleasedInput {
@@ -166,6 +174,8 @@ export class Node {
     this.#released = true;
     this.backwardFn = null;
     this.output = null;
+    // The tensor retainGrad() asked to fill has its .grad now; the node no longer needs it.
+    this.retained = null;
     this.#saved = null;
     this.savedVersions = null;
     this.#inputs = this.#inputs.map(releasedInput);

@@ -810,6 +810,8 @@ interface InputMeta {
   /** Null for a contiguous input. */
   readonly strides: readonly number[] | null;
   readonly requiresGrad: boolean;
+  /** Whether the input was made by an op that recorded a graph (it has a gradFn). */
+  readonly hasGraph: boolean;
 }
 
 function metaOf(t: Tensor): InputMeta {
@@ -818,6 +820,7 @@ function metaOf(t: Tensor): InputMeta {
     shape: t.shape,
     strides: t.isContiguous() ? null : t.strides,
     requiresGrad: t.requiresGrad,
+    hasGraph: t.gradFn !== null,
   };
 }
 
@@ -830,7 +833,12 @@ function sameSignature(
   for (let i = 0; i < inputs.length; i++) {
     const t = inputs[i];
     const m = last.of[i];
-    if (t.dtype !== m.dtype || t.requiresGrad !== m.requiresGrad || !sameShape(t.shape, m.shape)) {
+    if (
+      t.dtype !== m.dtype ||
+      t.requiresGrad !== m.requiresGrad ||
+      (t.gradFn !== null) !== m.hasGraph ||
+      !sameShape(t.shape, m.shape)
+    ) {
       return false;
     }
     const contiguous = t.isContiguous();
@@ -841,8 +849,9 @@ function sameSignature(
 }
 
 /**
- * What a trace depends on in a call: each input's dtype, shape and requiresGrad, and the
- * caller's grad mode (every call the function makes inherits it).
+ * What a trace depends on in a call: each input's dtype, shape and requiresGrad, whether it has
+ * a graph (a backward inside the function must not run into it: see the tracer's
+ * backwardWillRun), and the caller's grad mode (every call the function makes inherits it).
  */
 function signatureOf(inputs: readonly Tensor[]): string {
   // A non-contiguous input's strides too, as PyTorch's compiler guards on them: ops choose
@@ -854,7 +863,7 @@ function signatureOf(inputs: readonly Tensor[]): string {
       (t, i) =>
         `input${i}: ${t.dtype}${formatShape(t.shape)}` +
         `${t.isContiguous() ? "" : ` strides ${formatShape(t.strides)}`}` +
-        `${t.requiresGrad ? " requiresGrad" : ""}`,
+        `${t.requiresGrad ? (t.gradFn === null ? " requiresGrad" : " requiresGrad (made by an op)") : ""}`,
     )
     .join(", ");
   return isGradEnabled() ? tensors : `${tensors} (called under noGrad)`;

@@ -414,18 +414,19 @@ class GraphBuilder implements OpTracer {
   }
 
   /**
-   * Refuses a backward pass that runs on into the graph that made an input outside the function:
-   * a replay would run that part again on the traced call's tensors, not on the next input's
-   * graph, so its gradients would be wrong.
+   * Refuses, before it starts, a backward pass that would run on into the graph that made an
+   * input outside the function: a replay would run that part again on the traced call's
+   * tensors, not on the next input's graph, so its gradients would be wrong.
    */
-  backwardRuns(node: Node): void {
+  backwardWillRun(node: Node): void {
     const input = this.#inputNodes.get(node);
     if (input === undefined) return;
     throw new TraceError(
-      `backward() inside the traced function reached ${node.op} #${node.id}, which made ${this.inputs[input].label} ` +
+      `backward() inside the traced function would reach ${node.op} #${node.id}, which made ${this.inputs[input].label} ` +
         "before the function was called: a replay would run that part of the backward again on the traced call's tensors, " +
-        "not on the graph of the next call's input. Trace the whole step, the forward that makes the input included, " +
-        "or pass the input detached (input.detach()) and run its part of the backward outside the function.",
+        "not on the graph of the next call's input. Trace the whole step, the forward that makes the input included " +
+        "(a view of a parameter, say: take the view inside the function), or pass the input detached (input.detach()) " +
+        "and run its part of the backward outside the function.",
     );
   }
 

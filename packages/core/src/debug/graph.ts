@@ -2,7 +2,7 @@
 // values and gradients) and a compact text listing in topological order, for teaching.
 
 import { topologicalOrder } from "../autograd/engine.js";
-import { type Node, ReleasedInput } from "../autograd/node.js";
+import { type Node, ReleasedInput, releasedFormOf } from "../autograd/node.js";
 import { formatShape } from "../tensor/shape.js";
 import type { Tensor } from "../tensor/tensor.js";
 
@@ -43,6 +43,11 @@ interface Walk {
   leaves: Leaf[];
   /** Each leaf's label: its `name`, else `leaf0`, `leaf1`, ... in creation order. */
   names: Map<Leaf, string>;
+  /**
+   * The leaf a node's input stands for: the input itself, or for what a released node keeps of
+   * a constant that a node not released still reads, that constant (drawn once, with values).
+   */
+  leafOf: (input: Leaf) => Leaf;
 }
 
 /** The creation order of a leaf's storage. */
@@ -63,13 +68,23 @@ function walk(root: Tensor): Walk {
       }
     }
   }
+  // A graph partly released by an earlier backward: a constant read by a released node and by
+  // one still whole is one leaf, the tensor.
+  const alias = new Map<Leaf, Leaf>();
+  for (const leaf of leaves) {
+    if (leaf instanceof ReleasedInput) continue;
+    const released = releasedFormOf(leaf);
+    if (released !== undefined && seen.has(released)) alias.set(released, leaf);
+  }
+  const distinct = alias.size === 0 ? leaves : leaves.filter((leaf) => !alias.has(leaf));
   // Creation order (the order of their storage; a stable sort keeps walk order among views of
   // one storage), so `a` made before `b` is listed, and numbered, first.
-  leaves.sort((a, b) => serialOf(a) - serialOf(b));
+  distinct.sort((a, b) => serialOf(a) - serialOf(b));
   const names = new Map<Leaf, string>();
   let unnamed = 0;
-  for (const leaf of leaves) names.set(leaf, leaf.name ?? `leaf${unnamed++}`);
-  return { order, leaves, names };
+  for (const leaf of distinct) names.set(leaf, leaf.name ?? `leaf${unnamed++}`);
+  const leafOf = (input: Leaf) => alias.get(input) ?? input;
+  return { order, leaves: distinct, names, leafOf };
 }
 
 /** `parameter` for a leaf that requires grad, `constant` otherwise. */
@@ -80,7 +95,7 @@ function kindOf(leaf: Leaf): string {
 /** The graph that produced `root` as Graphviz DOT source (render it with any Graphviz). */
 export function toDot(root: Tensor, options: GraphOptions = {}): string {
   const max = options.maxValues ?? 6;
-  const { order, leaves, names } = walk(root);
+  const { order, leaves, names, leafOf } = walk(root);
   const lines = [
     "digraph koubai {",
     `  rankdir="${options.direction ?? "LR"}";`,
@@ -110,7 +125,7 @@ export function toDot(root: Tensor, options: GraphOptions = {}): string {
     lines.push(`  node${node.id} [shape=ellipse, label="${parts.map(escapeLabel).join("\\n")}"];`);
     for (const input of node.inputs) {
       if (input.gradFn) lines.push(`  node${input.gradFn.id} -> node${node.id};`);
-      else lines.push(`  ${leafId.get(input)} -> node${node.id};`);
+      else lines.push(`  ${leafId.get(leafOf(input))} -> node${node.id};`);
     }
   }
   lines.push("}");
@@ -126,7 +141,7 @@ export function toDot(root: Tensor, options: GraphOptions = {}): string {
  */
 export function graphListing(root: Tensor, options: GraphOptions = {}): string {
   const max = options.maxValues ?? 6;
-  const { order, leaves, names } = walk(root);
+  const { order, leaves, names, leafOf } = walk(root);
   const extras = (value: Leaf | null, grad: Tensor | null | undefined): string => {
     let text = "";
     if (options.values && value) text += ` = ${preview(value, max)}`;
@@ -140,7 +155,7 @@ export function graphListing(root: Tensor, options: GraphOptions = {}): string {
     );
   }
   for (const node of [...order].reverse()) {
-    const args = node.inputs.map((t) => (t.gradFn ? `%${t.gradFn.id}` : names.get(t)));
+    const args = node.inputs.map((t) => (t.gradFn ? `%${t.gradFn.id}` : names.get(leafOf(t))));
     lines.push(
       `%${node.id} = ${node.op}(${args.join(", ")}) -> ${formatShape(node.outputShape)} ${node.outputDType}` +
         extras(node.output, node.retained?.grad),

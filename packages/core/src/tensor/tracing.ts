@@ -36,8 +36,8 @@ export interface OpTracer {
   createdGenerator(generator: object): void;
   /** `tensor.grad` was read, and is `grad`. */
   gradRead(tensor: Tensor, grad: Tensor | null): void;
-  /** A backward pass is about to run `node`'s backward. */
-  backwardRuns?(node: Node): void;
+  /** A backward pass is about to start and may run `node`'s backward (told of each first). */
+  backwardWillRun?(node: Node): void;
 }
 
 /**

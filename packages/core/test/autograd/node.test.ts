@@ -39,6 +39,24 @@ describe("a node released by backward", () => {
     expect(w.grad!.shape).toEqual([16, 8]);
   });
 
+  it("lets go of a retainGrad() intermediate, which has its gradient by then", async () => {
+    const w = randn([4, 4], { requiresGrad: true });
+    const kept: Tensor[] = [];
+    const refs: WeakRef<Tensor>[] = [];
+    let hGrad: number[] = [];
+    (() => {
+      const h = randn([2, 4]).matmul(w);
+      h.retainGrad();
+      const loss = h.exp().sum();
+      loss.backward();
+      hGrad = Array.from(h.grad!.toArray());
+      kept.push(loss);
+      refs.push(new WeakRef(h));
+    })();
+    expect(hGrad).toHaveLength(8);
+    expect(await collected(refs)).toEqual([true]);
+  });
+
   it("keeps every value while the graph is retained", async () => {
     const w = randn([4, 4], { requiresGrad: true });
     const refs: WeakRef<Tensor>[] = [];
@@ -121,5 +139,19 @@ describe("a node released by backward", () => {
       expect.stringMatching(/^%\d+ = add\(%\d+, c\) -> \[2\] float32$/),
       expect.stringMatching(/^%\d+ = sum\(%\d+\) -> \[\] float32$/),
     ]);
+  });
+
+  it("draws a constant once when one of the nodes reading it was released and another not", () => {
+    const w = tensor([1, 2], { requiresGrad: true });
+    const c = tensor([3, 4]);
+    const h = w.mul(c);
+    const y2 = h.add(c).sum();
+    h.sum().backward(); // releases mul (and the first sum), not add
+    const lines = graphListing(y2, { values: true }).split("\n");
+    expect(lines.filter((l) => l.includes("constant"))).toEqual([
+      "leaf1 = constant [2] float32 = [3, 4]",
+    ]);
+    expect(lines).toContainEqual(expect.stringMatching(/^%\d+ = mul\(leaf0, leaf1\)/));
+    expect(lines).toContainEqual(expect.stringMatching(/^%\d+ = add\(%\d+, leaf1\)/));
   });
 });

@@ -521,13 +521,37 @@ describe("compile and the graphs of its inputs", () => {
     const pred = randn([5, 3]).matmul(w); // made outside, with a graph
     expect(() => lossAndBackward(pred, randn([5, 2]))).toThrow(TraceError);
     expect(() => lossAndBackward(randn([5, 3]).matmul(w), randn([5, 2]))).toThrow(
-      /backward\(\) inside the traced function reached matmul #\d+, which made input0 before the function was called: .*input\.detach\(\)/,
+      /backward\(\) inside the traced function would reach matmul #\d+, which made input0 before the function was called: .*input\.detach\(\)/,
     );
     // Detached, the input is a constant to the function, which then compiles.
     const detached = randn([5, 3]).matmul(w).detach().requiresGrad_();
     const target = randn([5, 2]);
     expect(lossAndBackward(detached, target).item()).toBeGreaterThan(0);
     expect(detached.grad).not.toBeNull();
+  });
+
+  it("refuses before any gradient changed, also on a later call after leaf inputs, and for a view", () => {
+    manualSeed(43);
+    const w = randn([3, 2]).requiresGrad_();
+    const head = randn([2]).requiresGrad_();
+    const step = compile((pred: Tensor) => {
+      const loss = pred.matmul(head).square().sum();
+      loss.backward();
+      return loss;
+    });
+    // Two calls on leaves that require grad: traced (and checked), head.grad accumulates.
+    step(randn([4, 2]).requiresGrad_());
+    step(randn([4, 2]).requiresGrad_());
+    head.grad = null;
+    // An input made by an op is another signature: traced, and refused before the pass ran.
+    expect(() => step(randn([4, 3]).matmul(w))).toThrow(
+      /would reach matmul #\d+, which made input0/,
+    );
+    expect(head.grad).toBeNull();
+    expect(w.grad).toBeNull();
+    // A view of a parameter passed as the input is made by an op too.
+    expect(() => step(w.t().t())).toThrow(/take the view inside the function/);
+    expect(w.grad).toBeNull();
   });
 
   it("replays a step that reads the .grad of tensors it makes (retainGrad, a detached leaf)", () => {
