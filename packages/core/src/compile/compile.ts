@@ -105,6 +105,21 @@ export function invalidateTraces(): void {
   modeEpoch++;
 }
 
+/**
+ * `error`, thrown by a replayed call made inside a composite the user called (a target checked by
+ * nllLoss inside crossEntropy), with that composite named: a replay runs the composite's calls,
+ * not its own checks, so the message names an op the user may never have called.
+ */
+function inReplayOf(unit: TracedNode, error: unknown): unknown {
+  let outer: TracedNode | null = null;
+  for (let n = unit.parent; n !== null; n = n.parent) if (n.kind === "composite") outer = n;
+  if (outer === null || !(error instanceof Error) || error.message.startsWith(`${outer.op}:`)) {
+    return error;
+  }
+  error.message += ` (in ${outer.op}, whose calls compile() replays one by one)`;
+  return error;
+}
+
 /** The custom op or effect a call was made inside of, if any (its values stay inside it). */
 function enclosing(node: TracedNode | null): TracedNode | null {
   for (let n = node?.parent ?? null; n !== null; n = n.parent) {
@@ -514,6 +529,8 @@ class Plan {
     let result: unknown;
     try {
       result = unit.again(...(args as never[]));
+    } catch (error) {
+      throw inReplayOf(unit, error);
     } finally {
       scratch.release(unit); // also when the call throws: the list must not keep its tensors
     }

@@ -584,6 +584,22 @@ describe("compile and the graphs of its inputs", () => {
   });
 });
 
+describe("compile and errors of replayed calls", () => {
+  it("names the composite the user called when a call replayed inside it throws", () => {
+    const logits = randn([4, 3]);
+    const loss = compile((x: Tensor, y: Tensor) => crossEntropy(x, y));
+    for (let i = 0; i < 3; i++) loss(logits, tensor([0, 1, 2, 1], { dtype: "int32" }));
+    expect(loss.replays).toBeGreaterThan(0);
+    // Eager, crossEntropy checks the targets itself; a replay runs nllLoss's check.
+    expect(() => crossEntropy(logits, tensor([0, 1, 5, 1], { dtype: "int32" }))).toThrow(
+      "crossEntropy: target[2] = 5 is out of range for 3 classes",
+    );
+    expect(() => loss(logits, tensor([0, 1, 5, 1], { dtype: "int32" }))).toThrow(
+      /^nllLoss: target\[2\] = 5 is out of range for 3 classes .* \(in crossEntropy, whose calls compile\(\) replays one by one\)$/,
+    );
+  });
+});
+
 describe("compile inside compile", () => {
   it("runs a compiled function called during another's trace as plain code, so replays make its ops", () => {
     const w = tensor([1, 2, 3]);
