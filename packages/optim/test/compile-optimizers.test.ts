@@ -153,3 +153,61 @@ describe.each(rows)("a compiled step with %s and %s", (optimizerName, scheduleNa
     },
   );
 });
+
+/** Schedulers stepped inside the compiled step, each given the step's loss tensor when it reads one. */
+const INSIDE: Record<string, (o: Optimizer) => { step(loss: Tensor): void }> = {
+  StepLR: (o) => {
+    const s = new StepLR(o, { stepSize: 2, gamma: 0.5 });
+    return { step: () => s.step() };
+  },
+  SequentialLR: (o) => {
+    const s = new SequentialLR(o, {
+      schedulers: [
+        new LinearLR(o, { startFactor: 0.5, totalIters: 2 }),
+        new ExponentialLR(o, { gamma: 0.7 }),
+      ],
+      milestones: [2],
+    });
+    return { step: () => s.step() };
+  },
+  OneCycleLR: (o) => {
+    const s = new OneCycleLR(o, { maxLr: 0.05, totalSteps: 8 });
+    return { step: () => s.step() };
+  },
+  "ReduceLROnPlateau on the loss tensor": (o) => {
+    const s = new ReduceLROnPlateau(o, { patience: 0, factor: 0.5, mode: "max" });
+    return { step: (loss) => s.step(loss) };
+  },
+};
+
+describe.each(Object.keys(INSIDE))("a compiled step that steps %s inside", (name) => {
+  it("replays the scheduler's step as eager code makes it, bit for bit", () => {
+    const run = (compiled: boolean) => {
+      const p = model();
+      const optimizer = new SGD([p.w1, p.b1, p.w2], { lr: 0.05, momentum: 0.9 });
+      const schedule = INSIDE[name](optimizer);
+      const step = (x: Tensor, y: Tensor): Tensor => {
+        optimizer.zeroGrad();
+        const loss = x.matmul(p.w1).add(p.b1).tanh().matmul(p.w2).sub(y).square().mean();
+        loss.backward();
+        optimizer.step();
+        schedule.step(loss);
+        return loss;
+      };
+      const compiledStep = compiled ? compile(step) : null;
+      const generator = new Generator(22);
+      const lrs: number[] = [];
+      for (let i = 0; i < 8; i++) {
+        (compiledStep ?? step)(randn([5, 4], { generator }), randn([5, 2], { generator }));
+        lrs.push(optimizer.paramGroups[0].lr);
+      }
+      return { lrs, w1: Array.from(p.w1.toArray()), replays: compiledStep?.replays ?? 0 };
+    };
+    const eager = run(false);
+    const compiled = run(true);
+    expect(compiled.lrs).toEqual(eager.lrs);
+    expect(compiled.w1).toEqual(eager.w1);
+    expect(compiled.replays).toBe(6);
+    expect(new Set(eager.lrs).size).toBeGreaterThan(1); // the rate did change
+  });
+});

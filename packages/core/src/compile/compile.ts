@@ -4,6 +4,7 @@
 // recorded for a function that runs its own backward, the engine does not sort nodes, and the
 // function's own JavaScript (module lookups, argument plumbing) does not run.
 
+import { isAnomalyEnabled } from "../autograd/anomaly.js";
 import { isGradEnabled, setGradEnabled } from "../autograd/grad-mode.js";
 import { bytesPerElement, setArrayPool, type TypedArray } from "../tensor/dtype.js";
 import type { Generator } from "../tensor/random.js";
@@ -1020,6 +1021,8 @@ export function compile<A extends Tensor[], R>(
         ? options.log
         : null;
   const plans = new Map<string, Plan>();
+  /** Signatures whose calls ran detectAnomaly inside: they run eagerly. */
+  const underAnomaly = new Set<string>();
   let latest: Plan | null = null;
   let traces = 0;
   let replays = 0;
@@ -1037,6 +1040,14 @@ export function compile<A extends Tensor[], R>(
     // Called while another function is traced (a compiled function inside a compiled one):
     // run as plain code, so that the outer trace records these ops and its replays make them.
     if (activeTracer() !== null) return fn(...inputs);
+    // Under detectAnomaly every op checks its result, which a replay (and a fused pass) would
+    // not: such a call runs eagerly, checks included.
+    if (isAnomalyEnabled()) {
+      log?.(
+        `compile: ran ${fn.name || "the function"} eagerly (called under detectAnomaly, whose checks a replay would skip)`,
+      );
+      return fn(...inputs);
+    }
     // The latest call's signature string, when this call's would be the same (no string made).
     if (lastSignature === null || !sameSignature(lastSignature, inputs)) {
       lastSignature = {
@@ -1046,6 +1057,7 @@ export function compile<A extends Tensor[], R>(
       };
     }
     const signature = lastSignature.text;
+    if (underAnomaly.has(signature)) return fn(...inputs);
     const known = plans.get(signature);
     const stale = known?.staleness(inputs) ?? null;
     const aliasCheck = known !== undefined && stale === null && known.needsAliasCheck(inputs);
@@ -1073,6 +1085,15 @@ export function compile<A extends Tensor[], R>(
     }
     const firstSerial = Storage.nextSerial();
     const { graph, result } = trace(fn as (...t: Tensor[]) => R, inputs);
+    if (graph.underAnomaly) {
+      // detectAnomaly inside the function checks every op's result, which a replay would not.
+      underAnomaly.add(signature);
+      plans.delete(signature);
+      log?.(
+        `compile: ${fn.name || "the function"} runs detectAnomaly inside, whose checks a replay would skip: it runs eagerly from now on for ${signature}`,
+      );
+      return result;
+    }
     const aliased = aliasCheck ? known.checkAliases(inputs, graph) : null;
     if (aliasCheck && aliased === null) {
       // The trace ran the call eagerly, and the plan's inputs are what the function received.

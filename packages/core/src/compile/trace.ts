@@ -5,9 +5,10 @@
 // compiler fuses the primitives). Tensors the function did not receive and no op made
 // (parameters, buffers, constants) appear as captured values, named when the caller says how.
 
+import { isAnomalyEnabled } from "../autograd/anomaly.js";
 import { isGradEnabled } from "../autograd/grad-mode.js";
 import type { Node } from "../autograd/node.js";
-import { Generator } from "../tensor/random.js";
+import { defaultGenerator, Generator } from "../tensor/random.js";
 import { formatShape } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
 import { type OpTracer, setActiveTracer, type TracedOpInfo, WithSaved } from "../tensor/tracing.js";
@@ -209,6 +210,11 @@ export interface TracedGraph {
    * replay cannot tell when their backward reads them.
    */
   readonly contextTensors: readonly string[];
+  /**
+   * True when a call ran under `detectAnomaly` (inside the function): its checks run per op,
+   * which a replay would skip, so compile() runs such a function eagerly.
+   */
+  readonly underAnomaly: boolean;
   /** Every value, by id. */
   readonly values: readonly TracedValue[];
   /** Every context a call made for a later one (custom ops' contexts), by id. */
@@ -333,6 +339,15 @@ function firstLineOutside(stack: string): string | null {
   return null;
 }
 
+/** Whether `value` holds a tensor, in arrays and plain objects (cycles cut at depth 64). */
+function holdsTensor(value: unknown, depth: number): boolean {
+  if (value instanceof Tensor) return true;
+  if (value === null || typeof value !== "object" || depth > 64) return false;
+  if (Array.isArray(value)) return value.some((v) => holdsTensor(v, depth + 1));
+  if (Object.getPrototypeOf(value) !== Object.prototype) return false;
+  return Object.values(value).some((v) => holdsTensor(v, depth + 1));
+}
+
 /** Records op calls into a graph; the tracer {@link trace} installs. */
 class GraphBuilder implements OpTracer {
   readonly values: TracedValue[] = [];
@@ -357,6 +372,8 @@ class GraphBuilder implements OpTracer {
   /** The node that made each input with a graph, made before the trace: by node, the input's position. */
   readonly #inputNodes = new Map<Node, number>();
   #captured = 0;
+  /** Whether a call ran under detectAnomaly, whose checks a replay would skip. */
+  underAnomaly = false;
 
   constructor(
     inputs: readonly Tensor[],
@@ -438,6 +455,26 @@ class GraphBuilder implements OpTracer {
     this.#madeGenerators.add(generator);
   }
 
+  /**
+   * Refuses reseeding or cloning a generator while tracing, except one the function made and has
+   * not drawn from yet (a replay makes it again in the state of its first draw): a replay runs no
+   * JavaScript, so it would neither reseed nor clone, and would draw on along the stream.
+   */
+  generatorUsed(generator: object, method: string): void {
+    if (this.#madeGenerators.has(generator) && !this.#generatorOf.has(generator)) return;
+    const at = callerLine();
+    const which =
+      generator === defaultGenerator
+        ? "the default generator"
+        : this.#madeGenerators.has(generator)
+          ? "a generator the function made and has drawn from"
+          : "a generator made outside the function";
+    throw new TraceError(
+      `${method}() on ${which} while the function is traced${at === null ? "" : ` at ${at}`}: a replay does not run it, so it would draw on along the stream instead. ` +
+        "Seed outside the compiled function, or make a new Generator(seed) inside it (a replay makes it again in that state).",
+    );
+  }
+
   /** The traced form of a generator the function made, from its state now (its first use). */
   #generator(generator: Generator): TracedGenerator {
     let traced = this.#generatorOf.get(generator);
@@ -455,7 +492,16 @@ class GraphBuilder implements OpTracer {
     const handle = this.#handleOf.get(arg);
     if (handle !== undefined) return handle;
     if (arg instanceof Generator && this.#madeGenerators.has(arg)) return this.#generator(arg);
-    if (depth > 3) return String(arg);
+    // Deeper than a call's arguments reach for tensors (a 5-d literal's innermost rows): kept
+    // as they are, which a replay passes again; a tensor that deep could not be replaced.
+    if (depth > 3) {
+      if (holdsTensor(arg, 0)) {
+        throw new TraceError(
+          "a call's argument holds a tensor nested more than four arrays or objects deep, which a replay could not replace by the next call's; pass it less deeply nested",
+        );
+      }
+      return arg as TracedArg;
+    }
     if (Array.isArray(arg)) return arg.map((a) => this.#arg(a, depth + 1));
     // Typed arrays, generators and other class instances are kept as they are.
     if (Object.getPrototypeOf(arg) !== Object.prototype) return arg;
@@ -465,6 +511,7 @@ class GraphBuilder implements OpTracer {
   }
 
   enter(op: TracedOpInfo, args: readonly unknown[], again: (...args: never[]) => unknown): void {
+    if (isAnomalyEnabled()) this.underAnomaly = true;
     let n = args.length;
     while (n > 0 && args[n - 1] === undefined) n--;
     const traced = args.slice(0, n).map((a) => this.#arg(a, 0));
@@ -535,6 +582,7 @@ class GraphBuilder implements OpTracer {
     const { values, handles, generators, inputs, nodes, allNodes, gradReads, contextTensors } =
       this;
     return {
+      underAnomaly: this.underAnomaly,
       gradReads,
       contextTensors,
       values,

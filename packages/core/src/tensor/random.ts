@@ -21,7 +21,7 @@ export class Generator {
   private spareNormal: number | null = null;
 
   constructor(seed = 0) {
-    this.manualSeed(seed);
+    this.#seed(seed);
     // A generator made inside a compiled function is made again by every call (see compile).
     activeTracer()?.createdGenerator(this);
   }
@@ -38,6 +38,7 @@ export class Generator {
    * ```
    */
   cloneState(): Generator {
+    activeTracer()?.generatorUsed?.(this, "cloneState");
     const copy = new Generator();
     copy.s0 = this.s0;
     copy.s1 = this.s1;
@@ -49,6 +50,11 @@ export class Generator {
 
   /** Resets the stream to the start of the sequence for `seed` (any finite number). */
   manualSeed(seed: number): this {
+    activeTracer()?.generatorUsed?.(this, "manualSeed");
+    return this.#seed(seed);
+  }
+
+  #seed(seed: number): this {
     if (!Number.isFinite(seed))
       throw new RangeError(`manualSeed: seed must be a finite number, got ${seed}`);
     let state = (Math.trunc(seed) ^ Math.trunc(seed / 2 ** 32)) | 0;

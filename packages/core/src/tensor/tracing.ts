@@ -34,6 +34,8 @@ export interface OpTracer {
   created(tensor: Tensor): void;
   /** A random generator was constructed (random ops may receive it). */
   createdGenerator(generator: object): void;
+  /** `generator` is being reseeded or cloned by `method` (manualSeed, cloneState). */
+  generatorUsed?(generator: object, method: string): void;
   /** `tensor.grad` was read, and is `grad`. */
   gradRead(tensor: Tensor, grad: Tensor | null): void;
   /** A backward pass is about to start and may run `node`'s backward (told of each first). */

@@ -6,17 +6,20 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { describe, expect, it } from "vitest";
 import {
+  AnomalyError,
   type CompiledFunction,
   CompileError,
   compile,
   crossEntropy,
   customOp,
+  detectAnomaly,
   dropout,
   Generator,
   logSoftmax,
   manualSeed,
   nllLoss,
   noGrad,
+  rand,
   randint,
   randn,
   type Tensor,
@@ -597,6 +600,79 @@ describe("compile and errors of replayed calls", () => {
     expect(() => loss(logits, tensor([0, 1, 5, 1], { dtype: "int32" }))).toThrow(
       /^nllLoss: target\[2\] = 5 is out of range for 3 classes .* \(in crossEntropy, whose calls compile\(\) replays one by one\)$/,
     );
+  });
+});
+
+describe("compile and what a replay cannot see", () => {
+  it("refuses reseeding or cloning a generator it did not just make, naming the line", () => {
+    const x = randn([4]);
+    const seeded = compile((a: Tensor) => {
+      manualSeed(123);
+      return a.add(rand([4]));
+    });
+    expect(() => seeded(x)).toThrow(TraceError);
+    expect(() => seeded(x)).toThrow(
+      /^manualSeed\(\) on the default generator while the function is traced at .*compile\.test\.ts.*: a replay does not run it/,
+    );
+    const outside = new Generator(3);
+    const cloned = compile((a: Tensor) => a.add(rand([4], { generator: outside.cloneState() })));
+    expect(() => cloned(x)).toThrow(/cloneState\(\) on a generator made outside the function/);
+    const reseeded = compile((a: Tensor) => {
+      const g = new Generator(5);
+      const first = rand([4], { generator: g });
+      g.manualSeed(5);
+      return a.add(first).add(rand([4], { generator: g }));
+    });
+    expect(() => reseeded(x)).toThrow(
+      /manualSeed\(\) on a generator the function made and has drawn from/,
+    );
+  });
+
+  it("replays a generator the function makes and seeds before its first draw", () => {
+    const f = (a: Tensor) => {
+      const g = new Generator(1);
+      g.manualSeed(9); // before any draw: the state a replay makes it in
+      return a.add(rand([4], { generator: g.cloneState() }));
+    };
+    const compiled = compile(f);
+    for (let i = 0; i < 4; i++) {
+      const x = randn([4]);
+      expect(bits(compiled(x))).toEqual(bits(f(x)));
+    }
+    expect(compiled.replays).toBe(2);
+  });
+
+  it("runs eagerly, every check included, under detectAnomaly inside or around it", () => {
+    const w = tensor([1, 1, 1, 1]).requiresGrad_();
+    const inside = compile((a: Tensor) =>
+      detectAnomaly(() => {
+        w.grad = null;
+        const loss = a.sqrt().mul(w).sum();
+        loss.backward();
+        return loss;
+      }),
+    );
+    const around = compile((a: Tensor) => noGrad(() => a.sqrt().mul(2).add(1)));
+    for (let i = 0; i < 3; i++) {
+      inside(tensor([1, 4, 9, 16]));
+      around(tensor([1, 4, 9, 16]));
+    }
+    expect(around.replays).toBe(1);
+    const negative = tensor([1, -4, 9, 16]);
+    expect(() => inside(negative)).toThrow(AnomalyError);
+    expect(inside.replays).toBe(0);
+    expect(() => detectAnomaly(() => around(negative))).toThrow(AnomalyError);
+    expect(bits(around(negative))[1]).toBeNaN(); // without detectAnomaly, NaN as eagerly
+  });
+
+  it("keeps a literal nested deeper than four arrays as it is", () => {
+    const f = (a: Tensor) => a.add(tensor([[[[[1.5, 2.5]]]]]));
+    const compiled = compile(f);
+    for (let i = 0; i < 4; i++) {
+      const x = randn([2]);
+      expect(bits(compiled(x))).toEqual(bits(f(x)));
+    }
+    expect(compiled.replays).toBe(2);
   });
 });
 

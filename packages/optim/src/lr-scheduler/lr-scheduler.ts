@@ -2,6 +2,7 @@
 // `lastEpoch` and writes `getLr()`'s values into the optimizer's groups; subclasses compute
 // new rates from the current ones (the "chainable" form), with a closed form for jumps.
 
+import { activeTracer, tracedCall } from "@koubai/core/internal";
 import type { Optimizer, ParamGroup } from "../optimizer.js";
 
 /** The JSON-serialisable form of a scheduler's state (everything but the optimizer). */
@@ -119,8 +120,22 @@ export abstract class LRScheduler {
     this.step();
   }
 
-  /** Advances the schedule by one step and updates every group's `lr`. */
+  /**
+   * Advances the schedule by one step and updates every group's `lr`. Inside a compiled
+   * function, a replay makes this call again, as it does `optimizer.step()`.
+   */
   step(): void {
+    const tracer = activeTracer();
+    if (tracer === null) {
+      this.advance();
+      return;
+    }
+    const advance = () => this.advance();
+    tracedCall(tracer, { name: `${this.typeName()}.step`, kind: "effect" }, [], advance, advance);
+  }
+
+  /** What `step()` does: the next epoch's rates, written into the groups. */
+  protected advance(): void {
     this.stepCount += 1;
     this.lastEpoch += 1;
     this.apply(this.getLr());

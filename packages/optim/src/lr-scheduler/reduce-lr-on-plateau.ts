@@ -3,6 +3,7 @@
 // epoch, so it stands apart from the LRScheduler base class (see the class comment).
 
 import type { Tensor } from "@koubai/core";
+import { activeTracer, tracedCall } from "@koubai/core/internal";
 import { Optimizer } from "../optimizer.js";
 import { kindMismatch, type SchedulerStateDict } from "./lr-scheduler.js";
 
@@ -196,6 +197,23 @@ export class ReduceLROnPlateau {
    * lowers the rates if it has not improved for more than `patience` epochs.
    */
   step(metric: number | Tensor): void {
+    const tracer = activeTracer();
+    if (tracer === null) {
+      this.#advance(metric);
+      return;
+    }
+    // Inside a compiled function a replay makes this call again, with that call's metric tensor
+    // (a number stays what it was when traced).
+    tracedCall(
+      tracer,
+      { name: "ReduceLROnPlateau.step", kind: "effect" },
+      [metric],
+      () => this.#advance(metric),
+      (m: number | Tensor) => this.#advance(m),
+    );
+  }
+
+  #advance(metric: number | Tensor): void {
     const current = this.toNumber(metric);
     this.lastEpoch += 1;
     if (this.isBetter(current, this.best)) {

@@ -66,7 +66,7 @@ export class SequentialLR extends LRScheduler {
   }
 
   /** Advances the active scheduler (restarting the next one at its milestone). */
-  override step(): void {
+  protected override advance(): void {
     this.lastEpoch += 1;
     const idx = this.milestones.filter((m) => m <= this.lastEpoch).length;
     const scheduler = this.schedulers[idx];
