@@ -1,6 +1,7 @@
 // Shared checks for optimizer options and for the gradients an update is about to read.
 
-import { Tensor } from "@koubai/core";
+import { Tensor, TraceError } from "@koubai/core";
+import { activeTracer } from "@koubai/core/internal";
 
 /**
  * Throws a RangeError unless `value` is a finite number >= 0. torch 1.13 also accepts an
@@ -59,4 +60,16 @@ export function checkedGrad(where: string, p: Tensor, grad: Tensor): Tensor {
     );
   }
   return grad;
+}
+
+/**
+ * Throws a TraceError naming `where` while a function is traced for compile(): restoring saved
+ * state changes JavaScript objects (group options, step counts), which a replay would not change
+ * again, so every later call would go on from the traced call's state instead.
+ */
+export function refuseWhileTraced(where: string): void {
+  if (activeTracer() === null) return;
+  throw new TraceError(
+    `${where} inside a function traced for compile(): a replay would not restore the state again, and would go on from the traced call's. Restore it between calls, outside the compiled function.`,
+  );
 }

@@ -4,6 +4,7 @@
 
 import { enableGrad, noGrad, Tensor } from "@koubai/core";
 import { activeTracer, tracedCall } from "@koubai/core/internal";
+import { refuseWhileTraced } from "./check.js";
 import {
   deserializeTensor,
   isSerializedTensor,
@@ -262,6 +263,7 @@ export abstract class Optimizer<G extends ParamGroup = ParamGroup, S extends obj
    */
   loadStateDict(stateDict: OptimizerStateDict): void {
     const name = `${this.typeName()}.loadStateDict`;
+    refuseWhileTraced(name);
     const saved = (stateDict as Partial<OptimizerStateDict> | null)?.paramGroups;
     const savedState = (stateDict as Partial<OptimizerStateDict> | null)?.state;
     if (

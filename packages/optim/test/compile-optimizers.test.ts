@@ -211,3 +211,62 @@ describe.each(Object.keys(INSIDE))("a compiled step that steps %s inside", (name
     expect(new Set(eager.lrs).size).toBeGreaterThan(1); // the rate did change
   });
 });
+
+describe("a compiled step and optimizer or scheduler state", () => {
+  it("makes a scheduler built inside the step as eager code does (its first step is not replayed)", () => {
+    const run = (compiled: boolean) => {
+      const p = model();
+      const optimizer = new SGD([p.w1, p.b1, p.w2], { lr: 0.1 });
+      const step = (x: Tensor) => {
+        new StepLR(optimizer, { stepSize: 1, gamma: 0.5 }); // sets lr to its initial rate
+        optimizer.zeroGrad();
+        const loss = x.matmul(p.w1).add(p.b1).tanh().matmul(p.w2).square().mean();
+        loss.backward();
+        optimizer.step();
+        return loss;
+      };
+      const compiledStep = compiled ? compile(step) : null;
+      const lrs: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        (compiledStep ?? step)(randn([3, 4]));
+        lrs.push(optimizer.paramGroups[0].lr);
+      }
+      return { lrs, replays: compiledStep?.replays ?? 0 };
+    };
+    const compiled = run(true);
+    expect(compiled.lrs).toEqual(run(false).lrs);
+    expect(compiled.lrs).toEqual([0.1, 0.1, 0.1, 0.1, 0.1]);
+    expect(compiled.replays).toBe(3);
+  });
+
+  it("refuses loading an optimizer's or a scheduler's state inside the step, which a replay would not do again", () => {
+    const p = model();
+    const optimizer = new Adam([p.w1, p.b1, p.w2], { lr: 0.01 });
+    const scheduler = new StepLR(optimizer, { stepSize: 1, gamma: 0.5 });
+    const plateau = new ReduceLROnPlateau(optimizer);
+    const saved = optimizer.stateDict();
+    const savedScheduler = scheduler.stateDict();
+    const savedPlateau = plateau.stateDict();
+    const withOptimizer = compile((x: Tensor) => {
+      optimizer.loadStateDict(saved);
+      return x.mul(2);
+    });
+    expect(() => withOptimizer(randn([2]))).toThrow(
+      "Adam.loadStateDict inside a function traced for compile(): a replay would not restore the state again",
+    );
+    const withScheduler = compile((x: Tensor) => {
+      scheduler.loadStateDict(savedScheduler);
+      return x.mul(2);
+    });
+    expect(() => withScheduler(randn([2]))).toThrow(
+      /^StepLR\.loadStateDict inside a function traced/,
+    );
+    const withPlateau = compile((x: Tensor) => {
+      plateau.loadStateDict(savedPlateau);
+      return x.mul(2);
+    });
+    expect(() => withPlateau(randn([2]))).toThrow(/^ReduceLROnPlateau\.loadStateDict inside/);
+    // Between calls, as the message says, it works.
+    expect(() => optimizer.loadStateDict(saved)).not.toThrow();
+  });
+});

@@ -1024,6 +1024,8 @@ export function compile<A extends Tensor[], R>(
   /** Signatures whose calls ran detectAnomaly inside: they run eagerly. */
   const underAnomaly = new Set<string>();
   let latest: Plan | null = null;
+  /** The latest call's signature when it ran eagerly for detectAnomaly (latest is then null). */
+  let latestEager: string | null = null;
   let traces = 0;
   let replays = 0;
   /** The latest call's signature, and what it was made from (see sameSignature). */
@@ -1057,7 +1059,11 @@ export function compile<A extends Tensor[], R>(
       };
     }
     const signature = lastSignature.text;
-    if (underAnomaly.has(signature)) return fn(...inputs);
+    if (underAnomaly.has(signature)) {
+      latest = null;
+      latestEager = signature;
+      return fn(...inputs);
+    }
     const known = plans.get(signature);
     const stale = known?.staleness(inputs) ?? null;
     const aliasCheck = known !== undefined && stale === null && known.needsAliasCheck(inputs);
@@ -1089,6 +1095,9 @@ export function compile<A extends Tensor[], R>(
       // detectAnomaly inside the function checks every op's result, which a replay would not.
       underAnomaly.add(signature);
       plans.delete(signature);
+      traces++;
+      latest = null;
+      latestEager = signature;
       log?.(
         `compile: ${fn.name || "the function"} runs detectAnomaly inside, whose checks a replay would skip: it runs eagerly from now on for ${signature}`,
       );
@@ -1125,9 +1134,11 @@ export function compile<A extends Tensor[], R>(
     replays: { get: () => replays },
     explain: {
       value: () =>
-        latest === null
-          ? "compile: not traced yet (call the function once)"
-          : `${summary(latest)}\n${latest.graph.toString(1)}`,
+        latest !== null
+          ? `${summary(latest)}\n${latest.graph.toString(1)}`
+          : latestEager !== null
+            ? `signature: ${latestEager}\nruns eagerly: the function calls detectAnomaly inside, whose checks a replay would skip`
+            : "compile: not traced yet (call the function once)",
     },
   });
   return compiled;

@@ -348,6 +348,19 @@ function holdsTensor(value: unknown, depth: number): boolean {
   return Object.values(value).some((v) => holdsTensor(v, depth + 1));
 }
 
+/**
+ * A copy of the arrays and plain objects in `value` (what a replay keeps, and freezes, must not
+ * be the caller's own, which it may refill); anything else is kept as it is.
+ */
+function copyPlain(value: unknown): unknown {
+  if (value === null || typeof value !== "object") return value;
+  if (Array.isArray(value)) return value.map(copyPlain);
+  if (Object.getPrototypeOf(value) !== Object.prototype) return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(value)) out[key] = copyPlain(v);
+  return out;
+}
+
 /** Records op calls into a graph; the tracer {@link trace} installs. */
 class GraphBuilder implements OpTracer {
   readonly values: TracedValue[] = [];
@@ -492,7 +505,7 @@ class GraphBuilder implements OpTracer {
     const handle = this.#handleOf.get(arg);
     if (handle !== undefined) return handle;
     if (arg instanceof Generator && this.#madeGenerators.has(arg)) return this.#generator(arg);
-    // Deeper than a call's arguments reach for tensors (a 5-d literal's innermost rows): kept
+    // Deeper than a call's arguments reach for tensors (a 5-d literal's innermost rows): copied
     // as they are, which a replay passes again; a tensor that deep could not be replaced.
     if (depth > 3) {
       if (holdsTensor(arg, 0)) {
@@ -500,7 +513,7 @@ class GraphBuilder implements OpTracer {
           "a call's argument holds a tensor nested more than four arrays or objects deep, which a replay could not replace by the next call's; pass it less deeply nested",
         );
       }
-      return arg as TracedArg;
+      return copyPlain(arg) as TracedArg;
     }
     if (Array.isArray(arg)) return arg.map((a) => this.#arg(a, depth + 1));
     // Typed arrays, generators and other class instances are kept as they are.

@@ -661,11 +661,13 @@ describe("compile and what a replay cannot see", () => {
     const negative = tensor([1, -4, 9, 16]);
     expect(() => inside(negative)).toThrow(AnomalyError);
     expect(inside.replays).toBe(0);
+    expect(inside.traces).toBe(1);
+    expect(inside.explain()).toContain("runs eagerly: the function calls detectAnomaly inside");
     expect(() => detectAnomaly(() => around(negative))).toThrow(AnomalyError);
     expect(bits(around(negative))[1]).toBeNaN(); // without detectAnomaly, NaN as eagerly
   });
 
-  it("keeps a literal nested deeper than four arrays as it is", () => {
+  it("keeps a literal nested deeper than four arrays, as a copy (the caller's stays its own)", () => {
     const f = (a: Tensor) => a.add(tensor([[[[[1.5, 2.5]]]]]));
     const compiled = compile(f);
     for (let i = 0; i < 4; i++) {
@@ -673,6 +675,13 @@ describe("compile and what a replay cannot see", () => {
       expect(bits(compiled(x))).toEqual(bits(f(x)));
     }
     expect(compiled.replays).toBe(2);
+    const rows = [[[[[1, 2]]]]];
+    const g = compile((a: Tensor) => a.add(tensor(rows)));
+    for (let i = 0; i < 3; i++) g(randn([2]));
+    expect(g.replays).toBe(1);
+    expect(Object.isFrozen(rows[0][0][0][0])).toBe(false);
+    rows[0][0][0][0][1] = 5; // a loader refilling its own array must not throw
+    expect(rows[0][0][0][0]).toEqual([1, 5]);
   });
 });
 

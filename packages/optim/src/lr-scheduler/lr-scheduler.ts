@@ -3,6 +3,7 @@
 // new rates from the current ones (the "chainable" form), with a closed form for jumps.
 
 import { activeTracer, tracedCall } from "@koubai/core/internal";
+import { refuseWhileTraced } from "../check.js";
 import type { Optimizer, ParamGroup } from "../optimizer.js";
 
 /** The JSON-serialisable form of a scheduler's state (everything but the optimizer). */
@@ -117,7 +118,9 @@ export abstract class LRScheduler {
   /** @internal Subclasses call this at the end of their constructor (PyTorch's `_initial_step`). */
   initialStep(): void {
     this.stepCount = 0;
-    this.step();
+    // Not step(): a scheduler made inside a compiled function must not record a step a replay
+    // would make again (a replay makes no scheduler).
+    this.advance();
   }
 
   /**
@@ -187,6 +190,7 @@ export abstract class LRScheduler {
    * numbers, one per parameter group); on any problem it throws and changes nothing.
    */
   loadStateDict(stateDict: SchedulerStateDict): void {
+    refuseWhileTraced(`${this.typeName()}.loadStateDict`);
     this.checkStateDict(stateDict, `${this.typeName()}.loadStateDict`);
     this.applyStateDict(stateDict);
   }

@@ -4,6 +4,7 @@
 
 import type { Tensor } from "@koubai/core";
 import { activeTracer, tracedCall } from "@koubai/core/internal";
+import { refuseWhileTraced } from "../check.js";
 import { Optimizer } from "../optimizer.js";
 import { kindMismatch, type SchedulerStateDict } from "./lr-scheduler.js";
 
@@ -286,6 +287,7 @@ export class ReduceLROnPlateau {
    */
   loadStateDict(stateDict: SchedulerStateDict): void {
     const name = `${this.typeName()}.loadStateDict`;
+    refuseWhileTraced(name);
     if (typeof stateDict !== "object" || stateDict === null || Array.isArray(stateDict)) {
       throw new TypeError(`${name}: expected an object from stateDict()`);
     }
