@@ -63,13 +63,14 @@ export function checkedGrad(where: string, p: Tensor, grad: Tensor): Tensor {
 }
 
 /**
- * Throws a TraceError naming `where` while a function is traced for compile(): restoring saved
- * state changes JavaScript objects (group options, step counts), which a replay would not change
- * again, so every later call would go on from the traced call's state instead.
+ * Throws a TraceError naming `what` while a function is traced (by compile() or trace()): loading
+ * saved state or constructing a scheduler changes JavaScript objects (group options, rates, step
+ * counts), which a replay would not change again, so later calls would go on from the traced
+ * call's state instead.
  */
-export function refuseWhileTraced(where: string): void {
+export function refuseWhileTraced(what: string): void {
   if (activeTracer() === null) return;
   throw new TraceError(
-    `${where} inside a function traced for compile(): a replay would not restore the state again, and would go on from the traced call's. Restore it between calls, outside the compiled function.`,
+    `${what} while a function is traced: it changes the optimizer's settings in JavaScript, which a replay would not do again, so later calls would go on from the traced call's state. Do it between calls, outside the compiled function.`,
   );
 }

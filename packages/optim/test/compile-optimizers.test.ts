@@ -213,30 +213,22 @@ describe.each(Object.keys(INSIDE))("a compiled step that steps %s inside", (name
 });
 
 describe("a compiled step and optimizer or scheduler state", () => {
-  it("makes a scheduler built inside the step as eager code does (its first step is not replayed)", () => {
-    const run = (compiled: boolean) => {
-      const p = model();
-      const optimizer = new SGD([p.w1, p.b1, p.w2], { lr: 0.1 });
-      const step = (x: Tensor) => {
-        new StepLR(optimizer, { stepSize: 1, gamma: 0.5 }); // sets lr to its initial rate
-        optimizer.zeroGrad();
-        const loss = x.matmul(p.w1).add(p.b1).tanh().matmul(p.w2).square().mean();
-        loss.backward();
-        optimizer.step();
-        return loss;
-      };
-      const compiledStep = compiled ? compile(step) : null;
-      const lrs: number[] = [];
-      for (let i = 0; i < 5; i++) {
-        (compiledStep ?? step)(randn([3, 4]));
-        lrs.push(optimizer.paramGroups[0].lr);
-      }
-      return { lrs, replays: compiledStep?.replays ?? 0 };
-    };
-    const compiled = run(true);
-    expect(compiled.lrs).toEqual(run(false).lrs);
-    expect(compiled.lrs).toEqual([0.1, 0.1, 0.1, 0.1, 0.1]);
-    expect(compiled.replays).toBe(3);
+  it("refuses constructing a scheduler inside the step, whose writes a replay would not redo", () => {
+    const p = model();
+    const optimizer = new SGD([p.w1, p.b1, p.w2], { lr: 0.1 });
+    const linear = compile((x: Tensor) => {
+      new LinearLR(optimizer, { startFactor: 0.5, totalIters: 4 }); // writes lr = 0.05
+      return x.mul(2);
+    });
+    expect(() => linear(randn([2]))).toThrow(
+      "LinearLR: constructing a scheduler while a function is traced: it changes the optimizer's settings in JavaScript, which a replay would not do again",
+    );
+    expect(optimizer.paramGroups[0].lr).toBe(0.1); // refused before it wrote anything
+    const plateau = compile((x: Tensor) => {
+      new ReduceLROnPlateau(optimizer);
+      return x.mul(2);
+    });
+    expect(() => plateau(randn([2]))).toThrow(/^ReduceLROnPlateau: constructing a scheduler while/);
   });
 
   it("refuses loading an optimizer's or a scheduler's state inside the step, which a replay would not do again", () => {
@@ -252,20 +244,20 @@ describe("a compiled step and optimizer or scheduler state", () => {
       return x.mul(2);
     });
     expect(() => withOptimizer(randn([2]))).toThrow(
-      "Adam.loadStateDict inside a function traced for compile(): a replay would not restore the state again",
+      "Adam.loadStateDict while a function is traced: it changes the optimizer's settings in JavaScript, which a replay would not do again",
     );
     const withScheduler = compile((x: Tensor) => {
       scheduler.loadStateDict(savedScheduler);
       return x.mul(2);
     });
     expect(() => withScheduler(randn([2]))).toThrow(
-      /^StepLR\.loadStateDict inside a function traced/,
+      /^StepLR\.loadStateDict while a function is traced/,
     );
     const withPlateau = compile((x: Tensor) => {
       plateau.loadStateDict(savedPlateau);
       return x.mul(2);
     });
-    expect(() => withPlateau(randn([2]))).toThrow(/^ReduceLROnPlateau\.loadStateDict inside/);
+    expect(() => withPlateau(randn([2]))).toThrow(/^ReduceLROnPlateau\.loadStateDict while/);
     // Between calls, as the message says, it works.
     expect(() => optimizer.loadStateDict(saved)).not.toThrow();
   });

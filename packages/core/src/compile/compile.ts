@@ -1108,6 +1108,7 @@ export function compile<A extends Tensor[], R>(
       // The trace ran the call eagerly, and the plan's inputs are what the function received.
       if (options.check === true) checkPlan(known, graph);
       traces++;
+      latest = known;
       log?.(
         `compile: traced ${fn.name || "the function"} again (new input tensors: checking that the function does not also use the first call's directly): ${signature}`,
       );

@@ -352,12 +352,17 @@ function holdsTensor(value: unknown, depth: number): boolean {
  * A copy of the arrays and plain objects in `value` (what a replay keeps, and freezes, must not
  * be the caller's own, which it may refill); anything else is kept as it is.
  */
-function copyPlain(value: unknown): unknown {
+function copyPlain(value: unknown, depth = 0): unknown {
   if (value === null || typeof value !== "object") return value;
-  if (Array.isArray(value)) return value.map(copyPlain);
+  if (depth > 64) {
+    throw new TraceError(
+      "a call's argument is nested more than 64 arrays or objects deep (or refers to itself), which a trace cannot copy",
+    );
+  }
+  if (Array.isArray(value)) return value.map((v) => copyPlain(v, depth + 1));
   if (Object.getPrototypeOf(value) !== Object.prototype) return value;
   const out: Record<string, unknown> = {};
-  for (const [key, v] of Object.entries(value)) out[key] = copyPlain(v);
+  for (const [key, v] of Object.entries(value)) out[key] = copyPlain(v, depth + 1);
   return out;
 }
 

@@ -663,6 +663,16 @@ describe("compile and what a replay cannot see", () => {
     expect(inside.replays).toBe(0);
     expect(inside.traces).toBe(1);
     expect(inside.explain()).toContain("runs eagerly: the function calls detectAnomaly inside");
+    // explain() follows the latest call: another signature's plan after it.
+    let checking = false;
+    const sometimes = compile((a: Tensor) => (checking ? detectAnomaly(() => a.mul(2)) : a.mul(3)));
+    sometimes(randn([3]));
+    checking = true;
+    sometimes(randn([5]));
+    expect(sometimes.explain()).toContain("runs eagerly");
+    checking = false;
+    sometimes(randn([3])); // new input tensors: traced once more, keeping the plan
+    expect(sometimes.explain()).toMatch(/^signature: input0: float32\[3\]\neach call replays/);
     expect(() => detectAnomaly(() => around(negative))).toThrow(AnomalyError);
     expect(bits(around(negative))[1]).toBeNaN(); // without detectAnomaly, NaN as eagerly
   });

@@ -85,6 +85,8 @@ export abstract class LRScheduler {
     /** The optimizer whose groups' `lr` this scheduler sets. */
     readonly optimizer: Optimizer,
   ) {
+    // Its construction writes the groups' rates, which a replay would not write again.
+    refuseWhileTraced(`${this.typeName()}: constructing a scheduler`);
     for (const group of optimizer.paramGroups) {
       if (group.initialLr === undefined) group.initialLr = group.lr;
     }
@@ -118,9 +120,7 @@ export abstract class LRScheduler {
   /** @internal Subclasses call this at the end of their constructor (PyTorch's `_initial_step`). */
   initialStep(): void {
     this.stepCount = 0;
-    // Not step(): a scheduler made inside a compiled function must not record a step a replay
-    // would make again (a replay makes no scheduler).
-    this.advance();
+    this.step();
   }
 
   /**

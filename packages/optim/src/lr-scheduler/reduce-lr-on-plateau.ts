@@ -113,6 +113,8 @@ export class ReduceLROnPlateau {
     options: ReduceLROnPlateauOptions = {},
   ) {
     const name = "ReduceLROnPlateau";
+    // A replay would keep one scheduler's counters where eager code makes a new one per call.
+    refuseWhileTraced(`${name}: constructing a scheduler`);
     if (!(optimizer instanceof Optimizer)) {
       throw new TypeError(`${name}: expected an Optimizer, got ${String(optimizer)}`);
     }
