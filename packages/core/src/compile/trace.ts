@@ -339,20 +339,17 @@ function firstLineOutside(stack: string): string | null {
   return null;
 }
 
-/** Whether `value` holds a tensor, in arrays and plain objects (cycles cut at depth 64). */
-function holdsTensor(value: unknown, depth: number): boolean {
-  if (value instanceof Tensor) return true;
-  if (value === null || typeof value !== "object" || depth > 64) return false;
-  if (Array.isArray(value)) return value.some((v) => holdsTensor(v, depth + 1));
-  if (Object.getPrototypeOf(value) !== Object.prototype) return false;
-  return Object.values(value).some((v) => holdsTensor(v, depth + 1));
-}
-
 /**
  * A copy of the arrays and plain objects in `value` (what a replay keeps, and freezes, must not
- * be the caller's own, which it may refill); anything else is kept as it is.
+ * be the caller's own, which it may refill); anything else is kept as it is. `value` lies deeper
+ * in a call's arguments than a trace replaces tensors, so a tensor in it is refused.
  */
 function copyPlain(value: unknown, depth = 0): unknown {
+  if (value instanceof Tensor) {
+    throw new TraceError(
+      "a call's argument holds a tensor nested more than four arrays or objects deep, which a replay could not replace by the next call's; pass it less deeply nested",
+    );
+  }
   if (value === null || typeof value !== "object") return value;
   if (depth > 64) {
     throw new TraceError(
@@ -512,14 +509,7 @@ class GraphBuilder implements OpTracer {
     if (arg instanceof Generator && this.#madeGenerators.has(arg)) return this.#generator(arg);
     // Deeper than a call's arguments reach for tensors (a 5-d literal's innermost rows): copied
     // as they are, which a replay passes again; a tensor that deep could not be replaced.
-    if (depth > 3) {
-      if (holdsTensor(arg, 0)) {
-        throw new TraceError(
-          "a call's argument holds a tensor nested more than four arrays or objects deep, which a replay could not replace by the next call's; pass it less deeply nested",
-        );
-      }
-      return copyPlain(arg) as TracedArg;
-    }
+    if (depth > 3) return copyPlain(arg) as TracedArg;
     if (Array.isArray(arg)) return arg.map((a) => this.#arg(a, depth + 1));
     // Typed arrays, generators and other class instances are kept as they are.
     if (Object.getPrototypeOf(arg) !== Object.prototype) return arg;
