@@ -239,6 +239,17 @@ describe("a compiled step and optimizer or scheduler state", () => {
     const saved = optimizer.stateDict();
     const savedScheduler = scheduler.stateDict();
     const savedPlateau = plateau.stateDict();
+    // Moved on since the save, so that a load that happened would show.
+    scheduler.step();
+    plateau.step(1);
+    const now = {
+      optimizer: optimizer.stateDict(),
+      scheduler: scheduler.stateDict(),
+      plateau: plateau.stateDict(),
+    };
+    expect(now.scheduler).not.toEqual(savedScheduler);
+    expect(now.optimizer).not.toEqual(saved);
+    expect(now.plateau).not.toEqual(savedPlateau);
     const withOptimizer = compile((x: Tensor) => {
       optimizer.loadStateDict(saved);
       return x.mul(2);
@@ -258,6 +269,10 @@ describe("a compiled step and optimizer or scheduler state", () => {
       return x.mul(2);
     });
     expect(() => withPlateau(randn([2]))).toThrow(/^ReduceLROnPlateau\.loadStateDict while/);
+    // Refused before anything changed: the states are what they were before the calls.
+    expect(optimizer.stateDict()).toEqual(now.optimizer);
+    expect(scheduler.stateDict()).toEqual(now.scheduler);
+    expect(plateau.stateDict()).toEqual(now.plateau);
     // Between calls, as the message says, it works.
     expect(() => optimizer.loadStateDict(saved)).not.toThrow();
   });

@@ -617,6 +617,14 @@ describe("compile and what a replay cannot see", () => {
     const outside = new Generator(3);
     const cloned = compile((a: Tensor) => a.add(rand([4], { generator: outside.cloneState() })));
     expect(() => cloned(x)).toThrow(/cloneState\(\) on a generator made outside the function/);
+    // Refused before it changed anything: the generator is where it was.
+    const snapshot = outside.cloneState();
+    const reseedOutside = compile((a: Tensor) => {
+      outside.manualSeed(7);
+      return a.add(rand([4], { generator: outside }));
+    });
+    expect(() => reseedOutside(x)).toThrow(/manualSeed\(\) on a generator made outside/);
+    expect(outside.sameState(snapshot)).toBe(true);
     const reseeded = compile((a: Tensor) => {
       const g = new Generator(5);
       const first = rand([4], { generator: g });
@@ -692,6 +700,11 @@ describe("compile and what a replay cannot see", () => {
     expect(Object.isFrozen(rows[0][0][0][0])).toBe(false);
     rows[0][0][0][0][1] = 5; // a loader refilling its own array must not throw
     expect(rows[0][0][0][0]).toEqual([1, 5]);
+    // A tensor that deep could not be replaced by the next call's.
+    const deep = compile((a: Tensor) => a.add(tensor([[[[[a]]]]] as never)));
+    expect(() => deep(randn([]))).toThrow(
+      "a call's argument holds a tensor nested more than four arrays or objects deep",
+    );
   });
 });
 
